@@ -1,0 +1,60 @@
+# mel_app — one command to run the demo, one to run the tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 5000
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+export FLASK_APP := mel_app
+
+.PHONY: demo test test-sqlite test-postgres install chromium translations lint bench clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed translations
+
+translations: $(VENV)/.installed
+	@$(VENV)/bin/pybabel compile --use-fuzzy -q -d mel_app/translations
+
+## make demo: install, migrate the SQLite database, load the demo data, serve on http://127.0.0.1:$(PORT)
+demo: install
+	$(VENV)/bin/flask db upgrade
+	$(VENV)/bin/flask seed-demo
+	@echo "Serving on http://127.0.0.1:$(PORT) (Ctrl+C to stop)"
+	MEL_CONFIG=development $(VENV)/bin/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) \
+	  --access-logfile - 'mel_app:create_app()'
+
+## make chromium: Debian's Chromium for the browser tests (installed when missing and we are root)
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Chromium for the browser tests (apt-get)..."; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "!!! Could not install Chromium: the browser tests will be skipped (they fail when CI=true)."; \
+	else \
+	  echo "!!! Chromium is missing and cannot be installed (not root): the browser tests will be skipped."; \
+	fi
+
+## make test: the whole suite on SQLite (with the browser journeys), then on PostgreSQL
+test: install chromium
+	@echo "=== mel_app test suite on SQLite (unit, integration and browser tests) ==="
+	TEST_DATABASE_URL=sqlite $(PY) -m pytest $(PYTEST_ARGS)
+	@echo "=== mel_app test suite on PostgreSQL ($(PG_URL)) ==="
+	TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+test-sqlite: install chromium
+	TEST_DATABASE_URL=sqlite $(PY) -m pytest $(PYTEST_ARGS)
+
+test-postgres: install
+	TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check mel_app tests config.py
+	$(VENV)/bin/bandit -q -r mel_app -c pyproject.toml
+
+clean:
+	rm -rf $(VENV) instance/*.sqlite .pytest_cache

@@ -1,0 +1,120 @@
+"""mel_app: participatory monitoring, evaluation and learning for ACTRAV projects."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, g, request
+from flask_login import current_user
+
+from mel_app.extensions import babel, csrf, db, login_manager, migrate
+
+__version__ = "0.1.0"
+
+
+def create_app(config: Any = None, **overrides: Any) -> Flask:
+    """Build the application. `config` is a config class (default: chosen by MEL_CONFIG)."""
+    from config import INSTANCE_DIR, config_from_env
+
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_DIR),
+        template_folder="../templates",
+        static_folder="static",
+    )
+    app.config.from_object(config or config_from_env())
+    app.config.update(overrides)
+    _check_config(app)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_request_hooks(app)
+
+    from mel_app.errors import register_error_handlers
+    from mel_app.templating import init_templating
+
+    register_error_handlers(app)
+    init_templating(app)
+
+    from mel_app.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _check_config(app: Flask) -> None:
+    if app.config.get("NAME") == "production":
+        secret = app.config.get("SECRET_KEY") or ""
+        if len(secret) < 32:
+            raise SystemExit(
+                "SECRET_KEY must be set to a random value of at least 32 characters in production "
+                "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')."
+            )
+        if app.config.get("DEBUG"):
+            raise SystemExit("DEBUG must be off in production.")
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        import os
+
+        os.makedirs(app.instance_path, exist_ok=True)
+
+
+def _init_extensions(app: Flask) -> None:
+    from mel_app import audit
+    from mel_app.db_setup import configure_engine_events
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine_events(db.engine)
+    audit.install()
+    migrate.init_app(
+        app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True, compare_type=True
+    )
+    csrf.init_app(app)
+
+    from mel_app.i18n import select_locale
+
+    babel.init_app(app, locale_selector=select_locale)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = None  # sessions are server-side and revocable instead
+
+    from mel_app.auth.sessions import load_user_from_session_key
+
+    login_manager.user_loader(load_user_from_session_key)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from mel_app.auth.views import bp as auth_bp
+    from mel_app.main.views import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+
+
+# Endpoints anyone may reach without signing in; everything else needs a session.
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "main.healthz", "static"})
+
+
+def _register_request_hooks(app: Flask) -> None:
+    from mel_app import audit
+
+    @app.before_request
+    def require_login_and_set_actor():
+        endpoint = request.endpoint or ""
+        public = endpoint in PUBLIC_ENDPOINTS or getattr(app.view_functions.get(endpoint), "is_public", False)
+        audit.set_actor(db.session(), audit.actor_of(current_user, request.remote_addr))
+        if not public and not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        g.is_public_endpoint = public
+        return None
+
+    @app.after_request
+    def no_store_for_personal_pages(response):
+        # Pages behind the login show personal or project data: never cache them anywhere.
+        if request.endpoint != "static":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)

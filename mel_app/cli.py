@@ -1,0 +1,94 @@
+"""Flask commands: `flask --app mel_app <command> --help` explains each."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup, with_appcontext
+
+from mel_app import audit
+from mel_app.extensions import db
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(seed_defaults)
+    app.cli.add_command(create_admin)
+    app.cli.add_command(audit_group)
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo() -> None:
+    """Load the demo projects and accounts (idempotent: a second run adds nothing)."""
+    from mel_app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo
+
+    audit.set_actor(db.session(), audit.SYSTEM_ACTOR)
+    added = load_demo()
+    db.session.commit()
+    click.echo("Demo data loaded." if added else "Demo data already present; nothing added.")
+    click.echo(f"Demo accounts (password: {DEMO_PASSWORD}):")
+    for email, _name, _org, description in DEMO_ACCOUNTS:
+        click.echo(f"  {email:<26} {description}")
+
+
+@click.command("seed-defaults")
+@with_appcontext
+def seed_defaults() -> None:
+    """Create the default evaluation criteria set and scale if missing (idempotent)."""
+    from mel_app.evaluations.defaults import ensure_defaults
+
+    audit.set_actor(db.session(), audit.SYSTEM_ACTOR)
+    ensure_defaults()
+    db.session.commit()
+    click.echo("Default criteria set and scale are in place.")
+
+
+@click.command("create-admin")
+@with_appcontext
+@click.option("--email", prompt=True)
+@click.option("--name", "full_name", prompt="Full name")
+@click.password_option(help="At least 12 characters.")
+def create_admin(email: str, full_name: str, password: str) -> None:
+    """Create an administrator account (for the first sign-in of a new installation)."""
+    import secrets
+
+    from mel_app.auth.passwords import hash_password
+    from mel_app.auth.services import find_user_by_email, normalise_email
+    from mel_app.models import User
+
+    if len(password) < 12:
+        raise click.UsageError("The password must have at least 12 characters.")
+    if find_user_by_email(email):
+        raise click.UsageError(f"An account with the email {email} exists already.")
+    audit.set_actor(db.session(), audit.SYSTEM_ACTOR)
+    user = User(
+        email=normalise_email(email),
+        full_name=full_name,
+        password_hash=hash_password(password),
+        is_admin=True,
+        session_token=secrets.token_hex(16),
+    )
+    db.session.add(user)
+    audit.record(db.session, "user.create_admin", target=user, reason="created from the command line")
+    db.session.commit()
+    click.echo(f"Administrator {user.email} created.")
+
+
+@click.group("audit", cls=AppGroup)
+def audit_group() -> None:
+    """Check the audit trail."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Recompute the hash chain; exit 1 and name the first bad event on any tampering."""
+    result = audit.chain.verify(db.session.connection())
+    click.echo(f"events: {result.count}")
+    click.echo(f"head:   {result.head_hash}")
+    if not result.ok:
+        click.echo(f"TAMPERED: {result.problem} (first bad event id {result.first_bad_id})", err=True)
+        sys.exit(1)
+    click.echo("The audit trail is intact.")

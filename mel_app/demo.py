@@ -1,0 +1,843 @@
+"""Demo data: four ACTRAV projects with frameworks, periods, reports and scorecards in every state.
+
+All organisations are fictional. Every account has the password `demo-password-2026`.
+Loading is idempotent: a second run finds the demo administrator and adds nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from mel_app.auth.passwords import hash_password
+from mel_app.evaluations.defaults import ensure_defaults
+from mel_app.extensions import db
+from mel_app.models import (
+    ActionStatus,
+    Comment,
+    DesignInputItem,
+    DesignItemKind,
+    Disposition,
+    Evaluation,
+    EvaluationKind,
+    EvaluationStatus,
+    FundingModality,
+    Indicator,
+    IndicatorValue,
+    Measure,
+    Membership,
+    Organisation,
+    OrgGroup,
+    Partner,
+    Phase,
+    Project,
+    ProjectCountry,
+    Recommendation,
+    ReportingPeriod,
+    ResponseKind,
+    Result,
+    ResultType,
+    Role,
+    Score,
+    Scorecard,
+    ScorecardStatus,
+    ScorerGroup,
+    Status,
+    Submission,
+    SubmissionKind,
+    SubmissionVersion,
+    User,
+    Visibility,
+)
+from mel_app.submissions.snapshot import build_snapshot
+
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - documented demo credential, demo data only
+
+DEMO_ACCOUNTS = [
+    ("admin@example.org", "Amina Diallo", "ilo", "Administrator"),
+    ("specialist@example.org", "Carlos Mendoza", "ilo", "ACTRAV specialist on every demo project"),
+    ("union@example.org", "Grace Wanjiru", "union_ke", "Union representative, reporter on RAF/22/11/NOR"),
+    (
+        "employer@example.org",
+        "Peter Otieno",
+        "employers_ke",
+        "Employers' representative, reporter on RAF/22/11/NOR",
+    ),
+    ("evaluator@example.org", "Sofia Lindqvist", "evaluators", "Evaluator on every demo project"),
+    ("observer@example.org", "Hanne Berg", "donor", "Observer on RAF/22/11/NOR"),
+]
+
+ORGANISATIONS = {
+    "ilo": ("International Labour Office — ACTRAV (demo)", "ACTRAV", OrgGroup.ilo, "CH", None),
+    "union_ke": (
+        "Fictional Central Organisation of Trade Unions, Kenya",
+        "F-COTU",
+        OrgGroup.workers,
+        "KE",
+        None,
+    ),
+    "union_gh": ("Fictional Ghana Federation of Labour", "F-GFL", OrgGroup.workers, "GH", None),
+    "union_sn": (
+        "Fictional Confédération nationale des travailleurs du Sénégal",
+        "F-CNTS",
+        OrgGroup.workers,
+        "SN",
+        None,
+    ),
+    "union_zm": ("Fictional Zambia Congress of Trade Unions", "F-ZCTU", OrgGroup.workers, "ZM", None),
+    "union_fj": ("Fictional Fiji Islands Council of Trade Unions", "F-FICTU", OrgGroup.workers, "FJ", None),
+    "union_bb": ("Fictional Barbados Workers' Union", "F-BWU", OrgGroup.workers, "BB", None),
+    "union_regional": (
+        "Fictional African Regional Trade Union Federation",
+        "F-ARTUF",
+        OrgGroup.workers,
+        "TG",
+        None,
+    ),
+    "employers_ke": ("Fictional Federation of Kenya Employers", "F-FKE", OrgGroup.employers, "KE", None),
+    "employers_gh": ("Fictional Ghana Employers' Association", "F-GEA", OrgGroup.employers, "GH", None),
+    "employers_bb": ("Fictional Barbados Employers' Confederation", "F-BEC", OrgGroup.employers, "BB", None),
+    "gov_ke": (
+        "Fictional Ministry of Labour and Social Protection, Kenya",
+        "F-MLSP",
+        OrgGroup.government,
+        "KE",
+        None,
+    ),
+    "donor": ("Fictional Norwegian Development Agency (demo)", "F-NDA", OrgGroup.donor, "NO", None),
+    "evaluators": ("Fictional Independent Evaluation Associates", "F-IEA", OrgGroup.other, "BE", None),
+}
+
+
+@dataclass
+class _World:
+    orgs: dict[str, Organisation] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+    projects: dict[str, Project] = field(default_factory=dict)
+    periods: dict[str, list[ReportingPeriod]] = field(default_factory=dict)
+
+
+def half_year(day: date) -> tuple[date, date, str]:
+    if day.month <= 6:
+        return date(day.year, 1, 1), date(day.year, 6, 30), f"{day.year} H1"
+    return date(day.year, 7, 1), date(day.year, 12, 31), f"{day.year} H2"
+
+
+def demo_loaded() -> bool:
+    return db.session.scalar(sa.select(User.id).where(User.email == "admin@example.org")) is not None
+
+
+def load_demo(today: date | None = None) -> bool:
+    """Load the demo data unless it is there already. Returns True when something was added. Flushes."""
+    if demo_loaded():
+        return False
+    today = today or datetime.now(UTC).date()
+    criteria_set, scale = ensure_defaults()
+    world = _World()
+    _organisations(world)
+    _users(world)
+    _projects(world, today)
+    db.session.flush()
+    _reports(world, today)
+    _evaluations(world, criteria_set, scale, today)
+    db.session.flush()
+    return True
+
+
+def _organisations(world: _World) -> None:
+    for key, (name, acronym, group, country, _parent) in ORGANISATIONS.items():
+        world.orgs[key] = Organisation(
+            name=name, acronym=acronym, group=group, country=country, is_fictional=True
+        )
+        db.session.add(world.orgs[key])
+    world.orgs["union_ke"].parent = world.orgs["union_regional"]
+
+
+def _user(world: _World, email: str, name: str, org: str, *, admin: bool = False, lang: str = "en") -> User:
+    user = User(
+        email=email,
+        full_name=name,
+        organisation=world.orgs[org],
+        password_hash=hash_password(DEMO_PASSWORD),
+        is_admin=admin,
+        preferred_language=lang,
+        session_token=secrets.token_hex(16),
+        is_demo=True,
+    )
+    db.session.add(user)
+    world.users[email.split("@")[0]] = user
+    return user
+
+
+def _users(world: _World) -> None:
+    for email, name, org, _description in DEMO_ACCOUNTS:
+        _user(world, email, name, org, admin=email.startswith("admin@"))
+    _user(world, "union.ghana@example.org", "Kwame Mensah", "union_gh")
+    _user(world, "union.senegal@example.org", "Awa Ndiaye", "union_sn", lang="fr")
+    _user(world, "union.zambia@example.org", "Mwila Banda", "union_zm")
+    _user(world, "union.fiji@example.org", "Litia Vakaloloma", "union_fj")
+    _user(world, "union.barbados@example.org", "Marcia Greenidge", "union_bb")
+    _user(world, "employer.barbados@example.org", "Andrew Clarke", "employers_bb")
+    _user(world, "government@example.org", "Joseph Kamau", "gov_ke")
+
+
+def _framework(project: Project, spec: list[tuple], start: date) -> None:
+    """spec: (type, code, title, parent_code, [indicator tuples])."""
+    by_code: dict[str, Result] = {}
+    for position, (rtype, code, title, parent_code, indicators) in enumerate(spec):
+        result = Result(
+            project=project,
+            type=rtype,
+            code=code,
+            title=title,
+            position=position,
+            parent=by_code.get(parent_code),
+        )
+        by_code[code] = result
+        db.session.add(result)
+        for ipos, (icode, ititle, measure, unit, baseline, target, sex, ascending) in enumerate(indicators):
+            db.session.add(
+                Indicator(
+                    result=result,
+                    project=project,
+                    code=icode,
+                    title=ititle,
+                    measure=measure,
+                    unit=unit,
+                    ascending=ascending,
+                    baseline_value=None if baseline is None else Decimal(str(baseline)),
+                    baseline_date=start if baseline is not None else None,
+                    target_value=None if target is None else Decimal(str(target)),
+                    target_date=project.end_date,
+                    disaggregate_by_sex=sex,
+                    means_of_verification="Union and employers' records; project monitoring reports",
+                    position=ipos,
+                )
+            )
+
+
+def _periods(project: Project, today: date) -> list[ReportingPeriod]:
+    """Two closed half-years (the latter past its due date) and the one open now."""
+    current_start, _end, _label = half_year(today)
+    starts = []
+    day = current_start
+    for _ in range(3):
+        starts.insert(0, day)
+        day = half_year(day - timedelta(days=1))[0]
+    periods = []
+    for start in starts:
+        start, end, label = half_year(start)
+        period = ReportingPeriod(
+            project=project, label=label, start_date=start, end_date=end, due_date=end + timedelta(days=31)
+        )
+        db.session.add(period)
+        periods.append(period)
+    return periods
+
+
+N, P, YN, Q = Measure.number, Measure.percentage, Measure.yes_no, Measure.qualitative
+OUTCOME, OUTPUT, IMPACT = ResultType.outcome, ResultType.output, ResultType.impact
+
+PROJECTS = [
+    dict(
+        key="nor",
+        reference="RAF/22/11/NOR",
+        title="Promoting Workers Rights and Gender Equality at Work in Africa",
+        summary="Strengthens trade unions in Kenya, Ghana and Senegal to organise women workers, negotiate "
+        "gender-responsive collective agreements and use the ILO supervisory system.",
+        donor="Norway",
+        modality=FundingModality.XBDC,
+        countries=["KE", "GH", "SN"],
+        start=date(2022, 7, 1),
+        end=date(2027, 6, 30),
+        phase=Phase.implementation,
+        partners=["union_ke", "union_gh", "union_sn", "employers_ke", "gov_ke"],
+        framework=[
+            (
+                IMPACT,
+                "0",
+                "Women and men workers in the three countries enjoy their rights at work",
+                None,
+                [],
+            ),
+            (
+                OUTCOME,
+                "1",
+                "Trade unions organise and represent more women workers",
+                "0",
+                [
+                    ("1.a", "Women members of partner unions", N, "members", 12000, 20000, True, True),
+                    ("1.b", "Share of women in union leadership bodies", P, "%", 18, 35, False, True),
+                ],
+            ),
+            (
+                OUTPUT,
+                "1.1",
+                "Organising campaigns in the informal economy",
+                "1",
+                [
+                    ("1.1.a", "Workers reached by organising campaigns", N, "workers", 0, 15000, True, True),
+                ],
+            ),
+            (
+                OUTPUT,
+                "1.2",
+                "Leadership training for women trade unionists",
+                "1",
+                [
+                    ("1.2.a", "Women trained as union leaders", N, "people", 0, 600, True, True),
+                ],
+            ),
+            (
+                OUTCOME,
+                "2",
+                "Collective agreements address gender equality and harassment",
+                "0",
+                [
+                    (
+                        "2.a",
+                        "Collective agreements with gender-equality clauses",
+                        N,
+                        "agreements",
+                        4,
+                        25,
+                        False,
+                        True,
+                    ),
+                    (
+                        "2.b",
+                        "Reported cases of workplace harassment left unresolved",
+                        N,
+                        "cases",
+                        140,
+                        40,
+                        False,
+                        False,
+                    ),
+                ],
+            ),
+            (
+                OUTPUT,
+                "2.1",
+                "Model clauses on violence and harassment (C190) negotiated",
+                "2",
+                [
+                    (
+                        "2.1.a",
+                        "National policy on violence and harassment adopted",
+                        YN,
+                        "",
+                        0,
+                        1,
+                        False,
+                        True,
+                    ),
+                    (
+                        "2.1.b",
+                        "How unions use the model clauses in bargaining",
+                        Q,
+                        "",
+                        None,
+                        None,
+                        False,
+                        True,
+                    ),
+                ],
+            ),
+        ],
+    ),
+    dict(
+        key="fin",
+        reference="RAF/23/05/FIN",
+        title="Decent Work in Trade and Investment Agreements: Role and Actions of Trade Unions in Africa",
+        summary="Builds trade unions' capacity to analyse and influence labour provisions in trade and "
+        "investment agreements, funded by Finland through SASK.",
+        donor="Finland (through SASK)",
+        modality=FundingModality.XBDC,
+        countries=["KE", "ZM", "GH"],
+        start=date(2023, 1, 1),
+        end=date(2026, 12, 31),
+        phase=Phase.implementation,
+        partners=["union_zm", "union_gh", "employers_gh", "union_ke"],
+        framework=[
+            (
+                OUTCOME,
+                "1",
+                "Unions influence trade policy consultations",
+                None,
+                [
+                    (
+                        "1.a",
+                        "Trade policy consultations with union submissions",
+                        N,
+                        "consultations",
+                        2,
+                        12,
+                        False,
+                        True,
+                    ),
+                    ("1.b", "Share of union proposals reflected in final texts", P, "%", 5, 30, False, True),
+                ],
+            ),
+            (
+                OUTPUT,
+                "1.1",
+                "Research on labour provisions in agreements",
+                "1",
+                [
+                    ("1.1.a", "Union researchers trained", N, "people", 0, 80, True, True),
+                ],
+            ),
+        ],
+    ),
+    dict(
+        key="ssc",
+        reference="INT/24/07/SSC",
+        title="Interregional exchange on trade union engagement in UNSDCFs: a south-south cooperation "
+        "initiative between small island states in Asia-Pacific and the Caribbean",
+        summary="Peer exchange between trade unions of Pacific and Caribbean small island developing states "
+        "on engaging in UN Sustainable Development Cooperation Frameworks.",
+        donor="South-South and triangular cooperation fund",
+        modality=FundingModality.RBTC,
+        countries=["FJ", "WS", "BB", "JM"],
+        start=date(2024, 1, 1),
+        end=date(2027, 12, 31),
+        phase=Phase.design,
+        partners=["union_fj", "union_bb", "employers_bb"],
+        framework=[
+            (
+                OUTCOME,
+                "1",
+                "Unions take part in UNSDCF design and review",
+                None,
+                [
+                    ("1.a", "UNSDCF results groups with union participation", N, "groups", 1, 8, False, True),
+                ],
+            ),
+            (
+                OUTPUT,
+                "1.1",
+                "Peer exchanges between island unions",
+                "1",
+                [
+                    ("1.1.a", "Union officers taking part in exchanges", N, "people", 0, 60, True, True),
+                ],
+            ),
+        ],
+    ),
+    dict(
+        key="rbsa",
+        reference="GLO/24/51/RBS",
+        title="Enhanced capacity of workers' organizations to promote inclusive and effective governance of "
+        "work and policy coherence through an integrated approach",
+        summary="RBSA dedicated programme supporting workers' organisations to engage in policy coherence "
+        "for decent work at national and regional level.",
+        donor="ILO Regular Budget Supplementary Account",
+        modality=FundingModality.RBSA,
+        countries=["KE", "SN", "FJ", "BB"],
+        start=date(2024, 7, 1),
+        end=date(2027, 6, 30),
+        phase=Phase.implementation,
+        partners=["union_sn", "union_regional", "union_fj"],
+        framework=[
+            (
+                OUTCOME,
+                "1",
+                "Workers' organisations shape national policy for decent work",
+                None,
+                [
+                    ("1.a", "Policies reflecting union proposals", N, "policies", 0, 10, False, True),
+                    ("1.b", "Tripartite social dialogue body meets regularly", YN, "", 0, 1, False, True),
+                ],
+            ),
+            (
+                OUTPUT,
+                "1.1",
+                "Policy analysis capacity of workers' organisations",
+                "1",
+                [
+                    ("1.1.a", "Union staff trained in policy analysis", N, "people", 0, 120, True, True),
+                ],
+            ),
+        ],
+    ),
+]
+
+
+def _projects(world: _World, today: date) -> None:
+    for spec in PROJECTS:
+        project = Project(
+            reference=spec["reference"],
+            title=spec["title"],
+            summary=spec["summary"],
+            donor=spec["donor"],
+            funding_modality=spec["modality"],
+            start_date=spec["start"],
+            end_date=spec["end"],
+            phase=spec["phase"],
+            framework_approved=spec["phase"] != Phase.design,
+            framework_approved_at=datetime.combine(spec["start"], datetime.min.time(), UTC)
+            if spec["phase"] != Phase.design
+            else None,
+        )
+        project.countries = [ProjectCountry(country=c) for c in spec["countries"]]
+        db.session.add(project)
+        world.projects[spec["key"]] = project
+        for org in spec["partners"]:
+            db.session.add(Partner(project=project, organisation=world.orgs[org]))
+        _framework(project, spec["framework"], spec["start"])
+        world.periods[spec["key"]] = _periods(project, today)
+        db.session.add(Membership(user=world.users["specialist"], project=project, role=Role.specialist))
+        db.session.add(Membership(user=world.users["evaluator"], project=project, role=Role.evaluator))
+
+    nor, fin, ssc, rbsa = (world.projects[k] for k in ("nor", "fin", "ssc", "rbsa"))
+    u, o = world.users, world.orgs
+    for user, project, org in [
+        ("union", nor, "union_ke"),
+        ("employer", nor, "employers_ke"),
+        ("union.ghana", nor, "union_gh"),
+        ("union.senegal", nor, "union_sn"),
+        ("government", nor, "gov_ke"),
+        ("union.zambia", fin, "union_zm"),
+        ("union.ghana", fin, "union_gh"),
+        ("union.fiji", ssc, "union_fj"),
+        ("union.barbados", ssc, "union_bb"),
+        ("employer.barbados", ssc, "employers_bb"),
+        ("union.senegal", rbsa, "union_sn"),
+        ("union.fiji", rbsa, "union_fj"),
+    ]:
+        db.session.add(Membership(user=u[user], project=project, role=Role.reporter, organisation=o[org]))
+    db.session.add(Membership(user=u["observer"], project=nor, role=Role.observer))
+
+
+NARRATIVE = {
+    "achievements": "Organising campaigns reached market vendors and domestic workers in three cities. "
+    "Two new women's committees were formed.",
+    "challenges": "Delays in the release of funds; some employers refused access to workplaces.",
+    "lessons_learned": "Campaigns run jointly with women's committees recruit more women members.",
+    "next_steps": "Scale up the mentoring programme and prepare model clauses for bargaining rounds.",
+    "gender_equality": "Women made up 58% of participants; childcare was offered at every training.",
+    "social_dialogue": "The national tripartite council discussed the draft policy on harassment.",
+}
+
+
+def _values_for(sub: Submission, project: Project, factor: float) -> None:
+    for result in project.results:
+        for indicator in result.indicators:
+            value = IndicatorValue(submission=sub, indicator=indicator)
+            if indicator.measure is Measure.qualitative:
+                value.text_value = "Model clauses were tabled in four bargaining rounds; two were adopted."
+            elif indicator.measure is Measure.yes_no:
+                value.value = Decimal(1 if factor > 0.6 else 0)
+            else:
+                base = indicator.baseline_value or Decimal(0)
+                target = indicator.target_value or Decimal(0)
+                total = (base + (target - base) * Decimal(str(factor))).quantize(Decimal(1))
+                value.value = total
+                if indicator.disaggregate_by_sex:
+                    women = (total * Decimal("0.55")).quantize(Decimal(1))
+                    value.women, value.men = women, total - women
+            value.comment = "From union membership registers" if indicator.code.endswith("a") else ""
+            db.session.add(value)
+
+
+def _report(project, period, org, author, status, factor, *, reviewer=None, when=None, comment=None):
+    when = when or datetime.now(UTC)
+    sub = Submission(
+        project=project,
+        kind=SubmissionKind.progress_report,
+        organisation=org,
+        period=period,
+        author=author,
+        status=Status.draft,
+        narrative=dict(NARRATIVE),
+        last_edited_by=author,
+    )
+    db.session.add(sub)
+    _values_for(sub, project, factor)
+    if status is Status.draft:
+        sub.narrative = {"achievements": NARRATIVE["achievements"]}
+        return sub
+    db.session.flush()
+    sub.status, sub.submitted_at, sub.submitted_by, sub.version = Status.submitted, when, author, 2
+    db.session.add(
+        SubmissionVersion(
+            submission=sub, number=1, content=build_snapshot(sub), submitted_by=author, submitted_at=when
+        )
+    )
+    if status is Status.returned:
+        sub.status, sub.returned_at, sub.returned_by, sub.version = Status.returned, when, reviewer, 3
+        db.session.add(
+            Comment(
+                submission=sub,
+                author=reviewer,
+                visibility=Visibility.shared,
+                body=comment or "Please give the women/men split for indicator 1.1.a.",
+            )
+        )
+    elif status is Status.approved:
+        sub.status, sub.approved_at, sub.approved_by, sub.version = Status.approved, when, reviewer, 3
+    elif status is Status.withdrawn:
+        sub.status = Status.withdrawn
+    return sub
+
+
+def _reports(world: _World, today: date) -> None:
+    u, o = world.users, world.orgs
+    spec = u["specialist"]
+    nor, fin, ssc, rbsa = (world.projects[k] for k in ("nor", "fin", "ssc", "rbsa"))
+    old, past, current = world.periods["nor"]
+    stamp = datetime.combine(past.end_date, datetime.min.time(), UTC) + timedelta(days=20)
+    # RAF/22/11/NOR: approved history, one returned and one awaiting review in the past period,
+    # nothing from the government (overdue), a draft in the open period.
+    for org, user, factor in [
+        ("union_ke", "union", 0.35),
+        ("employers_ke", "employer", 0.3),
+        ("union_gh", "union.ghana", 0.3),
+    ]:
+        _report(
+            nor,
+            old,
+            o[org],
+            u[user],
+            Status.approved,
+            factor,
+            reviewer=spec,
+            when=stamp - timedelta(days=180),
+        )
+    _report(nor, past, o["union_ke"], u["union"], Status.returned, 0.5, reviewer=spec, when=stamp)
+    _report(nor, past, o["employers_ke"], u["employer"], Status.submitted, 0.45, when=stamp)
+    _report(nor, past, o["union_gh"], u["union.ghana"], Status.approved, 0.45, reviewer=spec, when=stamp)
+    _report(nor, past, o["union_sn"], u["union.senegal"], Status.withdrawn, 0.4, when=stamp)
+    _report(nor, current, o["union_ke"], u["union"], Status.draft, 0.6)
+
+    f_old, f_past, _f_current = world.periods["fin"]
+    _report(
+        fin,
+        f_old,
+        o["union_zm"],
+        u["union.zambia"],
+        Status.approved,
+        0.4,
+        reviewer=spec,
+        when=stamp - timedelta(days=180),
+    )
+    _report(fin, f_past, o["union_zm"], u["union.zambia"], Status.submitted, 0.6, when=stamp)
+    _report(fin, f_past, o["union_gh"], u["union.ghana"], Status.approved, 0.55, reviewer=spec, when=stamp)
+
+    _r_old, r_past, _r_current = world.periods["rbsa"]
+    _report(rbsa, r_past, o["union_sn"], u["union.senegal"], Status.submitted, 0.3, when=stamp)
+
+    # Design input on the project in its design phase, with the ILO's responses.
+    design = Submission(
+        project=ssc,
+        kind=SubmissionKind.design_input,
+        organisation=o["union_fj"],
+        author=u["union.fiji"],
+        status=Status.draft,
+        narrative={},
+        last_edited_by=u["union.fiji"],
+    )
+    db.session.add(design)
+    items = [
+        (
+            DesignItemKind.need,
+            "Training for union officers on how UNSDCF results groups work.",
+            Disposition.incorporated,
+            "Included as output 1.1.",
+        ),
+        (
+            DesignItemKind.proposed_indicator,
+            "Number of union submissions to UNSDCF annual reviews.",
+            Disposition.partly,
+            "Kept as a means of verification of indicator 1.a rather than an indicator.",
+        ),
+        (
+            DesignItemKind.risk,
+            "Governments may not invite unions to results groups.",
+            Disposition.not_incorporated,
+            "Outside the project's control; raised with the UN Resident Coordinator.",
+        ),
+    ]
+    for position, (kind, text, _disposition, _reason) in enumerate(items):
+        db.session.add(DesignInputItem(submission=design, position=position, kind=kind, text=text))
+    db.session.flush()
+    design.status, design.submitted_at, design.submitted_by, design.version = (
+        Status.submitted,
+        stamp,
+        u["union.fiji"],
+        2,
+    )
+    db.session.add(
+        SubmissionVersion(
+            submission=design,
+            number=1,
+            content=build_snapshot(design),
+            submitted_by=u["union.fiji"],
+            submitted_at=stamp,
+        )
+    )
+    design.status, design.approved_at, design.approved_by, design.version = Status.approved, stamp, spec, 3
+    for item, (_kind, _text, disposition, reason) in zip(design.design_items, items, strict=True):
+        item.disposition, item.response_reason = disposition, reason
+        item.responded_by, item.responded_at = spec, stamp
+    db.session.add(
+        Submission(
+            project=ssc,
+            kind=SubmissionKind.design_input,
+            organisation=o["union_bb"],
+            author=u["union.barbados"],
+            status=Status.draft,
+            last_edited_by=u["union.barbados"],
+            narrative={},
+        )
+    )
+
+
+def _scorecard(evaluation, scorer, group, criteria, points, *, submitted, when):
+    card = Scorecard(
+        evaluation=evaluation,
+        scorer=scorer,
+        group=group,
+        status=ScorecardStatus.submitted if submitted else ScorecardStatus.draft,
+        submitted_at=when if submitted else None,
+        version=2 if submitted else 1,
+    )
+    db.session.add(card)
+    for criterion, point in zip(criteria, points, strict=False):
+        db.session.add(
+            Score(
+                scorecard=card,
+                criterion=criterion,
+                point=point,
+                cannot_assess=point is None,
+                justification="Based on the approved progress reports and our own records."
+                if point is not None
+                else "We did not take part in this part of the project.",
+            )
+        )
+    return card
+
+
+def _evaluations(world: _World, criteria_set, scale, today: date) -> None:
+    u = world.users
+    criteria = list(criteria_set.criteria)
+    nor, fin = world.projects["nor"], world.projects["fin"]
+    when = datetime.combine(today, datetime.min.time(), UTC) - timedelta(days=10)
+    mid = Evaluation(
+        project=nor,
+        kind=EvaluationKind.mid_term,
+        title="Mid-term evaluation 2026",
+        criteria_set=criteria_set,
+        scale=scale,
+        status=EvaluationStatus.open,
+        deadline=today + timedelta(days=30),
+        opened_by=u["specialist"],
+        opened_at=when,
+    )
+    db.session.add(mid)
+    _scorecard(
+        mid,
+        u["evaluator"],
+        ScorerGroup.independent,
+        criteria,
+        [5, 4, 4, 3, 4, 3, 5, 5, 4, 3],
+        submitted=True,
+        when=when,
+    )
+    _scorecard(
+        mid,
+        u["union"],
+        ScorerGroup.workers,
+        criteria,
+        [6, 5, 3, 2, 4, None, 5, 3, 5, 4],
+        submitted=True,
+        when=when,
+    )
+    _scorecard(mid, u["employer"], ScorerGroup.employers, criteria, [4, 4, 5, 5], submitted=False, when=when)
+    _scorecard(
+        mid,
+        u["specialist"],
+        ScorerGroup.ilo,
+        criteria,
+        [5, 5, 4, 4, 4, 4, 5, 4, 4, 3],
+        submitted=True,
+        when=when,
+    )
+
+    final = Evaluation(
+        project=fin,
+        kind=EvaluationKind.final,
+        title="Final independent evaluation",
+        criteria_set=criteria_set,
+        scale=scale,
+        status=EvaluationStatus.closed,
+        deadline=today - timedelta(days=20),
+        opened_by=u["specialist"],
+        opened_at=when - timedelta(days=60),
+        closed_by=u["specialist"],
+        closed_at=when - timedelta(days=5),
+    )
+    db.session.add(final)
+    _scorecard(
+        final,
+        u["evaluator"],
+        ScorerGroup.independent,
+        criteria,
+        [5, 4, 4, 4, 3, 3, 4, 5, 4, 2],
+        submitted=True,
+        when=when - timedelta(days=30),
+    )
+    _scorecard(
+        final,
+        u["union.zambia"],
+        ScorerGroup.workers,
+        criteria,
+        [6, 5, 5, 3, 4, 4, 5, 6, 4, 3],
+        submitted=True,
+        when=when - timedelta(days=25),
+    )
+    _scorecard(
+        final,
+        u["specialist"],
+        ScorerGroup.ilo,
+        criteria,
+        [5, 5, 4, 4, 4, 3, 4, 5, 3, 3],
+        submitted=True,
+        when=when - timedelta(days=20),
+    )
+    db.session.add(
+        Recommendation(
+            evaluation=final,
+            position=0,
+            created_by=u["evaluator"],
+            addressed_to="ILO ACTRAV and partner unions",
+            text="Institutionalise the trade policy research network within the regional trade union "
+            "organisation.",
+            response=ResponseKind.accepted,
+            action_status=ActionStatus.in_progress,
+            planned_action="Hand over the network to the regional federation.",
+            due_date=today + timedelta(days=120),
+            responded_by=u["specialist"],
+            responded_at=when,
+        )
+    )
+    db.session.add(
+        Recommendation(
+            evaluation=final,
+            position=1,
+            created_by=u["evaluator"],
+            addressed_to="ILO",
+            text="Extend the project to two more countries in a second phase.",
+            response=ResponseKind.partially_accepted,
+            action_status=ActionStatus.not_started,
+            planned_action="Include one more country subject to donor funding.",
+            due_date=today + timedelta(days=365),
+            responded_by=u["specialist"],
+            responded_at=when,
+        )
+    )

@@ -1,0 +1,29 @@
+"""Home page and health check."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, jsonify, render_template
+from flask_login import current_user
+
+from mel_app.extensions import db
+from mel_app.main.services import home_projects
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+def home():
+    return render_template("main/home.html", projects=home_projects(current_user))
+
+
+@bp.get("/healthz")
+def healthz():
+    """For load balancers: 200 after a database round trip, 503 when the database is down."""
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+    except Exception:  # any database failure means "not ready"
+        current_app.logger.warning("health check: database unavailable", exc_info=True)
+        db.session.rollback()
+        return jsonify(status="unavailable", database="down"), 503
+    return jsonify(status="ok", database="up")

@@ -1,0 +1,197 @@
+"""Declarative base, naming convention, shared column types and the domain's enumerations."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names, so Alembic can alter them on SQLite (batch mode) and PostgreSQL alike.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC timestamp on every database.
+
+    SQLite has no time zones: values are stored naive in UTC and given their tzinfo back on load,
+    so code never compares aware with naive datetimes.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use timezone-aware UTC datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    registry = registry(
+        metadata=MetaData(naming_convention=NAMING_CONVENTION),
+        type_annotation_map={datetime: UTCDateTime()},
+    )
+
+    # Models that set this to True get every change captured in the audit trail.
+    __audited__ = False
+    # Columns never copied into audit before/after values (secrets, large binaries).
+    __audit_exclude__: frozenset[str] = frozenset()
+    # Attribute path to the project an audited row belongs to (for the project's history).
+    __audit_project__: str | None = "project_id"
+
+
+def str_enum(enum_cls: type[enum.Enum], length: int = 20) -> sa.Enum:
+    """A portable enum column: stored as its value in a VARCHAR with a CHECK constraint."""
+    return sa.Enum(
+        enum_cls,
+        native_enum=False,
+        length=length,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+        create_constraint=True,
+        name=f"{enum_cls.__name__.lower()}",
+    )
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class OrgGroup(enum.StrEnum):
+    """The constituency of an organisation: every consolidated figure can be broken down by it."""
+
+    workers = "workers"
+    employers = "employers"
+    government = "government"
+    ilo = "ilo"
+    donor = "donor"
+    other = "other"
+
+
+class Role(enum.StrEnum):
+    specialist = "specialist"
+    reporter = "reporter"
+    evaluator = "evaluator"
+    observer = "observer"
+
+
+class FundingModality(enum.StrEnum):
+    XBDC = "XBDC"
+    RBSA = "RBSA"
+    RBTC = "RBTC"
+
+
+class Phase(enum.StrEnum):
+    design = "design"
+    implementation = "implementation"
+    closed = "closed"
+
+
+class ResultType(enum.StrEnum):
+    impact = "impact"
+    outcome = "outcome"
+    output = "output"
+
+
+class Measure(enum.StrEnum):
+    number = "number"
+    percentage = "percentage"
+    yes_no = "yes_no"
+    qualitative = "qualitative"
+
+
+class SubmissionKind(enum.StrEnum):
+    design_input = "design_input"
+    progress_report = "progress_report"
+
+
+class Status(enum.StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+    returned = "returned"
+    approved = "approved"
+    withdrawn = "withdrawn"
+
+
+class DesignItemKind(enum.StrEnum):
+    need = "need"
+    proposed_outcome = "proposed_outcome"
+    proposed_indicator = "proposed_indicator"
+    risk = "risk"
+    comment = "comment"
+
+
+class Disposition(enum.StrEnum):
+    incorporated = "incorporated"
+    partly = "partly"
+    not_incorporated = "not_incorporated"
+
+
+class Visibility(enum.StrEnum):
+    shared = "shared"
+    internal = "internal"
+
+
+class EvaluationKind(enum.StrEnum):
+    mid_term = "mid_term"
+    final = "final"
+    internal_review = "internal_review"
+    self_assessment = "self_assessment"
+
+
+class EvaluationStatus(enum.StrEnum):
+    open = "open"
+    closed = "closed"
+
+
+class ScorecardStatus(enum.StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+
+
+class ResponseKind(enum.StrEnum):
+    accepted = "accepted"
+    partially_accepted = "partially_accepted"
+    rejected = "rejected"
+
+
+class ActionStatus(enum.StrEnum):
+    not_started = "not_started"
+    in_progress = "in_progress"
+    completed = "completed"
+    cancelled = "cancelled"
+
+
+class ScorerGroup(enum.StrEnum):
+    """Whose view a scorecard gives: the constituencies, ILO staff, or an independent evaluator."""
+
+    workers = "workers"
+    employers = "employers"
+    government = "government"
+    ilo = "ilo"
+    independent = "independent"

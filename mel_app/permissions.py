@@ -1,0 +1,88 @@
+"""Every access rule of the app, in one place (DESIGN.md §1–2).
+
+Predicates `can_<verb>(user, obj) -> bool` are used by views, templates (to hide what a user may
+not use) and tests alike. Deny by default. A non-member gets 404 for anything of a project, so
+they cannot even learn that it exists; a member without the right role gets 403.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort, g
+
+from mel_app.extensions import db
+from mel_app.models import Membership, Project, Role
+
+
+def _authenticated(user: Any) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active)
+
+
+def roles_in(user: Any, project_id: int) -> frozenset[Role]:
+    """The user's roles in a project, memoised for the request (one query per project)."""
+    if not _authenticated(user):
+        return frozenset()
+    cache: dict[tuple[int, int], frozenset[Role]] = g.setdefault("_roles_cache", {})
+    key = (user.id, project_id)
+    if key not in cache:
+        cache[key] = frozenset(
+            db.session.scalars(
+                sa.select(Membership.role).where(
+                    Membership.user_id == user.id, Membership.project_id == project_id
+                )
+            )
+        )
+    return cache[key]
+
+
+def has_role(user: Any, project: Project | int, *roles: Role) -> bool:
+    project_id = project if isinstance(project, int) else project.id
+    return bool(roles_in(user, project_id) & set(roles))
+
+
+def is_member(user: Any, project: Project | int) -> bool:
+    project_id = project if isinstance(project, int) else project.id
+    return bool(roles_in(user, project_id))
+
+
+def is_admin(user: Any) -> bool:
+    return _authenticated(user) and bool(user.is_admin)
+
+
+def can_view_project(user: Any, project: Project) -> bool:
+    return is_admin(user) or is_member(user, project)
+
+
+def visible_project_ids(user: Any) -> sa.Select:
+    """A subquery of the ids of projects the user may see, for filtering lists in SQL."""
+    if is_admin(user):
+        return sa.select(Project.id)
+    return sa.select(Membership.project_id).where(
+        Membership.user_id == (user.id if _authenticated(user) else -1)
+    )
+
+
+def require(allowed: bool, *, visible: bool = False) -> None:
+    """Abort unless allowed: 403 when the user may see the object, else 404."""
+    if not allowed:
+        abort(403 if visible else 404)
+
+
+def require_project_access(user: Any, project: Project) -> None:
+    """404 for anyone who may not know that the project exists."""
+    require(can_view_project(user, project))
+
+
+# Functions templates may call, e.g. {% if can('view_project', project) %}.
+TEMPLATE_PREDICATES = {
+    "view_project": can_view_project,
+}
+
+
+def can(user: Any, action: str, obj: Any = None) -> bool:
+    predicate = TEMPLATE_PREDICATES.get(action)
+    if predicate is None:
+        return False  # deny unknown actions rather than guess
+    return bool(predicate(user, obj))

@@ -1,0 +1,121 @@
+"""The audit trail's core: automatic capture, the hash chain, and the database's refusal to rewrite it."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from mel_app import audit
+from mel_app.extensions import db
+from mel_app.models import AuditEvent, Organisation
+from mel_app.models.audit import immutability_ddl
+
+
+def _events(action_prefix: str = ""):
+    return db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action.startswith(action_prefix)).order_by(AuditEvent.id)
+    ).all()
+
+
+def test_every_change_is_captured_with_before_and_after(app, make):
+    org = make.organisation("Fictional Union")
+    with app.app_context():
+        o = db.session.get(Organisation, org)
+        o.acronym = "FU"
+        audit.record(db.session, "organisation.rename", target=o, reason="acronym agreed")
+        db.session.commit()
+        create, update = _events("organisation.")
+        assert create.action == "organisation.create" and create.after["name"] == "Fictional Union"
+        assert update.action == "organisation.rename"
+        assert update.before == {"acronym": create.after["acronym"]} and update.after == {"acronym": "FU"}
+        assert update.reason == "acronym agreed"
+        assert update.entity_type == "organisation" and update.entity_id == str(org)
+        assert update.prev_hash == create.hash
+
+
+def test_secrets_never_reach_the_trail(app, make):
+    make.user("someone@example.org")
+    with app.app_context():
+        (event,) = _events("user.create")
+        assert "password_hash" not in event.after and "session_token" not in event.after
+        assert event.after["email"] == "someone@example.org"
+
+
+def test_an_event_without_a_row_change_is_recorded_at_commit(app):
+    with app.app_context():
+        audit.record(
+            db.session, "export.download", actor=audit.Actor(7, "Evaluator"), after={"format": "csv"}
+        )
+        db.session.commit()
+        (event,) = _events("export.")
+        assert event.actor_id == 7 and event.actor_name == "Evaluator" and event.after == {"format": "csv"}
+
+
+def test_a_rolled_back_change_leaves_no_event(app, make):
+    org = make.organisation()
+    with app.app_context():
+        before = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
+        o = db.session.get(Organisation, org)
+        o.acronym = "NEW"
+        audit.record(db.session, "organisation.rename", target=o)
+        db.session.flush()
+        db.session.rollback()
+        assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == before
+        db.session.commit()
+        assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == before
+
+
+def test_the_database_refuses_update_and_delete(app, make):
+    make.organisation()
+    with app.app_context():
+        for statement in (sa.update(AuditEvent).values(action="x"), sa.delete(AuditEvent)):
+            with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+                db.session.execute(statement)
+            db.session.rollback()
+
+
+def test_verify_passes_on_an_intact_chain_and_names_a_changed_event(app, make, runner, unprotected_trail):
+    for _ in range(3):
+        make.organisation()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0, result.output
+    assert "events: 3" in result.output and "intact" in result.output
+    with app.app_context():
+        unprotected_trail()
+        db.session.execute(sa.update(AuditEvent).where(AuditEvent.id == 2).values(reason="rewritten"))
+        db.session.commit()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert "event 2" in result.output
+
+
+@pytest.fixture
+def unprotected_trail(app):
+    """Drop the append-only triggers, as a database owner could; put them back afterwards."""
+
+    def drop():
+        conn = db.session.connection()
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("DROP TRIGGER audit_event_append_only ON audit_event")
+            conn.exec_driver_sql("DROP TRIGGER audit_event_no_truncate ON audit_event")
+        else:
+            conn.exec_driver_sql("DROP TRIGGER audit_event_no_update")
+            conn.exec_driver_sql("DROP TRIGGER audit_event_no_delete")
+
+    yield drop
+    with app.app_context():
+        conn = db.session.connection()
+        existing = _trigger_names(conn)
+        for statement in immutability_ddl(conn.dialect.name):
+            name = statement.split("TRIGGER", 1)[1].split()[0] if "CREATE TRIGGER" in statement else None
+            if name is None or name not in existing:
+                conn.execute(sa.text(statement))
+        db.session.commit()
+
+
+def _trigger_names(conn) -> set[str]:
+    if conn.dialect.name == "postgresql":
+        sql = "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_event'::regclass AND NOT tgisinternal"
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_event'"
+    return set(conn.scalars(sa.text(sql)))
