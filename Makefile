@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 install: $(VENV)/.installed translations
 
 translations: $(VENV)/.installed
-	@$(VENV)/bin/pybabel compile --use-fuzzy -q -d mel_app/translations
+	@$(VENV)/bin/pybabel compile --use-fuzzy -d mel_app/translations >/dev/null
 
 ## make demo: install, migrate the SQLite database, load the demo data, serve on http://127.0.0.1:$(PORT)
 demo: install
