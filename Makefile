@@ -54,7 +54,7 @@ test-postgres: install
 
 lint: install
 	$(VENV)/bin/ruff check mel_app tests config.py
-	$(VENV)/bin/bandit -q -r mel_app -c pyproject.toml
+	$(VENV)/bin/bandit -q -ll -r mel_app -c pyproject.toml
 
 clean:
 	rm -rf $(VENV) instance/*.sqlite .pytest_cache
