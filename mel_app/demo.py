@@ -55,7 +55,8 @@ from mel_app.models import (
 )
 from mel_app.submissions.snapshot import build_snapshot
 
-DEMO_PASSWORD = "demo-password-2026"  # noqa: S105  # nosec B105 - documented demo credential, demo data only
+# A documented demo credential, used by demo data only.
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105  # nosec B105
 
 DEMO_ACCOUNTS = [
     ("admin@example.org", "Amina Diallo", "ilo", "Administrator"),
