@@ -78,6 +78,7 @@ class DevelopmentConfig(Config):
     NAME = "development"
     SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-not-secret"  # noqa: S105 - demo/dev only
     DEMO_ACCOUNTS_SKIP_2FA = True
+    SQLITE_WAL = True
 
 
 class TestingConfig(Config):

@@ -32,9 +32,11 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
     _register_request_hooks(app)
 
     from mel_app.errors import register_error_handlers
+    from mel_app.security import init_security_headers
     from mel_app.templating import init_templating
 
     register_error_handlers(app)
+    init_security_headers(app)
     init_templating(app)
 
     from mel_app.cli import register_cli
@@ -65,7 +67,7 @@ def _init_extensions(app: Flask) -> None:
 
     db.init_app(app)
     with app.app_context():
-        configure_engine_events(db.engine)
+        configure_engine_events(db.engine, sqlite_wal=app.config.get("SQLITE_WAL", False))
     audit.install()
     migrate.init_app(
         app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True, compare_type=True
@@ -109,12 +111,5 @@ def _register_request_hooks(app: Flask) -> None:
             return login_manager.unauthorized()
         g.is_public_endpoint = public
         return None
-
-    @app.after_request
-    def no_store_for_personal_pages(response):
-        # Pages behind the login show personal or project data: never cache them anywhere.
-        if request.endpoint != "static":
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

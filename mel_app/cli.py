@@ -17,6 +17,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(seed_defaults)
     app.cli.add_command(create_admin)
     app.cli.add_command(audit_group)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 @click.command("seed-demo")
@@ -92,3 +94,39 @@ def audit_verify() -> None:
         click.echo(f"TAMPERED: {result.problem} (first bad event id {result.first_bad_id})", err=True)
         sys.exit(1)
     click.echo("The audit trail is intact.")
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def backup_command(path: str) -> None:
+    """Back up the whole database (evidence files included) to PATH."""
+    from flask import current_app
+
+    from mel_app.backup import BackupError, backup
+
+    try:
+        backup(current_app.config["SQLALCHEMY_DATABASE_URI"], path)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Backup written to {path}.")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def restore_command(path: str) -> None:
+    """Restore a backup from PATH into the configured database, which must be empty (fresh).
+
+    Check it afterwards with `flask --app mel_app audit verify`.
+    """
+    from flask import current_app
+
+    from mel_app.backup import BackupError, restore
+
+    db.engine.dispose()
+    try:
+        restore(current_app.config["SQLALCHEMY_DATABASE_URI"], path)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Restored {path}. Run `flask --app mel_app audit verify` to check the audit trail.")

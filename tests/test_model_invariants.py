@@ -127,3 +127,15 @@ def test_sqlite_enforces_foreign_keys(app):
         if db.engine.dialect.name != "sqlite":
             pytest.skip("SQLite only")
         assert db.session.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_demo_server_sqlite_runs_in_wal_mode(tmp_path):
+    from config import DevelopmentConfig
+    from mel_app import create_app
+
+    app = create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'wal.sqlite'}")
+    with app.app_context():
+        assert db.session.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+        assert db.session.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+        db.session.remove()
+        db.engine.dispose()
