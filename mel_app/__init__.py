@@ -32,9 +32,11 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
     _register_request_hooks(app)
 
     from mel_app.errors import register_error_handlers
+    from mel_app.log import init_logging
     from mel_app.security import init_security_headers
     from mel_app.templating import init_templating
 
+    init_logging(app)
     register_error_handlers(app)
     init_security_headers(app)
     init_templating(app)
