@@ -107,6 +107,8 @@ def _register_request_hooks(app: Flask) -> None:
     @app.before_request
     def require_login_and_set_actor():
         endpoint = request.endpoint or ""
+        if endpoint == "static":
+            return None  # no session lookup for stylesheets
         public = endpoint in PUBLIC_ENDPOINTS or getattr(app.view_functions.get(endpoint), "is_public", False)
         audit.set_actor(db.session(), audit.actor_of(current_user, request.remote_addr))
         if not public and not current_user.is_authenticated:
