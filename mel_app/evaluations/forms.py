@@ -17,6 +17,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -70,7 +71,7 @@ class EvaluationForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
     kind = SelectField(
         _l("Kind"),
-        choices=[(k.value, label) for k, label in KIND_LABELS.items()],
+        choices=[SelectChoice(k.value, label) for k, label in KIND_LABELS.items()],
         validators=[DataRequired()],
     )
     criteria_set_id = SelectField(_l("Criteria set"), coerce=int, validators=[InputRequired()])
@@ -127,9 +128,11 @@ def scorecard_form(
     criteria: list[Any], points: list[Any], evidence: list[Any], **kwargs: Any
 ) -> ScorecardForm:
     """A ScorecardForm with a point, a justification and evidence for every criterion."""
-    point_choices = [(str(p.value), f"{p.value} — {p.label}") for p in sorted(points, key=lambda p: -p.value)]
-    point_choices.append((CANNOT_ASSESS, _l("Cannot assess")))
-    evidence_choices = [(e.key, e.label) for e in evidence]
+    point_choices = [
+        SelectChoice(str(p.value), f"{p.value} — {p.label}") for p in sorted(points, key=lambda p: -p.value)
+    ]
+    point_choices.append(SelectChoice(CANNOT_ASSESS, _l("Cannot assess")))
+    evidence_choices = [SelectChoice(e.key, e.label) for e in evidence]
 
     class _Form(ScorecardForm):
         pass
@@ -173,14 +176,14 @@ class RecommendationForm(FlaskForm):
 class ResponseForm(FlaskForm):
     response = SelectField(
         _l("Management response"),
-        choices=[(k.value, label) for k, label in RESPONSE_LABELS.items()],
+        choices=[SelectChoice(k.value, label) for k, label in RESPONSE_LABELS.items()],
         validators=[DataRequired()],
     )
     planned_action = TextAreaField(_l("Planned action"), validators=[Optional(), Length(max=5000)])
     due_date = DateField(_l("Due date"), validators=[Optional()])
     action_status = SelectField(
         _l("Status of the action"),
-        choices=[(k.value, label) for k, label in ACTION_STATUS_LABELS.items()],
+        choices=[SelectChoice(k.value, label) for k, label in ACTION_STATUS_LABELS.items()],
         validators=[DataRequired()],
     )
     submit = SubmitField(_l("Save the response"))

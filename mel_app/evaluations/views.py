@@ -12,6 +12,7 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
+from wtforms import SelectChoice
 
 from mel_app import audit
 from mel_app.evaluations import services
@@ -131,10 +132,10 @@ def project_index(project_id: int):
 
 
 def _fill_choices(form: EvaluationForm | InviteForm, candidates: services.Candidates) -> None:
-    form.evaluators.choices = [(u.id, u.display_name) for u in candidates.evaluators]
-    form.ilo_staff.choices = [(u.id, u.display_name) for u in candidates.ilo_staff]
+    form.evaluators.choices = [SelectChoice(u.id, u.display_name) for u in candidates.evaluators]
+    form.ilo_staff.choices = [SelectChoice(u.id, u.display_name) for u in candidates.ilo_staff]
     form.organisations.choices = [
-        (
+        SelectChoice(
             o.id,
             _(
                 "%(org)s — %(group)s, %(n)d reporter(s)",
@@ -156,8 +157,8 @@ def new(project_id: int):
         sa.select(CriteriaSet).order_by(CriteriaSet.is_default.desc(), CriteriaSet.name)
     ).all()
     scales = db.session.scalars(sa.select(Scale).order_by(Scale.is_default.desc(), Scale.name)).all()
-    form.criteria_set_id.choices = [(s.id, s.name) for s in sets]
-    form.scale_id.choices = [(s.id, s.name) for s in scales]
+    form.criteria_set_id.choices = [SelectChoice(s.id, s.name) for s in sets]
+    form.scale_id.choices = [SelectChoice(s.id, s.name) for s in scales]
     candidates = services.invitation_candidates(project)
     _fill_choices(form, candidates)
     if request.method == "GET" and not form.kind.data:
