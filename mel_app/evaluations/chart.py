@@ -21,10 +21,11 @@ GROUP_COLOURS = {
     ScorerGroup.independent: "#8F6A00",
 }
 
-WIDTH = 640
-LABEL_X = 8
-BAR_X = 190
-BAR_WIDTH = 380
+# Narrow on purpose: on a phone the drawing is scaled down, and its text must stay readable.
+WIDTH = 450
+LABEL_X = 2
+BAR_X = 150
+BAR_WIDTH = 220
 AXIS_HEIGHT = 28
 HEADING_HEIGHT = 24
 ROW_HEIGHT = 20
