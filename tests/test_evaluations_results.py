@@ -258,4 +258,4 @@ def test_the_consolidated_view_runs_a_fixed_number_of_queries(app, client, login
             assert resp.status_code == 200
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
-    assert counts[0] <= 16, counts
+    assert counts[0] <= 12, counts

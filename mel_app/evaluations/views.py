@@ -492,7 +492,7 @@ def download_results(evaluation_id: int):
             writer.writerow(
                 [
                     crit.code,
-                    crit.name,
+                    _csv_safe(crit.name),
                     _csv_safe(row.scorer_name),
                     row.group.value,
                     "" if row.point is None else row.point,
@@ -525,7 +525,7 @@ def download_results(evaluation_id: int):
                 writer.writerow(
                     [
                         crit.code,
-                        crit.name,
+                        _csv_safe(crit.name),
                         group_name,
                         s.n,
                         _num(s.mean),
