@@ -94,6 +94,7 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
 # so nobody anchors on the first opinion.
 from mel_app.models import (  # noqa: E402 - kept in this feature's block to avoid merge conflicts
     EvaluationStatus,
+    Scorecard,
     ScorecardStatus,
 )
 
@@ -123,8 +124,6 @@ def own_scorecard_status(user: Any, evaluation: Any) -> ScorecardStatus | None:
     cache: dict[tuple[int, int], ScorecardStatus | None] = g.setdefault("_own_scorecard_cache", {})
     key = (user.id, evaluation.id)
     if key not in cache:
-        from mel_app.models import Scorecard
-
         cache[key] = db.session.scalar(
             sa.select(Scorecard.status).where(
                 Scorecard.evaluation_id == evaluation.id, Scorecard.scorer_id == user.id
