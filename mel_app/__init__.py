@@ -91,10 +91,12 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from mel_app.auth.views import bp as auth_bp
+    from mel_app.evaluations.views import bp as evaluations_bp
     from mel_app.main.views import bp as main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(evaluations_bp)
 
 
 # Endpoints anyone may reach without signing in; everything else needs a session.

@@ -86,3 +86,129 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
     if predicate is None:
         return False  # deny unknown actions rather than guess
     return bool(predicate(user, obj))
+
+
+# --- evaluations ---
+# Who may do what in participatory evaluations (DESIGN.md §2, issue #6). A scorer never sees
+# anyone else's scores (nor figures derived from them) before their own scorecard is submitted,
+# so nobody anchors on the first opinion.
+from mel_app.models import (  # noqa: E402 - kept in this feature's block to avoid merge conflicts
+    EvaluationStatus,
+    Scorecard,
+    ScorecardStatus,
+)
+
+
+def can_manage_criteria(user: Any, obj: Any = None) -> bool:
+    """Criteria sets and scales are managed by administrators."""
+    return is_admin(user)
+
+
+def can_open_evaluation(user: Any, project: Project) -> bool:
+    return has_role(user, project, Role.specialist)
+
+
+def can_view_evaluation(user: Any, evaluation: Any) -> bool:
+    return can_view_project(user, evaluation.project_id)
+
+
+def can_manage_evaluation(user: Any, evaluation: Any) -> bool:
+    """Close, invite, reopen scorecards, respond to recommendations: specialists of the project."""
+    return has_role(user, evaluation.project_id, Role.specialist)
+
+
+def own_scorecard_status(user: Any, evaluation: Any) -> ScorecardStatus | None:
+    """The status of the user's own scorecard in the evaluation (None if not invited), memoised."""
+    if not _authenticated(user):
+        return None
+    cache: dict[tuple[int, int], ScorecardStatus | None] = g.setdefault("_own_scorecard_cache", {})
+    key = (user.id, evaluation.id)
+    if key not in cache:
+        cache[key] = db.session.scalar(
+            sa.select(Scorecard.status).where(
+                Scorecard.evaluation_id == evaluation.id, Scorecard.scorer_id == user.id
+            )
+        )
+    return cache[key]
+
+
+def _not_anchored(user: Any, evaluation: Any) -> bool:
+    """True unless the user has a scorecard in this evaluation that is not submitted yet."""
+    status = own_scorecard_status(user, evaluation)
+    return status is None or status is ScorecardStatus.submitted
+
+
+def can_view_individual_scores(user: Any, evaluation: Any) -> bool:
+    """Individual scores with names: evaluators and specialists of the project only."""
+    return has_role(user, evaluation.project_id, Role.evaluator, Role.specialist) and _not_anchored(
+        user, evaluation
+    )
+
+
+def can_view_results(user: Any, evaluation: Any) -> bool:
+    """The consolidated view (and the recommendations): evaluators and specialists; the other
+    members of the project (constituents, observers) once the evaluation is closed."""
+    if not can_view_evaluation(user, evaluation) or not _not_anchored(user, evaluation):
+        return False
+    if is_admin(user) or has_role(user, evaluation.project_id, Role.evaluator, Role.specialist):
+        return True
+    return evaluation.status is EvaluationStatus.closed
+
+
+def can_score(user: Any, scorecard: Any) -> bool:
+    """Fill one's own scorecard while it is a draft and the evaluation is open."""
+    return (
+        _authenticated(user)
+        and scorecard.scorer_id == user.id
+        and scorecard.status is ScorecardStatus.draft
+        and scorecard.evaluation.status is EvaluationStatus.open
+        and is_member(user, scorecard.evaluation.project_id)
+    )
+
+
+def can_reopen_scorecard(user: Any, scorecard: Any) -> bool:
+    return (
+        scorecard.status is ScorecardStatus.submitted
+        and scorecard.evaluation.status is EvaluationStatus.open
+        and can_manage_evaluation(user, scorecard.evaluation)
+    )
+
+
+def can_close_evaluation(user: Any, evaluation: Any) -> bool:
+    return evaluation.status is EvaluationStatus.open and can_manage_evaluation(user, evaluation)
+
+
+def can_add_recommendation(user: Any, evaluation: Any) -> bool:
+    return has_role(user, evaluation.project_id, Role.evaluator)
+
+
+def can_edit_recommendation(user: Any, recommendation: Any) -> bool:
+    """The evaluator who wrote it, until management has responded."""
+    return (
+        _authenticated(user)
+        and recommendation.created_by_id == user.id
+        and recommendation.response is None
+        and has_role(user, recommendation.evaluation.project_id, Role.evaluator)
+    )
+
+
+def can_respond_to_recommendation(user: Any, recommendation: Any) -> bool:
+    return can_manage_evaluation(user, recommendation.evaluation)
+
+
+TEMPLATE_PREDICATES.update(
+    {
+        "manage_criteria": can_manage_criteria,
+        "open_evaluation": can_open_evaluation,
+        "view_evaluation": can_view_evaluation,
+        "manage_evaluation": can_manage_evaluation,
+        "view_individual_scores": can_view_individual_scores,
+        "view_results": can_view_results,
+        "score": can_score,
+        "reopen_scorecard": can_reopen_scorecard,
+        "close_evaluation": can_close_evaluation,
+        "add_recommendation": can_add_recommendation,
+        "edit_recommendation": can_edit_recommendation,
+        "respond_to_recommendation": can_respond_to_recommendation,
+    }
+)

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, render_template
 from flask_login import current_user
 
+from mel_app.evaluations.services import open_scorecards
 from mel_app.extensions import db
 from mel_app.main.services import home_projects
 
@@ -14,7 +15,9 @@ bp = Blueprint("main", __name__)
 
 @bp.get("/")
 def home():
-    return render_template("main/home.html", projects=home_projects(current_user))
+    return render_template(
+        "main/home.html", projects=home_projects(current_user), open_scorecards=open_scorecards(current_user)
+    )
 
 
 @bp.get("/healthz")

@@ -1,0 +1,265 @@
+"""Administrators' pages for criteria sets and scales. One used by an evaluation is only copied."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from mel_app.evaluations import services
+from mel_app.evaluations.forms import ActionForm, CriteriaSetForm, ScaleForm
+from mel_app.evaluations.services import CriterionInput, EvaluationError, InUseError, PointInput
+from mel_app.evaluations.views import bp
+from mel_app.extensions import db
+from mel_app.models import CriteriaSet, Evaluation, Scale
+from mel_app.permissions import can_manage_criteria, require
+
+BLANK_CRITERION_ROWS = 3
+
+
+def _require_admin() -> None:
+    # Not an administrator: the page exists for nobody else, so say "not found".
+    require(can_manage_criteria(current_user))
+
+
+# --- criteria sets --------------------------------------------------------------------------------
+
+
+@bp.get("/admin/criteria-sets")
+def criteria_sets():
+    _require_admin()
+    query = (
+        sa.select(CriteriaSet)
+        .options(selectinload(CriteriaSet.criteria))
+        .order_by(CriteriaSet.is_default.desc(), CriteriaSet.name)
+    )
+    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return render_template(
+        "evaluations/admin/criteria_sets.html",
+        page=page,
+        in_use=services.in_use_ids(Evaluation.criteria_set_id),
+        action_form=ActionForm(),
+    )
+
+
+def _criteria_rows(criteria_set: CriteriaSet | None) -> list[dict]:
+    rows = [
+        {
+            "id": str(c.id),
+            "code": c.code,
+            "name": c.name,
+            "guiding_question": c.guiding_question,
+            "position": (i + 1) * 10,
+        }
+        for i, c in enumerate(criteria_set.criteria if criteria_set else [])
+    ]
+    start = (len(rows) + 1) * 10
+    return rows + [{"position": start + i * 10} for i in range(BLANK_CRITERION_ROWS)]
+
+
+def _criteria_input(form: CriteriaSetForm) -> list[CriterionInput]:
+    items = []
+    for index, row in enumerate(form.criteria):
+        sub = row.form
+        if sub.remove.data or sub.is_blank:
+            continue
+        raw_id = (sub.id.data or "").strip()
+        items.append(
+            CriterionInput(
+                id=int(raw_id) if raw_id.isdigit() else None,
+                code=sub.code.data or "",
+                name=sub.name.data or "",
+                guiding_question=sub.guiding_question.data or "",
+                position=sub.position.data if sub.position.data is not None else 10_000 + index,
+            )
+        )
+    return items
+
+
+def _edit_criteria_set(criteria_set: CriteriaSet | None):
+    in_use = criteria_set is not None and services.criteria_set_in_use(criteria_set.id)
+    if request.method == "GET":
+        form = CriteriaSetForm(
+            formdata=None,
+            data={
+                "name": criteria_set.name if criteria_set else "",
+                "description": criteria_set.description if criteria_set else "",
+                "criteria": _criteria_rows(criteria_set),
+            },
+        )
+        return _render_set(criteria_set, form, in_use)
+    form = CriteriaSetForm()
+    if in_use:
+        flash(
+            _("This criteria set is used by an evaluation and cannot be changed. Make a copy instead."),
+            "error",
+        )
+        return _render_set(criteria_set, form, in_use, 409)
+    if not form.validate_on_submit():
+        return _render_set(criteria_set, form, in_use, 422)
+    try:
+        saved = services.save_criteria_set(
+            criteria_set,
+            actor=current_user,
+            name=form.name.data,
+            description=form.description.data or "",
+            criteria=_criteria_input(form),
+        )
+    except EvaluationError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _render_set(criteria_set, form, in_use, 409 if isinstance(exc, InUseError) else 422)
+    db.session.commit()
+    flash(_("Criteria set saved."), "success")
+    return redirect(url_for("evaluations.edit_criteria_set", set_id=saved.id))
+
+
+def _render_set(criteria_set: CriteriaSet | None, form: CriteriaSetForm, in_use: bool, status: int = 200):
+    return render_template(
+        "evaluations/admin/criteria_set.html",
+        criteria_set=criteria_set,
+        form=form,
+        in_use=in_use,
+        action_form=ActionForm(),
+    ), status
+
+
+@bp.route("/admin/criteria-sets/new", methods=["GET", "POST"])
+def new_criteria_set():
+    _require_admin()
+    return _edit_criteria_set(None)
+
+
+@bp.route("/admin/criteria-sets/<int:set_id>", methods=["GET", "POST"])
+def edit_criteria_set(set_id: int):
+    _require_admin()
+    return _edit_criteria_set(db.get_or_404(CriteriaSet, set_id))
+
+
+@bp.post("/admin/criteria-sets/<int:set_id>/copy")
+def copy_criteria_set(set_id: int):
+    _require_admin()
+    source = db.get_or_404(CriteriaSet, set_id)
+    if not ActionForm().validate_on_submit():
+        require(False, visible=True)
+    copy = services.copy_criteria_set(source, actor=current_user)
+    db.session.commit()
+    flash(_("Copied. You can now change the copy."), "success")
+    return redirect(url_for("evaluations.edit_criteria_set", set_id=copy.id))
+
+
+@bp.post("/admin/criteria-sets/<int:set_id>/default")
+def default_criteria_set(set_id: int):
+    _require_admin()
+    criteria_set = db.get_or_404(CriteriaSet, set_id)
+    if not ActionForm().validate_on_submit():
+        require(False, visible=True)
+    services.make_default(criteria_set, actor=current_user)
+    db.session.commit()
+    flash(_("“%(name)s” is now proposed first for new evaluations.", name=criteria_set.name), "success")
+    return redirect(url_for("evaluations.criteria_sets"))
+
+
+# --- scales --------------------------------------------------------------------------------------
+
+
+@bp.get("/admin/scales")
+def scales():
+    _require_admin()
+    query = sa.select(Scale).options(selectinload(Scale.points)).order_by(Scale.is_default.desc(), Scale.name)
+    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return render_template(
+        "evaluations/admin/scales.html",
+        page=page,
+        in_use=services.in_use_ids(Evaluation.scale_id),
+        action_form=ActionForm(),
+    )
+
+
+def _points_input(form: ScaleForm) -> list[PointInput]:
+    return [
+        PointInput(value=i + 1, label=row.form.label.data or "", rubric=row.form.rubric.data or "")
+        for i, row in enumerate(form.points)
+        if (row.form.label.data or "").strip()
+    ]
+
+
+def _edit_scale(scale: Scale | None):
+    in_use = scale is not None and services.scale_in_use(scale.id)
+    if request.method == "GET":
+        by_value = {p.value: p for p in scale.points} if scale else {}
+        form = ScaleForm(
+            formdata=None,
+            data={
+                "name": scale.name if scale else "",
+                "points": [
+                    {
+                        "label": by_value[v].label if v in by_value else "",
+                        "rubric": by_value[v].rubric if v in by_value else "",
+                    }
+                    for v in range(1, services.MAX_POINTS + 1)
+                ],
+            },
+        )
+        return _render_scale(scale, form, in_use)
+    form = ScaleForm()
+    if in_use:
+        flash(_("This scale is used by an evaluation and cannot be changed. Make a copy instead."), "error")
+        return _render_scale(scale, form, in_use, 409)
+    if not form.validate_on_submit():
+        return _render_scale(scale, form, in_use, 422)
+    try:
+        saved = services.save_scale(
+            scale, actor=current_user, name=form.name.data, points=_points_input(form)
+        )
+    except EvaluationError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _render_scale(scale, form, in_use, 409 if isinstance(exc, InUseError) else 422)
+    db.session.commit()
+    flash(_("Scale saved."), "success")
+    return redirect(url_for("evaluations.edit_scale", scale_id=saved.id))
+
+
+def _render_scale(scale: Scale | None, form: ScaleForm, in_use: bool, status: int = 200):
+    return render_template(
+        "evaluations/admin/scale.html", scale=scale, form=form, in_use=in_use, action_form=ActionForm()
+    ), status
+
+
+@bp.route("/admin/scales/new", methods=["GET", "POST"])
+def new_scale():
+    _require_admin()
+    return _edit_scale(None)
+
+
+@bp.route("/admin/scales/<int:scale_id>", methods=["GET", "POST"])
+def edit_scale(scale_id: int):
+    _require_admin()
+    return _edit_scale(db.get_or_404(Scale, scale_id))
+
+
+@bp.post("/admin/scales/<int:scale_id>/copy")
+def copy_scale(scale_id: int):
+    _require_admin()
+    source = db.get_or_404(Scale, scale_id)
+    if not ActionForm().validate_on_submit():
+        require(False, visible=True)
+    copy = services.copy_scale(source, actor=current_user)
+    db.session.commit()
+    flash(_("Copied. You can now change the copy."), "success")
+    return redirect(url_for("evaluations.edit_scale", scale_id=copy.id))
+
+
+@bp.post("/admin/scales/<int:scale_id>/default")
+def default_scale(scale_id: int):
+    _require_admin()
+    scale = db.get_or_404(Scale, scale_id)
+    if not ActionForm().validate_on_submit():
+        require(False, visible=True)
+    services.make_default(scale, actor=current_user)
+    db.session.commit()
+    flash(_("“%(name)s” is now proposed first for new evaluations.", name=scale.name), "success")
+    return redirect(url_for("evaluations.scales"))

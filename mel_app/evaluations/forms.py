@@ -1,0 +1,248 @@
+"""Forms of the evaluations feature. Every field has a label; validation never raises a 500."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from mel_app.evaluations.services import MAX_POINTS, MIN_POINTS
+from mel_app.models import ActionStatus, EvaluationKind, ResponseKind, ScorerGroup
+
+KIND_LABELS = {
+    EvaluationKind.mid_term: _l("Mid-term evaluation"),
+    EvaluationKind.final: _l("Final evaluation"),
+    EvaluationKind.internal_review: _l("Internal review"),
+    EvaluationKind.self_assessment: _l("Self-assessment"),
+}
+GROUP_LABELS = {
+    ScorerGroup.workers: _l("Workers"),
+    ScorerGroup.employers: _l("Employers"),
+    ScorerGroup.government: _l("Government"),
+    ScorerGroup.ilo: _l("ILO"),
+    ScorerGroup.independent: _l("Independent evaluators"),
+}
+RESPONSE_LABELS = {
+    ResponseKind.accepted: _l("Accepted"),
+    ResponseKind.partially_accepted: _l("Partially accepted"),
+    ResponseKind.rejected: _l("Rejected"),
+}
+ACTION_STATUS_LABELS = {
+    ActionStatus.not_started: _l("Not started"),
+    ActionStatus.in_progress: _l("In progress"),
+    ActionStatus.completed: _l("Completed"),
+    ActionStatus.cancelled: _l("Cancelled"),
+}
+CANNOT_ASSESS = "na"
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A list of checkboxes (works without JavaScript, easier on phones than a multi-select)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+# --- evaluations ---------------------------------------------------------------------------------
+
+
+class EvaluationForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
+    kind = SelectField(
+        _l("Kind"),
+        choices=[SelectChoice(k.value, label) for k, label in KIND_LABELS.items()],
+        validators=[DataRequired()],
+    )
+    criteria_set_id = SelectField(_l("Criteria set"), coerce=int, validators=[InputRequired()])
+    scale_id = SelectField(_l("Scale"), coerce=int, validators=[InputRequired()])
+    deadline = DateField(_l("Deadline for scoring"), validators=[Optional()])
+    evaluators = MultiCheckboxField(_l("Evaluators"), coerce=int, validate_choice=True)
+    organisations = MultiCheckboxField(_l("Partner organisations (all their reporters)"), coerce=int)
+    ilo_staff = MultiCheckboxField(_l("ILO staff"), coerce=int)
+    submit = SubmitField(_l("Open the evaluation"))
+
+    def validate_deadline(self, field: DateField) -> None:
+        if field.data and field.data < date.today():
+            raise ValidationError(_("The deadline cannot be in the past."))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = super().validate(extra_validators)
+        if ok and not (self.evaluators.data or self.organisations.data or self.ilo_staff.data):
+            self.evaluators.errors = [_("Invite at least one person to score.")]
+            return False
+        return ok
+
+
+class InviteForm(FlaskForm):
+    evaluators = MultiCheckboxField(_l("Evaluators"), coerce=int)
+    organisations = MultiCheckboxField(_l("Partner organisations (all their reporters)"), coerce=int)
+    ilo_staff = MultiCheckboxField(_l("ILO staff"), coerce=int)
+    submit = SubmitField(_l("Invite"))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = super().validate(extra_validators)
+        if ok and not (self.evaluators.data or self.organisations.data or self.ilo_staff.data):
+            self.evaluators.errors = [_("Choose at least one person or organisation.")]
+            return False
+        return ok
+
+
+class CloseEvaluationForm(FlaskForm):
+    version = HiddenField(validators=[InputRequired()])
+    submit = SubmitField(_l("Close the evaluation"))
+
+
+# --- scorecards ----------------------------------------------------------------------------------
+
+
+class ScorecardForm(FlaskForm):
+    """Fields per criterion are added by `scorecard_form`: point_<id>, justification_<id>, evidence_<id>."""
+
+    version = HiddenField(validators=[InputRequired()])
+    save = SubmitField(_l("Save draft"))
+    submit_card = SubmitField(_l("Submit my scorecard"))
+
+
+def scorecard_form(
+    criteria: list[Any], points: list[Any], evidence: list[Any], **kwargs: Any
+) -> ScorecardForm:
+    """A ScorecardForm with a point, a justification and evidence for every criterion."""
+    point_choices = [
+        SelectChoice(str(p.value), f"{p.value} — {p.label}") for p in sorted(points, key=lambda p: -p.value)
+    ]
+    point_choices.append(SelectChoice(CANNOT_ASSESS, _l("Cannot assess")))
+    evidence_choices = [SelectChoice(e.key, e.label) for e in evidence]
+
+    class _Form(ScorecardForm):
+        pass
+
+    for criterion in criteria:
+        setattr(
+            _Form,
+            f"point_{criterion.id}",
+            RadioField(_l("Score"), choices=point_choices, validators=[Optional()]),
+        )
+        setattr(
+            _Form,
+            f"justification_{criterion.id}",
+            TextAreaField(_l("Justification"), validators=[Length(max=5000)], render_kw={"rows": 3}),
+        )
+        setattr(
+            _Form,
+            f"evidence_{criterion.id}",
+            SelectMultipleField(_l("Evidence (optional)"), choices=evidence_choices, render_kw={"size": 4}),
+        )
+    return _Form(**kwargs)
+
+
+class ReopenScorecardForm(FlaskForm):
+    version = HiddenField(validators=[InputRequired()])
+    reason = TextAreaField(
+        _l("Reason for reopening"), validators=[DataRequired(), Length(max=2000)], render_kw={"rows": 2}
+    )
+    submit = SubmitField(_l("Reopen the scorecard"))
+
+
+# --- recommendations -----------------------------------------------------------------------------
+
+
+class RecommendationForm(FlaskForm):
+    text = TextAreaField(_l("Recommendation"), validators=[DataRequired(), Length(max=5000)])
+    addressed_to = StringField(_l("Addressed to"), validators=[Optional(), Length(max=300)])
+    submit = SubmitField(_l("Save the recommendation"))
+
+
+class ResponseForm(FlaskForm):
+    response = SelectField(
+        _l("Management response"),
+        choices=[SelectChoice(k.value, label) for k, label in RESPONSE_LABELS.items()],
+        validators=[DataRequired()],
+    )
+    planned_action = TextAreaField(_l("Planned action"), validators=[Optional(), Length(max=5000)])
+    due_date = DateField(_l("Due date"), validators=[Optional()])
+    action_status = SelectField(
+        _l("Status of the action"),
+        choices=[SelectChoice(k.value, label) for k, label in ACTION_STATUS_LABELS.items()],
+        validators=[DataRequired()],
+    )
+    submit = SubmitField(_l("Save the response"))
+
+
+# --- criteria sets and scales (administrators) ---------------------------------------------------
+
+
+class CriterionRowForm(Form):
+    id = HiddenField()
+    code = StringField(_l("Code"), validators=[Optional(), Length(max=20)])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
+    guiding_question = TextAreaField(_l("Guiding question"), validators=[Optional()], render_kw={"rows": 2})
+    position = IntegerField(_l("Order"), validators=[Optional(), NumberRange(min=0, max=999)])
+    remove = BooleanField(_l("Remove"))
+
+    @property
+    def is_blank(self) -> bool:
+        return not (self.code.data or "").strip() and not (self.name.data or "").strip()
+
+
+class CriteriaSetForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField(_l("Description"), validators=[Optional()], render_kw={"rows": 2})
+    criteria = FieldList(FormField(CriterionRowForm), min_entries=1, max_entries=60)
+    submit = SubmitField(_l("Save the criteria set"))
+
+    def validate_criteria(self, field: FieldList) -> None:
+        for row in field:
+            if row.form.remove.data or row.form.is_blank:
+                continue
+            if not (row.form.code.data or "").strip():
+                row.form.code.errors = [*row.form.code.errors, _("Give a code.")]
+                raise ValidationError(_("Every criterion needs a code and a name."))
+            if not (row.form.name.data or "").strip():
+                row.form.name.errors = [*row.form.name.errors, _("Give a name.")]
+                raise ValidationError(_("Every criterion needs a code and a name."))
+
+
+class PointRowForm(Form):
+    label = StringField(_l("Label"), validators=[Optional(), Length(max=100)])
+    rubric = TextAreaField(_l("Rubric (optional)"), validators=[Optional()], render_kw={"rows": 2})
+
+
+class ScaleForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    # Row i is point i + 1; an empty label leaves the point out.
+    points = FieldList(FormField(PointRowForm), min_entries=MAX_POINTS, max_entries=MAX_POINTS)
+    submit = SubmitField(_l("Save the scale"))
+
+    def validate_points(self, field: FieldList) -> None:
+        filled = [i + 1 for i, row in enumerate(field) if (row.form.label.data or "").strip()]
+        if not MIN_POINTS <= len(filled) <= MAX_POINTS:
+            raise ValidationError(_("Label from %(min)d to %(max)d points.", min=MIN_POINTS, max=MAX_POINTS))
+        if filled != list(range(1, len(filled) + 1)):
+            raise ValidationError(_("Label the points from 1 upwards, without gaps."))
+
+
+class ActionForm(FlaskForm):
+    """A bare POST with CSRF (copy, make default)."""
+
+    submit = SubmitField(_l("Go"))

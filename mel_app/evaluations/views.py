@@ -1,0 +1,653 @@
+"""Participatory evaluations: open, invite, score, close, consolidate, recommend and respond."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import joinedload, selectinload
+from wtforms import SelectChoice
+
+from mel_app import audit
+from mel_app.evaluations import services
+from mel_app.evaluations.chart import group_chart
+from mel_app.evaluations.forms import (
+    ACTION_STATUS_LABELS,
+    CANNOT_ASSESS,
+    GROUP_LABELS,
+    KIND_LABELS,
+    RESPONSE_LABELS,
+    CloseEvaluationForm,
+    EvaluationForm,
+    InviteForm,
+    RecommendationForm,
+    ReopenScorecardForm,
+    ResponseForm,
+    scorecard_form,
+)
+from mel_app.evaluations.services import Answer, ConflictError, EvaluationError
+from mel_app.extensions import db
+from mel_app.models import (
+    ActionStatus,
+    CriteriaSet,
+    Evaluation,
+    EvaluationKind,
+    EvaluationStatus,
+    Project,
+    Recommendation,
+    ResponseKind,
+    Scale,
+    Scorecard,
+    ScorecardStatus,
+)
+from mel_app.permissions import (
+    can_add_recommendation,
+    can_edit_recommendation,
+    can_manage_evaluation,
+    can_open_evaluation,
+    can_reopen_scorecard,
+    can_respond_to_recommendation,
+    can_score,
+    can_view_evaluation,
+    can_view_individual_scores,
+    can_view_project,
+    can_view_results,
+    require,
+    visible_project_ids,
+)
+
+bp = Blueprint("evaluations", __name__)
+
+
+@bp.app_template_filter("score_number")
+def score_number(value: float | None, digits: int = 2) -> str:
+    """A statistic in the user's locale, or an en dash when there is none."""
+    if value is None:
+        return "–"
+    return format_decimal(value, format="0." + "0" * digits if digits else "0")
+
+
+@bp.app_context_processor
+def evaluation_labels() -> dict[str, Any]:
+    return {
+        "KIND_LABELS": KIND_LABELS,
+        "GROUP_LABELS": GROUP_LABELS,
+        "RESPONSE_LABELS": RESPONSE_LABELS,
+        "ACTION_STATUS_LABELS": ACTION_STATUS_LABELS,
+        # Links to other features' pages only where those features are installed.
+        "has_endpoint": lambda name: name in current_app.view_functions,
+    }
+
+
+def _evaluation_or_404(evaluation_id: int) -> Evaluation:
+    evaluation = services.load_evaluation(evaluation_id)
+    if evaluation is None:
+        require(False)
+    require(can_view_evaluation(current_user, evaluation))
+    return evaluation
+
+
+def _project_or_404(project_id: int) -> Project:
+    project = db.get_or_404(Project, project_id)
+    require(can_view_project(current_user, project))
+    return project
+
+
+# --- lists --------------------------------------------------------------------------------------
+
+
+@bp.get("/evaluations")
+def index():
+    """The evaluations of the user's projects, newest first."""
+    query = (
+        sa.select(Evaluation)
+        .options(joinedload(Evaluation.project))
+        .where(Evaluation.project_id.in_(visible_project_ids(current_user)))
+        .order_by(Evaluation.opened_at.desc(), Evaluation.id.desc())
+    )
+    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return render_template("evaluations/index.html", page=page, project=None)
+
+
+@bp.get("/projects/<int:project_id>/evaluations")
+def project_index(project_id: int):
+    project = _project_or_404(project_id)
+    query = (
+        sa.select(Evaluation)
+        .options(joinedload(Evaluation.project))
+        .where(Evaluation.project_id == project.id)
+        .order_by(Evaluation.opened_at.desc(), Evaluation.id.desc())
+    )
+    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return render_template("evaluations/index.html", page=page, project=project)
+
+
+# --- opening, inviting, closing -------------------------------------------------------------------
+
+
+def _fill_choices(form: EvaluationForm | InviteForm, candidates: services.Candidates) -> None:
+    form.evaluators.choices = [SelectChoice(u.id, u.display_name) for u in candidates.evaluators]
+    form.ilo_staff.choices = [SelectChoice(u.id, u.display_name) for u in candidates.ilo_staff]
+    form.organisations.choices = [
+        SelectChoice(
+            o.id,
+            _(
+                "%(org)s — %(group)s, %(n)d reporter(s)",
+                org=o.label,
+                group=GROUP_LABELS[services.ORG_TO_SCORER_GROUP[o.group]],
+                n=len(candidates.reporters.get(o.id, [])),
+            ),
+        )
+        for o in candidates.organisations
+    ]
+
+
+@bp.route("/projects/<int:project_id>/evaluations/new", methods=["GET", "POST"])
+def new(project_id: int):
+    project = _project_or_404(project_id)
+    require(can_open_evaluation(current_user, project), visible=True)
+    form = EvaluationForm()
+    sets = db.session.scalars(
+        sa.select(CriteriaSet).order_by(CriteriaSet.is_default.desc(), CriteriaSet.name)
+    ).all()
+    scales = db.session.scalars(sa.select(Scale).order_by(Scale.is_default.desc(), Scale.name)).all()
+    form.criteria_set_id.choices = [SelectChoice(s.id, s.name) for s in sets]
+    form.scale_id.choices = [SelectChoice(s.id, s.name) for s in scales]
+    candidates = services.invitation_candidates(project)
+    _fill_choices(form, candidates)
+    if request.method == "GET" and not form.kind.data:
+        form.kind.data = EvaluationKind.mid_term.value
+    if not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render_template("evaluations/new.html", project=project, form=form), status
+    try:
+        evaluation = services.open_evaluation(
+            project,
+            actor=current_user,
+            kind=EvaluationKind(form.kind.data),
+            title=form.title.data,
+            criteria_set=db.session.get(CriteriaSet, form.criteria_set_id.data),
+            scale=db.session.get(Scale, form.scale_id.data),
+            deadline=form.deadline.data,
+            evaluator_ids=form.evaluators.data or [],
+            organisation_ids=form.organisations.data or [],
+            ilo_staff_ids=form.ilo_staff.data or [],
+        )
+    except EvaluationError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return render_template("evaluations/new.html", project=project, form=form), 422
+    db.session.commit()
+    flash(_("The evaluation is open. The people invited see it in their tasks."), "success")
+    return redirect(url_for("evaluations.detail", evaluation_id=evaluation.id))
+
+
+@bp.get("/evaluations/<int:evaluation_id>")
+def detail(evaluation_id: int):
+    evaluation = _evaluation_or_404(evaluation_id)
+    return _render_detail(evaluation)
+
+
+def _render_detail(evaluation: Evaluation, status: int = 200, **forms: Any):
+    manager = can_manage_evaluation(current_user, evaluation)
+    own_card = services.load_scorecard(evaluation.id, current_user.id)
+    scorecards: list[Scorecard] = []
+    if manager or can_view_individual_scores(current_user, evaluation):
+        scorecards = list(
+            db.session.scalars(
+                sa.select(Scorecard)
+                .options(joinedload(Scorecard.scorer))
+                .where(Scorecard.evaluation_id == evaluation.id)
+                .order_by(Scorecard.group, Scorecard.id)
+            )
+        )
+    recommendations: list[Recommendation] = []
+    if can_view_results(current_user, evaluation):
+        recommendations = list(
+            db.session.scalars(
+                sa.select(Recommendation)
+                .options(joinedload(Recommendation.created_by), joinedload(Recommendation.responded_by))
+                .where(Recommendation.evaluation_id == evaluation.id)
+                .order_by(Recommendation.position)
+            )
+        )
+    invite_form = forms.get("invite_form")
+    if manager and invite_form is None and evaluation.status is EvaluationStatus.open:
+        invite_form = InviteForm(formdata=None)
+        _fill_choices(invite_form, services.invitation_candidates(evaluation.project))
+    return render_template(
+        "evaluations/detail.html",
+        evaluation=evaluation,
+        own_card=own_card,
+        scorecards=scorecards,
+        recommendations=recommendations,
+        manager=manager,
+        close_form=forms.get("close_form") or CloseEvaluationForm(formdata=None, version=evaluation.version),
+        invite_form=invite_form,
+        recommendation_form=forms.get("recommendation_form") or RecommendationForm(formdata=None),
+    ), status
+
+
+@bp.post("/evaluations/<int:evaluation_id>/invite")
+def invite(evaluation_id: int):
+    evaluation = _evaluation_or_404(evaluation_id)
+    require(can_manage_evaluation(current_user, evaluation), visible=True)
+    form = InviteForm()
+    _fill_choices(form, services.invitation_candidates(evaluation.project))
+    if not form.validate_on_submit():
+        return _render_detail(evaluation, 422, invite_form=form)
+    try:
+        cards = services.invite_scorers(
+            evaluation,
+            actor=current_user,
+            evaluator_ids=form.evaluators.data or [],
+            organisation_ids=form.organisations.data or [],
+            ilo_staff_ids=form.ilo_staff.data or [],
+        )
+    except EvaluationError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _render_detail(services.load_evaluation(evaluation_id), 409, invite_form=form)
+    db.session.commit()
+    if cards:
+        flash(_("%(n)d more people invited to score.", n=len(cards)), "success")
+    else:
+        flash(_("Everyone chosen was already invited."), "warning")
+    return redirect(url_for("evaluations.detail", evaluation_id=evaluation.id))
+
+
+@bp.post("/evaluations/<int:evaluation_id>/close")
+def close(evaluation_id: int):
+    evaluation = _evaluation_or_404(evaluation_id)
+    require(can_manage_evaluation(current_user, evaluation), visible=True)
+    form = CloseEvaluationForm()
+    if not form.validate_on_submit() or not str(form.version.data).isdigit():
+        return _render_detail(evaluation, 400, close_form=form)
+    try:
+        services.close_evaluation(evaluation, actor=current_user, expected_version=int(form.version.data))
+    except EvaluationError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _render_detail(services.load_evaluation(evaluation_id), 409)
+    db.session.commit()
+    flash(_("The evaluation is closed: it takes no more scores."), "success")
+    return redirect(url_for("evaluations.detail", evaluation_id=evaluation.id))
+
+
+# --- scorecards ---------------------------------------------------------------------------------
+
+
+def _answers(form: Any, criteria: list[Any]) -> dict[int, Answer]:
+    answers = {}
+    for criterion in criteria:
+        raw = form[f"point_{criterion.id}"].data
+        answers[criterion.id] = Answer(
+            point=int(raw) if raw and raw != CANNOT_ASSESS else None,
+            cannot_assess=raw == CANNOT_ASSESS,
+            justification=form[f"justification_{criterion.id}"].data or "",
+            evidence=services.parse_evidence(form[f"evidence_{criterion.id}"].data or []),
+        )
+    return answers
+
+
+def _missing_answers(form: Any, criteria: list[Any], answers: dict[int, Answer]) -> bool:
+    """Put an error on every unanswered or unjustified criterion; True if there was one."""
+    missing = False
+    for criterion in criteria:
+        answer = answers[criterion.id]
+        if not answer.is_answered:
+            form[f"point_{criterion.id}"].errors = [_("Choose a point or “cannot assess”.")]
+            missing = True
+        if not answer.justification.strip():
+            form[f"justification_{criterion.id}"].errors = [_("Give a justification.")]
+            missing = True
+    return missing
+
+
+def _render_scorecard(evaluation: Evaluation, card: Scorecard, form: Any, status: int = 200):
+    evidence_labels = {c.key: c.label for c in services.evidence_choices(evaluation.project_id)}
+    return render_template(
+        "evaluations/scorecard.html",
+        evaluation=evaluation,
+        card=card,
+        form=form,
+        editable=can_score(current_user, card),
+        reopening=services.last_reopening(card),
+        scores={s.criterion_id: s for s in card.scores},
+        evidence_labels=evidence_labels,
+        evidence_key=services.evidence_key,
+    ), status
+
+
+@bp.route("/evaluations/<int:evaluation_id>/scorecard", methods=["GET", "POST"])
+def scorecard(evaluation_id: int):
+    """The current user's own scorecard."""
+    evaluation = _evaluation_or_404(evaluation_id)
+    card = services.load_scorecard(evaluation.id, current_user.id)
+    require(card is not None, visible=True)
+    criteria = list(evaluation.criteria_set.criteria)
+    evidence = services.evidence_choices(evaluation.project_id)
+    if request.method == "GET":
+        data: dict[str, Any] = {"version": card.version}
+        for score in card.scores:
+            data[f"point_{score.criterion_id}"] = (
+                CANNOT_ASSESS if score.cannot_assess else (str(score.point) if score.point else None)
+            )
+            data[f"justification_{score.criterion_id}"] = score.justification
+            data[f"evidence_{score.criterion_id}"] = [services.evidence_key(r) for r in score.evidence or []]
+        form = scorecard_form(criteria, evaluation.scale.points, evidence, formdata=None, data=data)
+        return _render_scorecard(evaluation, card, form)
+
+    form = scorecard_form(criteria, evaluation.scale.points, evidence)
+    if not can_score(current_user, card):
+        if evaluation.status is EvaluationStatus.closed:
+            flash(_("This evaluation is closed: it takes no more scores."), "error")
+        else:
+            flash(_("This scorecard has been submitted. A specialist can reopen it."), "error")
+        return _render_scorecard(evaluation, card, form, 409)
+    if not form.validate_on_submit() or not str(form.version.data).isdigit():
+        return _render_scorecard(evaluation, card, form, 422)
+    submit = bool(form.submit_card.data)
+    answers = _answers(form, criteria)
+    if submit and _missing_answers(form, criteria, answers):
+        flash(
+            _("Give every criterion a point or “cannot assess”, and a justification, before submitting."),
+            "error",
+        )
+        return _render_scorecard(evaluation, card, form, 422)
+    try:
+        services.save_scorecard(
+            card, actor=current_user, expected_version=int(form.version.data), answers=answers, submit=submit
+        )
+    except EvaluationError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        evaluation = services.load_evaluation(evaluation_id)
+        card = services.load_scorecard(evaluation_id, current_user.id)
+        if isinstance(exc, ConflictError):
+            # Keep the user's answers; the next save is made against what is stored now.
+            form.version.data = card.version
+        return _render_scorecard(evaluation, card, form, 409)
+    db.session.commit()
+    if submit:
+        flash(_("Your scorecard is submitted. Thank you."), "success")
+        return redirect(url_for("evaluations.detail", evaluation_id=evaluation.id))
+    flash(_("Draft saved."), "success")
+    return redirect(url_for("evaluations.scorecard", evaluation_id=evaluation.id))
+
+
+def _others_scorecard(evaluation: Evaluation, card_id: int) -> Scorecard:
+    card = db.session.scalar(
+        sa.select(Scorecard)
+        .options(selectinload(Scorecard.scores), joinedload(Scorecard.scorer))
+        .where(Scorecard.id == card_id, Scorecard.evaluation_id == evaluation.id)
+    )
+    require(card is not None)
+    return card
+
+
+@bp.get("/evaluations/<int:evaluation_id>/scorecards/<int:card_id>")
+def view_scorecard(evaluation_id: int, card_id: int):
+    """Someone's scorecard, for evaluators and specialists (who have submitted their own, if invited)."""
+    evaluation = _evaluation_or_404(evaluation_id)
+    card = _others_scorecard(evaluation, card_id)
+    if card.scorer_id == current_user.id:
+        return redirect(url_for("evaluations.scorecard", evaluation_id=evaluation.id))
+    manager = can_manage_evaluation(current_user, evaluation)
+    if card.status is ScorecardStatus.submitted:
+        require(can_view_individual_scores(current_user, evaluation), visible=True)
+    else:
+        # Nobody reads a draft but its scorer; specialists see that it exists.
+        require(manager, visible=True)
+    return _render_other(evaluation, card)
+
+
+def _render_other(evaluation: Evaluation, card: Scorecard, form: Any = None, status: int = 200):
+    evidence_labels = {c.key: c.label for c in services.evidence_choices(evaluation.project_id)}
+    show_scores = card.status is ScorecardStatus.submitted and can_view_individual_scores(
+        current_user, evaluation
+    )
+    return render_template(
+        "evaluations/view_scorecard.html",
+        evaluation=evaluation,
+        card=card,
+        show_scores=show_scores,
+        scores={s.criterion_id: s for s in card.scores},
+        evidence_labels=evidence_labels,
+        evidence_key=services.evidence_key,
+        reopen_form=form or ReopenScorecardForm(formdata=None, version=card.version),
+    ), status
+
+
+@bp.post("/evaluations/<int:evaluation_id>/scorecards/<int:card_id>/reopen")
+def reopen_scorecard(evaluation_id: int, card_id: int):
+    evaluation = _evaluation_or_404(evaluation_id)
+    card = _others_scorecard(evaluation, card_id)
+    require(can_manage_evaluation(current_user, evaluation), visible=True)
+    form = ReopenScorecardForm()
+    if not can_reopen_scorecard(current_user, card):
+        flash(_("Only a submitted scorecard of an open evaluation can be reopened."), "error")
+        return _render_other(evaluation, card, form, 409)
+    if not form.validate_on_submit() or not str(form.version.data).isdigit():
+        return _render_other(evaluation, card, form, 422)
+    try:
+        services.reopen_scorecard(
+            card, actor=current_user, expected_version=int(form.version.data), reason=form.reason.data
+        )
+    except EvaluationError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        evaluation = services.load_evaluation(evaluation_id)
+        return _render_other(evaluation, _others_scorecard(evaluation, card_id), form, 409)
+    db.session.commit()
+    flash(_("The scorecard is reopened; its scorer can change it and submit it again."), "success")
+    return redirect(url_for("evaluations.detail", evaluation_id=evaluation.id))
+
+
+# --- consolidated view ----------------------------------------------------------------------------
+
+
+@bp.get("/evaluations/<int:evaluation_id>/results")
+def consolidated(evaluation_id: int):
+    evaluation = _evaluation_or_404(evaluation_id)
+    require(can_view_results(current_user, evaluation), visible=True)
+    results = services.consolidated_results(
+        evaluation, with_individuals=can_view_individual_scores(current_user, evaluation)
+    )
+    return render_template(
+        "evaluations/consolidated.html",
+        evaluation=evaluation,
+        results=results,
+        chart=group_chart(results, GROUP_LABELS),
+        points={p.value: p.label for p in evaluation.scale.points},
+    )
+
+
+@bp.post("/evaluations/<int:evaluation_id>/results/download")
+def download_results(evaluation_id: int):
+    """This evaluation's consolidated table (or, for evaluators and specialists, the individual
+    scores) as CSV. Audited, hence a POST."""
+    evaluation = _evaluation_or_404(evaluation_id)
+    require(can_view_results(current_user, evaluation), visible=True)
+    what = request.form.get("what", "summary")
+    individual = what == "scores"
+    if individual:
+        require(can_view_individual_scores(current_user, evaluation), visible=True)
+    results = services.consolidated_results(evaluation, with_individuals=individual)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    codes = {c.id: c for c in results.criteria}
+    if individual:
+        writer.writerow(
+            ["criterion_code", "criterion", "scorer", "group", "point", "cannot_assess", "justification"]
+        )
+        for row in results.individuals or []:
+            crit = codes[row.criterion_id]
+            writer.writerow(
+                [
+                    crit.code,
+                    _csv_safe(crit.name),
+                    _csv_safe(row.scorer_name),
+                    row.group.value,
+                    "" if row.point is None else row.point,
+                    "yes" if row.cannot_assess else "no",
+                    _csv_safe(row.justification),
+                ]
+            )
+    else:
+        writer.writerow(
+            [
+                "criterion_code",
+                "criterion",
+                "group",
+                "n",
+                "mean",
+                "median",
+                "sd",
+                "min",
+                "max",
+                "cannot_assess",
+                "divergent",
+            ]
+        )
+        for crit in results.criteria:
+            summary = results.summary(crit.id)
+            lines = [("overall", summary.overall)] + [
+                (group.value, summary.groups[group]) for group in results.groups if group in summary.groups
+            ]
+            for group_name, s in lines:
+                writer.writerow(
+                    [
+                        crit.code,
+                        _csv_safe(crit.name),
+                        group_name,
+                        s.n,
+                        _num(s.mean),
+                        _num(s.median),
+                        _num(s.stdev),
+                        "" if s.minimum is None else s.minimum,
+                        "" if s.maximum is None else s.maximum,
+                        s.cannot_assess,
+                        "yes" if summary.is_divergent else "no",
+                    ]
+                )
+    audit.record(
+        db.session,
+        "evaluation.download",
+        actor=current_user,
+        target=evaluation,
+        after={"format": "csv", "content": "individual scores" if individual else "summary"},
+    )
+    db.session.commit()
+    name = f"evaluation-{evaluation.id}-{'scores' if individual else 'summary'}.csv"
+    return Response(
+        "\ufeff" + buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}".rstrip("0").rstrip(".")
+
+
+def _csv_safe(text: str) -> str:
+    """Neutralise spreadsheet formulas in free text (CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+# --- recommendations --------------------------------------------------------------------------
+
+
+@bp.post("/evaluations/<int:evaluation_id>/recommendations")
+def add_recommendation(evaluation_id: int):
+    evaluation = _evaluation_or_404(evaluation_id)
+    require(can_add_recommendation(current_user, evaluation), visible=True)
+    form = RecommendationForm()
+    if not form.validate_on_submit():
+        return _render_detail(evaluation, 422, recommendation_form=form)
+    try:
+        services.add_recommendation(
+            evaluation, actor=current_user, text=form.text.data, addressed_to=form.addressed_to.data or ""
+        )
+    except EvaluationError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _render_detail(services.load_evaluation(evaluation_id), 422, recommendation_form=form)
+    db.session.commit()
+    flash(_("Recommendation recorded."), "success")
+    return redirect(url_for("evaluations.detail", evaluation_id=evaluation.id, _anchor="recommendations"))
+
+
+def _recommendation_or_404(rec_id: int) -> Recommendation:
+    rec = db.session.scalar(
+        sa.select(Recommendation)
+        .options(joinedload(Recommendation.evaluation).joinedload(Evaluation.project))
+        .where(Recommendation.id == rec_id)
+    )
+    require(rec is not None)
+    require(can_view_evaluation(current_user, rec.evaluation))
+    require(can_view_results(current_user, rec.evaluation))
+    return rec
+
+
+@bp.route("/recommendations/<int:rec_id>/edit", methods=["GET", "POST"])
+def edit_recommendation(rec_id: int):
+    rec = _recommendation_or_404(rec_id)
+    require(can_edit_recommendation(current_user, rec), visible=True)
+    form = RecommendationForm(obj=rec)
+    if not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render_template("evaluations/recommendation_edit.html", rec=rec, form=form), status
+    try:
+        services.update_recommendation(
+            rec, actor=current_user, text=form.text.data, addressed_to=form.addressed_to.data or ""
+        )
+    except EvaluationError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return render_template("evaluations/recommendation_edit.html", rec=rec, form=form), 409
+    db.session.commit()
+    flash(_("Recommendation saved."), "success")
+    return redirect(url_for("evaluations.detail", evaluation_id=rec.evaluation_id, _anchor="recommendations"))
+
+
+@bp.route("/recommendations/<int:rec_id>/response", methods=["GET", "POST"])
+def respond(rec_id: int):
+    rec = _recommendation_or_404(rec_id)
+    require(can_respond_to_recommendation(current_user, rec), visible=True)
+    form = ResponseForm()
+    if request.method == "GET":
+        form.response.data = rec.response.value if rec.response else ResponseKind.accepted.value
+        form.planned_action.data = rec.planned_action
+        form.due_date.data = rec.due_date
+        form.action_status.data = (rec.action_status or ActionStatus.not_started).value
+    if not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render_template("evaluations/respond.html", rec=rec, form=form), status
+    try:
+        services.respond_to_recommendation(
+            rec,
+            actor=current_user,
+            response=ResponseKind(form.response.data),
+            planned_action=form.planned_action.data or "",
+            due_date=form.due_date.data,
+            action_status=ActionStatus(form.action_status.data),
+        )
+    except EvaluationError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return render_template("evaluations/respond.html", rec=rec, form=form), 422
+    db.session.commit()
+    flash(_("Management response saved."), "success")
+    return redirect(url_for("evaluations.detail", evaluation_id=rec.evaluation_id, _anchor="recommendations"))
+
+
+# The administrators' pages for criteria sets and scales register on the same blueprint.
+from mel_app.evaluations import admin_views as _admin_views  # noqa: E402, F401
