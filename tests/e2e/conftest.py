@@ -61,26 +61,20 @@ def live_server(app):
         db.session.remove()
 
 
-@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+@pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
+    """On failure, keep a screenshot and the page's HTML where CI prints them (the page is still open)."""
     outcome = yield
     report = outcome.get_result()
-    setattr(item, f"rep_{report.when}", report)
-
-
-@pytest.fixture(autouse=True)
-def _keep_evidence_on_failure(request):
-    """On failure, keep a screenshot and the page's HTML where CI prints them."""
-    yield
-    report = getattr(request.node, "rep_call", None)
-    if not report or not report.failed or "page" not in request.fixturenames:
+    page = getattr(item, "funcargs", {}).get("page")
+    if report.when != "call" or not report.failed or page is None:
         return
-    page = request.getfixturevalue("page")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    stem = ARTIFACTS / request.node.nodeid.replace("/", "_").replace("::", "__")
+    stem = ARTIFACTS / item.nodeid.replace("/", "_").replace("::", "__")
     try:
         page.screenshot(path=f"{stem}.png", full_page=True)
         Path(f"{stem}.html").write_text(page.content())
+        report.sections.append(("e2e evidence", f"kept {stem}.png and {stem}.html"))
         print(f"\n[e2e] failure evidence kept: {stem}.png and {stem}.html")
     except Exception as exc:  # the page may be gone; the failure itself is what matters
         print(f"\n[e2e] could not keep failure evidence: {exc}")
