@@ -86,3 +86,40 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
     if predicate is None:
         return False  # deny unknown actions rather than guess
     return bool(predicate(user, obj))
+
+
+# --- access (accounts, memberships, administration) ---
+
+
+def can_manage_members(user: Any, project: Project | int) -> bool:
+    """See a project's members, add, invite and remove them: its specialists, and administrators."""
+    return is_admin(user) or has_role(user, project, Role.specialist)
+
+
+def can_administer_users(user: Any, _obj: Any = None) -> bool:
+    return is_admin(user)
+
+
+def can_administer_organisations(user: Any, _obj: Any = None) -> bool:
+    return is_admin(user)
+
+
+def can_change_account_status(user: Any, account: Any) -> bool:
+    """Deactivate, reactivate or take the admin flag from an account; never one's own (no lock-out)."""
+    return is_admin(user) and account is not None and account.id != user.id
+
+
+def can_edit_own_account(user: Any, account: Any = None) -> bool:
+    """The profile page: only signed-in users, only their own account."""
+    return _authenticated(user) and (account is None or account.id == user.id)
+
+
+TEMPLATE_PREDICATES.update(
+    {
+        "manage_members": can_manage_members,
+        "administer_users": can_administer_users,
+        "administer_organisations": can_administer_organisations,
+        "change_account_status": can_change_account_status,
+        "edit_own_account": can_edit_own_account,
+    }
+)
