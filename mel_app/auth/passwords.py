@@ -65,7 +65,10 @@ def password_problem(password: str, *, user_inputs: tuple[str, ...] = ()) -> str
         return _("Use at most %(num)d characters.", num=maximum)
     inputs = [value for value in user_inputs if value]
     for value in list(inputs):
-        inputs.extend(part for part in value.replace("@", " ").replace(".", " ").split() if part)
+        parts = value.replace("@", " ").replace(".", " ").split()
+        inputs.extend(parts)
+        inputs.append(value.split("@")[0])  # an email's local part, "grace.wanjiru"
+        inputs.append("".join(parts))  # "gracewanjiru" as well as "grace" and "wanjiru"
     if zxcvbn(password[:_ZXCVBN_MAX], user_inputs=inputs)["score"] < MIN_STRENGTH_SCORE:
         return _(
             "This password is too common or too easy to guess (for example, it contains your name "
