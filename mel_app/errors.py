@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, make_response, render_template, request
+from flask import Flask, current_app, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -93,7 +93,6 @@ def _rerun_form_view() -> Any | None:
     if not public and not current_user.is_authenticated:
         return None
     audit.set_actor(db.session(), audit.actor_of(current_user, request.remote_addr))
-    g.csrf_refused = True
     try:
         response = make_response(view(**(request.view_args or {})))
     except HTTPException:

@@ -52,3 +52,19 @@ def test_changing_the_password_needs_the_current_one_and_a_good_new_one(app, cli
     login("rep@example.org", new, on=app.test_client())
     with app.app_context():
         assert db.session.scalar(sa.select(AuditEvent.id).where(AuditEvent.action == "user.password_change"))
+
+
+def test_a_hash_with_old_parameters_is_upgraded_at_the_next_sign_in(app, make, login):
+    from argon2 import PasswordHasher, Type
+
+    user = make.user("rep@example.org")
+    old = PasswordHasher(time_cost=1, memory_cost=512, parallelism=1, type=Type.ID).hash(PASSWORD)
+    with app.app_context():
+        db.session.get(User, user).password_hash = old
+        db.session.commit()
+    login("rep@example.org")
+    with app.app_context():
+        stored = db.session.get(User, user).password_hash
+    assert stored != old and stored.startswith("$argon2id$")
+    assert f"m={app.config['ARGON2_MEMORY_COST']},t={app.config['ARGON2_TIME_COST']}" in stored
+    login("rep@example.org", on=app.test_client())

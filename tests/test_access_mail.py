@@ -288,3 +288,27 @@ def test_an_unreachable_mail_server_keeps_the_invitation_and_says_so(app, make, 
     with app.app_context():
         user = db.session.scalar(sa.select(User).where(User.email == "new@example.org"))
         assert user is not None and user.password_hash is None and user.preferred_language == "fr"
+
+
+def test_an_invitation_accepted_another_way_cannot_set_the_password_again(app, make, post, mail_server):
+    """Invited, then chose a password through "forgotten password": the old invitation is spent."""
+    user = make.user("rep@example.org")
+    with app.app_context():
+        from mel_app.auth.services import invite
+
+        u = db.session.get(User, user)
+        u.password_hash = None
+        token = invite(u, actor=None)
+        db.session.commit()
+    post("/auth/reset", {"email": "rep@example.org"}, on=app.test_client())
+    reset_link = link_in(mail_server.wait_for("rep@example.org")[0])
+    assert (
+        post(
+            reset_link, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}, on=app.test_client()
+        ).status_code
+        == 302
+    )
+    browser = app.test_client()
+    assert browser.get(f"/auth/invitation/{token}").status_code == 410
+    data = {"full_name": "Someone", "password": "a takeover passphrase", "confirm": "a takeover passphrase"}
+    assert post(f"/auth/invitation/{token}", data, on=browser).status_code == 410

@@ -157,3 +157,22 @@ def test_when_redis_is_down_the_database_keeps_counting(app, make, caplog):
     for _ in range(5):
         assert _attempt(app, "rep@example.org")[0] == 401
     assert _attempt(app, "rep@example.org", PASSWORD)[0] == 429
+
+
+def test_sign_in_failures_do_not_sweep_away_the_longer_reset_counts(app, make):
+    """Each kind of count keeps its own window, though they share one table."""
+    make.user("rep@example.org")
+    client = app.test_client()
+    for _ in range(3):
+        assert (
+            client.post(
+                "/auth/reset", data={"email": "rep@example.org", "csrf_token": csrf_token(client)}
+            ).status_code
+            == 302
+        )
+    with app.app_context():
+        db.session.execute(sa.update(LoginAttempt).values(attempted_at=utcnow() - timedelta(minutes=20)))
+        db.session.commit()
+    _attempt(app, "someone@example.org")  # a sign-in failure, whose window is 15 minutes
+    resp = client.post("/auth/reset", data={"email": "rep@example.org", "csrf_token": csrf_token(client)})
+    assert resp.status_code == 429 and "try again in 40 minutes" in resp.get_data(as_text=True)

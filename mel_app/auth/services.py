@@ -111,10 +111,14 @@ def change_password(user: User, *, current: str, new: str, keep_token: str | Non
 # --- invitations and password resets ---------------------------------------------------------
 
 
-def _link_user(token: str, purpose: Purpose) -> User:
+def link_user(token: str, purpose: Purpose) -> User:
+    """The user a valid link is for (without using it up), or TokenError."""
     user = peek(token, purpose).user
     if not user.is_active:  # deactivated since the link was sent
         raise TokenError(TokenProblem.unknown)
+    if purpose is Purpose.invitation and user.password_hash is not None:
+        # Accepted another way (e.g. a password reset): the invitation has served its purpose.
+        raise TokenError(TokenProblem.used)
     return user
 
 
@@ -132,7 +136,7 @@ def accept_invitation(token: str, *, password: str, full_name: str | None) -> Us
 
     Raises TokenError (unknown, expired, used) or PasswordRejected. The caller signs the user in.
     """
-    user = _link_user(token, Purpose.invitation)
+    user = link_user(token, Purpose.invitation)
     if full_name:
         user.full_name = full_name.strip()
     check_new_password(user, password)
@@ -173,7 +177,7 @@ def request_password_reset(email: str, *, remote_addr: str | None) -> tuple[User
 
 def reset_password(token: str, *, password: str) -> User:
     """Set a new password from a reset link, use the link up and end every session. Flushes."""
-    user = _link_user(token, Purpose.password_reset)
+    user = link_user(token, Purpose.password_reset)
     check_new_password(user, password)
     consume(token, Purpose.password_reset)
     user.password_hash = hash_password(password)

@@ -48,8 +48,10 @@ class _DatabaseStore:
         )
 
     def add(self, key: str, now: datetime, window: timedelta) -> None:
-        # Old rows are useless: drop them on the way (indexed on attempted_at).
-        db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.attempted_at <= now - window))
+        # Rows older than every window are useless: drop them on the way (indexed on attempted_at).
+        cfg = current_app.config
+        longest = max(window, cfg["LOGIN_FAILURE_WINDOW"], cfg["PASSWORD_RESET_WINDOW"])
+        db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.attempted_at <= now - longest))
         db.session.add(LoginAttempt(key=key, attempted_at=now))
 
     def clear(self, key: str) -> None:

@@ -21,7 +21,7 @@ from mel_app.auth.forms import (
 )
 from mel_app.auth.services import PasswordRejected, Throttled
 from mel_app.auth.sessions import revoke_session, start_session
-from mel_app.auth.tokens import Purpose, TokenError, TokenProblem, peek
+from mel_app.auth.tokens import Purpose, TokenError, TokenProblem
 from mel_app.errors import keeps_input_on_csrf_error
 from mel_app.extensions import db
 from mel_app.models import utcnow
@@ -151,7 +151,7 @@ def request_reset():
 @keeps_input_on_csrf_error
 def reset_password(token: str):
     try:
-        link = peek(token, Purpose.password_reset)
+        user = services.link_user(token, Purpose.password_reset)
     except TokenError as exc:
         return _link_problem_page(exc.problem, Purpose.password_reset)
     form = NewPasswordForm()
@@ -170,7 +170,7 @@ def reset_password(token: str):
             flash(_("Your password has been changed. Please sign in with the new one."), "success")
             return redirect(url_for("auth.login"))
     status = 400 if request.method == "POST" else 200
-    page = render_template("auth/reset_password.html", form=form, email=link.user.email, hint=PASSWORD_HINT)
+    page = render_template("auth/reset_password.html", form=form, email=user.email, hint=PASSWORD_HINT)
     return _no_referrer(current_app.make_response((page, status)))
 
 
@@ -179,12 +179,12 @@ def reset_password(token: str):
 @keeps_input_on_csrf_error
 def accept_invitation(token: str):
     try:
-        link = peek(token, Purpose.invitation)
+        invited = services.link_user(token, Purpose.invitation)
     except TokenError as exc:
         return _link_problem_page(exc.problem, Purpose.invitation)
     form = AcceptInvitationForm()
     if request.method == "GET":
-        form.full_name.data = link.user.full_name
+        form.full_name.data = invited.full_name
     if form.validate_on_submit():
         try:
             user = services.accept_invitation(
@@ -205,7 +205,5 @@ def accept_invitation(token: str):
             flash(_("Welcome, %(name)s. Your account is ready.", name=user.display_name), "success")
             return redirect(url_for("main.home"))
     status = 400 if request.method == "POST" else 200
-    page = render_template(
-        "auth/accept_invitation.html", form=form, email=link.user.email, hint=PASSWORD_HINT
-    )
+    page = render_template("auth/accept_invitation.html", form=form, email=invited.email, hint=PASSWORD_HINT)
     return _no_referrer(current_app.make_response((page, status)))
