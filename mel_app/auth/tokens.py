@@ -15,7 +15,7 @@ from mel_app.models import OneTimeToken, User, utcnow
 
 class Purpose(enum.StrEnum):
     invitation = "invitation"
-    password_reset = "password_reset"  # noqa: S105 - a purpose, not a password
+    password_reset = "password_reset"  # noqa: S105  # nosec B105 - a purpose, not a password
 
 
 class TokenProblem(enum.StrEnum):
