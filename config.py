@@ -57,12 +57,36 @@ class Config:
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = _int("MAIL_PORT", 25)
-    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)  # STARTTLS on a plain connection
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)  # TLS from the start (usually port 465)
+    MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 15)
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "mel-noreply@example.org")
 
+    # Failed sign-ins are counted in the database (table login_attempt), or in Redis when this is
+    # set (e.g. redis://127.0.0.1:6379/0): either way shared by every worker and host.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "")
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "mel:")
+    LOGIN_FAILURES_PER_ACCOUNT = _int("LOGIN_FAILURES_PER_ACCOUNT", 5)
+    LOGIN_FAILURES_PER_ADDRESS = _int("LOGIN_FAILURES_PER_ADDRESS", 20)
+    LOGIN_FAILURE_WINDOW = timedelta(minutes=_int("LOGIN_FAILURE_WINDOW_MINUTES", 15))
+    PASSWORD_RESETS_PER_ACCOUNT = _int("PASSWORD_RESETS_PER_ACCOUNT", 3)
+    PASSWORD_RESET_WINDOW = timedelta(minutes=_int("PASSWORD_RESET_WINDOW_MINUTES", 60))
+
+    # Emailed one-time links.
+    INVITATION_LIFETIME = timedelta(hours=_int("INVITATION_HOURS", 72))
+    PASSWORD_RESET_LIFETIME = timedelta(minutes=_int("PASSWORD_RESET_MINUTES", 60))
+    # Links in emails are built on this address (e.g. https://mel.example.org), never on the
+    # Host header of the request that asked for them. Empty: the request's own address (dev only).
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
+
+    PASSWORD_MIN_LENGTH = 12
+    PASSWORD_MAX_LENGTH = 256
+
+    # Number of reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted
+    # (the client address is what sign-in throttling counts by).
+    PROXY_FIX_X_FOR = _int("PROXY_FIX_X_FOR", 0)
 
     # argon2id parameters (argon2-cffi defaults unless overridden).
     ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 3)
@@ -99,6 +123,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     SESSION_COOKIE_NAME = "__Host-mel_session"
     PREFERRED_URL_SCHEME = "https"
+    PROXY_FIX_X_FOR = _int("PROXY_FIX_X_FOR", 1)
 
 
 CONFIGS = {c.NAME: c for c in (DevelopmentConfig, TestingConfig, ProductionConfig)}

@@ -26,6 +26,12 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
     app.config.from_object(config or config_from_env())
     app.config.update(overrides)
     _check_config(app)
+    if app.config.get("PROXY_FIX_X_FOR"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Behind the reverse proxy: the client's address (sign-in throttling) and https.
+        hops = app.config["PROXY_FIX_X_FOR"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     _init_extensions(app)
     _register_blueprints(app)
@@ -90,13 +96,19 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from mel_app.account.views import bp as account_bp
+    from mel_app.admin.views import bp as admin_bp
     from mel_app.auth.views import bp as auth_bp
     from mel_app.evaluations.views import bp as evaluations_bp
     from mel_app.main.views import bp as main_bp
+    from mel_app.members.views import bp as members_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(evaluations_bp)
+    app.register_blueprint(account_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(members_bp)
 
 
 # Endpoints anyone may reach without signing in; everything else needs a session.

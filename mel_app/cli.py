@@ -57,12 +57,13 @@ def create_admin(email: str, full_name: str, password: str) -> None:
     """Create an administrator account (for the first sign-in of a new installation)."""
     import secrets
 
-    from mel_app.auth.passwords import hash_password
+    from mel_app.auth.passwords import hash_password, password_problem
     from mel_app.auth.services import find_user_by_email, normalise_email
     from mel_app.models import User
 
-    if len(password) < 12:
-        raise click.UsageError("The password must have at least 12 characters.")
+    problem = password_problem(password, user_inputs=(email, full_name))
+    if problem:
+        raise click.UsageError(problem)
     if find_user_by_email(email):
         raise click.UsageError(f"An account with the email {email} exists already.")
     audit.set_actor(db.session(), audit.SYSTEM_ACTOR)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, make_response, render_template, request
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -35,8 +40,6 @@ def _titles() -> dict[int, tuple[str, str]]:
 
 
 def _limit_mb() -> str:
-    from flask import current_app
-
     return f"{current_app.config['MAX_UPLOAD_BYTES'] / (1024 * 1024):g}"
 
 
@@ -47,9 +50,76 @@ def render_error(code: int, message: str | None = None):
     ), code
 
 
+def keeps_input_on_csrf_error(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a form view that can show its form again when the CSRF token is refused.
+
+    The view is called again on the refused POST: its FlaskForm fails validation (the token is
+    checked again, and fails), so it re-renders the form with the user's input and a fresh
+    token, with a 400 status. The view must authorise before validating and act only on a
+    valid form, as every view does. Views without the mark get the generic page below.
+    """
+    view.keeps_input_on_csrf_error = True
+    return view
+
+
+def _same_origin() -> bool:
+    """Whether the refused POST came from one of our own pages (not from another site)."""
+    own = urlsplit(request.host_url)
+    source = request.headers.get("Origin") or request.referrer or ""
+    parts = urlsplit(source)
+    return bool(parts.netloc) and (parts.scheme, parts.netloc) == (own.scheme, own.netloc)
+
+
+def _resubmittable_fields() -> list[tuple[str, str, bool]]:
+    """(name, value, long) of what the user sent, except the token, passwords and files."""
+    token_field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    fields = []
+    for name, value in request.form.items(multi=True):
+        if name.endswith(token_field) or "password" in name.lower():
+            continue
+        fields.append((name, value, len(value) > 120 or "\n" in value))
+    return fields
+
+
+def _rerun_form_view() -> Any | None:
+    """The marked view's own form page with the user's input, or None."""
+    from mel_app import PUBLIC_ENDPOINTS, audit
+
+    endpoint = request.endpoint or ""
+    view = current_app.view_functions.get(endpoint) if request.url_rule else None
+    if view is None or not getattr(view, "keeps_input_on_csrf_error", False):
+        return None
+    public = endpoint in PUBLIC_ENDPOINTS or getattr(view, "is_public", False)
+    if not public and not current_user.is_authenticated:
+        return None
+    audit.set_actor(db.session(), audit.actor_of(current_user, request.remote_addr))
+    try:
+        response = make_response(view(**(request.view_args or {})))
+    except HTTPException:
+        db.session.rollback()
+        return None
+    if response.status_code != 400:
+        db.session.rollback()
+        return None
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
+        """Refuse the POST, but give the user's text back when it came from our own page."""
+        if request.method == "POST" and _same_origin():
+            response = _rerun_form_view()
+            if response is not None:
+                return response
+            fields = _resubmittable_fields()
+            if fields:
+                return render_template(
+                    "errors/csrf_resubmit.html",
+                    fields=fields,
+                    action=request.full_path.rstrip("?"),
+                    had_files=bool(request.files),
+                ), 400
         return render_error(
             400,
             _(

@@ -194,6 +194,30 @@ def can_edit_recommendation(user: Any, recommendation: Any) -> bool:
 
 def can_respond_to_recommendation(user: Any, recommendation: Any) -> bool:
     return can_manage_evaluation(user, recommendation.evaluation)
+# --- access (accounts, memberships, administration) ---
+
+
+def can_manage_members(user: Any, project: Project | int) -> bool:
+    """See a project's members, add, invite and remove them: its specialists, and administrators."""
+    return is_admin(user) or has_role(user, project, Role.specialist)
+
+
+def can_administer_users(user: Any, _obj: Any = None) -> bool:
+    return is_admin(user)
+
+
+def can_administer_organisations(user: Any, _obj: Any = None) -> bool:
+    return is_admin(user)
+
+
+def can_change_account_status(user: Any, account: Any) -> bool:
+    """Deactivate, reactivate or take the admin flag from an account; never one's own (no lock-out)."""
+    return is_admin(user) and account is not None and account.id != user.id
+
+
+def can_edit_own_account(user: Any, account: Any = None) -> bool:
+    """The profile page: only signed-in users, only their own account."""
+    return _authenticated(user) and (account is None or account.id == user.id)
 
 
 TEMPLATE_PREDICATES.update(
@@ -210,5 +234,10 @@ TEMPLATE_PREDICATES.update(
         "add_recommendation": can_add_recommendation,
         "edit_recommendation": can_edit_recommendation,
         "respond_to_recommendation": can_respond_to_recommendation,
+        "manage_members": can_manage_members,
+        "administer_users": can_administer_users,
+        "administer_organisations": can_administer_organisations,
+        "change_account_status": can_change_account_status,
+        "edit_own_account": can_edit_own_account,
     }
 )

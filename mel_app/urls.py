@@ -26,3 +26,13 @@ def safe_next(target: str | None) -> str | None:
     except HTTPException:
         return None
     return target
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link for an email, on PUBLIC_BASE_URL when set (never trust the Host header then)."""
+    from flask import url_for
+
+    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    if not base:
+        return url_for(endpoint, _external=True, **values)
+    return base + url_for(endpoint, **values)

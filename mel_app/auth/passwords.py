@@ -44,3 +44,34 @@ def verify_password(stored_hash: str | None, password: str) -> tuple[bool, bool]
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False, False
     return True, hasher.check_needs_rehash(stored_hash)
+
+
+# zxcvbn estimates how many guesses a password needs, from lists of common passwords, names and
+# words, and keyboard patterns. Score 3 means about 10^8 guesses: "safely unguessable" online.
+MIN_STRENGTH_SCORE = 3
+_ZXCVBN_MAX = 72  # zxcvbn refuses longer input; the first 72 characters decide anyway
+
+
+def password_problem(password: str, *, user_inputs: tuple[str, ...] = ()) -> str | None:
+    """Why this password may not be used, or None. No composition rules (NIST SP 800-63B)."""
+    from flask_babel import gettext as _
+    from zxcvbn import zxcvbn
+
+    cfg = current_app.config
+    minimum, maximum = cfg["PASSWORD_MIN_LENGTH"], cfg["PASSWORD_MAX_LENGTH"]
+    if len(password) < minimum:
+        return _("Use at least %(num)d characters. A few unrelated words are easy to remember.", num=minimum)
+    if len(password) > maximum:
+        return _("Use at most %(num)d characters.", num=maximum)
+    inputs = [value for value in user_inputs if value]
+    for value in list(inputs):
+        parts = value.replace("@", " ").replace(".", " ").split()
+        inputs.extend(parts)
+        inputs.append(value.split("@")[0])  # an email's local part, "grace.wanjiru"
+        inputs.append("".join(parts))  # "gracewanjiru" as well as "grace" and "wanjiru"
+    if zxcvbn(password[:_ZXCVBN_MAX], user_inputs=inputs)["score"] < MIN_STRENGTH_SCORE:
+        return _(
+            "This password is too common or too easy to guess (for example, it contains your name "
+            "or a well-known password). Try a few unrelated words."
+        )
+    return None

@@ -86,3 +86,36 @@ def revoke_all_sessions(user_id: int, *, except_token: str | None = None) -> int
     if except_token:
         stmt = stmt.where(UserSession.token_hash != _hash(except_token))
     return db.session.execute(stmt.values(revoked_at=utcnow())).rowcount
+
+
+def end_user_sessions(user: User, *, keep_token: str | None = None) -> int:
+    """Sign the user out everywhere (but in the session of `keep_token`). Flushes.
+
+    The user's `session_token` changes too, so anything keyed on it stops matching as well.
+    Returns the number of sessions ended.
+    """
+    user.session_token = secrets.token_hex(16)
+    db.session.flush()
+    return revoke_all_sessions(user.id, except_token=keep_token)
+
+
+def active_sessions(user_id: int) -> list[UserSession]:
+    """The user's sessions that still work, most recently used first."""
+    now = utcnow()
+    idle_limit = current_app.config["SESSION_IDLE_TIMEOUT"]
+    return list(
+        db.session.scalars(
+            sa.select(UserSession)
+            .where(
+                UserSession.user_id == user_id,
+                UserSession.revoked_at.is_(None),
+                UserSession.expires_at > now,
+                UserSession.last_seen_at > now - idle_limit,
+            )
+            .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+        )
+    )
+
+
+def is_current(user_session: UserSession) -> bool:
+    return g.get("user_session_id") == user_session.id

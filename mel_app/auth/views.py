@@ -1,22 +1,46 @@
-"""Sign in and sign out."""
+"""Sign in and out, forgotten passwords and invitations (the pages reached from an emailed link)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import contextlib
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
-from mel_app import audit
-from mel_app.auth.forms import LoginForm, LogoutForm
-from mel_app.auth.services import authenticate
+from mel_app import audit, mail
+from mel_app.auth import emails, public, services
+from mel_app.auth.forms import (
+    PASSWORD_HINT,
+    AcceptInvitationForm,
+    LoginForm,
+    LogoutForm,
+    NewPasswordForm,
+    PasswordResetRequestForm,
+)
+from mel_app.auth.services import PasswordRejected, Throttled
 from mel_app.auth.sessions import revoke_session, start_session
+from mel_app.auth.tokens import Purpose, TokenError, TokenProblem
+from mel_app.errors import keeps_input_on_csrf_error
 from mel_app.extensions import db
+from mel_app.models import utcnow
 from mel_app.urls import safe_next
 
 bp = Blueprint("auth", __name__)
 
 
+def try_again_message(minutes: int) -> str:
+    return ngettext(
+        "Too many attempts. For your security, please try again in %(num)d minute.",
+        "Too many attempts. For your security, please try again in %(num)d minutes.",
+        minutes,
+    )
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@public
+@keeps_input_on_csrf_error
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
@@ -24,9 +48,15 @@ def login():
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data, remote_addr=request.remote_addr)
+        try:
+            user = services.authenticate(form.email.data, form.password.data, remote_addr=request.remote_addr)
+        except Throttled as exc:
+            db.session.commit()  # keep the audited refusal
+            flash(try_again_message(exc.blocked.minutes), "error")
+            form.password.data = ""
+            return render_template("auth/login.html", form=form), 429
         if user is None:
-            db.session.commit()  # keep the audited failure
+            db.session.commit()  # keep the audited failure and the throttling count
             flash(_("The email or password is not right, or the account is not active."), "error")
             form.password.data = ""
             return render_template("auth/login.html", form=form), 401
@@ -48,3 +78,132 @@ def logout():
         logout_user()
         flash(_("You have signed out."), "success")
     return redirect(url_for("auth.login"))
+
+
+def _sign_out_this_browser() -> None:
+    """Before a link signs someone in (or changes a password), end whatever session this browser has."""
+    if current_user.is_authenticated:
+        revoke_session(current_user.get_id())
+        logout_user()
+
+
+def _no_referrer(response):
+    # The token is in the address: never send it to another site in a Referer header.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _link_problem_page(problem: TokenProblem, purpose: Purpose):
+    messages = {
+        TokenProblem.unknown: _(
+            "This link is not valid. Check that you copied the whole address from the email."
+        ),
+        TokenProblem.used: _("This link has already been used. Each link works only once."),
+        TokenProblem.expired: _("This link has expired."),
+    }
+    if purpose is Purpose.invitation:
+        advice = _("Ask the person who invited you (or an administrator) to send a new invitation.")
+    else:
+        advice = _("You can ask for a new link below.")
+    status = 404 if problem is TokenProblem.unknown else 410
+    page = render_template(
+        "auth/link_problem.html", message=messages[problem], advice=advice, purpose=purpose.value
+    )
+    return _no_referrer(current_app.make_response((page, status)))
+
+
+@bp.route("/auth/reset", methods=["GET", "POST"])
+@public
+@keeps_input_on_csrf_error
+def request_reset():
+    """Ask for a password-reset link. The answer is the same whether or not the account exists."""
+    form = PasswordResetRequestForm()
+    if form.validate_on_submit():
+        try:
+            found = services.request_password_reset(form.email.data, remote_addr=request.remote_addr)
+        except Throttled as exc:
+            db.session.commit()
+            flash(try_again_message(exc.blocked.minutes), "error")
+            return render_template("auth/request_reset.html", form=form), 429
+        db.session.commit()
+        if found is not None:
+            user, token = found
+            # A failure is logged; the answer must not differ from an unknown email's.
+            with contextlib.suppress(mail.MailError):
+                mail.send(emails.password_reset(user, token))
+        flash(
+            _(
+                "If an account exists for %(email)s, we have sent it a link to choose a new password. "
+                "It expires in %(minutes)d minutes. If nothing arrives, check your spam folder or ask "
+                "your project officer.",
+                email=form.email.data.strip(),
+                minutes=round(current_app.config["PASSWORD_RESET_LIFETIME"].total_seconds() / 60),
+            ),
+            "success",
+        )
+        return redirect(url_for("auth.login"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/request_reset.html", form=form), status
+
+
+@bp.route("/auth/reset/<token>", methods=["GET", "POST"])
+@public
+@keeps_input_on_csrf_error
+def reset_password(token: str):
+    try:
+        user = services.link_user(token, Purpose.password_reset)
+    except TokenError as exc:
+        return _link_problem_page(exc.problem, Purpose.password_reset)
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(token, password=form.password.data)
+        except TokenError as exc:
+            db.session.rollback()
+            return _link_problem_page(exc.problem, Purpose.password_reset)
+        except PasswordRejected as exc:
+            db.session.rollback()
+            form.password.errors.append(str(exc))
+        else:
+            _sign_out_this_browser()
+            db.session.commit()
+            flash(_("Your password has been changed. Please sign in with the new one."), "success")
+            return redirect(url_for("auth.login"))
+    status = 400 if request.method == "POST" else 200
+    page = render_template("auth/reset_password.html", form=form, email=user.email, hint=PASSWORD_HINT)
+    return _no_referrer(current_app.make_response((page, status)))
+
+
+@bp.route("/auth/invitation/<token>", methods=["GET", "POST"])
+@public
+@keeps_input_on_csrf_error
+def accept_invitation(token: str):
+    try:
+        invited = services.link_user(token, Purpose.invitation)
+    except TokenError as exc:
+        return _link_problem_page(exc.problem, Purpose.invitation)
+    form = AcceptInvitationForm()
+    if request.method == "GET":
+        form.full_name.data = invited.full_name
+    if form.validate_on_submit():
+        try:
+            user = services.accept_invitation(
+                token, password=form.password.data, full_name=form.full_name.data
+            )
+        except TokenError as exc:
+            db.session.rollback()
+            return _link_problem_page(exc.problem, Purpose.invitation)
+        except PasswordRejected as exc:
+            db.session.rollback()
+            form.password.errors.append(str(exc))
+        else:
+            _sign_out_this_browser()
+            start_session(user, remote_addr=request.remote_addr, user_agent=request.user_agent.string)
+            user.last_login_at = utcnow()
+            db.session.commit()
+            login_user(user)
+            flash(_("Welcome, %(name)s. Your account is ready.", name=user.display_name), "success")
+            return redirect(url_for("main.home"))
+    status = 400 if request.method == "POST" else 200
+    page = render_template("auth/accept_invitation.html", form=form, email=invited.email, hint=PASSWORD_HINT)
+    return _no_referrer(current_app.make_response((page, status)))

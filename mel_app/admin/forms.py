@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+
+def _int_or_none(value):
+    return int(value) if value not in (None, "", "None") else None
+
+
+class UserSearchForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form
+
+    q = StringField(_l("Name or email"), validators=[Optional(), Length(max=200)])
+    status = SelectField(
+        _l("Status"),
+        choices=[
+            SelectChoice("", _l("All")),
+            SelectChoice("active", _l("Active")),
+            SelectChoice("pending", _l("Invitation pending")),
+            SelectChoice("deactivated", _l("Deactivated")),
+            SelectChoice("admin", _l("Administrators")),
+        ],
+        validators=[Optional()],
+    )
+    organisation = SelectField(_l("Organisation"), coerce=_int_or_none, validators=[Optional()])
+    submit = SubmitField(_l("Search"))
+
+
+class InviteUserForm(FlaskForm):
+    email = EmailField(
+        _l("Email"),
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
+        render_kw={"autocomplete": "off"},
+    )
+    full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    organisation_id = SelectField(_l("Organisation"), coerce=_int_or_none, validators=[Optional()])
+    preferred_language = SelectField(
+        _l("Language of the invitation and the pages"), validators=[DataRequired()]
+    )
+    is_admin = BooleanField(
+        _l("Administrator (manages accounts and organisations, reads the whole audit trail)")
+    )
+    submit = SubmitField(_l("Send the invitation"))
+
+
+class EditUserForm(FlaskForm):
+    organisation_id = SelectField(_l("Organisation"), coerce=_int_or_none, validators=[Optional()])
+    is_admin = BooleanField(
+        _l("Administrator (manages accounts and organisations, reads the whole audit trail)")
+    )
+    fingerprint = HiddenField()
+    submit = SubmitField(_l("Save"))
+
+
+class DeactivateForm(FlaskForm):
+    reason = StringField(_l("Reason (kept in the audit trail)"), validators=[Optional(), Length(max=500)])
+    submit = SubmitField(_l("Deactivate and sign out everywhere"))
+
+
+class ButtonForm(FlaskForm):
+    """A button that only needs its CSRF token."""
+
+    submit = SubmitField()
+
+
+class OrganisationSearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Name or acronym"), validators=[Optional(), Length(max=200)])
+    group = SelectField(_l("Constituency"), validators=[Optional()])
+    country = SelectField(_l("Country"), validators=[Optional()])
+    submit = SubmitField(_l("Search"))
+
+
+class OrganisationForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    acronym = StringField(_l("Acronym"), validators=[Optional(), Length(max=40)])
+    group = SelectField(_l("Constituency"), validators=[DataRequired()])
+    country = SelectField(_l("Country"), validators=[Optional()])
+    parent_id = SelectField(_l("Part of (parent organisation)"), coerce=_int_or_none, validators=[Optional()])
+    fingerprint = HiddenField()
+    submit = SubmitField(_l("Save"))

@@ -1,0 +1,227 @@
+"""Account and organisation administration. Services flush; the view commits."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
+
+from mel_app import audit
+from mel_app.auth.services import find_user_by_email, invite, normalise_email
+from mel_app.auth.sessions import end_user_sessions
+from mel_app.extensions import db
+from mel_app.models import Organisation, OrgGroup, User
+
+
+class AdminError(ValueError):
+    """A refused change; str() is the message for the administrator."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class Conflict(AdminError):
+    """Someone else changed the record since the form was opened."""
+
+
+def fingerprint(*values: Any) -> str:
+    """A short digest of what a form showed, to notice that someone else changed it meanwhile."""
+    return hashlib.sha256(repr(values).encode()).hexdigest()[:20]
+
+
+def user_fingerprint(user: User) -> str:
+    return fingerprint(user.organisation_id, user.is_admin, user.is_active)
+
+
+def organisation_fingerprint(org: Organisation) -> str:
+    return fingerprint(org.name, org.acronym, org.group.value, org.country, org.parent_id)
+
+
+def is_pending(user: User) -> bool:
+    """Invited, but has not chosen a password yet."""
+    return user.password_hash is None
+
+
+# --- users -----------------------------------------------------------------------------------
+
+
+def create_invited_user(
+    *,
+    email: str,
+    full_name: str,
+    organisation_id: int | None,
+    preferred_language: str,
+    is_admin: bool,
+    actor: User,
+) -> tuple[User, str]:
+    """A new account without a password, and its invitation link token. Flushes."""
+    email = normalise_email(email)
+    if find_user_by_email(email) is not None:
+        raise AdminError(_("An account with this email exists already."), field="email")
+    user = User(
+        email=email,
+        full_name=full_name.strip(),
+        organisation_id=organisation_id,
+        preferred_language=preferred_language,
+        is_admin=is_admin,
+        password_hash=None,
+        session_token=secrets.token_hex(16),
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user, invite(user, actor=actor)
+
+
+def resend_invitation(user: User, *, actor: User) -> str:
+    if not is_pending(user) or not user.is_active:
+        raise AdminError(_("This account is not waiting for an invitation."))
+    return invite(user, actor=actor)
+
+
+def update_user(user: User, *, organisation_id: int | None, is_admin: bool, seen: str, actor: User) -> bool:
+    """Change a user's organisation and administrator flag. Returns whether anything changed."""
+    if seen != user_fingerprint(user):
+        raise Conflict(
+            _("Someone else changed this account while you were editing it. Check it and save again.")
+        )
+    if is_admin != user.is_admin and user.id == actor.id:
+        raise AdminError(_("You cannot take away your own administrator rights."), field="is_admin")
+    org_changed = organisation_id != user.organisation_id
+    admin_changed = is_admin != user.is_admin
+    if not (org_changed or admin_changed):
+        return False
+    user.organisation_id = organisation_id
+    user.is_admin = is_admin
+    if org_changed and admin_changed:
+        action = "user.update"
+    elif org_changed:
+        action = "user.change_organisation"
+    else:
+        action = "user.grant_admin" if is_admin else "user.revoke_admin"
+    audit.record(db.session, action, actor=actor, target=user)
+    return True
+
+
+def deactivate_user(user: User, *, actor: User, reason: str = "") -> int:
+    """Deactivate and sign out everywhere at once. Returns the number of sessions ended."""
+    if user.id == actor.id:
+        raise AdminError(_("You cannot deactivate your own account."))
+    if not user.is_active:
+        raise AdminError(_("This account is deactivated already."))
+    user.is_active = False
+    audit.record(db.session, "user.deactivate", actor=actor, target=user, reason=reason.strip() or None)
+    return end_user_sessions(user)
+
+
+def reactivate_user(user: User, *, actor: User) -> None:
+    if user.is_active:
+        raise AdminError(_("This account is active already."))
+    user.is_active = True
+    audit.record(db.session, "user.reactivate", actor=actor, target=user)
+
+
+def end_sessions(user: User, *, actor: User, keep_token: str | None = None) -> int:
+    """Sign a user out everywhere (but the administrator's own current session)."""
+    ended = end_user_sessions(user, keep_token=keep_token if user.id == actor.id else None)
+    audit.record(db.session, "user.sessions_ended", actor=actor, target=user, reason="by an administrator")
+    return ended
+
+
+def search_users(*, q: str = "", status: str = "", organisation_id: int | None = None) -> sa.Select:
+    stmt = sa.select(User).options(joinedload(User.organisation))
+    if q:
+        needle = q.strip().lower()
+        stmt = stmt.where(
+            sa.or_(
+                User.email.contains(needle, autoescape=True),
+                sa.func.lower(User.full_name).contains(needle, autoescape=True),
+            )
+        )
+    if status == "active":
+        stmt = stmt.where(User.is_active.is_(True), User.password_hash.is_not(None))
+    elif status == "pending":
+        stmt = stmt.where(User.is_active.is_(True), User.password_hash.is_(None))
+    elif status == "deactivated":
+        stmt = stmt.where(User.is_active.is_(False))
+    elif status == "admin":
+        stmt = stmt.where(User.is_admin.is_(True))
+    if organisation_id is not None:
+        stmt = stmt.where(User.organisation_id == organisation_id)
+    return stmt.order_by(sa.func.lower(User.full_name), User.id)
+
+
+# --- organisations ---------------------------------------------------------------------------
+
+
+def descendant_ids(org_id: int) -> set[int]:
+    """Every organisation below this one (children, their children, ...)."""
+    found: set[int] = set()
+    frontier = {org_id}
+    while frontier:
+        children = set(
+            db.session.scalars(sa.select(Organisation.id).where(Organisation.parent_id.in_(frontier)))
+        )
+        frontier = children - found - {org_id}
+        found |= frontier
+    return found
+
+
+def _check_organisation(org: Organisation | None, *, name: str, parent_id: int | None) -> None:
+    clash = db.session.scalar(
+        sa.select(Organisation.id).where(sa.func.lower(Organisation.name) == name.strip().lower())
+    )
+    if clash is not None and (org is None or clash != org.id):
+        raise AdminError(_("An organisation with this name exists already."), field="name")
+    if parent_id is not None:
+        if db.session.get(Organisation, parent_id) is None:
+            raise AdminError(_("Choose a parent organisation from the list."), field="parent_id")
+        if org is not None and (parent_id == org.id or parent_id in descendant_ids(org.id)):
+            raise AdminError(
+                _("An organisation cannot be part of itself or of one of its own members."), field="parent_id"
+            )
+
+
+def create_organisation(
+    *, name: str, acronym: str, group: OrgGroup, country: str | None, parent_id: int | None, actor: User
+) -> Organisation:
+    _check_organisation(None, name=name, parent_id=parent_id)
+    org = Organisation(
+        name=name.strip(),
+        acronym=acronym.strip() or None,
+        group=group,
+        country=country or None,
+        parent_id=parent_id,
+    )
+    db.session.add(org)
+    audit.record(db.session, "organisation.create", actor=actor, target=org)
+    db.session.flush()
+    return org
+
+
+def update_organisation(
+    org: Organisation,
+    *,
+    name: str,
+    acronym: str,
+    group: OrgGroup,
+    country: str | None,
+    parent_id: int | None,
+    seen: str,
+    actor: User,
+) -> None:
+    if seen != organisation_fingerprint(org):
+        raise Conflict(
+            _("Someone else changed this organisation while you were editing it. Check it and save again.")
+        )
+    _check_organisation(org, name=name, parent_id=parent_id)
+    org.name = name.strip()
+    org.acronym = acronym.strip() or None
+    org.group = group
+    org.country = country or None
+    org.parent_id = parent_id
+    audit.record(db.session, "organisation.update", actor=actor, target=org)

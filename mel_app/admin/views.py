@@ -1,0 +1,379 @@
+"""Administrators' pages: users (list, search, invite, edit, deactivate, sessions) and organisations."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+from sqlalchemy.orm import joinedload, selectinload
+from wtforms.fields.choices import SelectChoice
+
+from mel_app import mail
+from mel_app.admin import country_choices, country_names, group_label, services
+from mel_app.admin.forms import (
+    ButtonForm,
+    DeactivateForm,
+    EditUserForm,
+    InviteUserForm,
+    OrganisationForm,
+    OrganisationSearchForm,
+    UserSearchForm,
+)
+from mel_app.admin.services import AdminError, Conflict, is_pending
+from mel_app.auth import emails
+from mel_app.auth.sessions import active_sessions
+from mel_app.errors import keeps_input_on_csrf_error
+from mel_app.extensions import db
+from mel_app.members import role_label
+from mel_app.models import Membership, Organisation, OrgGroup, User
+from mel_app.permissions import (
+    can_administer_organisations,
+    can_administer_users,
+    can_change_account_status,
+    is_admin,
+    require,
+)
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+def administrators_only():
+    # Deny by default for every page of this blueprint; each view checks its own rule too.
+    require(is_admin(current_user), visible=True)
+
+
+def _organisation_choices(*, blank: str, exclude: set[int] | None = None) -> list[SelectChoice]:
+    rows = db.session.execute(
+        sa.select(Organisation.id, Organisation.name, Organisation.acronym).order_by(
+            sa.func.lower(Organisation.name)
+        )
+    ).all()
+    exclude = exclude or set()
+    return [SelectChoice("", blank)] + [
+        SelectChoice(str(row.id), f"{row.name} ({row.acronym})" if row.acronym else row.name)
+        for row in rows
+        if row.id not in exclude
+    ]
+
+
+def _language_choices() -> list[SelectChoice]:
+    return [SelectChoice(code, name) for code, name in current_app.config["LANGUAGES"].items()]
+
+
+def _page() -> int:
+    return request.args.get("page", 1, type=int) or 1
+
+
+def _send_invitation(user: User, token: str) -> None:
+    try:
+        mail.send(emails.invitation(user, token, inviter=current_user._get_current_object()))
+    except mail.MailError:
+        flash(
+            _(
+                "The invitation is saved, but the email to %(email)s could not be sent. "
+                "Try sending it again later from the user's page.",
+                email=user.email,
+            ),
+            "error",
+        )
+    else:
+        flash(_("An invitation has been sent to %(email)s.", email=user.email), "success")
+
+
+# --- users -----------------------------------------------------------------------------------
+
+
+@bp.get("/users")
+def users():
+    require(can_administer_users(current_user), visible=True)
+    form = UserSearchForm(request.args)
+    form.organisation.choices = _organisation_choices(blank=_("All"))
+    filters = {"q": "", "status": "", "organisation_id": None}
+    if form.validate():
+        filters = {
+            "q": form.q.data or "",
+            "status": form.status.data or "",
+            "organisation_id": form.organisation.data,
+        }
+    pagination = db.paginate(
+        services.search_users(**filters),
+        page=_page(),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+    )
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template(
+        "admin/users.html", form=form, pagination=pagination, is_pending=is_pending, page_args=args
+    )
+
+
+@bp.route("/users/invite", methods=["GET", "POST"])
+@keeps_input_on_csrf_error
+def invite_user():
+    require(can_administer_users(current_user), visible=True)
+    form = InviteUserForm()
+    form.organisation_id.choices = _organisation_choices(blank=_("(none)"))
+    form.preferred_language.choices = _language_choices()
+    if request.method == "GET":
+        form.preferred_language.data = current_app.config["BABEL_DEFAULT_LOCALE"]
+    if form.validate_on_submit():
+        try:
+            user, token = services.create_invited_user(
+                email=form.email.data,
+                full_name=form.full_name.data,
+                organisation_id=form.organisation_id.data,
+                preferred_language=form.preferred_language.data,
+                is_admin=form.is_admin.data,
+                actor=current_user._get_current_object(),
+            )
+        except AdminError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "email").errors.append(str(exc))
+        else:
+            db.session.commit()
+            _send_invitation(user, token)
+            return redirect(url_for("admin.user", user_id=user.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/invite_user.html", form=form), status
+
+
+def _user_page(user: User, *, form: EditUserForm | None = None, status: int = 200):
+    if form is None:
+        form = EditUserForm(formdata=None, obj=user)
+        form.fingerprint.data = services.user_fingerprint(user)
+    form.organisation_id.choices = _organisation_choices(blank=_("(none)"))
+    memberships = db.session.scalars(
+        sa.select(Membership)
+        .where(Membership.user_id == user.id)
+        .options(joinedload(Membership.project), joinedload(Membership.organisation))
+        .order_by(Membership.project_id, Membership.role)
+    ).all()
+    return render_template(
+        "admin/user.html",
+        user=user,
+        form=form,
+        memberships=memberships,
+        sessions=active_sessions(user.id),
+        pending=is_pending(user),
+        deactivate_form=DeactivateForm(formdata=None),
+        button_form=ButtonForm(formdata=None),
+        role_label=role_label,
+    ), status
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@keeps_input_on_csrf_error
+def user(user_id: int):
+    require(can_administer_users(current_user), visible=True)
+    account = db.get_or_404(User, user_id, options=[selectinload(User.organisation)])
+    if request.method == "GET":
+        return _user_page(account)
+    form = EditUserForm()
+    form.organisation_id.choices = _organisation_choices(blank=_("(none)"))
+    if not form.validate_on_submit():
+        return _user_page(account, form=form, status=400)
+    try:
+        changed = services.update_user(
+            account,
+            organisation_id=form.organisation_id.data,
+            is_admin=form.is_admin.data,
+            seen=form.fingerprint.data or "",
+            actor=current_user._get_current_object(),
+        )
+    except Conflict as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        form.fingerprint.data = services.user_fingerprint(account)
+        return _user_page(account, form=form, status=409)
+    except AdminError as exc:
+        db.session.rollback()
+        getattr(form, exc.field or "organisation_id").errors.append(str(exc))
+        return _user_page(account, form=form, status=400)
+    db.session.commit()
+    flash(_("The account has been saved.") if changed else _("Nothing was changed."), "success")
+    return redirect(url_for("admin.user", user_id=account.id))
+
+
+def _account_action(user_id: int, form_class=ButtonForm) -> tuple[User, object]:
+    require(can_administer_users(current_user), visible=True)
+    account = db.get_or_404(User, user_id)
+    return account, form_class()
+
+
+@bp.post("/users/<int:user_id>/deactivate")
+def deactivate_user(user_id: int):
+    account, form = _account_action(user_id, DeactivateForm)
+    require(can_change_account_status(current_user, account), visible=True)
+    if not form.validate_on_submit():
+        return _user_page(account, status=400)
+    try:
+        ended = services.deactivate_user(
+            account, actor=current_user._get_current_object(), reason=form.reason.data or ""
+        )
+    except AdminError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _user_page(account, status=409)
+    db.session.commit()
+    flash(
+        _("%(name)s can no longer sign in.", name=account.display_name)
+        + " "
+        + ngettext("%(num)d open session was ended.", "%(num)d open sessions were ended.", ended),
+        "success",
+    )
+    return redirect(url_for("admin.user", user_id=account.id))
+
+
+@bp.post("/users/<int:user_id>/reactivate")
+def reactivate_user(user_id: int):
+    account, form = _account_action(user_id)
+    require(can_change_account_status(current_user, account), visible=True)
+    if not form.validate_on_submit():
+        return _user_page(account, status=400)
+    try:
+        services.reactivate_user(account, actor=current_user._get_current_object())
+    except AdminError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _user_page(account, status=409)
+    db.session.commit()
+    flash(_("%(name)s can sign in again.", name=account.display_name), "success")
+    return redirect(url_for("admin.user", user_id=account.id))
+
+
+@bp.post("/users/<int:user_id>/end-sessions")
+def end_sessions(user_id: int):
+    account, form = _account_action(user_id)
+    if not form.validate_on_submit():
+        return _user_page(account, status=400)
+    ended = services.end_sessions(
+        account, actor=current_user._get_current_object(), keep_token=current_user.get_id()
+    )
+    db.session.commit()
+    flash(ngettext("%(num)d open session was ended.", "%(num)d open sessions were ended.", ended), "success")
+    return redirect(url_for("admin.user", user_id=account.id))
+
+
+@bp.post("/users/<int:user_id>/resend-invitation")
+def resend_invitation(user_id: int):
+    account, form = _account_action(user_id)
+    if not form.validate_on_submit():
+        return _user_page(account, status=400)
+    try:
+        token = services.resend_invitation(account, actor=current_user._get_current_object())
+    except AdminError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _user_page(account, status=409)
+    db.session.commit()
+    _send_invitation(account, token)
+    return redirect(url_for("admin.user", user_id=account.id))
+
+
+# --- organisations ---------------------------------------------------------------------------
+
+
+def _group_choices(blank: str | None = None) -> list[SelectChoice]:
+    choices = [SelectChoice(g.value, group_label(g)) for g in OrgGroup]
+    return [SelectChoice("", blank), *choices] if blank is not None else choices
+
+
+@bp.get("/organisations")
+def organisations():
+    require(can_administer_organisations(current_user), visible=True)
+    form = OrganisationSearchForm(request.args)
+    form.group.choices = _group_choices(blank=_("All"))
+    form.country.choices = [SelectChoice("", _("All")), *country_choices()]
+    stmt = sa.select(Organisation).options(joinedload(Organisation.parent))
+    if form.validate():
+        if form.q.data:
+            needle = form.q.data.strip().lower()
+            stmt = stmt.where(
+                sa.or_(
+                    sa.func.lower(Organisation.name).contains(needle, autoescape=True),
+                    sa.func.lower(Organisation.acronym).contains(needle, autoescape=True),
+                )
+            )
+        if form.group.data:
+            stmt = stmt.where(Organisation.group == OrgGroup(form.group.data))
+        if form.country.data:
+            stmt = stmt.where(Organisation.country == form.country.data)
+    pagination = db.paginate(
+        stmt.order_by(sa.func.lower(Organisation.name), Organisation.id),
+        page=_page(),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+    )
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template(
+        "admin/organisations.html",
+        form=form,
+        pagination=pagination,
+        group_label=group_label,
+        countries=country_names(),
+        page_args=args,
+    )
+
+
+def _organisation_form(form: OrganisationForm, org: Organisation | None) -> OrganisationForm:
+    form.group.choices = _group_choices()
+    form.country.choices = [SelectChoice("", _("(none)")), *country_choices()]
+    exclude = {org.id, *services.descendant_ids(org.id)} if org is not None else set()
+    form.parent_id.choices = _organisation_choices(blank=_("(none)"), exclude=exclude)
+    return form
+
+
+def _save_organisation(org: Organisation | None):
+    form = _organisation_form(OrganisationForm(), org)
+    if request.method == "GET":
+        if org is not None:
+            form = _organisation_form(OrganisationForm(formdata=None, obj=org), org)
+            form.group.data = org.group.value
+            form.fingerprint.data = services.organisation_fingerprint(org)
+        else:
+            form.group.data = OrgGroup.workers.value
+    elif form.validate_on_submit():
+        fields = {
+            "name": form.name.data,
+            "acronym": form.acronym.data or "",
+            "group": OrgGroup(form.group.data),
+            "country": form.country.data or None,
+            "parent_id": form.parent_id.data,
+            "actor": current_user._get_current_object(),
+        }
+        try:
+            if org is None:
+                org = services.create_organisation(**fields)
+            else:
+                services.update_organisation(org, seen=form.fingerprint.data or "", **fields)
+        except Conflict as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            form.fingerprint.data = services.organisation_fingerprint(org)
+            return render_template("admin/organisation_form.html", form=form, org=org), 409
+        except AdminError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "name").errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("%(name)s has been saved.", name=org.name), "success")
+            return redirect(url_for("admin.organisations", q=org.name))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/organisation_form.html", form=form, org=org), status
+
+
+@bp.route("/organisations/new", methods=["GET", "POST"])
+@keeps_input_on_csrf_error
+def new_organisation():
+    require(can_administer_organisations(current_user), visible=True)
+    return _save_organisation(None)
+
+
+@bp.route("/organisations/<int:org_id>/edit", methods=["GET", "POST"])
+@keeps_input_on_csrf_error
+def edit_organisation(org_id: int):
+    require(can_administer_organisations(current_user), visible=True)
+    return _save_organisation(db.get_or_404(Organisation, org_id))

@@ -1,0 +1,184 @@
+"""A project's members page: its specialists (and administrators) add, invite and remove members."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import joinedload
+from wtforms.fields.choices import SelectChoice
+
+from mel_app import mail
+from mel_app.admin.services import is_pending
+from mel_app.auth import emails
+from mel_app.auth.services import invite
+from mel_app.errors import keeps_input_on_csrf_error
+from mel_app.extensions import db
+from mel_app.members import role_label
+from mel_app.members.forms import AddMemberForm, RemoveMemberForm
+from mel_app.members.services import MembershipError, add_member, remove_member
+from mel_app.models import Membership, Organisation, Partner, Project, Role, User
+from mel_app.permissions import can_manage_members, can_view_project, is_admin, require
+
+bp = Blueprint("members", __name__, url_prefix="/projects/<int:project_id>/members")
+
+PER_PAGE = 100
+
+
+def _load_project(project_id: int) -> Project:
+    project = db.get_or_404(Project, project_id)
+    require(can_view_project(current_user, project))  # 404: a non-member must not learn it exists
+    require(can_manage_members(current_user, project), visible=True)
+    return project
+
+
+def _organisation_choices(project: Project) -> list[SelectChoice]:
+    """The project's partners first, then every other organisation."""
+    partner_ids = set(
+        db.session.scalars(sa.select(Partner.organisation_id).where(Partner.project_id == project.id))
+    )
+    partners, others = [], []
+    for org in db.session.scalars(sa.select(Organisation).order_by(sa.func.lower(Organisation.name))):
+        (partners if org.id in partner_ids else others).append((str(org.id), org.label))
+    choices = [SelectChoice("", _("(not a reporter)"))]
+    choices += [SelectChoice(v, label, optgroup=_("Partners of this project")) for v, label in partners]
+    choices += [SelectChoice(v, label, optgroup=_("Other organisations")) for v, label in others]
+    return choices
+
+
+def _add_form(project: Project, *, submitted: bool) -> AddMemberForm:
+    form = AddMemberForm() if submitted else AddMemberForm(formdata=None)
+    form.role.choices = [SelectChoice(role.value, role_label(role)) for role in Role]
+    form.organisation_id.choices = _organisation_choices(project)
+    return form
+
+
+def _page(project: Project, form: AddMemberForm, status: int = 200):
+    pagination = db.paginate(
+        sa.select(Membership)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.project_id == project.id)
+        .options(joinedload(Membership.user), joinedload(Membership.organisation))
+        .order_by(Membership.role, sa.func.lower(User.full_name), Membership.id),
+        page=request.args.get("page", 1, type=int) or 1,
+        per_page=PER_PAGE,
+        error_out=False,
+    )
+    return render_template(
+        "members/index.html",
+        project=project,
+        form=form,
+        pagination=pagination,
+        remove_form=RemoveMemberForm(formdata=None),
+        role_label=role_label,
+        is_pending=is_pending,
+    ), status
+
+
+@bp.get("")
+def index(project_id: int):
+    project = _load_project(project_id)
+    form = _add_form(project, submitted=False)
+    form.role.data = Role.reporter.value
+    return _page(project, form)
+
+
+@bp.post("")
+@keeps_input_on_csrf_error
+def add(project_id: int):
+    project = _load_project(project_id)
+    form = _add_form(project, submitted=True)
+    if not form.validate_on_submit():
+        return _page(project, form, status=400)
+    try:
+        membership, token = add_member(
+            project,
+            email=form.email.data,
+            full_name=form.full_name.data or "",
+            role=Role(form.role.data),
+            organisation_id=form.organisation_id.data,
+            actor=current_user._get_current_object(),
+        )
+    except MembershipError as exc:
+        db.session.rollback()
+        getattr(form, exc.field or "email").errors.append(str(exc))
+        return _page(project, form, status=409 if exc.field == "role" else 400)
+    db.session.commit()
+    user = membership.user
+    actor = current_user._get_current_object()
+    message = (
+        emails.invitation(user, token, inviter=actor, project=project)
+        if token
+        else emails.added_to_project(user, project, membership.role, added_by=actor)
+    )
+    try:
+        mail.send(message)
+    except mail.MailError:
+        flash(
+            _("%(email)s has been added, but the email to them could not be sent.", email=user.email), "error"
+        )
+    else:
+        # The same words whether the person had an account or was invited.
+        flash(
+            _(
+                "%(email)s has been added as %(role)s and told by email.",
+                email=user.email,
+                role=role_label(membership.role),
+            ),
+            "success",
+        )
+    return redirect(url_for("members.index", project_id=project.id))
+
+
+def _load_membership(project: Project, membership_id: int) -> Membership:
+    membership = db.session.get(Membership, membership_id)
+    if membership is None or membership.project_id != project.id:
+        abort(404)
+    return membership
+
+
+@bp.post("/<int:membership_id>/remove")
+def remove(project_id: int, membership_id: int):
+    project = _load_project(project_id)
+    membership = _load_membership(project, membership_id)
+    form = RemoveMemberForm()
+    if not form.validate_on_submit():
+        return _page(project, _add_form(project, submitted=False), status=400)
+    name = membership.user.display_name
+    role = role_label(membership.role)
+    removed_self = membership.user_id == current_user.id and membership.role is Role.specialist
+    try:
+        remove_member(membership, actor=current_user._get_current_object())
+    except MembershipError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _page(project, _add_form(project, submitted=False), status=409)
+    db.session.commit()
+    flash(_("%(name)s is no longer %(role)s in this project.", name=name, role=role), "success")
+    if removed_self and not is_admin(current_user):
+        return redirect(url_for("main.home"))  # this page is no longer theirs
+    return redirect(url_for("members.index", project_id=project.id))
+
+
+@bp.post("/<int:membership_id>/invite")
+def resend_invitation(project_id: int, membership_id: int):
+    """Send a new invitation link to a member who has not accepted theirs yet."""
+    project = _load_project(project_id)
+    membership = _load_membership(project, membership_id)
+    form = RemoveMemberForm()
+    if not form.validate_on_submit():
+        return _page(project, _add_form(project, submitted=False), status=400)
+    user = membership.user
+    if not is_pending(user) or not user.is_active:
+        flash(_("%(email)s has an account already.", email=user.email), "error")
+        return _page(project, _add_form(project, submitted=False), status=409)
+    token = invite(user, actor=current_user._get_current_object())
+    db.session.commit()
+    try:
+        mail.send(emails.invitation(user, token, inviter=current_user._get_current_object(), project=project))
+    except mail.MailError:
+        flash(_("The email to %(email)s could not be sent. Try again later.", email=user.email), "error")
+    else:
+        flash(_("A new invitation has been sent to %(email)s.", email=user.email), "success")
+    return redirect(url_for("members.index", project_id=project.id))

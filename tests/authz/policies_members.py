@@ -1,0 +1,14 @@
+"""Policies of a project's members page: its specialists and administrators."""
+
+from tests.authz.policy import Route, project
+
+MANAGERS = {"specialist": 200, "admin": 200}
+
+POLICIES = {
+    "members.index": Route(get=project(**MANAGERS)),
+    "members.add": Route(post=project(specialist=400, admin=400)),
+    "members.remove": Route(post=project(specialist=302, admin=302)),
+    "members.resend_invitation": Route(
+        post=project(specialist=302, admin=302), args=lambda w: {"membership_id": w.membership_pending}
+    ),
+}

@@ -1,0 +1,178 @@
+"""Sign-in throttling per account and per address, with counts shared by every worker."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from config import TestingConfig
+from mel_app import create_app
+from mel_app.extensions import db
+from mel_app.models import AuditEvent, LoginAttempt, utcnow
+from tests.conftest import csrf_token
+from tests.factories import PASSWORD
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _worker(app, **overrides):
+    """A second app instance on the same database: another gunicorn worker, or another host."""
+    return create_app(
+        TestingConfig, SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"], **overrides
+    )
+
+
+@pytest.fixture
+def workers(app):
+    second = _worker(app)
+    yield app, second
+    with second.app_context():
+        db.engine.dispose()
+
+
+def _attempt(worker, email, password="wrong password here", addr="127.0.0.1"):  # noqa: S107
+    client = worker.test_client()
+    client.environ_base["REMOTE_ADDR"] = addr
+    resp = client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": csrf_token(client)}
+    )
+    return resp.status_code, resp.get_data(as_text=True)
+
+
+def test_failures_on_two_workers_add_up_and_block_the_account(workers, make):
+    first, second = workers
+    make.user("rep@example.org")
+    limit = first.config["LOGIN_FAILURES_PER_ACCOUNT"]
+    assert limit == 5
+    for i in range(limit):
+        status, _page = _attempt((first, second)[i % 2], "rep@example.org")
+        assert status == 401
+    status, page = _attempt(second, "rep@example.org", PASSWORD)
+    assert status == 429, "even the right password waits: the account is throttled"
+    assert "please try again in 15 minutes" in page
+    status, page = _attempt(first, "REP@example.org ", PASSWORD)
+    assert status == 429, "the same account, however typed"
+    status, _page = _attempt(first, "someone.else@example.org")
+    assert status == 401, "other accounts are not affected"
+    with first.app_context():
+        # Each failure counts for its account and for its address.
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt)) == 2 * (limit + 1)
+        throttled = db.session.scalar(
+            sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "user.login_throttled")
+        )
+        assert throttled == 2
+
+
+def test_an_unknown_email_is_throttled_the_same_way(workers, make):
+    first, second = workers
+    for i in range(5):
+        _attempt((first, second)[i % 2], "nobody@example.org")
+    status, page = _attempt(first, "nobody@example.org")
+    assert status == 429 and "please try again in 15 minutes" in page
+
+
+def test_the_wait_is_counted_from_the_oldest_failure(app, make):
+    make.user("rep@example.org")
+    for _ in range(5):
+        _attempt(app, "rep@example.org")
+    with app.app_context():
+        db.session.execute(sa.update(LoginAttempt).values(attempted_at=utcnow() - timedelta(minutes=10)))
+        db.session.commit()
+    status, page = _attempt(app, "rep@example.org", PASSWORD)
+    assert status == 429 and "try again in 5 minutes" in page
+    with app.app_context():
+        db.session.execute(sa.update(LoginAttempt).values(attempted_at=utcnow() - timedelta(minutes=15)))
+        db.session.commit()
+    assert _attempt(app, "rep@example.org", PASSWORD)[0] == 302, "the window has passed"
+
+
+def test_a_successful_sign_in_clears_the_accounts_failures(app, make):
+    make.user("rep@example.org")
+    for _ in range(4):
+        _attempt(app, "rep@example.org")
+    assert _attempt(app, "rep@example.org", PASSWORD)[0] == 302
+    for _ in range(4):
+        assert _attempt(app, "rep@example.org")[0] == 401
+    assert _attempt(app, "rep@example.org", PASSWORD)[0] == 302
+
+
+def test_one_address_trying_many_accounts_is_blocked(workers, make):
+    first, second = workers
+    make.user("rep@example.org")
+    limit = first.config["LOGIN_FAILURES_PER_ADDRESS"]
+    for i in range(limit):
+        status, _page = _attempt((first, second)[i % 2], f"guess{i}@example.org", addr="203.0.113.9")
+        assert status == 401
+    status, page = _attempt(second, "rep@example.org", PASSWORD, addr="203.0.113.9")
+    assert status == 429 and "try again in 15 minutes" in page
+    assert _attempt(first, "rep@example.org", PASSWORD, addr="198.51.100.7")[0] == 302, (
+        "other addresses are fine"
+    )
+
+
+def _redis_or_skip():
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"no Redis at {REDIS_URL}: {exc}")
+    return client
+
+
+@pytest.fixture
+def redis_workers(app):
+    client = _redis_or_skip()
+    prefix = f"mel-test-{uuid.uuid4().hex[:8]}:"
+    settings = {"RATELIMIT_STORAGE_URI": REDIS_URL, "RATELIMIT_KEY_PREFIX": prefix}
+    app.config.update(settings)
+    second = _worker(app, **settings)
+    yield app, second, client, prefix
+    for key in client.scan_iter(match=prefix + "*"):
+        client.delete(key)
+    with second.app_context():
+        db.engine.dispose()
+
+
+def test_with_redis_configured_two_workers_share_the_counter_there(redis_workers, make):
+    first, second, client, prefix = redis_workers
+    make.user("rep@example.org")
+    for i in range(5):
+        assert _attempt((first, second)[i % 2], "rep@example.org")[0] == 401
+    status, page = _attempt(first, "rep@example.org", PASSWORD)
+    assert status == 429 and "try again in 15 minutes" in page
+    assert list(client.scan_iter(match=prefix + "attempts:login-account:*")), "counted in Redis"
+    with first.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt)) == 0
+
+
+def test_when_redis_is_down_the_database_keeps_counting(app, make, caplog):
+    app.config["RATELIMIT_STORAGE_URI"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    make.user("rep@example.org")
+    caplog.set_level(logging.CRITICAL, logger=app.logger.name)
+    for _ in range(5):
+        assert _attempt(app, "rep@example.org")[0] == 401
+    assert _attempt(app, "rep@example.org", PASSWORD)[0] == 429
+
+
+def test_sign_in_failures_do_not_sweep_away_the_longer_reset_counts(app, make):
+    """Each kind of count keeps its own window, though they share one table."""
+    make.user("rep@example.org")
+    client = app.test_client()
+    for _ in range(3):
+        assert (
+            client.post(
+                "/auth/reset", data={"email": "rep@example.org", "csrf_token": csrf_token(client)}
+            ).status_code
+            == 302
+        )
+    with app.app_context():
+        db.session.execute(sa.update(LoginAttempt).values(attempted_at=utcnow() - timedelta(minutes=20)))
+        db.session.commit()
+    _attempt(app, "someone@example.org")  # a sign-in failure, whose window is 15 minutes
+    resp = client.post("/auth/reset", data={"email": "rep@example.org", "csrf_token": csrf_token(client)})
+    assert resp.status_code == 429 and "try again in 40 minutes" in resp.get_data(as_text=True)
