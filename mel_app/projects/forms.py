@@ -20,6 +20,7 @@ from wtforms import (
     TextAreaField,
     ValidationError,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from mel_app.models import FundingModality, Measure, Phase, ResultType
@@ -27,6 +28,11 @@ from mel_app.projects import framework as fw
 from mel_app.projects.countries import country_choices
 from mel_app.projects.periods import LABEL_MAX, Frequency
 from mel_app.projects.services import normalise_reference, reference_error
+
+
+def opts(pairs: Any) -> list[SelectChoice]:
+    """Select options from (value, label) pairs."""
+    return [SelectChoice("" if value is None else str(value), label) for value, label in pairs]
 
 
 def optional_int(value: Any) -> int | None:
@@ -64,7 +70,8 @@ class ReasonMixin:
     needs_reason = False
     reason = TextAreaField(
         _l("Reason for the change"),
-        validators=[Optional(), Length(max=2000)],
+        # No Optional(): it would stop the chain before validate_reason runs.
+        validators=[Length(max=2000)],
         render_kw={"rows": 2},
     )
 
@@ -84,7 +91,7 @@ class ProjectForm(FlaskForm):
     donor = StringField(_l("Donor"), validators=[Optional(), Length(max=200)])
     funding_modality = SelectField(
         _l("Funding modality"),
-        choices=[(m.value, m.value) for m in FundingModality],
+        choices=opts((m.value, m.value) for m in FundingModality),
         validators=[DataRequired()],
     )
     countries = SelectMultipleField(_l("Countries"), validators=[Optional()], render_kw={"size": 8})
@@ -99,8 +106,8 @@ class ProjectForm(FlaskForm):
     ):
         super().__init__(*args, **kw)
         self._project_id = project_id
-        self.countries.choices = country_choices()
-        self.phase.choices = [(p.value, PHASE_LABELS[p]) for p in (phases or list(Phase))]
+        self.countries.choices = opts(country_choices())
+        self.phase.choices = opts((p.value, PHASE_LABELS[p]) for p in (phases or list(Phase)))
 
     def validate_reference(self, field: Any) -> None:
         field.data = normalise_reference(field.data)
@@ -130,7 +137,7 @@ class ChangeForm(ReasonMixin, FlaskForm):
 class ResultForm(ReasonMixin, FlaskForm):
     type = SelectField(
         _l("Level"),
-        choices=[(t.value, RESULT_TYPE_LABELS[t]) for t in ResultType],
+        choices=opts((t.value, RESULT_TYPE_LABELS[t]) for t in ResultType),
         default=ResultType.outcome.value,
     )
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=fw.CODE_MAX)])
@@ -154,7 +161,7 @@ class IndicatorForm(ReasonMixin, FlaskForm):
     description = TextAreaField(
         _l("Description"), validators=[Optional(), Length(max=5000)], render_kw={"rows": 2}
     )
-    measure = SelectField(_l("Measure"), choices=[(m.value, MEASURE_LABELS[m]) for m in Measure])
+    measure = SelectField(_l("Measure"), choices=opts((m.value, MEASURE_LABELS[m]) for m in Measure))
     unit = StringField(_l("Unit"), validators=[Optional(), Length(max=fw.UNIT_MAX)])
     ascending = BooleanField(_l("A higher value is better"), default=True)
     baseline_value = StringField(_l("Baseline value"), validators=[Optional(), Length(max=40)])
@@ -253,7 +260,7 @@ class PeriodForm(FlaskForm):
 class GeneratePeriodsForm(FlaskForm):
     frequency = SelectField(
         _l("Frequency"),
-        choices=[(f.value, FREQUENCY_LABELS[f]) for f in Frequency],
+        choices=opts((f.value, FREQUENCY_LABELS[f]) for f in Frequency),
         default=Frequency.half_yearly.value,
     )
     due_days = IntegerField(

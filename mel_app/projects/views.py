@@ -73,6 +73,7 @@ from mel_app.projects.forms import (
     ProjectFilterForm,
     ProjectForm,
     ResultForm,
+    opts,
 )
 from mel_app.projects.grid import CellStatus
 from mel_app.projects.progress import NoShare
@@ -185,11 +186,11 @@ def _page_number() -> int:
 @bp.get("/projects")
 def index():
     form = ProjectFilterForm(request.args)
-    form.country.choices = [("", _("Any country"))] + country_choices()
-    form.phase.choices = [("", _("Any phase"))] + [(p.value, PHASE_LABELS[p]) for p in Phase]
-    form.constituency.choices = [("", _("Any constituency"))] + [
-        (g.value, label) for g, label in group_labels().items()
-    ]
+    form.country.choices = opts([("", _("Any country")), *country_choices()])
+    form.phase.choices = opts([("", _("Any phase"))] + [(p.value, PHASE_LABELS[p]) for p in Phase])
+    form.constituency.choices = opts(
+        [("", _("Any constituency"))] + [(g.value, label) for g, label in group_labels().items()]
+    )
     filters = services.ListFilters(
         q=(form.q.data or "")[:200],
         country=form.country.data if form.country.data in COUNTRY_CODES else "",
@@ -336,12 +337,15 @@ def _partner_form(project: Project) -> PartnerForm:
     form = PartnerForm()
     taken = sa.select(Partner.organisation_id).where(Partner.project_id == project.id)
     labels = group_labels()
-    form.organisation_id.choices = [("", _("Choose an organisation"))] + [
-        (org.id, f"{org.label} — {labels[org.group]}")
-        for org in db.session.scalars(
-            sa.select(Organisation).where(Organisation.id.not_in(taken)).order_by(Organisation.name)
-        )
-    ]
+    form.organisation_id.choices = opts(
+        [("", _("Choose an organisation"))]
+        + [
+            (org.id, f"{org.label} — {labels[org.group]}")
+            for org in db.session.scalars(
+                sa.select(Organisation).where(Organisation.id.not_in(taken)).order_by(Organisation.name)
+            )
+        ]
+    )
     return form
 
 
@@ -444,11 +448,14 @@ def _parent_choices(project: Project, exclude: Result | None = None) -> list[tup
         )
         .order_by(Result.code)
     )
-    return [("", _("Nothing (top level)"))] + [
-        (r.id, f"{RESULT_TYPE_LABELS[r.type]} {r.code} — {r.title}")
-        for r in results
-        if exclude is None or r.id != exclude.id
-    ]
+    return opts(
+        [("", _("Nothing (top level)"))]
+        + [
+            (r.id, f"{RESULT_TYPE_LABELS[r.type]} {r.code} — {r.title}")
+            for r in results
+            if exclude is None or r.id != exclude.id
+        ]
+    )
 
 
 def _result_form_page(project: Project, form: ResultForm, result: Result | None, status: int = 200):
@@ -540,9 +547,9 @@ def edit_result(project_id: int, result_id: int):
 def _indicator_form(project: Project, formdata: bool, obj: Indicator | None = None) -> IndicatorForm:
     form = IndicatorForm(obj=obj) if not formdata else IndicatorForm()
     form.needs_reason = project.framework_approved
-    form.responsible_organisation_id.choices = [("", _("None in particular"))] + [
-        (org.id, org.label) for org in fw.partner_organisations(project)
-    ]
+    form.responsible_organisation_id.choices = opts(
+        [("", _("None in particular"))] + [(org.id, org.label) for org in fw.partner_organisations(project)]
+    )
     return form
 
 
