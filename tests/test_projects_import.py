@@ -418,3 +418,35 @@ def test_reporters_cannot_import_but_may_export(app, make, client, login, proj):
     login("out@example.org")
     with client.get(f"/projects/{proj['project']}/framework/export.csv") as resp:
         assert resp.status_code == 404
+
+
+def test_columns_left_out_of_the_file_keep_the_frameworks_values(app, make, client, login, post, proj):
+    outcome = make.result(proj["project"], "1", title="Stronger unions", description="Kept")
+    make.indicator(
+        outcome,
+        "1.a",
+        title="Members",
+        unit="members",
+        baseline_value=10,
+        target_value=20,
+        means_of_verification="Registers",
+        responsible_organisation_id=proj["union"],
+    )
+    login("spec@example.org")
+    header = ["level", "code", "parent", "title", "measure", "target_value"]
+    rows = [["outcome", "1", "", "Stronger unions"], ["indicator", "1.a", "1", "Members", "number", "30"]]
+    resp = upload(client, proj["project"], csv_bytes(rows, header=header), "partial.csv")
+    assert resp.status_code == 302
+    page = client.get(resp.location).get_data(as_text=True)
+    assert "0 new, 1 changed, 1 unchanged" in page
+    assert confirm(client, post, resp.location).status_code == 302
+    with app.app_context():
+        indicator = db.session.scalar(sa.select(Indicator))
+        assert indicator.target_value == 30
+        assert (indicator.unit, indicator.baseline_value, indicator.means_of_verification) == (
+            "members",
+            10,
+            "Registers",
+        )
+        assert indicator.responsible_organisation_id == proj["union"]
+        assert db.session.scalar(sa.select(Result.description)) == "Kept"

@@ -413,15 +413,8 @@ class FrameworkState:
         )
 
 
-INDICATOR_FIELD_COLUMNS = {
-    "code": "code",
-    "title": "title",
-    "unit": "unit",
-    "baseline_value": "baseline_value",
-    "target_value": "target_value",
-    "target_date": "target_date",
-    "disaggregate_by_sex": "disaggregate_by_sex",
-}
+# IndicatorData field -> column, where their names differ.
+FIELD_COLUMNS = {"responsible_organisation_id": "responsible_organisation"}
 
 
 def _show(value: Any, measure: Measure | None = None) -> str:
@@ -522,7 +515,7 @@ def plan_import(table: Table, state: FrameworkState) -> ImportPlan:
         for name, message in fw.indicator_data_errors(data).items():
             if name in ("baseline_value", "target_value", "code", "title"):
                 continue  # reported above, with the user's own text
-            err(number, INDICATOR_FIELD_COLUMNS.get(name, name), message)
+            err(number, FIELD_COLUMNS.get(name, name), message)
         responsible = _text(table.cell(cells, "responsible_organisation"))
         if responsible:
             org = state.organisations.get(responsible.casefold())
@@ -556,6 +549,12 @@ def plan_import(table: Table, state: FrameworkState) -> ImportPlan:
     file_types = {r.code.casefold(): r.type for r in plan.results if r.code}
     for item in plan.results:
         existing = state.results.get(item.code.casefold())
+        if existing is not None:
+            # A column the file leaves out keeps the framework's value.
+            if "parent" not in table.columns:
+                item.parent_code = existing.parent.code if existing.parent else ""
+            if "description" not in table.columns:
+                item.description = existing.description
         parent_type = None
         if item.parent_code:
             key = item.parent_code.casefold()
@@ -632,6 +631,16 @@ def plan_import(table: Table, state: FrameworkState) -> ImportPlan:
                     code=item.data.code,
                 ),
             )
+            continue
+        for name in item.data.__dataclass_fields__:
+            if FIELD_COLUMNS.get(name, name) not in table.columns:
+                setattr(item.data, name, getattr(existing, name))
+                if name == "responsible_organisation_id" and existing.responsible_organisation:
+                    item.responsible_label = existing.responsible_organisation.label
+        merged_errors = fw.indicator_data_errors(item.data)
+        for name, message in merged_errors.items():
+            err(item.row, FIELD_COLUMNS.get(name, name), message)
+        if merged_errors:
             continue
         old = {f: getattr(existing, f) for f in item.data.__dataclass_fields__}
         new = dict(item.data.__dict__)
@@ -989,8 +998,9 @@ def write_xlsx(rows: Iterable[dict[str, Any]], *, title: str) -> bytes:
     intro = _(
         "One row per result (impact, outcome, output) or indicator, on the sheet 'framework'. Rows are "
         "matched to the project's framework by code: rows that match update it, the others are added, "
-        "nothing is deleted. The upload shows what will change before anything is saved; a file with "
-        "errors changes nothing. A CSV file has the same columns (UTF-8, comma or semicolon separated)."
+        "nothing is deleted; a column left out of the file keeps the framework's values. The upload "
+        "shows what will change before anything is saved; a file with errors changes nothing. A CSV "
+        "file has the same columns (UTF-8, comma or semicolon separated)."
     )
     notes.write_string(1, 0, intro)
     notes.write_string(3, 0, _("Column"), bold)

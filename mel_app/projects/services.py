@@ -133,9 +133,7 @@ def create_project(data: ProjectData, *, actor: Any) -> Project:
     db.session.flush()
     membership = Membership(user_id=actor.id, project_id=project.id, role=Role.specialist)
     db.session.add(membership)
-    audit.record(
-        db.session, "membership.create", actor=actor, target=membership, reason=_("Created the project")
-    )
+    audit.record(db.session, "membership.create", actor=actor, target=membership)
     db.session.flush()
     return project
 
