@@ -241,3 +241,71 @@ TEMPLATE_PREDICATES.update(
         "edit_own_account": can_edit_own_account,
     }
 )
+
+
+# --- projects ---
+def _has_any_role(user: Any, *roles: Role) -> bool:
+    """Whether the user holds one of the roles in at least one project (memoised for the request)."""
+    if not _authenticated(user):
+        return False
+    cache: dict[tuple[int, frozenset[Role]], bool] = g.setdefault("_any_role_cache", {})
+    key = (user.id, frozenset(roles))
+    if key not in cache:
+        cache[key] = (
+            db.session.scalar(
+                sa.select(Membership.id)
+                .where(Membership.user_id == user.id, Membership.role.in_(roles))
+                .limit(1)
+            )
+            is not None
+        )
+    return cache[key]
+
+
+def can_create_project(user: Any, _obj: Any = None) -> bool:
+    """Administrators, and specialists of at least one project. The creator becomes its specialist."""
+    return is_admin(user) or _has_any_role(user, Role.specialist)
+
+
+def can_edit_project(user: Any, project: Project) -> bool:
+    """Project details, partners, results framework and reporting periods: the project's specialists."""
+    return _authenticated(user) and has_role(user, project, Role.specialist)
+
+
+def can_edit_framework(user: Any, project: Project) -> bool:
+    return can_edit_project(user, project)
+
+
+def can_manage_periods(user: Any, project: Project) -> bool:
+    return can_edit_project(user, project)
+
+
+def can_view_portfolio(user: Any, _obj: Any = None) -> bool:
+    return is_admin(user) or _has_any_role(user, Role.specialist, Role.evaluator)
+
+
+def portfolio_project_ids(user: Any) -> sa.Select:
+    """Projects on the user's portfolio: all for administrators, else where specialist or evaluator."""
+    if is_admin(user):
+        return sa.select(Project.id)
+    return sa.select(Membership.project_id).where(
+        Membership.user_id == (user.id if _authenticated(user) else -1),
+        Membership.role.in_((Role.specialist, Role.evaluator)),
+    )
+
+
+def can_view_all_report_statuses(user: Any, project: Project) -> bool:
+    """Every organisation's row of the status grid; reporters see only their own organisation's."""
+    return is_admin(user) or has_role(user, project, Role.specialist, Role.evaluator, Role.observer)
+
+
+TEMPLATE_PREDICATES.update(
+    {
+        "create_project": can_create_project,
+        "edit_project": can_edit_project,
+        "edit_framework": can_edit_framework,
+        "manage_periods": can_manage_periods,
+        "view_portfolio": can_view_portfolio,
+        "view_all_report_statuses": can_view_all_report_statuses,
+    }
+)

@@ -32,7 +32,7 @@ from mel_app.models.evaluation import (
     Score,
     Scorecard,
 )
-from mel_app.models.framework import Indicator, Result
+from mel_app.models.framework import FrameworkImport, Indicator, Result
 from mel_app.models.project import Membership, Partner, Project, ProjectCountry, ReportingPeriod
 from mel_app.models.submission import (
     NARRATIVE_SECTIONS,
@@ -60,6 +60,7 @@ __all__ = [
     "Evaluation",
     "EvaluationKind",
     "EvaluationStatus",
+    "FrameworkImport",
     "FundingModality",
     "Indicator",
     "IndicatorValue",

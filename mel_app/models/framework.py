@@ -6,14 +6,14 @@ so that an IATI export is a mapping and not a rewrite.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mel_app.models.base import Base, Measure, ResultType, TimestampMixin, str_enum
+from mel_app.models.base import Base, Measure, ResultType, TimestampMixin, str_enum, utcnow
 
 if TYPE_CHECKING:
     from mel_app.models.project import Project
@@ -97,3 +97,23 @@ class Indicator(TimestampMixin, Base):
     result: Mapped[Result] = relationship(back_populates="indicators", foreign_keys=[result_id])
     project: Mapped[Project] = relationship(foreign_keys=[project_id])
     responsible_organisation: Mapped[Organisation | None] = relationship()
+
+
+class FrameworkImport(Base):
+    """An uploaded framework spreadsheet between its preview and its confirmation.
+
+    The file is kept in the database (not on one server's disk or in the session cookie), so the
+    confirmation may reach any app server. It is deleted once applied; older uploads of the same
+    person are discarded at their next upload.
+    """
+
+    __tablename__ = "framework_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("project.id"), index=True)
+    uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    file_format: Mapped[str] = mapped_column(sa.String(10))
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

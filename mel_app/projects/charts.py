@@ -1,0 +1,133 @@
+"""Indicator progress charts: the geometry is computed here, the SVG is drawn by the template
+`projects/_chart.html` (so that Jinja escapes every label).
+
+Colours and sizes are SVG presentation attributes (no inline styles or scripts), so the charts
+keep working under a strict Content-Security-Policy. Every number drawn is also in the table next
+to the chart: the chart is never the only way to read a value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from flask_babel import gettext as _
+
+from mel_app.models.base import Measure
+from mel_app.projects.framework import display_value
+from mel_app.projects.progress import Progress
+
+WIDTH, HEIGHT = 360, 150
+LEFT, RIGHT, TOP, BOTTOM = 60, 28, 16, 34
+COLOURS = {"actual": "#1a5fb4", "target": "#1b7f3b", "baseline": "#6b6b6b", "grid": "#d0d0d0"}
+
+
+@dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+    label: str
+    is_baseline: bool
+    show_label: bool
+    anchor: str
+
+
+@dataclass(frozen=True)
+class AxisLabel:
+    y: float
+    text: str
+
+
+@dataclass
+class Chart:
+    width: int = WIDTH
+    height: int = HEIGHT
+    left: int = LEFT
+    top: int = TOP
+    right_edge: int = WIDTH - RIGHT
+    bottom_edge: int = HEIGHT - BOTTOM
+    label_y: int = HEIGHT - 12
+    colours: dict[str, str] = field(default_factory=lambda: dict(COLOURS))
+    axis_labels: list[AxisLabel] = field(default_factory=list)
+    target_y: float | None = None
+    target_text: str = ""
+    points: list[Point] = field(default_factory=list)
+    description: str = ""
+
+    @property
+    def polyline(self) -> str:
+        return " ".join(f"{p.x},{p.y}" for p in self.points)
+
+
+def _short(text: str, limit: int = 9) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def progress_chart(progress: Progress) -> Chart | None:
+    """Baseline, each approved actual and the target of one indicator, as a line over time."""
+    measure = progress.measure
+    if measure is Measure.qualitative:
+        return None
+    series: list[tuple[str, Decimal, bool]] = []
+    if progress.baseline is not None:
+        series.append((_("Baseline"), progress.baseline, True))
+    series.extend((a.label, a.value, False) for a in progress.actuals)
+    values = [v for _label, v, _b in series]
+    if progress.target is not None:
+        values.append(progress.target)
+    if not values:
+        return None
+
+    if measure is Measure.percentage:
+        low, high = Decimal(0), Decimal(100)
+    elif measure is Measure.yes_no:
+        low, high = Decimal(0), Decimal(1)
+    else:
+        low, high = min([*values, Decimal(0)]), max(values)
+        if high == low:
+            high = low + 1
+    chart = Chart()
+    plot_w, plot_h = chart.right_edge - LEFT, chart.bottom_edge - TOP
+
+    def y(value: Decimal) -> float:
+        return round(TOP + plot_h - float((value - low) / (high - low)) * plot_h, 1)
+
+    def x(index: int) -> float:
+        if len(series) <= 1:
+            return LEFT + plot_w / 2
+        return round(LEFT + index * plot_w / (len(series) - 1), 1)
+
+    chart.axis_labels = [AxisLabel(y(v) + 4, display_value(v, measure)) for v in (low, high)]
+    if progress.target is not None:
+        chart.target_y = y(progress.target)
+        chart.target_text = _("Target %(v)s", v=display_value(progress.target, measure))
+    every = 1 if len(series) <= 6 else (len(series) + 5) // 6
+    last = len(series) - 1
+    chart.points = [
+        Point(
+            x=x(i),
+            y=y(value),
+            label=_short(label),
+            is_baseline=is_baseline,
+            show_label=i % every == 0 or i == last,
+            anchor="end" if i == last and last > 0 else "middle",
+        )
+        for i, (label, value, is_baseline) in enumerate(series)
+    ]
+    chart.description = describe(progress)
+    return chart
+
+
+def describe(progress: Progress) -> str:
+    """The chart in words, for screen readers."""
+    measure = progress.measure
+    bits = []
+    if progress.baseline is not None:
+        bits.append(_("Baseline %(v)s.", v=display_value(progress.baseline, measure)))
+    for actual in progress.actuals:
+        bits.append(_("%(period)s: %(v)s.", period=actual.label, v=display_value(actual.value, measure)))
+    if progress.target is not None:
+        bits.append(_("Target %(v)s.", v=display_value(progress.target, measure)))
+    if progress.share is not None:
+        bits.append(_("%(pct)s%% of the way from baseline to target.", pct=round(progress.share * 100)))
+    return " ".join(bits)

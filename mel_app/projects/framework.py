@@ -1,0 +1,603 @@
+"""The results framework editor's rules: results and indicators are added, edited, reordered,
+archived and (while nothing refers to them) deleted.
+
+Services flush and never commit. Once the project's framework is approved, every change needs a
+reason, which goes into the audit trail with the change.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+
+from mel_app import audit
+from mel_app.extensions import db
+from mel_app.models import (
+    DesignInputItem,
+    Indicator,
+    IndicatorValue,
+    Measure,
+    Organisation,
+    Partner,
+    Project,
+    Result,
+    ResultType,
+    utcnow,
+)
+
+CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+CODE_MAX, TITLE_MAX, UNIT_MAX = 20, 500, 60
+# Numeric(18, 4): 14 digits before the decimal point, 4 after.
+VALUE_LIMIT = Decimal(10) ** 14
+
+# Which level a result's parent must be at (None: no parent allowed).
+PARENT_TYPES: dict[ResultType, frozenset[ResultType]] = {
+    ResultType.impact: frozenset(),
+    ResultType.outcome: frozenset({ResultType.impact}),
+    ResultType.output: frozenset({ResultType.outcome}),
+}
+PARENT_REQUIRED = frozenset({ResultType.output})
+
+YES_WORDS = frozenset({"yes", "y", "true", "1", "oui", "si", "sí", "x"})
+NO_WORDS = frozenset({"no", "n", "false", "0", "non"})
+
+
+class FrameworkError(Exception):
+    """A change the framework's rules refuse; the message is for the user."""
+
+
+class ReasonRequired(FrameworkError):
+    pass
+
+
+# --- values ------------------------------------------------------------------------------------
+
+
+def parse_decimal(text: Any) -> Decimal:
+    """A number as people type it: `1200`, `12.5`, `12,5`. Raises ValueError with a message.
+
+    Thousands separators are refused rather than guessed: `1,200` could be 1200 or 1.2.
+    """
+    if isinstance(text, bool):
+        return Decimal(int(text))
+    if isinstance(text, int | Decimal):
+        return Decimal(text)
+    if isinstance(text, float):
+        return Decimal(repr(text))
+    raw = str(text).strip().replace("\u00a0", "").replace(" ", "")
+    if raw.count(",") == 1 and "." not in raw:
+        whole, _sep, fraction = raw.partition(",")
+        if len(fraction) == 3 and whole.lstrip("+-").isdigit():
+            raise ValueError(
+                _("Write %(text)s as %(a)s or %(b)s.", text=raw, a=whole + fraction, b=raw.replace(",", "."))
+            )
+        raw = raw.replace(",", ".")
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ValueError(_("Enter a number, e.g. 1200 or 12.5.")) from None
+    if not value.is_finite():
+        raise ValueError(_("Enter a number, e.g. 1200 or 12.5."))
+    return value
+
+
+def parse_yes_no(text: Any) -> bool:
+    if isinstance(text, bool):
+        return text
+    word = str(text).strip().casefold()
+    if word in YES_WORDS:
+        return True
+    if word in NO_WORDS:
+        return False
+    raise ValueError(_("Answer yes or no."))
+
+
+def parse_value(text: Any, measure: Measure) -> Decimal | None:
+    """A baseline or target value for an indicator of this measure; None when empty."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    if measure is Measure.qualitative:
+        raise ValueError(_("A qualitative indicator has no number: describe it in the comment."))
+    if measure is Measure.yes_no:
+        if isinstance(text, int | float | Decimal) and not isinstance(text, bool) and text in (0, 1):
+            return Decimal(int(text))
+        return Decimal(1 if parse_yes_no(text) else 0)
+    value = parse_decimal(text)
+    check_value(value, measure)
+    return value
+
+
+def check_value(value: Decimal | None, measure: Measure) -> None:
+    """Raise ValueError when the value does not fit the measure or the column."""
+    if value is None:
+        return
+    if measure is Measure.qualitative:
+        raise ValueError(_("A qualitative indicator has no number: describe it in the comment."))
+    if measure is Measure.yes_no and value not in (0, 1):
+        raise ValueError(_("Answer yes or no."))
+    if measure is Measure.percentage and not (0 <= value <= 100):
+        raise ValueError(_("A percentage is between 0 and 100."))
+    if abs(value) >= VALUE_LIMIT:
+        raise ValueError(_("This number is too large."))
+    if value != value.quantize(Decimal("0.0001")):
+        raise ValueError(_("Use at most four decimals."))
+
+
+def format_value(value: Decimal | None, measure: Measure | None = None) -> str:
+    """A value as people read it: no trailing zeros; yes/no as words."""
+    if value is None:
+        return ""
+    if measure is Measure.yes_no:
+        return _("yes") if value == 1 else _("no")
+    return format(value.normalize(), "f")
+
+
+def display_value(value: Decimal | None, measure: Measure | None = None) -> str:
+    """A value for reading, in the user's language: digit grouping, at most four decimals."""
+    if value is None:
+        return ""
+    if measure is Measure.yes_no:
+        return _("yes") if value == 1 else _("no")
+    text = format_decimal(value, format="#,##0.####")
+    return text + "%" if measure is Measure.percentage else text
+
+
+def code_error(code: str) -> str | None:
+    if not code:
+        return _("Give a code, e.g. 1 or 1.2.")
+    if len(code) > CODE_MAX:
+        return _("A code has at most %(n)s characters.", n=CODE_MAX)
+    if not CODE_RE.fullmatch(code):
+        return _("Use letters, digits, dots, dashes or underscores, e.g. 1.2 or 1.2.a.")
+    return None
+
+
+# --- what an edit gives ------------------------------------------------------------------------
+
+
+@dataclass
+class ResultData:
+    type: ResultType
+    code: str
+    title: str
+    description: str = ""
+    parent_id: int | None = None
+
+
+@dataclass
+class IndicatorData:
+    code: str
+    title: str
+    measure: Measure
+    description: str = ""
+    unit: str = ""
+    ascending: bool = True
+    baseline_value: Decimal | None = None
+    baseline_date: date | None = None
+    baseline_comment: str = ""
+    target_value: Decimal | None = None
+    target_date: date | None = None
+    target_comment: str = ""
+    disaggregate_by_sex: bool = False
+    means_of_verification: str = ""
+    responsible_organisation_id: int | None = None
+
+
+def indicator_data_errors(data: IndicatorData) -> dict[str, str]:
+    """Field name -> message for everything wrong with an indicator's fields taken together."""
+    errors: dict[str, str] = {}
+    if message := code_error(data.code):
+        errors["code"] = message
+    if not data.title.strip():
+        errors["title"] = _("Give the indicator a title.")
+    elif len(data.title) > TITLE_MAX:
+        errors["title"] = _("At most %(n)s characters.", n=TITLE_MAX)
+    if len(data.unit) > UNIT_MAX:
+        errors["unit"] = _("At most %(n)s characters.", n=UNIT_MAX)
+    for name in ("baseline_value", "target_value"):
+        try:
+            check_value(getattr(data, name), data.measure)
+        except ValueError as exc:
+            errors[name] = str(exc)
+    if data.baseline_date and data.target_date and data.target_date < data.baseline_date:
+        errors["target_date"] = _("The target date cannot be before the baseline date.")
+    if data.measure is Measure.qualitative and data.disaggregate_by_sex:
+        errors["disaggregate_by_sex"] = _("Only numbers can be split by sex.")
+    if data.measure is Measure.yes_no and data.disaggregate_by_sex:
+        errors["disaggregate_by_sex"] = _("Only numbers can be split by sex.")
+    return errors
+
+
+def result_data_errors(data: ResultData, parent: Result | None) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if message := code_error(data.code):
+        errors["code"] = message
+    if not data.title.strip():
+        errors["title"] = _("Give the result a title.")
+    elif len(data.title) > TITLE_MAX:
+        errors["title"] = _("At most %(n)s characters.", n=TITLE_MAX)
+    if message := parent_error(data.type, parent.type if parent else None):
+        errors["parent_id"] = message
+    return errors
+
+
+def parent_error(rtype: ResultType, parent_type: ResultType | None) -> str | None:
+    allowed = PARENT_TYPES[rtype]
+    if parent_type is None:
+        if rtype in PARENT_REQUIRED:
+            return _("An output belongs to an outcome: choose its outcome.")
+        return None
+    if parent_type not in allowed:
+        if rtype is ResultType.impact:
+            return _("An impact is the top level: it has no parent.")
+        if rtype is ResultType.outcome:
+            return _("An outcome can only sit under an impact.")
+        return _("An output belongs to an outcome: choose its outcome.")
+    return None
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def reason_for(project: Project, reason: str | None) -> str | None:
+    """The reason for a change, required once the framework is approved."""
+    reason = (reason or "").strip()
+    if project.framework_approved and not reason:
+        raise ReasonRequired(
+            _("The framework is approved: say why it changes. The reason is kept in the history.")
+        )
+    return reason or None
+
+
+def partner_organisations(project: Project) -> list[Organisation]:
+    return list(
+        db.session.scalars(
+            sa.select(Organisation)
+            .join(Partner, Partner.organisation_id == Organisation.id)
+            .where(Partner.project_id == project.id)
+            .order_by(Organisation.name)
+        )
+    )
+
+
+def _check_responsible(project: Project, organisation_id: int | None) -> None:
+    if organisation_id is None:
+        return
+    is_partner = db.session.scalar(
+        sa.select(Partner.id).where(
+            Partner.project_id == project.id, Partner.organisation_id == organisation_id
+        )
+    )
+    if is_partner is None:
+        raise FrameworkError(_("The responsible organisation must be a partner of the project."))
+
+
+def _result_code_taken(project: Project, code: str, except_id: int | None = None) -> bool:
+    query = sa.select(Result.id).where(
+        Result.project_id == project.id, sa.func.lower(Result.code) == code.lower()
+    )
+    if except_id is not None:
+        query = query.where(Result.id != except_id)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def _indicator_code_taken(result: Result, code: str, except_id: int | None = None) -> bool:
+    query = sa.select(Indicator.id).where(
+        Indicator.result_id == result.id, sa.func.lower(Indicator.code) == code.lower()
+    )
+    if except_id is not None:
+        query = query.where(Indicator.id != except_id)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def _next_position(model: Any, **where: Any) -> int:
+    conditions = [
+        getattr(model, k) == v if v is not None else getattr(model, k).is_(None) for k, v in where.items()
+    ]
+    current = db.session.scalar(sa.select(sa.func.max(model.position)).where(*conditions))
+    return 0 if current is None else current + 1
+
+
+def _resolve_parent(project: Project, parent_id: int | None) -> Result | None:
+    if parent_id is None:
+        return None
+    parent = db.session.get(Result, parent_id)
+    if parent is None or parent.project_id != project.id:
+        raise FrameworkError(_("Choose a parent result of this project."))
+    if parent.is_archived:
+        raise FrameworkError(_("The parent result is archived: restore it first or choose another."))
+    return parent
+
+
+# --- results -----------------------------------------------------------------------------------
+
+
+def add_result(project: Project, data: ResultData, *, actor: Any, reason: str | None = None) -> Result:
+    reason = reason_for(project, reason)
+    parent = _resolve_parent(project, data.parent_id)
+    errors = result_data_errors(data, parent)
+    if errors:
+        raise FrameworkError(" ".join(errors.values()))
+    if _result_code_taken(project, data.code):
+        raise FrameworkError(_("Another result of this project has the code %(code)s.", code=data.code))
+    result = Result(
+        project_id=project.id,
+        type=data.type,
+        code=data.code,
+        title=data.title.strip(),
+        description=data.description.strip(),
+        parent=parent,
+        position=_next_position(Result, project_id=project.id, parent_id=parent.id if parent else None),
+    )
+    db.session.add(result)
+    audit.record(db.session, "result.create", actor=actor, target=result, reason=reason)
+    db.session.flush()
+    return result
+
+
+def update_result(result: Result, data: ResultData, *, actor: Any, reason: str | None = None) -> None:
+    project = result.project
+    reason = reason_for(project, reason)
+    parent = _resolve_parent(project, data.parent_id)
+    if parent is not None and (parent.id == result.id or _is_descendant(parent, result)):
+        raise FrameworkError(_("A result cannot sit under itself or one of its own results."))
+    errors = result_data_errors(data, parent)
+    if errors:
+        raise FrameworkError(" ".join(errors.values()))
+    if data.type is not result.type:
+        for child in _children(result):
+            if parent_error(child.type, data.type):
+                raise FrameworkError(
+                    _("Result %(code)s sits under this one: its level cannot change.", code=child.code)
+                )
+    if _result_code_taken(project, data.code, except_id=result.id):
+        raise FrameworkError(_("Another result of this project has the code %(code)s.", code=data.code))
+    if parent is not None and (result.parent_id != parent.id):
+        result.position = _next_position(Result, project_id=project.id, parent_id=parent.id)
+    elif parent is None and result.parent_id is not None:
+        result.position = _next_position(Result, project_id=project.id, parent_id=None)
+    result.type = data.type
+    result.code = data.code
+    result.title = data.title.strip()
+    result.description = data.description.strip()
+    result.parent = parent
+    audit.record(db.session, "result.update", actor=actor, target=result, reason=reason)
+    db.session.flush()
+
+
+def _children(result: Result) -> list[Result]:
+    return list(db.session.scalars(sa.select(Result).where(Result.parent_id == result.id)))
+
+
+def _is_descendant(candidate: Result, ancestor: Result) -> bool:
+    node = candidate.parent
+    seen = set()
+    while node is not None and node.id not in seen:
+        if node.id == ancestor.id:
+            return True
+        seen.add(node.id)
+        node = node.parent
+    return False
+
+
+def _move(obj: Any, siblings: list[Any], direction: str) -> bool:
+    """Swap `obj` with its neighbour among `siblings`; positions are renumbered 0..n-1 first."""
+    ordered = sorted(siblings, key=lambda s: (s.position, s.id))
+    for i, sibling in enumerate(ordered):
+        if sibling.position != i:
+            sibling.position = i
+    index = ordered.index(obj)
+    other = index - 1 if direction == "up" else index + 1
+    if other < 0 or other >= len(ordered):
+        return False
+    ordered[index].position, ordered[other].position = ordered[other].position, ordered[index].position
+    return True
+
+
+def move_result(result: Result, direction: str, *, actor: Any, reason: str | None = None) -> bool:
+    """Move a result up or down among the results of the same parent. False when already at the end."""
+    reason = reason_for(result.project, reason)
+    siblings = list(
+        db.session.scalars(
+            sa.select(Result).where(
+                Result.project_id == result.project_id,
+                Result.parent_id == result.parent_id if result.parent_id else Result.parent_id.is_(None),
+            )
+        )
+    )
+    audit.record(db.session, f"result.move_{direction}", actor=actor, target=result, reason=reason)
+    moved = _move(result, siblings, direction)
+    db.session.flush()
+    return moved
+
+
+def archive_result(result: Result, *, actor: Any, reason: str | None = None) -> int:
+    """Archive a result, the results under it and all their indicators. Returns how many indicators."""
+    reason = reason_for(result.project, reason)
+    if result.is_archived:
+        raise FrameworkError(_("This result is archived already."))
+    audit.record(db.session, "result.archive", actor=actor, target=result, reason=reason)
+    archived = 0
+    stack = [result]
+    while stack:
+        node = stack.pop()
+        node.is_archived = True
+        for indicator in db.session.scalars(sa.select(Indicator).where(Indicator.result_id == node.id)):
+            if not indicator.is_archived:
+                indicator.is_archived = True
+                archived += 1
+        stack.extend(_children(node))
+    db.session.flush()
+    return archived
+
+
+def restore_result(result: Result, *, actor: Any, reason: str | None = None) -> None:
+    """Bring an archived result back. Its indicators stay archived: restore the ones still needed."""
+    reason = reason_for(result.project, reason)
+    if not result.is_archived:
+        raise FrameworkError(_("This result is not archived."))
+    if result.parent is not None and result.parent.is_archived:
+        raise FrameworkError(
+            _("Restore %(code)s, the result above this one, first.", code=result.parent.code)
+        )
+    result.is_archived = False
+    audit.record(db.session, "result.restore", actor=actor, target=result, reason=reason)
+    db.session.flush()
+
+
+def delete_result(result: Result, *, actor: Any, reason: str | None = None) -> None:
+    """Delete a result nothing refers to; anything else is archived instead."""
+    reason = reason_for(result.project, reason)
+    if db.session.scalar(sa.select(Indicator.id).where(Indicator.result_id == result.id).limit(1)):
+        raise FrameworkError(
+            _("This result has indicators: delete or archive them first, or archive the result.")
+        )
+    if db.session.scalar(sa.select(Result.id).where(Result.parent_id == result.id).limit(1)):
+        raise FrameworkError(_("Other results sit under this one: move or delete them first, or archive it."))
+    if db.session.scalar(
+        sa.select(DesignInputItem.id).where(DesignInputItem.result_id == result.id).limit(1)
+    ):
+        raise FrameworkError(_("Design input refers to this result: archive it instead."))
+    audit.record(db.session, "result.delete", actor=actor, target=result, reason=reason)
+    db.session.delete(result)
+    db.session.flush()
+
+
+# --- indicators --------------------------------------------------------------------------------
+
+
+def apply_indicator_data(indicator: Indicator, data: IndicatorData) -> None:
+    for f in fields(IndicatorData):
+        value = getattr(data, f.name)
+        if isinstance(value, str):
+            value = value.strip()
+        setattr(indicator, f.name, value)
+
+
+def add_indicator(result: Result, data: IndicatorData, *, actor: Any, reason: str | None = None) -> Indicator:
+    project = result.project
+    reason = reason_for(project, reason)
+    if result.is_archived:
+        raise FrameworkError(_("This result is archived: restore it before adding indicators."))
+    errors = indicator_data_errors(data)
+    if errors:
+        raise FrameworkError(" ".join(errors.values()))
+    _check_responsible(project, data.responsible_organisation_id)
+    if _indicator_code_taken(result, data.code):
+        raise FrameworkError(_("Another indicator of this result has the code %(code)s.", code=data.code))
+    indicator = Indicator(
+        result=result, project_id=project.id, position=_next_position(Indicator, result_id=result.id)
+    )
+    apply_indicator_data(indicator, data)
+    db.session.add(indicator)
+    audit.record(db.session, "indicator.create", actor=actor, target=indicator, reason=reason)
+    db.session.flush()
+    return indicator
+
+
+def has_reported_values(indicator: Indicator) -> bool:
+    return (
+        db.session.scalar(
+            sa.select(IndicatorValue.id).where(IndicatorValue.indicator_id == indicator.id).limit(1)
+        )
+        is not None
+    )
+
+
+def update_indicator(
+    indicator: Indicator, data: IndicatorData, *, actor: Any, reason: str | None = None
+) -> None:
+    project = indicator.project
+    reason = reason_for(project, reason)
+    errors = indicator_data_errors(data)
+    if errors:
+        raise FrameworkError(" ".join(errors.values()))
+    if data.measure is not indicator.measure and has_reported_values(indicator):
+        raise FrameworkError(
+            _(
+                "Values were reported against this indicator: its measure cannot change. "
+                "Archive it and add a new one."
+            )
+        )
+    _check_responsible(project, data.responsible_organisation_id)
+    if _indicator_code_taken(indicator.result, data.code, except_id=indicator.id):
+        raise FrameworkError(_("Another indicator of this result has the code %(code)s.", code=data.code))
+    apply_indicator_data(indicator, data)
+    audit.record(db.session, "indicator.update", actor=actor, target=indicator, reason=reason)
+    db.session.flush()
+
+
+def move_indicator(indicator: Indicator, direction: str, *, actor: Any, reason: str | None = None) -> bool:
+    reason = reason_for(indicator.project, reason)
+    siblings = list(
+        db.session.scalars(sa.select(Indicator).where(Indicator.result_id == indicator.result_id))
+    )
+    audit.record(db.session, f"indicator.move_{direction}", actor=actor, target=indicator, reason=reason)
+    moved = _move(indicator, siblings, direction)
+    db.session.flush()
+    return moved
+
+
+def archive_indicator(indicator: Indicator, *, actor: Any, reason: str | None = None) -> None:
+    reason = reason_for(indicator.project, reason)
+    if indicator.is_archived:
+        raise FrameworkError(_("This indicator is archived already."))
+    indicator.is_archived = True
+    audit.record(db.session, "indicator.archive", actor=actor, target=indicator, reason=reason)
+    db.session.flush()
+
+
+def restore_indicator(indicator: Indicator, *, actor: Any, reason: str | None = None) -> None:
+    reason = reason_for(indicator.project, reason)
+    if not indicator.is_archived:
+        raise FrameworkError(_("This indicator is not archived."))
+    if indicator.result.is_archived:
+        raise FrameworkError(
+            _("Its result %(code)s is archived: restore the result first.", code=indicator.result.code)
+        )
+    indicator.is_archived = False
+    audit.record(db.session, "indicator.restore", actor=actor, target=indicator, reason=reason)
+    db.session.flush()
+
+
+def delete_indicator(indicator: Indicator, *, actor: Any, reason: str | None = None) -> None:
+    """Delete an indicator nobody reported against; one with reported values can only be archived."""
+    reason = reason_for(indicator.project, reason)
+    if has_reported_values(indicator):
+        raise FrameworkError(
+            _("Values were reported against this indicator, so it cannot be deleted. Archive it instead.")
+        )
+    if db.session.scalar(
+        sa.select(DesignInputItem.id).where(DesignInputItem.indicator_id == indicator.id).limit(1)
+    ):
+        raise FrameworkError(_("Design input refers to this indicator: archive it instead."))
+    audit.record(db.session, "indicator.delete", actor=actor, target=indicator, reason=reason)
+    db.session.delete(indicator)
+    db.session.flush()
+
+
+# --- approval ----------------------------------------------------------------------------------
+
+
+def approve_framework(project: Project, *, actor: Any) -> None:
+    """From now on every change to the framework needs a reason."""
+    if project.framework_approved:
+        raise FrameworkError(_("The framework is approved already."))
+    has_indicator = db.session.scalar(
+        sa.select(Indicator.id)
+        .where(Indicator.project_id == project.id, Indicator.is_archived.is_(False))
+        .limit(1)
+    )
+    if has_indicator is None:
+        raise FrameworkError(_("Add at least one indicator before approving the framework."))
+    project.framework_approved = True
+    project.framework_approved_at = utcnow()
+    audit.record(db.session, "project.approve_framework", actor=actor, target=project)
+    db.session.flush()

@@ -1,0 +1,558 @@
+"""Projects and their partners: creating, editing, listing, and the data of the project and
+portfolio pages.
+
+Services flush and never commit; the pages' loaders run a fixed number of queries whatever the
+size of the project (every collection is fetched in one statement and grouped in Python).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+
+from mel_app import audit
+from mel_app.extensions import db
+from mel_app.models import (
+    Evaluation,
+    FundingModality,
+    Indicator,
+    IndicatorValue,
+    Membership,
+    Organisation,
+    OrgGroup,
+    Partner,
+    Phase,
+    Project,
+    ProjectCountry,
+    ReportingPeriod,
+    Result,
+    Role,
+    Status,
+    Submission,
+    SubmissionKind,
+)
+from mel_app.models.project import is_valid_reference
+from mel_app.projects import grid as grid_mod
+from mel_app.projects import progress as progress_mod
+from mel_app.projects.countries import COUNTRY_CODES
+
+PHASE_ORDER = (Phase.design, Phase.implementation, Phase.closed)
+
+
+class ProjectError(Exception):
+    """A change the project rules refuse; the message is for the user."""
+
+
+# --- create and edit ---------------------------------------------------------------------------
+
+
+@dataclass
+class ProjectData:
+    reference: str
+    title: str
+    funding_modality: FundingModality
+    start_date: date
+    end_date: date
+    summary: str = ""
+    donor: str = ""
+    countries: list[str] = field(default_factory=list)
+    phase: Phase = Phase.design
+
+
+def normalise_reference(reference: str) -> str:
+    return (reference or "").strip().upper()
+
+
+def reference_error(reference: str, *, except_id: int | None = None) -> str | None:
+    """Why an ILO reference cannot be used, or None."""
+    reference = normalise_reference(reference)
+    if not is_valid_reference(reference):
+        return _(
+            "An ILO reference is region or country / year / serial / donor, e.g. RAF/22/11/NOR or "
+            "RAF/04/M55/NET: three letters, two digits, two or three digits (or a letter and two or "
+            "three digits), three letters, separated by slashes."
+        )
+    query = sa.select(Project.id).where(Project.reference == reference)
+    if except_id is not None:
+        query = query.where(Project.id != except_id)
+    if db.session.scalar(query.limit(1)) is not None:
+        return _("Another project has the reference %(reference)s.", reference=reference)
+    return None
+
+
+def allowed_phases(current: Phase | None) -> list[Phase]:
+    """A project moves forward only: design, then implementation, then closed."""
+    if current is None:
+        return list(PHASE_ORDER)
+    return list(PHASE_ORDER[PHASE_ORDER.index(current) :])
+
+
+def _check(data: ProjectData, *, project: Project | None) -> None:
+    if message := reference_error(data.reference, except_id=project.id if project else None):
+        raise ProjectError(message)
+    if not data.title.strip():
+        raise ProjectError(_("Give the project a title."))
+    if data.start_date and data.end_date and data.end_date <= data.start_date:
+        raise ProjectError(_("The project must end after it starts."))
+    unknown = sorted(set(data.countries) - COUNTRY_CODES)
+    if unknown:
+        raise ProjectError(_("Unknown country codes: %(codes)s.", codes=", ".join(unknown)))
+    if data.phase not in allowed_phases(project.phase if project else None):
+        raise ProjectError(_("A project cannot go back to an earlier phase."))
+
+
+def _apply(project: Project, data: ProjectData) -> None:
+    project.reference = normalise_reference(data.reference)
+    project.title = data.title.strip()
+    project.summary = data.summary.strip()
+    project.donor = data.donor.strip()
+    project.funding_modality = data.funding_modality
+    project.start_date = data.start_date
+    project.end_date = data.end_date
+    project.phase = data.phase
+    wanted = sorted(set(data.countries))
+    if project.country_codes != wanted:
+        keep = [c for c in project.countries if c.country in wanted]
+        have = {c.country for c in keep}
+        project.countries = keep + [ProjectCountry(country=c) for c in wanted if c not in have]
+
+
+def create_project(data: ProjectData, *, actor: Any) -> Project:
+    """Create a project; its creator becomes its specialist."""
+    _check(data, project=None)
+    project = Project()
+    _apply(project, data)
+    db.session.add(project)
+    audit.record(db.session, "project.create", actor=actor, target=project)
+    db.session.flush()
+    membership = Membership(user_id=actor.id, project_id=project.id, role=Role.specialist)
+    db.session.add(membership)
+    audit.record(db.session, "membership.create", actor=actor, target=membership)
+    db.session.flush()
+    return project
+
+
+def update_project(project: Project, data: ProjectData, *, actor: Any) -> None:
+    _check(data, project=project)
+    _apply(project, data)
+    audit.record(db.session, "project.update", actor=actor, target=project)
+    db.session.flush()
+
+
+# --- partners ----------------------------------------------------------------------------------
+
+
+def project_partners(project: Project) -> list[Partner]:
+    return list(
+        db.session.scalars(
+            sa.select(Partner)
+            .join(Partner.organisation)
+            .options(sa.orm.contains_eager(Partner.organisation))
+            .where(Partner.project_id == project.id)
+            .order_by(Organisation.name)
+        )
+    )
+
+
+def add_partner(project: Project, organisation: Organisation, *, actor: Any) -> Partner:
+    exists = db.session.scalar(
+        sa.select(Partner.id).where(
+            Partner.project_id == project.id, Partner.organisation_id == organisation.id
+        )
+    )
+    if exists is not None:
+        raise ProjectError(_("%(org)s is a partner already.", org=organisation.name))
+    partner = Partner(project_id=project.id, organisation_id=organisation.id)
+    db.session.add(partner)
+    audit.record(db.session, "partner.create", actor=actor, target=partner)
+    db.session.flush()
+    return partner
+
+
+def remove_partner(partner: Partner, *, actor: Any) -> None:
+    """Remove a partner that has not reported, has no reporters and is responsible for no indicator."""
+    org = partner.organisation
+    project_id = partner.project_id
+    if db.session.scalar(
+        sa.select(Submission.id)
+        .where(Submission.project_id == project_id, Submission.organisation_id == org.id)
+        .limit(1)
+    ):
+        raise ProjectError(_("%(org)s has submissions in this project: it stays a partner.", org=org.name))
+    if db.session.scalar(
+        sa.select(Membership.id)
+        .where(Membership.project_id == project_id, Membership.organisation_id == org.id)
+        .limit(1)
+    ):
+        raise ProjectError(
+            _("People report for %(org)s in this project: remove their membership first.", org=org.name)
+        )
+    if db.session.scalar(
+        sa.select(Indicator.id)
+        .where(Indicator.project_id == project_id, Indicator.responsible_organisation_id == org.id)
+        .limit(1)
+    ):
+        raise ProjectError(_("%(org)s is responsible for indicators: change them first.", org=org.name))
+    audit.record(db.session, "partner.delete", actor=actor, target=partner)
+    db.session.delete(partner)
+    db.session.flush()
+
+
+# --- list --------------------------------------------------------------------------------------
+
+
+@dataclass
+class ListFilters:
+    q: str = ""
+    country: str = ""
+    phase: str = ""
+    constituency: str = ""
+
+
+def project_list_query(visible_ids: sa.Select, filters: ListFilters) -> sa.Select:
+    """Projects among `visible_ids` matching the search and filters, in reference order."""
+    query = (
+        sa.select(Project)
+        .where(Project.id.in_(visible_ids))
+        .options(selectinload(Project.countries))
+        .order_by(Project.reference)
+    )
+    if filters.q.strip():
+        like = (
+            "%"
+            + filters.q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            + "%"
+        )
+        query = query.where(
+            sa.or_(
+                sa.func.lower(Project.reference).like(like, escape="\\"),
+                sa.func.lower(Project.title).like(like, escape="\\"),
+                sa.func.lower(Project.donor).like(like, escape="\\"),
+                sa.func.lower(Project.summary).like(like, escape="\\"),
+            )
+        )
+    if filters.country in COUNTRY_CODES:
+        query = query.where(
+            Project.id.in_(
+                sa.select(ProjectCountry.project_id).where(ProjectCountry.country == filters.country)
+            )
+        )
+    if filters.phase in Phase.__members__:
+        query = query.where(Project.phase == Phase(filters.phase))
+    if filters.constituency in OrgGroup.__members__:
+        query = query.where(
+            Project.id.in_(
+                sa.select(Partner.project_id)
+                .join(Organisation, Organisation.id == Partner.organisation_id)
+                .where(Organisation.group == OrgGroup(filters.constituency))
+            )
+        )
+    return query
+
+
+def roles_by_project(user: Any, project_ids: list[int]) -> dict[int, list[Role]]:
+    if not project_ids or not getattr(user, "is_authenticated", False):
+        return {}
+    roles: dict[int, list[Role]] = defaultdict(list)
+    for project_id, role in db.session.execute(
+        sa.select(Membership.project_id, Membership.role)
+        .where(Membership.user_id == user.id, Membership.project_id.in_(project_ids))
+        .order_by(Membership.role)
+    ):
+        roles[project_id].append(role)
+    return roles
+
+
+# --- project page ------------------------------------------------------------------------------
+
+
+@dataclass
+class IndicatorRow:
+    indicator: Indicator
+    progress: progress_mod.Progress | None = None
+
+
+@dataclass
+class ResultNode:
+    result: Result
+    indicators: list[IndicatorRow]
+    children: list[ResultNode]
+    depth: int = 0
+
+
+@dataclass
+class ProjectPage:
+    project: Project
+    partners: list[Partner]
+    periods: list[ReportingPeriod]
+    tree: list[ResultNode]
+    grid: grid_mod.StatusGrid
+    evaluations: list[Evaluation]
+    grid_is_partial: bool
+
+    def walk(self) -> list[ResultNode]:
+        return walk(self.tree)
+
+
+def walk(tree: list[ResultNode]) -> list[ResultNode]:
+    """The results in reading order (each followed by the results under it)."""
+    out: list[ResultNode] = []
+    stack = list(reversed(tree))
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        stack.extend(reversed(node.children))
+    return out
+
+
+def build_tree(
+    results: list[Result], indicators_by_result: dict[int, list[IndicatorRow]]
+) -> list[ResultNode]:
+    """Results as a tree (impact > outcome > output), siblings by position then code."""
+    nodes = {r.id: ResultNode(r, indicators_by_result.get(r.id, []), []) for r in results}
+    roots: list[ResultNode] = []
+    for result in sorted(results, key=lambda r: (r.position, r.code, r.id)):
+        node = nodes[result.id]
+        parent = nodes.get(result.parent_id) if result.parent_id else None
+        (parent.children if parent else roots).append(node)
+
+    def set_depth(items: list[ResultNode], depth: int) -> None:
+        for item in items:
+            item.depth = depth
+            set_depth(item.children, depth + 1)
+
+    set_depth(roots, 0)
+    return roots
+
+
+def load_framework(
+    project: Project, *, include_archived: bool = False
+) -> tuple[list[Result], list[Indicator]]:
+    """Every result and indicator of the project in two queries."""
+    results_q = sa.select(Result).where(Result.project_id == project.id)
+    indicators_q = (
+        sa.select(Indicator)
+        .where(Indicator.project_id == project.id)
+        .options(selectinload(Indicator.responsible_organisation))
+        .order_by(Indicator.position, Indicator.code, Indicator.id)
+    )
+    if not include_archived:
+        results_q = results_q.where(Result.is_archived.is_(False))
+        indicators_q = indicators_q.where(Indicator.is_archived.is_(False))
+    results = list(db.session.scalars(results_q))
+    indicators = list(db.session.scalars(indicators_q))
+    return results, indicators
+
+
+def framework_tree(project: Project, *, include_archived: bool = False) -> list[ResultNode]:
+    """The framework without progress figures (editor, export), in two queries."""
+    results, indicators = load_framework(project, include_archived=include_archived)
+    by_result: dict[int, list[IndicatorRow]] = defaultdict(list)
+    for indicator in indicators:
+        by_result[indicator.result_id].append(IndicatorRow(indicator))
+    return build_tree(results, by_result)
+
+
+def load_project_page(
+    project: Project, *, today: date, reporter_organisation_ids: set[int] | None
+) -> ProjectPage:
+    """Everything the project page shows, in a fixed number of queries.
+
+    `reporter_organisation_ids` limits the status grid to those organisations (a reporter sees
+    only their own organisation's row); None shows every reporting partner.
+    """
+    partners = project_partners(project)
+    periods = list(
+        db.session.scalars(
+            sa.select(ReportingPeriod)
+            .where(ReportingPeriod.project_id == project.id)
+            .order_by(ReportingPeriod.start_date, ReportingPeriod.id)
+        )
+    )
+    results, indicators = load_framework(project)
+
+    # Approved values of approved progress reports, with their period and organisation.
+    approved = db.session.execute(
+        sa.select(
+            IndicatorValue.indicator_id,
+            IndicatorValue.value,
+            Submission.period_id,
+            Submission.organisation_id,
+        )
+        .join(Submission, Submission.id == IndicatorValue.submission_id)
+        .where(
+            Submission.project_id == project.id,
+            Submission.kind == SubmissionKind.progress_report,
+            Submission.status == Status.approved,
+            IndicatorValue.not_reported.is_(False),
+        )
+    ).all()
+    reported: dict[int, list[progress_mod.ReportedValue]] = defaultdict(list)
+    for indicator_id, value, period_id, organisation_id in approved:
+        reported[indicator_id].append(progress_mod.ReportedValue(period_id, organisation_id, value))
+
+    period_infos = [progress_mod.PeriodInfo(p.id, p.label, p.start_date, p.end_date) for p in periods]
+    by_result: dict[int, list[IndicatorRow]] = defaultdict(list)
+    for indicator in indicators:
+        by_result[indicator.result_id].append(
+            IndicatorRow(
+                indicator,
+                progress_mod.compute_progress(
+                    measure=indicator.measure,
+                    ascending=indicator.ascending,
+                    baseline=indicator.baseline_value,
+                    target=indicator.target_value,
+                    reported=reported.get(indicator.id, ()),
+                    periods=period_infos,
+                    responsible_organisation_id=indicator.responsible_organisation_id,
+                ),
+            )
+        )
+
+    submissions = db.session.execute(
+        sa.select(Submission.id, Submission.organisation_id, Submission.period_id, Submission.status).where(
+            Submission.project_id == project.id, Submission.kind == SubmissionKind.progress_report
+        )
+    ).all()
+    organisations = [
+        grid_mod.GridOrganisation(p.organisation.id, p.organisation.name, p.organisation.group)
+        for p in partners
+        if reporter_organisation_ids is None or p.organisation_id in reporter_organisation_ids
+    ]
+    status_grid = grid_mod.build_grid(
+        organisations,
+        [grid_mod.GridPeriod(p.id, p.label, p.due_date) for p in periods],
+        [grid_mod.GridSubmission(s.id, s.organisation_id, s.period_id, s.status) for s in submissions],
+        today,
+    )
+    evaluations = list(
+        db.session.scalars(
+            sa.select(Evaluation)
+            .where(Evaluation.project_id == project.id)
+            .order_by(Evaluation.opened_at.desc(), Evaluation.id.desc())
+        )
+    )
+    return ProjectPage(
+        project=project,
+        partners=partners,
+        periods=periods,
+        tree=build_tree(results, by_result),
+        grid=status_grid,
+        evaluations=evaluations,
+        grid_is_partial=reporter_organisation_ids is not None,
+    )
+
+
+def reporter_organisations(user: Any, project: Project) -> set[int]:
+    return set(
+        db.session.scalars(
+            sa.select(Membership.organisation_id).where(
+                Membership.user_id == user.id,
+                Membership.project_id == project.id,
+                Membership.role == Role.reporter,
+            )
+        )
+    )
+
+
+# --- portfolio ---------------------------------------------------------------------------------
+
+
+@dataclass
+class PortfolioRow:
+    project: Project
+    next_due: date | None
+    overdue: int
+    awaiting_review: int
+    latest_evaluation: Evaluation | None
+
+
+def overdue_counts(project_ids: list[int], today: date) -> dict[int, int]:
+    """Per project: reporting partners × periods past due without a submitted or approved report.
+
+    The same rule as `grid.cell_status` (a test checks both agree), counted in the database.
+    """
+    if not project_ids:
+        return {}
+    delivered = (
+        sa.select(Submission.id)
+        .where(
+            Submission.project_id == ReportingPeriod.project_id,
+            Submission.period_id == ReportingPeriod.id,
+            Submission.organisation_id == Partner.organisation_id,
+            Submission.kind == SubmissionKind.progress_report,
+            Submission.status.in_(list(grid_mod.DELIVERED)),
+        )
+        .exists()
+    )
+    rows = db.session.execute(
+        sa.select(ReportingPeriod.project_id, sa.func.count())
+        .select_from(ReportingPeriod)
+        .join(Partner, Partner.project_id == ReportingPeriod.project_id)
+        .join(Organisation, Organisation.id == Partner.organisation_id)
+        .where(
+            ReportingPeriod.project_id.in_(project_ids),
+            ReportingPeriod.due_date < today,
+            Organisation.group.not_in(list(grid_mod.NON_REPORTING_GROUPS)),
+            ~delivered,
+        )
+        .group_by(ReportingPeriod.project_id)
+    ).all()
+    return {project_id: count for project_id, count in rows}
+
+
+def portfolio_rows(projects: list[Project], today: date) -> list[PortfolioRow]:
+    """The portfolio's figures for a page of projects, in four queries whatever their number."""
+    ids = [p.id for p in projects]
+    if not ids:
+        return []
+    next_due = dict(
+        db.session.execute(
+            sa.select(ReportingPeriod.project_id, sa.func.min(ReportingPeriod.due_date))
+            .where(ReportingPeriod.project_id.in_(ids), ReportingPeriod.due_date >= today)
+            .group_by(ReportingPeriod.project_id)
+        ).all()
+    )
+    awaiting = dict(
+        db.session.execute(
+            sa.select(Submission.project_id, sa.func.count())
+            .where(Submission.project_id.in_(ids), Submission.status == Status.submitted)
+            .group_by(Submission.project_id)
+        ).all()
+    )
+    ranked = (
+        sa.select(
+            Evaluation.id,
+            sa.func.row_number()
+            .over(
+                partition_by=Evaluation.project_id,
+                order_by=(Evaluation.opened_at.desc(), Evaluation.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(Evaluation.project_id.in_(ids))
+        .subquery()
+    )
+    latest = {
+        e.project_id: e
+        for e in db.session.scalars(
+            sa.select(Evaluation).join(ranked, ranked.c.id == Evaluation.id).where(ranked.c.rank == 1)
+        )
+    }
+    overdue = overdue_counts(ids, today)
+    return [
+        PortfolioRow(
+            project=p,
+            next_due=next_due.get(p.id),
+            overdue=overdue.get(p.id, 0),
+            awaiting_review=awaiting.get(p.id, 0),
+            latest_evaluation=latest.get(p.id),
+        )
+        for p in projects
+    ]

@@ -1,0 +1,987 @@
+"""Projects: list, portfolio, project page, project form, partners, results framework editor,
+framework spreadsheets and reporting periods. Views load, authorise, act and commit once."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from mel_app.extensions import db
+from mel_app.models import (
+    EvaluationKind,
+    EvaluationStatus,
+    Indicator,
+    IndicatorValue,
+    Organisation,
+    OrgGroup,
+    Partner,
+    Phase,
+    Project,
+    ReportingPeriod,
+    Result,
+    ResultType,
+    Role,
+    Submission,
+)
+from mel_app.permissions import (
+    can_create_project,
+    can_edit_framework,
+    can_edit_project,
+    can_manage_periods,
+    can_view_all_report_statuses,
+    can_view_portfolio,
+    can_view_project,
+    portfolio_project_ids,
+    require,
+    visible_project_ids,
+)
+from mel_app.projects import charts, services
+from mel_app.projects import framework as fw
+from mel_app.projects import import_export as ie
+from mel_app.projects import periods as periods_mod
+from mel_app.projects.countries import COUNTRY_CODES, country_choices, country_name
+from mel_app.projects.forms import (
+    FREQUENCY_LABELS,
+    MEASURE_LABELS,
+    PHASE_LABELS,
+    RESULT_TYPE_LABELS,
+    ChangeForm,
+    ConfirmForm,
+    ConfirmImportForm,
+    GeneratePeriodsForm,
+    ImportForm,
+    IndicatorForm,
+    PartnerForm,
+    PeriodForm,
+    ProjectFilterForm,
+    ProjectForm,
+    ResultForm,
+    opts,
+)
+from mel_app.projects.grid import CellStatus
+from mel_app.projects.progress import NoShare
+
+bp = Blueprint("projects", __name__)
+
+CHANGE_ACTIONS = ("up", "down", "archive", "restore", "delete")
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _stamp(obj: Any) -> str:
+    """The optimistic-lock token of a row without a version column: its last update time."""
+    return obj.updated_at.isoformat() if getattr(obj, "updated_at", None) else ""
+
+
+def _stale(form: Any, obj: Any) -> bool:
+    return bool(form.updated_at.data) and form.updated_at.data != _stamp(obj)
+
+
+@bp.app_template_global()
+def url_for_if_exists(endpoint: str, **values: Any) -> str | None:
+    """A link to a page of another feature, or None while that feature is not installed."""
+    if endpoint not in current_app.view_functions:
+        return None
+    return url_for(endpoint, **values)
+
+
+@bp.app_context_processor
+def labels() -> dict[str, Any]:
+    return {
+        "PHASE_LABELS": PHASE_LABELS,
+        "RESULT_TYPE_LABELS": RESULT_TYPE_LABELS,
+        "MEASURE_LABELS": MEASURE_LABELS,
+        "GROUP_LABELS": group_labels(),
+        "ROLE_LABELS": {
+            Role.specialist: _("Specialist"),
+            Role.reporter: _("Reporter"),
+            Role.evaluator: _("Evaluator"),
+            Role.observer: _("Observer"),
+        },
+        "EVALUATION_STATUS_LABELS": {EvaluationStatus.open: _("Open"), EvaluationStatus.closed: _("Closed")},
+        "EVALUATION_KIND_LABELS": {
+            EvaluationKind.mid_term: _("Mid-term evaluation"),
+            EvaluationKind.final: _("Final evaluation"),
+            EvaluationKind.internal_review: _("Internal review"),
+            EvaluationKind.self_assessment: _("Self-assessment"),
+        },
+        "country_name": country_name,
+    }
+
+
+def group_labels() -> dict[OrgGroup, str]:
+    return {
+        OrgGroup.workers: _("Workers"),
+        OrgGroup.employers: _("Employers"),
+        OrgGroup.government: _("Government"),
+        OrgGroup.ilo: _("ILO"),
+        OrgGroup.donor: _("Donor"),
+        OrgGroup.other: _("Other"),
+    }
+
+
+def cell_labels() -> dict[CellStatus, str]:
+    return {
+        CellStatus.not_started: _("Not started"),
+        CellStatus.draft: _("Draft"),
+        CellStatus.submitted: _("Submitted"),
+        CellStatus.returned: _("Returned"),
+        CellStatus.approved: _("Approved"),
+        CellStatus.overdue: _("Overdue"),
+    }
+
+
+def no_share_labels() -> dict[NoShare, str]:
+    return {
+        NoShare.qualitative: _("Qualitative: see the reports"),
+        NoShare.no_baseline: _("No baseline"),
+        NoShare.no_target: _("No target"),
+        NoShare.no_actual: _("No approved value yet"),
+    }
+
+
+def _load_project(project_id: int) -> Project:
+    project = db.session.scalar(
+        sa.select(Project).where(Project.id == project_id).options(selectinload(Project.countries))
+    )
+    if project is None:
+        abort(404)
+    require(can_view_project(current_user, project))
+    return project
+
+
+def _project_for(project_id: int, predicate: Any) -> Project:
+    """The project, 404 for non-members, 403 for members whose role does not allow the page."""
+    project = _load_project(project_id)
+    require(predicate(current_user, project), visible=True)
+    return project
+
+
+def _page_number() -> int:
+    return request.args.get("page", 1, type=int) or 1
+
+
+# --- list and portfolio ------------------------------------------------------------------------
+
+
+@bp.get("/projects")
+def index():
+    form = ProjectFilterForm(request.args)
+    form.country.choices = opts([("", _("Any country")), *country_choices()])
+    form.phase.choices = opts([("", _("Any phase"))] + [(p.value, PHASE_LABELS[p]) for p in Phase])
+    form.constituency.choices = opts(
+        [("", _("Any constituency"))] + [(g.value, label) for g, label in group_labels().items()]
+    )
+    filters = services.ListFilters(
+        q=(form.q.data or "")[:200],
+        country=form.country.data if form.country.data in COUNTRY_CODES else "",
+        phase=form.phase.data or "",
+        constituency=form.constituency.data or "",
+    )
+    query = services.project_list_query(visible_project_ids(current_user), filters)
+    pagination = db.paginate(
+        query, page=_page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False
+    )
+    roles = services.roles_by_project(current_user, [p.id for p in pagination.items])
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "projects/index.html", form=form, pagination=pagination, roles=roles, args=args, filters=filters
+    )
+
+
+@bp.get("/portfolio")
+def portfolio():
+    require(can_view_portfolio(current_user), visible=True)
+    query = (
+        sa.select(Project)
+        .where(Project.id.in_(portfolio_project_ids(current_user)))
+        .options(selectinload(Project.countries))
+        .order_by(Project.reference)
+    )
+    pagination = db.paginate(
+        query, page=_page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False
+    )
+    today = _today()
+    rows = services.portfolio_rows(list(pagination.items), today)
+    return render_template("projects/portfolio.html", rows=rows, pagination=pagination, today=today)
+
+
+# --- project page ------------------------------------------------------------------------------
+
+
+@bp.get("/projects/<int:project_id>")
+def detail(project_id: int):
+    project = _load_project(project_id)
+    reporter_orgs = (
+        None
+        if can_view_all_report_statuses(current_user, project)
+        else services.reporter_organisations(current_user, project)
+    )
+    today = _today()
+    page = services.load_project_page(project, today=today, reporter_organisation_ids=reporter_orgs)
+    return render_template(
+        "projects/detail.html",
+        project=project,
+        page=page,
+        today=today,
+        chart=charts.progress_chart,
+        cell_labels=cell_labels(),
+        no_share_labels=no_share_labels(),
+        display_value=fw.display_value,
+    )
+
+
+# --- create and edit ---------------------------------------------------------------------------
+
+
+def _project_data(form: ProjectForm) -> services.ProjectData:
+    return services.ProjectData(
+        reference=form.reference.data,
+        title=form.title.data,
+        summary=form.summary.data or "",
+        donor=form.donor.data or "",
+        funding_modality=form.funding_modality.data,
+        countries=list(form.countries.data or []),
+        start_date=form.start_date.data,
+        end_date=form.end_date.data,
+        phase=Phase(form.phase.data),
+    )
+
+
+@bp.route("/projects/new", methods=["GET", "POST"])
+def new():
+    require(can_create_project(current_user), visible=True)
+    form = ProjectForm(phases=services.allowed_phases(None))
+    if form.validate_on_submit():
+        try:
+            project = services.create_project(_project_data(form), actor=current_user)
+            db.session.commit()
+        except services.ProjectError as exc:
+            db.session.rollback()
+            form.reference.errors = [*form.reference.errors, str(exc)]
+            return render_template("projects/form.html", form=form, project=None), 409
+        except sa.exc.IntegrityError:
+            db.session.rollback()
+            form.reference.errors = [_("Another project has this reference.")]
+            return render_template("projects/form.html", form=form, project=None), 409
+        flash(
+            _("Project %(reference)s created. You are its specialist.", reference=project.reference),
+            "success",
+        )
+        return redirect(url_for("projects.detail", project_id=project.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("projects/form.html", form=form, project=None), status
+
+
+@bp.route("/projects/<int:project_id>/edit", methods=["GET", "POST"])
+def edit(project_id: int):
+    project = _project_for(project_id, can_edit_project)
+    form = ProjectForm(project_id=project.id, phases=services.allowed_phases(project.phase))
+    if request.method == "GET":
+        form.process(obj=project)
+        form.countries.data = project.country_codes
+        form.phase.data = project.phase.value
+        form.funding_modality.data = project.funding_modality.value
+        form.updated_at.data = _stamp(project)
+        return render_template("projects/form.html", form=form, project=project)
+    if not form.validate_on_submit():
+        return render_template("projects/form.html", form=form, project=project), 422
+    if _stale(form, project):
+        flash(
+            _("Someone else changed this project meanwhile. Your changes are below: check and save again."),
+            "error",
+        )
+        form.updated_at.data = _stamp(project)
+        return render_template("projects/form.html", form=form, project=project), 409
+    try:
+        services.update_project(project, _project_data(form), actor=current_user)
+        db.session.commit()
+    except services.ProjectError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return render_template("projects/form.html", form=form, project=project), 409
+    flash(_("Project saved."), "success")
+    return redirect(url_for("projects.detail", project_id=project.id))
+
+
+# --- partners ----------------------------------------------------------------------------------
+
+
+def _partners_page(project: Project, form: PartnerForm, status: int = 200):
+    partners = services.project_partners(project)
+    return render_template(
+        "projects/partners.html", project=project, partners=partners, form=form, remove_form=ConfirmForm()
+    ), status
+
+
+def _partner_form(project: Project) -> PartnerForm:
+    form = PartnerForm()
+    taken = sa.select(Partner.organisation_id).where(Partner.project_id == project.id)
+    labels = group_labels()
+    form.organisation_id.choices = opts(
+        [("", _("Choose an organisation"))]
+        + [
+            (org.id, f"{org.label} — {labels[org.group]}")
+            for org in db.session.scalars(
+                sa.select(Organisation).where(Organisation.id.not_in(taken)).order_by(Organisation.name)
+            )
+        ]
+    )
+    return form
+
+
+@bp.route("/projects/<int:project_id>/partners", methods=["GET", "POST"])
+def partners(project_id: int):
+    project = _project_for(project_id, can_edit_project)
+    form = _partner_form(project)
+    if request.method == "GET":
+        return _partners_page(project, form)
+    if not form.validate_on_submit() or form.organisation_id.data is None:
+        return _partners_page(project, form, 422)
+    organisation = db.session.get(Organisation, form.organisation_id.data)
+    if organisation is None:
+        abort(404)
+    try:
+        services.add_partner(project, organisation, actor=current_user)
+        db.session.commit()
+    except (services.ProjectError, sa.exc.IntegrityError) as exc:
+        db.session.rollback()
+        flash(
+            str(exc) if isinstance(exc, services.ProjectError) else _("This is a partner already."), "error"
+        )
+        return _partners_page(project, _partner_form(project), 409)
+    flash(_("%(org)s is now a partner.", org=organisation.name), "success")
+    return redirect(url_for("projects.partners", project_id=project.id))
+
+
+@bp.post("/projects/<int:project_id>/partners/<int:partner_id>/remove")
+def remove_partner(project_id: int, partner_id: int):
+    project = _project_for(project_id, can_edit_project)
+    partner = db.session.get(Partner, partner_id)
+    if partner is None or partner.project_id != project.id:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    name = partner.organisation.name
+    try:
+        services.remove_partner(partner, actor=current_user)
+        db.session.commit()
+    except services.ProjectError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _partners_page(project, _partner_form(project), 409)
+    flash(_("%(org)s is no longer a partner.", org=name), "success")
+    return redirect(url_for("projects.partners", project_id=project.id))
+
+
+# --- results framework -------------------------------------------------------------------------
+
+
+def _framework_page(project: Project, status: int = 200):
+    nodes = services.walk(services.framework_tree(project, include_archived=True))
+    with_values = set(
+        db.session.scalars(
+            sa.select(sa.distinct(IndicatorValue.indicator_id))
+            .join(Indicator, Indicator.id == IndicatorValue.indicator_id)
+            .where(Indicator.project_id == project.id)
+        )
+    )
+    return render_template(
+        "projects/framework.html",
+        project=project,
+        nodes=nodes,
+        with_values=with_values,
+        action_form=ChangeForm(),
+        approve_form=ConfirmForm(),
+        display_value=fw.display_value,
+    ), status
+
+
+@bp.get("/projects/<int:project_id>/framework")
+def framework(project_id: int):
+    project = _project_for(project_id, can_edit_framework)
+    return _framework_page(project)
+
+
+@bp.post("/projects/<int:project_id>/framework/approve")
+def approve_framework(project_id: int):
+    project = _project_for(project_id, can_edit_framework)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        fw.approve_framework(project, actor=current_user)
+        db.session.commit()
+    except fw.FrameworkError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _framework_page(project, 409)
+    flash(_("Framework approved. From now on every change asks for a reason."), "success")
+    return redirect(url_for("projects.framework", project_id=project.id))
+
+
+def _parent_choices(project: Project, exclude: Result | None = None) -> list[tuple[Any, str]]:
+    results = db.session.scalars(
+        sa.select(Result)
+        .where(
+            Result.project_id == project.id,
+            Result.is_archived.is_(False),
+            Result.type.in_([ResultType.impact, ResultType.outcome]),
+        )
+        .order_by(Result.code)
+    )
+    return opts(
+        [("", _("Nothing (top level)"))]
+        + [
+            (r.id, f"{RESULT_TYPE_LABELS[r.type]} {r.code} — {r.title}")
+            for r in results
+            if exclude is None or r.id != exclude.id
+        ]
+    )
+
+
+def _result_form_page(project: Project, form: ResultForm, result: Result | None, status: int = 200):
+    return render_template("projects/result_form.html", project=project, form=form, result=result), status
+
+
+def _result_data(form: ResultForm) -> fw.ResultData:
+    return fw.ResultData(
+        type=ResultType(form.type.data),
+        code=form.code.data,
+        title=form.title.data,
+        description=form.description.data or "",
+        parent_id=form.parent_id.data,
+    )
+
+
+@bp.route("/projects/<int:project_id>/framework/results/new", methods=["GET", "POST"])
+def new_result(project_id: int):
+    project = _project_for(project_id, can_edit_framework)
+    form = ResultForm()
+    form.needs_reason = project.framework_approved
+    form.parent_id.choices = _parent_choices(project)
+    if request.method == "GET":
+        parent = db.session.get(Result, request.args.get("parent", 0, type=int) or 0)
+        if parent is not None and parent.project_id == project.id:
+            form.parent_id.data = parent.id
+            below = {ResultType.impact: ResultType.outcome, ResultType.outcome: ResultType.output}
+            form.type.data = below.get(parent.type, ResultType.output).value
+        return _result_form_page(project, form, None)
+    if not form.validate_on_submit():
+        return _result_form_page(project, form, None, 422)
+    try:
+        result = fw.add_result(project, _result_data(form), actor=current_user, reason=form.reason.data)
+        db.session.commit()
+    except fw.FrameworkError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _result_form_page(project, form, None, 409)
+    flash(_("%(level)s %(code)s added.", level=RESULT_TYPE_LABELS[result.type], code=result.code), "success")
+    return redirect(url_for("projects.framework", project_id=project.id, _anchor=f"result-{result.id}"))
+
+
+def _result_of(project: Project, result_id: int) -> Result:
+    result = db.session.get(Result, result_id)
+    if result is None or result.project_id != project.id:
+        abort(404)
+    return result
+
+
+def _indicator_of(project: Project, indicator_id: int) -> Indicator:
+    indicator = db.session.get(Indicator, indicator_id)
+    if indicator is None or indicator.project_id != project.id:
+        abort(404)
+    return indicator
+
+
+@bp.route("/projects/<int:project_id>/framework/results/<int:result_id>/edit", methods=["GET", "POST"])
+def edit_result(project_id: int, result_id: int):
+    project = _project_for(project_id, can_edit_framework)
+    result = _result_of(project, result_id)
+    form = ResultForm(obj=result) if request.method == "GET" else ResultForm()
+    form.needs_reason = project.framework_approved
+    form.parent_id.choices = _parent_choices(project, exclude=result)
+    if request.method == "GET":
+        form.type.data = result.type.value
+        form.parent_id.data = result.parent_id
+        form.updated_at.data = _stamp(result)
+        return _result_form_page(project, form, result)
+    if not form.validate_on_submit():
+        return _result_form_page(project, form, result, 422)
+    if _stale(form, result):
+        flash(
+            _("Someone else changed this result meanwhile. Your changes are below: check and save again."),
+            "error",
+        )
+        form.updated_at.data = _stamp(result)
+        return _result_form_page(project, form, result, 409)
+    try:
+        fw.update_result(result, _result_data(form), actor=current_user, reason=form.reason.data)
+        db.session.commit()
+    except fw.FrameworkError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _result_form_page(project, form, result, 409)
+    flash(_("Saved."), "success")
+    return redirect(url_for("projects.framework", project_id=project.id, _anchor=f"result-{result.id}"))
+
+
+def _indicator_form(project: Project, formdata: bool, obj: Indicator | None = None) -> IndicatorForm:
+    form = IndicatorForm(obj=obj) if not formdata else IndicatorForm()
+    form.needs_reason = project.framework_approved
+    form.responsible_organisation_id.choices = opts(
+        [("", _("None in particular"))] + [(org.id, org.label) for org in fw.partner_organisations(project)]
+    )
+    return form
+
+
+def _indicator_form_page(
+    project: Project, form: IndicatorForm, result: Result, indicator: Indicator | None, status=200
+):
+    return render_template(
+        "projects/indicator_form.html", project=project, form=form, result=result, indicator=indicator
+    ), status
+
+
+@bp.route(
+    "/projects/<int:project_id>/framework/results/<int:result_id>/indicators/new", methods=["GET", "POST"]
+)
+def new_indicator(project_id: int, result_id: int):
+    project = _project_for(project_id, can_edit_framework)
+    result = _result_of(project, result_id)
+    form = _indicator_form(project, formdata=request.method == "POST")
+    if request.method == "GET":
+        return _indicator_form_page(project, form, result, None)
+    if not form.validate_on_submit():
+        return _indicator_form_page(project, form, result, None, 422)
+    try:
+        indicator = fw.add_indicator(result, form.to_data(), actor=current_user, reason=form.reason.data)
+        db.session.commit()
+    except fw.FrameworkError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _indicator_form_page(project, form, result, None, 409)
+    flash(_("Indicator %(code)s added.", code=indicator.code), "success")
+    return redirect(url_for("projects.framework", project_id=project.id, _anchor=f"indicator-{indicator.id}"))
+
+
+@bp.route("/projects/<int:project_id>/framework/indicators/<int:indicator_id>/edit", methods=["GET", "POST"])
+def edit_indicator(project_id: int, indicator_id: int):
+    project = _project_for(project_id, can_edit_framework)
+    indicator = _indicator_of(project, indicator_id)
+    form = _indicator_form(project, formdata=request.method == "POST", obj=indicator)
+    if request.method == "GET":
+        form.measure.data = indicator.measure.value
+        form.baseline_value.data = fw.format_value(indicator.baseline_value)
+        form.target_value.data = fw.format_value(indicator.target_value)
+        form.updated_at.data = _stamp(indicator)
+        return _indicator_form_page(project, form, indicator.result, indicator)
+    if not form.validate_on_submit():
+        return _indicator_form_page(project, form, indicator.result, indicator, 422)
+    if _stale(form, indicator):
+        flash(
+            _("Someone else changed this indicator meanwhile. Your changes are below: check and save again."),
+            "error",
+        )
+        form.updated_at.data = _stamp(indicator)
+        return _indicator_form_page(project, form, indicator.result, indicator, 409)
+    try:
+        fw.update_indicator(indicator, form.to_data(), actor=current_user, reason=form.reason.data)
+        db.session.commit()
+    except fw.FrameworkError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _indicator_form_page(project, form, indicator.result, indicator, 409)
+    flash(_("Saved."), "success")
+    return redirect(url_for("projects.framework", project_id=project.id, _anchor=f"indicator-{indicator.id}"))
+
+
+CHANGES = {
+    ("result", "up"): lambda obj, **kw: fw.move_result(obj, "up", **kw),
+    ("result", "down"): lambda obj, **kw: fw.move_result(obj, "down", **kw),
+    ("result", "archive"): fw.archive_result,
+    ("result", "restore"): fw.restore_result,
+    ("result", "delete"): fw.delete_result,
+    ("indicator", "up"): lambda obj, **kw: fw.move_indicator(obj, "up", **kw),
+    ("indicator", "down"): lambda obj, **kw: fw.move_indicator(obj, "down", **kw),
+    ("indicator", "archive"): fw.archive_indicator,
+    ("indicator", "restore"): fw.restore_indicator,
+    ("indicator", "delete"): fw.delete_indicator,
+}
+
+
+def _change_messages() -> dict[str, str]:
+    return {
+        "up": _("Moved up."),
+        "down": _("Moved down."),
+        "archive": _("Archived."),
+        "restore": _("Restored."),
+        "delete": _("Deleted."),
+    }
+
+
+def _change_titles() -> dict[str, str]:
+    return {
+        "up": _("Move up"),
+        "down": _("Move down"),
+        "archive": _("Archive"),
+        "restore": _("Restore"),
+        "delete": _("Delete"),
+    }
+
+
+@bp.route(
+    "/projects/<int:project_id>/framework/<any(result, indicator):kind>/<int:item_id>/<action>",
+    methods=["GET", "POST"],
+)
+def framework_change(project_id: int, kind: str, item_id: int, action: str):
+    """GET: a confirmation page (with the reason field once approved). POST: make the change."""
+    if action not in CHANGE_ACTIONS:
+        abort(404)
+    project = _project_for(project_id, can_edit_framework)
+    item = _result_of(project, item_id) if kind == "result" else _indicator_of(project, item_id)
+    form = ChangeForm()
+    form.needs_reason = project.framework_approved
+
+    def page(status: int = 200):
+        has_values = kind == "indicator" and fw.has_reported_values(item)
+        return render_template(
+            "projects/change.html",
+            project=project,
+            form=form,
+            kind=kind,
+            item=item,
+            action=action,
+            title=_change_titles()[action],
+            has_values=has_values,
+        ), status
+
+    if request.method == "GET":
+        return page()
+    if not form.validate_on_submit():
+        return page(422)
+    try:
+        CHANGES[(kind, action)](item, actor=current_user, reason=form.reason.data)
+        db.session.commit()
+    except fw.FrameworkError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return page(409)
+    flash(_change_messages()[action], "success")
+    anchor = None if action == "delete" else f"{kind}-{item_id}"
+    return redirect(url_for("projects.framework", project_id=project.id, _anchor=anchor))
+
+
+# --- spreadsheets ------------------------------------------------------------------------------
+
+
+def _download(data: bytes, filename: str, file_format: str):
+    mimetype = (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        if file_format == "xlsx"
+        else "text/csv; charset=utf-8"
+    )
+    return send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=filename)
+
+
+@bp.get("/projects/framework-template.<any(xlsx, csv):file_format>")
+def framework_template(file_format: str):
+    """The documented template, with example rows to overwrite."""
+    rows = list(ie.EXAMPLE_ROWS)
+    if file_format == "xlsx":
+        data = ie.write_xlsx(rows, title=_("Results framework template"))
+    else:
+        data = ie.write_csv(rows)
+    return _download(data, f"framework-template.{file_format}", file_format)
+
+
+@bp.get("/projects/<int:project_id>/framework/export.<any(xlsx, csv):file_format>")
+def export_framework(project_id: int, file_format: str):
+    project = _load_project(project_id)
+    rows = ie.framework_rows(services.walk(services.framework_tree(project)))
+    if file_format == "xlsx":
+        data = ie.write_xlsx(rows, title=f"{project.reference} — {project.title}")
+    else:
+        data = ie.write_csv(rows)
+    name = project.reference.replace("/", "-")
+    return _download(data, f"{name}-framework.{file_format}", file_format)
+
+
+def _import_page(project: Project, form: ImportForm, *, errors=None, file_error=None, status=200):
+    return render_template(
+        "projects/import.html",
+        project=project,
+        form=form,
+        errors=errors or [],
+        file_error=file_error,
+        columns=ie.COLUMNS,
+        max_rows=ie.MAX_ROWS,
+    ), status
+
+
+@bp.route("/projects/<int:project_id>/framework/import", methods=["GET", "POST"])
+def import_framework(project_id: int):
+    project = _project_for(project_id, can_edit_framework)
+    form = ImportForm()
+    if request.method == "GET":
+        return _import_page(project, form)
+    if not form.validate_on_submit():
+        return _import_page(project, form, status=400)
+    upload = form.file.data
+    data = upload.read(ie.MAX_BYTES + 1)
+    filename = upload.filename or "framework"
+    try:
+        table = ie.read_table(filename, data)
+    except ie.ImportFileError as exc:
+        return _import_page(project, form, file_error=str(exc), status=422)
+    plan = ie.plan_import(table, ie.FrameworkState.load(project))
+    if plan.errors:
+        db.session.rollback()
+        return _import_page(project, form, errors=plan.errors, status=422)
+    staged = ie.stage_upload(
+        project, actor=current_user, filename=filename, file_format=table.file_format, data=data
+    )
+    db.session.commit()
+    return redirect(url_for("projects.import_preview", project_id=project.id, import_id=staged.id))
+
+
+def _staged_plan(project: Project, import_id: int) -> tuple[Any, ie.ImportPlan]:
+    staged = ie.staged_upload(import_id, project, current_user)
+    if staged is None:
+        abort(404)
+    try:
+        table = ie.read_table(staged.filename, staged.content)
+    except ie.ImportFileError:  # it was readable at upload; cannot happen unless the rules changed
+        abort(404)
+    return staged, ie.plan_import(table, ie.FrameworkState.load(project))
+
+
+def _preview_page(project, staged, plan, form, status=200):
+    if not form.fingerprint.data or status == 409:
+        form.fingerprint.data = plan.fingerprint
+    return render_template(
+        "projects/import_preview.html",
+        project=project,
+        staged=staged,
+        plan=plan,
+        form=form,
+        display_value=fw.display_value,
+    ), status
+
+
+@bp.get("/projects/<int:project_id>/framework/import/<int:import_id>")
+def import_preview(project_id: int, import_id: int):
+    project = _project_for(project_id, can_edit_framework)
+    staged, plan = _staged_plan(project, import_id)
+    form = ConfirmImportForm()
+    form.needs_reason = project.framework_approved
+    if plan.errors:
+        return _import_page(project, ImportForm(), errors=plan.errors, status=422)
+    return _preview_page(project, staged, plan, form)
+
+
+@bp.post("/projects/<int:project_id>/framework/import/<int:import_id>")
+def confirm_import(project_id: int, import_id: int):
+    project = _project_for(project_id, can_edit_framework)
+    staged, plan = _staged_plan(project, import_id)
+    form = ConfirmImportForm()
+    form.needs_reason = project.framework_approved
+    if plan.errors:
+        # The framework changed since the upload so that the file no longer fits.
+        return _import_page(project, ImportForm(), errors=plan.errors, status=409)
+    if not form.validate_on_submit():
+        return _preview_page(project, staged, plan, form, 422)
+    if form.fingerprint.data != plan.fingerprint:
+        flash(
+            _("The framework changed since you uploaded the file. Here is what the import would do now."),
+            "error",
+        )
+        return _preview_page(project, staged, plan, form, 409)
+    filename = staged.filename
+    try:
+        created, updated = ie.apply_plan(
+            project, plan, actor=current_user, reason=form.reason.data, filename=filename
+        )
+        ie.discard_upload(staged)
+        db.session.commit()
+    except (fw.FrameworkError, sa.exc.IntegrityError) as exc:
+        db.session.rollback()
+        flash(
+            str(exc) if isinstance(exc, fw.FrameworkError) else _("The import clashed with another change."),
+            "error",
+        )
+        return _preview_page(project, staged, plan, form, 409)
+    flash(
+        _("Import applied: %(created)s added, %(updated)s changed.", created=created, updated=updated),
+        "success",
+    )
+    return redirect(url_for("projects.framework", project_id=project.id))
+
+
+# --- reporting periods -------------------------------------------------------------------------
+
+
+def _periods_page(project: Project, *, add_form=None, generate_form=None, status=200):
+    periods = periods_mod.project_periods(project)
+    counts = dict(
+        db.session.execute(
+            sa.select(Submission.period_id, sa.func.count())
+            .where(Submission.project_id == project.id, Submission.period_id.is_not(None))
+            .group_by(Submission.period_id)
+        ).all()
+    )
+    return render_template(
+        "projects/periods.html",
+        project=project,
+        periods=periods,
+        report_counts=counts,
+        add_form=add_form or PeriodForm(formdata=None),
+        generate_form=generate_form or GeneratePeriodsForm(formdata=None),
+        delete_form=ConfirmForm(),
+        frequency_labels=FREQUENCY_LABELS,
+        today=_today(),
+    ), status
+
+
+@bp.get("/projects/<int:project_id>/periods")
+def periods(project_id: int):
+    project = _project_for(project_id, can_manage_periods)
+    return _periods_page(project)
+
+
+def _spec(form: PeriodForm) -> periods_mod.PeriodSpec:
+    return periods_mod.PeriodSpec(
+        label=form.label.data or "",
+        start_date=form.start_date.data,
+        end_date=form.end_date.data,
+        due_date=form.due_date.data,
+    )
+
+
+@bp.post("/projects/<int:project_id>/periods")
+def add_period(project_id: int):
+    project = _project_for(project_id, can_manage_periods)
+    form = PeriodForm()
+    if not form.validate_on_submit():
+        return _periods_page(project, add_form=form, status=422)
+    try:
+        period = periods_mod.add_period(project, _spec(form), actor=current_user)
+        db.session.commit()
+    except (periods_mod.PeriodError, sa.exc.IntegrityError) as exc:
+        db.session.rollback()
+        form.label.errors = [
+            str(exc) if isinstance(exc, periods_mod.PeriodError) else _("This clashes with another period.")
+        ]
+        return _periods_page(project, add_form=form, status=409)
+    flash(_("Period %(label)s added.", label=period.label), "success")
+    return redirect(url_for("projects.periods", project_id=project.id))
+
+
+@bp.post("/projects/<int:project_id>/periods/generate")
+def generate_periods(project_id: int):
+    project = _project_for(project_id, can_manage_periods)
+    form = GeneratePeriodsForm()
+    if not form.validate_on_submit():
+        return _periods_page(project, generate_form=form, status=422)
+    try:
+        added, skipped = periods_mod.generate_periods(
+            project, periods_mod.Frequency(form.frequency.data), form.due_days.data, actor=current_user
+        )
+        db.session.commit()
+    except periods_mod.PeriodError as exc:
+        db.session.rollback()
+        form.frequency.errors = [str(exc)]
+        return _periods_page(project, generate_form=form, status=409)
+    if added:
+        flash(_("%(n)s periods added.", n=len(added)), "success")
+    if skipped:
+        flash(
+            _(
+                "%(n)s periods were left out because they overlap existing ones: %(labels)s.",
+                n=len(skipped),
+                labels=", ".join(s.label for s in skipped),
+            ),
+            "warning",
+        )
+    return redirect(url_for("projects.periods", project_id=project.id))
+
+
+def _period_of(project: Project, period_id: int) -> ReportingPeriod:
+    period = db.session.get(ReportingPeriod, period_id)
+    if period is None or period.project_id != project.id:
+        abort(404)
+    return period
+
+
+@bp.route("/projects/<int:project_id>/periods/<int:period_id>/edit", methods=["GET", "POST"])
+def edit_period(project_id: int, period_id: int):
+    project = _project_for(project_id, can_manage_periods)
+    period = _period_of(project, period_id)
+    form = PeriodForm(obj=period) if request.method == "GET" else PeriodForm()
+    has_reports = periods_mod.has_reports(period)
+
+    def page(status: int = 200):
+        return render_template(
+            "projects/period_form.html", project=project, period=period, form=form, has_reports=has_reports
+        ), status
+
+    if request.method == "GET":
+        form.updated_at.data = _stamp(period)
+        return page()
+    if not form.validate_on_submit():
+        return page(422)
+    if _stale(form, period):
+        flash(
+            _("Someone else changed this period meanwhile. Your changes are below: check and save again."),
+            "error",
+        )
+        form.updated_at.data = _stamp(period)
+        return page(409)
+    try:
+        periods_mod.update_period(period, _spec(form), actor=current_user)
+        db.session.commit()
+    except (periods_mod.PeriodError, sa.exc.IntegrityError) as exc:
+        db.session.rollback()
+        flash(
+            str(exc) if isinstance(exc, periods_mod.PeriodError) else _("This clashes with another period."),
+            "error",
+        )
+        return page(409)
+    flash(_("Period saved."), "success")
+    return redirect(url_for("projects.periods", project_id=project.id))
+
+
+@bp.post("/projects/<int:project_id>/periods/<int:period_id>/delete")
+def delete_period(project_id: int, period_id: int):
+    project = _project_for(project_id, can_manage_periods)
+    period = _period_of(project, period_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    label = period.label
+    try:
+        periods_mod.delete_period(period, actor=current_user)
+        db.session.commit()
+    except periods_mod.PeriodError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _periods_page(project, status=409)
+    flash(_("Period %(label)s deleted.", label=label), "success")
+    return redirect(url_for("projects.periods", project_id=project.id))
