@@ -23,6 +23,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -108,6 +109,11 @@ class VersionField(IntegerField):
 
     def set(self, version: int) -> None:
         self.data, self.raw_data = version, None
+
+
+def options(pairs) -> list[SelectChoice]:
+    """Choices for a select or radio field, from (value, label) pairs."""
+    return [SelectChoice(str(value), label) for value, label in pairs]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,7 +203,7 @@ def indicator_row_form(indicator: Indicator) -> type[IndicatorRowForm]:
     elif indicator.measure is Measure.yes_no:
         fields["value"] = SelectField(
             _l("%(code)s: yes or no", code=code),
-            choices=[("", _l("— choose —")), ("1", _l("yes")), ("0", _l("no"))],
+            choices=options([("", _l("— choose —")), ("1", _l("yes")), ("0", _l("no"))]),
             validate_choice=True,
         )
     else:
@@ -307,11 +313,11 @@ class DesignItemForm(Form):
     id = HiddenField()
     kind = SelectField(
         _l("Kind"),
-        choices=[(k.value, label) for k, label in labels.DESIGN_ITEM_KIND.items()],
+        choices=options((k.value, label) for k, label in labels.DESIGN_ITEM_KIND.items()),
         default=DesignItemKind.need.value,
     )
     text = TextAreaField(_l("Your input"), [Length(max=TEXT_MAX)], render_kw={"rows": 3})
-    link = SelectField(_l("Relates to (optional)"), choices=[("", _l("— nothing in particular —"))])
+    link = SelectField(_l("Relates to (optional)"), choices=options([("", _l("— nothing in particular —"))]))
     remove = BooleanField(_l("Remove this item"))
 
     def validate_text(self, field) -> None:
@@ -354,7 +360,7 @@ class DesignInputForm(EvidenceMixin, FlaskForm):
         return {att_id for att_id in self.attachment_ids if self[f"remove_{att_id}"].data}
 
 
-def link_choices(results: list[Result], indicators: list[Indicator]) -> list[tuple[str, str]]:
+def link_choices(results: list[Result], indicators: list[Indicator]) -> list[SelectChoice]:
     choices: list[tuple[str, str]] = [("", _("— nothing in particular —"))]
     for result in results:
         choices.append((f"result:{result.id}", f"{result.code} {result.title}"))
@@ -365,11 +371,11 @@ def link_choices(results: list[Result], indicators: list[Indicator]) -> list[tup
                 _("Indicator %(code)s %(title)s", code=indicator.code, title=indicator.title),
             )
         )
-    return choices
+    return options(choices)
 
 
 def design_input_form(
-    sub: Any, attachments: list[Any], choices: list[tuple[str, str]], *, formdata_given: bool, **kwargs
+    sub: Any, attachments: list[Any], choices: list[SelectChoice], *, formdata_given: bool, **kwargs
 ) -> DesignInputForm:
     cls = type("BoundDesignInputForm", (DesignInputForm,), {})
     for attachment in attachments:
@@ -399,8 +405,9 @@ class ResponseRowForm(Form):
     item_id = HiddenField()
     disposition = SelectField(
         _l("ILO response"),
-        choices=[("", _l("— no response yet —"))]
-        + [(d.value, label) for d, label in labels.DISPOSITION.items()],
+        choices=options(
+            [("", _l("— no response yet —"))] + [(d.value, label) for d, label in labels.DISPOSITION.items()]
+        ),
     )
     reason = TextAreaField(_l("Reason"), [Length(max=TEXT_MAX)], render_kw={"rows": 2})
 
@@ -500,10 +507,10 @@ class CommentForm(FlaskForm):
         [DataRequired(message=_l("Write your comment.")), Length(max=COMMENT_MAX)],
         render_kw={"rows": 3},
     )
-    section = SelectField(_l("About"), choices=[])
+    section = SelectField(_l("About"), choices=options([]))
     visibility = RadioField(
         _l("Who sees it"),
-        choices=[(v.value, label) for v, label in labels.VISIBILITY.items()],
+        choices=options((v.value, label) for v, label in labels.VISIBILITY.items()),
         default=Visibility.shared.value,
     )
     add_comment = SubmitField(_l("Add comment"))
@@ -516,9 +523,9 @@ def comment_form(kind: SubmissionKind, *, internal_allowed: bool, **kwargs) -> C
     sections = [("", _("The submission as a whole"))] + [
         (key, str(topics[key])) for key in [*keys, "evidence"]
     ]
-    form.section.choices = sections
+    form.section.choices = options(sections)
     if not internal_allowed:
-        form.visibility.choices = [(Visibility.shared.value, labels.VISIBILITY[Visibility.shared])]
+        form.visibility.choices = options([(Visibility.shared.value, labels.VISIBILITY[Visibility.shared])])
     return form
 
 
@@ -540,23 +547,23 @@ class ReviewFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET filter changes nothing
 
-    project = SelectField(_l("Project"), choices=[], validate_choice=False)
+    project = SelectField(_l("Project"), choices=options([]), validate_choice=False)
     kind = SelectField(
         _l("Kind"),
-        choices=[("", _l("Any"))] + [(k.value, label) for k, label in labels.KIND.items()],
+        choices=options([("", _l("Any"))] + [(k.value, label) for k, label in labels.KIND.items()]),
         validate_choice=False,
     )
-    organisation = SelectField(_l("Organisation"), choices=[], validate_choice=False)
-    period = SelectField(_l("Period"), choices=[], validate_choice=False)
-    age = SelectField(_l("Waiting"), choices=AGE_CHOICES, validate_choice=False)
+    organisation = SelectField(_l("Organisation"), choices=options([]), validate_choice=False)
+    period = SelectField(_l("Period"), choices=options([]), validate_choice=False)
+    age = SelectField(_l("Waiting"), choices=options(AGE_CHOICES), validate_choice=False)
     apply = SubmitField(_l("Filter"))
 
     def chosen_int(self, name: str) -> int | None:
         value = self[name].data or ""
-        allowed = {str(v) for v, _label in self[name].choices}
+        allowed = {choice.value for choice in self[name].choices}
         return int(value) if value.isdigit() and value in allowed else None
 
     def chosen(self, name: str) -> str | None:
         value = self[name].data or ""
-        allowed = {str(v) for v, _label in self[name].choices}
+        allowed = {choice.value for choice in self[name].choices}
         return value if value and value in allowed else None

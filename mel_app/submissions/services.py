@@ -410,7 +410,7 @@ def save_design_input(
 
 def submit_submission(sub: Submission, *, actor: User, expected_version: int) -> SubmissionVersion:
     """Send the submission for review and keep an immutable snapshot of what was sent."""
-    if sub.version == expected_version:
+    if sub.version == expected_version and workflow.allowed(sub.status, workflow.Action.submit):
         problems = completeness_problems(sub)
         if problems:
             raise Incomplete(problems)

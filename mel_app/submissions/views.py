@@ -66,6 +66,7 @@ from mel_app.submissions.forms import (
     comment_form,
     design_input_form,
     link_choices,
+    options,
     report_form,
     report_form_data,
     responses_form,
@@ -679,9 +680,9 @@ def review_queue():
     require(can_use_review_queue(current_user), visible=True)
     form = ReviewFilterForm(formdata=request.args)
     choices = services.review_filter_choices(current_user)
-    form.project.choices = choices["project"]
-    form.organisation.choices = choices["organisation"]
-    form.period.choices = choices["period"]
+    form.project.choices = options(choices["project"])
+    form.organisation.choices = options(choices["organisation"])
+    form.period.choices = options(choices["period"])
     kind = form.chosen("kind")
     age = form.chosen("age")
     filters = services.QueueFilters(
