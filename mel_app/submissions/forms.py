@@ -317,7 +317,9 @@ class DesignItemForm(Form):
         default=DesignItemKind.need.value,
     )
     text = TextAreaField(_l("Your input"), [Length(max=TEXT_MAX)], render_kw={"rows": 3})
-    link = SelectField(_l("Relates to (optional)"), choices=options([("", _l("— nothing in particular —"))]))
+    link = SelectField(
+        _l("Relates to (optional)"), choices=options([("", _l("— nothing in particular —"))]), default=""
+    )
     remove = BooleanField(_l("Remove this item"))
 
     def validate_text(self, field) -> None:
