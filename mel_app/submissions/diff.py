@@ -88,7 +88,7 @@ def format_value(value: Any, measure: str | None) -> str:
 
 def _narrative(old: dict, new: dict) -> Group:
     group = Group(_("Narrative"))
-    sections = list(NARRATIVE_SECTIONS) + sorted(set(old) | set(new) - set(NARRATIVE_SECTIONS))
+    sections = list(NARRATIVE_SECTIONS) + sorted((set(old) | set(new)) - set(NARRATIVE_SECTIONS))
     for key in sections:
         before, after = old.get(key) or "", new.get(key) or ""
         if before != after:

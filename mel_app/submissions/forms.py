@@ -509,7 +509,7 @@ class CommentForm(FlaskForm):
         [DataRequired(message=_l("Write your comment.")), Length(max=COMMENT_MAX)],
         render_kw={"rows": 3},
     )
-    section = SelectField(_l("About"), choices=options([]))
+    section = SelectField(_l("About"), choices=options([]), default="")
     visibility = RadioField(
         _l("Who sees it"),
         choices=options((v.value, label) for v, label in labels.VISIBILITY.items()),
