@@ -425,7 +425,7 @@ def test_a_removed_file_stays_readable_only_if_it_was_part_of_a_submitted_versio
     assert post(author, f"/submissions/{sub_id}/save", data).status_code == 302
     assert all(a[5] for a in _attachments(app, sub_id)), "both marked removed, bytes kept"
     page = author.get(f"/submissions/{sub_id}").get_data(as_text=True)
-    assert "first.pdf" not in page.split('id="evidence"')[1].split("</section>")[0]
+    assert "first.pdf" not in page.split('id="evidence-files"')[1].split("</section>")[0]
     with specialist.get(f"/submissions/{sub_id}/attachments/{first}") as resp:
         assert resp.status_code == 200, "version 1 holds it: its readers may still open it"
     with specialist.get(f"/submissions/{sub_id}/attachments/{wrong}") as resp:

@@ -149,6 +149,17 @@ def _page_forms(sub: Submission, given: dict[str, Any]) -> dict[str, Any]:
     return forms
 
 
+def _distinct_ids(forms: dict[str, Any]) -> None:
+    """Several forms share a page: give their fields ids of their own (names stay as they are)."""
+    for key, form in forms.items():
+        fields = form if key != "edit" else [form.csrf_token, form.version]
+        for field in fields:
+            if field.id.startswith(f"{key}-"):
+                continue
+            field.id = f"{key}-{field.id}"
+            field.label.field_id = field.id
+
+
 def _render_detail(
     sub: Submission,
     *,
@@ -159,6 +170,7 @@ def _render_detail(
 ):
     user = current_user
     page_forms = _page_forms(sub, forms or {})
+    _distinct_ids(page_forms)
     versions = services.versions_of(sub)
     changes = None
     if versions:
