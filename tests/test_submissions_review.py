@@ -496,3 +496,31 @@ def test_starting_from_my_tasks_opens_the_report(app, make, login):
     form = author.get(resp.location).get_data(as_text=True)
     assert 'name="achievements"' in form
     assert "continue the draft" in author.get("/").get_data(as_text=True)
+
+
+def test_the_submission_page_queries_do_not_grow_with_comments_versions_and_values(app, make, login, queries):
+    world = build_world(make)
+    sub_id = add_submission(app, world, Status.draft)
+    author = signed_in(app, login, world, "author")
+    specialist = signed_in(app, login, world, "specialist")
+
+    def round_trip(n):
+        post(author, f"/submissions/{sub_id}/submit", {"version": state(app, sub_id)[1]})
+        for i in range(n):
+            post(
+                specialist, f"/submissions/{sub_id}/comments", {"body": f"Note {i}", "visibility": "internal"}
+            )
+        post(
+            specialist, f"/submissions/{sub_id}/return", {"version": state(app, sub_id)[1], "comment": "More"}
+        )
+
+    round_trip(1)
+    with queries() as few:
+        specialist.get(f"/submissions/{sub_id}")
+        author.get(f"/submissions/{sub_id}")
+    round_trip(5)
+    round_trip(5)
+    with queries() as many:
+        specialist.get(f"/submissions/{sub_id}")
+        author.get(f"/submissions/{sub_id}")
+    assert len(many) == len(few)

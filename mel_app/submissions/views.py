@@ -208,7 +208,6 @@ def _render_detail(
             conflict=conflict,
             conflict_view=conflict_view,
             unsent=unsent,
-            problems=None,
             project_url=optional_url("projects.detail", project_id=sub.project_id),
             history_url=optional_url("audit.entity_history", entity_type="submission", entity_id=sub.id),
             autosave_seconds=current_app.config.get("AUTOSAVE_SECONDS", 30),

@@ -137,10 +137,18 @@ def test_report_filled_saved_submitted_returned_revised_and_approved(
 def test_the_draft_saves_itself_while_the_page_is_open(page, live_server, make, app):
     world = build_world(make)
     app.config["AUTOSAVE_SECONDS"] = 1
+    seen = []  # what the page did, to explain a failure
+    page.on("console", lambda message: seen.append(f"console: {message.text}"))
+    page.on("pageerror", lambda error: seen.append(f"error: {error}"))
+    page.on("requestfinished", lambda request: seen.append(f"request: {request.method} {request.url}"))
+    page.on("requestfailed", lambda request: seen.append(f"failed: {request.url} {request.failure}"))
     _sign_in(page, live_server, world.emails["author"])
     page.locator("section.tasks").get_by_role("button", name="Start the report for 2026 H1").click()
     page.get_by_label("Challenges", exact=True).fill("Typed, never saved by hand.")
-    expect(page.locator("#autosave-status")).to_have_text("Draft saved automatically.", timeout=10_000)
+    try:
+        expect(page.locator("#autosave-status")).to_have_text("Draft saved automatically.", timeout=30_000)
+    except AssertionError as exc:
+        raise AssertionError("\n".join(seen)) from exc
     version = page.locator("#edit input[name=version]").input_value()
     assert version == "2", "the page carries the version its autosave produced"
     # A save by hand after an autosave is not a conflict with oneself.
