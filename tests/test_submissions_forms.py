@@ -377,6 +377,9 @@ def test_specialist_responds_to_each_item_and_the_organisation_sees_the_response
     assert post(author, f"/submissions/{sub_id}/submit", {"version": "2"}).status_code == 302
     first, second = (i[0] for i in _items(app, sub_id))
     specialist = signed_in(app, login, world, "specialist")
+    form = specialist.get(f"/submissions/{sub_id}").get_data(as_text=True)
+    assert f'name="responses-1-item_id" type="hidden" value="{second}"' in form, "one response per item"
+    assert re.search(r'id="responses-version" name="version" type="hidden" value="3"', form)
 
     def respond(rows, version):
         data = {"version": str(version), "save_responses": "Save responses"}

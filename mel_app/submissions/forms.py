@@ -439,20 +439,22 @@ class ResponsesForm(FlaskForm):
         return out
 
 
-def responses_form(sub: Any, **kwargs) -> ResponsesForm:
-    if "formdata" not in kwargs:
-        kwargs["data"] = {
-            "version": sub.version,
-            "responses": [
-                {
-                    "item_id": str(item.id),
-                    "disposition": item.disposition.value if item.disposition else "",
-                    "reason": item.response_reason,
-                }
-                for item in sub.design_items
-            ],
-        }
-    return ResponsesForm(**kwargs)
+def responses_form(sub: Any, *, bind: bool) -> ResponsesForm:
+    """The responses form: bound to the request when `bind`, else filled from the database."""
+    if bind:
+        return ResponsesForm()
+    data = {
+        "version": sub.version,
+        "responses": [
+            {
+                "item_id": str(item.id),
+                "disposition": item.disposition.value if item.disposition else "",
+                "reason": item.response_reason,
+            }
+            for item in sub.design_items
+        ],
+    }
+    return ResponsesForm(formdata=None, data=data)
 
 
 # ---------------------------------------------------------------------------------------------

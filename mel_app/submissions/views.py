@@ -139,7 +139,7 @@ def _page_forms(sub: Submission, given: dict[str, Any]) -> dict[str, Any]:
         if workflow.allowed(sub.status, workflow.Action.reopen):
             forms["reopen"] = given.get("reopen") or _fresh(ReopenForm, sub)
     if can_respond_to_design_input(user, sub):
-        forms["responses"] = given.get("responses") or responses_form(sub, formdata=None)
+        forms["responses"] = given.get("responses") or responses_form(sub, bind=False)
     if can_withdraw_submission(user, sub):
         forms["withdraw"] = given.get("withdraw") or _fresh(WithdrawForm, sub)
     if can_comment_on_submission(user, sub):
@@ -598,7 +598,7 @@ def responses(sub_id: int):
     require(
         is_submission_reviewer(current_user, sub) and sub.kind is SubmissionKind.design_input, visible=True
     )
-    form = responses_form(sub)
+    form = responses_form(sub, bind=True)
     if not form.validate_on_submit():
         return _render_detail(sub, forms={"responses": form}, status=422)
     try:

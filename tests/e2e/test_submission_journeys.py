@@ -15,7 +15,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.factories import PASSWORD
-from tests.submissions_world import NARRATIVE, build_world
+from tests.submissions_world import NARRATIVE, build_world, post, report_payload
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -134,7 +134,7 @@ def test_report_filled_saved_submitted_returned_revised_and_approved(
     specialist_context.close()
 
 
-def test_the_draft_saves_itself_while_the_page_is_open(page, live_server, make, app):
+def test_the_draft_saves_itself_while_the_page_is_open(page, live_server, make, app, login):
     world = build_world(make)
     app.config["AUTOSAVE_SECONDS"] = 1
     seen = []  # what the page did, to explain a failure
@@ -158,3 +158,70 @@ def test_the_draft_saves_itself_while_the_page_is_open(page, live_server, make, 
     page.reload()
     expect(page.get_by_label("Challenges", exact=True)).to_have_value("Typed, never saved by hand.")
     expect(page.get_by_label("Next steps", exact=True)).to_have_value("Then saved by hand.")
+
+    # A colleague saves meanwhile: the next automatic save is refused, never overwrites theirs.
+    colleague = app.test_client()
+    login(world.emails["colleague"], on=colleague)
+    sub_url = page.url.removeprefix(live_server)
+    version = page.locator("#edit input[name=version]").input_value()
+    data = report_payload(world, int(version), challenges="The colleague's version.")
+    assert post(colleague, sub_url + "/save", data).status_code == 302
+    page.get_by_label("Challenges", exact=True).fill("My later version.")
+    expect(page.locator("#autosave-status")).to_contain_text("Saved by Joseph Otieno", timeout=30_000)
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_role("heading", name="Someone else saved first")).to_be_visible()
+    conflict = page.locator("section.conflict")
+    expect(conflict).to_contain_text("The colleague's version.")
+    expect(conflict).to_contain_text("My later version.")
+    expect(page.get_by_label("Challenges", exact=True)).to_have_value("My later version.")
+
+
+def test_design_input_and_the_ilo_responses_in_the_browser(page, browser, live_server, make, app, axe_check):
+    from mel_app.extensions import db
+    from mel_app.models import Phase, Project
+
+    world = build_world(make)
+    with app.app_context():
+        db.session.get(Project, world.project).phase = Phase.design
+        db.session.commit()
+    _sign_in(page, live_server, world.emails["author"])
+    page.goto(live_server + "/")
+    # Project pages offer the button; here the form is posted the same way.
+    page.evaluate(
+        """([url, token]) => {
+             const f = document.createElement('form'); f.method = 'post'; f.action = url;
+             const i = document.createElement('input'); i.type = 'hidden'; i.name = 'csrf_token';
+             i.value = token; f.appendChild(i); document.body.appendChild(f); f.submit(); }""",
+        [
+            f"/projects/{world.project}/design-input",
+            page.locator("input[name=csrf_token]").first.input_value(),
+        ],
+    )
+    expect(page.get_by_role("heading", name=re.compile("Design input"))).to_be_visible()
+    first = page.locator("fieldset.design-item").first
+    first.get_by_label("Kind").select_option(label="Need or priority")
+    first.get_by_label("Your input").fill("Training for women organisers in the informal economy.")
+    first.get_by_label("Relates to (optional)").select_option(label="1 Unions organise more women")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_text("Draft saved.")).to_be_visible()
+    axe_check(page)
+    page.get_by_role("button", name="Save and submit for review…").click()
+    page.get_by_role("button", name="Submit for review").click()
+    expect(page.get_by_text("Submitted for review.")).to_be_visible()
+
+    context = browser.new_context(bypass_csp=True)
+    reviewer = context.new_page()
+    _sign_in(reviewer, live_server, world.emails["specialist"])
+    reviewer.goto(page.url)
+    reviewer.get_by_label("ILO response", exact=True).select_option(label="Partly incorporated")
+    reviewer.get_by_label("Reason").fill("Kept as output 1.1, for the formal economy first.")
+    axe_check(reviewer)
+    reviewer.get_by_role("button", name="Save responses").click()
+    expect(reviewer.get_by_text("Responses saved.")).to_be_visible()
+    reviewer.get_by_role("button", name="Approve").click()
+    expect(reviewer.get_by_text("Approved.")).to_be_visible()
+    context.close()
+
+    page.reload()
+    expect(page.get_by_text("Partly incorporated")).to_be_visible()
+    expect(page.get_by_text("Kept as output 1.1, for the formal economy first.")).to_be_visible()
