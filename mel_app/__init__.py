@@ -103,6 +103,7 @@ def _register_blueprints(app: Flask) -> None:
     from mel_app.main.views import bp as main_bp
     from mel_app.members.views import bp as members_bp
     from mel_app.projects.views import bp as projects_bp
+    from mel_app.submissions.views import bp as submissions_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -111,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(members_bp)
     app.register_blueprint(projects_bp)
+    app.register_blueprint(submissions_bp)
 
 
 # Endpoints anyone may reach without signing in; everything else needs a session.

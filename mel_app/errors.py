@@ -10,7 +10,7 @@ from flask import Flask, current_app, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from mel_app.extensions import db
 
@@ -128,6 +128,11 @@ def register_error_handlers(app: Flask) -> None:
             ),
         )
 
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(exc: RequestEntityTooLarge):
+        _discard_unread_body()
+        return render_error(413)
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = exc.code or 500
@@ -144,3 +149,36 @@ def register_error_handlers(app: Flask) -> None:
         except Exception:  # the layout itself failed: still never show a traceback
             app.logger.exception("error page failed to render")
             return "Something went wrong. The error has been logged.", 500, {"Content-Type": "text/plain"}
+
+
+# Reading at most this much of a refused upload lets the browser see the 413 page instead of a
+# reset connection; anything larger is cut off (the reverse proxy should refuse it first).
+DRAIN_LIMIT_FACTOR = 4
+
+
+def _discard_unread_body() -> None:
+    """Read and drop the body of a request refused for its size before it was read.
+
+    Werkzeug refuses a Content-Length above MAX_CONTENT_LENGTH without reading the body. Some
+    servers (gunicorn among them) then close the socket with the body unread, and the browser
+    shows a broken connection instead of our page. Draining it first avoids that.
+    """
+    from flask import current_app
+
+    length = request.content_length
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if not length or not limit or length <= limit or length > limit * DRAIN_LIMIT_FACTOR:
+        return  # unknown, partly read already, or too large to be worth reading
+    stream = request.environ.get("wsgi.input")
+    if stream is None:
+        return
+    remaining = length
+    try:
+        while remaining > 0:
+            chunk = stream.read(min(remaining, 64 * 1024))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+    except OSError:
+        app_logger = current_app.logger
+        app_logger.info("client went away while its too-large upload was discarded")

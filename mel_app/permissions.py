@@ -309,3 +309,186 @@ TEMPLATE_PREDICATES.update(
         "view_all_report_statuses": can_view_all_report_statuses,
     }
 )
+
+
+# --- submissions ---
+# Who may see and act on design input and progress reports (DESIGN.md §1, §3). Reporters see
+# only their own organisation's submissions; evaluators and observers only approved ones;
+# administrators read everything and change nothing.
+
+from mel_app import workflow  # noqa: E402 - kept inside this block to avoid merge conflicts
+from mel_app.models import Phase, Status, Submission, SubmissionKind  # noqa: E402
+
+
+def reporter_organisation_id(user: Any, project_id: int) -> int | None:
+    """The organisation the user reports for in a project (memoised for the request)."""
+    if not _authenticated(user):
+        return None
+    cache: dict[tuple[int, int], int | None] = g.setdefault("_reporter_org_cache", {})
+    key = (user.id, project_id)
+    if key not in cache:
+        cache[key] = db.session.scalar(
+            sa.select(Membership.organisation_id).where(
+                Membership.user_id == user.id,
+                Membership.project_id == project_id,
+                Membership.role == Role.reporter,
+            )
+        )
+    return cache[key]
+
+
+def is_submission_reporter(user: Any, sub: Submission) -> bool:
+    """A reporter of the project for the submission's organisation."""
+    return (
+        has_role(user, sub.project_id, Role.reporter)
+        and reporter_organisation_id(user, sub.project_id) == sub.organisation_id
+    )
+
+
+def is_submission_reviewer(user: Any, sub: Submission) -> bool:
+    """A specialist of the project, who is not the submission's author."""
+    return has_role(user, sub.project_id, Role.specialist) and sub.author_id != user.id
+
+
+def can_view_submission(user: Any, sub: Submission) -> bool:
+    if not _authenticated(user):
+        return False
+    if is_admin(user) or has_role(user, sub.project_id, Role.specialist):
+        return True
+    if is_submission_reporter(user, sub):
+        return True
+    return sub.status is Status.approved and has_role(user, sub.project_id, Role.evaluator, Role.observer)
+
+
+def can_edit_submission(user: Any, sub: Submission) -> bool:
+    return is_submission_reporter(user, sub) and workflow.is_editable(sub.status)
+
+
+def can_submit_submission(user: Any, sub: Submission) -> bool:
+    return is_submission_reporter(user, sub) and workflow.allowed(sub.status, workflow.Action.submit)
+
+
+def can_return_submission(user: Any, sub: Submission) -> bool:
+    return is_submission_reviewer(user, sub) and workflow.allowed(sub.status, workflow.Action.return_)
+
+
+def can_approve_submission(user: Any, sub: Submission) -> bool:
+    return is_submission_reviewer(user, sub) and workflow.allowed(sub.status, workflow.Action.approve)
+
+
+def can_reopen_submission(user: Any, sub: Submission) -> bool:
+    return is_submission_reviewer(user, sub) and workflow.allowed(sub.status, workflow.Action.reopen)
+
+
+def can_withdraw_submission(user: Any, sub: Submission) -> bool:
+    return (
+        _authenticated(user)
+        and sub.author_id == user.id
+        and is_submission_reporter(user, sub)
+        and workflow.allowed(sub.status, workflow.Action.withdraw)
+    )
+
+
+def can_respond_to_design_input(user: Any, sub: Submission) -> bool:
+    return (
+        sub.kind is SubmissionKind.design_input
+        and is_submission_reviewer(user, sub)
+        and sub.status in workflow.RESPONDABLE
+    )
+
+
+def can_see_comments(user: Any, sub: Submission) -> bool:
+    """The conversation between the ILO and the organisation; not for evaluators or observers."""
+    return (
+        is_admin(user) or has_role(user, sub.project_id, Role.specialist) or is_submission_reporter(user, sub)
+    )
+
+
+def can_see_internal_comments(user: Any, sub: Submission) -> bool:
+    """ILO-internal notes: never shown to constituents."""
+    return is_admin(user) or has_role(user, sub.project_id, Role.specialist)
+
+
+def can_comment_on_submission(user: Any, sub: Submission) -> bool:
+    if sub.status is Status.withdrawn:
+        return False
+    return has_role(user, sub.project_id, Role.specialist) or is_submission_reporter(user, sub)
+
+
+def can_comment_internally(user: Any, sub: Submission) -> bool:
+    return has_role(user, sub.project_id, Role.specialist)
+
+
+def can_download_attachment(user: Any, attachment: Any) -> bool:
+    return can_view_submission(user, attachment.submission)
+
+
+def can_start_report(user: Any, project: Project) -> bool:
+    return (
+        project.phase is not Phase.closed
+        and has_role(user, project, Role.reporter)
+        and reporter_organisation_id(user, project.id) is not None
+    )
+
+
+def can_start_design_input(user: Any, project: Project) -> bool:
+    """New design input is collected while the project is in design (a reopened one stays open)."""
+    return project.phase is Phase.design and can_start_report(user, project)
+
+
+def can_use_review_queue(user: Any, _obj: Any = None) -> bool:
+    if not _authenticated(user):
+        return False
+    if "_is_specialist_somewhere" not in g:
+        g._is_specialist_somewhere = (
+            db.session.scalar(
+                sa.select(Membership.id)
+                .where(Membership.user_id == user.id, Membership.role == Role.specialist)
+                .limit(1)
+            )
+            is not None
+        )
+    return g._is_specialist_somewhere
+
+
+def visible_submission_filter(user: Any) -> sa.ColumnElement[bool]:
+    """A WHERE clause limiting submissions to those the user may see, for lists built in SQL."""
+    if is_admin(user):
+        return sa.true()
+    uid = user.id if _authenticated(user) else -1
+    specialist_projects = sa.select(Membership.project_id).where(
+        Membership.user_id == uid, Membership.role == Role.specialist
+    )
+    reporter_pairs = sa.select(Membership.project_id, Membership.organisation_id).where(
+        Membership.user_id == uid, Membership.role == Role.reporter
+    )
+    reader_projects = sa.select(Membership.project_id).where(
+        Membership.user_id == uid, Membership.role.in_([Role.evaluator, Role.observer])
+    )
+    return sa.or_(
+        Submission.project_id.in_(specialist_projects),
+        sa.tuple_(Submission.project_id, Submission.organisation_id).in_(reporter_pairs),
+        sa.and_(Submission.status == Status.approved, Submission.project_id.in_(reader_projects)),
+    )
+
+
+TEMPLATE_PREDICATES.update(
+    {
+        "view_submission": can_view_submission,
+        "edit_submission": can_edit_submission,
+        "submit_submission": can_submit_submission,
+        "return_submission": can_return_submission,
+        "approve_submission": can_approve_submission,
+        "reopen_submission": can_reopen_submission,
+        "withdraw_submission": can_withdraw_submission,
+        "respond_to_design_input": can_respond_to_design_input,
+        "see_comments": can_see_comments,
+        "see_internal_comments": can_see_internal_comments,
+        "comment_on_submission": can_comment_on_submission,
+        "comment_internally": can_comment_internally,
+        "download_attachment": can_download_attachment,
+        "start_report": can_start_report,
+        "start_design_input": can_start_design_input,
+        "use_review_queue": can_use_review_queue,
+    }
+)

@@ -19,7 +19,9 @@ def init_templating(app: Flask) -> None:
 
         return {
             "can": lambda action, obj=None: permissions.can(current_user, action, obj),
-            "logout_form": LogoutForm() if current_user.is_authenticated else None,
+            # Never bound to the request's form data: the header's sign-out button posts nothing
+            # else, and an error page for a too-large upload must not read the body again.
+            "logout_form": LogoutForm(formdata=None) if current_user.is_authenticated else None,
             "languages": app.config["LANGUAGES"],
             "get_locale": get_locale,
         }

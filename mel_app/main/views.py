@@ -9,6 +9,7 @@ from flask_login import current_user
 from mel_app.evaluations.services import open_scorecards
 from mel_app.extensions import db
 from mel_app.main.services import home_projects
+from mel_app.submissions.services import submission_tasks
 
 bp = Blueprint("main", __name__)
 
@@ -16,7 +17,10 @@ bp = Blueprint("main", __name__)
 @bp.get("/")
 def home():
     return render_template(
-        "main/home.html", projects=home_projects(current_user), open_scorecards=open_scorecards(current_user)
+        "main/home.html",
+        projects=home_projects(current_user),
+        submission_tasks=submission_tasks(current_user),
+        open_scorecards=open_scorecards(current_user),
     )
 
 

@@ -15,6 +15,8 @@ def build_snapshot(sub: Submission) -> dict[str, Any]:
         "values": {
             str(v.indicator_id): {
                 "indicator": v.indicator.code if v.indicator else None,
+                "title": v.indicator.title if v.indicator else None,
+                "measure": v.indicator.measure.value if v.indicator else None,
                 "value": to_json_value(v.value),
                 "women": to_json_value(v.women),
                 "men": to_json_value(v.men),
@@ -31,6 +33,7 @@ def build_snapshot(sub: Submission) -> dict[str, Any]:
                 "text": item.text,
                 "result_id": item.result_id,
                 "indicator_id": item.indicator_id,
+                "link": _link_code(item),
             }
             for item in sub.design_items
         ],
@@ -40,3 +43,12 @@ def build_snapshot(sub: Submission) -> dict[str, Any]:
             if not a.is_deleted
         ],
     }
+
+
+def _link_code(item) -> str | None:
+    """The code of the framework element an item points at (kept, in case the element changes)."""
+    if item.indicator is not None:
+        return item.indicator.code
+    if item.result is not None:
+        return item.result.code
+    return None

@@ -1,0 +1,573 @@
+"""Forms of the submission workflow. Every rule a user can break is checked here, next to its field."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    Field,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    MultipleFileField,
+    RadioField,
+    SelectField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
+from wtforms.widgets import HiddenInput, TextInput
+
+from mel_app.models import (
+    NARRATIVE_SECTIONS,
+    DesignItemKind,
+    Disposition,
+    Indicator,
+    Measure,
+    Result,
+    SubmissionKind,
+    Visibility,
+)
+from mel_app.submissions import labels
+from mel_app.submissions.files import ACCEPT_ATTRIBUTE, FileRejected, FileTooLarge, Upload, read_upload
+from mel_app.submissions.services import ItemInput, ValueInput
+
+NARRATIVE_MAX = 20_000
+TEXT_MAX = 5_000
+COMMENT_MAX = 5_000
+# NUMERIC(18, 4): fourteen digits before the decimal point, four after.
+_LIMIT = Decimal("1e14")
+
+
+class NumberField(Field):
+    """A number typed the way people type them: 1234.5, 1 234,5 or 12,5 are all fine."""
+
+    widget = TextInput()
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", {}).setdefault("inputmode", "decimal")
+        super().__init__(label, validators, **kwargs)
+
+    def pre_validate(self, form) -> None:
+        if self.process_errors:
+            raise StopValidation()  # "not a number" says it all; no range message on top
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        if self.data is None:
+            return ""
+        return format(self.data.normalize(), "f")
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:
+            return
+        raw = str(valuelist[0]).strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+        if raw == "":
+            self.data = None
+            return
+        if "," in raw and "." not in raw and raw.count(",") == 1:
+            raw = raw.replace(",", ".")
+        try:
+            number = Decimal(raw)
+        except InvalidOperation:
+            self.data = None
+            raise ValueError(_("Enter a number, like 12 or 3.5.")) from None
+        if not number.is_finite() or abs(number) >= _LIMIT:
+            self.data = None
+            raise ValueError(_("Enter a number, like 12 or 3.5."))
+        if number.as_tuple().exponent < -4 and number != number.quantize(Decimal("0.0001")):
+            self.data = None
+            raise ValueError(_("Use at most four decimal places."))
+        self.data = number
+
+
+class VersionField(IntegerField):
+    """The version of the submission the user saw: every edit and transition carries it."""
+
+    widget = HiddenInput()
+
+    def __init__(self, **kwargs):
+        super().__init__(validators=[InputRequired(message=_l("Reload the page and try again."))], **kwargs)
+
+    def set(self, version: int) -> None:
+        self.data, self.raw_data = version, None
+
+
+def options(pairs) -> list[SelectChoice]:
+    """Choices for a select or radio field, from (value, label) pairs."""
+    return [SelectChoice(str(value), label) for value, label in pairs]
+
+
+# ---------------------------------------------------------------------------------------------
+# Progress report
+
+
+class IndicatorRowForm(Form):
+    """One row of the indicator table; the fields depend on the indicator's measure."""
+
+    indicator: Indicator
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        value = getattr(self, "value", None)
+        women = getattr(self, "women", None)
+        men = getattr(self, "men", None)
+        text = getattr(self, "text_value", None)
+        if self.not_reported.data:
+            given = [f for f in (value, women, men, text) if f is not None and f.data not in (None, "")]
+            if given:
+                self.not_reported.errors.append(
+                    _("Leave the value empty when you mark the indicator as not reported.")
+                )
+                ok = False
+            if not (self.comment.data or "").strip():
+                self.comment.errors.append(_("Say why this indicator is not reported."))
+                ok = False
+        if not self._check_sum(value, women, men):
+            ok = False
+        return ok
+
+    @staticmethod
+    def _check_sum(value, women, men) -> bool:
+        """Women and men add up to the value; a missing value is their sum."""
+        fields = (value, women, men)
+        if any(f is None or f.errors for f in fields) or women.data is None or men.data is None:
+            return True
+        if value.data is None:
+            value.data, value.raw_data = women.data + men.data, None
+            return True
+        if value.data == women.data + men.data:
+            return True
+        value.errors.append(
+            _(
+                "Women (%(women)s) and men (%(men)s) add up to %(sum)s, not %(total)s.",
+                women=_plain(women.data),
+                men=_plain(men.data),
+                sum=_plain(women.data + men.data),
+                total=_plain(value.data),
+            )
+        )
+        return False
+
+    def to_input(self) -> ValueInput:
+        value = getattr(self, "value", None)
+        number = None
+        if value is not None and value.data not in (None, ""):
+            number = Decimal(value.data) if not isinstance(value.data, Decimal) else value.data
+        return ValueInput(
+            value=number,
+            women=getattr(self, "women", None) and self.women.data,
+            men=getattr(self, "men", None) and self.men.data,
+            text_value=(getattr(self, "text_value", None) and self.text_value.data or "").strip(),
+            not_reported=bool(self.not_reported.data),
+            comment=(self.comment.data or "").strip(),
+        )
+
+
+def _plain(number: Decimal) -> str:
+    return format(number.normalize(), "f")
+
+
+def indicator_row_form(indicator: Indicator) -> type[IndicatorRowForm]:
+    code = indicator.code
+    fields: dict[str, Any] = {}
+    if indicator.measure is Measure.number:
+        fields["value"] = NumberField(_l("%(code)s: value", code=code), [Optional()])
+        if indicator.disaggregate_by_sex:
+            positive = NumberRange(min=0, message=_l("Cannot be negative."))
+            fields["women"] = NumberField(_l("%(code)s: women", code=code), [Optional(), positive])
+            fields["men"] = NumberField(_l("%(code)s: men", code=code), [Optional(), positive])
+    elif indicator.measure is Measure.percentage:
+        fields["value"] = NumberField(
+            _l("%(code)s: percentage", code=code),
+            [Optional(), NumberRange(min=0, max=100, message=_l("A percentage is between 0 and 100."))],
+        )
+    elif indicator.measure is Measure.yes_no:
+        fields["value"] = SelectField(
+            _l("%(code)s: yes or no", code=code),
+            choices=options([("", _l("— choose —")), ("1", _l("yes")), ("0", _l("no"))]),
+            validate_choice=True,
+        )
+    else:
+        fields["text_value"] = TextAreaField(
+            _l("%(code)s: answer", code=code), [Length(max=TEXT_MAX)], render_kw={"rows": 3}
+        )
+    fields["comment"] = TextAreaField(
+        _l("%(code)s: comment (the reason, if not reported)", code=code),
+        [Length(max=TEXT_MAX)],
+        render_kw={"rows": 2},
+    )
+    fields["not_reported"] = BooleanField(_l("%(code)s: not reported", code=code))
+    form = type(f"IndicatorRow{indicator.id}", (IndicatorRowForm,), fields)
+    form.indicator = indicator
+    return form
+
+
+class EvidenceMixin:
+    """A multiple file field whose files are read, size-checked and sniffed during validation."""
+
+    uploads: list[Upload]
+    upload_too_large: bool = False
+
+    def validate_evidence(self, field) -> None:
+        self.uploads, messages = [], []
+        limit = current_app.config["MAX_UPLOAD_BYTES"]
+        for storage in field.data or []:
+            if not getattr(storage, "filename", None):
+                continue
+            try:
+                self.uploads.append(read_upload(storage.stream, storage.filename, max_bytes=limit))
+            except FileTooLarge as exc:
+                self.upload_too_large = True
+                messages.append(str(exc))
+            except FileRejected as exc:
+                messages.append(str(exc))
+        if messages:
+            raise ValidationError(" ".join(messages))
+
+
+def _evidence_field() -> MultipleFileField:
+    return MultipleFileField(_l("Add evidence files"), render_kw={"accept": ACCEPT_ATTRIBUTE})
+
+
+class ReportForm(EvidenceMixin, FlaskForm):
+    version = VersionField()
+    achievements = TextAreaField(labels.SECTIONS["achievements"], [Length(max=NARRATIVE_MAX)])
+    challenges = TextAreaField(labels.SECTIONS["challenges"], [Length(max=NARRATIVE_MAX)])
+    lessons_learned = TextAreaField(labels.SECTIONS["lessons_learned"], [Length(max=NARRATIVE_MAX)])
+    next_steps = TextAreaField(labels.SECTIONS["next_steps"], [Length(max=NARRATIVE_MAX)])
+    gender_equality = TextAreaField(labels.SECTIONS["gender_equality"], [Length(max=NARRATIVE_MAX)])
+    social_dialogue = TextAreaField(labels.SECTIONS["social_dialogue"], [Length(max=NARRATIVE_MAX)])
+    evidence = _evidence_field()
+    save = SubmitField(_l("Save draft"))
+    submit = SubmitField(_l("Save and submit for review…"))
+
+    indicator_ids: list[int]
+    attachment_ids: list[int]
+
+    def row(self, indicator_id: int) -> IndicatorRowForm:
+        return self[f"ind_{indicator_id}"].form
+
+    def narrative(self) -> dict[str, str]:
+        return {key: (self[key].data or "").strip() for key in NARRATIVE_SECTIONS}
+
+    def values(self) -> dict[int, ValueInput]:
+        return {ind_id: self.row(ind_id).to_input() for ind_id in self.indicator_ids}
+
+    def removed_attachment_ids(self) -> set[int]:
+        return {att_id for att_id in self.attachment_ids if self[f"remove_{att_id}"].data}
+
+
+def report_form(indicators: list[Indicator], attachments: list[Any], **kwargs) -> ReportForm:
+    """A ReportForm with one row per active indicator and a "remove" box per evidence file."""
+    cls = type("BoundReportForm", (ReportForm,), {})
+    for indicator in indicators:
+        cls_field = FormField(indicator_row_form(indicator), separator="-")
+        setattr(cls, f"ind_{indicator.id}", cls_field)
+    for attachment in attachments:
+        setattr(cls, f"remove_{attachment.id}", BooleanField(_l("Remove %(name)s", name=attachment.filename)))
+    form = cls(**kwargs)
+    form.indicator_ids = [i.id for i in indicators]
+    form.attachment_ids = [a.id for a in attachments]
+    return form
+
+
+def report_form_data(sub: Any) -> dict[str, Any]:
+    """The saved report as form data, for the first display of the form."""
+    data: dict[str, Any] = {key: (sub.narrative or {}).get(key, "") for key in NARRATIVE_SECTIONS}
+    data["version"] = sub.version
+    for value in sub.values:
+        row: dict[str, Any] = {"comment": value.comment, "not_reported": value.not_reported}
+        if value.indicator.measure is Measure.yes_no:
+            row["value"] = "" if value.value is None else str(int(value.value))
+        else:
+            row.update(value=value.value, women=value.women, men=value.men)
+        row["text_value"] = value.text_value
+        data[f"ind_{value.indicator_id}"] = row
+    return data
+
+
+# ---------------------------------------------------------------------------------------------
+# Design input
+
+
+class DesignItemForm(Form):
+    id = HiddenField()
+    kind = SelectField(
+        _l("Kind"),
+        choices=options((k.value, label) for k, label in labels.DESIGN_ITEM_KIND.items()),
+        default=DesignItemKind.need.value,
+    )
+    text = TextAreaField(_l("Your input"), [Length(max=TEXT_MAX)], render_kw={"rows": 3})
+    link = SelectField(
+        _l("Relates to (optional)"), choices=options([("", _l("— nothing in particular —"))]), default=""
+    )
+    remove = BooleanField(_l("Remove this item"))
+
+    def validate_text(self, field) -> None:
+        if self.id.data and not self.remove.data and not (field.data or "").strip():
+            raise ValidationError(_("Write something, or tick “Remove this item”."))
+
+    def to_input(self) -> ItemInput:
+        result_id = indicator_id = None
+        kind, _sep, target = (self.link.data or "").partition(":")
+        if kind == "result" and target.isdigit():
+            result_id = int(target)
+        elif kind == "indicator" and target.isdigit():
+            indicator_id = int(target)
+        return ItemInput(
+            id=int(self.id.data) if (self.id.data or "").isdigit() else None,
+            kind=DesignItemKind(self.kind.data),
+            text=(self.text.data or "").strip(),
+            result_id=result_id,
+            indicator_id=indicator_id,
+            remove=bool(self.remove.data),
+        )
+
+
+BLANK_ITEMS = 3
+
+
+class DesignInputForm(EvidenceMixin, FlaskForm):
+    version = VersionField()
+    items = FieldList(FormField(DesignItemForm), min_entries=0)
+    evidence = _evidence_field()
+    save = SubmitField(_l("Save draft"))
+    submit = SubmitField(_l("Save and submit for review…"))
+
+    attachment_ids: list[int]
+
+    def item_inputs(self) -> list[ItemInput]:
+        return [entry.form.to_input() for entry in self.items]
+
+    def removed_attachment_ids(self) -> set[int]:
+        return {att_id for att_id in self.attachment_ids if self[f"remove_{att_id}"].data}
+
+
+def link_choices(results: list[Result], indicators: list[Indicator]) -> list[SelectChoice]:
+    choices: list[tuple[str, str]] = [("", _("— nothing in particular —"))]
+    for result in results:
+        choices.append((f"result:{result.id}", f"{result.code} {result.title}"))
+    for indicator in indicators:
+        choices.append(
+            (
+                f"indicator:{indicator.id}",
+                _("Indicator %(code)s %(title)s", code=indicator.code, title=indicator.title),
+            )
+        )
+    return options(choices)
+
+
+def design_input_form(
+    sub: Any, attachments: list[Any], choices: list[SelectChoice], *, formdata_given: bool, **kwargs
+) -> DesignInputForm:
+    cls = type("BoundDesignInputForm", (DesignInputForm,), {})
+    for attachment in attachments:
+        setattr(cls, f"remove_{attachment.id}", BooleanField(_l("Remove %(name)s", name=attachment.filename)))
+    if not formdata_given:
+        items = [
+            {
+                "id": str(item.id),
+                "kind": item.kind.value,
+                "text": item.text,
+                "link": f"indicator:{item.indicator_id}"
+                if item.indicator_id
+                else (f"result:{item.result_id}" if item.result_id else ""),
+            }
+            for item in sub.design_items
+        ]
+        kwargs.setdefault("data", {})
+        kwargs["data"] = {**kwargs["data"], "items": items + [{}] * BLANK_ITEMS, "version": sub.version}
+    form = cls(**kwargs)
+    form.attachment_ids = [a.id for a in attachments]
+    for entry in form.items:
+        entry.form.link.choices = choices
+    return form
+
+
+class ResponseRowForm(Form):
+    item_id = HiddenField()
+    disposition = SelectField(
+        _l("ILO response"),
+        choices=options(
+            [("", _l("— no response yet —"))] + [(d.value, label) for d, label in labels.DISPOSITION.items()]
+        ),
+    )
+    reason = TextAreaField(_l("Reason"), [Length(max=TEXT_MAX)], render_kw={"rows": 2})
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.disposition.data and not (self.reason.data or "").strip():
+            self.reason.errors.append(_("Give the reason for this response."))
+            ok = False
+        if not self.disposition.data and (self.reason.data or "").strip():
+            self.disposition.errors.append(_("Choose a response, or clear the reason."))
+            ok = False
+        return ok
+
+
+class ResponsesForm(FlaskForm):
+    version = VersionField()
+    responses = FieldList(FormField(ResponseRowForm), min_entries=0)
+    save_responses = SubmitField(_l("Save responses"))
+
+    def response_inputs(self) -> dict[int, tuple[Disposition | None, str]]:
+        out: dict[int, tuple[Disposition | None, str]] = {}
+        for entry in self.responses:
+            if not (entry.form.item_id.data or "").isdigit():
+                continue
+            disposition = Disposition(entry.form.disposition.data) if entry.form.disposition.data else None
+            out[int(entry.form.item_id.data)] = (disposition, (entry.form.reason.data or "").strip())
+        return out
+
+
+def responses_form(sub: Any, *, bind: bool) -> ResponsesForm:
+    """The responses form: bound to the request when `bind`, else filled from the database."""
+    if bind:
+        return ResponsesForm()
+    data = {
+        "version": sub.version,
+        "responses": [
+            {
+                "item_id": str(item.id),
+                "disposition": item.disposition.value if item.disposition else "",
+                "reason": item.response_reason,
+            }
+            for item in sub.design_items
+        ],
+    }
+    return ResponsesForm(formdata=None, data=data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Transitions and comments
+
+
+class ConfirmSubmitForm(FlaskForm):
+    version = VersionField()
+    confirm = SubmitField(_l("Submit for review"))
+
+
+class ReturnForm(FlaskForm):
+    version = VersionField()
+    comment = TextAreaField(
+        _l("What needs to change"),
+        [DataRequired(message=_l("Say what needs to change before returning it.")), Length(max=COMMENT_MAX)],
+        description=_l("Shared with the organisation."),
+        render_kw={"rows": 4},
+    )
+    return_ = SubmitField(_l("Return for revision"))
+
+
+class ApproveForm(FlaskForm):
+    version = VersionField()
+    comment = TextAreaField(
+        _l("Comment (optional)"),
+        [Length(max=COMMENT_MAX)],
+        description=_l("Shared with the organisation."),
+        render_kw={"rows": 2},
+    )
+    approve = SubmitField(_l("Approve"))
+
+
+class ReopenForm(FlaskForm):
+    version = VersionField()
+    reason = TextAreaField(
+        _l("Why it needs reopening"),
+        [DataRequired(message=_l("Give the reason for reopening it.")), Length(max=COMMENT_MAX)],
+        description=_l("Shared with the organisation, which can then revise and submit again."),
+        render_kw={"rows": 3},
+    )
+    reopen = SubmitField(_l("Reopen for revision"))
+
+
+class WithdrawForm(FlaskForm):
+    version = VersionField()
+    reason = TextAreaField(_l("Reason (optional)"), [Length(max=COMMENT_MAX)], render_kw={"rows": 2})
+    withdraw = SubmitField(_l("Withdraw"))
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField(
+        _l("Comment"),
+        [DataRequired(message=_l("Write your comment.")), Length(max=COMMENT_MAX)],
+        render_kw={"rows": 3},
+    )
+    section = SelectField(_l("About"), choices=options([]), default="")
+    visibility = RadioField(
+        _l("Who sees it"),
+        choices=options((v.value, label) for v, label in labels.VISIBILITY.items()),
+        default=Visibility.shared.value,
+    )
+    add_comment = SubmitField(_l("Add comment"))
+
+
+def comment_form(kind: SubmissionKind, *, internal_allowed: bool, **kwargs) -> CommentForm:
+    form = CommentForm(**kwargs)
+    topics = labels.COMMENT_TOPICS
+    keys = [*NARRATIVE_SECTIONS, "indicators"] if kind is SubmissionKind.progress_report else ["items"]
+    sections = [("", _("The submission as a whole"))] + [
+        (key, str(topics[key])) for key in [*keys, "evidence"]
+    ]
+    form.section.choices = options(sections)
+    if not internal_allowed:
+        form.visibility.choices = options([(Visibility.shared.value, labels.VISIBILITY[Visibility.shared])])
+    return form
+
+
+class StartForm(FlaskForm):
+    """Opens (creating if needed) a report or design input: a POST, because it may create a row."""
+
+    start = SubmitField(_l("Open"))
+
+
+AGE_CHOICES = [
+    ("", _l("Any")),
+    ("7", _l("More than 7 days")),
+    ("14", _l("More than 14 days")),
+    ("30", _l("More than 30 days")),
+]
+
+
+class ReviewFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET filter changes nothing
+
+    project = SelectField(_l("Project"), choices=options([]), validate_choice=False)
+    kind = SelectField(
+        _l("Kind"),
+        choices=options([("", _l("Any"))] + [(k.value, label) for k, label in labels.KIND.items()]),
+        validate_choice=False,
+    )
+    organisation = SelectField(_l("Organisation"), choices=options([]), validate_choice=False)
+    period = SelectField(_l("Period"), choices=options([]), validate_choice=False)
+    age = SelectField(_l("Waiting"), choices=options(AGE_CHOICES), validate_choice=False)
+    apply = SubmitField(_l("Filter"))
+
+    def chosen_int(self, name: str) -> int | None:
+        value = self[name].data or ""
+        allowed = {choice.value for choice in self[name].choices}
+        return int(value) if value.isdigit() and value in allowed else None
+
+    def chosen(self, name: str) -> str | None:
+        value = self[name].data or ""
+        allowed = {choice.value for choice in self[name].choices}
+        return value if value and value in allowed else None

@@ -1,0 +1,86 @@
+"""What users read for the submission workflow's codes, translated when rendered."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from mel_app.models import DesignItemKind, Disposition, Measure, Status, SubmissionKind, Visibility
+
+STATUS = {
+    Status.draft: _l("draft"),
+    Status.submitted: _l("awaiting review"),
+    Status.returned: _l("returned for revision"),
+    Status.approved: _l("approved"),
+    Status.withdrawn: _l("withdrawn"),
+}
+
+KIND = {
+    SubmissionKind.progress_report: _l("Progress report"),
+    SubmissionKind.design_input: _l("Design input"),
+}
+
+SECTIONS = {
+    "achievements": _l("Achievements"),
+    "challenges": _l("Challenges"),
+    "lessons_learned": _l("Lessons learned"),
+    "next_steps": _l("Next steps"),
+    "gender_equality": _l("Gender equality and non-discrimination"),
+    "social_dialogue": _l("Social dialogue"),
+}
+
+SECTION_HINTS = {
+    "achievements": _l("What did your organisation achieve in this period with the project's support?"),
+    "challenges": _l("What got in the way, and how did you deal with it?"),
+    "lessons_learned": _l("What would you do differently, or recommend to others?"),
+    "next_steps": _l("What will you do in the next period?"),
+    "gender_equality": _l("How did the work reach women and address discrimination?"),
+    "social_dialogue": _l("What happened in bipartite or tripartite dialogue?"),
+}
+
+DESIGN_ITEM_KIND = {
+    DesignItemKind.need: _l("Need or priority"),
+    DesignItemKind.proposed_outcome: _l("Proposed outcome"),
+    DesignItemKind.proposed_indicator: _l("Proposed indicator"),
+    DesignItemKind.risk: _l("Risk or assumption"),
+    DesignItemKind.comment: _l("Comment"),
+}
+
+DISPOSITION = {
+    Disposition.incorporated: _l("Incorporated"),
+    Disposition.partly: _l("Partly incorporated"),
+    Disposition.not_incorporated: _l("Not incorporated"),
+}
+
+MEASURE = {
+    Measure.number: _l("number"),
+    Measure.percentage: _l("percentage"),
+    Measure.yes_no: _l("yes/no"),
+    Measure.qualitative: _l("qualitative"),
+}
+
+VISIBILITY = {
+    Visibility.shared: _l("Shared with the organisation"),
+    Visibility.internal: _l("ILO internal"),
+}
+
+VALUE_FIELDS = {
+    "value": _l("Value"),
+    "women": _l("Women"),
+    "men": _l("Men"),
+    "text_value": _l("Answer"),
+    "not_reported": _l("Not reported"),
+    "comment": _l("Comment"),
+}
+
+
+def status_label(status: Status | str) -> str:
+    return str(STATUS.get(Status(status), status))
+
+
+# What a comment may be about, besides the narrative sections.
+COMMENT_TOPICS = {
+    **SECTIONS,
+    "indicators": _l("Indicators"),
+    "items": _l("Design input items"),
+    "evidence": _l("Evidence files"),
+}

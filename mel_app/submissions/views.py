@@ -1,0 +1,713 @@
+"""Design input and progress reports: the forms, the review page, versions, evidence files, queue."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+
+from mel_app import workflow
+from mel_app.extensions import db
+from mel_app.models import (
+    NARRATIVE_SECTIONS,
+    Attachment,
+    Project,
+    ReportingPeriod,
+    Submission,
+    SubmissionKind,
+    SubmissionVersion,
+    Visibility,
+    utcnow,
+)
+from mel_app.permissions import (
+    can_comment_internally,
+    can_comment_on_submission,
+    can_edit_submission,
+    can_respond_to_design_input,
+    can_see_comments,
+    can_see_internal_comments,
+    can_start_design_input,
+    can_start_report,
+    can_use_review_queue,
+    can_view_project,
+    can_view_submission,
+    can_withdraw_submission,
+    is_submission_reporter,
+    is_submission_reviewer,
+    reporter_organisation_id,
+    require,
+)
+from mel_app.submissions import labels, services
+from mel_app.submissions.diff import compare, format_value
+from mel_app.submissions.files import ALLOWED_EXTENSIONS
+from mel_app.submissions.forms import (
+    ApproveForm,
+    ConfirmSubmitForm,
+    ReopenForm,
+    ReturnForm,
+    ReviewFilterForm,
+    StartForm,
+    WithdrawForm,
+    comment_form,
+    design_input_form,
+    link_choices,
+    options,
+    report_form,
+    report_form_data,
+    responses_form,
+)
+
+bp = Blueprint("submissions", __name__)
+
+
+# Globals (not context variables), so that imported macros see them too.
+bp.add_app_template_global(labels, "submission_labels")
+bp.add_app_template_global(format_value, "format_indicator_value")
+
+
+def optional_url(endpoint: str, **values: Any) -> str | None:
+    """A link to another feature's page, or None where that feature is not installed."""
+    if endpoint not in current_app.view_functions:
+        return None
+    return url_for(endpoint, **values)
+
+
+def _load(sub_id: int) -> Submission:
+    """The submission, or 404 for anyone who may not know it exists."""
+    sub = services.load_submission(sub_id)
+    if sub is None:
+        abort(404)
+    require(can_view_submission(current_user, sub))
+    return sub
+
+
+def _title(sub: Submission) -> str:
+    org = sub.organisation.acronym or sub.organisation.name
+    if sub.kind is SubmissionKind.progress_report:
+        return _("Progress report %(period)s — %(organisation)s", period=sub.period.label, organisation=org)
+    return _("Design input — %(organisation)s", organisation=org)
+
+
+# ---------------------------------------------------------------------------------------------
+# Forms of the page
+
+
+def _edit_form(sub: Submission, *, bind: bool):
+    """The organisation's form: bound to the request when `bind`, else filled from the database."""
+    attachments = services.live_attachments(sub)
+    extra: dict[str, Any] = {} if bind else {"formdata": None}
+    if sub.kind is SubmissionKind.progress_report:
+        indicators = services.active_indicators(sub.project_id)
+        if not bind:
+            extra["data"] = report_form_data(sub)
+        return report_form(indicators, attachments, **extra)
+    choices = link_choices(
+        services.active_results(sub.project_id), services.active_indicators(sub.project_id)
+    )
+    return design_input_form(sub, attachments, choices, formdata_given=bind, **extra)
+
+
+def _fresh(form_cls, sub: Submission, **data: Any):
+    return form_cls(formdata=None, data={"version": sub.version, **data})
+
+
+def _page_forms(sub: Submission, given: dict[str, Any]) -> dict[str, Any]:
+    """Every form the user may use on the page; `given` are bound forms to show again as posted."""
+    user = current_user
+    forms: dict[str, Any] = {}
+    if can_edit_submission(user, sub):
+        forms["edit"] = given.get("edit") or _edit_form(sub, bind=False)
+    if is_submission_reviewer(user, sub):
+        if workflow.allowed(sub.status, workflow.Action.return_):
+            forms["return"] = given.get("return") or _fresh(ReturnForm, sub)
+            forms["approve"] = given.get("approve") or _fresh(ApproveForm, sub)
+        if workflow.allowed(sub.status, workflow.Action.reopen):
+            forms["reopen"] = given.get("reopen") or _fresh(ReopenForm, sub)
+    if can_respond_to_design_input(user, sub):
+        forms["responses"] = given.get("responses") or responses_form(sub, bind=False)
+    if can_withdraw_submission(user, sub):
+        forms["withdraw"] = given.get("withdraw") or _fresh(WithdrawForm, sub)
+    if can_comment_on_submission(user, sub):
+        forms["comment"] = given.get("comment") or comment_form(
+            sub.kind, internal_allowed=can_comment_internally(user, sub), formdata=None
+        )
+    return forms
+
+
+def _distinct_ids(forms: dict[str, Any]) -> None:
+    """Several forms share a page: give their fields ids of their own (names stay as they are)."""
+    for key, form in forms.items():
+        fields = form if key != "edit" else [form.csrf_token, form.version]
+        for field in fields:
+            if field.id.startswith(f"{key}-"):
+                continue
+            field.id = f"{key}-{field.id}"
+            field.label.field_id = field.id
+
+
+def _render_detail(
+    sub: Submission,
+    *,
+    forms: dict[str, Any] | None = None,
+    status: int = 200,
+    conflict: workflow.WorkflowConflict | None = None,
+    unsent: dict[str, str] | None = None,
+):
+    user = current_user
+    page_forms = _page_forms(sub, forms or {})
+    _distinct_ids(page_forms)
+    versions = services.versions_of(sub)
+    changes = None
+    if versions:
+        latest = versions[-1]
+        previous = versions[-2] if len(versions) > 1 else None
+        changes = {
+            "latest": latest,
+            "previous": previous,
+            "groups": compare(previous.content, latest.content) if previous else [],
+        }
+    comments = None
+    if can_see_comments(user, sub):
+        comments = services.visible_comments(sub, include_internal=can_see_internal_comments(user, sub))
+    indicators = (
+        services.active_indicators(sub.project_id) if sub.kind is SubmissionKind.progress_report else []
+    )
+    edit = page_forms.get("edit")
+    conflict_view = (
+        _conflict_view(sub, edit, indicators) if conflict is not None and edit is not None else None
+    )
+    if conflict is not None and edit is None and forms and forms.get("edit") is not None:
+        unsent = _unsent_text(forms["edit"], indicators)
+    return (
+        render_template(
+            "submissions/detail.html",
+            sub=sub,
+            title=_title(sub),
+            forms=page_forms,
+            indicators=indicators,
+            values={v.indicator_id: v for v in sub.values},
+            attachments=services.live_attachments(sub),
+            versions=versions,
+            changes=changes,
+            comments=comments,
+            conflict=conflict,
+            conflict_view=conflict_view,
+            unsent=unsent,
+            project_url=optional_url("projects.detail", project_id=sub.project_id),
+            history_url=optional_url("audit.entity_history", entity_type="submission", entity_id=sub.id),
+            autosave_seconds=current_app.config.get("AUTOSAVE_SECONDS", 30),
+            max_upload_mb=f"{current_app.config['MAX_UPLOAD_BYTES'] / (1024 * 1024):g}",
+            allowed_extensions=ALLOWED_EXTENSIONS,
+            sections=NARRATIVE_SECTIONS,
+        ),
+        status,
+    )
+
+
+def _conflict_view(sub: Submission, form, indicators) -> list[dict[str, str]]:
+    """Where the saved submission and the user's unsaved input differ: both texts, side by side."""
+    rows: list[dict[str, str]] = []
+    if sub.kind is SubmissionKind.progress_report:
+        saved = sub.narrative or {}
+        for key, mine in form.narrative().items():
+            theirs = saved.get(key) or ""
+            if theirs != mine:
+                rows.append({"label": str(labels.SECTIONS[key]), "theirs": theirs, "yours": mine})
+        existing = {v.indicator_id: v for v in sub.values}
+        for indicator in indicators:
+            mine = form.row(indicator.id).to_input()
+            row = existing.get(indicator.id)
+            theirs_text = _value_text(row, indicator) if row else ""
+            mine_text = _input_text(mine, indicator)
+            if theirs_text != mine_text:
+                rows.append(
+                    {
+                        "label": _("Indicator %(code)s", code=indicator.code),
+                        "theirs": theirs_text,
+                        "yours": mine_text,
+                    }
+                )
+    else:
+        theirs = "\n".join(f"• {item.text}" for item in sub.design_items)
+        mine = "\n".join(f"• {item.text}" for item in form.item_inputs() if item.text and not item.remove)
+        if theirs != mine:
+            rows.append({"label": _("Design input items"), "theirs": theirs, "yours": mine})
+    return rows
+
+
+def _value_text(row, indicator) -> str:
+    return _input_text(
+        services.ValueInput(
+            value=row.value,
+            women=row.women,
+            men=row.men,
+            text_value=row.text_value,
+            not_reported=row.not_reported,
+            comment=row.comment,
+        ),
+        indicator,
+    )
+
+
+def _input_text(entered: services.ValueInput, indicator) -> str:
+    parts = []
+    if entered.not_reported:
+        parts.append(_("not reported"))
+    if entered.value is not None:
+        parts.append(format_value(entered.value, indicator.measure.value))
+    if entered.women is not None or entered.men is not None:
+        parts.append(
+            _(
+                "women %(women)s, men %(men)s",
+                women=format_value(entered.women, None) or "—",
+                men=format_value(entered.men, None) or "—",
+            )
+        )
+    if entered.text_value:
+        parts.append(entered.text_value)
+    if entered.comment:
+        parts.append(_("comment: %(comment)s", comment=entered.comment))
+    return "; ".join(parts)
+
+
+def _unsent_text(form, indicators) -> dict[str, str]:
+    """The user's input as plain text, when the form cannot be shown any more (state changed)."""
+    if hasattr(form, "narrative"):
+        out = {str(labels.SECTIONS[k]): v for k, v in form.narrative().items() if v}
+        for indicator in indicators:
+            text = _input_text(form.row(indicator.id).to_input(), indicator)
+            if text:
+                out[_("Indicator %(code)s", code=indicator.code)] = text
+        return out
+    return {
+        _("Item %(n)d", n=n): item.text
+        for n, item in enumerate((i for i in form.item_inputs() if i.text), start=1)
+    }
+
+
+def _refused(sub_id: int, exc: workflow.WorkflowError, *, key: str, form, text: str | None = None):
+    """Re-show the page after a refused action, with what the user typed and why it was refused."""
+    db.session.rollback()
+    sub = _load(sub_id)
+    flash(str(exc), "error")
+    forms: dict[str, Any] = {}
+    still_possible = key in _page_forms(sub, {})
+    if still_possible:
+        form.version.set(sub.version)
+        forms[key] = form
+    unsent = None
+    if not still_possible and text:
+        unsent = {_("Your text (not sent)"): text}
+        if can_comment_on_submission(current_user, sub):
+            forms["comment"] = comment_form(
+                sub.kind,
+                internal_allowed=can_comment_internally(current_user, sub),
+                formdata=None,
+                data={"body": text},
+            )
+    status = exc.http_status
+    return _render_detail(sub, forms=forms, status=status, unsent=unsent)
+
+
+# ---------------------------------------------------------------------------------------------
+# Starting a report or design input
+
+
+@bp.post("/projects/<int:project_id>/periods/<int:period_id>/report")
+def start_report(project_id: int, period_id: int):
+    project = db.get_or_404(Project, project_id)
+    require(can_view_project(current_user, project))
+    period = db.session.get(ReportingPeriod, period_id)
+    if period is None or period.project_id != project.id:
+        abort(404)
+    return _start(project, SubmissionKind.progress_report, period, can_start_report(current_user, project))
+
+
+@bp.post("/projects/<int:project_id>/design-input")
+def start_design_input(project_id: int):
+    project = db.get_or_404(Project, project_id)
+    require(can_view_project(current_user, project))
+    return _start(project, SubmissionKind.design_input, None, can_start_design_input(current_user, project))
+
+
+def _start(project: Project, kind: SubmissionKind, period: ReportingPeriod | None, may_create: bool):
+    StartForm().validate_on_submit()  # CSRF is checked app-wide; the form has no other field
+    organisation_id = reporter_organisation_id(current_user, project.id)
+    require(organisation_id is not None, visible=True)
+    existing = services.find_live_submission(project.id, organisation_id, kind, period.id if period else None)
+    if existing is not None:
+        return redirect(url_for(".detail", sub_id=existing.id))
+    if not may_create:
+        abort(403)
+    try:
+        sub, _created = services.start_submission(
+            project, actor=current_user, organisation_id=organisation_id, kind=kind, period=period
+        )
+        db.session.commit()
+    except IntegrityError:
+        # A colleague opened it at the same moment: theirs is the one.
+        db.session.rollback()
+        sub = services.find_live_submission(project.id, organisation_id, kind, period.id if period else None)
+        if sub is None:
+            raise
+    return redirect(url_for(".detail", sub_id=sub.id))
+
+
+# ---------------------------------------------------------------------------------------------
+# The submission page, and the organisation's saving
+
+
+@bp.get("/submissions/<int:sub_id>")
+def detail(sub_id: int):
+    return _render_detail(_load(sub_id))
+
+
+@bp.post("/submissions/<int:sub_id>/save")
+def save(sub_id: int):
+    sub = _load(sub_id)
+    require(is_submission_reporter(current_user, sub), visible=True)
+    form = _edit_form(sub, bind=True)
+    if not form.validate_on_submit():
+        if form.upload_too_large:
+            return _render_detail(sub, forms={"edit": form}, status=413)
+        return _render_detail(sub, forms={"edit": form}, status=422)
+    try:
+        _save(sub, form, uploads=form.uploads, removed=form.removed_attachment_ids())
+    except workflow.WorkflowError as exc:
+        db.session.rollback()
+        sub = _load(sub_id)
+        conflict = exc if isinstance(exc, workflow.WorkflowConflict) else None
+        if can_edit_submission(current_user, sub):
+            form.version.set(sub.version)
+            message = _(
+                "Your changes were not saved: %(what)s Both versions are shown below; "
+                "keep what you need and save again.",
+                what=str(exc),
+            )
+        else:
+            message = _("Your changes were not saved: %(what)s Your text is shown below.", what=str(exc))
+        flash(message, "error")
+        return _render_detail(
+            sub, forms={"edit": form}, status=409, conflict=conflict or workflow.last_change(sub)
+        )
+    db.session.commit()
+    if form.submit.data:
+        return redirect(url_for(".confirm_submit", sub_id=sub.id))
+    flash(_("Draft saved."), "success")
+    return redirect(url_for(".detail", sub_id=sub.id))
+
+
+def _save(sub: Submission, form, *, uploads, removed) -> None:
+    if sub.kind is SubmissionKind.progress_report:
+        services.save_report(
+            sub,
+            actor=current_user,
+            expected_version=form.version.data,
+            narrative=form.narrative(),
+            values=form.values(),
+            uploads=uploads,
+            remove_attachment_ids=removed,
+        )
+    else:
+        services.save_design_input(
+            sub,
+            actor=current_user,
+            expected_version=form.version.data,
+            items=form.item_inputs(),
+            uploads=uploads,
+            remove_attachment_ids=removed,
+        )
+
+
+@bp.post("/submissions/<int:sub_id>/autosave")
+def autosave(sub_id: int):
+    """The draft saved by the page's script every 30 seconds: text and values, never files."""
+    sub = _load(sub_id)
+    if not is_submission_reporter(current_user, sub):
+        return jsonify(ok=False, message=_("You cannot change this submission.")), 403
+    form = _edit_form(sub, bind=True)
+    if not form.validate_on_submit():
+        return jsonify(
+            ok=False,
+            message=_(
+                "Not saved automatically: some entries need correcting. Press “Save draft” to see them."
+            ),
+        ), 422
+    try:
+        _save(sub, form, uploads=[], removed=set())
+    except workflow.WorkflowError as exc:
+        db.session.rollback()
+        return jsonify(
+            ok=False,
+            conflict=isinstance(exc, workflow.WorkflowConflict),
+            message=_(
+                "Not saved automatically: %(what)s Press “Save draft” to compare both versions.",
+                what=str(exc),
+            ),
+        ), 409
+    db.session.commit()
+    return jsonify(ok=True, version=sub.version, message=_("Draft saved automatically."))
+
+
+# ---------------------------------------------------------------------------------------------
+# Submitting
+
+
+def _render_confirm(sub: Submission, form, problems, status: int = 200):
+    return (
+        render_template("submissions/confirm.html", sub=sub, title=_title(sub), form=form, problems=problems),
+        status,
+    )
+
+
+@bp.get("/submissions/<int:sub_id>/submit")
+def confirm_submit(sub_id: int):
+    sub = _load(sub_id)
+    require(is_submission_reporter(current_user, sub), visible=True)
+    if not workflow.allowed(sub.status, workflow.Action.submit):
+        flash(
+            _(
+                "This submission cannot be submitted while it is %(status)s.",
+                status=labels.status_label(sub.status),
+            )
+        )
+        return redirect(url_for(".detail", sub_id=sub.id))
+    return _render_confirm(sub, _fresh(ConfirmSubmitForm, sub), services.completeness_problems(sub))
+
+
+@bp.post("/submissions/<int:sub_id>/submit")
+def submit(sub_id: int):
+    sub = _load(sub_id)
+    require(is_submission_reporter(current_user, sub), visible=True)
+    form = ConfirmSubmitForm()
+    if not form.validate_on_submit():
+        return _render_confirm(sub, form, services.completeness_problems(sub), 400)
+    try:
+        services.submit_submission(sub, actor=current_user, expected_version=form.version.data)
+    except services.Incomplete as exc:
+        db.session.rollback()
+        sub = _load(sub_id)
+        return _render_confirm(sub, _fresh(ConfirmSubmitForm, sub), exc.problems, 422)
+    except workflow.WorkflowError as exc:
+        db.session.rollback()
+        sub = _load(sub_id)
+        flash(str(exc), "error")
+        return _render_detail(sub, status=409)
+    db.session.commit()
+    flash(_("Submitted for review. The ILO specialist can see it now."), "success")
+    return redirect(url_for(".detail", sub_id=sub.id))
+
+
+# ---------------------------------------------------------------------------------------------
+# Reviewing
+
+
+@bp.post("/submissions/<int:sub_id>/return")
+def return_(sub_id: int):
+    sub = _load(sub_id)
+    require(is_submission_reviewer(current_user, sub), visible=True)
+    form = ReturnForm()
+    if not form.validate_on_submit():
+        return _render_detail(sub, forms={"return": form}, status=422)
+    try:
+        services.return_submission(
+            sub, actor=current_user, expected_version=form.version.data, comment=form.comment.data
+        )
+    except workflow.WorkflowError as exc:
+        return _refused(sub_id, exc, key="return", form=form, text=form.comment.data)
+    db.session.commit()
+    flash(_("Returned to %(organisation)s for revision.", organisation=sub.organisation.name), "success")
+    return redirect(url_for(".detail", sub_id=sub.id))
+
+
+@bp.post("/submissions/<int:sub_id>/approve")
+def approve(sub_id: int):
+    sub = _load(sub_id)
+    require(is_submission_reviewer(current_user, sub), visible=True)
+    form = ApproveForm()
+    if not form.validate_on_submit():
+        return _render_detail(sub, forms={"approve": form}, status=422)
+    try:
+        services.approve_submission(
+            sub, actor=current_user, expected_version=form.version.data, comment=form.comment.data
+        )
+    except workflow.WorkflowError as exc:
+        return _refused(sub_id, exc, key="approve", form=form, text=form.comment.data)
+    db.session.commit()
+    flash(_("Approved."), "success")
+    return redirect(url_for(".detail", sub_id=sub.id))
+
+
+@bp.post("/submissions/<int:sub_id>/reopen")
+def reopen(sub_id: int):
+    sub = _load(sub_id)
+    require(is_submission_reviewer(current_user, sub), visible=True)
+    form = ReopenForm()
+    if not form.validate_on_submit():
+        return _render_detail(sub, forms={"reopen": form}, status=422)
+    try:
+        services.reopen_submission(
+            sub, actor=current_user, expected_version=form.version.data, reason=form.reason.data
+        )
+    except workflow.WorkflowError as exc:
+        return _refused(sub_id, exc, key="reopen", form=form, text=form.reason.data)
+    db.session.commit()
+    flash(
+        _("Reopened: %(organisation)s can revise it and submit again.", organisation=sub.organisation.name),
+        "success",
+    )
+    return redirect(url_for(".detail", sub_id=sub.id))
+
+
+@bp.post("/submissions/<int:sub_id>/withdraw")
+def withdraw(sub_id: int):
+    sub = _load(sub_id)
+    require(is_submission_reporter(current_user, sub) and sub.author_id == current_user.id, visible=True)
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        return _render_detail(sub, forms={"withdraw": form}, status=422)
+    try:
+        services.withdraw_submission(
+            sub, actor=current_user, expected_version=form.version.data, reason=form.reason.data
+        )
+    except workflow.WorkflowError as exc:
+        return _refused(sub_id, exc, key="withdraw", form=form, text=form.reason.data)
+    db.session.commit()
+    flash(_("Withdrawn."), "success")
+    return redirect(url_for(".detail", sub_id=sub.id))
+
+
+@bp.post("/submissions/<int:sub_id>/responses")
+def responses(sub_id: int):
+    sub = _load(sub_id)
+    require(
+        is_submission_reviewer(current_user, sub) and sub.kind is SubmissionKind.design_input, visible=True
+    )
+    form = responses_form(sub, bind=True)
+    if not form.validate_on_submit():
+        return _render_detail(sub, forms={"responses": form}, status=422)
+    try:
+        services.record_responses(
+            sub, actor=current_user, expected_version=form.version.data, responses=form.response_inputs()
+        )
+    except workflow.WorkflowError as exc:
+        return _refused(sub_id, exc, key="responses", form=form)
+    db.session.commit()
+    flash(_("Responses saved. The organisation can see them."), "success")
+    return redirect(url_for(".detail", sub_id=sub.id, _anchor="items"))
+
+
+@bp.post("/submissions/<int:sub_id>/comments")
+def comment(sub_id: int):
+    sub = _load(sub_id)
+    require(can_comment_on_submission(current_user, sub), visible=True)
+    form = comment_form(sub.kind, internal_allowed=can_comment_internally(current_user, sub))
+    if not form.validate_on_submit():
+        return _render_detail(sub, forms={"comment": form}, status=422)
+    services.add_comment(
+        sub,
+        actor=current_user,
+        body=form.body.data,
+        visibility=Visibility(form.visibility.data),
+        section=form.section.data or None,
+    )
+    db.session.commit()
+    flash(_("Comment added."), "success")
+    return redirect(url_for(".detail", sub_id=sub.id, _anchor="comments"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Versions and evidence files
+
+
+@bp.get("/submissions/<int:sub_id>/versions/<int:number>")
+def version(sub_id: int, number: int):
+    sub = _load(sub_id)
+    versions = services.versions_of(sub)
+    by_number = {v.number: v for v in versions}
+    current: SubmissionVersion | None = by_number.get(number)
+    if current is None:
+        abort(404)
+    previous = by_number.get(number - 1)
+    return render_template(
+        "submissions/version.html",
+        sub=sub,
+        title=_title(sub),
+        version=current,
+        previous=previous,
+        versions=versions,
+        groups=compare(previous.content, current.content) if previous else [],
+        content=current.content,
+        value_rows=sorted(
+            (current.content.get("values") or {}).values(), key=lambda v: v.get("indicator") or ""
+        ),
+        attachments={a.id: a for a in sub.attachments},
+    )
+
+
+@bp.get("/submissions/<int:sub_id>/attachments/<int:attachment_id>")
+def attachment(sub_id: int, attachment_id: int):
+    sub = _load(sub_id)
+    item = db.session.get(Attachment, attachment_id)
+    if item is None or item.submission_id != sub.id:
+        abort(404)
+    if item.is_deleted and not services.attachment_in_a_version(item):
+        abort(404)
+    response = send_file(
+        io.BytesIO(item.data),
+        mimetype=item.media_type,
+        as_attachment=True,
+        download_name=item.filename,
+        etag=False,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "no-store, private"
+    return response
+
+
+# ---------------------------------------------------------------------------------------------
+# Review queue
+
+
+@bp.get("/review")
+def review_queue():
+    require(can_use_review_queue(current_user), visible=True)
+    form = ReviewFilterForm(formdata=request.args)
+    choices = services.review_filter_choices(current_user)
+    form.project.choices = options(choices["project"])
+    form.organisation.choices = options(choices["organisation"])
+    form.period.choices = options(choices["period"])
+    kind = form.chosen("kind")
+    age = form.chosen("age")
+    filters = services.QueueFilters(
+        project_id=form.chosen_int("project"),
+        kind=SubmissionKind(kind) if kind else None,
+        organisation_id=form.chosen_int("organisation"),
+        period_label=form.chosen("period"),
+        min_age_days=int(age) if age else None,
+    )
+    page = db.paginate(
+        services.review_queue_query(current_user, filters),
+        page=request.args.get("page", 1, type=int),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+    )
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("submissions/review_queue.html", form=form, page=page, args=args, now=utcnow())

@@ -1,0 +1,257 @@
+"""The submission state machine (DESIGN.md §3) — the only place that knows the transitions.
+
+    draft --submit--> submitted --return--> returned --submit--> submitted
+    submitted --approve--> approved --reopen--> returned
+    draft/returned --withdraw--> withdrawn
+
+Every transition, and every edit, is one conditional UPDATE
+(`... WHERE id = :id AND status = :expected AND version = :v`). Of two people acting on the same
+version exactly one changes the row; the other gets a `WorkflowConflict` that says who did what
+and when, and their own input is never lost (the views show it again).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import format_datetime, format_time
+from flask_babel import gettext as _
+
+from mel_app import audit
+from mel_app.extensions import db
+from mel_app.models import AuditEvent, Status, Submission, User, utcnow
+from mel_app.submissions.labels import status_label
+
+
+class Action(enum.StrEnum):
+    submit = "submit"
+    return_ = "return"
+    approve = "approve"
+    reopen = "reopen"
+    withdraw = "withdraw"
+
+
+@dataclass(frozen=True)
+class Transition:
+    sources: frozenset[Status]
+    target: Status
+
+
+TRANSITIONS: dict[Action, Transition] = {
+    Action.submit: Transition(frozenset({Status.draft, Status.returned}), Status.submitted),
+    Action.return_: Transition(frozenset({Status.submitted}), Status.returned),
+    Action.approve: Transition(frozenset({Status.submitted}), Status.approved),
+    Action.reopen: Transition(frozenset({Status.approved}), Status.returned),
+    Action.withdraw: Transition(frozenset({Status.draft, Status.returned}), Status.withdrawn),
+}
+
+# The organisation edits its words only while it holds the pen.
+EDITABLE = frozenset({Status.draft, Status.returned})
+# The ILO records its responses to design input while the input is under review.
+RESPONDABLE = frozenset({Status.submitted})
+# Still counts for the reporting grid and blocks a second report for the same period.
+LIVE = frozenset(set(Status) - {Status.withdrawn})
+
+
+def allowed(status: Status, action: Action) -> bool:
+    return status in TRANSITIONS[action].sources
+
+
+def is_editable(status: Status) -> bool:
+    return status in EDITABLE
+
+
+class WorkflowError(Exception):
+    """A rule of the workflow refused the action (wrong state, reason missing, incomplete...).
+
+    `http_status`: 409 when the state does not allow the action, 422 when the content does not.
+    """
+
+    def __init__(self, message: str = "", *, http_status: int = 409) -> None:
+        super().__init__(message)
+        self.message = message
+        self.http_status = http_status
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class WorkflowConflict(WorkflowError):
+    """Someone else changed the submission since the user loaded it."""
+
+    def __init__(self, *, action: str | None, who: str | None, when: datetime | None, status: Status):
+        super().__init__()
+        self.action, self.who, self.when, self.status = action, who, when, status
+
+    def __str__(self) -> str:
+        return self.describe()
+
+    def describe(self) -> str:
+        if not self.who or not self.when:
+            return _("Someone else changed this in the meantime.")
+        when = _format_when(self.when)
+        messages = {
+            "submission.submit": _("Already submitted by %(who)s at %(when)s."),
+            "submission.return": _("Already returned by %(who)s at %(when)s."),
+            "submission.approve": _("Already approved by %(who)s at %(when)s."),
+            "submission.reopen": _("Already reopened by %(who)s at %(when)s."),
+            "submission.withdraw": _("Already withdrawn by %(who)s at %(when)s."),
+            "submission.save": _("Saved by %(who)s at %(when)s."),
+            "submission.respond": _("Responses recorded by %(who)s at %(when)s."),
+        }
+        template = messages.get(self.action or "", _("Changed by %(who)s at %(when)s."))
+        return template % {"who": self.who, "when": when}
+
+
+def _format_when(when: datetime) -> str:
+    if when.date() == utcnow().date():
+        return format_time(when, "short")
+    return format_datetime(when, "short")
+
+
+# The actions that tell who last changed a submission (the automatic capture's generic
+# "submission.update" says nothing a user would recognise).
+_NAMED_ACTIONS = (
+    "submission.submit",
+    "submission.return",
+    "submission.approve",
+    "submission.reopen",
+    "submission.withdraw",
+    "submission.save",
+    "submission.respond",
+)
+
+
+def last_change(sub: Submission) -> WorkflowConflict:
+    """Who did what to the submission last, and when — from the audit trail, else its columns."""
+    row = db.session.execute(
+        sa.select(AuditEvent.action, AuditEvent.actor_name, AuditEvent.occurred_at)
+        .where(
+            AuditEvent.entity_type == Submission.__tablename__,
+            AuditEvent.entity_id == str(sub.id),
+            AuditEvent.action.in_(_NAMED_ACTIONS),
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).first()
+    if row is not None:
+        return WorkflowConflict(
+            action=row.action, who=row.actor_name, when=row.occurred_at, status=sub.status
+        )
+    by_status: dict[Status, tuple[str, User | None, datetime | None]] = {
+        Status.approved: ("submission.approve", sub.approved_by, sub.approved_at),
+        Status.returned: ("submission.return", sub.returned_by, sub.returned_at),
+        Status.submitted: ("submission.submit", sub.submitted_by, sub.submitted_at),
+        Status.draft: ("submission.save", sub.last_edited_by, sub.updated_at),
+    }
+    action, user, when = by_status.get(sub.status, (None, None, None))
+    return WorkflowConflict(
+        action=action, who=user.display_name if user else None, when=when, status=sub.status
+    )
+
+
+def _conditional_update(
+    sub: Submission, *, expected_status: Status, expected_version: int, values: dict
+) -> None:
+    """The one UPDATE that changes a submission; refuses with a conflict when someone came first."""
+    result = db.session.execute(
+        sa.update(Submission)
+        .where(
+            Submission.id == sub.id,
+            Submission.status == expected_status,
+            Submission.version == expected_version,
+        )
+        .values(version=expected_version + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(sub)
+    if result.rowcount != 1:
+        raise last_change(sub)
+
+
+def _check_version(sub: Submission, expected_version: int) -> None:
+    if sub.version != expected_version:
+        raise last_change(sub)
+
+
+def _stamps(action: Action, actor: User, now: datetime) -> dict[str, Any]:
+    if action is Action.submit:
+        return {"submitted_at": now, "submitted_by_id": actor.id}
+    if action is Action.return_:
+        return {"returned_at": now, "returned_by_id": actor.id}
+    if action is Action.approve:
+        return {"approved_at": now, "approved_by_id": actor.id}
+    if action is Action.reopen:
+        # An approved submission always names its approver; a reopened one names nobody.
+        return {"approved_at": None, "approved_by_id": None, "returned_at": now, "returned_by_id": actor.id}
+    return {}
+
+
+def transition(
+    sub: Submission, action: Action, *, actor: User, expected_version: int, reason: str | None = None
+) -> None:
+    """Move `sub` along `action`, recording it in the audit trail. Flushes; the caller commits.
+
+    Raises WorkflowConflict when the submission changed since `expected_version`, and
+    WorkflowError when the action does not apply to its current state.
+    """
+    _check_version(sub, expected_version)
+    rule = TRANSITIONS[action]
+    if sub.status not in rule.sources:
+        raise WorkflowError(
+            _("This is not possible while the submission is %(status)s.", status=status_label(sub.status))
+        )
+    now = utcnow()
+    values = {"status": rule.target, "updated_at": now, **_stamps(action, actor, now)}
+    before = {"status": sub.status, "version": sub.version} | {
+        key: getattr(sub, key) for key in values if key not in ("status", "updated_at")
+    }
+    _conditional_update(sub, expected_status=sub.status, expected_version=expected_version, values=values)
+    after = {"status": sub.status, "version": sub.version} | {
+        key: getattr(sub, key) for key in values if key not in ("status", "updated_at")
+    }
+    audit.record(
+        db.session,
+        f"submission.{action.value}",
+        actor=actor,
+        target=sub,
+        reason=reason,
+        before=before,
+        after=after,
+    )
+
+
+def claim_edit(
+    sub: Submission,
+    *,
+    actor: User,
+    expected_version: int,
+    allowed_states: frozenset[Status] = EDITABLE,
+    values: dict[str, Any] | None = None,
+    touch_editor: bool = True,
+) -> None:
+    """Take the optimistic lock for an edit: bumps the version if nobody saved in between.
+
+    Call it before changing anything else in the session, so that a losing request has written
+    nothing. `values` are further columns of the submission to set in the same UPDATE;
+    `touch_editor` False for changes that are not the organisation's words (ILO responses).
+    """
+    _check_version(sub, expected_version)
+    if sub.status not in allowed_states:
+        raise WorkflowError(
+            _("This submission cannot be changed while it is %(status)s.", status=status_label(sub.status))
+        )
+    _conditional_update(
+        sub,
+        expected_status=sub.status,
+        expected_version=expected_version,
+        values={
+            "updated_at": utcnow(),
+            **({"last_edited_by_id": actor.id} if touch_editor else {}),
+            **(values or {}),
+        },
+    )
