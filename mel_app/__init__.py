@@ -86,11 +86,13 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from mel_app.audit.views import bp as audit_bp
     from mel_app.auth.views import bp as auth_bp
     from mel_app.main.views import bp as main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(audit_bp)
 
 
 # Endpoints anyone may reach without signing in; everything else needs a session.

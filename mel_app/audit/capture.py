@@ -31,7 +31,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, object_session
 from sqlalchemy.orm.base import NO_VALUE
 
 from mel_app.audit import chain
@@ -132,10 +132,29 @@ def project_id_of(obj: Any) -> int | None:
         return None
     value: Any = obj
     for name in path.split("."):
-        value = getattr(value, name, None)
-        if value is None:
+        step = getattr(value, name, None)
+        if step is None:
+            step = _related_by_key(value, name)
+        if step is None:
             return None
+        value = step
     return value
+
+
+def _related_by_key(obj: Any, name: str) -> Any:
+    """A many-to-one by its foreign key: a row just inserted (still pending while its flush runs)
+    does not lazy-load its relationships, but its foreign key is set."""
+    relationship = inspect(type(obj)).relationships.get(name)
+    session = object_session(obj)
+    if relationship is None or relationship.uselist or session is None:
+        return None
+    mapper = inspect(type(obj))
+    key = [
+        getattr(obj, mapper.get_property_by_column(column).key, None) for column in relationship.local_columns
+    ]
+    if any(part is None for part in key):
+        return None
+    return session.get(relationship.mapper.class_, key[0] if len(key) == 1 else tuple(key))
 
 
 def _is_audited(obj: Any) -> bool:
@@ -372,7 +391,11 @@ def _do_orm_execute(orm_state: ORMExecuteState) -> Any:
     statement = orm_state.statement
     if not statement.is_dml:
         return None
-    dml = statement if isinstance(statement, sa.Insert | sa.Update | sa.Delete) else getattr(statement, "element", None)
+    dml = (
+        statement
+        if isinstance(statement, sa.Insert | sa.Update | sa.Delete)
+        else getattr(statement, "element", None)
+    )
     table = getattr(dml, "table", None)
     cls = _audited_tables().get(getattr(table, "name", None))
     if cls is None:
