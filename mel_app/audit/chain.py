@@ -157,8 +157,10 @@ def verify(
     the whole chain, or a truncated tail.
     """
     columns = [getattr(AuditEvent, name) for name in HASHED_FIELDS] + [AuditEvent.hash]
-    stream = connection.execution_options(stream_results=True, yield_per=batch).execute(
-        sa.select(*columns).order_by(AuditEvent.id)
+    # Options on the statement: Connection.execution_options() would change the connection itself
+    # for the rest of the transaction.
+    stream = connection.execute(
+        sa.select(*columns).order_by(AuditEvent.id).execution_options(stream_results=True, yield_per=batch)
     )
     with stream:
         return _verify_rows((row._asdict() for row in stream), dict(anchors))

@@ -92,7 +92,7 @@ def trail_csv(
     writer = csv.writer(buffer)
     buffer.write("\ufeff")  # spreadsheets then read the file as UTF-8
     writer.writerow(columns)
-    stream = session.connection().execution_options(stream_results=True, yield_per=BATCH).execute(query)
+    stream = session.connection().execute(query.execution_options(stream_results=True, yield_per=BATCH))
     with stream:
         for rows in stream.partitions():
             for row in rows:
