@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -16,24 +17,34 @@ from flask_login import login_user
 from mel_app import audit
 from mel_app.audit import labels
 from mel_app.audit.history import audited_models, column_info
+from mel_app.auth.passwords import hash_password
 from mel_app.extensions import db
 from mel_app.models import (
     AuditEvent,
     Comment,
     Evaluation,
+    Indicator,
     IndicatorValue,
+    Measure,
+    Membership,
     Organisation,
     OrgGroup,
+    Project,
+    ReportingPeriod,
+    Result,
+    ResultType,
     Role,
     Scorecard,
     ScorerGroup,
     Status,
     Submission,
+    SubmissionKind,
     User,
     Visibility,
     utcnow,
 )
 from tests.conftest import csrf_token
+from tests.factories import PASSWORD
 
 
 @dataclass
@@ -51,36 +62,89 @@ class World:
 
 
 @pytest.fixture
-def world(app, make) -> World:
+def world(app) -> World:
+    """Two projects, two organisations and people in every role, built in a few commits."""
     w = World()
-    w.org_a = make.organisation("Fictional Union of Kenya", group=OrgGroup.workers)
-    w.org_b = make.organisation("Fictional Employers of Kenya", group=OrgGroup.employers)
-    ilo = make.organisation("ILO ACTRAV", group=OrgGroup.ilo)
-    w.project = make.project("RAF/22/11/NOR", title="Workers' rights")
-    w.other_project = make.project("RAF/23/05/FIN", title="Other project")
-    for name, org in [
-        ("admin", None),
-        ("specialist", ilo),
-        ("specialist_other_project", ilo),
-        ("reporter_same_org", w.org_a),
-        ("reporter_other_org", w.org_b),
-        ("evaluator", ilo),
-        ("outsider", w.org_a),
-    ]:
-        w.users[name] = make.user(
-            f"{name}@example.org", organisation_id=org, is_admin=name == "admin", full_name=name.title()
+    with app.app_context():
+        audit.set_actor(db.session(), audit.SYSTEM_ACTOR)
+        org_a = Organisation(
+            name="Fictional Union of Kenya", acronym="FUK", group=OrgGroup.workers, country="KE"
         )
-    make.member(w.users["specialist"], w.project, Role.specialist)
-    make.member(w.users["specialist_other_project"], w.other_project, Role.specialist)
-    make.member(w.users["reporter_same_org"], w.project, Role.reporter, organisation_id=w.org_a)
-    make.member(w.users["reporter_other_org"], w.project, Role.reporter, organisation_id=w.org_b)
-    make.member(w.users["evaluator"], w.project, Role.evaluator)
-    period = make.period(w.project)
-    indicator = make.indicator(make.result(w.project), title="Members trained")
-    w.sub = make.submission(w.project, w.org_a, w.users["reporter_same_org"], period_id=period)
-    w.other_sub = make.submission(
-        w.other_project, w.org_a, w.users["reporter_same_org"], period_id=make.period(w.other_project)
-    )
+        org_b = Organisation(name="Fictional Employers of Kenya", group=OrgGroup.employers, country="KE")
+        ilo = Organisation(name="ILO ACTRAV", group=OrgGroup.ilo)
+        projects = [
+            Project(reference=ref, title=title, funding_modality="XBDC")
+            for ref, title in [("RAF/22/11/NOR", "Workers' rights"), ("RAF/23/05/FIN", "Other project")]
+        ]
+        db.session.add_all([org_a, org_b, ilo, *projects])
+        db.session.flush()
+        password = hash_password(PASSWORD)
+        users = {}
+        for name, org in [
+            ("admin", None),
+            ("specialist", ilo),
+            ("specialist_other_project", ilo),
+            ("reporter_same_org", org_a),
+            ("reporter_other_org", org_b),
+            ("evaluator", ilo),
+            ("outsider", org_a),
+        ]:
+            users[name] = User(
+                email=f"{name}@example.org",
+                full_name=name.title(),
+                organisation=org,
+                password_hash=password,
+                is_admin=name == "admin",
+                session_token=secrets.token_hex(16),
+            )
+        db.session.add_all(users.values())
+        main, other = projects
+        db.session.add_all(
+            [
+                Membership(user=users["specialist"], project=main, role=Role.specialist),
+                Membership(user=users["specialist_other_project"], project=other, role=Role.specialist),
+                Membership(
+                    user=users["reporter_same_org"], project=main, role=Role.reporter, organisation=org_a
+                ),
+                Membership(
+                    user=users["reporter_other_org"], project=main, role=Role.reporter, organisation=org_b
+                ),
+                Membership(user=users["evaluator"], project=main, role=Role.evaluator),
+            ]
+        )
+        periods = [
+            ReportingPeriod(
+                project=p,
+                label="2026 H1",
+                start_date=date(2026, 1, 1),
+                end_date=date(2026, 6, 30),
+                due_date=date(2026, 7, 31),
+            )
+            for p in projects
+        ]
+        result = Result(project=main, code="1", type=ResultType.outcome, title="Workers organised")
+        db.session.add_all([*periods, result])
+        db.session.flush()
+        indicator = Indicator(
+            result=result, project_id=main.id, code="1.a", measure=Measure.number, title="Members trained"
+        )
+        subs = [
+            Submission(
+                project=p,
+                organisation=org_a,
+                author=users["reporter_same_org"],
+                period=period,
+                kind=SubmissionKind.progress_report,
+                narrative={},
+            )
+            for p, period in zip(projects, periods, strict=True)
+        ]
+        db.session.add_all([indicator, *subs])
+        db.session.commit()
+        w.users = {name: user.id for name, user in users.items()}
+        w.org_a, w.org_b, w.project, w.other_project = org_a.id, org_b.id, main.id, other.id
+        w.sub, w.other_sub = subs[0].id, subs[1].id
+        indicator = indicator.id
     with app.app_context():
         from mel_app.evaluations.defaults import ensure_defaults
 
@@ -455,3 +519,23 @@ def test_every_audited_field_entity_and_value_has_words(app):
     from mel_app.models import NARRATIVE_SECTIONS
 
     assert set(labels.NARRATIVE_LABELS) == set(NARRATIVE_SECTIONS)
+
+
+def test_a_history_page_costs_the_same_number_of_queries_whatever_its_length(app, client, world, queries):
+    _login(client, world, "specialist")
+    with queries() as few:
+        assert client.get(f"/history/submission/{world.sub}").status_code == 200
+    with app.app_context():
+        audit.set_actor(db.session(), audit.Actor(world.users["reporter_same_org"], "Reporter"))
+        for i in range(30):
+            sub = db.session.get(Submission, world.sub)
+            sub.narrative = {"achievements": f"Version {i}"}
+            sub.last_edited_by_id = (
+                world.users["reporter_other_org"] if i % 2 else world.users["reporter_same_org"]
+            )
+            db.session.get(IndicatorValue, world.value).value = Decimal(i)
+            db.session.commit()
+    with queries() as many:
+        page = client.get(f"/history/submission/{world.sub}").get_data(as_text=True)
+    assert "Version 29" in page
+    assert len(many) <= len(few) + 1, (len(few), len(many))

@@ -176,9 +176,15 @@ def history_condition(
     linked = sa.select(AuditEvent.entity_type, AuditEvent.entity_id).where(
         sa.or_(*(sa.and_(AuditEvent.entity_type == t, _refers_to(c, parent_id)) for t, c in children))
     )
+    condition = sa.or_(own, sa.tuple_(AuditEvent.entity_type, AuditEvent.entity_id).in_(linked))
     if project_id is not None:
+        # Everything of a project's record is in the project's events: the index narrows the search.
         linked = linked.where(AuditEvent.project_id == project_id)
-    return sa.or_(own, sa.tuple_(AuditEvent.entity_type, AuditEvent.entity_id).in_(linked))
+        condition = sa.and_(
+            AuditEvent.project_id == project_id,
+            sa.or_(own, sa.tuple_(AuditEvent.entity_type, AuditEvent.entity_id).in_(linked)),
+        )
+    return condition
 
 
 @dataclass
