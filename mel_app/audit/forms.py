@@ -43,8 +43,11 @@ class TrailFilterForm(FlaskForm):
     date_to = DateField(_l("To (UTC, inclusive)"), validators=[Optional()])
     submit = SubmitField(_l("Filter"))
 
-    def set_choices(self, projects: list[tuple[int, str]]) -> None:
-        self.project.choices = [(None, _l("All my projects")), *projects]
+    def set_choices(self, projects: list[tuple[int, str]], *, every_project: bool = False) -> None:
+        self.project.choices = [
+            (None, _l("All projects") if every_project else _l("All my projects")),
+            *projects,
+        ]
         self.entity_type.choices = [("", _l("All kinds"))] + sorted(
             ((name, entity_label(name)) for name in audited_models()), key=lambda c: c[1]
         )

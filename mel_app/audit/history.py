@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 
+from mel_app.audit.capture import SYSTEM
 from mel_app.audit.labels import (
     ENUM_LABELS,
     NARRATIVE_LABELS,
@@ -421,8 +422,9 @@ def _changes(event: AuditEvent, names: dict[tuple[str, int], str]) -> list[Chang
         if key in QUIET_FIELDS and event.entity_type:
             continue
         old, new = before.get(key), after.get(key)
-        if showing_values and event.entity_type and (old if new is None else new) in (None, "", {}, []):
-            continue  # an empty field of a new or deleted row says nothing
+        value = old if new is None else new
+        if showing_values and event.entity_type and (value is False or value in (None, "", {}, [])):
+            continue  # an empty field (or an unset flag) of a new or deleted row says nothing
         if key == "content" and event.entity_type == "submission_version":
             changes.append(
                 Change(field_label(event.entity_type, key), None, _("Snapshot of the submitted text"))
@@ -482,7 +484,7 @@ def present(events: list[AuditEvent], *, show_addresses: bool = False) -> list[E
         Entry(
             id=event.id,
             occurred_at=event.occurred_at,
-            actor=event.actor_name,
+            actor=_("System") if event.actor_id is None and event.actor_name == SYSTEM else event.actor_name,
             actor_id=event.actor_id,
             remote_addr=event.remote_addr if show_addresses else None,
             action=event.action,

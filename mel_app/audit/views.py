@@ -169,7 +169,7 @@ def _render_trail(form: TrailFilterForm, status: int = 200, download_form: Trail
 def trail():
     require(can_view_audit_trail(current_user), visible=True)
     form = TrailFilterForm(formdata=request.args)
-    form.set_choices(_project_choices())
+    form.set_choices(_project_choices(), every_project=is_admin(current_user))
     return _render_trail(form)
 
 
@@ -177,7 +177,7 @@ def trail():
 def download():
     require(can_view_audit_trail(current_user), visible=True)
     form = TrailDownloadForm()
-    form.set_choices(_project_choices())
+    form.set_choices(_project_choices(), every_project=is_admin(current_user))
     if not form.validate_on_submit():
         return _render_trail(form, status=400, download_form=form)
     filters = form.filters()
