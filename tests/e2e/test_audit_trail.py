@@ -35,6 +35,7 @@ def test_an_administrator_filters_downloads_and_follows_the_trail(page, live_ser
     expect(page.get_by_role("heading", name="Audit trail")).to_be_visible()
     axe_check(page)
 
+    page.locator("summary", has_text="Filters").click()  # folded away until needed
     page.get_by_label("Action").fill("organisation")
     page.get_by_role("button", name="Filter").click()
     expect(page.get_by_text("Reason: agreed")).to_be_visible()
