@@ -233,3 +233,40 @@ def test_a_new_child_row_knows_its_project_from_its_foreign_key(app, report):
     with app.app_context():
         comment = events("indicator_value", action_prefix="indicator_value.create")[0]
         assert comment.project_id == report["project"]
+
+
+def test_a_bulk_update_by_primary_key_and_one_returning_rows_are_captured(app, report, make):
+    other = make.organisation("Second Union")
+    with app.app_context():
+        db.session.execute(
+            sa.update(Organisation),
+            [{"id": report["org"], "acronym": "ONE"}, {"id": other, "acronym": "TWO"}],
+        )
+        (returned,) = db.session.execute(
+            sa.update(Submission)
+            .where(Submission.id == report["sub"])
+            .values(narrative={"x": "y"})
+            .returning(Submission.id)
+        ).all()
+        assert returned.id == report["sub"]
+        db.session.commit()
+        assert events("organisation", report["org"])[-1].after["acronym"] == "ONE"
+        assert events("organisation", other)[-1].after["acronym"] == "TWO"
+        assert events("submission", report["sub"])[-1].after["narrative"] == {"x": "y"}
+
+
+@pytest.mark.parametrize("sync", ["auto", "evaluate", "fetch", False])
+def test_statements_keep_working_whatever_their_session_synchronisation(app, report, sync):
+    from mel_app.models import ProjectCountry
+
+    with app.app_context():
+        org = db.session.get(Organisation, report["org"])
+        options = {"synchronize_session": sync}
+        nothing = sa.update(Organisation).where(Organisation.name == "nobody").values(acronym="Q")
+        assert db.session.execute(nothing.execution_options(**options)).rowcount == 0
+        one = sa.update(Organisation).where(Organisation.id == org.id).values(acronym=f"Q{sync}")
+        assert db.session.execute(one.execution_options(**options)).rowcount == 1
+        composite = sa.update(ProjectCountry).where(ProjectCountry.country == "ZZ").values(country="ZY")
+        assert db.session.execute(composite.execution_options(**options)).rowcount == 0
+        db.session.commit()
+        assert events("organisation", report["org"])[-1].after["acronym"] == f"Q{sync}"

@@ -221,7 +221,10 @@ def _row_query(cls: type) -> sa.Select:
 
 
 def _pk_in(cls: type, keys: list[tuple[Any, ...]]) -> sa.ColumnElement[bool]:
-    pk = inspect(cls).primary_key
+    # Mapped attributes rather than table columns, so that the ORM can still evaluate a
+    # statement's criteria in Python (synchronize_session="evaluate").
+    mapper = inspect(cls)
+    pk = [getattr(cls, mapper.get_property_by_column(column).key) for column in mapper.primary_key]
     if len(pk) == 1:
         return pk[0].in_([key[0] for key in keys])
     return sa.tuple_(*pk).in_(keys)
@@ -437,7 +440,7 @@ def _capture_statement(orm_state: ORMExecuteState, statement: Any, cls: type) ->
     if not by_primary_key:
         # Only the rows read (and locked) above: a row that starts matching meanwhile is left alone,
         # as if the statement had run a moment earlier, and nothing changes unrecorded.
-        statement = statement.where(_pk_in(cls, list(before)) if before else sa.false())
+        statement = statement.where(_pk_in(cls, list(before)))
     projects = {key: _project_id_of_row(session, cls, row, key) for key, row in before.items()}
     result = orm_state.invoke_statement(statement=statement)
     if not before:
