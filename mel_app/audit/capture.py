@@ -292,7 +292,7 @@ def _new_event(actor: Actor, **fields: Any) -> dict[str, Any]:
 
 
 def _capture(pending: _Pending, actor: Actor, found: list[tuple[str, Any, str, str | None, Any, Any, Any]]):
-    """Queue captured changes: (kind, cls-or-object, entity type, entity id, project, before, after)."""
+    """Queue captured changes: (kind, object or None, entity type, entity id, project, before, after)."""
     # A stable order inside one flush keeps replays deterministic.
     found.sort(key=lambda f: (f[2], f[3] or "", f[0]))
     for kind, target, type_name, id_value, project_id, before, after in found:
