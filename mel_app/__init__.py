@@ -98,6 +98,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from mel_app.account.views import bp as account_bp
     from mel_app.admin.views import bp as admin_bp
+    from mel_app.audit.views import bp as audit_bp
     from mel_app.auth.views import bp as auth_bp
     from mel_app.evaluations.views import bp as evaluations_bp
     from mel_app.main.views import bp as main_bp
@@ -113,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(members_bp)
     app.register_blueprint(projects_bp)
     app.register_blueprint(submissions_bp)
+    app.register_blueprint(audit_bp)
 
 
 # Endpoints anyone may reach without signing in; everything else needs a session.

@@ -85,16 +85,55 @@ def audit_group() -> None:
     """Check the audit trail."""
 
 
+def _anchor(value: str) -> tuple[int, str]:
+    event_id, _, digest = value.partition(":")
+    if not event_id.isdigit() or len(digest) != 64:
+        raise click.BadParameter("give an event number and its hash as ID:HASH")
+    return int(event_id), digest.lower()
+
+
 @audit_group.command("verify")
-def audit_verify() -> None:
-    """Recompute the hash chain; exit 1 and name the first bad event on any tampering."""
-    result = audit.chain.verify(db.session.connection())
+@click.option(
+    "--anchor",
+    "anchors",
+    multiple=True,
+    metavar="ID:HASH",
+    help="A head published earlier (see `audit head`); it must still be in the chain. Repeatable.",
+)
+def audit_verify(anchors: tuple[str, ...]) -> None:
+    """Recompute the hash chain; exit 1 and name the first bad event on any tampering.
+
+    Streams the chain, so memory stays flat however long it is. Heads published earlier with
+    --anchor also catch a chain rewritten consistently from some point on, or cut short.
+    """
+    try:
+        published = [_anchor(a) for a in anchors]
+    except click.BadParameter as exc:
+        raise click.UsageError(str(exc)) from None
+    result = audit.chain.verify(db.session.connection(), anchors=published)
     click.echo(f"events: {result.count}")
-    click.echo(f"head:   {result.head_hash}")
+    click.echo(f"head:   {result.head_id}:{result.head_hash}")
     if not result.ok:
-        click.echo(f"TAMPERED: {result.problem} (first bad event id {result.first_bad_id})", err=True)
+        click.echo(
+            f"TAMPERED ({result.kind}): {result.problem} (first bad event: {result.first_bad_id})", err=True
+        )
         sys.exit(1)
+    if published:
+        click.echo(f"{len(published)} published head(s) found in the chain.")
     click.echo("The audit trail is intact.")
+
+
+@audit_group.command("head")
+def audit_head() -> None:
+    """Print the chain's head as ID:HASH, with the time, to publish outside the database.
+
+    Run it on a schedule and send the line to a separate channel (mail, a ticket, a signed
+    log); later `audit verify --anchor ID:HASH` proves the chain still contains it.
+    """
+    from mel_app.models import utcnow
+
+    event_id, digest = audit.chain.head(db.session.connection())
+    click.echo(f"{event_id}:{digest} {audit.chain.format_timestamp(utcnow())}")
 
 
 @click.command("backup")

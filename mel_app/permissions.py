@@ -194,6 +194,8 @@ def can_edit_recommendation(user: Any, recommendation: Any) -> bool:
 
 def can_respond_to_recommendation(user: Any, recommendation: Any) -> bool:
     return can_manage_evaluation(user, recommendation.evaluation)
+
+
 # --- access (accounts, memberships, administration) ---
 
 
@@ -490,5 +492,112 @@ TEMPLATE_PREDICATES.update(
         "start_report": can_start_report,
         "start_design_input": can_start_design_input,
         "use_review_queue": can_use_review_queue,
+    }
+)
+
+
+# --- audit ---
+# Who reads which part of the audit trail. Conservative: a history shows every past value of a
+# record, so only those who may see all of it today read it.
+
+
+def _specialist_project_ids(user: Any) -> sa.Select:
+    return sa.select(Membership.project_id).where(
+        Membership.user_id == (user.id if _authenticated(user) else -1), Membership.role == Role.specialist
+    )
+
+
+def can_view_audit_trail(user: Any, obj: Any = None) -> bool:
+    """Administrators read the whole trail; specialists the trail of their projects."""
+    if not _authenticated(user):
+        return False
+    if is_admin(user):
+        return True
+    cache: dict[int, bool] = g.setdefault("_trail_cache", {})
+    if user.id not in cache:
+        cache[user.id] = bool(db.session.scalar(sa.select(sa.exists(_specialist_project_ids(user)))))
+    return cache[user.id]
+
+
+def audit_trail_project_ids(user: Any) -> sa.Select | None:
+    """The projects whose events the user may read in the trail; None means every event."""
+    return None if is_admin(user) else _specialist_project_ids(user)
+
+
+def can_see_remote_addresses(user: Any) -> bool:
+    # Addresses can identify a person: administrators only.
+    return is_admin(user)
+
+
+def _reports_for(user: Any, project_id: int, organisation_id: int) -> bool:
+    cache: dict[tuple[int, int, int], bool] = g.setdefault("_reporter_cache", {})
+    key = (user.id, project_id, organisation_id)
+    if key not in cache:
+        cache[key] = bool(
+            db.session.scalar(
+                sa.select(
+                    sa.exists().where(
+                        Membership.user_id == user.id,
+                        Membership.project_id == project_id,
+                        Membership.role == Role.reporter,
+                        Membership.organisation_id == organisation_id,
+                    )
+                )
+            )
+        )
+    return cache[key]
+
+
+def can_view_history(user: Any, obj: Any) -> bool:
+    """The History tab of a record: administrators; specialists of its project; reporters for
+    their own organisation's submissions; a scorer for their own scorecard; a user for their own
+    account. Records outside any project (organisations, criteria sets, scales): administrators."""
+    from mel_app.audit.capture import project_id_of
+    from mel_app.models import Scorecard, Submission, User
+
+    if not _authenticated(user) or obj is None:
+        return False
+    if is_admin(user):
+        return True
+    if isinstance(obj, User):
+        return obj.id == user.id
+    project_id = project_id_of(obj) if getattr(type(obj), "__audited__", False) else None
+    if project_id is None:
+        return False
+    if has_role(user, project_id, Role.specialist):
+        return True
+    if isinstance(obj, Submission):
+        return _reports_for(user, project_id, obj.organisation_id)
+    if isinstance(obj, Scorecard):
+        return obj.scorer_id == user.id
+    return False
+
+
+def can_view_internal_history(user: Any, project_id: int | None) -> bool:
+    """ILO-internal parts of a history (comments of every visibility): administrators, specialists."""
+    return is_admin(user) or (project_id is not None and has_role(user, project_id, Role.specialist))
+
+
+def may_know_of_history(user: Any, obj: Any) -> bool:
+    """Whether a refused history is answered 403 (the user knows the record) rather than 404.
+
+    Members of the project other than reporters know its records exist; reporters only know
+    their own organisation's, and nobody learns of another user's account."""
+    from mel_app.audit.capture import project_id_of
+    from mel_app.models import Project, User
+
+    if not _authenticated(user) or obj is None or isinstance(obj, User):
+        return False
+    project_id = project_id_of(obj) if getattr(type(obj), "__audited__", False) else None
+    if project_id is None:
+        return True  # organisations, criteria sets and scales are known to every user
+    roles = roles_in(user, project_id)
+    return bool(roles - {Role.reporter}) or (bool(roles) and isinstance(obj, Project))
+
+
+TEMPLATE_PREDICATES.update(
+    {
+        "view_audit_trail": can_view_audit_trail,
+        "view_history": can_view_history,
     }
 )

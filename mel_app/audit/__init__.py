@@ -12,7 +12,16 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mel_app.audit import chain
-from mel_app.audit.capture import SYSTEM_ACTOR, Actor, Note, add_note, current_actor, install, set_actor
+from mel_app.audit.capture import (
+    SYSTEM_ACTOR,
+    Actor,
+    AuditCaptureError,
+    Note,
+    add_note,
+    current_actor,
+    install,
+    set_actor,
+)
 
 
 def actor_of(user: Any, remote_addr: str | None = None) -> Actor:
@@ -32,9 +41,12 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    """Name the action (and reason) of `target`'s pending change, or record an event of its own.
+    """Name the action (and reason) of `target`'s change, or record an event of its own.
 
-    Nothing is written until the session flushes or commits, so the event is part of the same
+    The note names the first change to `target` captured after it, else the last one captured
+    before it in the same transaction (so it may be recorded before or after the change is
+    flushed); with no change to `target`, it becomes an event of its own, with the given `before`
+    and `after`. Nothing is written until the session commits, so the event is part of the same
     transaction as the change it describes. `actor` is a User (or an `Actor`); by default, the
     session's actor (the request's user, or `system`).
     """
@@ -59,4 +71,14 @@ def head_hash(session: Session) -> str:
     return chain.head(session.connection())[1]
 
 
-__all__ = ["SYSTEM_ACTOR", "Actor", "actor_of", "chain", "head_hash", "install", "record", "set_actor"]
+__all__ = [
+    "SYSTEM_ACTOR",
+    "Actor",
+    "AuditCaptureError",
+    "actor_of",
+    "chain",
+    "head_hash",
+    "install",
+    "record",
+    "set_actor",
+]

@@ -1,20 +1,41 @@
 """Automatic capture of every change to audited models, in the same transaction as the change.
 
-Services cannot forget to audit: a `before_flush`/`after_flush` pair on every session turns
-inserts, updates and deletes of models marked `__audited__` into audit events, and services only
-add the action's name and reason with `audit.record()`.
+Services cannot forget to audit: session events turn inserts, updates and deletes of models
+marked `__audited__` into audit events, and services only add the action's name and reason with
+`audit.record()`. Captured are
+
+- the unit of work (objects added, changed, deleted, then flushed): `before_flush` remembers the
+  row as it was (reading it from the database when the session does not hold the old values,
+  e.g. after a commit expired them), `after_flush` compares it with the row as written, so
+  values set by the database or by `onupdate` (`updated_at`) are in the trail too;
+- ORM-enabled UPDATE and DELETE statements run through the session, such as the workflow's
+  conditional `UPDATE ... WHERE id = :id AND status = :expected AND version = :v`: the rows
+  they touch are read before (locked, on PostgreSQL) and after the statement.
+
+An ORM INSERT statement into an audited table is refused (add the objects to the session
+instead). SQL that bypasses the session — `session.connection().execute(...)`, raw SQL, the
+legacy `bulk_*` methods — is not seen; docs/AUDIT.md lists these limits.
+
+Captured events wait in the session until it commits; they are chained (under the chain's lock)
+and inserted just before the commit, so the lock is held for the shortest time and is always the
+last lock a transaction takes, which keeps it out of deadlocks with row locks. A rolled-back
+transaction, or savepoint, takes its events with it.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, object_session
+from sqlalchemy.orm.base import NO_VALUE
 
 from mel_app.audit import chain
-from mel_app.models.base import Base, utcnow
+from mel_app.models.base import Base
 
 SYSTEM = "system"
 
@@ -27,6 +48,10 @@ class Actor:
 
 
 SYSTEM_ACTOR = Actor(None, SYSTEM)
+
+
+class AuditCaptureError(RuntimeError):
+    """A change to an audited table that the trail could not capture; it is refused instead."""
 
 
 @dataclass
@@ -43,8 +68,28 @@ class Note:
 
 
 @dataclass
+class _Captured:
+    """An event captured in this transaction, waiting for the commit to join the chain."""
+
+    fields: dict[str, Any]
+    key: tuple[str, str | None] | None
+    target: Any
+    seq: int
+    noted: bool = False
+
+
+@dataclass
 class _Pending:
-    notes: list[Note] = field(default_factory=list)
+    events: list[_Captured] = field(default_factory=list)
+    notes: list[tuple[int, Note]] = field(default_factory=list)
+    # For the flush in progress: rows as they were (and the project of rows being deleted), and
+    # attributes given SQL expressions, whose values can only be read back from the database.
+    before: dict[Any, tuple[dict[str, Any], int | None]] = field(default_factory=dict)
+    expressions: dict[Any, set[str]] = field(default_factory=dict)
+    savepoints: dict[SessionTransaction, tuple[int, int]] = field(default_factory=dict)
+    # Set once the commit has written the pending events: a later flush writes at once.
+    committing: bool = False
+    counter: itertools.count = field(default_factory=itertools.count)
 
 
 def _state(session: Session) -> _Pending:
@@ -61,7 +106,8 @@ def current_actor(session: Session) -> Actor:
 
 
 def add_note(session: Session, note: Note) -> None:
-    _state(session).notes.append(note)
+    pending = _state(session)
+    pending.notes.append((next(pending.counter), note))
 
 
 def entity_type(obj: Any) -> str:
@@ -73,7 +119,11 @@ def entity_id(obj: Any) -> str | None:
     identity = inspect(type(obj)).primary_key_from_instance(obj)
     if any(part is None for part in identity):
         return None
-    return ":".join(str(part) for part in identity)
+    return _join_key(identity)
+
+
+def _join_key(values: Any) -> str:
+    return ":".join(str(part) for part in values)
 
 
 def project_id_of(obj: Any) -> int | None:
@@ -82,19 +132,56 @@ def project_id_of(obj: Any) -> int | None:
         return None
     value: Any = obj
     for name in path.split("."):
-        value = getattr(value, name, None)
-        if value is None:
+        step = getattr(value, name, None)
+        if step is None:
+            step = _related_by_key(value, name)
+        if step is None:
             return None
+        value = step
     return value
 
 
-def _columns(obj: Any) -> list[Any]:
+def _related_by_key(obj: Any, name: str) -> Any:
+    """A many-to-one by its foreign key: a row just inserted (still pending while its flush runs)
+    does not lazy-load its relationships, but its foreign key is set."""
+    relationship = inspect(type(obj)).relationships.get(name)
+    session = object_session(obj)
+    if relationship is None or relationship.uselist or session is None:
+        return None
     mapper = inspect(type(obj))
-    excluded = type(obj).__audit_exclude__
-    return [attr for attr in mapper.column_attrs if attr.key not in excluded]
+    key = [
+        getattr(obj, mapper.get_property_by_column(column).key, None) for column in relationship.local_columns
+    ]
+    if any(part is None for part in key):
+        return None
+    return session.get(relationship.mapper.class_, key[0] if len(key) == 1 else tuple(key))
+
+
+def _is_audited(obj: Any) -> bool:
+    return isinstance(obj, Base) and type(obj).__audited__
+
+
+@cache
+def _audited_attrs(cls: type) -> tuple[Any, ...]:
+    mapper = inspect(cls)
+    return tuple(attr for attr in mapper.column_attrs if attr.key not in cls.__audit_exclude__)
+
+
+def _columns(obj: Any) -> list[Any]:
+    return list(_audited_attrs(type(obj)))
+
+
+@cache
+def _audited_tables() -> dict[str, type]:
+    return {
+        mapper.local_table.name: mapper.class_
+        for mapper in Base.registry.mappers
+        if mapper.class_.__audited__ and mapper.local_table is not None
+    }
 
 
 def snapshot(obj: Any) -> dict[str, Any]:
+    """The loaded audited values of an object, JSON-ready."""
     state = inspect(obj)
     values = {}
     for attr in _columns(obj):
@@ -105,6 +192,7 @@ def snapshot(obj: Any) -> dict[str, Any]:
 
 
 def changes(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Changed audited values from the attribute history (used where no prior row was taken)."""
     state = inspect(obj)
     before, after = {}, {}
     for attr in _columns(obj):
@@ -119,114 +207,374 @@ def changes(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return before, after
 
 
-def _event(note: Note | None, actor: Actor, **fields: Any) -> dict[str, Any]:
-    who = (note.actor if note and note.actor else None) or actor
+def _diff(cls: type, before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    old_values, new_values = {}, {}
+    for attr in _audited_attrs(cls):
+        old, new = chain.to_json_value(before.get(attr.key)), chain.to_json_value(after.get(attr.key))
+        if old != new:
+            old_values[attr.key], new_values[attr.key] = old, new
+    return old_values, new_values
+
+
+def _row_query(cls: type) -> sa.Select:
+    return sa.select(*(attr.columns[0].label(attr.key) for attr in _audited_attrs(cls)))
+
+
+def _pk_in(cls: type, keys: list[tuple[Any, ...]]) -> sa.ColumnElement[bool]:
+    # Mapped attributes rather than table columns, so that the ORM can still evaluate a
+    # statement's criteria in Python (synchronize_session="evaluate").
+    mapper = inspect(cls)
+    pk = [getattr(cls, mapper.get_property_by_column(column).key) for column in mapper.primary_key]
+    if len(pk) == 1:
+        return pk[0].in_([key[0] for key in keys])
+    return sa.tuple_(*pk).in_(keys)
+
+
+def _read_row(session: Session, cls: type, identity: tuple[Any, ...]) -> dict[str, Any]:
+    row = session.connection().execute(_row_query(cls).where(_pk_in(cls, [identity]))).mappings().first()
+    return dict(row) if row else {}
+
+
+def _row_before_flush(session: Session, obj: Any) -> dict[str, Any]:
+    """The row as it is in the database before this flush writes it."""
+    state = inspect(obj)
+    values: dict[str, Any] = {}
+    incomplete = False
+    for attr in _audited_attrs(type(obj)):
+        if attr.key in state.committed_state:
+            old = state.committed_state[attr.key]
+            if old is NO_VALUE:  # set without having been loaded: the old value is only in the database
+                incomplete = True
+            else:
+                values[attr.key] = old
+        elif attr.key in state.dict:
+            values[attr.key] = state.dict[attr.key]
+        else:
+            incomplete = True  # expired or deferred, and perhaps rewritten by `onupdate`
+    if incomplete:
+        for key, value in _read_row(session, type(obj), state.identity).items():
+            values.setdefault(key, value)
+    return values
+
+
+def _row_after_flush(
+    session: Session, obj: Any, before: dict[str, Any] | None, expressions: set[str]
+) -> dict[str, Any]:
+    """The row as this flush wrote it."""
+    state = inspect(obj)
+    values: dict[str, Any] = {}
+    read_back = False
+    for attr in _audited_attrs(type(obj)):
+        column = attr.columns[0]
+        if attr.key in state.dict:
+            values[attr.key] = state.dict[attr.key]
+        elif (
+            attr.key in expressions or column.server_default is not None or column.server_onupdate is not None
+        ):
+            read_back = True
+        elif before is not None:
+            values[attr.key] = before.get(attr.key)  # not written by this flush
+        else:
+            values[attr.key] = None  # a new row's unset column without a server default is NULL
+    if read_back:
+        values.update(_read_row(session, type(obj), state.identity))
+    return values
+
+
+def _new_event(actor: Actor, **fields: Any) -> dict[str, Any]:
     return {
-        "occurred_at": utcnow(),
-        "actor_id": who.id,
-        "actor_name": who.name,
-        "remote_addr": who.remote_addr,
-        "reason": note.reason if note else None,
+        "actor_id": actor.id,
+        "actor_name": actor.name,
+        "remote_addr": actor.remote_addr,
+        "reason": None,
         **fields,
     }
 
 
-def _take_note(pending: _Pending, obj: Any) -> Note | None:
-    for i, note in enumerate(pending.notes):
-        if note.target is obj:
-            return pending.notes.pop(i)
-    return None
+def _capture(pending: _Pending, actor: Actor, found: list[tuple[str, Any, str, str | None, Any, Any, Any]]):
+    """Queue captured changes: (kind, object or None, entity type, entity id, project, before, after)."""
+    # A stable order inside one flush keeps replays deterministic.
+    found.sort(key=lambda f: (f[2], f[3] or "", f[0]))
+    for kind, target, type_name, id_value, project_id, before, after in found:
+        pending.events.append(
+            _Captured(
+                fields=_new_event(
+                    actor,
+                    action=f"{type_name}.{kind}",
+                    entity_type=type_name,
+                    entity_id=id_value,
+                    project_id=project_id,
+                    before=before,
+                    after=after,
+                ),
+                key=(type_name, id_value),
+                target=target,
+                seq=next(pending.counter),
+            )
+        )
+
+
+def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
+    pending = _state(session)
+    pending.before.clear()
+    pending.expressions.clear()
+    deleted = session.deleted
+    for obj in [*session.dirty, *deleted]:
+        if not _is_audited(obj):
+            continue
+        state = inspect(obj)
+        if state.key is None:
+            continue
+        is_deleted = obj in deleted
+        if not is_deleted and not state.committed_state:
+            continue
+        pending.before[state] = (
+            _row_before_flush(session, obj),
+            project_id_of(obj) if is_deleted else None,
+        )
+    for obj in [*session.new, *session.dirty]:
+        if _is_audited(obj):
+            state = inspect(obj)
+            expressions = {k for k, v in state.dict.items() if isinstance(v, sa.sql.ClauseElement)}
+            if expressions:
+                pending.expressions[state] = expressions
 
 
 def _after_flush(session: Session, flush_context: Any) -> None:
     pending = _state(session)
+    found = []
+    for obj in session.new:
+        if not _is_audited(obj):
+            continue
+        state = inspect(obj)
+        row = _row_after_flush(session, obj, None, pending.expressions.get(state, set()))
+        after = {attr.key: chain.to_json_value(row.get(attr.key)) for attr in _audited_attrs(type(obj))}
+        found.append(("create", obj, entity_type(obj), entity_id(obj), project_id_of(obj), None, after))
+    for obj in session.dirty:
+        if not _is_audited(obj):
+            continue
+        state = inspect(obj)
+        taken = pending.before.get(state)
+        if taken is None:
+            before, after = changes(obj)
+        else:
+            row = _row_after_flush(session, obj, taken[0], pending.expressions.get(state, set()))
+            before, after = _diff(type(obj), taken[0], row)
+        if before or after:
+            found.append(("update", obj, entity_type(obj), entity_id(obj), project_id_of(obj), before, after))
+    for obj in session.deleted:
+        if not _is_audited(obj):
+            continue
+        taken = pending.before.get(inspect(obj))
+        if taken is None:
+            before, project_id = snapshot(obj), project_id_of(obj)
+        else:
+            before = {k: chain.to_json_value(v) for k, v in taken[0].items()}
+            project_id = taken[1]
+        found.append(("delete", obj, entity_type(obj), entity_id(obj), project_id, before, None))
+    pending.before.clear()
+    pending.expressions.clear()
+    if found:
+        _capture(pending, current_actor(session), found)
+        if pending.committing:
+            _write(session)
+
+
+def _project_id_of_row(session: Session, cls: type, row: dict[str, Any], identity: tuple[Any, ...]):
+    path = cls.__audit_project__
+    if not path:
+        return None
+    if "." not in path:
+        return row.get(path)
+    obj = session.get(cls, identity)
+    return project_id_of(obj) if obj is not None else None
+
+
+def _do_orm_execute(orm_state: ORMExecuteState) -> Any:
+    statement = orm_state.statement
+    if not statement.is_dml:
+        return None
+    dml = (
+        statement
+        if isinstance(statement, sa.Insert | sa.Update | sa.Delete)
+        else getattr(statement, "element", None)
+    )
+    table = getattr(dml, "table", None)
+    cls = _audited_tables().get(getattr(table, "name", None))
+    if cls is None:
+        return None
+    if isinstance(dml, sa.Insert):
+        raise AuditCaptureError(
+            f"An INSERT statement into the audited table {cls.__tablename__} would escape the audit "
+            "trail: add the objects to the session instead."
+        )
+    if dml is not statement:
+        raise AuditCaptureError(
+            f"A statement on the audited table {cls.__tablename__} wrapped in a SELECT cannot be "
+            "audited: run the UPDATE or DELETE itself."
+        )
+    return _capture_statement(orm_state, statement, cls)
+
+
+def _capture_statement(orm_state: ORMExecuteState, statement: Any, cls: type) -> Any:
+    """Run an UPDATE or DELETE on an audited table, capturing the rows it changes."""
+    session = orm_state.session
+    connection = session.connection()
+    mapper = inspect(cls)
+    pk_keys = [mapper.get_property_by_column(column).key for column in mapper.primary_key]
+    is_delete = isinstance(statement, sa.Delete)
+    params = orm_state.parameters
+    by_primary_key = isinstance(params, list)  # ORM "bulk UPDATE by primary key"
+    if connection.dialect.name == "sqlite":
+        # Take the write lock now, so the rows read below are still the rows the statement changes.
+        chain.lock_chain(connection)
+    query = _row_query(cls)
+    if by_primary_key:
+        query = query.where(_pk_in(cls, [tuple(p[k] for k in pk_keys) for p in params]))
+    elif statement.whereclause is not None:
+        query = query.where(statement.whereclause)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update(of=mapper.local_table)
+    rows = connection.execute(query, {} if by_primary_key else (params or {})).mappings().all()
+    before = {tuple(row[k] for k in pk_keys): dict(row) for row in rows}
+    if not by_primary_key:
+        # Only the rows read (and locked) above: a row that starts matching meanwhile is left alone,
+        # as if the statement had run a moment earlier, and nothing changes unrecorded.
+        statement = statement.where(_pk_in(cls, list(before)))
+    projects = {key: _project_id_of_row(session, cls, row, key) for key, row in before.items()}
+    result = orm_state.invoke_statement(statement=statement)
+    if not before:
+        return result
+    found = []
+    type_name = cls.__tablename__
+    if is_delete:
+        for key, row in before.items():
+            snapshot_ = {k: chain.to_json_value(v) for k, v in row.items()}
+            found.append(("delete", None, type_name, _join_key(key), projects[key], snapshot_, None))
+    else:
+        written = connection.execute(_row_query(cls).where(_pk_in(cls, list(before)))).mappings().all()
+        for row in written:
+            key = tuple(row[k] for k in pk_keys)
+            old, new = _diff(cls, before[key], dict(row))
+            if old or new:
+                found.append(("update", None, type_name, _join_key(key), projects[key], old, new))
+    if found:
+        pending = _state(session)
+        _capture(pending, current_actor(session), found)
+        if pending.committing:
+            _write(session)
+    return result
+
+
+def _note_key(note: Note) -> tuple[str, str | None] | None:
+    if note.target is None or not isinstance(note.target, Base):
+        return None
+    return (entity_type(note.target), entity_id(note.target))
+
+
+def _match(events: list[_Captured], note: Note, seq: int) -> _Captured | None:
+    """The change a note names: the first of its target's changes made after the note was
+    recorded, else the last one made before it."""
+    key = _note_key(note)
+    if key is None:
+        return None
+    candidates = [e for e in events if not e.noted and (e.target is note.target or e.key == key)]
+    later = [e for e in candidates if e.seq > seq]
+    if later:
+        return later[0]
+    return candidates[-1] if candidates else None
+
+
+def _write(session: Session) -> None:
+    """Name the captured changes with the services' notes, then chain and insert them."""
+    pending = _state(session)
+    notes, pending.notes = pending.notes, []
     actor = current_actor(session)
-    events = []
-    for kind, objects in (("create", session.new), ("update", session.dirty), ("delete", session.deleted)):
-        for obj in objects:
-            if not isinstance(obj, Base) or not type(obj).__audited__:
-                continue
-            if kind == "update":
-                before, after = changes(obj)
-                if not after:
-                    continue
-            elif kind == "create":
-                before, after = None, snapshot(obj)
-            else:
-                before, after = snapshot(obj), None
-            note = _take_note(pending, obj)
-            events.append(
-                _event(
-                    note,
-                    actor,
-                    action=note.action if note else f"{entity_type(obj)}.{kind}",
-                    entity_type=entity_type(obj),
-                    entity_id=entity_id(obj),
-                    project_id=project_id_of(obj),
-                    before=before,
-                    after=after,
-                )
-            )
-    # A stable order inside one flush keeps replays deterministic.
-    events.sort(key=lambda e: (e["entity_type"], e["entity_id"] or "", e["action"]))
-    chain.append(session.connection(), events)
+    for seq, note in notes:
+        captured = _match(pending.events, note, seq)
+        if captured is not None:
+            captured.noted = True
+            captured.fields["action"] = note.action
+            captured.fields["reason"] = note.reason
+            if note.actor is not None:
+                who = note.actor
+                captured.fields.update(actor_id=who.id, actor_name=who.name, remote_addr=who.remote_addr)
+            if note.project_id is not None:
+                captured.fields["project_id"] = note.project_id
+            continue
+        target = note.target
+        who = note.actor or actor
+        key = _note_key(note)
+        project_id = note.project_id
+        if project_id is None and target is not None and isinstance(target, Base):
+            project_id = project_id_of(target)
+        fields = _new_event(
+            who,
+            action=note.action,
+            entity_type=key[0] if key else None,
+            entity_id=key[1] if key else None,
+            project_id=project_id,
+            before=note.before,
+            after=note.after,
+        )
+        fields["reason"] = note.reason
+        pending.events.append(_Captured(fields=fields, key=key, target=target, seq=seq, noted=True))
+    if not pending.events:
+        return
+    events = sorted(pending.events, key=lambda e: e.seq)
+    pending.events = []
+    pending.savepoints.clear()
+    chain.append(session.connection(), [e.fields for e in events])
 
 
 def _before_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint is released: its events wait for the real commit
     session.flush()
-    pending = _state(session)
-    if not pending.notes:
+    _write(session)
+    _state(session).committing = True
+
+
+def _after_transaction_create(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        pending = _state(session)
+        pending.savepoints[transaction] = (len(pending.events), len(pending.notes))
+
+
+def _after_soft_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
+    pending = session.info.get("audit_pending")
+    if pending is None:
         return
-    actor = current_actor(session)
-    events = []
-    for note in pending.notes:
-        target = note.target
-        events.append(
-            _event(
-                note,
-                actor,
-                action=note.action,
-                entity_type=entity_type(target) if target is not None else None,
-                entity_id=entity_id(target) if target is not None else None,
-                project_id=note.project_id
-                if note.project_id is not None
-                else (project_id_of(target) if target is not None else None),
-                before=note.before,
-                after=note.after,
-            )
-        )
-    pending.notes.clear()
-    chain.append(session.connection(), events)
+    # A failed flush rolls back its own inner transaction: what is undone is the nearest
+    # savepoint, or the whole transaction.
+    boundary = previous_transaction
+    while not boundary.nested and boundary.parent is not None:
+        boundary = boundary.parent
+    if not boundary.nested:
+        session.info.pop("audit_pending", None)
+        return
+    mark = pending.savepoints.get(boundary)
+    if boundary is previous_transaction:
+        pending.savepoints.pop(boundary, None)
+    if mark is not None:
+        del pending.events[mark[0] :]
+        del pending.notes[mark[1] :]
 
 
-def _forget(session: Session, *args: Any) -> None:
-    session.info.pop("audit_pending", None)
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        # Committed (and written), rolled back or closed: nothing of it may leak into the next one.
+        session.info.pop("audit_pending", None)
 
 
 def install(session_class: type[Session] | Any = Session) -> None:
     """Listen on every Session (idempotent)."""
     if event.contains(session_class, "after_flush", _after_flush):
         return
+    event.listen(session_class, "before_flush", _before_flush)
     event.listen(session_class, "after_flush", _after_flush)
+    event.listen(session_class, "do_orm_execute", _do_orm_execute)
     event.listen(session_class, "before_commit", _before_commit)
-    event.listen(session_class, "after_rollback", _forget)
-    event.listen(session_class, "after_soft_rollback", _forget)
-
-
-def write_now(session: Session, notes: list[Note]) -> None:
-    """Write explicit events at once (used where there is no other change to wait for)."""
-    actor = current_actor(session)
-    events = [
-        _event(
-            note,
-            actor,
-            action=note.action,
-            entity_type=None,
-            entity_id=None,
-            project_id=note.project_id,
-            before=note.before,
-            after=note.after,
-        )
-        for note in notes
-    ]
-    chain.append(session.connection(), events)
+    event.listen(session_class, "after_transaction_create", _after_transaction_create)
+    event.listen(session_class, "after_soft_rollback", _after_soft_rollback)
+    event.listen(session_class, "after_transaction_end", _after_transaction_end)

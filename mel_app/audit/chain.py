@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mel_app.models.audit import GENESIS_HASH, AuditEvent
+from mel_app.models.base import utcnow
 
 # Every writer of the trail takes this transaction-scoped lock before reading the chain's head,
 # so concurrent requests append one after the other and the chain never forks.
@@ -79,8 +80,17 @@ def compute_hash(event: dict[str, Any]) -> str:
 
 
 def lock_chain(connection: Connection) -> None:
+    """Serialise writers of the trail until the end of the transaction.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite has one writer at a time anyway; a
+    statement that writes nothing still takes the database's write lock, so the head read next
+    cannot go stale before the insert (two writers would otherwise both claim the same id, and
+    the second would fail instead of waiting).
+    """
     if connection.dialect.name == "postgresql":
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+    elif connection.dialect.name == "sqlite":
+        connection.execute(sa.text("UPDATE audit_event SET id = id WHERE 0"))
 
 
 def head(connection: Connection) -> tuple[int, str]:
@@ -91,20 +101,36 @@ def head(connection: Connection) -> tuple[int, str]:
 
 
 def append(connection: Connection, events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Chain and insert events in the connection's transaction; returns the rows written."""
+    """Chain and insert events in the connection's transaction; returns the rows written.
+
+    The lock is taken here, as the last thing a transaction does before it commits, and held
+    only until that commit. Events without an `occurred_at` get the time at which they join the
+    chain, so timestamps never go backwards along it.
+    """
     events = list(events)
     if not events:
         return []
     lock_chain(connection)
     last_id, last_hash = head(connection)
+    now = utcnow()
     rows = []
     for event in events:
         last_id += 1
         row = {**event, "id": last_id, "prev_hash": last_hash}
+        row["occurred_at"] = row.get("occurred_at") or now
         row["hash"] = last_hash = compute_hash(row)
         rows.append(row)
     connection.execute(sa.insert(AuditEvent.__table__), rows)
     return rows
+
+
+# What `verify` found, in words an auditor uses.
+CHANGED = "changed"
+DELETED = "deleted"
+INSERTED = "inserted"
+REORDERED = "reordered"
+BROKEN = "broken link"
+ANCHOR = "anchor mismatch"
 
 
 @dataclass
@@ -113,36 +139,116 @@ class VerifyResult:
     head_hash: str
     first_bad_id: int | None = None
     problem: str | None = None
+    kind: str | None = None
+    head_id: int = 0
 
     @property
     def ok(self) -> bool:
         return self.problem is None
 
 
-def verify(connection: Connection, batch: int = 2000) -> VerifyResult:
-    """Recompute the whole chain, streaming (a server-side cursor), and name the first bad event."""
+def verify(
+    connection: Connection, batch: int = 2000, anchors: Iterable[tuple[int, str]] = ()
+) -> VerifyResult:
+    """Recompute the whole chain, streaming (a server-side cursor), and name the first bad event.
+
+    `anchors` are (id, hash) pairs published earlier (e.g. in an export's About sheet): each must
+    still be in the chain, which catches what the chain alone cannot — a consistent rewrite of
+    the whole chain, or a truncated tail.
+    """
     columns = [getattr(AuditEvent, name) for name in HASHED_FIELDS] + [AuditEvent.hash]
-    stream = connection.execution_options(stream_results=True, yield_per=batch).execute(
-        sa.select(*columns).order_by(AuditEvent.id)
+    # Options on the statement: Connection.execution_options() would change the connection itself
+    # for the rest of the transaction.
+    stream = connection.execute(
+        sa.select(*columns).order_by(AuditEvent.id).execution_options(stream_results=True, yield_per=batch)
     )
     with stream:
-        return _verify_rows(stream)
+        return _verify_rows((row._asdict() for row in stream), dict(anchors))
 
 
-def _verify_rows(rows: Iterable[Any]) -> VerifyResult:
-    expected_id, expected_prev, count = 1, GENESIS_HASH, 0
-    for row in rows:
-        event = row._asdict()
-        if event["id"] != expected_id:
-            what = "missing event(s) before it" if event["id"] > expected_id else "out of sequence"
-            return VerifyResult(count, expected_prev, event["id"], f"event {event['id']}: {what}")
-        if event["prev_hash"] != expected_prev:
-            return VerifyResult(
-                count, expected_prev, event["id"], f"event {event['id']}: does not follow the previous event"
+def _peekable(rows: Iterable[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """Each row with the one after it (None at the end): enough to tell a swap from a rewrite."""
+    iterator = iter(rows)
+    current = next(iterator, None)
+    while current is not None:
+        following = next(iterator, None)
+        yield current, following
+        current = following
+
+
+def _verify_rows(rows: Iterable[dict[str, Any]], anchors: dict[int, str] | None = None) -> VerifyResult:
+    anchors = dict(anchors or {})
+    expected_id, count = 1, 0
+    # The hashes of the previous two events: an event chained to the one before its predecessor
+    # means its predecessor was slipped in.
+    prev_hash, prev_prev_hash = GENESIS_HASH, None
+
+    def bad(event_id: int, kind: str, message: str) -> VerifyResult:
+        return VerifyResult(count, prev_hash, event_id, message, kind, expected_id - 1)
+
+    for event, following in _peekable(rows):
+        event_id = event["id"]
+        if event_id != expected_id:
+            if event_id > expected_id:
+                missing = (
+                    f"event {expected_id}"
+                    if event_id == expected_id + 1
+                    else f"events {expected_id} to {event_id - 1}"
+                )
+                return bad(expected_id, DELETED, f"{missing} deleted: the chain jumps to event {event_id}")
+            return bad(event_id, INSERTED, f"event {event_id} inserted: the chain starts at event 1")
+        if event["prev_hash"] != prev_hash:
+            if following is not None and event["prev_hash"] == following["hash"]:
+                return bad(
+                    event_id,
+                    REORDERED,
+                    f"events {event_id} and {event_id + 1} swapped: event {event_id} was written after "
+                    f"event {event_id + 1}",
+                )
+            if prev_prev_hash is not None and event["prev_hash"] == prev_prev_hash:
+                return bad(
+                    event_id - 1,
+                    INSERTED,
+                    f"event {event_id - 1} inserted: event {event_id} was chained directly to "
+                    f"event {event_id - 2}",
+                )
+            if compute_hash({**event, "id": event_id + 1}) == event["hash"]:
+                return bad(
+                    event_id,
+                    DELETED,
+                    f"event {event_id} deleted: the events after it were renumbered to close the gap",
+                )
+            if compute_hash(event) != event["hash"]:
+                return bad(
+                    event_id, CHANGED, f"event {event_id} changed: its content no longer matches its hash"
+                )
+            if event_id == 1:
+                return bad(1, BROKEN, "event 1 does not start the chain: events before it were removed")
+            return bad(
+                event_id - 1,
+                BROKEN,
+                f"event {event_id} does not follow event {event_id - 1}: event {event_id - 1} was "
+                f"replaced, or events were removed or inserted before event {event_id}",
             )
         if compute_hash(event) != event["hash"]:
-            return VerifyResult(
-                count, expected_prev, event["id"], f"event {event['id']}: content does not match its hash"
+            return bad(event_id, CHANGED, f"event {event_id} changed: its content no longer matches its hash")
+        published = anchors.pop(event_id, None)
+        if published is not None and published != event["hash"]:
+            return bad(
+                event_id,
+                ANCHOR,
+                f"event {event_id} differs from the head published earlier: the chain was rewritten",
             )
-        expected_id, expected_prev, count = expected_id + 1, event["hash"], count + 1
-    return VerifyResult(count, expected_prev)
+        prev_prev_hash, prev_hash = prev_hash, event["hash"]
+        expected_id, count = expected_id + 1, count + 1
+    if anchors:
+        first = min(anchors)
+        return VerifyResult(
+            count,
+            prev_hash,
+            first,
+            f"event {first} was published earlier but is no longer in the chain: its tail was cut off",
+            DELETED,
+            expected_id - 1,
+        )
+    return VerifyResult(count, prev_hash, head_id=expected_id - 1)

@@ -1,0 +1,502 @@
+"""Reading the trail: the history of one entity, the filtered trail, and what a reader sees.
+
+Queries are built here and filtered in SQL; who may read what is decided in
+`mel_app.permissions`. `present()` turns events into entries in words a user understands:
+labelled fields, enumeration values and linked records by name (one query per kind of record,
+whatever the number of events).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from functools import cache
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import format_date, format_datetime
+from flask_babel import gettext as _
+
+from mel_app.audit.capture import SYSTEM
+from mel_app.audit.labels import (
+    ENUM_LABELS,
+    NARRATIVE_LABELS,
+    action_label,
+    entity_label,
+    field_label,
+)
+from mel_app.extensions import db
+from mel_app.models import (
+    AuditEvent,
+    Base,
+    CriteriaSet,
+    Criterion,
+    Evaluation,
+    Indicator,
+    Organisation,
+    Project,
+    ReportingPeriod,
+    Result,
+    Scale,
+    User,
+    utcnow,
+)
+from mel_app.models.base import UTCDateTime
+
+# The parts of a project that its History tab shows (submissions, evaluations and scorecards
+# have tabs of their own).
+PROJECT_PARTS = (
+    "project",
+    "project_country",
+    "membership",
+    "partner",
+    "reporting_period",
+    "result",
+    "indicator",
+)
+
+# Rows that belong to another entity's history: (child entity type, column naming the parent).
+CHILDREN: dict[str, tuple[tuple[str, str], ...]] = {
+    "submission": (
+        ("submission_version", "submission_id"),
+        ("indicator_value", "submission_id"),
+        ("attachment", "submission_id"),
+        ("design_input_item", "submission_id"),
+        ("comment", "submission_id"),
+    ),
+    "evaluation": (("recommendation", "evaluation_id"),),
+    "scorecard": (("score", "scorecard_id"),),
+    "user": (("membership", "user_id"),),
+    "criteria_set": (("criterion", "criteria_set_id"),),
+    "scale": (("scale_point", "scale_id"),),
+}
+
+# Fields a reader does not need in a list of changes: the time is shown with every entry.
+QUIET_FIELDS = frozenset({"id", "created_at", "updated_at"})
+LONG_TEXT = 200
+PAGE_SIZE = 50
+
+
+# --- the schema, as far as reading the trail needs it ------------------------------------------
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    enum: type | None = None
+    refers_to: str | None = None
+    kind: str = "text"  # text, datetime, date, bool, json
+
+
+@cache
+def audited_models() -> dict[str, type]:
+    return {m.class_.__tablename__: m.class_ for m in Base.registry.mappers if m.class_.__audited__}
+
+
+@cache
+def column_info() -> dict[tuple[str, str], ColumnInfo]:
+    info = {}
+    for name, cls in audited_models().items():
+        for attr in sa.inspect(cls).column_attrs:
+            column = attr.columns[0]
+            # Prefer a single-column foreign key (indicator.project_id also takes part in a
+            # composite one to result).
+            keys = sorted(column.foreign_keys, key=lambda fk: len(fk.constraint.columns))
+            kind = "text"
+            if isinstance(column.type, UTCDateTime):
+                kind = "datetime"
+            elif isinstance(column.type, sa.Date):
+                kind = "date"
+            elif isinstance(column.type, sa.Boolean):
+                kind = "bool"
+            elif isinstance(column.type, sa.JSON):
+                kind = "json"
+            info[(name, attr.key)] = ColumnInfo(
+                enum=getattr(column.type, "enum_class", None),
+                refers_to=keys[0].column.table.name if keys else None,
+                kind=kind,
+            )
+    return info
+
+
+def parse_entity_key(entity_type: str, entity_id: str) -> tuple[Any, ...] | None:
+    """The primary key of an audited entity from its id in the trail, or None if malformed."""
+    cls = audited_models().get(entity_type)
+    if cls is None:
+        return None
+    columns = sa.inspect(cls).primary_key
+    parts = entity_id.split(":")
+    if len(parts) != len(columns):
+        return None
+    key = []
+    for part, column in zip(parts, columns, strict=True):
+        if isinstance(column.type, sa.Integer):
+            if not part.isdigit() or len(part) > 18:
+                return None
+            key.append(int(part))
+        else:
+            key.append(part)
+    return tuple(key)
+
+
+def load_entity(entity_type: str, entity_id: str) -> Any:
+    key = parse_entity_key(entity_type, entity_id)
+    if key is None:
+        return None
+    return db.session.get(audited_models()[entity_type], key if len(key) > 1 else key[0])
+
+
+# --- which events ---------------------------------------------------------------------------------
+
+
+def _refers_to(column: str, parent_id: int) -> sa.ColumnElement[bool]:
+    # Compared as text: the same SQL on PostgreSQL (json ->>) and SQLite (json_extract), and never
+    # a failing cast on an event whose value is not a number.
+    wanted = str(parent_id)
+    return sa.or_(
+        sa.cast(AuditEvent.after[column].as_string(), sa.String) == wanted,
+        sa.cast(AuditEvent.before[column].as_string(), sa.String) == wanted,
+    )
+
+
+def history_condition(
+    entity_type: str, entity_id: str, *, project_id: int | None = None, exclude: Iterable[str] = ()
+) -> sa.ColumnElement[bool]:
+    """Events of an entity's history: its own, and those of the rows that belong to it
+    (a submission's values, files, comments; a scorecard's scores...), deleted ones included."""
+    if entity_type == "project":
+        parts = [p for p in PROJECT_PARTS if p not in exclude]
+        return sa.and_(AuditEvent.project_id == int(entity_id), AuditEvent.entity_type.in_(parts))
+    own = sa.and_(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id)
+    children = [(t, c) for t, c in CHILDREN.get(entity_type, ()) if t not in exclude]
+    if not children or not entity_id.isdigit():
+        return own
+    parent_id = int(entity_id)
+    linked = sa.select(AuditEvent.entity_type, AuditEvent.entity_id).where(
+        sa.or_(*(sa.and_(AuditEvent.entity_type == t, _refers_to(c, parent_id)) for t, c in children))
+    )
+    condition = sa.or_(own, sa.tuple_(AuditEvent.entity_type, AuditEvent.entity_id).in_(linked))
+    if project_id is not None:
+        # Everything of a project's record is in the project's events: the index narrows the search.
+        linked = linked.where(AuditEvent.project_id == project_id)
+        condition = sa.and_(
+            AuditEvent.project_id == project_id,
+            sa.or_(own, sa.tuple_(AuditEvent.entity_type, AuditEvent.entity_id).in_(linked)),
+        )
+    return condition
+
+
+@dataclass
+class TrailFilters:
+    actor: str = ""
+    action: str = ""
+    project_id: int | None = None
+    entity_type: str = ""
+    entity_id: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def trail_condition(filters: TrailFilters, project_ids: sa.Select | None) -> sa.ColumnElement[bool]:
+    """The trail's filters, and the viewer's projects (None: every event, for administrators)."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    if project_ids is not None:
+        conditions.append(AuditEvent.project_id.in_(project_ids))
+    actor = filters.actor.strip()
+    if actor.startswith("#") and actor[1:].isdigit():
+        conditions.append(AuditEvent.actor_id == int(actor[1:]))
+    elif actor:
+        pattern = f"%{_like_escape(actor.lower())}%"
+        conditions.append(sa.func.lower(AuditEvent.actor_name).like(pattern, escape="\\"))
+    action = filters.action.strip()
+    if action:
+        # "submission." or "submission" finds every action on submissions; a full name finds one.
+        conditions.append(
+            sa.or_(
+                AuditEvent.action == action,
+                AuditEvent.action.like(f"{_like_escape(action.rstrip('.'))}.%", escape="\\"),
+            )
+        )
+    if filters.project_id is not None:
+        conditions.append(AuditEvent.project_id == filters.project_id)
+    if filters.entity_type:
+        conditions.append(AuditEvent.entity_type == filters.entity_type)
+    if filters.entity_id.strip():
+        conditions.append(AuditEvent.entity_id == filters.entity_id.strip())
+    if filters.date_from:
+        conditions.append(AuditEvent.occurred_at >= _day_start(filters.date_from))
+    if filters.date_to:
+        conditions.append(AuditEvent.occurred_at < _day_start(filters.date_to + timedelta(days=1)))
+    return sa.and_(sa.true(), *conditions)
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=utcnow().tzinfo)
+
+
+@dataclass
+class Page:
+    events: list[AuditEvent]
+    newer: int | None = None  # ?after=<id> shows the next newer page
+    older: int | None = None  # ?before=<id> shows the next older page
+
+
+def keyset_page(
+    condition: sa.ColumnElement[bool],
+    *,
+    before: int | None = None,
+    after: int | None = None,
+    size: int = PAGE_SIZE,
+) -> Page:
+    """Newest first, paged by event id (never OFFSET): page N costs what page 1 costs."""
+    query = sa.select(AuditEvent).where(condition)
+    if after is not None:
+        rows = list(
+            db.session.scalars(query.where(AuditEvent.id > after).order_by(AuditEvent.id).limit(size + 1))
+        )
+        has_newer = len(rows) > size
+        events = list(reversed(rows[:size]))
+        has_older = True
+    else:
+        if before is not None:
+            query = query.where(AuditEvent.id < before)
+        events = list(db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(size + 1)))
+        has_older = len(events) > size
+        events = events[:size]
+        has_newer = before is not None and bool(
+            events
+            and db.session.scalar(sa.select(sa.exists().where(condition, AuditEvent.id > events[0].id)))
+        )
+    if not events:
+        return Page([])
+    return Page(events, events[0].id if has_newer else None, events[-1].id if has_older else None)
+
+
+# --- what a reader sees ----------------------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    label: str
+    before: str | None
+    after: str | None
+    long: bool = False
+
+
+@dataclass
+class Entry:
+    id: int
+    occurred_at: datetime
+    actor: str
+    actor_id: int | None
+    remote_addr: str | None
+    action: str
+    action_label: str
+    kind: str  # created, changed, deleted, event
+    entity_type: str | None
+    entity_id: str | None
+    entity_label: str
+    project_id: int | None
+    project_label: str | None
+    reason: str | None
+    changes: list[Change] = field(default_factory=list)
+
+
+# How a linked record is named: a query per kind of record, for all the ids of a page at once.
+def _names_query(table: str, ids: set[int]) -> Iterable[tuple[int, str]]:
+    if table == "user":
+        rows = db.session.execute(sa.select(User.id, User.full_name, User.email).where(User.id.in_(ids)))
+        return ((r.id, r.full_name or r.email) for r in rows)
+    if table == "organisation":
+        rows = db.session.execute(
+            sa.select(Organisation.id, Organisation.name, Organisation.acronym).where(
+                Organisation.id.in_(ids)
+            )
+        )
+        return ((r.id, f"{r.name} ({r.acronym})" if r.acronym else r.name) for r in rows)
+    simple = {
+        "project": (Project, Project.reference),
+        "reporting_period": (ReportingPeriod, ReportingPeriod.label),
+        "criteria_set": (CriteriaSet, CriteriaSet.name),
+        "scale": (Scale, Scale.name),
+        "evaluation": (Evaluation, Evaluation.title),
+        "criterion": (Criterion, Criterion.name),
+    }
+    if table in simple:
+        model, column = simple[table]
+        return db.session.execute(sa.select(model.id, column).where(model.id.in_(ids))).tuples()
+    coded = {"result": Result, "indicator": Indicator}
+    if table in coded:
+        model = coded[table]
+        rows = db.session.execute(sa.select(model.id, model.code, model.title).where(model.id.in_(ids)))
+        return ((r.id, f"{r.code} {r.title}") for r in rows)
+    return ()
+
+
+NAMED_TABLES = frozenset(
+    {
+        "user",
+        "organisation",
+        "project",
+        "reporting_period",
+        "criteria_set",
+        "scale",
+        "evaluation",
+        "criterion",
+        "result",
+        "indicator",
+    }
+)
+
+
+def _collect_refs(events: list[AuditEvent]) -> dict[str, set[int]]:
+    info = column_info()
+    refs: dict[str, set[int]] = defaultdict(set)
+    for event in events:
+        if event.project_id is not None:
+            refs["project"].add(event.project_id)
+        if event.entity_type in NAMED_TABLES and event.entity_id and event.entity_id.isdigit():
+            refs[event.entity_type].add(int(event.entity_id))
+        for values in (event.before, event.after):
+            for key, value in (values or {}).items():
+                column = info.get((event.entity_type or "", key))
+                if column and column.refers_to in NAMED_TABLES and isinstance(value, int):
+                    refs[column.refers_to].add(value)
+    return refs
+
+
+def resolve_names(refs: dict[str, set[int]]) -> dict[tuple[str, int], str]:
+    names = {}
+    for table, ids in refs.items():
+        if ids:
+            for key, name in _names_query(table, ids):
+                names[(table, key)] = name
+    return names
+
+
+def _parse_timestamp(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def display_value(entity_type: str | None, key: str, value: Any, names: dict[tuple[str, int], str]) -> str:
+    if value is None or value == "":
+        return _("(empty)")
+    column = column_info().get((entity_type or "", key), ColumnInfo())
+    if column.enum is not None:
+        return str(ENUM_LABELS.get(column.enum, {}).get(value, value))
+    if column.refers_to is not None and isinstance(value, int):
+        return names.get((column.refers_to, value)) or f"#{value}"
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if column.kind == "datetime" and isinstance(value, str):
+        parsed = _parse_timestamp(value)
+        return format_datetime(parsed, "medium") if parsed else value
+    if column.kind == "date" and isinstance(value, str):
+        try:
+            return format_date(date.fromisoformat(value), "medium")
+        except ValueError:
+            return value
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def _changes(event: AuditEvent, names: dict[tuple[str, int], str]) -> list[Change]:
+    before, after = event.before or {}, event.after or {}
+    showing_values = not before or not after  # a creation, a deletion, or an event of its own
+    keys = list(after) + [k for k in before if k not in after]
+    changes = []
+    for key in keys:
+        if key in QUIET_FIELDS and event.entity_type:
+            continue
+        old, new = before.get(key), after.get(key)
+        value = old if new is None else new
+        if showing_values and event.entity_type and (value is False or value in (None, "", {}, [])):
+            continue  # an empty field (or an unset flag) of a new or deleted row says nothing
+        if key == "content" and event.entity_type == "submission_version":
+            changes.append(
+                Change(field_label(event.entity_type, key), None, _("Snapshot of the submitted text"))
+            )
+            continue
+        if key == "narrative" and (isinstance(old, dict) or isinstance(new, dict)):
+            changes.extend(_section_changes(event.entity_type, key, old or {}, new or {}))
+            continue
+        changes.append(
+            _change(
+                field_label(event.entity_type, key), event.entity_type, key, old, new, names, before, after
+            )
+        )
+    return changes
+
+
+def _change(label, entity_type, key, old, new, names, before, after) -> Change:
+    old_text = display_value(entity_type, key, old, names) if key in before else None
+    new_text = display_value(entity_type, key, new, names) if key in after else None
+    long = any(t is not None and len(t) > LONG_TEXT for t in (old_text, new_text))
+    return Change(label, old_text, new_text, long)
+
+
+def _section_changes(entity_type: str | None, key: str, old: dict, new: dict) -> list[Change]:
+    changes = []
+    for section in list(new) + [s for s in old if s not in new]:
+        if old.get(section) == new.get(section):
+            continue
+        label = f"{field_label(entity_type, key)}: {NARRATIVE_LABELS.get(section, section)}"
+        changes.append(_change(label, None, section, old.get(section), new.get(section), {}, old, new))
+    return changes
+
+
+def _kind(event: AuditEvent) -> str:
+    if not event.entity_type or (event.before is None and event.after is None):
+        return "event"
+    if event.before is None:
+        return "created"
+    if event.after is None:
+        return "deleted"
+    return "changed"
+
+
+def entity_title(entity_type: str | None, entity_id: str | None, names: dict[tuple[str, int], str]) -> str:
+    if not entity_type:
+        return ""
+    label = entity_label(entity_type)
+    if entity_id and entity_id.isdigit() and (entity_type, int(entity_id)) in names:
+        return f"{label} {names[(entity_type, int(entity_id))]}"
+    return f"{label} #{entity_id}" if entity_id else label
+
+
+def present(events: list[AuditEvent], *, show_addresses: bool = False) -> list[Entry]:
+    """Entries for a page of events, with a bounded number of queries whatever their number."""
+    names = resolve_names(_collect_refs(events))
+    return [
+        Entry(
+            id=event.id,
+            occurred_at=event.occurred_at,
+            actor=_("System") if event.actor_id is None and event.actor_name == SYSTEM else event.actor_name,
+            actor_id=event.actor_id,
+            remote_addr=event.remote_addr if show_addresses else None,
+            action=event.action,
+            action_label=action_label(event.action),
+            kind=_kind(event),
+            entity_type=event.entity_type,
+            entity_id=event.entity_id,
+            entity_label=entity_title(event.entity_type, event.entity_id, names),
+            project_id=event.project_id,
+            project_label=names.get(("project", event.project_id)) if event.project_id else None,
+            reason=event.reason,
+            changes=_changes(event, names),
+        )
+        for event in events
+    ]

@@ -1,0 +1,114 @@
+"""Downloading the trail: recorded first, then streamed in constant memory."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from mel_app import audit
+from mel_app.audit.chain import format_timestamp
+from mel_app.audit.history import TrailFilters, trail_condition
+from mel_app.models import AuditEvent, Project
+
+CSV_COLUMNS = (
+    "id",
+    "occurred_at",
+    "actor_id",
+    "actor_name",
+    "remote_addr",
+    "action",
+    "entity_type",
+    "entity_id",
+    "project_id",
+    "project_reference",
+    "reason",
+    "before",
+    "after",
+    "prev_hash",
+    "hash",
+)
+# Spreadsheets run a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+BATCH = 1000
+
+
+def record_trail_download(
+    session: Session, *, actor: Any, filters: TrailFilters, up_to_id: int, with_addresses: bool
+) -> None:
+    """Audit the download itself (in the caller's transaction; the view commits before streaming)."""
+    audit.record(
+        session,
+        "audit.download",
+        actor=actor,
+        project_id=filters.project_id,
+        after={
+            "format": "csv",
+            "filters": filters.as_dict(),
+            "up_to_event": up_to_id,
+            "with_addresses": with_addresses,
+        },
+    )
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _json(value: Any) -> str:
+    if value is None:
+        return ""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def trail_csv(
+    session: Session,
+    filters: TrailFilters,
+    project_ids: sa.Select | None,
+    *,
+    up_to_id: int,
+    with_addresses: bool,
+) -> Iterator[str]:
+    """The filtered trail up to a fixed event, oldest first, as CSV text in chunks.
+
+    Rows are read through a server-side cursor in batches, so memory stays flat whatever the
+    size. Cells a spreadsheet would run as a formula are prefixed with an apostrophe.
+    """
+    columns = [c for c in CSV_COLUMNS if with_addresses or c != "remote_addr"]
+    query = (
+        sa.select(AuditEvent.__table__, Project.reference.label("project_reference"))
+        .outerjoin(Project, Project.id == AuditEvent.project_id)
+        .where(trail_condition(filters, project_ids), AuditEvent.id <= up_to_id)
+        .order_by(AuditEvent.id)
+    )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write("\ufeff")  # spreadsheets then read the file as UTF-8
+    writer.writerow(columns)
+    stream = session.connection().execute(query.execution_options(stream_results=True, yield_per=BATCH))
+    with stream:
+        for rows in stream.partitions():
+            for row in rows:
+                values = row._mapping
+                writer.writerow(
+                    [
+                        format_timestamp(values["occurred_at"])
+                        if name == "occurred_at"
+                        else _json(values[name])
+                        if name in ("before", "after")
+                        else _cell(values[name])
+                        for name in columns
+                    ]
+                )
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()

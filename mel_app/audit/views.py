@@ -1,0 +1,203 @@
+"""The audit trail in the browser: a record's History tab, the whole trail, its CSV download."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, render_template, request, stream_with_context, url_for
+from flask_login import current_user
+from werkzeug.routing import BuildError
+
+from mel_app import audit
+from mel_app.audit import history, services
+from mel_app.audit.capture import entity_id as entity_id_of
+from mel_app.audit.capture import project_id_of
+from mel_app.audit.forms import TrailDownloadForm, TrailFilterForm
+from mel_app.audit.labels import entity_label
+from mel_app.extensions import db
+from mel_app.models import AuditEvent, Project, Submission
+from mel_app.permissions import (
+    audit_trail_project_ids,
+    can_see_remote_addresses,
+    can_view_audit_trail,
+    can_view_history,
+    can_view_internal_history,
+    is_admin,
+    may_know_of_history,
+    require,
+)
+
+bp = Blueprint("audit", __name__)
+
+FILTER_FIELDS = ("actor", "action", "project", "entity_type", "entity_id", "date_from", "date_to")
+
+# Where a record's own page is, once the feature that shows it is there.
+ENTITY_PAGES = {
+    "project": ("projects.detail", "project_id"),
+    "submission": ("submissions.detail", "sub_id"),
+    "evaluation": ("evaluations.detail", "evaluation_id"),
+}
+
+
+@bp.app_template_global()
+def history_url(obj: Any) -> str:
+    """The address of a record's History tab: {{ history_url(submission) }}."""
+    return url_for("audit.entity_history", entity_type=obj.__tablename__, entity_id=entity_id_of(obj))
+
+
+@bp.app_template_global()
+def may_view_history(obj: Any) -> bool:
+    """Whether the signed-in user may open a record's History tab (for macros imported without context)."""
+    return can_view_history(current_user, obj)
+
+
+def _entity_page(entity_type: str, entity_id: str) -> str | None:
+    page = ENTITY_PAGES.get(entity_type)
+    if page is None or not entity_id.isdigit():
+        return None
+    try:
+        return url_for(page[0], **{page[1]: int(entity_id)})
+    except BuildError:
+        return None
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 19 else None
+
+
+def for_entity(obj: Any, viewer: Any, *, before: int | None = None, after: int | None = None, size: int = 50):
+    """A page of a record's history, ready for the `history_list` macro; the caller has checked
+    `can_view_history(viewer, obj)`. Other pages may embed it, e.g. the latest few changes."""
+    entity_type, entity_id = obj.__tablename__, entity_id_of(obj)
+    project_id = project_id_of(obj)
+    exclude = () if can_view_internal_history(viewer, project_id) else ("comment",)
+    condition = history.history_condition(entity_type, entity_id, project_id=project_id, exclude=exclude)
+    page = history.keyset_page(condition, before=before, after=after, size=size)
+    return page, history.present(page.events, show_addresses=can_see_remote_addresses(viewer))
+
+
+@bp.get("/history/<entity_type>/<entity_id>")
+def entity_history(entity_type: str, entity_id: str):
+    if (
+        entity_type not in history.audited_models()
+        or history.parse_entity_key(entity_type, entity_id) is None
+    ):
+        abort(404)
+    obj = history.load_entity(entity_type, entity_id)
+    before, after = _int_arg("before"), _int_arg("after")
+    if obj is not None:
+        require(can_view_history(current_user, obj), visible=may_know_of_history(current_user, obj))
+        page, entries = for_entity(obj, current_user, before=before, after=after)
+    else:
+        # A deleted record: its history stays readable to those who may read its project's trail.
+        project_id = db.session.scalar(
+            sa.select(AuditEvent.project_id)
+            .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id)
+            .where(AuditEvent.project_id.is_not(None))
+            .limit(1)
+        )
+        allowed = is_admin(current_user) or (
+            project_id is not None and can_view_internal_history(current_user, project_id)
+        )
+        require(allowed)
+        condition = history.history_condition(entity_type, entity_id, project_id=project_id)
+        page = history.keyset_page(condition, before=before, after=after)
+        entries = history.present(page.events, show_addresses=can_see_remote_addresses(current_user))
+        if not entries and before is None and after is None:
+            abort(404)
+    return render_template(
+        "audit/history.html",
+        entity_type=entity_type,
+        entity_id=entity_id,
+        title=_record_title(entity_type, entity_id, obj),
+        entity_page=_entity_page(entity_type, entity_id) if obj is not None else None,
+        exists=obj is not None,
+        page=page,
+        entries=entries,
+    )
+
+
+def _record_title(entity_type: str, entity_id: str, obj: Any) -> str:
+    if isinstance(obj, Project):
+        return f"{entity_label(entity_type)} {obj.reference}"
+    name = getattr(obj, "full_name", None) or getattr(obj, "name", None) or getattr(obj, "title", None)
+    if name and not isinstance(obj, Submission):
+        return f"{entity_label(entity_type)} {name}"
+    return f"{entity_label(entity_type)} #{entity_id}"
+
+
+def _project_choices() -> list[tuple[int, str]]:
+    ids = audit_trail_project_ids(current_user)
+    query = sa.select(Project.id, Project.reference).order_by(Project.reference)
+    if ids is not None:
+        query = query.where(Project.id.in_(ids))
+    return [(row.id, row.reference) for row in db.session.execute(query)]
+
+
+def _render_trail(form: TrailFilterForm, status: int = 200, download_form: TrailDownloadForm | None = None):
+    valid = status == 200 and form.validate()
+    page, entries = history.Page([]), []
+    if valid:
+        condition = history.trail_condition(form.filters(), audit_trail_project_ids(current_user))
+        page = history.keyset_page(condition, before=_int_arg("before"), after=_int_arg("after"))
+        entries = history.present(page.events, show_addresses=can_see_remote_addresses(current_user))
+    if download_form is None:
+        download_form = TrailDownloadForm(formdata=None)
+    args = {k: v for k, v in request.args.items() if k not in ("before", "after")}
+    filter_values = {}
+    for name in FILTER_FIELDS:
+        data = form[name].data
+        if form[name].raw_data:
+            filter_values[name] = form[name].raw_data[0]
+        else:
+            filter_values[name] = "" if data is None else getattr(data, "isoformat", lambda d=data: str(d))()
+    return render_template(
+        "audit/trail.html",
+        form=form,
+        download_form=download_form,
+        page=page,
+        entries=entries,
+        args=args,
+        filter_values=filter_values,
+        show_addresses=can_see_remote_addresses(current_user),
+    ), (200 if valid else 400)
+
+
+@bp.get("/audit")
+def trail():
+    require(can_view_audit_trail(current_user), visible=True)
+    form = TrailFilterForm(formdata=request.args)
+    form.set_choices(_project_choices(), every_project=is_admin(current_user))
+    return _render_trail(form)
+
+
+@bp.post("/audit/download")
+def download():
+    require(can_view_audit_trail(current_user), visible=True)
+    form = TrailDownloadForm()
+    form.set_choices(_project_choices(), every_project=is_admin(current_user))
+    if not form.validate_on_submit():
+        return _render_trail(form, status=400, download_form=form)
+    filters = form.filters()
+    with_addresses = can_see_remote_addresses(current_user)
+    # Everything up to the event before this download's own: the file is a fixed snapshot.
+    up_to_id = audit.chain.head(db.session.connection())[0]
+    services.record_trail_download(
+        db.session, actor=current_user, filters=filters, up_to_id=up_to_id, with_addresses=with_addresses
+    )
+    db.session.commit()
+    body = services.trail_csv(
+        db.session,
+        filters,
+        audit_trail_project_ids(current_user),
+        up_to_id=up_to_id,
+        with_addresses=with_addresses,
+    )
+    filename = f"audit-trail-up-to-{up_to_id}.csv"
+    return Response(
+        stream_with_context(body),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
