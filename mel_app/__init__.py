@@ -87,10 +87,12 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from mel_app.auth.views import bp as auth_bp
+    from mel_app.exports.views import bp as exports_bp
     from mel_app.main.views import bp as main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(exports_bp)
 
 
 # Endpoints anyone may reach without signing in; everything else needs a session.
