@@ -173,6 +173,14 @@ def test_every_table_is_there_with_its_typed_values(client, login, world, fmt):
         assert value["approved_at"] == "2026-01-20T09:30:00Z"
     else:
         assert value["value"] == "150" and value["period_start"] == "2025-07-01"
+        # Spelled by the database (indicator values) or by Python (narrative): the same text.
+        assert value["approved_at"] == "2026-01-20T09:30:00Z" and value["not_reported"] == "false"
+        report = next(r for r in t["narrative"] if r["submission_id"] == value["submission_id"])
+        assert report["approved_at"] == value["approved_at"]
+        share = next(r for r in t["indicator_values"] if r["indicator_code"] == "1.b" and r["value"] != "30")
+        assert share["value"] == "40.5"
+        framework = next(r for r in t["results_framework"] if r["indicator_code"] == "1.a")
+        assert (framework["baseline_value"], framework["ascending"]) == ("100", "true")
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "csv", "json"])

@@ -184,7 +184,7 @@ def _baseline(indicator: etree._Element, row: Any, project: dict[str, Any], meas
     attrs = {"year": str(year_of.year)}
     if baseline_date:
         attrs["iso-date"] = baseline_date.isoformat()
-    if row.baseline_value is not None and measure is not Measure.qualitative:
+    if row.baseline_value is not None and measure != Measure.qualitative:
         attrs["value"] = _number(row.baseline_value)
     baseline = etree.SubElement(indicator, "baseline", attrs)
     if row.baseline_comment:
@@ -197,7 +197,7 @@ def _actual_period(indicator: etree._Element, rows: list[Any], measure: Measure,
     etree.SubElement(period, "period-start", {"iso-date": first.start_date.isoformat()})
     etree.SubElement(period, "period-end", {"iso-date": first.end_date.isoformat()})
     actual = aggregate_actual(measure, [(r.value, r.women, r.men) for r in rows])
-    if measure is Measure.qualitative:
+    if measure == Measure.qualitative:
         element = etree.SubElement(period, "actual")
         answers = [f"{r.organisation}: {r.text_value}" for r in rows if r.text_value]
         if answers:
@@ -223,7 +223,7 @@ def _target_period(indicator: etree._Element, row: Any, project: dict[str, Any],
     etree.SubElement(period, "period-start", {"iso-date": start.isoformat()})
     etree.SubElement(period, "period-end", {"iso-date": end.isoformat()})
     attrs = {}
-    if row.target_value is not None and measure is not Measure.qualitative:
+    if row.target_value is not None and measure != Measure.qualitative:
         attrs["value"] = _number(row.target_value)
     target = etree.SubElement(period, "target", attrs)
     if row.target_comment:
@@ -234,7 +234,7 @@ def _indicator(result: etree._Element, rows: list[Any], project: dict[str, Any])
     row = rows[0]
     measure = row.measure
     attrs = {"measure": MEASURES[measure]}
-    if measure is not Measure.qualitative:
+    if measure != Measure.qualitative:
         attrs["ascending"] = "1" if row.ascending else "0"
     indicator = etree.SubElement(result, "indicator", attrs)
     _text(indicator, "title", row.title)
@@ -280,7 +280,7 @@ def _activity(project: dict[str, Any], rows: list[Any], org: ReportingOrg) -> et
     _text(activity, "participating-org", org.name, ref=org.ref, type=org.type, role="2")
     for name, group in project["partners"]:
         attrs = {"role": "4"}
-        if group is OrgGroup.government:
+        if group == OrgGroup.government:
             attrs["type"] = "10"
         _text(activity, "participating-org", name, **attrs)
     other = etree.SubElement(activity, "other-identifier", {"ref": project["reference"], "type": "B01"})

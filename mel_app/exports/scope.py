@@ -18,13 +18,14 @@ the queries themselves (never by loading rows and dropping some):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 
 from mel_app import permissions
+from mel_app.exports.sql import decimal_text, flag_text, iso_utc
 from mel_app.models import (
     Evaluation,
     EvaluationStatus,
@@ -92,7 +93,9 @@ class ExportContext:
 
     Built while the reader's account is loaded: afterwards it holds only values and SQL constructs,
     so a streamed response can run it after the request's transaction has been committed.
-    `spreadsheet` neutralises formula triggers in text columns (CSV and XLSX).
+    `spreadsheet` neutralises formula triggers in text columns (CSV and XLSX); `text_cells` has the
+    database spell numbers, timestamps and flags as the CSV files write them (the tables that are
+    not shaped in Python then need no per-row work at all).
     """
 
     scope: Scope
@@ -103,10 +106,13 @@ class ExportContext:
     open_evaluations_ok: sa.Select
     hidden_evaluations: sa.Select
     spreadsheet: bool = False
+    text_cells: bool = False
     is_system: bool = False
 
     @classmethod
-    def build(cls, scope: Scope, reader: Reader, *, spreadsheet: bool = False) -> ExportContext:
+    def build(
+        cls, scope: Scope, reader: Reader, *, spreadsheet: bool = False, text_cells: bool = False
+    ) -> ExportContext:
         user = reader.user
         return cls(
             scope=scope,
@@ -117,11 +123,9 @@ class ExportContext:
             open_evaluations_ok=permissions.open_evaluation_project_ids(user),
             hidden_evaluations=permissions.hidden_evaluation_ids(user),
             spreadsheet=spreadsheet,
+            text_cells=text_cells,
             is_system=user is permissions.SYSTEM_READER,
         )
-
-    def for_spreadsheet(self, spreadsheet: bool) -> ExportContext:
-        return replace(self, spreadsheet=spreadsheet)
 
     # --- text ---------------------------------------------------------------------------------
 
@@ -133,6 +137,21 @@ class ExportContext:
             (sa.func.substr(column, 1, 1).in_(FORMULA_TRIGGERS), sa.literal("'") + column),
             else_=column,
         )
+
+    # --- other cells: typed, or already spelled as text for CSV (`text_cells`) -------------------
+
+    def number(self, column: Any) -> Any:
+        return decimal_text(column) if self.text_cells else column
+
+    def when(self, column: Any) -> Any:
+        if self.text_cells:
+            return iso_utc(column)
+        # As the driver gives it (UTC: the export's connection is set to UTC), without the per-row
+        # work of the models' timezone type. SQLite gives it naive, in UTC.
+        return sa.type_coerce(column, sa.DateTime(timezone=True))
+
+    def flag(self, column: Any) -> Any:
+        return flag_text(column) if self.text_cells else column
 
     def py_text(self, value: str | None) -> str | None:
         """The same for text assembled in Python."""

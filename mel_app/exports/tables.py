@@ -135,6 +135,17 @@ def count_of(stmt: sa.Select) -> sa.Select:
     return stmt.with_only_columns(sa.func.count(), maintain_column_froms=False).order_by(None)
 
 
+def _e(column: Any) -> Any:
+    """An enumeration column read as its plain value: no per-row conversion to the Python enum."""
+    return sa.type_coerce(column, sa.String)
+
+
+def _ts(column: Any) -> Any:
+    """A timestamp read as the driver gives it (UTC: the export's connection is set to UTC), without
+    the per-row work of the models' timezone type. On SQLite it comes back naive, in UTC."""
+    return sa.type_coerce(column, sa.DateTime(timezone=True))
+
+
 def _c(key: str, kind: Kind, description: Any) -> Column:
     return Column(key, kind, description)
 
@@ -196,8 +207,8 @@ def _projects_query(ctx: ExportContext) -> sa.Select:
             Project.reference,
             t(Project.title),
             t(Project.donor),
-            Project.funding_modality,
-            Project.phase,
+            _e(Project.funding_modality),
+            _e(Project.phase),
             Project.start_date,
             Project.end_date,
             Project.framework_approved,
@@ -283,25 +294,25 @@ def _framework_query(ctx: ExportContext) -> sa.Select:
             Project.reference,
             Result.id,
             t(Result.code),
-            Result.type,
+            _e(Result.type),
             t(Result.title),
             t(parent.code),
             Indicator.id,
             t(Indicator.code),
             t(Indicator.title),
-            Indicator.measure,
+            _e(Indicator.measure),
             t(Indicator.unit),
-            Indicator.ascending,
-            Indicator.baseline_value,
+            ctx.flag(Indicator.ascending),
+            ctx.number(Indicator.baseline_value),
             Indicator.baseline_date,
             t(Indicator.baseline_comment),
-            Indicator.target_value,
+            ctx.number(Indicator.target_value),
             Indicator.target_date,
             t(Indicator.target_comment),
-            Indicator.disaggregate_by_sex,
+            ctx.flag(Indicator.disaggregate_by_sex),
             t(Indicator.means_of_verification),
             t(responsible.name),
-            sa.or_(Result.is_archived, sa.func.coalesce(Indicator.is_archived, False)),
+            ctx.flag(sa.or_(Result.is_archived, sa.func.coalesce(Indicator.is_archived, False))),
         )
         .select_from(Result)
         .join(Project, Project.id == Result.project_id)
@@ -347,24 +358,24 @@ def _values_query(ctx: ExportContext) -> sa.Select:
             t(Result.code),
             t(Indicator.code),
             t(Indicator.title),
-            Indicator.measure,
+            _e(Indicator.measure),
             t(Indicator.unit),
             t(ReportingPeriod.label),
             ReportingPeriod.start_date,
             ReportingPeriod.end_date,
             t(Organisation.name),
             t(Organisation.acronym),
-            Organisation.group,
+            _e(Organisation.group),
             Organisation.country,
-            IndicatorValue.value,
-            IndicatorValue.women,
-            IndicatorValue.men,
+            ctx.number(IndicatorValue.value),
+            ctx.number(IndicatorValue.women),
+            ctx.number(IndicatorValue.men),
             t(IndicatorValue.text_value),
-            IndicatorValue.not_reported,
+            ctx.flag(IndicatorValue.not_reported),
             t(IndicatorValue.comment),
-            Submission.status,
-            Submission.submitted_at,
-            Submission.approved_at,
+            _e(Submission.status),
+            ctx.when(Submission.submitted_at),
+            ctx.when(Submission.approved_at),
             t(approver.full_name),
         )
         .select_from(IndicatorValue)
@@ -438,23 +449,23 @@ class Actual:
     reports: int
 
 
-def aggregate_actual(measure: Measure, values: Iterable[tuple[Any, Any, Any]]) -> Actual:
+def aggregate_actual(measure: Measure | str, values: Iterable[tuple[Any, Any, Any]]) -> Actual:
     """One period's actual from the organisations' (value, women, men): see `latest_actual`."""
     rows = list(values)
     numbers = [Decimal(v) for v, _w, _m in rows if v is not None]
     women = [Decimal(w) for _v, w, _m in rows if w is not None]
     men = [Decimal(m) for _v, _w, m in rows if m is not None]
     value: Decimal | None = None
-    if numbers and measure is Measure.number:
+    if numbers and measure == Measure.number:
         value = sum(numbers, Decimal(0))
-    elif numbers and measure is Measure.percentage:
+    elif numbers and measure == Measure.percentage:
         value = (sum(numbers, Decimal(0)) / len(numbers)).quantize(FOUR_PLACES)
-    elif numbers and measure is Measure.yes_no:
+    elif numbers and measure == Measure.yes_no:
         value = max(numbers)
     return Actual(
         value=value,
-        women=sum(women, Decimal(0)) if women and measure is Measure.number else None,
-        men=sum(men, Decimal(0)) if men and measure is Measure.number else None,
+        women=sum(women, Decimal(0)) if women and measure == Measure.number else None,
+        men=sum(men, Decimal(0)) if men and measure == Measure.number else None,
         reports=len(rows),
     )
 
@@ -538,7 +549,7 @@ def _progress_query(ctx: ExportContext) -> sa.Select:
             Indicator.id,
             t(Indicator.code),
             t(Indicator.title),
-            Indicator.measure,
+            _e(Indicator.measure),
             t(Indicator.unit),
             Indicator.ascending,
             Indicator.baseline_value,
@@ -631,11 +642,11 @@ def _narrative_query(ctx: ExportContext) -> sa.Select:
             ReportingPeriod.end_date,
             t(Organisation.name),
             t(Organisation.acronym),
-            Organisation.group,
+            _e(Organisation.group),
             Organisation.country,
-            Submission.status,
-            Submission.submitted_at,
-            Submission.approved_at,
+            _e(Submission.status),
+            _ts(Submission.submitted_at),
+            _ts(Submission.approved_at),
             t(approver.full_name),
             Submission.narrative,
         )
@@ -692,18 +703,18 @@ def _design_query(ctx: ExportContext) -> sa.Select:
             Project.reference,
             t(Organisation.name),
             t(Organisation.acronym),
-            Organisation.group,
+            _e(Organisation.group),
             Organisation.country,
-            Submission.status,
-            Submission.submitted_at,
+            _e(Submission.status),
+            ctx.when(Submission.submitted_at),
             DesignInputItem.position,
-            DesignInputItem.kind,
+            _e(DesignInputItem.kind),
             t(DesignInputItem.text),
             t(linked_result.code),
             t(linked_indicator.code),
-            DesignInputItem.disposition,
+            _e(DesignInputItem.disposition),
             t(DesignInputItem.response_reason),
-            DesignInputItem.responded_at,
+            ctx.when(DesignInputItem.responded_at),
             t(responder.full_name),
         )
         .select_from(DesignInputItem)
@@ -763,18 +774,18 @@ def _scores_query(ctx: ExportContext) -> sa.Select:
             Evaluation.id,
             Project.reference,
             t(Evaluation.title),
-            Evaluation.kind,
-            Evaluation.status,
+            _e(Evaluation.kind),
+            _e(Evaluation.status),
             t(Criterion.code),
             t(Criterion.name),
             Scorecard.id,
-            Scorecard.group,
+            _e(Scorecard.group),
             ctx.scorer_name(scorer.full_name, Evaluation.project_id),
             sa.case((Score.cannot_assess, sa.null()), else_=Score.point),
             t(ScalePoint.label),
-            Score.cannot_assess,
+            ctx.flag(Score.cannot_assess),
             t(Score.justification),
-            Scorecard.submitted_at,
+            ctx.when(Scorecard.submitted_at),
         )
         .select_from(Score)
         .join(Scorecard, Scorecard.id == Score.scorecard_id)
@@ -797,7 +808,7 @@ def _scores_query(ctx: ExportContext) -> sa.Select:
             Evaluation.id,
             Criterion.position,
             Criterion.id,
-            Scorecard.group,
+            _e(Scorecard.group),
             Scorecard.id,
         )
     )
@@ -845,11 +856,11 @@ def _summary_query(ctx: ExportContext) -> sa.Select:
             Evaluation.id,
             Project.reference,
             t(Evaluation.title),
-            Evaluation.status,
+            _e(Evaluation.status),
             Criterion.id,
             t(Criterion.code),
             t(Criterion.name),
-            Scorecard.group,
+            _e(Scorecard.group),
             sa.case((Score.cannot_assess, sa.null()), else_=Score.point),
             maintain_column_froms=False,
         )
@@ -940,11 +951,11 @@ def _recommendations_query(ctx: ExportContext) -> sa.Select:
             Recommendation.position + 1,
             t(Recommendation.text),
             t(Recommendation.addressed_to),
-            Recommendation.response,
+            _e(Recommendation.response),
             t(Recommendation.planned_action),
             Recommendation.due_date,
-            Recommendation.action_status,
-            Recommendation.responded_at,
+            _e(Recommendation.action_status),
+            ctx.when(Recommendation.responded_at),
         )
         .select_from(Recommendation)
         .join(Evaluation, Evaluation.id == Recommendation.evaluation_id)

@@ -114,22 +114,36 @@ def data_dictionary() -> list[dict[str, Any]]:
 # --- spelling of values in text formats -------------------------------------------------------
 
 
-def decimal_text(value: Decimal) -> str:
-    """A decimal without trailing zeros or exponent: 12000.0000 → 12000, 0.5000 → 0.5."""
-    text = format(value, "f")
+def decimal_text(value: Decimal | float) -> str:
+    """A number without trailing zeros or exponent: 12000.0000 → 12000, 0.5000 → 0.5."""
+    text = str(value)  # fast, and plain for the database's NUMERIC(18, 4) values
+    if "E" in text or "e" in text:
+        text = format(value, "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text if text not in ("", "-0") else "0"
 
 
+# Timestamps repeat a lot (every value of a report shares its dates): spell each once.
+_ISO_CACHE: dict[datetime, str] = {}
+
+
 def iso_datetime(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """ISO 8601 in UTC; naive values are UTC already (SQLite)."""
+    text = _ISO_CACHE.get(value)
+    if text is None:
+        utc = value.astimezone(UTC) if value.tzinfo is not None else value
+        text = utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if len(_ISO_CACHE) >= 4096:
+            _ISO_CACHE.clear()
+        _ISO_CACHE[value] = text
+    return text
 
 
 def _csv_converters(table: Table) -> list[tuple[int, Callable[[Any], Any]]]:
     converters: dict[Kind, Callable[[Any], Any]] = {
-        Kind.decimal: lambda v: decimal_text(Decimal(v)),
-        Kind.ratio: lambda v: decimal_text(Decimal(v)),
+        Kind.decimal: decimal_text,
+        Kind.ratio: decimal_text,
         Kind.number: repr,
         Kind.datetime: iso_datetime,
         Kind.boolean: lambda v: "true" if v else "false",
@@ -206,7 +220,8 @@ def write_csv_zip(
     encoding = "utf-8-sig" if bom else "utf-8"
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as zf:
         for table in TABLES:
-            converters = _csv_converters(table)
+            # Tables read straight from the database come spelled as text already (text_cells).
+            converters = [] if ctx.text_cells and table.shape is None else _csv_converters(table)
             count = 0
             raw = zf.open(_zip_entry(f"{table.name}.csv", about, compresslevel), "w", force_zip64=True)
             text = io.TextIOWrapper(raw, encoding=encoding, newline="", write_through=False)
@@ -233,7 +248,7 @@ def write_csv_zip(
 
 def _json_encoder(kind: Kind) -> Callable[[Any], str]:
     if kind in (Kind.decimal, Kind.ratio):
-        return lambda v: decimal_text(Decimal(v))
+        return decimal_text
     if kind is Kind.integer:
         return lambda v: str(int(v))
     if kind is Kind.number:
@@ -322,28 +337,31 @@ class _XlsxBook:
         return ws
 
     def cell_writers(self, ws, table: Table) -> list[Callable[[int, int, Any], Any]]:
+        # XlsxWriter's undecorated cell methods (its public ones only add A1-notation parsing, a
+        # measurable cost over millions of cells); rows and columns here are always numbers.
+        write_string, write_number = ws._write_string, ws._write_number
+        write_datetime, write_boolean = ws._write_datetime, ws._write_boolean
+        ratio, number_format = self.formats[Kind.ratio], self.formats[Kind.number]
+        date_format, datetime_format = self.formats[Kind.date], self.formats[Kind.datetime]
+
         def text(row: int, col: int, value: Any) -> None:
+            if value == "":
+                return  # an empty cell
             value = str(value)
             if len(value) > XLSX_MAX_TEXT:
                 value = value[: XLSX_MAX_TEXT - 1] + "…"
-            ws.write_string(row, col, value)
-
-        def number(row: int, col: int, value: Any) -> None:
-            ws.write_number(row, col, float(value))
-
-        def when(fmt):
-            return lambda row, col, value: ws.write_datetime(row, col, value, fmt)
+            write_string(row, col, value)
 
         writers: dict[Kind, Callable[[int, int, Any], Any]] = {
             Kind.text: text,
             Kind.long_text: text,
-            Kind.integer: number,
-            Kind.decimal: number,
-            Kind.ratio: lambda r, c, v: ws.write_number(r, c, float(v), self.formats[Kind.ratio]),
-            Kind.number: lambda r, c, v: ws.write_number(r, c, float(v), self.formats[Kind.number]),
-            Kind.date: when(self.formats[Kind.date]),
-            Kind.datetime: when(self.formats[Kind.datetime]),
-            Kind.boolean: lambda r, c, v: ws.write_boolean(r, c, bool(v)),
+            Kind.integer: lambda r, c, v: write_number(r, c, v),
+            Kind.decimal: lambda r, c, v: write_number(r, c, float(v)),
+            Kind.ratio: lambda r, c, v: write_number(r, c, float(v), ratio),
+            Kind.number: lambda r, c, v: write_number(r, c, float(v), number_format),
+            Kind.date: lambda r, c, v: write_datetime(r, c, v, date_format),
+            Kind.datetime: lambda r, c, v: write_datetime(r, c, v, datetime_format),
+            Kind.boolean: lambda r, c, v: write_boolean(r, c, bool(v)),
         }
         return [writers[c.kind] for c in table.columns]
 
