@@ -99,23 +99,51 @@ def generate_dataset(url: str, rows: int) -> dict[str, int]:
     countries = ["KE", "GH", "SN", "ZM", "FJ", "BB", "CI", "TG"]
     counts = {"periods": periods, "submissions": 0, "values": 0}
     with psycopg.connect(libpq_url(url)) as conn, conn.cursor() as cur:
-        with cur.copy("COPY organisation (id, name, acronym, \"group\", country, is_fictional, created_at, updated_at) FROM STDIN") as cp:
+        with cur.copy(
+            'COPY organisation (id, name, acronym, "group", country, is_fictional, created_at, updated_at)'
+            " FROM STDIN"
+        ) as cp:
             for o in range(1, ORGANISATIONS + 1):
-                cp.write_row((o, f"Bench organisation {o:03d}, «fictional»", f"B{o}", groups[o % 3], countries[o % 8], True, now, now))
+                cp.write_row(
+                    (
+                        o,
+                        f"Bench organisation {o:03d}, «fictional»",
+                        f"B{o}",
+                        groups[o % 3],
+                        countries[o % 8],
+                        True,
+                        now,
+                        now,
+                    )
+                )
         cur.execute(
-            "INSERT INTO \"user\" (id, email, full_name, organisation_id, is_admin, is_active, preferred_language,"
-            " session_token, is_demo, created_at, updated_at)"
+            'INSERT INTO "user" (id, email, full_name, organisation_id, is_admin, is_active,'
+            " preferred_language, session_token, is_demo, created_at, updated_at)"
             " VALUES (1, 'bench@example.org', 'Bench Specialist', 1, false, true, 'en', 'x', false, %s, %s)",
             (now, now),
         )
         with cur.copy(
-            "COPY project (id, reference, title, summary, donor, funding_modality, start_date, end_date, phase,"
-            " framework_approved, framework_approved_at, created_at, updated_at) FROM STDIN"
+            "COPY project (id, reference, title, summary, donor, funding_modality, start_date, end_date,"
+            " phase, framework_approved, framework_approved_at, created_at, updated_at) FROM STDIN"
         ) as cp:
             for p in range(1, PROJECTS + 1):
-                cp.write_row((p, f"RAF/24/{p:02d}/BEN", f"Bench project {p}", "Generated for the export benchmark",
-                              "Bench donor", "XBDC", date(2010, 1, 1), date(2040, 12, 31), "implementation",
-                              True, now, now, now))
+                cp.write_row(
+                    (
+                        p,
+                        f"RAF/24/{p:02d}/BEN",
+                        f"Bench project {p}",
+                        "Generated for the export benchmark",
+                        "Bench donor",
+                        "XBDC",
+                        date(2010, 1, 1),
+                        date(2040, 12, 31),
+                        "implementation",
+                        True,
+                        now,
+                        now,
+                        now,
+                    )
+                )
         with cur.copy("COPY project_country (project_id, country) FROM STDIN") as cp:
             for p in range(1, PROJECTS + 1):
                 cp.write_row((p, countries[p % 8]))
@@ -132,12 +160,25 @@ def generate_dataset(url: str, rows: int) -> dict[str, int]:
             for p in range(1, PROJECTS + 1):
                 for r in range(RESULTS_PER_PROJECT):
                     result_id += 1
-                    cp.write_row((result_id, p, "outcome" if r == 0 else "output", str(r + 1), f"Result {r + 1}",
-                                  "", r, False, now, now))
+                    cp.write_row(
+                        (
+                            result_id,
+                            p,
+                            "outcome" if r == 0 else "output",
+                            str(r + 1),
+                            f"Result {r + 1}",
+                            "",
+                            r,
+                            False,
+                            now,
+                            now,
+                        )
+                    )
         with cur.copy(
             "COPY indicator (id, result_id, project_id, code, title, description, measure, unit, ascending,"
             " baseline_value, baseline_date, baseline_comment, target_value, target_date, target_comment,"
-            " disaggregate_by_sex, means_of_verification, position, is_archived, created_at, updated_at) FROM STDIN"
+            " disaggregate_by_sex, means_of_verification, position, is_archived, created_at, updated_at)"
+            " FROM STDIN"
         ) as cp:
             result_id = 0
             for p in range(1, PROJECTS + 1):
@@ -146,13 +187,35 @@ def generate_dataset(url: str, rows: int) -> dict[str, int]:
                     for i in range(INDICATORS_PER_RESULT):
                         indicator_id += 1
                         indicator_ids.setdefault(p, []).append(indicator_id)
-                        cp.write_row((indicator_id, result_id, p, f"{r + 1}.{chr(97 + i)}", f"Indicator {r + 1}.{i}",
-                                      "", "number", "people", True, 0, date(2010, 1, 1), "", 1000, date(2040, 12, 31),
-                                      "", True, "Registers", i, False, now, now))
+                        cp.write_row(
+                            (
+                                indicator_id,
+                                result_id,
+                                p,
+                                f"{r + 1}.{chr(97 + i)}",
+                                f"Indicator {r + 1}.{i}",
+                                "",
+                                "number",
+                                "people",
+                                True,
+                                0,
+                                date(2010, 1, 1),
+                                "",
+                                1000,
+                                date(2040, 12, 31),
+                                "",
+                                True,
+                                "Registers",
+                                i,
+                                False,
+                                now,
+                                now,
+                            )
+                        )
         period_ids: dict[int, list[tuple[int, date]]] = {}
         with cur.copy(
-            "COPY reporting_period (id, project_id, label, start_date, end_date, due_date, created_at, updated_at)"
-            " FROM STDIN"
+            "COPY reporting_period (id, project_id, label, start_date, end_date, due_date, created_at,"
+            " updated_at) FROM STDIN"
         ) as cp:
             period_id = 0
             for p in range(1, PROJECTS + 1):
@@ -162,10 +225,24 @@ def generate_dataset(url: str, rows: int) -> dict[str, int]:
                     start = date(year, 1 + 6 * half, 1)
                     end = date(year, 6, 30) if half == 0 else date(year, 12, 31)
                     period_ids.setdefault(p, []).append((period_id, end))
-                    cp.write_row((period_id, p, f"{year} H{half + 1}", start, end, date(year + 1, 1, 31) if half
-                                  else date(year, 7, 31), now, now))
-        narrative = json.dumps({"achievements": "Campaigns reached workers, in three cities.",
-                                "challenges": "Delays; \"some\" employers refused access."})
+                    cp.write_row(
+                        (
+                            period_id,
+                            p,
+                            f"{year} H{half + 1}",
+                            start,
+                            end,
+                            date(year + 1, 1, 31) if half else date(year, 7, 31),
+                            now,
+                            now,
+                        )
+                    )
+        narrative = json.dumps(
+            {
+                "achievements": "Campaigns reached workers, in three cities.",
+                "challenges": 'Delays; "some" employers refused access.',
+            }
+        )
         submissions: list[tuple[int, int]] = []
         with cur.copy(
             "COPY submission (id, project_id, kind, organisation_id, period_id, author_id, status, version,"
@@ -178,8 +255,26 @@ def generate_dataset(url: str, rows: int) -> dict[str, int]:
                     for o in range(1, ORGANISATIONS + 1):
                         sub_id += 1
                         submissions.append((sub_id, p))
-                        cp.write_row((sub_id, p, "progress_report", o, period_id, 1, "approved", 3, narrative,
-                                      now, 1, now, 1, 1, now, now))
+                        cp.write_row(
+                            (
+                                sub_id,
+                                p,
+                                "progress_report",
+                                o,
+                                period_id,
+                                1,
+                                "approved",
+                                3,
+                                narrative,
+                                now,
+                                1,
+                                now,
+                                1,
+                                1,
+                                now,
+                                now,
+                            )
+                        )
         counts["submissions"] = len(submissions)
         written = 0
         with cur.copy(
@@ -196,8 +291,18 @@ def generate_dataset(url: str, rows: int) -> dict[str, int]:
                     cp.write_row((sub_id, ind, women + men, women, men, "", False, comment, now, now))
                     written += 1
         counts["values"] = written
-        for table in ("organisation", "user", "project", "result", "indicator", "reporting_period", "submission"):
-            cur.execute(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), (SELECT max(id) FROM \"{table}\"))")
+        for table in (
+            "organisation",
+            "user",
+            "project",
+            "result",
+            "indicator",
+            "reporting_period",
+            "submission",
+        ):
+            # Fixed table names of this script, not input.
+            sequence = f"pg_get_serial_sequence('\"{table}\"', 'id')"
+            cur.execute(f'SELECT setval({sequence}, (SELECT max(id) FROM "{table}"))')  # noqa: S608
         conn.commit()
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
@@ -234,10 +339,14 @@ def child(kind: str, url: str, out: str) -> None:
             stmt = TABLES_BY_NAME["indicator_values"].query(ctx)
             sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
             started = time.perf_counter()
-            with psycopg.connect(libpq_url(url)) as conn, conn.cursor() as cur, open(out, "wb") as file:
-                with cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv, HEADER)") as copy:
-                    for block in copy:
-                        file.write(block)
+            with (
+                psycopg.connect(libpq_url(url)) as conn,
+                conn.cursor() as cur,
+                open(out, "wb") as file,
+                cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv, HEADER)") as copy,
+            ):
+                for block in copy:
+                    file.write(block)
             seconds = time.perf_counter() - started
         else:
             fmt = Format(kind)
@@ -298,11 +407,16 @@ def machine() -> str:
     except OSError:
         pass
     try:
-        mem_kb = int(next(li for li in Path("/proc/meminfo").read_text().splitlines() if li.startswith("MemTotal")).split()[1])
+        mem_kb = int(
+            next(
+                li for li in Path("/proc/meminfo").read_text().splitlines() if li.startswith("MemTotal")
+            ).split()[1]
+        )
         memory = f", {mem_kb / 1024 / 1024:.1f} GB RAM"
     except (OSError, StopIteration, ValueError):
         memory = ""
-    return f"{cpu}, {os.cpu_count()} CPUs{memory}; Python {platform.python_version()}; {platform.system()} {platform.release()}"
+    system = f"{platform.system()} {platform.release()}"
+    return f"{cpu}, {os.cpu_count()} CPUs{memory}; Python {platform.python_version()}; {system}"
 
 
 def postgres_version(url: str) -> str:
@@ -339,8 +453,8 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             counts = generate_dataset(url, args.rows)
             print(
-                f"Generated {counts['values']:,} indicator values in {counts['submissions']:,} approved reports"
-                f" ({time.perf_counter() - started:.1f} s).",
+                f"Generated {counts['values']:,} indicator values in {counts['submissions']:,}"
+                f" approved reports ({time.perf_counter() - started:.1f} s).",
                 flush=True,
             )
         rows = count_values(url)
@@ -366,7 +480,10 @@ def main(argv: list[str] | None = None) -> int:
             "exports": {},
         }
         print()
-        print(f"{'export':<8} {'rows':>11} {'seconds':>8} {'rows/s':>10} {'vs COPY':>8} {'peak RSS':>9} {'file':>10}")
+        print(
+            f"{'export':<8} {'rows':>11} {'seconds':>8} {'rows/s':>10} {'vs COPY':>8}"
+            f" {'peak RSS':>9} {'file':>10}"
+        )
         ok = True
         for kind in kinds:
             b = best(kind)

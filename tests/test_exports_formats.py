@@ -353,3 +353,15 @@ def test_period_range_filters_progress_reports(client, login, world):
     assert {r["period"] for r in t["narrative"]} == {"2026 H1"}
     t = _tables(client, "json", period_to="2025-12-31")
     assert {r["period"] for r in t["indicator_values"]} == {"2025 H2"}
+
+
+def test_small_batches_give_the_same_file(client, login, world, monkeypatch):
+    """Rows are streamed in batches; groups (an indicator, an evaluation) may span two batches."""
+    from mel_app.exports import tables
+
+    login(world.users["specialist"])
+    whole = _tables(client, "json", all_statuses="y")
+    monkeypatch.setattr(tables, "BATCH_SIZE", 2)
+    small = _tables(client, "json", all_statuses="y")
+    assert small.pop("about")["rows"] == whole.pop("about")["rows"]
+    assert small == whole

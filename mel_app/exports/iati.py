@@ -313,7 +313,7 @@ def write_iati(
 ) -> Iterator[bytes]:
     org = reporting_org or ReportingOrg()
     projects = _projects(conn, ctx)
-    rows = itertools.chain.from_iterable(stream_batches(conn, _results_query(ctx)))
+    rows = itertools.chain.from_iterable(stream_batches(conn, _results_query(ctx), named=True))
     by_project = itertools.groupby(rows, key=lambda r: r.project_id)
     pending = next(by_project, None)
     sink = _Sink()

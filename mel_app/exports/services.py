@@ -106,10 +106,8 @@ def reading_snapshot(engine: Engine) -> Iterator[Connection]:
             conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         with conn.begin():
             if conn.dialect.name == "postgresql":
-                # For this transaction only: timestamps arrive in UTC, as the files state them, and
-                # cursors are planned for reading every row (not the first 10% fast).
+                # Timestamps arrive in UTC, as the files state them (for this transaction only).
                 conn.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
-                conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
             yield conn
 
 

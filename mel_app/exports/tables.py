@@ -121,13 +121,45 @@ class Table:
         return int(conn.scalar(stmt) or 0)
 
 
-def stream_batches(conn: Connection, stmt: sa.Select, batch_size: int = BATCH_SIZE) -> Iterator[Batch]:
-    """The rows of a query in batches, from a server-side cursor where the database has them."""
-    result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(stmt)
+def stream_batches(
+    conn: Connection, stmt: sa.Select, batch_size: int | None = None, *, named: bool = False
+) -> Iterator[Batch]:
+    """The rows of a query in batches, never the whole result in memory.
+
+    On PostgreSQL with psycopg, the query runs as one ordinary statement whose rows arrive in chunks
+    (libpq's chunked-rows mode): unlike a cursor, it may use parallel workers and needs no FETCH
+    round trips, and the values come typed by the driver (Decimal, datetime in the connection's UTC,
+    date, bool, dict for JSON). Elsewhere, SQLAlchemy's `yield_per` streaming. `named` rows allow
+    access by column label.
+    """
+    size = batch_size or BATCH_SIZE
+    if conn.dialect.driver == "psycopg":
+        yield from _psycopg_batches(conn, stmt, size, named=named)
+        return
+    result = conn.execution_options(stream_results=True, yield_per=size).execute(stmt)
     try:
         yield from result.partitions()
     finally:
         result.close()
+
+
+def _psycopg_batches(conn: Connection, stmt: sa.Select, size: int, *, named: bool) -> Iterator[Batch]:
+    from psycopg.rows import namedtuple_row, tuple_row
+
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = {
+        key: value.value if isinstance(value, enum.Enum) else value
+        for key, value in compiled.construct_params().items()
+    }
+    # The SQLAlchemy connection's own DBAPI connection: the same transaction and snapshot.
+    cursor = conn.connection.driver_connection.cursor(row_factory=namedtuple_row if named else tuple_row)
+    rows = cursor.stream(compiled.string, params, size=size)
+    try:
+        while batch := list(itertools.islice(rows, size)):
+            yield batch
+    finally:
+        rows.close()
+        cursor.close()
 
 
 def count_of(stmt: sa.Select) -> sa.Select:
