@@ -209,3 +209,17 @@ def test_an_iati_download_without_projects_is_refused(app, client, login, world)
     login(login_as_evaluator)
     resp, _ = download(client, "iati", countries=["GH"])
     assert resp.status_code == 400
+
+
+def test_the_page_runs_the_same_number_of_queries_whatever_the_data(app, client, login, world, make, queries):
+    login(world.users["specialist"])
+    with queries() as before:
+        assert client.get("/downloads").status_code == 200
+    # More projects, organisations and reports: the page still counts with one query per table.
+    for n in range(3):
+        project = make.project(f"RAF/30/{n + 10}/NOR", countries=("SN", "TG"))
+        make.member(world["user_specialist"], project, "specialist")
+        make.partner(project, make.organisation(f"Extra union {n}"))
+    with queries() as after:
+        assert client.get("/downloads").status_code == 200
+    assert len(after) == len(before)
