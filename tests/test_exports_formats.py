@@ -365,3 +365,17 @@ def test_small_batches_give_the_same_file(client, login, world, monkeypatch):
     small = _tables(client, "json", all_statuses="y")
     assert small.pop("about")["rows"] == whole.pop("about")["rows"]
     assert small == whole
+
+
+def test_a_table_longer_than_a_worksheet_continues_on_the_next(client, login, world, monkeypatch):
+    from mel_app.exports import writers
+
+    login(world.users["evaluator"])
+    expected = len(_tables(client, "json")["indicator_values"])
+    monkeypatch.setattr(writers, "XLSX_MAX_ROWS", 4)  # a header and three rows per sheet
+    _resp, body = download(client, "xlsx")
+    book = read_xlsx(body)
+    parts = [name for name in book if name.startswith("Indicator values")]
+    assert parts[:2] == ["Indicator values", "Indicator values (2)"]
+    assert all(len(book[name]) <= 3 for name in parts)
+    assert sum(len(book[name]) for name in parts) == expected
