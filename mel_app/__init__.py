@@ -101,6 +101,7 @@ def _register_blueprints(app: Flask) -> None:
     from mel_app.audit.views import bp as audit_bp
     from mel_app.auth.views import bp as auth_bp
     from mel_app.evaluations.views import bp as evaluations_bp
+    from mel_app.exports.views import bp as exports_bp
     from mel_app.main.views import bp as main_bp
     from mel_app.members.views import bp as members_bp
     from mel_app.projects.views import bp as projects_bp
@@ -115,6 +116,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(projects_bp)
     app.register_blueprint(submissions_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(exports_bp)
 
 
 # Endpoints anyone may reach without signing in; everything else needs a session.

@@ -601,3 +601,112 @@ TEMPLATE_PREDICATES.update(
         "view_history": can_view_history,
     }
 )
+
+
+# --- exports ---
+# Who may download consolidated results (issue 8), as SQL subqueries so that every export applies
+# the rules inside its queries. Specialists, evaluators and observers of a project may export it;
+# administrators may export everything (read-only). A membership as reporter alone gives no export:
+# a reporter reads their own organisation's reports in the app, and an export of a whole project
+# would put other organisations' data (and the names behind it) in a file that leaves the app.
+from mel_app.models import Evaluation, EvaluationStatus, Scorecard, ScorecardStatus  # noqa: E402
+
+EXPORT_ROLES = (Role.specialist, Role.evaluator, Role.observer)
+# Roles that may include reports not yet approved, and roles that may see who gave which score.
+UNAPPROVED_EXPORT_ROLES = (Role.specialist,)
+SCORER_NAME_ROLES = (Role.specialist, Role.evaluator)
+
+
+class _SystemReader:
+    """The command line (`flask export`): reads everything, as the system actor."""
+
+    is_authenticated = False
+    is_active = False
+    id = None
+
+    def __repr__(self) -> str:
+        return "<system reader>"
+
+
+SYSTEM_READER = _SystemReader()
+
+
+def _project_ids_with_roles(user: Any, roles: tuple[Role, ...]) -> sa.Select:
+    return sa.select(Membership.project_id).where(
+        Membership.user_id == (user.id if _authenticated(user) else -1),
+        Membership.role.in_(roles),
+        Membership.project_id.in_(visible_project_ids(user)),
+    )
+
+
+def exportable_project_ids(user: Any) -> sa.Select:
+    """Projects whose data the user may download."""
+    if user is SYSTEM_READER or is_admin(user):
+        return sa.select(Project.id)
+    return _project_ids_with_roles(user, EXPORT_ROLES)
+
+
+def unapproved_export_project_ids(user: Any) -> sa.Select:
+    """Projects where the user may include submitted and returned reports, not only approved ones."""
+    if user is SYSTEM_READER or is_admin(user):
+        return sa.select(Project.id)
+    return _project_ids_with_roles(user, UNAPPROVED_EXPORT_ROLES)
+
+
+def scorer_names_project_ids(user: Any) -> sa.Select:
+    """Projects where the user may see who gave which score (evaluators and specialists)."""
+    if user is SYSTEM_READER:
+        return sa.select(Project.id)
+    return _project_ids_with_roles(user, SCORER_NAME_ROLES)
+
+
+def open_evaluation_project_ids(user: Any) -> sa.Select:
+    """Projects where the user may read the scores of evaluations still open. Observers read only
+    closed evaluations (their final results), as they read only approved reports."""
+    if user is SYSTEM_READER or is_admin(user):
+        return sa.select(Project.id)
+    return _project_ids_with_roles(user, SCORER_NAME_ROLES)
+
+
+def hidden_evaluation_ids(user: Any) -> sa.Select:
+    """Open evaluations the user scores and has not yet submitted a scorecard for: they see none of
+    it, so nobody anchors on someone else's opinion."""
+    if user is SYSTEM_READER:
+        return sa.select(Evaluation.id).where(sa.false())
+    return (
+        sa.select(Scorecard.evaluation_id)
+        .join(Evaluation, Evaluation.id == Scorecard.evaluation_id)
+        .where(
+            Scorecard.scorer_id == (user.id if _authenticated(user) else -1),
+            Scorecard.status != ScorecardStatus.submitted,
+            Evaluation.status == EvaluationStatus.open,
+        )
+    )
+
+
+def can_export(user: Any, obj: Any = None) -> bool:
+    """May open the Downloads page: an administrator, or a specialist, evaluator or observer somewhere."""
+    if is_admin(user):
+        return True
+    if not _authenticated(user):
+        return False
+    cache = g.setdefault("_can_export_cache", {})
+    if user.id not in cache:
+        cache[user.id] = (
+            db.session.scalar(sa.select(sa.exists(_project_ids_with_roles(user, EXPORT_ROLES)))) or False
+        )
+    return cache[user.id]
+
+
+def can_export_unapproved(user: Any, obj: Any = None) -> bool:
+    """May include reports that are not yet approved in some project (specialists, administrators)."""
+    if is_admin(user):
+        return True
+    if not _authenticated(user):
+        return False
+    return bool(
+        db.session.scalar(sa.select(sa.exists(_project_ids_with_roles(user, UNAPPROVED_EXPORT_ROLES))))
+    )
+
+
+TEMPLATE_PREDICATES.update({"export": can_export, "export_unapproved": can_export_unapproved})

@@ -1,0 +1,141 @@
+"""Downloads page: choose a scope, see how many rows each table will hold, download (audited)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from mel_app.exports.cli import export_command
+from mel_app.exports.forms import FORMAT_LABELS, DownloadForm, ScopeForm
+from mel_app.exports.scope import Reader, Scope
+from mel_app.exports.services import (
+    MEDIA_TYPES,
+    Format,
+    NothingToExport,
+    filename,
+    generate,
+    prepare,
+    record_download,
+    reporting_org_from,
+)
+from mel_app.exports.tables import TABLES, row_counts
+from mel_app.extensions import db
+from mel_app.models import Project, ProjectCountry, utcnow
+from mel_app.permissions import can_export, can_export_unapproved, exportable_project_ids, require
+
+bp = Blueprint("exports", __name__, cli_group=None)
+bp.cli.add_command(export_command)
+
+
+def _fill_choices(form: ScopeForm) -> None:
+    """Only projects (and their countries) the user may export can be chosen."""
+    visible = exportable_project_ids(current_user)
+    form.projects.choices = [
+        SelectChoice(pid, f"{reference} — {title}")
+        for pid, reference, title in db.session.execute(
+            sa.select(Project.id, Project.reference, Project.title)
+            .where(Project.id.in_(visible))
+            .order_by(Project.reference)
+        )
+    ]
+    territories = get_locale().territories if get_locale() else {}
+    form.countries.choices = [
+        SelectChoice(code, f"{territories.get(code, code)} ({code})")
+        for code in db.session.scalars(
+            sa.select(ProjectCountry.country)
+            .where(ProjectCountry.project_id.in_(visible))
+            .distinct()
+            .order_by(ProjectCountry.country)
+        )
+    ]
+
+
+def _page(scope_form: ScopeForm, download_form: DownloadForm, scope: Scope | None, status: int = 200):
+    counts = None
+    if scope is not None:
+        ctx = prepare(scope, Reader.of(current_user), Format.json)
+        counts = row_counts(db.session.connection(), ctx)
+    return (
+        render_template(
+            "exports/index.html",
+            scope_form=scope_form,
+            download_form=download_form,
+            scope=scope,
+            counts=counts,
+            tables=TABLES,
+            format_labels=FORMAT_LABELS,
+            may_include_unapproved=can_export_unapproved(current_user),
+        ),
+        status,
+    )
+
+
+@bp.get("/downloads")
+def index():
+    require(can_export(current_user), visible=True)
+    may_include_unapproved = can_export_unapproved(current_user)
+    scope_form = ScopeForm(formdata=request.args if request.args else None)
+    _fill_choices(scope_form)
+    if request.args and not scope_form.validate():
+        return _page(scope_form, None, None, 400)
+    scope = scope_form.scope(may_include_unapproved=may_include_unapproved)
+    # The download form carries the scope whose rows the page shows.
+    download_form = DownloadForm(formdata=None, data=_scope_data(scope))
+    return _page(scope_form, download_form, scope)
+
+
+def _scope_data(scope: Scope) -> dict:
+    return {
+        "projects": list(scope.project_ids),
+        "period_from": scope.period_from,
+        "period_to": scope.period_to,
+        "countries": list(scope.countries),
+        "constituencies": list(scope.constituencies),
+        "all_statuses": scope.all_statuses,
+    }
+
+
+@bp.post("/downloads")
+def download():
+    require(can_export(current_user), visible=True)
+    may_include_unapproved = can_export_unapproved(current_user)
+    form = DownloadForm()
+    _fill_choices(form)
+    if not form.validate_on_submit():
+        scope_form = ScopeForm(formdata=None, data=form.data)
+        _fill_choices(scope_form)
+        return _page(scope_form, form, None, 400)
+    fmt = Format(form.format.data)
+    scope = form.scope(may_include_unapproved=may_include_unapproved)
+    user = current_user._get_current_object()
+    ctx = prepare(scope, Reader.of(user), fmt)
+    try:
+        record_download(db.session, ctx, fmt, actor=user, bom=bool(form.bom.data))
+    except NothingToExport:
+        db.session.rollback()
+        form.format.errors = [_("An IATI file needs at least one project: choose a scope with projects.")]
+        scope_form = ScopeForm(formdata=None, data=_scope_data(scope))
+        _fill_choices(scope_form)
+        return _page(scope_form, form, scope, 422)
+    db.session.commit()
+    when = utcnow()
+    stream = generate(
+        db.engine,
+        ctx,
+        fmt,
+        bom=bool(form.bom.data),
+        reporting_org=reporting_org_from(current_app.config),
+        generated_at=when,
+    )
+    return Response(
+        stream_with_context(stream),
+        mimetype=MEDIA_TYPES[fmt],
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename(fmt, when)}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
