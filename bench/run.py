@@ -481,10 +481,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=5099)
     parser.add_argument("--warmup", type=float, default=2)
-    parser.add_argument("--measure", type=float, default=8)
-    parser.add_argument("--mixed", type=float, default=60)
+    parser.add_argument("--measure", type=float, default=6)
+    parser.add_argument("--mixed", type=float, default=45)
     parser.add_argument("--bare-every", type=int, default=6)
-    parser.add_argument("--export-timeout", type=int, default=300)
+    parser.add_argument("--export-timeout", type=int, default=180)
     parser.add_argument(
         "--pg-url", default=os.environ.get("PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     )
