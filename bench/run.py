@@ -2,17 +2,18 @@
 production, drive it with fifty signed-in users of every role, print a table and write it into
 docs/PERFORMANCE.md.
 
-    .venv/bin/python bench/run.py [--scale 10] [--seed 1] [--users 50] [--measure 8]
+    .venv/bin/python bench/run.py [--scale 10] [--seed 1] [--users 50] [--measure 6] [--no-doc]
 
 The database `mel_bench_s<scale>_seed<seed>` is kept and reused while it holds a complete load
 of that scale and seed (the `seed.load` event that ends every load); otherwise it is rebuilt.
 Everything else the run produces (plan, raw results, server and driver logs) goes to
 bench/.cache/. Only 127.0.0.1 is ever contacted.
 
-Export measurements: when bench/export_bench.py exists it is run after the page measurements,
-with the server still up and these variables set: DATABASE_URL (the benchmark database),
-BENCH_BASE_URL, BENCH_EVALUATOR_EMAIL, BENCH_PASSWORD, BENCH_SCALE, BENCH_SEED. What it prints
-goes into the report as it is; a non-zero exit is reported as a failure.
+Export measurements: when bench/export_bench.py exists it is run after the page measurements as
+`export_bench.py --database-url URL`, with the server still up and these variables set:
+DATABASE_URL (the benchmark database, as in the argument), BENCH_BASE_URL,
+BENCH_EVALUATOR_EMAIL, BENCH_PASSWORD, BENCH_SCALE, BENCH_SEED. What it prints goes into the
+report as it is; a non-zero exit is reported as a failure.
 """
 
 from __future__ import annotations
@@ -244,7 +245,7 @@ def run_export_bench(
     started = time.perf_counter()
     try:
         done = subprocess.run(
-            [sys.executable, str(script)],
+            [sys.executable, str(script), "--database-url", url],
             cwd=ROOT,
             env=env,
             capture_output=True,
