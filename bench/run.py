@@ -314,6 +314,10 @@ def _errors(row: dict[str, Any]) -> str:
     return str(row["errors"]) + (f" ({', '.join(map(str, row['error_statuses']))})" if row["errors"] else "")
 
 
+def _pages(n: int) -> str:
+    return f"{n} page" if n == 1 else f"{n} pages"
+
+
 def _misses(checks: list[tuple[bool, str]]) -> str:
     missed = [name for ok, name in checks if not ok]
     return "meets" if not missed else "misses " + ", ".join(missed)
@@ -418,7 +422,7 @@ def report(results, plan, db_info, exports, args, started_at, elapsed) -> str:
         "between the pages. "
         "Latency here is mostly queueing: with 50 requests always in flight on 2 workers it is about "
         "50 ÷ req/s. Targets: ≥ 40% of the bare page's req/s, ≤ 20 SQL statements, no error. "
-        f"**{len(capacity) - 3 - capacity_missed} pages meet them, {capacity_missed} do not.**",
+        f"**{_pages(len(capacity) - 3 - capacity_missed)} meet them, {capacity_missed} do not.**",
         "",
         *capacity,
         "",
@@ -430,7 +434,7 @@ def report(results, plan, db_info, exports, args, started_at, elapsed) -> str:
             "",
             f"{results['mixed_s']:g} s, pages drawn by weight (reporters and specialists most). "
             f"Target: p95 under {TARGET_P95_MS} ms, no error. "
-            f"**{len(latency) - 3 - latency_missed} pages meet it, {latency_missed} do not.**",
+            f"**{_pages(len(latency) - 3 - latency_missed)} meet it, {latency_missed} do not.**",
             "",
             *latency,
             "",
