@@ -81,7 +81,9 @@ def _reporters(lookup: dict[int, dict[str, int]]) -> list[tuple[int, str, dict[s
             (Submission.project_id == Membership.project_id)
             & (Submission.organisation_id == Membership.organisation_id),
         )
+        .join(Project, Project.id == Submission.project_id)
         .where(
+            Project.phase == Phase.implementation,  # a closed project's reports are history
             Membership.role == Role.reporter,
             User.is_active,
             ~User.is_admin,

@@ -151,6 +151,8 @@ def start_server(url: str, port: int, workers: int) -> tuple[subprocess.Popen, P
         f"127.0.0.1:{port}",
         "--pid",
         str(pidfile),
+        "--control-socket",  # not the shared default in the home directory
+        "bench/.cache/gunicorn.ctl",
         "--pythonpath",
         "bench",
         "wsgi:app",
