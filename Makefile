@@ -52,6 +52,15 @@ test-sqlite: install chromium
 test-postgres: install
 	TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
 
+$(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml constraints.txt
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,bench]'
+	touch $@
+
+## make bench: build the scale-10 portfolio on PostgreSQL once (kept as mel_bench_s10_seed1), serve it
+## with gunicorn, drive it with 50 signed-in users, print the table and write docs/PERFORMANCE.md
+bench: install $(VENV)/.bench-installed
+	$(PY) bench/run.py --pg-url $(PG_URL) $(BENCH_ARGS)
+
 lint: install
 	$(VENV)/bin/ruff check mel_app tests config.py
 	$(VENV)/bin/bandit -q -ll -r mel_app -c pyproject.toml

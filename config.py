@@ -94,6 +94,8 @@ class Config:
     ARGON2_PARALLELISM = _int("ARGON2_PARALLELISM", 4)
 
     PAGE_SIZE = 25
+    # `make bench` only: X-Query-Count headers and a bare page (see mel_app/bench_hooks.py).
+    BENCH = _bool("MEL_BENCH", False)
     DEMO_ACCOUNTS_SKIP_2FA = _bool("DEMO_ACCOUNTS_SKIP_2FA", False)
     PREFERRED_URL_SCHEME = "http"
 

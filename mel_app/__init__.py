@@ -34,6 +34,10 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     _init_extensions(app)
+    if app.config.get("BENCH"):
+        from mel_app.bench_hooks import init_bench
+
+        init_bench(app)  # first, so its query count is the last thing added to a response
     _register_blueprints(app)
     _register_request_hooks(app)
 
@@ -46,6 +50,10 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
     register_error_handlers(app)
     init_security_headers(app)
     init_templating(app)
+
+    from mel_app.assets import init_assets
+
+    init_assets(app)
 
     from mel_app.cli import register_cli
 

@@ -1,0 +1,18 @@
+"""The app as `make bench` serves it: production settings, plain HTTP on 127.0.0.1.
+
+Only what plain HTTP on the loopback forces differs from production: the session cookie cannot
+be `Secure`/`__Host-` without TLS. Rate limits are off so that fifty sign-ins from one address in
+a few seconds are not refused. MEL_BENCH=1 adds the query counts and the bare page.
+"""
+
+from config import ProductionConfig
+from mel_app import create_app
+
+app = create_app(
+    ProductionConfig,
+    SESSION_COOKIE_SECURE=False,
+    SESSION_COOKIE_NAME="mel_session",
+    PREFERRED_URL_SCHEME="http",
+    RATELIMIT_ENABLED=False,
+    DEMO_ACCOUNTS_SKIP_2FA=True,
+)

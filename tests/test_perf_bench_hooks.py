@@ -1,0 +1,32 @@
+"""The benchmark's instruments exist only when the app runs with the bench flag."""
+
+from __future__ import annotations
+
+from config import TestingConfig
+from mel_app import create_app
+from mel_app.bench_hooks import BARE_PATH, QUERY_COUNT_HEADER
+
+
+def test_without_the_flag_there_is_no_bare_page_and_no_query_header(app, client):
+    assert "bench.bare" not in app.view_functions
+    assert all(rule.rule != BARE_PATH for rule in app.url_map.iter_rules())
+    assert QUERY_COUNT_HEADER not in client.get("/login").headers
+
+
+def test_with_the_flag_the_bare_page_touches_no_database_and_pages_count_their_queries(app, make, login):
+    bench = create_app(
+        TestingConfig, SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"], BENCH=True
+    )
+    client = bench.test_client()
+    bare = client.get(BARE_PATH)
+    assert bare.status_code == 200 and bare.headers[QUERY_COUNT_HEADER] == "0"
+    assert "<h1>Bare page</h1>" in bare.get_data(as_text=True)
+    make.user("counted@example.org")
+    login("counted@example.org", on=client)
+    home = client.get("/")
+    assert home.status_code == 200 and int(home.headers[QUERY_COUNT_HEADER]) >= 2
+    with bench.app_context():
+        from mel_app.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
