@@ -13,7 +13,19 @@ import sqlalchemy as sa
 from flask import abort, g
 
 from mel_app.extensions import db
-from mel_app.models import Membership, Project, Role
+from mel_app.models import (
+    Evaluation,
+    EvaluationStatus,
+    Membership,
+    Phase,
+    Project,
+    Role,
+    Scorecard,
+    ScorecardStatus,
+    Status,
+    Submission,
+    SubmissionKind,
+)
 
 
 def _authenticated(user: Any) -> bool:
@@ -92,11 +104,6 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
 # Who may do what in participatory evaluations (DESIGN.md §2, issue #6). A scorer never sees
 # anyone else's scores (nor figures derived from them) before their own scorecard is submitted,
 # so nobody anchors on the first opinion.
-from mel_app.models import (  # noqa: E402 - kept in this feature's block to avoid merge conflicts
-    EvaluationStatus,
-    Scorecard,
-    ScorecardStatus,
-)
 
 
 def can_manage_criteria(user: Any, obj: Any = None) -> bool:
@@ -319,7 +326,6 @@ TEMPLATE_PREDICATES.update(
 # administrators read everything and change nothing.
 
 from mel_app import workflow  # noqa: E402 - kept inside this block to avoid merge conflicts
-from mel_app.models import Phase, Status, Submission, SubmissionKind  # noqa: E402
 
 
 def reporter_organisation_id(user: Any, project_id: int) -> int | None:
@@ -609,7 +615,6 @@ TEMPLATE_PREDICATES.update(
 # administrators may export everything (read-only). A membership as reporter alone gives no export:
 # a reporter reads their own organisation's reports in the app, and an export of a whole project
 # would put other organisations' data (and the names behind it) in a file that leaves the app.
-from mel_app.models import Evaluation, EvaluationStatus, Scorecard, ScorecardStatus  # noqa: E402
 
 EXPORT_ROLES = (Role.specialist, Role.evaluator, Role.observer)
 # Roles that may include reports not yet approved, and roles that may see who gave which score.
