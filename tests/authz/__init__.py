@@ -8,7 +8,8 @@ of the modules `tests/authz/policies_<blueprint>.py` (collected automatically: a
 this package whose name starts with `policies_`). A route without a policy fails
 `test_every_route_has_a_policy`, so no route can ship without a stated rule.
 
-For each endpoint, a fresh *world* is built (`world.py`): two projects, their organisations,
+For each endpoint, a fresh *world* is built (`world.py`; all the endpoints' worlds share one
+database, see `conftest.py`): two projects, their organisations,
 one user of every kind in `KINDS`, a submission, an evaluation, and so on. Each kind of user
 then calls the route (GET and POST, POST with a valid CSRF token and the policy's `data`) and
 the status is compared with the policy. When a request changed something (the audit trail

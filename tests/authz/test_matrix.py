@@ -117,7 +117,9 @@ def test_every_method_a_route_accepts_has_an_expectation():
 
 
 @pytest.mark.parametrize("endpoint", sorted(set(RULES) & set(POLICIES)))
-def test_route_policy(app, make, endpoint):
+def test_route_policy(shared_app, shared_make, endpoint):
+    # Each route gets a world of its own, in a database shared by all routes (see conftest.py).
+    app, make = shared_app, shared_make
     route = POLICIES[endpoint]
     world = build_world(app, make)
     clients = _sign_in(app, world)

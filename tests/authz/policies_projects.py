@@ -1,0 +1,109 @@
+"""Policies of projects: lists, the project page, its details, partners, framework and periods.
+
+Every member of a project (and every administrator) reads it; only its specialists change it
+(administrators read everything but edit no project). Creating a project: administrators and
+specialists of at least one project.
+"""
+
+import hashlib
+from datetime import date
+
+from mel_app.extensions import db
+from mel_app.models import FrameworkImport, Organisation, OrgGroup, Partner, ReportingPeriod
+from mel_app.projects import import_export
+from tests.authz.policy import Route, project, signed_in
+
+READERS = {
+    "reporter_same_org": 200,
+    "reporter_other_org": 200,
+    "specialist": 200,
+    "evaluator": 200,
+    "observer": 200,
+    "admin": 200,
+}
+
+
+def editors(status):
+    """Only the project's specialists; other members (administrators too) 403, non-members 404."""
+    return project(specialist=status)
+
+
+POLICIES = {
+    "projects.index": Route(get=signed_in(200)),
+    # Administrators, and specialists or evaluators of some project.
+    "projects.portfolio": Route(
+        get=signed_in(403, specialist=200, specialist_other_project=200, evaluator=200, admin=200)
+    ),
+    "projects.detail": Route(get=project(**READERS)),
+    "projects.new": Route(
+        get=signed_in(403, specialist=200, specialist_other_project=200, admin=200),
+        post=signed_in(403, specialist=422, specialist_other_project=422, admin=422),
+    ),
+    "projects.edit": Route(get=editors(200), post=editors(422)),
+    "projects.partners": Route(get=editors(200), post=editors(422)),
+    "projects.remove_partner": Route(post=editors(302), args=lambda w: {"partner_id": w.spare_partner}),
+    "projects.framework": Route(get=editors(200)),
+    "projects.approve_framework": Route(post=editors(302)),
+    "projects.new_result": Route(get=editors(200), post=editors(422)),
+    "projects.edit_result": Route(get=editors(200), post=editors(422)),
+    "projects.new_indicator": Route(get=editors(200), post=editors(422)),
+    "projects.edit_indicator": Route(get=editors(200), post=editors(422)),
+    "projects.framework_change": Route(
+        get=editors(200),
+        post=editors(302),
+        args=lambda w: {"kind": "indicator", "item_id": w.indicator, "action": "archive"},
+    ),
+    # The blank template holds no project's data.
+    "projects.framework_template": Route(get=signed_in(200), args=lambda w: {"file_format": "csv"}),
+    "projects.export_framework": Route(get=project(**READERS), args=lambda w: {"file_format": "csv"}),
+    "projects.import_framework": Route(get=editors(200), post=editors(400)),
+    # A staged upload is its uploader's (the specialist's) alone.
+    "projects.import_preview": Route(get=editors(200), args=lambda w: {"import_id": w.framework_import}),
+    "projects.confirm_import": Route(post=editors(422), args=lambda w: {"import_id": w.framework_import}),
+    "projects.periods": Route(get=editors(200)),
+    "projects.add_period": Route(post=editors(422)),
+    "projects.generate_periods": Route(post=editors(422)),
+    "projects.edit_period": Route(get=editors(200), post=editors(422)),
+    "projects.delete_period": Route(post=editors(302), args=lambda w: {"period_id": w.spare_period}),
+}
+
+
+def extend_world(world, make):
+    session = db.session
+    # A partner without reporters, which its specialists may remove.
+    spare = Organisation(
+        name=f"Spare partner {world.project}",
+        acronym=f"SP{world.project}",
+        group=OrgGroup.other,
+        country="KE",
+    )
+    session.add(spare)
+    session.flush()
+    partner = Partner(project_id=world.project, organisation_id=spare.id)
+    session.add(partner)
+    session.flush()
+    world.ids["spare_partner"] = partner.id
+    # A period without reports, which its specialists may delete.
+    period = ReportingPeriod(
+        project_id=world.project,
+        label="2026 H2",
+        start_date=date(2026, 7, 1),
+        end_date=date(2026, 12, 31),
+        due_date=date(2027, 1, 31),
+    )
+    session.add(period)
+    session.flush()
+    world.ids["spare_period"] = period.id
+    # The specialist's uploaded framework spreadsheet, waiting for confirmation.
+    data = import_export.write_csv(import_export.EXAMPLE_ROWS)
+    staged = FrameworkImport(
+        project_id=world.project,
+        uploaded_by_id=world.user_specialist,
+        filename="framework.csv",
+        file_format="csv",
+        content=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+    session.add(staged)
+    session.flush()
+    world.ids["framework_import"] = staged.id
