@@ -72,6 +72,29 @@ def _members(role: Role, lookup: dict[int, dict[str, int]]) -> list[tuple[int, s
     return [(user_id, email, lookup[pid]) for user_id, email, pid in rows if pid in lookup]
 
 
+def _evaluators(lookup: dict[int, dict[str, int]]) -> list[tuple[int, str, dict[str, int]]]:
+    """Evaluators with their own scorecard: the scorecard page shows only one's own card, and an
+    evaluator sees the consolidated view of an open evaluation only once their card is submitted."""
+    own = {
+        (scorer_id, project_id, str(status)): evaluation_id
+        for scorer_id, project_id, status, evaluation_id in db.session.execute(
+            sa.select(
+                Scorecard.scorer_id, Evaluation.project_id, Evaluation.status, sa.func.max(Evaluation.id)
+            )
+            .join(Evaluation, Evaluation.id == Scorecard.evaluation_id)
+            .group_by(Scorecard.scorer_id, Evaluation.project_id, Evaluation.status)
+        )
+    }
+    chosen = []
+    for user_id, email, ctx in _members(Role.evaluator, lookup):
+        pid = ctx["project_id"]
+        card = own.get((user_id, pid, "open")) or own.get((user_id, pid, "closed"))
+        closed = own.get((user_id, pid, "closed"))
+        if card and closed:
+            chosen.append((user_id, email, {**ctx, "evaluation_id": closed, "open_evaluation_id": card}))
+    return chosen
+
+
 def _reporters(lookup: dict[int, dict[str, int]]) -> list[tuple[int, str, dict[str, int]]]:
     rows = db.session.execute(
         sa.select(User.id, User.email, Submission.project_id, Submission.id)
@@ -133,7 +156,7 @@ def build_plan(app: Flask, *, users: int, seed: int) -> dict[str, Any]:
         accounts = {
             "reporter": _distinct(_reporters(lookup), users, rng),
             "specialist": _distinct(_members(Role.specialist, lookup), users, rng),
-            "evaluator": _distinct(_members(Role.evaluator, lookup), users, rng),
+            "evaluator": _distinct(_evaluators(lookup), users, rng),
             "observer": _distinct(_members(Role.observer, lookup), users, rng),
             "admin": _distinct(_admins(lookup), users, rng),
         }

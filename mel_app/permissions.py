@@ -49,6 +49,20 @@ def roles_in(user: Any, project_id: int) -> frozenset[Role]:
     return cache[key]
 
 
+def roles_anywhere(user: Any) -> frozenset[Role]:
+    """The roles the user holds in at least one project, memoised for the request (one query).
+
+    Every "may use this feature somewhere" check (the navigation asks several) reads this set."""
+    if not _authenticated(user):
+        return frozenset()
+    cache: dict[int, frozenset[Role]] = g.setdefault("_roles_anywhere_cache", {})
+    if user.id not in cache:
+        cache[user.id] = frozenset(
+            db.session.scalars(sa.select(Membership.role).where(Membership.user_id == user.id).distinct())
+        )
+    return cache[user.id]
+
+
 def has_role(user: Any, project: Project | int, *roles: Role) -> bool:
     project_id = project if isinstance(project, int) else project.id
     return bool(roles_in(user, project_id) & set(roles))
@@ -255,20 +269,7 @@ TEMPLATE_PREDICATES.update(
 # --- projects ---
 def _has_any_role(user: Any, *roles: Role) -> bool:
     """Whether the user holds one of the roles in at least one project (memoised for the request)."""
-    if not _authenticated(user):
-        return False
-    cache: dict[tuple[int, frozenset[Role]], bool] = g.setdefault("_any_role_cache", {})
-    key = (user.id, frozenset(roles))
-    if key not in cache:
-        cache[key] = (
-            db.session.scalar(
-                sa.select(Membership.id)
-                .where(Membership.user_id == user.id, Membership.role.in_(roles))
-                .limit(1)
-            )
-            is not None
-        )
-    return cache[key]
+    return bool(roles_anywhere(user) & set(roles))
 
 
 def can_create_project(user: Any, _obj: Any = None) -> bool:
@@ -445,18 +446,7 @@ def can_start_design_input(user: Any, project: Project) -> bool:
 
 
 def can_use_review_queue(user: Any, _obj: Any = None) -> bool:
-    if not _authenticated(user):
-        return False
-    if "_is_specialist_somewhere" not in g:
-        g._is_specialist_somewhere = (
-            db.session.scalar(
-                sa.select(Membership.id)
-                .where(Membership.user_id == user.id, Membership.role == Role.specialist)
-                .limit(1)
-            )
-            is not None
-        )
-    return g._is_specialist_somewhere
+    return Role.specialist in roles_anywhere(user)
 
 
 def visible_submission_filter(user: Any) -> sa.ColumnElement[bool]:
@@ -519,10 +509,7 @@ def can_view_audit_trail(user: Any, obj: Any = None) -> bool:
         return False
     if is_admin(user):
         return True
-    cache: dict[int, bool] = g.setdefault("_trail_cache", {})
-    if user.id not in cache:
-        cache[user.id] = bool(db.session.scalar(sa.select(sa.exists(_specialist_project_ids(user)))))
-    return cache[user.id]
+    return Role.specialist in roles_anywhere(user)
 
 
 def audit_trail_project_ids(user: Any) -> sa.Select | None:
@@ -693,14 +680,7 @@ def can_export(user: Any, obj: Any = None) -> bool:
     """May open the Downloads page: an administrator, or a specialist, evaluator or observer somewhere."""
     if is_admin(user):
         return True
-    if not _authenticated(user):
-        return False
-    cache = g.setdefault("_can_export_cache", {})
-    if user.id not in cache:
-        cache[user.id] = (
-            db.session.scalar(sa.select(sa.exists(_project_ids_with_roles(user, EXPORT_ROLES)))) or False
-        )
-    return cache[user.id]
+    return bool(roles_anywhere(user) & set(EXPORT_ROLES))
 
 
 def can_export_unapproved(user: Any, obj: Any = None) -> bool:

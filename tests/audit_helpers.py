@@ -53,3 +53,9 @@ def events(entity_type: str | None = None, entity_id=None, action_prefix: str = 
 
 def event_count() -> int:
     return db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
+
+
+def changed(values: dict) -> dict:
+    """An update event's values without the `updated_at` stamp that every update also records."""
+    assert "updated_at" in values, values
+    return {key: value for key, value in values.items() if key != "updated_at"}

@@ -285,7 +285,7 @@ def test_the_form_loads_the_autosave_script_deferred_and_works_without_it(app, m
     world = build_world(make)
     sub_id = add_submission(app, world, Status.draft)
     page = signed_in(app, login, world, "author").get(f"/submissions/{sub_id}").get_data(as_text=True)
-    assert '<script src="/static/js/autosave.js" defer></script>' in page
+    assert re.search(r'<script src="/static/js/autosave\.js\?v=[0-9a-f]+" defer></script>', page)
     assert "<script>" not in page, "no inline script (strict CSP)"
     assert 'data-autosave-url="/submissions/' in page and 'data-autosave-seconds="30"' in page
     assert 'enctype="multipart/form-data"' in page
