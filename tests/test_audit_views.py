@@ -418,6 +418,43 @@ def test_the_trail_pages_by_event_id(app, client, world):
     assert ids == seen[51:101], "the 50 events just newer than that page"
 
 
+@pytest.mark.parametrize("branches", [40, 0], ids=["a-branch-per-project", "one-scan"])
+def test_a_specialist_of_two_projects_pages_through_both_in_order(app, client, world, monkeypatch, branches):
+    """Each project is read through its own index (or, past the limit, in one scan): the pages
+    must still hold exactly the viewer's projects' events, newest first, each once."""
+    from mel_app.audit import history
+
+    monkeypatch.setattr(history, "MAX_PROJECT_BRANCHES", branches)
+    with app.app_context():
+        db.session.add(
+            Membership(user_id=world.users["specialist"], project_id=world.other_project, role=Role.specialist)
+        )
+        db.session.commit()
+        projects = [db.session.get(Project, world.project), db.session.get(Project, world.other_project)]
+        for i in range(60):  # interleaved: every other event belongs to the other project
+            projects[i % 2].donor = f"Donor {i}"
+            db.session.commit()
+        expected = db.session.scalars(
+            sa.select(AuditEvent.id)
+            .where(AuditEvent.project_id.in_([world.project, world.other_project]))
+            .order_by(AuditEvent.id.desc())
+        ).all()
+    _login(client, world, "specialist")
+    seen, url = [], "/audit"
+    while url:
+        page = client.get(url).get_data(as_text=True)
+        seen += [int(part.split('"', 1)[0]) for part in page.split('id="event-')[1:]]
+        url = None
+        if 'rel="next"' in page:
+            url = page.split('rel="next"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+    assert seen == expected and len(seen) > 60, "more than one page"
+    # And back: the page just newer than the last one.
+    page = client.get(f"/audit?before={seen[60]}").get_data(as_text=True)
+    newer = page.split('rel="prev"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+    ids = [int(part.split('"', 1)[0]) for part in client.get(newer).get_data(as_text=True).split('id="event-')[1:]]
+    assert ids == seen[11:61], "the 50 events just newer than that page"
+
+
 def test_the_trail_page_costs_the_same_number_of_queries_whatever_the_events(app, client, world, queries):
     _login(client, world, "admin")
     with queries() as few:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, render_template, request, stream_with_context, url_for
+from flask import Blueprint, Response, abort, g, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
@@ -129,11 +129,14 @@ def _record_title(entity_type: str, entity_id: str, obj: Any) -> str:
 
 
 def _project_choices() -> list[tuple[int, str]]:
-    ids = audit_trail_project_ids(current_user)
-    query = sa.select(Project.id, Project.reference).order_by(Project.reference)
-    if ids is not None:
-        query = query.where(Project.id.in_(ids))
-    return [(row.id, row.reference) for row in db.session.execute(query)]
+    """The projects whose trail the user may read (every project for administrators), once a request."""
+    if "_trail_projects" not in g:
+        ids = audit_trail_project_ids(current_user)
+        query = sa.select(Project.id, Project.reference).order_by(Project.reference)
+        if ids is not None:
+            query = query.where(Project.id.in_(ids))
+        g._trail_projects = [(row.id, row.reference) for row in db.session.execute(query)]
+    return g._trail_projects
 
 
 def _render_trail(form: TrailFilterForm, status: int = 200, download_form: TrailDownloadForm | None = None):
@@ -141,7 +144,12 @@ def _render_trail(form: TrailFilterForm, status: int = 200, download_form: Trail
     page, entries = history.Page([]), []
     if valid:
         condition = history.trail_condition(form.filters(), audit_trail_project_ids(current_user))
-        page = history.keyset_page(condition, before=_int_arg("before"), after=_int_arg("after"))
+        page = history.keyset_page(
+            condition,
+            before=_int_arg("before"),
+            after=_int_arg("after"),
+            project_ids=None if is_admin(current_user) else [pid for pid, _ref in _project_choices()],
+        )
         entries = history.present(page.events, show_addresses=can_see_remote_addresses(current_user))
     if download_form is None:
         download_form = TrailDownloadForm(formdata=None)
