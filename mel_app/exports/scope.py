@@ -100,10 +100,10 @@ class ExportContext:
 
     scope: Scope
     reader_name: str
-    exportable: sa.Select
-    unapproved_ok: sa.Select
-    names_ok: sa.Select
-    open_evaluations_ok: sa.Select
+    exportable: sa.Select | tuple[int, ...]
+    unapproved_ok: sa.Select | tuple[int, ...]
+    names_ok: sa.Select | tuple[int, ...]
+    open_evaluations_ok: sa.Select | tuple[int, ...]
     hidden_evaluations: sa.Select
     spreadsheet: bool = False
     text_cells: bool = False
@@ -114,18 +114,32 @@ class ExportContext:
         cls, scope: Scope, reader: Reader, *, spreadsheet: bool = False, text_cells: bool = False
     ) -> ExportContext:
         user = reader.user
+        if user is permissions.SYSTEM_READER or permissions.is_admin(user):
+            projects = {
+                "exportable": permissions.exportable_project_ids(user),
+                "unapproved_ok": permissions.unapproved_export_project_ids(user),
+                "names_ok": permissions.scorer_names_project_ids(user),
+                "open_evaluations_ok": permissions.open_evaluation_project_ids(user),
+            }
+        else:
+            # A member's few projects as literal ids: behind a subquery the planner cannot tell
+            # they are few, and counts a million values before keeping a project's hundred.
+            projects = permissions.member_export_project_ids(user)
         return cls(
             scope=scope,
             reader_name=reader.name,
-            exportable=permissions.exportable_project_ids(user),
-            unapproved_ok=permissions.unapproved_export_project_ids(user),
-            names_ok=permissions.scorer_names_project_ids(user),
-            open_evaluations_ok=permissions.open_evaluation_project_ids(user),
+            **projects,
             hidden_evaluations=permissions.hidden_evaluation_ids(user),
             spreadsheet=spreadsheet,
             text_cells=text_cells,
             is_system=user is permissions.SYSTEM_READER,
         )
+
+    def may_name_scorers(self, conn: Any) -> bool:
+        """Whether the reader may see who scored in at least one project."""
+        if isinstance(self.names_ok, tuple):
+            return bool(self.names_ok)
+        return bool(conn.scalar(sa.select(sa.exists(self.names_ok))))
 
     # --- text ---------------------------------------------------------------------------------
 

@@ -131,7 +131,7 @@ def generate(
             audit_head_id=head_id,
             format=fmt.value,
             scope=ctx.describe(conn),
-            scorer_names=ctx.is_system or conn.scalar(sa.select(sa.exists(ctx.names_ok))) or False,
+            scorer_names=ctx.is_system or ctx.may_name_scorers(conn),
         )
         options: dict[str, Any] = {"bom": bom}
         if fmt is Format.iati:
