@@ -41,6 +41,11 @@ def test_users_list_search_and_filters(app, client, make, login):
     assert "Old Member" in page and "Mwila Banda" not in page
     page = client.get(f"/admin/users?organisation={union}").get_data(as_text=True)
     assert "Mwila Banda" in page and "Amina Diallo" not in page.split("<main")[1]
+    page = client.get("/admin/users?organisation=union+of+zam").get_data(as_text=True)
+    assert "Mwila Banda" in page and "Amina Diallo" not in page.split("<main")[1], "part of the name"
+    assert 'value="union of zam"' in page, "the filter is kept in its box"
+    page = client.get("/admin/users?organisation=Employers").get_data(as_text=True)
+    assert "No account matches" in page
     page = client.get("/admin/users?q=%25").get_data(as_text=True)
     assert "No account matches" in page, "a % in the search is a character, not a wildcard"
 

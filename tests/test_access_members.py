@@ -32,7 +32,7 @@ def test_a_specialist_adds_an_existing_user_who_is_told_by_email(app, client, ma
     make.user("grace@example.org", full_name="Grace Wanjiru", organisation_id=union)
     login("specialist@example.org")
     page = client.get(f"/projects/{project}/members").get_data(as_text=True)
-    assert "Carlos Mendoza" in page and "Partners of this project" in page
+    assert "Carlos Mendoza" in page and "Fictional Union of Kenya" in page
     resp = post(
         f"/projects/{project}/members",
         {"email": "Grace@Example.org", "role": "reporter", "organisation_id": str(union)},
@@ -167,3 +167,24 @@ def test_resending_an_invitation_to_a_member(app, client, make, login, post, mai
     second = link_in(mail_server.wait_for("awa@example.org", count=2)[1])
     assert app.test_client().get(first).status_code == 410, "the older link stops working"
     assert app.test_client().get(second).status_code == 200
+
+
+def test_only_the_projects_partners_are_offered_to_reporters(app, client, make, login, post):
+    project, union, _specialist = _project_with_specialist(make)
+    stranger = make.organisation("Fictional Employers of Chad")
+    login("specialist@example.org")
+    page = client.get(f"/projects/{project}/members").get_data(as_text=True)
+    assert "Fictional Union of Kenya" in page and "Fictional Employers of Chad" not in page
+    resp = post(
+        f"/projects/{project}/members",
+        {
+            "email": "idriss@example.org",
+            "full_name": "Idriss Mahamat",
+            "role": "reporter",
+            "organisation_id": str(stranger),
+        },
+    )
+    assert resp.status_code == 400
+    page = resp.get_data(as_text=True)
+    assert "Not a valid choice" in page and 'value="idriss@example.org"' in page, "the input is kept"
+    assert ("idriss@example.org", "reporter", stranger) not in _memberships(app, project)

@@ -427,7 +427,9 @@ def test_a_specialist_of_two_projects_pages_through_both_in_order(app, client, w
     monkeypatch.setattr(history, "MAX_PROJECT_BRANCHES", branches)
     with app.app_context():
         db.session.add(
-            Membership(user_id=world.users["specialist"], project_id=world.other_project, role=Role.specialist)
+            Membership(
+                user_id=world.users["specialist"], project_id=world.other_project, role=Role.specialist
+            )
         )
         db.session.commit()
         projects = [db.session.get(Project, world.project), db.session.get(Project, world.other_project)]
@@ -451,7 +453,10 @@ def test_a_specialist_of_two_projects_pages_through_both_in_order(app, client, w
     # And back: the page just newer than the last one.
     page = client.get(f"/audit?before={seen[60]}").get_data(as_text=True)
     newer = page.split('rel="prev"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
-    ids = [int(part.split('"', 1)[0]) for part in client.get(newer).get_data(as_text=True).split('id="event-')[1:]]
+    ids = [
+        int(part.split('"', 1)[0])
+        for part in client.get(newer).get_data(as_text=True).split('id="event-')[1:]
+    ]
     assert ids == seen[11:61], "the 50 events just newer than that page"
 
 

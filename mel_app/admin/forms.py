@@ -27,7 +27,12 @@ class UserSearchForm(FlaskForm):
         ],
         validators=[Optional()],
     )
-    organisation = SelectField(_l("Organisation"), coerce=_int_or_none, validators=[Optional()])
+    # Free text, not a list: a portfolio has thousands of organisations, too many for a phone.
+    organisation = StringField(
+        _l("Organisation"),
+        description=_l("Name or acronym"),
+        validators=[Optional(), Length(max=200)],
+    )
     submit = SubmitField(_l("Search"))
 
 

@@ -132,7 +132,8 @@ def end_sessions(user: User, *, actor: User, keep_token: str | None = None) -> i
     return ended
 
 
-def search_users(*, q: str = "", status: str = "", organisation_id: int | None = None) -> sa.Select:
+def search_users(*, q: str = "", status: str = "", organisation: str = "") -> sa.Select:
+    """Users matching every filter given; `organisation` is an id, or part of a name or acronym."""
     stmt = sa.select(User).options(joinedload(User.organisation))
     if q:
         needle = q.strip().lower()
@@ -150,8 +151,21 @@ def search_users(*, q: str = "", status: str = "", organisation_id: int | None =
         stmt = stmt.where(User.is_active.is_(False))
     elif status == "admin":
         stmt = stmt.where(User.is_admin.is_(True))
-    if organisation_id is not None:
-        stmt = stmt.where(User.organisation_id == organisation_id)
+    organisation = organisation.strip()
+    if organisation.isdigit() and len(organisation) < 10:
+        stmt = stmt.where(User.organisation_id == int(organisation))
+    elif organisation:
+        needle = organisation.lower()
+        stmt = stmt.where(
+            User.organisation_id.in_(
+                sa.select(Organisation.id).where(
+                    sa.or_(
+                        sa.func.lower(Organisation.name).contains(needle, autoescape=True),
+                        sa.func.lower(Organisation.acronym).contains(needle, autoescape=True),
+                    )
+                )
+            )
+        )
     return stmt.order_by(sa.func.lower(User.full_name), User.id)
 
 

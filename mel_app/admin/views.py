@@ -90,13 +90,12 @@ def _send_invitation(user: User, token: str) -> None:
 def users():
     require(can_administer_users(current_user), visible=True)
     form = UserSearchForm(request.args)
-    form.organisation.choices = _organisation_choices(blank=_("All"))
-    filters = {"q": "", "status": "", "organisation_id": None}
+    filters = {}
     if form.validate():
         filters = {
             "q": form.q.data or "",
             "status": form.status.data or "",
-            "organisation_id": form.organisation.data,
+            "organisation": form.organisation.data or "",
         }
     pagination = db.paginate(
         services.search_users(**filters),

@@ -265,7 +265,9 @@ def _newest_ids(
     """
     order = AuditEvent.id.asc() if ascending else AuditEvent.id.desc()
     if project_ids is None or len(project_ids) > MAX_PROJECT_BRANCHES:
-        return list(db.session.scalars(sa.select(AuditEvent.id).where(condition).order_by(order).limit(limit)))
+        return list(
+            db.session.scalars(sa.select(AuditEvent.id).where(condition).order_by(order).limit(limit))
+        )
     if not project_ids:
         return []
     branches = [
@@ -279,7 +281,9 @@ def _newest_ids(
     merged = sa.union_all(*(sa.select(branch.c.id) for branch in branches)).subquery()
     return list(
         db.session.scalars(
-            sa.select(merged.c.id).order_by(merged.c.id.asc() if ascending else merged.c.id.desc()).limit(limit)
+            sa.select(merged.c.id)
+            .order_by(merged.c.id.asc() if ascending else merged.c.id.desc())
+            .limit(limit)
         )
     )
 

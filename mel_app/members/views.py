@@ -34,17 +34,20 @@ def _load_project(project_id: int) -> Project:
 
 
 def _organisation_choices(project: Project) -> list[SelectChoice]:
-    """The project's partners first, then every other organisation."""
-    partner_ids = set(
-        db.session.scalars(sa.select(Partner.organisation_id).where(Partner.project_id == project.id))
+    """The project's partners: a reporter writes the reports of an organisation taking part.
+
+    Only the partners, not every organisation: a portfolio has thousands, which would make this
+    page weigh hundreds of kilobytes on a phone, for choices that are nearly always wrong."""
+    partners = db.session.execute(
+        sa.select(Organisation.id, Organisation.name, Organisation.acronym)
+        .join(Partner, Partner.organisation_id == Organisation.id)
+        .where(Partner.project_id == project.id)
+        .order_by(sa.func.lower(Organisation.name))
     )
-    partners, others = [], []
-    for org in db.session.scalars(sa.select(Organisation).order_by(sa.func.lower(Organisation.name))):
-        (partners if org.id in partner_ids else others).append((str(org.id), org.label))
-    choices = [SelectChoice("", _("(not a reporter)"))]
-    choices += [SelectChoice(v, label, optgroup=_("Partners of this project")) for v, label in partners]
-    choices += [SelectChoice(v, label, optgroup=_("Other organisations")) for v, label in others]
-    return choices
+    return [SelectChoice("", _("(not a reporter)"))] + [
+        SelectChoice(str(row.id), f"{row.name} ({row.acronym})" if row.acronym else row.name)
+        for row in partners
+    ]
 
 
 def _add_form(project: Project, *, submitted: bool) -> AddMemberForm:
