@@ -1,9 +1,11 @@
 """Indicator progress charts: the geometry is computed here, the SVG is drawn by the template
 `projects/_chart.html` (so that Jinja escapes every label).
 
-Colours and sizes are SVG presentation attributes (no inline styles or scripts), so the charts
+Colours and sizes come from the app's stylesheet (no inline styles or scripts), so the charts
 keep working under a strict Content-Security-Policy. Every number drawn is also in the table next
-to the chart: the chart is never the only way to read a value.
+to the chart: the chart is never the only way to read a value, and its description in words
+names the baseline, the latest actual, the target and the progress rather than repeating every
+row of the table.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from mel_app.models.base import Measure
 from mel_app.projects.framework import display_value
@@ -19,7 +22,6 @@ from mel_app.projects.progress import Progress
 
 WIDTH, HEIGHT = 360, 150
 LEFT, RIGHT, TOP, BOTTOM = 60, 28, 16, 34
-COLOURS = {"actual": "#1a5fb4", "target": "#1b7f3b", "baseline": "#6b6b6b", "grid": "#d0d0d0"}
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,6 @@ class Chart:
     right_edge: int = WIDTH - RIGHT
     bottom_edge: int = HEIGHT - BOTTOM
     label_y: int = HEIGHT - 12
-    colours: dict[str, str] = field(default_factory=lambda: dict(COLOURS))
     axis_labels: list[AxisLabel] = field(default_factory=list)
     target_y: float | None = None
     target_text: str = ""
@@ -119,13 +120,22 @@ def progress_chart(progress: Progress) -> Chart | None:
 
 
 def describe(progress: Progress) -> str:
-    """The chart in words, for screen readers."""
+    """The chart in words, for screen readers: where it starts, where it is and where it goes."""
     measure = progress.measure
     bits = []
     if progress.baseline is not None:
         bits.append(_("Baseline %(v)s.", v=display_value(progress.baseline, measure)))
-    for actual in progress.actuals:
-        bits.append(_("%(period)s: %(v)s.", period=actual.label, v=display_value(actual.value, measure)))
+    if progress.actuals:
+        latest = progress.actuals[-1]
+        bits.append(
+            ngettext(
+                "%(num)d approved period; the latest, %(period)s: %(v)s.",
+                "%(num)d approved periods; the latest, %(period)s: %(v)s.",
+                len(progress.actuals),
+                period=latest.label,
+                v=display_value(latest.value, measure),
+            )
+        )
     if progress.target is not None:
         bits.append(_("Target %(v)s.", v=display_value(progress.target, measure)))
     if progress.share is not None:
