@@ -43,6 +43,7 @@ from mel_app.models import (
     Visibility,
     utcnow,
 )
+from mel_app.permissions import roles_anywhere
 from mel_app.submissions import labels
 from mel_app.submissions.files import Upload
 from mel_app.submissions.snapshot import build_snapshot
@@ -675,7 +676,23 @@ def submission_tasks(user: Any, today: date | None = None) -> SubmissionTasks:
     tasks = SubmissionTasks()
     if not getattr(user, "is_authenticated", False):
         return tasks
-    today = today or utcnow().date()
+    # The roles are read once a request for the navigation anyway: asking only for the tasks of
+    # the roles the user holds saves the home page two to four queries.
+    roles = roles_anywhere(user)
+    if Role.reporter in roles:
+        _reporter_tasks(user, tasks, today or utcnow().date())
+    if Role.specialist in roles:
+        tasks.awaiting_review_count = db.session.scalar(
+            sa.select(sa.func.count(Submission.id)).where(_awaiting_review(user))
+        )
+        if tasks.awaiting_review_count:
+            tasks.awaiting_review = list(
+                db.session.scalars(review_queue_query(user, QueueFilters()).limit(10))
+            )
+    return tasks
+
+
+def _reporter_tasks(user: Any, tasks: SubmissionTasks, today: date) -> None:
     reporter = sa.and_(
         Membership.user_id == user.id,
         Membership.role == Role.reporter,
@@ -717,7 +734,6 @@ def submission_tasks(user: Any, today: date | None = None) -> SubmissionTasks:
         )
         (tasks.overdue if task.state == "overdue" else tasks.due).append(task)
     # Returned submissions (and drafts of design input) of the user's organisations.
-    tasks.returned, tasks.drafts = [], []
     for sub in db.session.scalars(
         sa.select(Submission)
         .join(
@@ -741,10 +757,3 @@ def submission_tasks(user: Any, today: date | None = None) -> SubmissionTasks:
         .limit(TASK_LIMIT)
     ):
         (tasks.returned if sub.status is Status.returned else tasks.drafts).append(sub)
-    # Specialists: what waits for review, oldest first.
-    tasks.awaiting_review_count = db.session.scalar(
-        sa.select(sa.func.count(Submission.id)).where(_awaiting_review(user))
-    )
-    if tasks.awaiting_review_count:
-        tasks.awaiting_review = list(db.session.scalars(review_queue_query(user, QueueFilters()).limit(10)))
-    return tasks
