@@ -517,61 +517,57 @@ def submit(sub_id: int):
 # Reviewing
 
 
-@bp.post("/submissions/<int:sub_id>/return")
-def return_(sub_id: int):
+def _review(sub_id: int, key: str, form_class, transition, text_field: str, done_message):
+    """A reviewer's transition: check, apply with the version the reviewer saw, explain a refusal.
+
+    `transition(sub, actor=..., expected_version=..., <text_field>=...)` is the service to call;
+    `done_message(sub)` the words flashed once it is done."""
     sub = _load(sub_id)
     require(is_submission_reviewer(current_user, sub), visible=True)
-    form = ReturnForm()
+    form = form_class()
     if not form.validate_on_submit():
-        return _render_detail(sub, forms={"return": form}, status=422)
+        return _render_detail(sub, forms={key: form}, status=422)
+    text = form[text_field].data
     try:
-        services.return_submission(
-            sub, actor=current_user, expected_version=form.version.data, comment=form.comment.data
-        )
+        transition(sub, actor=current_user, expected_version=form.version.data, **{text_field: text})
     except workflow.WorkflowError as exc:
-        return _refused(sub_id, exc, key="return", form=form, text=form.comment.data)
+        return _refused(sub_id, exc, key=key, form=form, text=text)
     db.session.commit()
-    flash(_("Returned to %(organisation)s for revision.", organisation=sub.organisation.name), "success")
+    flash(done_message(sub), "success")
     return redirect(url_for(".detail", sub_id=sub.id))
+
+
+@bp.post("/submissions/<int:sub_id>/return")
+def return_(sub_id: int):
+    return _review(
+        sub_id,
+        "return",
+        ReturnForm,
+        services.return_submission,
+        "comment",
+        lambda sub: _("Returned to %(organisation)s for revision.", organisation=sub.organisation.name),
+    )
 
 
 @bp.post("/submissions/<int:sub_id>/approve")
 def approve(sub_id: int):
-    sub = _load(sub_id)
-    require(is_submission_reviewer(current_user, sub), visible=True)
-    form = ApproveForm()
-    if not form.validate_on_submit():
-        return _render_detail(sub, forms={"approve": form}, status=422)
-    try:
-        services.approve_submission(
-            sub, actor=current_user, expected_version=form.version.data, comment=form.comment.data
-        )
-    except workflow.WorkflowError as exc:
-        return _refused(sub_id, exc, key="approve", form=form, text=form.comment.data)
-    db.session.commit()
-    flash(_("Approved."), "success")
-    return redirect(url_for(".detail", sub_id=sub.id))
+    return _review(
+        sub_id, "approve", ApproveForm, services.approve_submission, "comment", lambda sub: _("Approved.")
+    )
 
 
 @bp.post("/submissions/<int:sub_id>/reopen")
 def reopen(sub_id: int):
-    sub = _load(sub_id)
-    require(is_submission_reviewer(current_user, sub), visible=True)
-    form = ReopenForm()
-    if not form.validate_on_submit():
-        return _render_detail(sub, forms={"reopen": form}, status=422)
-    try:
-        services.reopen_submission(
-            sub, actor=current_user, expected_version=form.version.data, reason=form.reason.data
-        )
-    except workflow.WorkflowError as exc:
-        return _refused(sub_id, exc, key="reopen", form=form, text=form.reason.data)
-    db.session.commit()
-    flash(
-        _("Reopened: %(organisation)s can revise it and submit again.", organisation=sub.organisation.name),
-        "success",
+    return _review(
+        sub_id,
+        "reopen",
+        ReopenForm,
+        services.reopen_submission,
+        "reason",
+        lambda sub: _(
+            "Reopened: %(organisation)s can revise it and submit again.", organisation=sub.organisation.name
+        ),
     )
-    return redirect(url_for(".detail", sub_id=sub.id))
 
 
 @bp.post("/submissions/<int:sub_id>/withdraw")
