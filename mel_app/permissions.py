@@ -200,7 +200,9 @@ def can_close_evaluation(user: Any, evaluation: Any) -> bool:
 
 
 def can_add_recommendation(user: Any, evaluation: Any) -> bool:
-    return has_role(user, evaluation.project_id, Role.evaluator)
+    """Evaluators of the project, once their own scorecard (if they have one) is in: the
+    recommendations sit beside the results, which they may not read before that."""
+    return has_role(user, evaluation.project_id, Role.evaluator) and _not_anchored(user, evaluation)
 
 
 def can_edit_recommendation(user: Any, recommendation: Any) -> bool:

@@ -16,8 +16,12 @@ from mel_app.models import (
     ResponseKind,
     Scale,
     ScalePoint,
+    Scorecard,
+    ScorecardStatus,
+    ScorerGroup,
+    utcnow,
 )
-from tests.evaluation_world import add_evaluation, build_world
+from tests.evaluation_world import add_evaluation, add_scorecard, build_world
 
 
 @pytest.fixture
@@ -180,8 +184,8 @@ def test_criteria_set_validation_keeps_the_input(app, client, login, post, world
 def test_only_administrators_manage_criteria_and_scales(app, client, login, post, world, who):
     login(world.emails[who])
     for url in ("/admin/criteria-sets", "/admin/scales", f"/admin/scales/{world.scale}"):
-        assert client.get(url).status_code == 404
-    assert post(f"/admin/scales/{world.scale}/copy").status_code == 404
+        assert client.get(url).status_code == 403
+    assert post(f"/admin/scales/{world.scale}/copy").status_code == 403
     assert "Criteria and scales" not in client.get("/").get_data(as_text=True)
 
 
@@ -192,6 +196,25 @@ def test_make_default_moves_the_flag(app, client, login, post, world):
     assert post(f"/admin/scales/{copy_id}/default").status_code == 302
     with app.app_context():
         assert db.session.get(Scale, copy_id).is_default and not db.session.get(Scale, world.scale).is_default
+
+
+def test_an_evaluator_recommends_only_once_their_own_scorecard_is_in(app, client, login, post, world):
+    """Recommendations sit beside the results, which an evaluator reads only after scoring."""
+    evaluation_id = add_evaluation(app, world)
+    card = add_scorecard(
+        app, evaluation_id, world.users["evaluator"], ScorerGroup.independent, submitted=False
+    )
+    login(world.emails["evaluator"])
+    resp = post(f"/evaluations/{evaluation_id}/recommendations", {"text": "Train more women organisers."})
+    assert resp.status_code == 403
+    assert "Add a recommendation" not in client.get(f"/evaluations/{evaluation_id}").get_data(as_text=True)
+    with app.app_context():
+        scorecard = db.session.get(Scorecard, card)
+        scorecard.status, scorecard.submitted_at = ScorecardStatus.submitted, utcnow()
+        db.session.commit()
+    resp = post(f"/evaluations/{evaluation_id}/recommendations", {"text": "Train more women organisers."})
+    assert resp.status_code == 302
+    assert "Train more women organisers." in client.get(resp.location).get_data(as_text=True)
 
 
 def test_recommendations_and_the_management_response(app, client, login, post, world):

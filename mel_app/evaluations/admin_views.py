@@ -20,8 +20,8 @@ BLANK_CRITERION_ROWS = 3
 
 
 def _require_admin() -> None:
-    # Not an administrator: the page exists for nobody else, so say "not found".
-    require(can_manage_criteria(current_user))
+    # "Forbidden", as every other administrators' page says to those who are not one.
+    require(can_manage_criteria(current_user), visible=True)
 
 
 # --- criteria sets --------------------------------------------------------------------------------

@@ -36,8 +36,8 @@ MEMBERS = {
 
 
 def admin_page(status):
-    """Administrators only; the page exists for nobody else (404)."""
-    return expect(404, anonymous=302, admin=status)
+    """Administrators only; forbidden to everybody else, as the other administrators' pages."""
+    return expect(403, anonymous=302, admin=status)
 
 
 POLICIES = {
@@ -61,7 +61,9 @@ POLICIES = {
     # once their own scorecard is submitted.
     "evaluations.consolidated": Route(get=project(specialist=200, admin=200)),
     "evaluations.download_results": Route(post=project(specialist=200, admin=200)),
-    "evaluations.add_recommendation": Route(post=project(evaluator=422)),
+    # The evaluator of this world has a draft scorecard: like the results, recommending waits
+    # until it is in (tests/test_evaluations_admin.py covers the evaluator who has scored).
+    "evaluations.add_recommendation": Route(post=project()),
     # Its author edits a recommendation until management has responded (an empty form keeps the
     # text as it is).
     "evaluations.edit_recommendation": Route(
