@@ -133,7 +133,10 @@ def _matching_step(secret: str, code: str | None, *, now: float | None = None) -
         return None
     hotp = pyotp.HOTP(secret, digits=CODE_DIGITS)
     step = current_step(now)
-    for candidate in (step, step - 1, step + 1)[: 1 + 2 * DRIFT_STEPS]:
+    candidates = [step]
+    for drift in range(1, DRIFT_STEPS + 1):
+        candidates += [step - drift, step + drift]
+    for candidate in candidates:
         if hmac.compare_digest(hotp.at(candidate), code):
             return candidate
     return None
