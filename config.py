@@ -26,6 +26,12 @@ def _int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def _names(name: str, default: str) -> frozenset[str]:
+    """A comma-separated list; an empty value gives the empty set."""
+    value = os.environ.get(name, default)
+    return frozenset(part.strip() for part in value.split(",") if part.strip())
+
+
 class Config:
     NAME = "base"
     SECRET_KEY = os.environ.get("SECRET_KEY", "")
@@ -81,6 +87,18 @@ class Config:
     # Host header of the request that asked for them. Empty: the request's own address (dev only).
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
 
+    # Two-factor sign-in (TOTP). Who must use it: "admin" for administrators, and project roles
+    # ("specialist", "evaluator", "reporter", "observer") held in at least one project. Everyone
+    # else may switch it on from their account page. Staff roles see every organisation's reports
+    # and the audit trail, so a stolen password alone must not open them.
+    TWO_FACTOR_REQUIRED_ROLES = _names("TWO_FACTOR_REQUIRED_ROLES", "admin,specialist,evaluator")
+    # Failed codes (authenticator or recovery) per account within LOGIN_FAILURE_WINDOW.
+    TWO_FACTOR_FAILURES_PER_ACCOUNT = _int("TWO_FACTOR_FAILURES_PER_ACCOUNT", 5)
+    # How long the code step waits after a correct password before asking for the password again.
+    TWO_FACTOR_PENDING = timedelta(minutes=_int("TWO_FACTOR_PENDING_MINUTES", 10))
+    # The name authenticator apps show next to the account.
+    TWO_FACTOR_ISSUER = os.environ.get("TWO_FACTOR_ISSUER", "ACTRAV MEL")
+
     PASSWORD_MIN_LENGTH = 12
     PASSWORD_MAX_LENGTH = 256
 
@@ -96,6 +114,9 @@ class Config:
     PAGE_SIZE = 25
     # `make bench` only: X-Query-Count headers and a bare page (see mel_app/bench_hooks.py).
     BENCH = _bool("MEL_BENCH", False)
+    # Demo accounts (User.is_demo) sign in with their published password alone: two-factor sign-in
+    # is offered to them but never asked, so that one visitor cannot lock a shared account.
+    # Off in production, where an account with a published password must not skip anything.
     DEMO_ACCOUNTS_SKIP_2FA = _bool("DEMO_ACCOUNTS_SKIP_2FA", False)
     PREFERRED_URL_SCHEME = "http"
 
@@ -117,6 +138,11 @@ class TestingConfig(Config):
     ARGON2_MEMORY_COST = 1024
     ARGON2_PARALLELISM = 1
     DEMO_ACCOUNTS_SKIP_2FA = True
+    # No role requires two-factor sign-in in tests by default, so that the suite's `login` helper
+    # (password only) keeps working for specialists, evaluators and administrators. The tests of
+    # two-factor sign-in switch it on themselves (tests/security/test_totp.py). Accounts that have
+    # switched it on are still asked for a code.
+    TWO_FACTOR_REQUIRED_ROLES: frozenset[str] = frozenset()
 
 
 class ProductionConfig(Config):

@@ -129,10 +129,18 @@ def _register_blueprints(app: Flask) -> None:
 
 # Endpoints anyone may reach without signing in; everything else needs a session.
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "main.healthz", "static"})
+# The only pages open to someone whose role requires two-factor sign-in and who has not set it
+# up yet (signing out is public).
+TWO_FACTOR_SETUP_ENDPOINTS = frozenset(
+    {"account.two_factor", "account.two_factor_start", "account.two_factor_setup"}
+)
 
 
 def _register_request_hooks(app: Flask) -> None:
+    from flask import redirect, url_for
+
     from mel_app import audit
+    from mel_app.permissions import must_enrol_two_factor
 
     @app.before_request
     def require_login_and_set_actor():
@@ -144,6 +152,10 @@ def _register_request_hooks(app: Flask) -> None:
         if not public and not current_user.is_authenticated:
             return login_manager.unauthorized()
         g.is_public_endpoint = public
+        if not public and must_enrol_two_factor(current_user):
+            g.must_enrol_two_factor = True  # the layout hides the navigation
+            if endpoint not in TWO_FACTOR_SETUP_ENDPOINTS:
+                return redirect(url_for("account.two_factor"))
         return None
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

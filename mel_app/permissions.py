@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, g
+from flask import abort, current_app, g
 
 from mel_app.extensions import db
 from mel_app.models import (
@@ -245,6 +245,51 @@ def can_edit_own_account(user: Any, account: Any = None) -> bool:
     return _authenticated(user) and (account is None or account.id == user.id)
 
 
+# --- two-factor sign-in ---
+# Who must use a second factor (TWO_FACTOR_REQUIRED_ROLES), who may switch it off, who resets it.
+
+
+def two_factor_exempt(user: Any) -> bool:
+    """Demo accounts where the demo switch is on: their published password alone signs them in."""
+    return bool(getattr(user, "is_demo", False)) and bool(current_app.config.get("DEMO_ACCOUNTS_SKIP_2FA"))
+
+
+def two_factor_required(user: Any, _obj: Any = None) -> bool:
+    """Whether the user's roles oblige them to sign in with a second factor.
+
+    "admin" stands for administrators; the other names are project roles held anywhere. The
+    project roles are read only when the configuration needs them (one query, memoised)."""
+    required = current_app.config.get("TWO_FACTOR_REQUIRED_ROLES") or frozenset()
+    if not required or not _authenticated(user) or two_factor_exempt(user):
+        return False
+    if "admin" in required and user.is_admin:
+        return True
+    return any(role.value in required for role in roles_anywhere(user))
+
+
+def asks_second_factor(user: Any) -> bool:
+    """Whether a right password must be followed by a code before the user is signed in."""
+    return bool(getattr(user, "two_factor_enabled", False)) and not two_factor_exempt(user)
+
+
+def must_enrol_two_factor(user: Any) -> bool:
+    """Signed in, obliged to use a second factor and without one yet: only its set-up is open."""
+    return (
+        _authenticated(user) and not getattr(user, "two_factor_enabled", False) and two_factor_required(user)
+    )
+
+
+def can_turn_off_two_factor(user: Any, _obj: Any = None) -> bool:
+    """One's own second factor, unless one's role requires it."""
+    return _authenticated(user) and not two_factor_required(user)
+
+
+def can_reset_two_factor(user: Any, account: Any) -> bool:
+    """An administrator resets someone else's second factor (a lost phone); never their own,
+    which would let a stolen session of theirs remove it."""
+    return is_admin(user) and account is not None and account.id != user.id
+
+
 TEMPLATE_PREDICATES.update(
     {
         "manage_criteria": can_manage_criteria,
@@ -264,6 +309,9 @@ TEMPLATE_PREDICATES.update(
         "administer_organisations": can_administer_organisations,
         "change_account_status": can_change_account_status,
         "edit_own_account": can_edit_own_account,
+        "turn_off_two_factor": can_turn_off_two_factor,
+        "reset_two_factor": can_reset_two_factor,
+        "two_factor_required": two_factor_required,
     }
 )
 

@@ -35,3 +35,27 @@ class ChangePasswordForm(FlaskForm):
 
 class EndOtherSessionsForm(FlaskForm):
     submit = SubmitField(_l("Sign out everywhere else"))
+
+
+class StartTwoFactorForm(FlaskForm):
+    submit = SubmitField(_l("Set up two-factor sign-in"))
+
+
+class ConfirmTwoFactorForm(FlaskForm):
+    code = StringField(
+        _l("6-digit code shown by the app"),
+        validators=[DataRequired(), Length(max=12)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": 12, "size": 8},
+    )
+    submit = SubmitField(_l("Turn on two-factor sign-in"))
+
+
+class ConfirmIdentityForm(FlaskForm):
+    """Before a change to the second factor: the password, or a current code from the app."""
+
+    # "password" in the name keeps it out of the page that resends a refused form.
+    password_or_code = PasswordField(
+        _l("Your password, or a 6-digit code from your authenticator app"),
+        validators=[DataRequired(), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )

@@ -1,4 +1,4 @@
-"""The profile page: name, language, password and open sessions of the signed-in user."""
+"""The profile page: name, language, password, two-factor sign-in and open sessions of the signed-in user."""
 
 from __future__ import annotations
 
@@ -8,16 +8,32 @@ from flask_babel import ngettext
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from mel_app.account.forms import ChangePasswordForm, EndOtherSessionsForm, ProfileForm
+from mel_app.account.forms import (
+    ChangePasswordForm,
+    ConfirmIdentityForm,
+    ConfirmTwoFactorForm,
+    EndOtherSessionsForm,
+    ProfileForm,
+    StartTwoFactorForm,
+)
 from mel_app.account.services import end_other_sessions as end_other_sessions_service
 from mel_app.account.services import update_profile
 from mel_app.auth import services as auth_services
+from mel_app.auth import two_factor
 from mel_app.auth.forms import PASSWORD_HINT
-from mel_app.auth.services import PasswordRejected
+from mel_app.auth.services import PasswordRejected, Throttled
 from mel_app.auth.sessions import active_sessions, is_current
+from mel_app.auth.two_factor import CodeRejected
+from mel_app.auth.views import try_again_message
 from mel_app.errors import keeps_input_on_csrf_error
 from mel_app.extensions import db
-from mel_app.permissions import can_edit_own_account, require
+from mel_app.permissions import (
+    can_edit_own_account,
+    can_turn_off_two_factor,
+    require,
+    two_factor_exempt,
+    two_factor_required,
+)
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -41,6 +57,7 @@ def _render(*, profile_form=None, password_form=None, status: int = 200):
         is_current=is_current,
         others=sum(1 for s in sessions if not is_current(s)),
         hint=PASSWORD_HINT,
+        recovery_codes_left=two_factor.remaining_recovery_codes(user.id) if user.two_factor_enabled else 0,
     ), status
 
 
@@ -112,3 +129,138 @@ def end_other_sessions():
         "success",
     )
     return redirect(url_for("account.profile"))
+
+
+# --- two-factor sign-in ----------------------------------------------------------------------
+
+
+def _two_factor_page(*, off_form=None, codes_form=None, status: int = 200):
+    user = current_user._get_current_object()
+    return render_template(
+        "account/two_factor.html",
+        user=user,
+        required=two_factor_required(user),
+        exempt=two_factor_exempt(user),
+        recovery_codes_left=two_factor.remaining_recovery_codes(user.id) if user.two_factor_enabled else 0,
+        recovery_code_total=two_factor.RECOVERY_CODE_COUNT,
+        start_form=StartTwoFactorForm(formdata=None),
+        off_form=off_form or ConfirmIdentityForm(formdata=None, prefix="off"),
+        codes_form=codes_form or ConfirmIdentityForm(formdata=None, prefix="codes"),
+    ), status
+
+
+@bp.get("/two-factor", endpoint="two_factor")
+def two_factor_page():
+    require(can_edit_own_account(current_user), visible=True)
+    return _two_factor_page()
+
+
+@bp.post("/two-factor/start")
+def two_factor_start():
+    """A new key to scan (replacing a set-up that was never finished)."""
+    require(can_edit_own_account(current_user), visible=True)
+    form = StartTwoFactorForm()
+    if not form.validate_on_submit():
+        return _two_factor_page(status=400)
+    try:
+        two_factor.begin_enrolment(
+            current_user._get_current_object(), actor=current_user._get_current_object()
+        )
+    except CodeRejected as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("account.two_factor"))
+    db.session.commit()
+    return redirect(url_for("account.two_factor_setup"))
+
+
+@bp.route("/two-factor/setup", methods=["GET", "POST"])
+@keeps_input_on_csrf_error
+def two_factor_setup():
+    """The QR code and the key, then the first code, which switches two-factor sign-in on."""
+    require(can_edit_own_account(current_user), visible=True)
+    user = current_user._get_current_object()
+    if user.two_factor_enabled:
+        flash(_("Two-factor sign-in is already on for this account."), "success")
+        return redirect(url_for("account.two_factor"))
+    if not user.totp_secret:
+        return redirect(url_for("account.two_factor"))
+    form = ConfirmTwoFactorForm()
+    if form.validate_on_submit():
+        try:
+            codes = two_factor.confirm_enrolment(user, form.code.data, actor=user)
+        except CodeRejected as exc:
+            db.session.rollback()
+            form.code.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(
+                _("Two-factor sign-in is on. From now on, signing in asks for a code from your app."),
+                "success",
+            )
+            # Shown in this answer only: the codes are stored hashed and cannot be shown again.
+            return render_template("account/recovery_codes.html", codes=codes)
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "account/two_factor_setup.html",
+        form=form,
+        qr=two_factor.qr_code(user),
+        key=two_factor.readable_key(user.totp_secret),
+        user=user,
+        required=two_factor_required(user),
+    ), status
+
+
+def _confirmed_identity(form: ConfirmIdentityForm, page_kw: str):
+    """Check the password-or-code field; on refusal, the page to answer with (else None)."""
+    user = current_user._get_current_object()
+    try:
+        two_factor.confirm_identity(user, form.password_or_code.data, remote_addr=request.remote_addr)
+    except Throttled as exc:
+        db.session.commit()  # keep the count
+        flash(try_again_message(exc.blocked.minutes), "error")
+        return _two_factor_page(**{page_kw: form}, status=429)
+    except CodeRejected as exc:
+        db.session.commit()  # keep the count
+        form.password_or_code.errors.append(str(exc))
+        return _two_factor_page(**{page_kw: form}, status=400)
+    return None
+
+
+@bp.post("/two-factor/off")
+def two_factor_off():
+    require(can_edit_own_account(current_user), visible=True)
+    require(can_turn_off_two_factor(current_user), visible=True)
+    form = ConfirmIdentityForm(prefix="off")
+    if not form.validate_on_submit():
+        return _two_factor_page(off_form=form, status=400)
+    user = current_user._get_current_object()
+    if not two_factor.has_second_factor(user):
+        flash(_("Two-factor sign-in is already off."), "success")
+        return redirect(url_for("account.two_factor"))
+    refused = _confirmed_identity(form, "off_form")
+    if refused is not None:
+        return refused
+    two_factor.turn_off(user, actor=user)
+    db.session.commit()
+    flash(_("Two-factor sign-in is off. Signing in asks only for your password."), "success")
+    return redirect(url_for("account.two_factor"))
+
+
+@bp.post("/two-factor/recovery-codes")
+def new_recovery_codes():
+    require(can_edit_own_account(current_user), visible=True)
+    form = ConfirmIdentityForm(prefix="codes")
+    if not form.validate_on_submit():
+        return _two_factor_page(codes_form=form, status=400)
+    user = current_user._get_current_object()
+    if not user.two_factor_enabled:
+        flash(_("Recovery codes come with two-factor sign-in: set it up first."), "error")
+        return redirect(url_for("account.two_factor"))
+    refused = _confirmed_identity(form, "codes_form")
+    if refused is not None:
+        return refused
+    codes = two_factor.issue_recovery_codes(user, actor=user)
+    db.session.commit()
+    flash(_("New recovery codes have been created; the earlier ones no longer work."), "success")
+    return render_template("account/recovery_codes.html", codes=codes)

@@ -67,6 +67,15 @@ class DeactivateForm(FlaskForm):
     submit = SubmitField(_l("Deactivate and sign out everywhere"))
 
 
+class ResetTwoFactorForm(FlaskForm):
+    confirm = BooleanField(
+        _l("I have checked that the request really comes from this person"),
+        validators=[DataRequired(message=_l("Tick the box to confirm that you have checked who is asking."))],
+    )
+    reason = StringField(_l("Reason (kept in the audit trail)"), validators=[Optional(), Length(max=500)])
+    submit = SubmitField(_l("Reset two-factor sign-in"))
+
+
 class ButtonForm(FlaskForm):
     """A button that only needs its CSRF token."""
 

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from mel_app import audit
+from mel_app.auth import two_factor
 from mel_app.auth.services import find_user_by_email, invite, normalise_email
 from mel_app.auth.sessions import end_user_sessions
 from mel_app.extensions import db
@@ -123,6 +124,18 @@ def reactivate_user(user: User, *, actor: User) -> None:
         raise AdminError(_("This account is active already."))
     user.is_active = True
     audit.record(db.session, "user.reactivate", actor=actor, target=user)
+
+
+def reset_two_factor(user: User, *, actor: User, reason: str = "") -> None:
+    """Remove a user's second factor (a lost or replaced phone) and their recovery codes. Flushes.
+
+    Where their role requires it, they set it up again at their next page or sign-in.
+    """
+    if user.id == actor.id:
+        raise AdminError(_("You cannot reset your own two-factor sign-in."))
+    if not two_factor.has_second_factor(user):
+        raise AdminError(_("This account has no two-factor sign-in to reset."))
+    two_factor.reset(user, actor=actor, reason=reason)
 
 
 def end_sessions(user: User, *, actor: User, keep_token: str | None = None) -> int:

@@ -19,10 +19,11 @@ from mel_app.admin.forms import (
     InviteUserForm,
     OrganisationForm,
     OrganisationSearchForm,
+    ResetTwoFactorForm,
     UserSearchForm,
 )
 from mel_app.admin.services import AdminError, Conflict, is_pending
-from mel_app.auth import emails
+from mel_app.auth import emails, two_factor
 from mel_app.auth.sessions import active_sessions
 from mel_app.errors import keeps_input_on_csrf_error
 from mel_app.extensions import db
@@ -32,8 +33,10 @@ from mel_app.permissions import (
     can_administer_organisations,
     can_administer_users,
     can_change_account_status,
+    can_reset_two_factor,
     is_admin,
     require,
+    two_factor_required,
 )
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -139,7 +142,13 @@ def invite_user():
     return render_template("admin/invite_user.html", form=form), status
 
 
-def _user_page(user: User, *, form: EditUserForm | None = None, status: int = 200):
+def _user_page(
+    user: User,
+    *,
+    form: EditUserForm | None = None,
+    reset_form: ResetTwoFactorForm | None = None,
+    status: int = 200,
+):
     if form is None:
         form = EditUserForm(formdata=None, obj=user)
         form.fingerprint.data = services.user_fingerprint(user)
@@ -159,6 +168,9 @@ def _user_page(user: User, *, form: EditUserForm | None = None, status: int = 20
         pending=is_pending(user),
         deactivate_form=DeactivateForm(formdata=None),
         button_form=ButtonForm(formdata=None),
+        reset_form=reset_form or ResetTwoFactorForm(formdata=None, prefix="reset"),
+        recovery_codes_left=two_factor.remaining_recovery_codes(user.id) if user.two_factor_enabled else 0,
+        two_factor_required=two_factor_required(user),
         role_label=role_label,
     ), status
 
@@ -240,6 +252,35 @@ def reactivate_user(user_id: int):
         return _user_page(account, status=409)
     db.session.commit()
     flash(_("%(name)s can sign in again.", name=account.display_name), "success")
+    return redirect(url_for("admin.user", user_id=account.id))
+
+
+@bp.post("/users/<int:user_id>/two-factor/reset")
+def reset_two_factor(user_id: int):
+    require(can_administer_users(current_user), visible=True)
+    account = db.get_or_404(User, user_id)
+    form = ResetTwoFactorForm(prefix="reset")  # its reason field must not clash with deactivation's
+    require(can_reset_two_factor(current_user, account), visible=True)
+    if not form.validate_on_submit():
+        return _user_page(account, reset_form=form, status=400)
+    try:
+        services.reset_two_factor(
+            account, actor=current_user._get_current_object(), reason=form.reason.data or ""
+        )
+    except AdminError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _user_page(account, status=409)
+    db.session.commit()
+    flash(
+        _(
+            "Two-factor sign-in of %(name)s has been reset, and their recovery codes no longer work. "
+            "They can set it up again from their account page (at their next sign-in, where their role "
+            "requires it).",
+            name=account.display_name,
+        ),
+        "success",
+    )
     return redirect(url_for("admin.user", user_id=account.id))
 
 

@@ -157,7 +157,7 @@ FIELD_LABELS = {
     "text": _l("Text"),
     "text_value": _l("Answer"),
     "title": _l("Title"),
-    "totp_enabled_at": _l("Two-step sign-in enabled on"),
+    "totp_enabled_at": _l("Two-factor sign-in turned on"),
     "type": _l("Type"),
     "unit": _l("Unit"),
     "updated_at": _l("Last changed on"),
@@ -271,6 +271,11 @@ ACTION_LABELS = {
     "user.password_reset": _l("Password reset"),
     "user.deactivate": _l("Account deactivated"),
     "user.invite": _l("Invited"),
+    "user.two_factor_setup_started": _l("Two-factor sign-in set-up started"),
+    "user.two_factor_enabled": _l("Two-factor sign-in turned on"),
+    "user.two_factor_disabled": _l("Two-factor sign-in turned off"),
+    "user.two_factor_reset": _l("Two-factor sign-in reset"),
+    "user.recovery_codes_issued": _l("New recovery codes created"),
 }
 VERB_LABELS = {
     "add": _l("Added"),

@@ -67,3 +67,25 @@ class AcceptInvitationForm(FlaskForm):
     )
     password, confirm = _new_password_fields()
     submit = SubmitField(_l("Accept and sign in"))
+
+
+# Authenticator codes: a numeric keypad on phones, and the browser may offer a code it received.
+CODE_FIELD_ATTRS = {"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": 12, "size": 8}
+
+
+class SecondStepForm(FlaskForm):
+    code = StringField(
+        _l("6-digit code"),
+        validators=[DataRequired(), Length(max=12)],
+        render_kw={**CODE_FIELD_ATTRS, "autofocus": True},
+    )
+    submit = SubmitField(_l("Continue"))
+
+
+class RecoveryCodeForm(FlaskForm):
+    recovery_code = StringField(
+        _l("Recovery code"),
+        validators=[DataRequired(), Length(max=40)],
+        render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false", "size": 14},
+    )
+    submit = SubmitField(_l("Sign in with a recovery code"))

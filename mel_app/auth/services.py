@@ -55,8 +55,9 @@ def authenticate(email: str, password: str, *, remote_addr: str | None) -> User 
     """Return the user when the email and password match an active account, else None.
 
     Raises Throttled, without looking at the password, while the account or the address has too
-    many recent failures. Every outcome is audited; the caller shows the same message for an
-    unknown email and a wrong password.
+    many recent failures. Every failure is audited; the caller shows the same message for an
+    unknown email and a wrong password. A right password does not sign in yet: the caller asks
+    for the second factor where the account has one, then calls `complete_login`.
     """
     window = current_app.config["LOGIN_FAILURE_WINDOW"]
     keys = _login_keys(email, remote_addr)
@@ -81,9 +82,15 @@ def authenticate(email: str, password: str, *, remote_addr: str | None) -> User 
     throttle.clear(keys[0][0])
     if needs_rehash:
         user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
-    audit.record(db.session, "user.login", actor=audit.actor_of(user, remote_addr), target=user)
     return user
+
+
+def complete_login(user: User, *, remote_addr: str | None, reason: str | None = None) -> None:
+    """Record a finished sign-in (password, and the second factor where there is one). Flushes."""
+    user.last_login_at = utcnow()
+    audit.record(
+        db.session, "user.login", actor=audit.actor_of(user, remote_addr), target=user, reason=reason
+    )
 
 
 def check_new_password(user: User, password: str) -> None:

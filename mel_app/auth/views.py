@@ -10,7 +10,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
 from mel_app import audit, mail
-from mel_app.auth import emails, public, services
+from mel_app.auth import emails, pending, public, services, two_factor
 from mel_app.auth.forms import (
     PASSWORD_HINT,
     AcceptInvitationForm,
@@ -18,13 +18,17 @@ from mel_app.auth.forms import (
     LogoutForm,
     NewPasswordForm,
     PasswordResetRequestForm,
+    RecoveryCodeForm,
+    SecondStepForm,
 )
 from mel_app.auth.services import PasswordRejected, Throttled
 from mel_app.auth.sessions import revoke_session, start_session
 from mel_app.auth.tokens import Purpose, TokenError, TokenProblem
+from mel_app.auth.two_factor import CodeRejected
 from mel_app.errors import keeps_input_on_csrf_error
 from mel_app.extensions import db
 from mel_app.models import utcnow
+from mel_app.permissions import asks_second_factor, must_enrol_two_factor
 from mel_app.urls import safe_next
 
 bp = Blueprint("auth", __name__)
@@ -60,23 +64,110 @@ def login():
             flash(_("The email or password is not right, or the account is not active."), "error")
             form.password.data = ""
             return render_template("auth/login.html", form=form), 401
+        if asks_second_factor(user):
+            db.session.commit()  # keep the cleared failure count (and a rehashed password)
+            pending.remember(user, safe_next(form.next.data))
+            return redirect(url_for("auth.second_step"))
+        pending.forget()
+        services.complete_login(user, remote_addr=request.remote_addr)
+        enrol = must_enrol_two_factor(user)
+        if enrol and not user.totp_secret:
+            two_factor.begin_enrolment(user, actor=user)
         start_session(user, remote_addr=request.remote_addr, user_agent=request.user_agent.string)
         db.session.commit()
         login_user(user)
+        if enrol:
+            # The page says why; every other page sends them back until it is done (mel_app/__init__.py).
+            return redirect(url_for("account.two_factor_setup"))
         return redirect(safe_next(form.next.data) or url_for("main.home"))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
 
 
+def _second_step_page(user, code_form, recovery_form, *, status: int = 200, recovery_open: bool = False):
+    return render_template(
+        "auth/second_step.html",
+        user=user,
+        code_form=code_form,
+        recovery_form=recovery_form,
+        cancel_form=LogoutForm(formdata=None),
+        recovery_open=recovery_open,
+    ), status
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@public
+@keeps_input_on_csrf_error
+def second_step():
+    """After a right password: the code from the authenticator app, or a recovery code."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    waiting = pending.waiting_user()
+    if waiting is None:
+        if pending.is_waiting():
+            pending.forget()
+            flash(_("Please sign in again: the code was not given in time."), "error")
+        return redirect(url_for("auth.login"))
+    user, next_url = waiting
+    use_recovery = request.method == "POST" and "recovery_code" in request.form
+    code_form = SecondStepForm(
+        formdata=request.form if request.method == "POST" and not use_recovery else None
+    )
+    recovery_form = RecoveryCodeForm(formdata=request.form if use_recovery else None)
+    if request.method == "GET":
+        return _second_step_page(user, code_form, recovery_form)
+    form = recovery_form if use_recovery else code_form
+    if not form.validate():
+        return _second_step_page(user, code_form, recovery_form, status=400, recovery_open=use_recovery)
+    try:
+        left = two_factor.check_second_factor(
+            user,
+            code=None if use_recovery else form.code.data,
+            recovery_code=form.recovery_code.data if use_recovery else None,
+            remote_addr=request.remote_addr,
+        )
+    except Throttled as exc:
+        db.session.commit()  # keep the audited refusal
+        flash(try_again_message(exc.blocked.minutes), "error")
+        return _second_step_page(user, code_form, recovery_form, status=429, recovery_open=use_recovery)
+    except CodeRejected as exc:
+        db.session.commit()  # keep the audited failure and the throttling count
+        (form.recovery_code if use_recovery else form.code).errors.append(str(exc))
+        return _second_step_page(user, code_form, recovery_form, status=401, recovery_open=use_recovery)
+    pending.forget()
+    services.complete_login(
+        user, remote_addr=request.remote_addr, reason="with a recovery code" if use_recovery else None
+    )
+    start_session(user, remote_addr=request.remote_addr, user_agent=request.user_agent.string)
+    db.session.commit()
+    login_user(user)
+    if left is not None:
+        message = ngettext(
+            "You have %(num)d recovery code left.", "You have %(num)d recovery codes left.", left
+        )
+        if left <= 3:
+            message += " " + _("Create new ones from your account page.")
+        flash(message, "warning" if left <= 3 else "success")
+    return redirect(safe_next(next_url) or url_for("main.home"))
+
+
 @bp.post("/logout")
+@public  # also cancels a sign-in waiting for its second factor, where nobody is signed in yet
 def logout():
     form = LogoutForm()
     if form.validate_on_submit():
-        revoke_session(current_user.get_id())
-        audit.record(db.session, "user.logout", actor=current_user, target=current_user._get_current_object())
-        db.session.commit()
-        logout_user()
-        flash(_("You have signed out."), "success")
+        was_waiting = pending.is_waiting()
+        pending.forget()
+        if current_user.is_authenticated:
+            revoke_session(current_user.get_id())
+            audit.record(
+                db.session, "user.logout", actor=current_user, target=current_user._get_current_object()
+            )
+            db.session.commit()
+            logout_user()
+            flash(_("You have signed out."), "success")
+        elif was_waiting:
+            flash(_("Sign-in cancelled."), "success")
     return redirect(url_for("auth.login"))
 
 

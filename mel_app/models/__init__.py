@@ -43,7 +43,14 @@ from mel_app.models.submission import (
     Submission,
     SubmissionVersion,
 )
-from mel_app.models.user import LoginAttempt, OneTimeToken, Organisation, User, UserSession
+from mel_app.models.user import (
+    LoginAttempt,
+    OneTimeToken,
+    Organisation,
+    RecoveryCode,
+    User,
+    UserSession,
+)
 
 __all__ = [
     "NARRATIVE_SECTIONS",
@@ -75,6 +82,7 @@ __all__ = [
     "Project",
     "ProjectCountry",
     "Recommendation",
+    "RecoveryCode",
     "ReportingPeriod",
     "ResponseKind",
     "Result",

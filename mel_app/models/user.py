@@ -44,7 +44,11 @@ class Organisation(TimestampMixin, Base):
 class User(TimestampMixin, Base):
     __tablename__ = "user"
     __audited__ = True
-    __audit_exclude__ = frozenset({"password_hash", "session_token", "totp_secret", "last_seen_at"})
+    # Secrets never reach the trail; the last used time step changes at every sign-in with a code
+    # and says nothing a reader needs (the sign-in itself is recorded).
+    __audit_exclude__ = frozenset(
+        {"password_hash", "session_token", "totp_secret", "totp_last_step", "last_seen_at"}
+    )
     __table_args__ = (
         # Emails are stored lower-cased, so the unique constraint is case-insensitive.
         sa.CheckConstraint("email = lower(email)", name="email_lowercase"),
@@ -61,8 +65,11 @@ class User(TimestampMixin, Base):
     last_login_at: Mapped[datetime | None]
     # Changes on password change and deactivation, which revokes every session at once.
     session_token: Mapped[str] = mapped_column(sa.String(64))
+    # Two-factor sign-in: a secret without `totp_enabled_at` is an enrolment not yet confirmed.
     totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
     totp_enabled_at: Mapped[datetime | None]
+    # The time step of the last code accepted: a code is good once, even inside its window.
+    totp_last_step: Mapped[int | None]
     is_demo: Mapped[bool] = mapped_column(default=False)
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="users")
@@ -87,6 +94,10 @@ class User(TimestampMixin, Base):
     @property
     def display_name(self) -> str:
         return self.full_name or self.email
+
+    @property
+    def two_factor_enabled(self) -> bool:
+        return self.totp_enabled_at is not None and self.totp_secret is not None
 
 
 class UserSession(Base):
@@ -122,6 +133,23 @@ class OneTimeToken(Base):
     used_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class RecoveryCode(Base):
+    """One-time codes for signing in without the authenticator app, stored only as salted hashes.
+
+    Not audited row by row (ten rows per set would bury the trail); the services record one event
+    when a set is issued and one when a code is used.
+    """
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    # "salt$sha256(salt:code)": the codes are random enough that a fast hash is enough.
+    code_hash: Mapped[str] = mapped_column(sa.String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
 
 
 class LoginAttempt(Base):

@@ -10,6 +10,8 @@ POLICIES = {
     "admin.deactivate_user": Route(post=admin_only(302)),
     "admin.reactivate_user": Route(post=admin_only(302), args=lambda w: {"user_id": w.user_deactivated}),
     "admin.end_sessions": Route(post=admin_only(302)),
+    # The confirmation box is required: an empty form is refused.
+    "admin.reset_two_factor": Route(post=admin_only(400)),
     "admin.resend_invitation": Route(post=admin_only(302), args=lambda w: {"user_id": w.user_pending}),
     "admin.organisations": Route(get=admin_only(200)),
     "admin.new_organisation": Route(get=admin_only(200), post=admin_only(400)),
