@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from urllib.parse import quote
+
 from flask import Flask, Response, request
 
 # No inline scripts or styles, nothing from elsewhere: every asset is vendored under /static.
@@ -15,6 +19,28 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "form-action 'self'",
     ]
 )
+# Files that users uploaded: should a browser ever render one, it runs nothing, loads nothing and
+# has no access to the app's origin.
+UNTRUSTED_FILE_POLICY = "sandbox; default-src 'none'; frame-ancestors 'none'"
+
+
+def untrusted_download(response: Response, filename: str) -> Response:
+    """Mark a response carrying a user's file; the hook below gives it the download headers."""
+    response.untrusted_filename = filename  # type: ignore[attr-defined]
+    return response
+
+
+def content_disposition(filename: str) -> str:
+    """`attachment` with an ASCII fallback name and the exact name in RFC 5987 form.
+
+    Neither form can carry a quote, a semicolon or a line break into the header.
+    """
+    ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
+    ascii_name = re.sub(r"[^A-Za-z0-9._ ()-]", "_", ascii_name).strip(" .") or "download"
+    value = f'attachment; filename="{ascii_name}"'
+    if ascii_name != filename:
+        value += f"; filename*=UTF-8''{quote(filename, safe='')}"
+    return value
 
 
 def init_security_headers(app: Flask) -> None:
@@ -23,6 +49,13 @@ def init_security_headers(app: Flask) -> None:
     @app.after_request
     def set_security_headers(response: Response) -> Response:
         headers = response.headers
+        untrusted = getattr(response, "untrusted_filename", None)
+        if untrusted is not None:
+            # Set, not defaulted: nothing upstream may weaken these for a user's file.
+            headers["Content-Security-Policy"] = UNTRUSTED_FILE_POLICY
+            headers["Content-Disposition"] = content_disposition(untrusted)
+            headers["Cache-Control"] = "no-store, private"
+            headers["X-Content-Type-Options"] = "nosniff"
         headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")
