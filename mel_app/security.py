@@ -66,7 +66,8 @@ def init_security_headers(app: Flask) -> None:
         )
         if production:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if request.endpoint != "static":
-            # Pages behind the login show personal or project data: never cache them anywhere.
-            headers.setdefault("Cache-Control", "no-store")
+        if request.endpoint != "static" and "no-store" not in headers.get("Cache-Control", ""):
+            # Pages and downloads behind the login show personal or project data: never cache
+            # them anywhere (send_file's "no-cache" still lets a browser keep a copy on disk).
+            headers["Cache-Control"] = "no-store"
         return response

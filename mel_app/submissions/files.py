@@ -191,6 +191,8 @@ def _check_office_document(data: bytes, filename: str, members: tuple[str, ...])
             # the bound just checked.
             if archive.testzip() is not None:
                 raise damaged
+    except FileRejected:
+        raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, ValueError, OSError, EOFError):
         raise damaged from None
 
