@@ -23,6 +23,9 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
         template_folder="../templates",
         static_folder="static",
     )
+    from mel_app.security import InputRequest
+
+    app.request_class = InputRequest
     app.config.from_object(config or config_from_env())
     app.config.update(overrides)
     _check_config(app)

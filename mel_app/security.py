@@ -6,7 +6,9 @@ import re
 import unicodedata
 from urllib.parse import quote
 
-from flask import Flask, Response, request
+from flask import Flask, Request, Response, request
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
+from werkzeug.utils import cached_property
 
 # No inline scripts or styles, nothing from elsewhere: every asset is vendored under /static.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -22,6 +24,30 @@ CONTENT_SECURITY_POLICY = "; ".join(
 # Files that users uploaded: should a browser ever render one, it runs nothing, loads nothing and
 # has no access to the app's origin.
 UNTRUSTED_FILE_POLICY = "sandbox; default-src 'none'; frame-ancestors 'none'"
+
+
+def _without_nul(values: MultiDict) -> MultiDict:
+    if not any("\x00" in key or "\x00" in value for key, value in values.items(multi=True)):
+        return values
+    return ImmutableMultiDict(
+        (key.replace("\x00", ""), value.replace("\x00", "")) for key, value in values.items(multi=True)
+    )
+
+
+class InputRequest(Request):
+    """The request, with NUL characters removed from form fields and URL parameters.
+
+    No one types a NUL, and PostgreSQL cannot store one in text: left in, a crafted form would
+    reach the database and fail there instead of being validated like any other text.
+    """
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        self.__dict__["form"] = _without_nul(self.__dict__["form"])
+
+    @cached_property
+    def args(self) -> MultiDict[str, str]:
+        return _without_nul(super().args)
 
 
 def untrusted_download(response: Response, filename: str) -> Response:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -376,15 +376,64 @@ def test_fuzzed_form_never_errs_and_never_changes_what_it_may_not(
             problems.append(f"{endpoint} as {who} with {sorted(data)}: {change}")
 
     fuzz()
-    # Plus the legitimate form with every extra field at once.
+    # Plus, for every user: the legitimate form with every extra field at once, and every field
+    # at once holding a NUL byte (PostgreSQL refuses it in text) or a huge text.
+    variants = {
+        "extra fields": {**fields, **{k: [v] for k, v in extras.items() if k not in fields}},
+        "NUL bytes": {name: ["a\x00b"] for name in fields},
+        "huge text": {name: [HUGE] for name in fields},
+    }
     for who in users:
-        client = _fresh_client(app, world, who) if endpoint in SIGNS_OUT else clients[who]
-        before = protected_state(app)
-        body = [(n, v) for n, values in fields.items() for v in values] + list(extras.items())
-        body.append(("csrf_token", csrf_token(client)))
-        with client.post(url, data=MultiDict(body)) as resp:
-            if resp.status_code >= 500:
-                problems.append(f"{endpoint} as {who}: {resp.status_code} for the form with extra fields")
-        for change in forbidden_changes(endpoint, before, protected_state(app)):
-            problems.append(f"{endpoint} as {who} with extra fields: {change}")
+        for label, variant in variants.items():
+            client = _fresh_client(app, world, who) if endpoint in SIGNS_OUT else clients[who]
+            before = protected_state(app)
+            body = [(n, v) for n, values in variant.items() for v in values]
+            body.append(("csrf_token", csrf_token(client)))
+            with client.post(url, data=MultiDict(body)) as resp:
+                if resp.status_code >= 500:
+                    problems.append(f"{endpoint} as {who}: {resp.status_code} for the form with {label}")
+            for change in forbidden_changes(endpoint, before, protected_state(app)):
+                problems.append(f"{endpoint} as {who} with {label}: {change}")
     assert not problems, "\n".join(problems[:20])
+
+
+QUERY_NAMES = (
+    "q",
+    "actor",
+    "action",
+    "entity_type",
+    "entity_id",
+    "project",
+    "organisation",
+    "period",
+    "kind",
+    "age",
+    "status",
+    "group",
+    "country",
+    "page",
+    "date_from",
+    "date_to",
+    "next",
+    "what",
+    "format",
+)
+
+
+@pytest.mark.parametrize("value", ["a\x00b", HUGE[:10_000], "-1", "1e309", "../../etc/passwd"])
+def test_query_parameters_never_err(module_app, module_make, value):
+    """The GET pages' filters, given what no filter form would send."""
+    app = module_app
+    world = build_world(app, module_make)
+    clients = sign_in(app, world)
+    query = "&".join(f"{name}={quote(value)}" for name in QUERY_NAMES)
+    problems = []
+    for endpoint, rule in get_routes(app):
+        if endpoint == "static":
+            continue
+        url = route_url(app, endpoint, rule, world)
+        for kind in ("admin", "specialist", "reporter_same_org", "evaluator"):
+            with clients[kind].get(f"{url}?{query}") as resp:
+                if resp.status_code >= 500:
+                    problems.append(f"GET {url}?… as {kind}: {resp.status_code}")
+    assert not problems, "\n".join(problems)

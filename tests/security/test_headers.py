@@ -24,6 +24,8 @@ EXPECTED_POLICY = {
     "form-action": "'self'",
 }
 HTTPS = "https://localhost"
+# Files with users' content: sent as sandboxed attachments (mel_app.security.untrusted_download).
+DOWNLOADS = frozenset({"submissions.attachment", "projects.export_framework", "projects.framework_template"})
 TOKEN_PAGES = frozenset({"auth.accept_invitation", "auth.reset_password"})
 
 
@@ -82,11 +84,11 @@ def _check(config: str, endpoint: str, resp) -> list[str]:
     problems = []
     headers = resp.headers
     policy = headers.get("Content-Security-Policy", "")
-    if endpoint == "submissions.attachment" and resp.status_code == 200:
+    if endpoint in DOWNLOADS and resp.status_code == 200:
         if policy != UNTRUSTED_FILE_POLICY or "sandbox" not in directives(policy):
-            problems.append(f"an evidence file without the sandbox policy: {policy!r}")
+            problems.append(f"a download without the sandbox policy: {policy!r}")
         if not headers.get("Content-Disposition", "").startswith("attachment;"):
-            problems.append("an evidence file not sent as an attachment")
+            problems.append("a download not sent as an attachment")
     elif directives(policy) != EXPECTED_POLICY:
         problems.append(f"Content-Security-Policy is {policy!r}")
     if "unsafe-inline" in policy or "unsafe-eval" in policy:
