@@ -17,7 +17,7 @@ LEAKS = ("Traceback", "sqlalchemy", "SELECT", "no_such_table", "secret_column", 
 
 
 @pytest.fixture
-def failing_app(database):
+def failing_app(database, monkeypatch):
     app, url = make_app(database, ProductionConfig, SECRET_KEY="e" * 48, PROXY_FIX_X_FOR=0)
 
     @app.route("/failing-query-for-test", methods=["GET", "POST"])
@@ -31,7 +31,8 @@ def failing_app(database):
 
         return render_template_string("{{ missing.attribute.deeper }}")
 
-    app.logger.disabled = True
+    # The logger is shared by every app of the run: silenced for this test only.
+    monkeypatch.setattr(app.logger, "disabled", True)
     yield app
     dispose(app, database, url)
 

@@ -444,10 +444,10 @@ def test_an_infected_file_is_refused_with_a_message_and_recorded_in_the_audit_tr
 
 
 @pytest.mark.parametrize("scanner", ["failing_scanner", "crashing_scanner", "confused_scanner"])
-def test_a_file_the_scanner_could_not_check_is_refused_not_stored(app, setup, scanner):
+def test_a_file_the_scanner_could_not_check_is_refused_not_stored(app, setup, scanner, monkeypatch):
     world, sub_id, author = setup
     app.config["EVIDENCE_SCANNER"] = f"{THIS}:{scanner}"
-    app.logger.disabled = True
+    monkeypatch.setattr(app.logger, "disabled", True)  # shared by every app of the run
     resp = upload(author, world, sub_id, [("notes.txt", b"plain notes")], achievements="Typed")
     assert resp.status_code == 422
     page = resp.get_data(as_text=True)
@@ -556,7 +556,7 @@ def test_clamd_errors_and_silence_are_errors(tmp_path: Path):
     assert instream("carrier-pigeon:somewhere", b"data").verdict == "error"
 
 
-def test_the_clamav_scanner_through_the_form(app, setup, clamd):
+def test_the_clamav_scanner_through_the_form(app, setup, clamd, monkeypatch):
     world, sub_id, author = setup
     app.config["EVIDENCE_SCANNER"] = "mel_app.submissions.scanning:clamd_scan"
     app.config["CLAMD_ADDRESS"] = f"tcp:127.0.0.1:{clamd.sock.getsockname()[1]}"
@@ -567,7 +567,7 @@ def test_the_clamav_scanner_through_the_form(app, setup, clamd):
     assert [s["filename"] for s in stored(app, sub_id)] == ["notes.txt"]
     # clamd down: the file waits for a later try rather than being stored unchecked.
     clamd.close()
-    app.logger.disabled = True
+    monkeypatch.setattr(app.logger, "disabled", True)  # shared by every app of the run
     resp = upload(author, world, sub_id, [("more.txt", b"more notes")])
     assert resp.status_code == 422
     assert "could not be checked for viruses" in resp.get_data(as_text=True)
