@@ -60,6 +60,15 @@ class Config:
     MAX_UPLOAD_BYTES = _int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 4 * 10 * 1024 * 1024 + 1024 * 1024)
     MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024
+    # Photos are decoded to remove their metadata: larger ones are refused before decoding
+    # (50 megapixels is a 150 MB bitmap; phone cameras take 12 to 48).
+    MAX_IMAGE_PIXELS = _int("MAX_IMAGE_PIXELS", 50_000_000)
+    # The virus scanner: a dotted path to a callable (see docs/SECURITY.md), off when empty, e.g.
+    # mel_app.submissions.scanning:clamd_scan with CLAMD_ADDRESS=unix:/run/clamav/clamd.ctl
+    # or tcp:127.0.0.1:3310.
+    EVIDENCE_SCANNER = os.environ.get("EVIDENCE_SCANNER", "")
+    CLAMD_ADDRESS = os.environ.get("CLAMD_ADDRESS", "")
+    CLAMD_TIMEOUT = _int("CLAMD_TIMEOUT", 30)
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = _int("MAIL_PORT", 25)

@@ -23,6 +23,9 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
         template_folder="../templates",
         static_folder="static",
     )
+    from mel_app.security import InputRequest
+
+    app.request_class = InputRequest
     app.config.from_object(config or config_from_env())
     app.config.update(overrides)
     _check_config(app)
@@ -71,6 +74,14 @@ def _check_config(app: Flask) -> None:
             )
         if app.config.get("DEBUG"):
             raise SystemExit("DEBUG must be off in production.")
+    if app.config.get("EVIDENCE_SCANNER"):
+        from mel_app.submissions.scanning import ScannerConfigError, load_scanner
+
+        # A scanner that cannot be loaded would refuse every file: say so at start-up instead.
+        try:
+            load_scanner(app.config["EVIDENCE_SCANNER"].strip())
+        except ScannerConfigError as exc:
+            raise SystemExit(str(exc)) from None
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         import os
 

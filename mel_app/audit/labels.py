@@ -262,6 +262,7 @@ ENUM_LABELS = {
 # Actions by their full name, then by their verb (the part after the last dot).
 ACTION_LABELS = {
     "audit.download": _l("Audit trail downloaded"),
+    "evidence.infected": _l("Infected file refused"),
     "export.download": _l("Data downloaded"),
     "user.create_admin": _l("Administrator account created"),
     "user.login": _l("Signed in"),

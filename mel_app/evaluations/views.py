@@ -491,7 +491,7 @@ def download_results(evaluation_id: int):
             crit = codes[row.criterion_id]
             writer.writerow(
                 [
-                    crit.code,
+                    _csv_safe(crit.code),
                     _csv_safe(crit.name),
                     _csv_safe(row.scorer_name),
                     row.group.value,
@@ -524,7 +524,7 @@ def download_results(evaluation_id: int):
             for group_name, s in lines:
                 writer.writerow(
                     [
-                        crit.code,
+                        _csv_safe(crit.code),
                         _csv_safe(crit.name),
                         group_name,
                         s.n,

@@ -31,7 +31,7 @@ import xlsxwriter
 from flask_babel import gettext as _
 from sqlalchemy.engine import Connection
 
-from mel_app.exports.scope import ExportContext
+from mel_app.exports.scope import ExportContext, neutralise
 from mel_app.exports.tables import KIND_NAMES, TABLES, Kind, Table
 
 CHUNK_BYTES = 256 * 1024
@@ -403,7 +403,8 @@ class _XlsxBook:
             elif isinstance(value, int):
                 ws.write_number(row, 1, value)
             else:
-                ws.write_string(row, 1, str(value))
+                # Holds the reader's name, which they chose themselves.
+                ws.write_string(row, 1, neutralise(str(value)))
             row += 1
         row += 1
         ws.write_row(row, 0, [_("Data dictionary"), "", "", ""], self.header)

@@ -309,7 +309,7 @@ def _text(value: Any) -> str:
         value = value.date()
     text = str(value).strip()
     # Spreadsheet formula guard written by our exports: '=... is the text =...
-    if len(text) > 1 and text[0] == "'" and text[1] in "=+-@":
+    if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_TRIGGERS:
         text = text[1:]
     return text
 
@@ -926,9 +926,14 @@ EXAMPLE_ROWS: tuple[dict[str, Any], ...] = (
 )
 
 
+# First characters that make a spreadsheet read a cell as a formula (or hide what follows), as
+# in the data downloads (mel_app/exports/scope.py).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _safe_text(value: str) -> str:
-    """Text that a spreadsheet will not run as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+    """Text that a spreadsheet will not run as a formula, even once the cell is edited."""
+    return "'" + value if value[:1] in FORMULA_TRIGGERS else value
 
 
 def write_csv(rows: Iterable[dict[str, Any]]) -> bytes:
@@ -978,7 +983,7 @@ def write_xlsx(rows: Iterable[dict[str, Any]], *, title: str) -> bytes:
             elif isinstance(value, date):
                 sheet.write_datetime(number, index, datetime.combine(value, datetime.min.time()), date_format)
             else:
-                sheet.write_string(number, index, str(value))
+                sheet.write_string(number, index, _safe_text(str(value)))
     last = max(count, 0) + 500
     choices = {
         "level": list(LEVELS),

@@ -3,6 +3,14 @@
 A file is accepted only when its bytes are one of the allowed formats *and* its name's extension
 agrees with them, so a program renamed `report.pdf` is refused, and a real PNG called
 `report.pdf` is refused too (it would open in the wrong application on the reader's computer).
+
+Before a file is stored (docs/SECURITY.md, "Evidence files"):
+- archives are refused; office documents (ZIP containers) must be genuine, without macros or
+  embedded programs, and unpack to a bounded size (no "zip bombs");
+- the configured virus scanner, if any, must call it clean;
+- photos are decoded and saved again, upright, without EXIF (GPS position, camera, time), XMP
+  or comments, and images too large in pixels are refused before they are decoded.
+The SHA-256 kept is that of the stored bytes.
 """
 
 from __future__ import annotations
@@ -12,11 +20,15 @@ import io
 import os
 import re
 import unicodedata
+import warnings
 import zipfile
 from dataclasses import dataclass
 
 import filetype
 from flask_babel import gettext as _
+from PIL import Image, ImageOps, JpegImagePlugin
+
+from mel_app.submissions import scanning
 
 # media type -> the extensions a file of that type may carry
 ALLOWED: dict[str, tuple[str, ...]] = {
@@ -35,14 +47,52 @@ ACCEPT_ATTRIBUTE = ",".join(f".{ext}" for ext in ALLOWED_EXTENSIONS)
 
 # What must be inside a genuine office document (a ZIP container).
 _ZIP_MEMBERS = {
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ("word/document.xml",),
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ("xl/workbook.xml",),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (
+        "[Content_Types].xml",
+        "word/document.xml",
+    ),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": (
+        "[Content_Types].xml",
+        "xl/workbook.xml",
+    ),
     "application/vnd.oasis.opendocument.text": ("mimetype", "content.xml"),
     "application/vnd.oasis.opendocument.spreadsheet": ("mimetype", "content.xml"),
 }
+# Parts of an office document that run code on the reader's computer: VBA macros, ActiveX
+# controls and embedded OLE objects (which can wrap any program).
+_ACTIVE_PART = re.compile(r"(?:^|/)(?:vbaproject|activex\d*|oleobject\d*)\.bin$", re.IGNORECASE)
+# Limits on what an office document unpacks to; real documents stay far below them.
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+MAX_MEMBERS = 5000
+MAX_RATIO = 100  # uncompressed / compressed, for a part larger than RATIO_FLOOR
+RATIO_FLOOR = 1024 * 1024
+# Archives are named in their own refusal: the files inside should be attached one by one.
+_ARCHIVES = frozenset(
+    {
+        "application/zip",
+        "application/x-rar-compressed",
+        "application/x-7z-compressed",
+        "application/x-tar",
+        "application/gzip",
+        "application/x-bzip2",
+        "application/x-xz",
+        "application/x-lzip",
+        "application/zstd",
+        "application/x-compress",
+        "application/x-unix-archive",
+        "application/vnd.ms-cab-compressed",
+        "application/x-rpm",
+        "application/x-deb",
+    }
+)
 # Text that a browser or office program could treat as markup or a script if it were opened inline.
 _MARKUP = re.compile(rb"<\s*(?:!doctype|html|script|svg|iframe|object|body|\?xml)", re.IGNORECASE)
+# A script for a shell or an interpreter ("#!/bin/sh"), or server-side page code.
+_SCRIPT = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:#!|<\?php|<%)", re.IGNORECASE)
 _TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_IMAGES = frozenset({"image/png", "image/jpeg"})
+# What an image keeps of its metadata when saved again: how to show its colours and transparency.
+_IMAGE_INFO_KEPT = ("icc_profile", "transparency")
 
 
 class FileRejected(ValueError):
@@ -51,6 +101,14 @@ class FileRejected(ValueError):
 
 class FileTooLarge(FileRejected):
     pass
+
+
+class FileInfected(FileRejected):
+    """The virus scanner found something: refused, and recorded in the audit trail."""
+
+    def __init__(self, message: str, *, filename: str, signature: str, sha256: str):
+        super().__init__(message)
+        self.filename, self.signature, self.sha256 = filename, signature, sha256
 
 
 @dataclass(frozen=True)
@@ -93,19 +151,92 @@ def _is_text(data: bytes) -> bool:
             return False
     if _TEXT_CONTROL.search(text):
         return False
-    return not _MARKUP.search(data[:4096])
+    return not (_MARKUP.search(data[:4096]) or _SCRIPT.match(data[:64]))
 
 
-def _zip_has(data: bytes, members: tuple[str, ...]) -> bool:
+def _check_office_document(data: bytes, filename: str, members: tuple[str, ...]) -> None:
+    """A genuine office document: its parts present, no active content, no zip bomb."""
+    damaged = FileRejected(_("%(name)s is damaged or not a genuine document.", name=filename))
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-    except (zipfile.BadZipFile, ValueError, OSError):
-        return False
-    # Macro-enabled documents are not evidence we want to pass around.
-    if any(name.lower().endswith("vbaproject.bin") for name in names):
-        return False
-    return all(member in names for member in members)
+            infos = archive.infolist()
+            names = {info.filename for info in infos}
+            if not all(member in names for member in members):
+                raise damaged
+            if any(_ACTIVE_PART.search(name) for name in names):
+                raise FileRejected(
+                    _(
+                        "%(name)s contains macros or embedded programs. Save it as a plain "
+                        "document (for example .docx or .xlsx) and attach it again.",
+                        name=filename,
+                    )
+                )
+            if any(info.flag_bits & 0x1 for info in infos):
+                raise FileRejected(
+                    _("%(name)s is protected by a password. Attach it without the password.", name=filename)
+                )
+            too_big = FileRejected(
+                _(
+                    "%(name)s unpacks to far more data than a document holds, so it was refused. "
+                    "Save it again from your office program and attach the new file.",
+                    name=filename,
+                )
+            )
+            if len(infos) > MAX_MEMBERS or sum(info.file_size for info in infos) > MAX_UNPACKED_BYTES:
+                raise too_big
+            for info in infos:
+                if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+                    raise too_big
+            # The sizes above are what the file says; reading every part checks them (CRC), within
+            # the bound just checked.
+            if archive.testzip() is not None:
+                raise damaged
+    except FileRejected:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, ValueError, OSError, EOFError):
+        raise damaged from None
+
+
+def _strip_image(data: bytes, media_type: str, filename: str, *, max_pixels: int) -> bytes:
+    """The picture drawn upright and saved again with none of its metadata (EXIF, XMP, comments)."""
+    too_large = FileRejected(
+        _(
+            "%(name)s has too many pixels to be processed (at most %(mp)s megapixels). "
+            "Send a smaller version of the picture.",
+            name=filename,
+            mp=f"{max_pixels / 1_000_000:g}",
+        )
+    )
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns, then fails, beyond its own limit: both are a refusal here.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as source:
+                if source.format not in ("PNG", "JPEG"):
+                    raise FileRejected(_("%(name)s is damaged or not a genuine picture.", name=filename))
+                width, height = source.size
+                if width * height > max_pixels:
+                    raise too_large
+                source.load()
+                upright = ImageOps.exif_transpose(source)
+                # Only what is needed to show the picture right is carried over to the new file.
+                upright.info = {key: source.info[key] for key in _IMAGE_INFO_KEPT if key in source.info}
+                out = io.BytesIO()
+                if media_type == "image/jpeg":
+                    options = {"qtables": source.quantization} if source.quantization else {"quality": 90}
+                    subsampling = JpegImagePlugin.get_sampling(source)
+                    if subsampling != -1:
+                        options["subsampling"] = subsampling
+                    upright.save(out, format="JPEG", **options)
+                else:
+                    upright.save(out, format="PNG")
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise too_large from None
+    except FileRejected:
+        raise
+    except (OSError, ValueError, SyntaxError, EOFError, TypeError, KeyError, IndexError, MemoryError):
+        raise FileRejected(_("%(name)s is damaged or not a genuine picture.", name=filename)) from None
+    return out.getvalue()
 
 
 def sniff(data: bytes, filename: str) -> str:
@@ -116,6 +247,14 @@ def sniff(data: bytes, filename: str) -> str:
     kind = filetype.guess(data)
     if kind is not None:
         media_type = kind.mime
+        if media_type in _ARCHIVES:
+            raise FileRejected(
+                _(
+                    "%(name)s is an archive (such as ZIP, RAR or 7z); archives are not accepted. "
+                    "Unpack it and attach the files themselves.",
+                    name=filename,
+                )
+            )
         if media_type not in ALLOWED:
             raise FileRejected(
                 _(
@@ -124,8 +263,8 @@ def sniff(data: bytes, filename: str) -> str:
                     kinds=_kinds(),
                 )
             )
-        if media_type in _ZIP_MEMBERS and not _zip_has(data, _ZIP_MEMBERS[media_type]):
-            raise FileRejected(_("%(name)s is damaged or not a genuine document.", name=filename))
+        if media_type in _ZIP_MEMBERS:
+            _check_office_document(data, filename, _ZIP_MEMBERS[media_type])
         if media_type == "application/pdf" and not data.lstrip(b"\xef\xbb\xbf").startswith(b"%PDF-"):
             raise FileRejected(_("%(name)s is damaged or not a genuine document.", name=filename))
     elif ext in ("csv", "txt") and _is_text(data):
@@ -152,8 +291,18 @@ def _kinds() -> str:
     )
 
 
-def read_upload(stream, filename: str | None, *, max_bytes: int) -> Upload:
-    """Read one uploaded file (at most max_bytes) and check its type. Raises FileRejected."""
+def read_upload(
+    stream,
+    filename: str | None,
+    *,
+    max_bytes: int,
+    max_pixels: int = 50_000_000,
+    scanner: scanning.Scanner | None = None,
+) -> Upload:
+    """Read one uploaded file (at most max_bytes), check it and make it safe to store.
+
+    Raises FileRejected (FileTooLarge, FileInfected) with a message for the person who sent it.
+    """
     name = clean_filename(filename)
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
@@ -165,4 +314,29 @@ def read_upload(stream, filename: str | None, *, max_bytes: int) -> Upload:
             )
         )
     media_type = sniff(data, name)
+    if scanner is not None:
+        # The bytes as received are scanned, before any decoder of ours reads them.
+        result = scanning.scan(scanner, data, name)
+        if result.verdict == "infected":
+            raise FileInfected(
+                _(
+                    "%(name)s was refused: the virus scanner found %(threat)s in it. "
+                    "Do not open it on your computer; ask your IT support for help.",
+                    name=name,
+                    threat=result.signature,
+                ),
+                filename=name,
+                signature=result.signature,
+                sha256=hashlib.sha256(data).hexdigest(),
+            )
+        if result.verdict != "clean":
+            raise FileRejected(
+                _(
+                    "%(name)s could not be checked for viruses just now, so it was not saved. "
+                    "Please try again in a few minutes.",
+                    name=name,
+                )
+            )
+    if media_type in _IMAGES:
+        data = _strip_image(data, media_type, name, max_pixels=max_pixels)
     return Upload(filename=name, media_type=media_type, data=data, sha256=hashlib.sha256(data).hexdigest())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -45,8 +46,15 @@ from mel_app.models import (
     SubmissionKind,
     Visibility,
 )
-from mel_app.submissions import labels
-from mel_app.submissions.files import ACCEPT_ATTRIBUTE, FileRejected, FileTooLarge, Upload, read_upload
+from mel_app.submissions import labels, scanning
+from mel_app.submissions.files import (
+    ACCEPT_ATTRIBUTE,
+    FileInfected,
+    FileRejected,
+    FileTooLarge,
+    Upload,
+    read_upload,
+)
 from mel_app.submissions.services import ItemInput, ValueInput
 
 NARRATIVE_MAX = 20_000
@@ -226,17 +234,32 @@ class EvidenceMixin:
 
     uploads: list[Upload]
     upload_too_large: bool = False
+    # Files the virus scanner refused, for the audit trail (the view records them).
+    infected: Sequence[FileInfected] = ()
 
     def validate_evidence(self, field) -> None:
-        self.uploads, messages = [], []
+        self.uploads, self.infected, messages = [], [], []
         limit = current_app.config["MAX_UPLOAD_BYTES"]
+        max_pixels = current_app.config["MAX_IMAGE_PIXELS"]
+        scanner = scanning.configured_scanner()
         for storage in field.data or []:
             if not getattr(storage, "filename", None):
                 continue
             try:
-                self.uploads.append(read_upload(storage.stream, storage.filename, max_bytes=limit))
+                self.uploads.append(
+                    read_upload(
+                        storage.stream,
+                        storage.filename,
+                        max_bytes=limit,
+                        max_pixels=max_pixels,
+                        scanner=scanner,
+                    )
+                )
             except FileTooLarge as exc:
                 self.upload_too_large = True
+                messages.append(str(exc))
+            except FileInfected as exc:
+                self.infected.append(exc)
                 messages.append(str(exc))
             except FileRejected as exc:
                 messages.append(str(exc))

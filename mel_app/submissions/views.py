@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -14,7 +14,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -52,6 +51,7 @@ from mel_app.permissions import (
     reporter_organisation_id,
     require,
 )
+from mel_app.security import untrusted_download
 from mel_app.submissions import labels, services
 from mel_app.submissions.diff import compare, format_value
 from mel_app.submissions.files import ALLOWED_EXTENSIONS
@@ -383,6 +383,9 @@ def save(sub_id: int):
     require(is_submission_reporter(current_user, sub), visible=True)
     form = _edit_form(sub, bind=True)
     if not form.validate_on_submit():
+        if form.infected:
+            services.record_infected_uploads(sub, actor=current_user, refused=form.infected)
+            db.session.commit()
         if form.upload_too_large:
             return _render_detail(sub, forms={"edit": form}, status=413)
         return _render_detail(sub, forms={"edit": form}, status=422)
@@ -664,18 +667,8 @@ def attachment(sub_id: int, attachment_id: int):
         abort(404)
     if item.is_deleted and not services.attachment_in_a_version(item):
         abort(404)
-    response = send_file(
-        io.BytesIO(item.data),
-        mimetype=item.media_type,
-        as_attachment=True,
-        download_name=item.filename,
-        etag=False,
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "no-store, private"
-    return response
+    # The download headers (sandbox, nosniff, attachment) come from mel_app/security.py.
+    return untrusted_download(Response(item.data, content_type=item.media_type), item.filename)
 
 
 # ---------------------------------------------------------------------------------------------

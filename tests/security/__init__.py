@@ -1,0 +1,1 @@
+"""The attack suite: headers, stored XSS, form fuzzing and evidence files (see docs/SECURITY.md)."""

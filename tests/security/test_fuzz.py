@@ -1,0 +1,439 @@
+"""Every form, fuzzed (ASVS V1.2/V1.3 input handling, V2.2 business logic, V8.2 mass assignment).
+
+Every POST route of the app is posted to, with a valid CSRF token, by each kind of user who may
+use it (from the authorization matrix's policies), with Hypothesis-made variations of the form a
+browser would send: random and huge (100,000 characters) text, values of the wrong type, missing
+fields, and extra fields an attacker adds (status=approved, approved_by_id, is_admin, role=admin,
+project_id of another project, ...). Two things must hold:
+
+- no input ever yields a 500;
+- the columns that decide who may do what — a submission's status and approver, users' admin
+  flag and activity, memberships (who is in which project, with which role, hence who runs a
+  project), partners, scorecards — change only as the route itself is meant to change them
+  (`MAY_CHANGE`), never because of an extra field.
+
+The form's fields are read from the page that carries it, in each route's own world, so the
+fuzzing follows the forms as they change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from urllib.parse import quote, urlsplit
+
+import pytest
+import sqlalchemy as sa
+from flask import url_for
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import html as lxml_html
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+
+from config import TestingConfig
+from mel_app import create_app
+from mel_app.extensions import db
+from mel_app.models import Membership, Partner, Scorecard, Submission, User
+from tests.authz.world import build_world
+from tests.conftest import csrf_token
+from tests.security.conftest import (
+    KINDS,
+    POLICIES,
+    get_routes,
+    route_url,
+    rules_by_endpoint,
+    sign_in,
+)
+
+# Routes that end the fuzzing user's own session: signed in again before each example.
+SIGNS_OUT = frozenset({"auth.logout", "account.change_password", "account.end_other_sessions"})
+# The sign-in form counts failures per account and address: fuzzed, it would lock the world's
+# users out for the next routes. It is fuzzed with its own throw-away accounts' emails.
+COUNTS_FAILURES = frozenset({"auth.login", "auth.request_reset"})
+
+# What each route may change among the protected columns ("table.column", or "table.rows" for
+# rows added or removed). Anything else changing is a failure.
+MAY_CHANGE: dict[str, set[str]] = {
+    "submissions.submit": {"submission.status"},
+    "submissions.withdraw": {"submission.status"},
+    "submissions.return_": {"submission.status"},
+    "submissions.approve": {"submission.status", "submission.approved_by_id"},
+    "submissions.reopen": {"submission.status", "submission.approved_by_id"},
+    "submissions.start_report": {"submission.rows"},
+    "submissions.start_design_input": {"submission.rows"},
+    "members.add": {"membership.rows", "user.rows"},
+    "members.remove": {"membership.rows"},
+    "admin.invite_user": {"user.rows", "user.is_admin"},
+    "admin.user": {"user.is_admin", "user.organisation_id"},
+    "admin.deactivate_user": {"user.is_active"},
+    "admin.reactivate_user": {"user.is_active"},
+    "projects.new": {"membership.rows"},
+    "projects.partners": {"partner.rows"},
+    "projects.remove_partner": {"partner.rows"},
+    "evaluations.new": {"scorecard.rows", "membership.rows", "user.rows"},
+    "evaluations.invite": {"scorecard.rows", "membership.rows", "user.rows"},
+    "evaluations.scorecard": {"scorecard.status", "scorecard.rows"},
+    "evaluations.reopen_scorecard": {"scorecard.status"},
+    "auth.accept_invitation": {"user.is_active"},
+}
+
+PROTECTED = {
+    "submission": (Submission, ("status", "approved_by_id", "author_id", "organisation_id", "project_id")),
+    "user": (User, ("is_admin", "is_active", "organisation_id", "email")),
+    "membership": (Membership, ("user_id", "project_id", "role", "organisation_id")),
+    "partner": (Partner, ("project_id", "organisation_id")),
+    "scorecard": (Scorecard, ("evaluation_id", "scorer_id", "status", "group")),
+}
+
+
+def protected_state(app) -> dict[str, dict[int, tuple]]:
+    with app.app_context():
+        state = {}
+        for name, (model, columns) in PROTECTED.items():
+            rows = db.session.execute(sa.select(model.id, *(getattr(model, c) for c in columns))).all()
+            state[name] = {row[0]: tuple(row[1:]) for row in rows}
+        db.session.remove()
+    return state
+
+
+def forbidden_changes(endpoint: str, before: dict, after: dict) -> list[str]:
+    allowed = MAY_CHANGE.get(endpoint, set())
+    problems = []
+    for name, (_model, columns) in PROTECTED.items():
+        old, new = before[name], after[name]
+        if set(old) != set(new) and f"{name}.rows" not in allowed:
+            problems.append(
+                f"{name} rows added {sorted(set(new) - set(old))} removed {sorted(set(old) - set(new))}"
+            )
+        for row_id in set(old) & set(new):
+            for column, was, now in zip(columns, old[row_id], new[row_id], strict=True):
+                if was != now and f"{name}.{column}" not in allowed:
+                    problems.append(f"{name} {row_id}: {column} {was!r} -> {now!r}")
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Which routes, by whom, with which fields
+
+
+def post_endpoints(app) -> list[str]:
+    return sorted(
+        endpoint
+        for endpoint, rules in rules_by_endpoint(app).items()
+        if any("POST" in rule.methods for rule in rules)
+    )
+
+
+def users_of(endpoint: str) -> list[str]:
+    """Kinds of user who get past the route's authorization (the ones whose input is processed)."""
+    expected = POLICIES[endpoint].post or {}
+    users = []
+    for kind in KINDS:
+        status = expected.get(kind)
+        statuses = status if isinstance(status, tuple) else (status,)
+        if any(s in (403, 404, 405, None) for s in statuses):
+            continue
+        if kind == "anonymous" and 302 in statuses:
+            continue  # sent to the sign-in page
+        users.append(kind)
+    return users
+
+
+def _action(form, page_url: str) -> str:
+    """The path a form posts to (a form without an action posts to its own page)."""
+    return urlsplit(form.get("action") or page_url).path
+
+
+def form_fields(body: str, action_path: str, page_url: str) -> dict[str, list[str]] | None:
+    """The fields a browser would send for the POST form whose action is `action_path`."""
+    document = lxml_html.document_fromstring(body)
+    for form in document.iter("form"):
+        if (form.get("method") or "get").lower() != "post":
+            continue
+        if _action(form, page_url) != action_path:
+            continue
+        fields: dict[str, list[str]] = defaultdict(list)
+        for element in form.iter("input", "textarea", "select", "button"):
+            name = element.get("name")
+            if not name or name == "csrf_token":
+                continue
+            kind = (element.get("type") or "").lower()
+            if element.tag == "select":
+                options = [o.get("value", o.text_content()) for o in element.iter("option")]
+                chosen = [
+                    o.get("value", o.text_content()) for o in element.iter("option") if o.get("selected")
+                ]
+                fields[name] += chosen or [v for v in options if v][:1] or [""]
+            elif element.tag == "textarea":
+                fields[name].append(element.text or "")
+            elif kind in ("checkbox", "radio"):
+                if element.get("checked") is not None or not fields.get(name):
+                    fields[name].append(element.get("value", "y"))
+            elif kind == "file":
+                continue
+            elif element.tag == "button" or kind == "submit":
+                fields.setdefault(name, [element.get("value", "")])
+            else:
+                fields[name].append(element.get("value", ""))
+        return dict(fields)
+    return None
+
+
+def _form_pages(app, world) -> dict[str, list[tuple[str, str]]]:
+    """Where each POST route's form is shown: endpoint -> [(GET endpoint, kind)]."""
+    adapter = app.url_map.bind("localhost")
+    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    clients = sign_in(app, world)
+    for get_endpoint, rule in get_routes(app):
+        if get_endpoint == "static":
+            continue
+        url = route_url(app, get_endpoint, rule, world)
+        for kind in KINDS:
+            with clients[kind].get(url) as resp:
+                if resp.status_code != 200 or not resp.mimetype.startswith("text/html"):
+                    continue
+                document = lxml_html.document_fromstring(resp.get_data(as_text=True))
+            for form in document.iter("form"):
+                if (form.get("method") or "").lower() != "post":
+                    continue
+                try:
+                    endpoint, _args = adapter.match(_action(form, url), method="POST")
+                except (MethodNotAllowed, NotFound):
+                    continue
+                if (get_endpoint, kind) not in found[endpoint]:
+                    found[endpoint].append((get_endpoint, kind))
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# What an attacker sends
+
+HUGE = "A" * 100_000
+WRONG_TYPES = [
+    "",
+    " ",
+    "-1",
+    "0",
+    "999999999999999999999999",
+    "1e309",
+    "NaN",
+    "-Infinity",
+    "0x1F",
+    "abc",
+    "2026-02-30",
+    "9999-99-99",
+    "true",
+    "None",
+    "[]",
+    "{}",
+    "<script>alert(1)</script>",
+    "'; DROP TABLE submission; --",
+    "\x00",
+    "../../etc/passwd",
+    "🙂" * 50,
+]
+
+
+def extra_fields(world) -> dict[str, str]:
+    """Fields no form has, which a mass-assignment bug would take over."""
+    return {
+        "status": "approved",
+        "approved_by_id": str(world.user_admin),
+        "author_id": str(world.user_reporter_other_org),
+        "organisation_id": str(world.org_other_project),
+        "project_id": str(world.other_project),
+        "user_id": str(world.user_admin),
+        "role": "admin",
+        "is_admin": "y",
+        "is_active": "y",
+        "scorer_id": str(world.user_reporter_same_org),
+        "group": "ilo",
+        "submission_id": str(world.other_org_submission),
+        "evaluation_id": str(world.closed_evaluation),
+        "version": "1",
+    }
+
+
+def value_strategy(original: list[str]):
+    return st.one_of(
+        st.just(original),
+        st.just(None),  # the field is left out
+        st.lists(st.text(max_size=40), min_size=1, max_size=3),
+        st.sampled_from(WRONG_TYPES).map(lambda v: [v]),
+        st.just([HUGE]),
+    )
+
+
+@st.composite
+def attack(draw, fields: dict[str, list[str]], extras: dict[str, str]):
+    data: dict[str, list[str]] = {}
+    for name, original in fields.items():
+        values = draw(value_strategy(original))
+        if values is not None:
+            data[name] = values
+    for name in draw(st.lists(st.sampled_from(sorted(extras)), unique=True, max_size=len(extras))):
+        if name not in fields:
+            data[name] = [extras[name]]
+    if draw(st.booleans()):
+        data[draw(st.text(min_size=1, max_size=20))] = [draw(st.text(max_size=20))]
+    return data
+
+
+# ---------------------------------------------------------------------------------------------
+# The fuzzing
+
+
+@pytest.fixture(scope="module")
+def form_pages(module_app, module_make):
+    return _form_pages(module_app, build_world(module_app, module_make))
+
+
+def _fresh_client(app, world, kind: str):
+    return sign_in(app, world)[kind]
+
+
+# The fuzzed object, where the matrix's default cannot take input (a submitted report is no
+# longer the organisation's to edit; its draft design input is).
+FUZZ_ARGS = {
+    "submissions.save": lambda w: {"sub_id": w.draft_submission},
+    "submissions.autosave": lambda w: {"sub_id": w.draft_submission},
+}
+# Routes posted to by the page's script with another form's fields.
+SAME_FIELDS_AS = {"submissions.autosave": "save"}
+ENDPOINTS = post_endpoints(create_app(TestingConfig, SQLALCHEMY_DATABASE_URI="sqlite://"))
+
+
+def _ancestors(path: str) -> list[str]:
+    parts = path.rstrip("/").split("/")
+    return ["/".join(parts[:i]) for i in range(len(parts) - 1, 1, -1)]
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_fuzzed_form_never_errs_and_never_changes_what_it_may_not(
+    module_app, module_make, form_pages, endpoint
+):
+    app, make = module_app, module_make
+    users = users_of(endpoint)
+    if not users:
+        pytest.skip("nobody gets past its authorization")
+    rule = next(r for r in rules_by_endpoint(app)[endpoint] if "POST" in r.methods)
+    world = build_world(app, make)
+    if endpoint in FUZZ_ARGS:
+        with app.test_request_context():
+            url = url_for(endpoint, **{**world.url_args(set(rule.arguments)), **FUZZ_ARGS[endpoint](world)})
+    else:
+        url = route_url(app, endpoint, rule, world)
+    clients = sign_in(app, world)
+    action = urlsplit(url).path
+    if endpoint in SAME_FIELDS_AS:
+        action = action.rsplit("/", 1)[0] + "/" + SAME_FIELDS_AS[endpoint]
+
+    # The page that shows the form: where the matrix's world showed it, or the URL's parents.
+    pages = [
+        (route_url(app, get_endpoint, next(r for n, r in get_routes(app) if n == get_endpoint), world), kind)
+        for get_endpoint, kind in form_pages.get(endpoint, [])
+    ] + [(parent, kind) for parent in _ancestors(action) for kind in users]
+    fields: dict[str, list[str]] = {}
+    for page_url, kind in pages:
+        with clients[kind].get(page_url) as resp:
+            if resp.status_code != 200 or not resp.mimetype.startswith("text/html"):
+                continue
+            found = form_fields(resp.get_data(as_text=True), action, page_url)
+        if found:
+            fields = found
+            break
+    route = POLICIES[endpoint]
+    for name, value in (route.data(world) if callable(route.data) else route.data).items():
+        fields.setdefault(name, [str(value)])
+    if endpoint in COUNTS_FAILURES:
+        # Unknown and throw-away addresses: the world's users are never locked out.
+        fields["email"] = ["nobody@example.org"]
+    extras = extra_fields(world)
+    problems: list[str] = []
+
+    @settings(
+        max_examples=6,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(data=attack(fields, extras), who=st.sampled_from(users))
+    def fuzz(data, who):
+        client = _fresh_client(app, world, who) if endpoint in SIGNS_OUT else clients[who]
+        before = protected_state(app)
+        body = [(name, value) for name, values in data.items() for value in values]
+        body.append(("csrf_token", csrf_token(client)))
+        with client.post(url, data=MultiDict(body)) as resp:
+            status = resp.status_code
+            page = resp.get_data()
+        digest = hashlib.sha256(repr(sorted(data)).encode()).hexdigest()[:8]
+        if status >= 500:
+            problems.append(f"{endpoint} as {who}: {status} for fields {sorted(data)} ({digest})")
+        assert b"Traceback" not in page
+        for change in forbidden_changes(endpoint, before, protected_state(app)):
+            problems.append(f"{endpoint} as {who} with {sorted(data)}: {change}")
+
+    fuzz()
+    # Plus, for every user: the legitimate form with every extra field at once, and every field
+    # at once holding a NUL byte (PostgreSQL refuses it in text) or a huge text.
+    variants = {
+        "extra fields": {**fields, **{k: [v] for k, v in extras.items() if k not in fields}},
+        "NUL bytes": {name: ["a\x00b"] for name in fields},
+        "huge text": {name: [HUGE] for name in fields},
+    }
+    for who in users:
+        for label, variant in variants.items():
+            client = _fresh_client(app, world, who) if endpoint in SIGNS_OUT else clients[who]
+            before = protected_state(app)
+            body = [(n, v) for n, values in variant.items() for v in values]
+            body.append(("csrf_token", csrf_token(client)))
+            with client.post(url, data=MultiDict(body)) as resp:
+                if resp.status_code >= 500:
+                    problems.append(f"{endpoint} as {who}: {resp.status_code} for the form with {label}")
+            for change in forbidden_changes(endpoint, before, protected_state(app)):
+                problems.append(f"{endpoint} as {who} with {label}: {change}")
+    assert not problems, "\n".join(problems[:20])
+
+
+QUERY_NAMES = (
+    "q",
+    "actor",
+    "action",
+    "entity_type",
+    "entity_id",
+    "project",
+    "organisation",
+    "period",
+    "kind",
+    "age",
+    "status",
+    "group",
+    "country",
+    "page",
+    "date_from",
+    "date_to",
+    "next",
+    "what",
+    "format",
+)
+
+
+@pytest.mark.parametrize("value", ["a\x00b", HUGE[:10_000], "-1", "1e309", "../../etc/passwd"])
+def test_query_parameters_never_err(module_app, module_make, value):
+    """The GET pages' filters, given what no filter form would send."""
+    app = module_app
+    world = build_world(app, module_make)
+    clients = sign_in(app, world)
+    query = "&".join(f"{name}={quote(value)}" for name in QUERY_NAMES)
+    problems = []
+    for endpoint, rule in get_routes(app):
+        if endpoint == "static":
+            continue
+        url = route_url(app, endpoint, rule, world)
+        for kind in ("admin", "specialist", "reporter_same_org", "evaluator"):
+            with clients[kind].get(f"{url}?{query}") as resp:
+                if resp.status_code >= 500:
+                    problems.append(f"GET {url}?… as {kind}: {resp.status_code}")
+    assert not problems, "\n".join(problems)

