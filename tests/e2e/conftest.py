@@ -266,9 +266,9 @@ class Journey:
         self._documents: dict[Page, list[str]] = {}
         self._checked: dict[Page, set[int]] = {}
 
-    def open(self) -> Page:
+    def open(self, **context_args: Any) -> Page:
         """A page in a context of its own: one person, signed in separately from the others."""
-        page = self._new_context(**self.screen.context_args).new_page()
+        page = self._new_context(**self.screen.context_args, **context_args).new_page()
         documents = self._documents[page] = []
         self._checked[page] = set()
         # One event per new document; moving to an #anchor of the same document is not one.

@@ -347,7 +347,8 @@ class Keyboard:
 
 def test_a_rep_fills_and_submits_the_report_with_the_keyboard_alone(journey, live_server, make):
     world = build_world(make)
-    page = journey.open()
+    # Without smooth scrolling, the focused control is in sight as soon as it has the focus.
+    page = journey.open(reduced_motion="reduce")
     # Playwright takes over the browser's file chooser once something listens for it; it starts
     # listening asynchronously, so listen from the start rather than just before the key press.
     page.on("filechooser", lambda chooser: None)
