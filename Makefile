@@ -6,6 +6,14 @@ PY := $(VENV)/bin/python
 PORT ?= 5000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 export FLASK_APP := mel_app
+# Where a failing browser test leaves a screenshot and the HTML of its pages (tests/e2e/conftest.py).
+export E2E_ARTIFACTS ?= test-artifacts/e2e
+# After a failed run: say where that evidence is, then fail with pytest's exit status.
+E2E_EVIDENCE = { status=$$?; echo; echo "!!! Tests failed (pytest exit status $$status)."; \
+  if [ -n "$$(ls -A "$(E2E_ARTIFACTS)" 2>/dev/null)" ]; then \
+    echo "!!! Browser-test failure evidence (screenshots and HTML) is in $(abspath $(E2E_ARTIFACTS)):"; \
+    ls -1 "$(E2E_ARTIFACTS)" | sed 's/^/    /'; \
+  else echo "    No browser-test evidence was kept: no browser test failed."; fi; exit $$status; }
 
 .PHONY: demo test test-sqlite test-postgres install chromium translations lint bench clean
 
@@ -42,12 +50,12 @@ chromium:
 ## make test: the whole suite on SQLite (with the browser journeys), then on PostgreSQL
 test: install chromium
 	@echo "=== mel_app test suite on SQLite (unit, integration and browser tests) ==="
-	TEST_DATABASE_URL=sqlite $(PY) -m pytest $(PYTEST_ARGS)
+	TEST_DATABASE_URL=sqlite $(PY) -m pytest $(PYTEST_ARGS) || $(E2E_EVIDENCE)
 	@echo "=== mel_app test suite on PostgreSQL ($(PG_URL)) ==="
 	TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
 
 test-sqlite: install chromium
-	TEST_DATABASE_URL=sqlite $(PY) -m pytest $(PYTEST_ARGS)
+	TEST_DATABASE_URL=sqlite $(PY) -m pytest $(PYTEST_ARGS) || $(E2E_EVIDENCE)
 
 test-postgres: install
 	TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)

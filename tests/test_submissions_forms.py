@@ -365,6 +365,19 @@ def test_design_input_needs_the_design_phase_to_start(app, make, login):
     world = build_world(make)  # in implementation
     author = signed_in(app, login, world, "author")
     assert post(author, f"/projects/{world.project}/design-input").status_code == 403
+    assert "Give design input" not in author.get(f"/projects/{world.project}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("who", "offered"), [("author", True), ("other_org", True), ("specialist", False)])
+def test_the_project_page_offers_design_input_to_its_reporters(app, make, login, who, offered):
+    world = build_world(make)
+    with app.app_context():
+        db.session.get(Project, world.project).phase = Phase.design
+        db.session.commit()
+    person = signed_in(app, login, world, who)
+    page = person.get(f"/projects/{world.project}").get_data(as_text=True)
+    assert ("Give design input" in page) is offered
+    assert (f'action="/projects/{world.project}/design-input"' in page) is offered
 
 
 def test_specialist_responds_to_each_item_and_the_organisation_sees_the_responses(app, design, login):

@@ -8,20 +8,12 @@ from playwright.sync_api import expect
 
 from mel_app.extensions import db
 from mel_app.models import Organisation, Role
-from tests.factories import PASSWORD
+from tests.e2e.steps import main_nav, sign_in
 from tests.smtp_server import link_in, mail_server_fixture  # noqa: F401 - the mail_server fixture
 
 
-def _sign_in(page, live_server, email, password=PASSWORD):
-    page.goto(live_server + "/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="My tasks")).to_be_visible()
-
-
 def test_an_admin_invites_a_union_rep_who_accepts_and_signs_in(
-    app, page, live_server, make, axe_check, mail_server, browser
+    app, page, live_server, make, axe_check, mail_server, new_context
 ):
     union = make.organisation("Fictional Ghana Federation of Labour")
     ilo = make.organisation("ILO ACTRAV", group="ilo", country="CH")
@@ -31,8 +23,8 @@ def test_an_admin_invites_a_union_rep_who_accepts_and_signs_in(
     make.member(specialist, project, Role.specialist)
     make.partner(project, union)
 
-    _sign_in(page, live_server, "admin@example.org")
-    page.get_by_role("link", name="Users").click()
+    sign_in(page, live_server, "admin@example.org")
+    main_nav(page).get_by_role("link", name="Users").click()
     expect(page.get_by_role("heading", name="Users")).to_be_visible()
     axe_check(page)
     page.get_by_role("link", name="Invite a user").click()
@@ -46,17 +38,17 @@ def test_an_admin_invites_a_union_rep_who_accepts_and_signs_in(
     expect(page.get_by_text("An invitation has been sent to kwame@example.org")).to_be_visible()
     expect(page.get_by_text("Invitation pending")).to_be_visible()
     axe_check(page)
-    page.get_by_role("link", name="Organisations").click()
+    main_nav(page).get_by_role("link", name="Organisations").click()
     axe_check(page)
     page.get_by_role("link", name="Add an organisation").click()
     axe_check(page)
     page.goto(f"{live_server}/projects/{project}/members")
     axe_check(page)
-    page.get_by_role("link", name="My account").click()
+    main_nav(page).get_by_role("link", name="My account").click()
     axe_check(page)
 
     link = link_in(mail_server.wait_for("kwame@example.org")[0])
-    newcomer = browser.new_context(bypass_csp=True).new_page()
+    newcomer = new_context().new_page()
     newcomer.goto(live_server + link)
     expect(newcomer.get_by_role("heading", name="Accept the invitation")).to_be_visible()
     axe_check(newcomer)
@@ -69,7 +61,6 @@ def test_an_admin_invites_a_union_rep_who_accepts_and_signs_in(
     newcomer.get_by_label("Repeat the new password").fill("harmattan wind over accra")
     newcomer.get_by_role("button", name="Accept and sign in").click()
     expect(newcomer.get_by_text("Welcome, Kwame Mensah. Your account is ready.")).to_be_visible()
-    newcomer.context.close()
 
 
 def test_forgotten_password_page_and_sign_in_link(page, live_server, axe_check):
