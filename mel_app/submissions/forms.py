@@ -9,6 +9,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -559,7 +560,7 @@ def comment_form(kind: SubmissionKind, *, internal_allowed: bool, **kwargs) -> C
 class StartForm(FlaskForm):
     """Opens (creating if needed) a report or design input: a POST, because it may create a row."""
 
-    start = SubmitField(_l("Open"))
+    start = SubmitField(lazy_pgettext("verb", "Open"))
 
 
 AGE_CHOICES = [

@@ -1,0 +1,59 @@
+"""Every string a user can see is in French and Spanish, with the same placeholders.
+
+The strings are extracted from the sources as `pybabel extract` does (README, "Translations"), so a
+new `_()` without its translations fails here, not in front of a French-speaking union member.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parent.parent
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_pgettext": ((1, "c"), 2)}
+PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|%[sd]|%%")
+
+
+@pytest.fixture(scope="module")
+def source_messages() -> set[tuple[str | None, str]]:
+    with open(ROOT / "babel.cfg") as cfg:
+        method_map, options_map = parse_mapping_cfg(cfg)
+    found = set()
+    for _file, _line, message, _comments, context in extract_from_dir(
+        str(ROOT), method_map, options_map, keywords=KEYWORDS
+    ):
+        singular = message[0] if isinstance(message, tuple) else message
+        if singular:
+            found.add((context, singular))
+    return found
+
+
+@pytest.mark.parametrize("lang", ["fr", "es"])
+def test_every_message_is_translated_with_its_placeholders(source_messages, lang):
+    path = ROOT / "mel_app" / "translations" / lang / "LC_MESSAGES" / "messages.po"
+    with open(path, "rb") as fh:
+        catalogue = read_po(fh)
+    translations = {}
+    for m in catalogue:
+        if m.id and not m.fuzzy:
+            singular = m.id[0] if isinstance(m.id, tuple) else m.id
+            translations[(m.context, singular)] = m
+    missing = sorted(s for c, s in source_messages if (c, s) not in translations or not all(
+        translations[(c, s)].string if isinstance(translations[(c, s)].string, tuple)
+        else [translations[(c, s)].string]
+    ))
+    assert not missing, f"{len(missing)} message(s) without a {lang} translation, e.g. {missing[:5]}"
+    wrong = []
+    for key in source_messages:
+        m = translations[key]
+        ids = m.id if isinstance(m.id, tuple) else (m.id,)
+        strings = m.string if isinstance(m.string, tuple) else (m.string,)
+        expected = set(PLACEHOLDER.findall(ids[-1]))
+        if any(set(PLACEHOLDER.findall(s)) - expected - {"%d"} for s in strings):
+            wrong.append(m.id)
+    assert not wrong, f"{lang} translations with placeholders the English does not have: {wrong[:5]}"
