@@ -123,6 +123,7 @@ NOT_USER_TEXT = {
     ("one_time_token", "purpose"): "set by the app",
     ("one_time_token", "token_hash"): "secret, never shown",
     ("user_session", "token_hash"): "secret, never shown",
+    ("recovery_code", "code_hash"): "secret, never shown",
     ("user_session", "remote_addr"): "the network address, set by the server",
     ("attachment", "media_type"): "set by the app from the file's content",
     ("attachment", "sha256"): "computed",
