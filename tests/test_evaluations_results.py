@@ -128,7 +128,8 @@ def test_figures_are_in_the_users_language(app, client, login, world, post):
         db.session.commit()
     login(world.emails["evaluator"])
     html = client.get(f"/evaluations/{evaluation_id}/results").get_data(as_text=True)
-    assert _row(html, "REL", "All groups")[1] in ("4,50",)
+    assert '<html lang="fr">' in html
+    assert _row(html, "REL", "Tous les groupes")[1] in ("4,50",), "French words and French decimals"
 
 
 @pytest.mark.parametrize(
