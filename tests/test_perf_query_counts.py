@@ -170,6 +170,7 @@ def test_query_count_does_not_grow_with_the_data(app, runner, client, login, que
         known = set(db.session.scalars(sa.select(Project.id)))
     login(email, LOAD_PASSWORD)
     before = _count(app, client, queries, endpoint, args(small))
+    assert before <= 20, f"{endpoint} as {role}: {before} statements, above the ceiling of 20"
 
     seed_load(runner, scale="0.06", seed="2")
     from mel_app.audit import SYSTEM_ACTOR, set_actor

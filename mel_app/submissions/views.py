@@ -410,9 +410,9 @@ def save(sub_id: int):
         )
     db.session.commit()
     if form.submit.data:
-        return redirect(url_for(".confirm_submit", sub_id=sub.id))
+        return redirect(url_for(".confirm_submit", sub_id=sub_id))
     flash(_("Draft saved."), "success")
-    return redirect(url_for(".detail", sub_id=sub.id))
+    return redirect(url_for(".detail", sub_id=sub_id))
 
 
 def _save(sub: Submission, form, *, uploads, removed) -> None:
