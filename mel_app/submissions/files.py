@@ -193,6 +193,8 @@ def _check_office_document(data: bytes, filename: str, members: tuple[str, ...])
                 raise damaged
     except FileRejected:
         raise
+    # zipfile raises NotImplementedError for a compression method it cannot read: such a
+    # document is as unreadable to the reviewer's office suite, so it is refused as damaged.
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, ValueError, OSError, EOFError):
         raise damaged from None
 
