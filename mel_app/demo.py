@@ -17,7 +17,9 @@ from mel_app.auth.passwords import hash_password
 from mel_app.evaluations.defaults import ensure_defaults
 from mel_app.extensions import db
 from mel_app.models import (
+    DEFAULT_AGGREGATION,
     ActionStatus,
+    Aggregation,
     Comment,
     DesignInputItem,
     DesignItemKind,
@@ -208,6 +210,12 @@ def _framework(project: Project, spec: list[tuple], start: date) -> None:
                     code=icode,
                     title=ititle,
                     measure=measure,
+                    # Every demo partner reports the project-wide level as its own records show
+                    # it, so the figures of a period are averaged, not added up (which would
+                    # count the same members once per partner).
+                    aggregation=(
+                        Aggregation.mean if measure is Measure.number else DEFAULT_AGGREGATION[measure]
+                    ),
                     unit=unit,
                     ascending=ascending,
                     baseline_value=None if baseline is None else Decimal(str(baseline)),

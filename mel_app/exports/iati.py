@@ -29,8 +29,9 @@ import sqlalchemy as sa
 from lxml import etree
 from sqlalchemy.engine import Connection
 
+from mel_app import figures
 from mel_app.exports.scope import ExportContext
-from mel_app.exports.tables import aggregate_actual, reported_values, stream_batches
+from mel_app.exports.tables import reported_values, stream_batches
 from mel_app.exports.writers import About, _Sink, decimal_text
 from mel_app.models import (
     Indicator,
@@ -135,6 +136,8 @@ def _results_query(ctx: ExportContext) -> sa.Select:
             Indicator.title.label("title"),
             Indicator.description.label("description"),
             Indicator.measure.label("measure"),
+            Indicator.aggregation.label("aggregation"),
+            Indicator.responsible_organisation_id.label("responsible_organisation_id"),
             Indicator.ascending.label("ascending"),
             Indicator.baseline_value.label("baseline_value"),
             Indicator.baseline_date.label("baseline_date"),
@@ -151,6 +154,7 @@ def _results_query(ctx: ExportContext) -> sa.Select:
             values.c.men,
             values.c.text_value,
             values.c.organisation,
+            values.c.organisation_id,
         )
         .select_from(Indicator)
         .join(Result, Result.id == Indicator.result_id)
@@ -196,7 +200,9 @@ def _actual_period(indicator: etree._Element, rows: list[Any], measure: Measure,
     period = etree.SubElement(indicator, "period")
     etree.SubElement(period, "period-start", {"iso-date": first.start_date.isoformat()})
     etree.SubElement(period, "period-end", {"iso-date": first.end_date.isoformat()})
-    actual = aggregate_actual(measure, [(r.value, r.women, r.men) for r in rows])
+    # The same figure as the project page and the tables: mel_app.figures.
+    reports = [figures.Report(r.period_id, r.organisation_id, r.value, r.women, r.men) for r in rows]
+    actual = figures.consolidate(figures.Rule.of(first), reports)
     if measure == Measure.qualitative:
         element = etree.SubElement(period, "actual")
         answers = [f"{r.organisation}: {r.text_value}" for r in rows if r.text_value]

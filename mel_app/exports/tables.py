@@ -14,7 +14,6 @@ import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
+from mel_app import figures
 from mel_app.evaluations import stats
 from mel_app.exports.scope import ExportContext
 from mel_app.models import (
@@ -437,6 +437,40 @@ def _values_query(ctx: ExportContext) -> sa.Select:
 
 # --- Progress vs target -----------------------------------------------------------------------
 
+AGGREGATION_COLUMN = _c(
+    "aggregation",
+    T,
+    _l(
+        "How the organisations' values of a period make the actual: sum, mean, responsible (the "
+        "responsible organisation's value alone), all_yes, any_yes, or listed (qualitative)."
+    ),
+)
+REPORTS_COLUMN = _c(
+    "reports",
+    INT,
+    _l(
+        "Number of organisations' reports the actual is computed from (for qualitative indicators, "
+        "the answers given). Each is in the Indicator values table."
+    ),
+)
+ACTUAL_COLUMNS = (
+    _c(
+        "actual",
+        DEC,
+        _l("The project's figure, by the indicator's aggregation; empty for qualitative indicators."),
+    ),
+    _c("women", DEC, _l("Of which women, when every report counted gives them.")),
+    _c("men", DEC, _l("Of which men, when every report counted gives them.")),
+)
+SHARE_COLUMN = _c(
+    "progress_share",
+    Kind.ratio,
+    _l(
+        "(actual − baseline) ÷ (target − baseline): 1 means the target is reached. Empty without a "
+        "baseline, target or actual; yes/no: 1 when the actual equals the target, else 0."
+    ),
+)
+
 PROGRESS_COLUMNS = (
     PROJECT_REFERENCE,
     _c("result_code", T, _l("Code of the result.")),
@@ -444,73 +478,36 @@ PROGRESS_COLUMNS = (
     _c("indicator_code", T, _l("Code of the indicator.")),
     _c("indicator_title", LT, _l("Title of the indicator.")),
     _c("measure", T, _l("number, percentage, yes_no or qualitative.")),
+    AGGREGATION_COLUMN,
     _c("unit", T, _l("Unit of the values.")),
     _c("ascending", BOOL, _l("True when a higher value is better.")),
     _c("baseline_value", DEC, _l("Baseline value.")),
     _c("baseline_date", DATE, _l("Date of the baseline.")),
-    _c("latest_period", T, _l("The latest reporting period with values in the export's scope.")),
+    _c("latest_period", T, _l("The latest reporting period with an actual in the export's scope.")),
     _c("latest_period_end", DATE, _l("Last day of that period.")),
-    _c("reports", INT, _l("Number of organisations' reports that give a value for that period.")),
-    _c(
-        "latest_actual",
-        DEC,
-        _l(
-            "Actual of that period: the sum of the organisations' values for numbers, their mean for "
-            "percentages, 1 when any reports yes for yes/no; empty for qualitative indicators."
-        ),
-    ),
-    _c("latest_women", DEC, _l("Of which women (sum), where reported.")),
-    _c("latest_men", DEC, _l("Of which men (sum), where reported.")),
+    REPORTS_COLUMN,
+    _c("latest_actual", DEC, _l("Actual of that period: see the Actuals by period table.")),
+    _c("latest_women", DEC, _l("Of which women, when every report counted gives them.")),
+    _c("latest_men", DEC, _l("Of which men, when every report counted gives them.")),
     _c("target_value", DEC, _l("Target value.")),
     _c("target_date", DATE, _l("Date by which the target is to be reached.")),
-    _c(
-        "progress_share",
-        Kind.ratio,
-        _l("(latest actual − baseline) ÷ (target − baseline): 1 means the target is reached."),
-    ),
+    SHARE_COLUMN,
 )
 
-FOUR_PLACES = Decimal("0.0001")
-
-
-@dataclass(frozen=True)
-class Actual:
-    value: Decimal | None
-    women: Decimal | None
-    men: Decimal | None
-    reports: int
-
-
-def aggregate_actual(measure: Measure | str, values: Iterable[tuple[Any, Any, Any]]) -> Actual:
-    """One period's actual from the organisations' (value, women, men): see `latest_actual`."""
-    rows = list(values)
-    numbers = [Decimal(v) for v, _w, _m in rows if v is not None]
-    women = [Decimal(w) for _v, w, _m in rows if w is not None]
-    men = [Decimal(m) for _v, _w, m in rows if m is not None]
-    value: Decimal | None = None
-    if numbers and measure == Measure.number:
-        value = sum(numbers, Decimal(0))
-    elif numbers and measure == Measure.percentage:
-        value = (sum(numbers, Decimal(0)) / len(numbers)).quantize(FOUR_PLACES)
-    elif numbers and measure == Measure.yes_no:
-        value = max(numbers)
-    return Actual(
-        value=value,
-        women=sum(women, Decimal(0)) if women and measure == Measure.number else None,
-        men=sum(men, Decimal(0)) if men and measure == Measure.number else None,
-        reports=len(rows),
-    )
-
-
-def progress_share(
-    baseline: Decimal | None, actual: Decimal | None, target: Decimal | None
-) -> Decimal | None:
-    if actual is None or target is None:
-        return None
-    base = baseline if baseline is not None else Decimal(0)
-    if target == base:
-        return None
-    return ((actual - base) / (target - base)).quantize(FOUR_PLACES)
+PERIOD_FIGURE_COLUMNS = (
+    PROJECT_REFERENCE,
+    _c("result_code", T, _l("Code of the result.")),
+    _c("indicator_id", INT, _l("Identifier of the indicator.")),
+    _c("indicator_code", T, _l("Code of the indicator.")),
+    _c("measure", T, _l("number, percentage, yes_no or qualitative.")),
+    AGGREGATION_COLUMN,
+    *PERIOD,
+    REPORTS_COLUMN,
+    *ACTUAL_COLUMNS,
+    _c("baseline_value", DEC, _l("Baseline value.")),
+    _c("target_value", DEC, _l("Target value.")),
+    SHARE_COLUMN,
+)
 
 
 def reported_values(ctx: ExportContext) -> sa.CTE:
@@ -527,6 +524,7 @@ def reported_values(ctx: ExportContext) -> sa.CTE:
             IndicatorValue.men.label("men"),
             IndicatorValue.text_value.label("text_value"),
             Organisation.name.label("organisation"),
+            Organisation.id.label("organisation_id"),
         )
         .select_from(IndicatorValue)
         .join(Submission, Submission.id == IndicatorValue.submission_id)
@@ -543,6 +541,21 @@ def reported_values(ctx: ExportContext) -> sa.CTE:
     )
 
 
+def figure_reports(rows: Iterable[Any]) -> tuple[list[figures.Report], list[figures.Period]]:
+    """The reports and periods of one indicator from rows of `reported_values` (named columns;
+    rows without a period stand for an indicator without values and are skipped)."""
+    reports: list[figures.Report] = []
+    periods: dict[int, figures.Period] = {}
+    for r in rows:
+        if r.period_id is None:
+            continue
+        periods.setdefault(r.period_id, figures.Period(r.period_id, r.period_label, r.start_date, r.end_date))
+        reports.append(
+            figures.Report(r.period_id, r.organisation_id, r.value, r.women, r.men, r.organisation or "")
+        )
+    return reports, list(periods.values())
+
+
 def _tracked_indicators(ctx: ExportContext) -> sa.Select:
     return (
         sa.select(Indicator.id)
@@ -555,90 +568,154 @@ def _tracked_indicators(ctx: ExportContext) -> sa.Select:
     )
 
 
-def _progress_query(ctx: ExportContext) -> sa.Select:
+def _figures_query(ctx: ExportContext) -> sa.Select:
+    """Every indicator in use with every value in scope, one indicator after the other."""
     t = ctx.text
     values = reported_values(ctx)
-    latest = (
-        sa.select(values.c.indicator_id, sa.func.max(values.c.start_date).label("start_date"))
-        .group_by(values.c.indicator_id)
-        .subquery("latest")
-    )
-    latest_values = (
-        sa.select(values)
-        .join(
-            latest,
-            sa.and_(
-                latest.c.indicator_id == values.c.indicator_id, latest.c.start_date == values.c.start_date
-            ),
-        )
-        .subquery("latest_values")
-    )
     return (
         _tracked_indicators(ctx)
         .with_only_columns(
-            Project.reference,
-            t(Result.code),
-            Indicator.id,
-            t(Indicator.code),
-            t(Indicator.title),
-            _e(Indicator.measure),
-            t(Indicator.unit),
-            Indicator.ascending,
-            Indicator.baseline_value,
-            Indicator.baseline_date,
-            t(latest_values.c.period_label),
-            latest_values.c.end_date,
-            latest_values.c.value,
-            latest_values.c.women,
-            latest_values.c.men,
-            Indicator.target_value,
-            Indicator.target_date,
+            Project.reference.label("reference"),
+            t(Result.code).label("result_code"),
+            Indicator.id.label("indicator_id"),
+            t(Indicator.code).label("indicator_code"),
+            t(Indicator.title).label("indicator_title"),
+            _e(Indicator.measure).label("measure"),
+            _e(Indicator.aggregation).label("aggregation"),
+            t(Indicator.unit).label("unit"),
+            Indicator.ascending.label("ascending"),
+            Indicator.baseline_value.label("baseline_value"),
+            Indicator.baseline_date.label("baseline_date"),
+            Indicator.target_value.label("target_value"),
+            Indicator.target_date.label("target_date"),
+            Indicator.responsible_organisation_id.label("responsible_organisation_id"),
+            values.c.period_id,
+            t(values.c.period_label).label("period_label"),
+            values.c.start_date,
+            values.c.end_date,
+            values.c.organisation_id,
+            values.c.organisation,
+            values.c.value,
+            values.c.women,
+            values.c.men,
             maintain_column_froms=False,
         )
-        .outerjoin(latest_values, latest_values.c.indicator_id == Indicator.id)
+        .outerjoin(values, values.c.indicator_id == Indicator.id)
         .order_by(
-            Project.reference, Result.position, Result.code, Indicator.position, Indicator.code, Indicator.id
+            Project.reference,
+            Result.position,
+            Result.code,
+            Indicator.position,
+            Indicator.code,
+            Indicator.id,
+            values.c.start_date,
+            values.c.period_id,
         )
     )
 
 
-def _progress_shape(ctx: ExportContext, conn: Connection, stream: Iterator[Batch]) -> Iterator[Batch]:
-    rows = itertools.chain.from_iterable(stream)
+def _indicator_progress(ctx: ExportContext, conn: Connection) -> Iterator[tuple[Any, figures.Progress]]:
+    """(first row, progress) for each indicator in use, computed by `mel_app.figures`."""
+    rows = itertools.chain.from_iterable(stream_batches(conn, _figures_query(ctx), named=True))
+    for _indicator_id, group in itertools.groupby(rows, key=lambda r: r.indicator_id):
+        group_rows = list(group)
+        reports, periods = figure_reports(group_rows)
+        yield group_rows[0], figures.progress(figures.Rule.of(group_rows[0]), reports, periods)
+
+
+def _batched(rows: Iterable[tuple]) -> Iterator[Batch]:
     out: list[tuple] = []
-    for _indicator_id, group in itertools.groupby(rows, key=lambda r: r[2]):
-        group = list(group)
-        (ref, rcode, iid, icode, title, measure, unit, asc, base, base_date, label, end, *_rest) = group[0]
-        target, target_date = group[0][15], group[0][16]
-        reported = [(r[12], r[13], r[14]) for r in group if r[10] is not None or r[11] is not None]
-        actual = aggregate_actual(measure, reported)
-        out.append(
-            (
-                ref,
-                rcode,
-                iid,
-                icode,
-                title,
-                measure,
-                unit,
-                asc,
-                base,
-                base_date,
-                label,
-                end,
-                actual.reports if reported else 0,
-                actual.value,
-                actual.women,
-                actual.men,
-                target,
-                target_date,
-                progress_share(base, actual.value, target),
-            )
-        )
+    for row in rows:
+        out.append(row)
         if len(out) >= BATCH_SIZE:
             yield out
             out = []
     if out:
         yield out
+
+
+def _progress_rows(ctx: ExportContext, conn: Connection) -> Iterator[tuple]:
+    for r, found in _indicator_progress(ctx, conn):
+        if found.measure is Measure.qualitative:
+            # No figure: the latest period with answers, and how many organisations gave one.
+            latest = found.figures[-1] if found.figures else None
+            counted = len(latest.reports) if latest else 0
+        else:
+            latest = found.latest
+            counted = latest.count if latest else 0
+        yield (
+            r.reference,
+            r.result_code,
+            r.indicator_id,
+            r.indicator_code,
+            r.indicator_title,
+            r.measure,
+            r.aggregation,
+            r.unit,
+            r.ascending,
+            r.baseline_value,
+            r.baseline_date,
+            latest.label if latest else None,
+            latest.end_date if latest else None,
+            counted,
+            latest.value if latest else None,
+            latest.women if latest else None,
+            latest.men if latest else None,
+            r.target_value,
+            r.target_date,
+            found.share,
+        )
+
+
+def _period_figure_rows(ctx: ExportContext, conn: Connection) -> Iterator[tuple]:
+    for r, found in _indicator_progress(ctx, conn):
+        for f in found.figures:
+            counted = len(f.reports) if found.measure is Measure.qualitative else f.count
+            yield (
+                r.reference,
+                r.result_code,
+                r.indicator_id,
+                r.indicator_code,
+                r.measure,
+                r.aggregation,
+                f.label,
+                f.period.start_date,
+                f.period.end_date,
+                counted,
+                f.value,
+                f.women,
+                f.men,
+                r.baseline_value,
+                r.target_value,
+                f.share,
+            )
+
+
+def _progress_query(ctx: ExportContext) -> sa.Select:
+    # The rows come from `_figures_query` in the shape step, which needs every period of an
+    # indicator at once; this query is never run (its stream is a generator nobody starts).
+    return _tracked_indicators(ctx)
+
+
+def _progress_shape(ctx: ExportContext, conn: Connection, stream: Iterator[Batch]) -> Iterator[Batch]:
+    del stream  # see _progress_query
+    yield from _batched(_progress_rows(ctx, conn))
+
+
+def _period_figures_shape(ctx: ExportContext, conn: Connection, stream: Iterator[Batch]) -> Iterator[Batch]:
+    del stream  # see _progress_query
+    yield from _batched(_period_figure_rows(ctx, conn))
+
+
+def _period_figures_counter(ctx: ExportContext) -> sa.Select:
+    values = reported_values(ctx)
+    pairs = (
+        _tracked_indicators(ctx)
+        .with_only_columns(Indicator.id, values.c.period_id, maintain_column_froms=False)
+        .join(values, values.c.indicator_id == Indicator.id)
+        .distinct()
+    )
+    return sa.select(sa.func.count()).select_from(pairs.subquery())
 
 
 # --- Narrative --------------------------------------------------------------------------------
@@ -1030,6 +1107,15 @@ TABLES: tuple[Table, ...] = (
         _progress_query,
         shape=_progress_shape,
         counter=lambda ctx: count_of(_tracked_indicators(ctx)),
+    ),
+    Table(
+        "actuals_by_period",
+        _l("Actuals by period"),
+        _l("One row per indicator and period with approved reports: the actual and its progress."),
+        PERIOD_FIGURE_COLUMNS,
+        _progress_query,
+        shape=_period_figures_shape,
+        counter=_period_figures_counter,
     ),
     Table(
         "narrative",

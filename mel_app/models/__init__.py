@@ -2,7 +2,10 @@
 
 from mel_app.models.audit import AuditEvent
 from mel_app.models.base import (
+    AGGREGATIONS,
+    DEFAULT_AGGREGATION,
     ActionStatus,
+    Aggregation,
     Base,
     DesignItemKind,
     Disposition,
@@ -73,6 +76,9 @@ __all__ = [
     "IndicatorValue",
     "LoginAttempt",
     "Measure",
+    "AGGREGATIONS",
+    "DEFAULT_AGGREGATION",
+    "Aggregation",
     "Membership",
     "OneTimeToken",
     "OrgGroup",

@@ -125,6 +125,30 @@ class Measure(enum.StrEnum):
     qualitative = "qualitative"
 
 
+class Aggregation(enum.StrEnum):
+    """How an indicator's figure for a period is consolidated from the organisations' approved
+    reports. The rules themselves are in `mel_app.figures`."""
+
+    sum = "sum"
+    mean = "mean"
+    responsible = "responsible"
+    all_yes = "all_yes"
+    any_yes = "any_yes"
+    listed = "listed"
+
+
+# What each measure allows, the first being its default: counts of people or things are added up
+# across organisations (each counts its own members), percentages are averaged, a yes/no fact is
+# reached only when every reporting organisation confirms it, qualitative answers are listed.
+AGGREGATIONS: dict[Measure, tuple[Aggregation, ...]] = {
+    Measure.number: (Aggregation.sum, Aggregation.mean, Aggregation.responsible),
+    Measure.percentage: (Aggregation.mean, Aggregation.responsible),
+    Measure.yes_no: (Aggregation.all_yes, Aggregation.any_yes, Aggregation.responsible),
+    Measure.qualitative: (Aggregation.listed,),
+}
+DEFAULT_AGGREGATION = {measure: methods[0] for measure, methods in AGGREGATIONS.items()}
+
+
 class SubmissionKind(enum.StrEnum):
     design_input = "design_input"
     progress_report = "progress_report"

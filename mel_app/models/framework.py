@@ -8,12 +8,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mel_app.models.base import Base, Measure, ResultType, TimestampMixin, str_enum, utcnow
+from mel_app.models.base import (
+    DEFAULT_AGGREGATION,
+    Aggregation,
+    Base,
+    Measure,
+    ResultType,
+    TimestampMixin,
+    str_enum,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from mel_app.models.project import Project
@@ -21,6 +30,11 @@ if TYPE_CHECKING:
 
 # Numbers with four decimals cover counts, percentages and money-like values without float drift.
 Amount = sa.Numeric(18, 4)
+
+
+def _default_aggregation(context: Any) -> str:
+    measure = Measure(context.get_current_parameters()["measure"])
+    return DEFAULT_AGGREGATION[measure].value
 
 
 class Result(TimestampMixin, Base):
@@ -70,6 +84,18 @@ class Indicator(TimestampMixin, Base):
             " AND (target_value IS NULL OR target_value IN (0, 1)))",
             name="yes_no_values",
         ),
+        # The methods that make sense for each measure; mel_app.figures.METHODS says the same.
+        sa.CheckConstraint(
+            "(measure = 'number' AND aggregation IN ('sum', 'mean', 'responsible'))"
+            " OR (measure = 'percentage' AND aggregation IN ('mean', 'responsible'))"
+            " OR (measure = 'yes_no' AND aggregation IN ('all_yes', 'any_yes', 'responsible'))"
+            " OR (measure = 'qualitative' AND aggregation = 'listed')",
+            name="aggregation_fits_measure",
+        ),
+        sa.CheckConstraint(
+            "aggregation <> 'responsible' OR responsible_organisation_id IS NOT NULL",
+            name="aggregation_responsible",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -80,6 +106,9 @@ class Indicator(TimestampMixin, Base):
     title: Mapped[str] = mapped_column(sa.String(500))
     description: Mapped[str] = mapped_column(sa.Text, default="")
     measure: Mapped[Measure] = mapped_column(str_enum(Measure))
+    # How the organisations' values of a period make the project's figure (see mel_app.figures).
+    # Rows written without one get their measure's default, so no indicator is ever without a rule.
+    aggregation: Mapped[Aggregation] = mapped_column(str_enum(Aggregation), default=_default_aggregation)
     unit: Mapped[str] = mapped_column(sa.String(60), default="")
     ascending: Mapped[bool] = mapped_column(default=True)
     baseline_value: Mapped[Decimal | None] = mapped_column(Amount)

@@ -16,9 +16,9 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from mel_app.figures import Progress
 from mel_app.models.base import Measure
 from mel_app.projects.framework import display_value
-from mel_app.projects.progress import Progress
 
 WIDTH, HEIGHT = 360, 150
 LEFT, RIGHT, TOP, BOTTOM = 60, 28, 16, 34
@@ -139,5 +139,5 @@ def describe(progress: Progress) -> str:
     if progress.target is not None:
         bits.append(_("Target %(v)s.", v=display_value(progress.target, measure)))
     if progress.share is not None:
-        bits.append(_("%(pct)s%% of the way from baseline to target.", pct=round(progress.share * 100)))
+        bits.append(_("%(pct)s%% of the way from baseline to target.", pct=progress.percent))
     return " ".join(bits)

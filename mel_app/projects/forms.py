@@ -23,7 +23,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from mel_app.models import FundingModality, Measure, Phase, ResultType
+from mel_app.models import Aggregation, FundingModality, Measure, Phase, ResultType
 from mel_app.projects import framework as fw
 from mel_app.projects.countries import country_choices
 from mel_app.projects.periods import LABEL_MAX, Frequency
@@ -56,6 +56,14 @@ MEASURE_LABELS = {
     Measure.percentage: _l("Percentage"),
     Measure.yes_no: _l("Yes/no"),
     Measure.qualitative: _l("Qualitative"),
+}
+AGGREGATION_LABELS = {
+    Aggregation.sum: _l("Sum of the organisations' values"),
+    Aggregation.mean: _l("Mean of the organisations' values"),
+    Aggregation.responsible: _l("The responsible organisation's value"),
+    Aggregation.all_yes: _l("Yes only when every organisation says yes"),
+    Aggregation.any_yes: _l("Yes when any organisation says yes"),
+    Aggregation.listed: _l("Each organisation's answer, listed"),
 }
 FREQUENCY_LABELS = {
     Frequency.quarterly: _l("Quarterly"),
@@ -181,12 +189,28 @@ class IndicatorForm(ReasonMixin, FlaskForm):
     responsible_organisation_id = SelectField(
         _l("Responsible organisation"), coerce=optional_int, validators=[Optional()]
     )
+    aggregation = SelectField(
+        _l("How the organisations' reports make the project's figure"),
+        choices=opts(
+            [("", _l("The usual way for the measure"))]
+            + [(a.value, AGGREGATION_LABELS[a]) for a in Aggregation]
+        ),
+        validators=[Optional()],
+    )
     updated_at = HiddenField()
     submit = SubmitField(_l("Save"))
 
     def validate_code(self, field: Any) -> None:
         field.data = (field.data or "").strip()
         if message := fw.code_error(field.data):
+            raise ValidationError(message)
+
+    def validate_aggregation(self, field: Any) -> None:
+        method = Aggregation(field.data) if field.data else None
+        message = fw.aggregation_error(
+            Measure(self.measure.data), method, self.responsible_organisation_id.data
+        )
+        if message:
             raise ValidationError(message)
 
     def _value(self, field: Any) -> None:
@@ -227,6 +251,7 @@ class IndicatorForm(ReasonMixin, FlaskForm):
             disaggregate_by_sex=bool(self.disaggregate_by_sex.data),
             means_of_verification=self.means_of_verification.data or "",
             responsible_organisation_id=self.responsible_organisation_id.data,
+            aggregation=Aggregation(self.aggregation.data) if self.aggregation.data else None,
         )
 
 

@@ -20,6 +20,9 @@ from flask_babel import gettext as _
 from mel_app import audit
 from mel_app.extensions import db
 from mel_app.models import (
+    AGGREGATIONS,
+    DEFAULT_AGGREGATION,
+    Aggregation,
     DesignInputItem,
     Indicator,
     IndicatorValue,
@@ -188,6 +191,24 @@ class IndicatorData:
     disaggregate_by_sex: bool = False
     means_of_verification: str = ""
     responsible_organisation_id: int | None = None
+    # None: the usual method of the measure (mel_app.models.base.DEFAULT_AGGREGATION).
+    aggregation: Aggregation | None = None
+
+    @property
+    def method(self) -> Aggregation:
+        return self.aggregation or DEFAULT_AGGREGATION[self.measure]
+
+
+def aggregation_error(
+    measure: Measure, method: Aggregation | None, responsible_organisation_id: int | None
+) -> str | None:
+    """Why an aggregation method cannot be used with the indicator's other fields, if it cannot."""
+    method = method or DEFAULT_AGGREGATION[measure]
+    if method not in AGGREGATIONS[measure]:
+        return _("This way of combining the reports does not fit the measure: choose another.")
+    if method is Aggregation.responsible and responsible_organisation_id is None:
+        return _("Choose the responsible organisation whose report gives the figure.")
+    return None
 
 
 def indicator_data_errors(data: IndicatorData) -> dict[str, str]:
@@ -212,6 +233,8 @@ def indicator_data_errors(data: IndicatorData) -> dict[str, str]:
         errors["disaggregate_by_sex"] = _("Only numbers can be split by sex.")
     if data.measure is Measure.yes_no and data.disaggregate_by_sex:
         errors["disaggregate_by_sex"] = _("Only numbers can be split by sex.")
+    if message := aggregation_error(data.measure, data.aggregation, data.responsible_organisation_id):
+        errors["aggregation"] = message
     return errors
 
 
@@ -475,7 +498,7 @@ def delete_result(result: Result, *, actor: Any, reason: str | None = None) -> N
 
 def apply_indicator_data(indicator: Indicator, data: IndicatorData) -> None:
     for f in fields(IndicatorData):
-        value = getattr(data, f.name)
+        value = data.method if f.name == "aggregation" else getattr(data, f.name)
         if isinstance(value, str):
             value = value.strip()
         setattr(indicator, f.name, value)

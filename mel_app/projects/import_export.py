@@ -32,6 +32,7 @@ from openpyxl.utils import get_column_letter
 from mel_app import audit
 from mel_app.extensions import db
 from mel_app.models import (
+    Aggregation,
     FrameworkImport,
     Indicator,
     IndicatorValue,
@@ -59,6 +60,22 @@ MEASURE_WORDS = {
     "yes_no": Measure.yes_no,
     "yes-no": Measure.yes_no,
     "qualitative": Measure.qualitative,
+}
+AGGREGATION_LABELS = {
+    Aggregation.sum: "sum",
+    Aggregation.mean: "mean",
+    Aggregation.responsible: "responsible",
+    Aggregation.all_yes: "all yes",
+    Aggregation.any_yes: "any yes",
+    Aggregation.listed: "listed",
+}
+AGGREGATION_WORDS = {
+    **{label: method for method, label in AGGREGATION_LABELS.items()},
+    **{method.value: method for method in Aggregation},
+    "average": Aggregation.mean,
+    "all-yes": Aggregation.all_yes,
+    "any-yes": Aggregation.any_yes,
+    "responsible organisation": Aggregation.responsible,
 }
 MEASURE_LABELS = {
     Measure.number: "number",
@@ -130,6 +147,17 @@ COLUMNS: tuple[Column, ...] = (
         "responsible_organisation",
         _l("no"),
         _l("The acronym or name of a partner organisation of the project."),
+        True,
+    ),
+    Column(
+        "aggregation",
+        _l("no"),
+        _l(
+            "How the organisations' approved reports of a period make the project's figure. Numbers: "
+            "sum (the default), mean or responsible (the responsible organisation's value alone). "
+            "Percentages: mean (the default) or responsible. Yes/no: all yes (the default: yes only "
+            "when every organisation says yes), any yes or responsible. Qualitative: listed."
+        ),
         True,
     ),
 )
@@ -428,6 +456,8 @@ def _show(value: Any, measure: Measure | None = None) -> str:
         return value.isoformat()
     if isinstance(value, Measure):
         return MEASURE_LABELS[value]
+    if isinstance(value, Aggregation):
+        return AGGREGATION_LABELS[value]
     return str(value)
 
 
@@ -512,10 +542,6 @@ def plan_import(table: Table, state: FrameworkState) -> ImportPlan:
                 setattr(data, key, _date(table.cell(cells, key)))
             except ValueError as exc:
                 err(number, key, str(exc))
-        for name, message in fw.indicator_data_errors(data).items():
-            if name in ("baseline_value", "target_value", "code", "title"):
-                continue  # reported above, with the user's own text
-            err(number, FIELD_COLUMNS.get(name, name), message)
         responsible = _text(table.cell(cells, "responsible_organisation"))
         if responsible:
             org = state.organisations.get(responsible.casefold())
@@ -527,6 +553,18 @@ def plan_import(table: Table, state: FrameworkState) -> ImportPlan:
                 )
             else:
                 data.responsible_organisation_id = org.id
+        method_text = _text(table.cell(cells, "aggregation")).casefold()
+        unknown_responsible = bool(responsible) and data.responsible_organisation_id is None
+        if method_text and method_text not in AGGREGATION_WORDS:
+            err(number, "aggregation", _("Write sum, mean, responsible, all yes, any yes or listed."))
+        elif method_text:
+            data.aggregation = AGGREGATION_WORDS[method_text]
+        for name, message in fw.indicator_data_errors(data).items():
+            if name in ("baseline_value", "target_value", "code", "title"):
+                continue  # reported above, with the user's own text
+            if name == "aggregation" and unknown_responsible:
+                continue  # the unknown organisation is reported on its own column
+            err(number, FIELD_COLUMNS.get(name, name), message)
         if not parent:
             err(number, "parent", _("Give the code of the result this indicator measures."))
         elif code:
@@ -647,6 +685,7 @@ def plan_import(table: Table, state: FrameworkState) -> ImportPlan:
         old["responsible_organisation_id"] = (
             existing.responsible_organisation.label if existing.responsible_organisation else ""
         )
+        new["aggregation"] = item.data.method
         new["responsible_organisation_id"] = (
             _organisation_label(state, item.data.responsible_organisation_id)
             if item.responsible_label
@@ -847,6 +886,7 @@ def _indicator_row(indicator: Indicator, result_code: str) -> dict[str, Any]:
         "disaggregate_by_sex": "yes" if indicator.disaggregate_by_sex else "no",
         "means_of_verification": indicator.means_of_verification,
         "responsible_organisation": (org.acronym or org.name) if org else "",
+        "aggregation": AGGREGATION_LABELS[indicator.aggregation],
     }
 
 
@@ -990,6 +1030,7 @@ def write_xlsx(rows: Iterable[dict[str, Any]], *, title: str) -> bytes:
         "measure": list(MEASURE_LABELS.values()),
         "ascending": ["yes", "no"],
         "disaggregate_by_sex": ["yes", "no"],
+        "aggregation": list(AGGREGATION_LABELS.values()),
     }
     for key, values in choices.items():
         index = COLUMN_KEYS.index(key)

@@ -19,10 +19,12 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from mel_app.extensions import db
+from mel_app.figures import Aggregation, Figure, NoShare
 from mel_app.models import (
     EvaluationKind,
     EvaluationStatus,
@@ -57,6 +59,7 @@ from mel_app.projects import import_export as ie
 from mel_app.projects import periods as periods_mod
 from mel_app.projects.countries import COUNTRY_CODES, country_choices, country_name
 from mel_app.projects.forms import (
+    AGGREGATION_LABELS,
     FREQUENCY_LABELS,
     MEASURE_LABELS,
     PHASE_LABELS,
@@ -75,7 +78,6 @@ from mel_app.projects.forms import (
     opts,
 )
 from mel_app.projects.grid import CellStatus
-from mel_app.projects.progress import NoShare
 from mel_app.security import untrusted_download
 
 bp = Blueprint("projects", __name__)
@@ -110,6 +112,7 @@ def labels() -> dict[str, Any]:
         "PHASE_LABELS": PHASE_LABELS,
         "RESULT_TYPE_LABELS": RESULT_TYPE_LABELS,
         "MEASURE_LABELS": MEASURE_LABELS,
+        "AGGREGATION_LABELS": AGGREGATION_LABELS,
         "GROUP_LABELS": group_labels(),
         "ROLE_LABELS": {
             Role.specialist: _("Specialist"),
@@ -148,6 +151,34 @@ def cell_labels() -> dict[CellStatus, str]:
         CellStatus.approved: _("Approved"),
         CellStatus.overdue: _("Overdue"),
     }
+
+
+def figure_basis(figure: Figure) -> str:
+    """How a period's figure was made, next to it on the page: "sum of 3 organisations' reports"."""
+    n = figure.count
+    if figure.value is None:
+        if figure.method is Aggregation.responsible:
+            return _("no figure: the responsible organisation has no approved value for this period")
+        return _("no figure")
+    if figure.method is Aggregation.responsible:
+        return _("the responsible organisation's report")
+    if figure.method is Aggregation.mean:
+        return ngettext(
+            "mean of %(num)d organisation's report", "mean of %(num)d organisations' reports", n
+        )
+    if figure.method is Aggregation.all_yes:
+        return ngettext(
+            "yes only if all say yes: %(num)d organisation's report",
+            "yes only if all say yes: %(num)d organisations' reports",
+            n,
+        )
+    if figure.method is Aggregation.any_yes:
+        return ngettext(
+            "yes if any says yes: %(num)d organisation's report",
+            "yes if any says yes: %(num)d organisations' reports",
+            n,
+        )
+    return ngettext("sum of %(num)d organisation's report", "sum of %(num)d organisations' reports", n)
 
 
 def no_share_labels() -> dict[NoShare, str]:
@@ -222,7 +253,14 @@ def portfolio():
     )
     today = _today()
     rows = services.portfolio_rows(list(pagination.items), today)
-    return render_template("projects/portfolio.html", rows=rows, pagination=pagination, today=today)
+    return render_template(
+        "projects/portfolio.html",
+        rows=rows,
+        pagination=pagination,
+        today=today,
+        display_value=fw.display_value,
+        no_share_labels=no_share_labels(),
+    )
 
 
 # --- project page ------------------------------------------------------------------------------
@@ -247,6 +285,7 @@ def detail(project_id: int):
         cell_labels=cell_labels(),
         no_share_labels=no_share_labels(),
         display_value=fw.display_value,
+        figure_basis=figure_basis,
     )
 
 
