@@ -7,6 +7,18 @@ from decimal import Decimal
 
 import pytest
 
+from mel_app.figures import (
+    Aggregation,
+    NoShare,
+    Period,
+    Report,
+    Rule,
+    consolidate,
+    share_of_the_way,
+)
+from mel_app.figures import (
+    progress as compute_progress,
+)
 from mel_app.models import Measure, OrgGroup, Status
 from mel_app.models.project import is_valid_reference
 from mel_app.projects.countries import COUNTRIES, COUNTRY_CODES
@@ -19,13 +31,6 @@ from mel_app.projects.grid import (
     cell_status,
 )
 from mel_app.projects.periods import Frequency, period_series
-from mel_app.projects.progress import (
-    NoShare,
-    PeriodInfo,
-    ReportedValue,
-    compute_progress,
-    share_of_the_way,
-)
 
 D = Decimal
 
@@ -66,58 +71,98 @@ def test_the_country_list_is_iso_3166_alpha_2():
     assert all(len(code) == 2 and code.isupper() for code in COUNTRY_CODES)
 
 
-# --- progress ------------------------------------------------------------------------------------
+# --- figures and progress (mel_app.figures) -------------------------------------------------------
 
-P1 = PeriodInfo(1, "2025 H1", date(2025, 1, 1), date(2025, 6, 30))
-P2 = PeriodInfo(2, "2025 H2", date(2025, 7, 1), date(2025, 12, 31))
-P3 = PeriodInfo(3, "2026 H1", date(2026, 1, 1), date(2026, 6, 30))
-PERIODS = [P3, P1, P2]  # any order: actuals come out in time order
+P1 = Period(1, "2025 H1", date(2025, 1, 1), date(2025, 6, 30))
+P2 = Period(2, "2025 H2", date(2025, 7, 1), date(2025, 12, 31))
+P3 = Period(3, "2026 H1", date(2026, 1, 1), date(2026, 6, 30))
+PERIODS = [P3, P1, P2]  # any order: figures come out in time order
 
 
 def progress(
-    measure=Measure.number, ascending=True, baseline=None, target=None, reported=(), responsible=None
+    measure=Measure.number,
+    ascending=True,
+    baseline=None,
+    target=None,
+    reported=(),
+    responsible=None,
+    method=None,
 ):
-    return compute_progress(
+    rule = Rule(
         measure=measure,
+        aggregation=method
+        or {
+            Measure.number: Aggregation.sum,
+            Measure.percentage: Aggregation.mean,
+            Measure.yes_no: Aggregation.all_yes,
+            Measure.qualitative: Aggregation.listed,
+        }[measure],
         ascending=ascending,
         baseline=None if baseline is None else D(str(baseline)),
         target=None if target is None else D(str(target)),
-        reported=[ReportedValue(p, o, D(str(v))) for p, o, v in reported],
-        periods=PERIODS,
         responsible_organisation_id=responsible,
     )
+    return compute_progress(rule, [Report(p, o, D(str(v))) for p, o, v in reported], PERIODS)
 
 
 def test_ascending_indicator_share_of_the_way_from_every_approved_actual():
     p = progress(baseline=100, target=200, reported=[(1, 10, 120), (3, 10, 175), (2, 10, 150)])
     assert [(a.label, a.value) for a in p.actuals] == [("2025 H1", 120), ("2025 H2", 150), ("2026 H1", 175)]
+    assert [a.share for a in p.actuals] == [D("0.2"), D("0.5"), D("0.75")]
     assert p.latest.value == 175
-    assert p.share == pytest.approx(0.75)
+    assert p.share == D("0.75") and p.percent == 75
     assert not p.achieved
+
+
+def test_numbers_are_added_up_across_organisations_by_default():
+    p = progress(baseline=100, target=300, reported=[(2, 10, 150), (2, 11, 50)])
+    assert p.latest.value == 200 and p.latest.count == 2 and p.latest.method is Aggregation.sum
+    assert p.share == D("0.5")
+
+
+def test_a_number_may_be_averaged_instead():
+    p = progress(
+        baseline=12000, target=20000, reported=[(3, 1, 15800), (3, 2, 15800)], method=Aggregation.mean
+    )
+    assert p.latest.value == 15800 and p.percent == 48  # 0.475, half up
+    summed = progress(baseline=12000, target=20000, reported=[(3, 1, 15800), (3, 2, 15800)])
+    assert summed.latest.value == 31600 and summed.percent == 245
+
+
+def test_women_and_men_follow_the_total_and_only_when_every_report_gives_them():
+    rule = Rule(Measure.number, Aggregation.sum)
+    both = consolidate(rule, [Report(1, 1, D(150), D(90), D(60)), Report(1, 2, D(50), D(20), D(30))])
+    assert (both.value, both.women, both.men) == (200, 110, 90)
+    partial = consolidate(rule, [Report(1, 1, D(150), D(90), D(60)), Report(1, 2, D(50))])
+    assert partial.value == 200 and partial.women is None and partial.men is None
 
 
 def test_descending_indicator_progress_is_a_fall_towards_the_target():
     p = progress(ascending=False, baseline=140, target=40, reported=[(1, 10, 115), (2, 10, 90)])
-    assert p.share == pytest.approx(0.5)
+    assert p.share == D("0.5")
     worse = progress(ascending=False, baseline=140, target=40, reported=[(1, 10, 160)])
-    assert worse.share == pytest.approx(-0.2), "getting worse than the baseline is negative progress"
+    assert worse.share == D("-0.2"), "getting worse than the baseline is negative progress"
     beyond = progress(ascending=False, baseline=140, target=40, reported=[(1, 10, 30)])
-    assert beyond.share == pytest.approx(1.1) and beyond.achieved and beyond.bar_share == 1.0
+    assert beyond.share == D("1.1") and beyond.achieved and beyond.bar_share == 1.0
 
 
-def test_percentage_indicator():
+def test_percentage_indicator_is_the_mean_of_the_organisations():
     p = progress(
         Measure.percentage, baseline=18, target=35, reported=[(1, 10, 22), (1, 11, 26), (2, 10, "26.5")]
     )
-    assert [a.value for a in p.actuals] == [D("24.00"), D("26.5")]
-    assert p.actuals[0].reports == 2, "two organisations' values in a period are averaged"
-    assert p.share == pytest.approx((26.5 - 18) / (35 - 18))
+    assert [a.value for a in p.actuals] == [D("24"), D("26.5")]
+    assert p.actuals[0].count == 2, "two organisations' values in a period are averaged"
+    assert p.share == D("0.5")  # (26.5 - 18) / (35 - 18)
+    third = progress(
+        Measure.percentage, baseline=0, target=100, reported=[(1, 1, 10), (1, 2, 10), (1, 3, 11)]
+    )
+    assert third.latest.value == D("10.3333"), "a mean keeps four decimals"
 
 
 def test_missing_baseline_gives_no_share_but_keeps_the_actuals():
     p = progress(baseline=None, target=600, reported=[(2, 10, 190)])
     assert p.share is None and p.no_share is NoShare.no_baseline
-    assert p.latest.value == 190
+    assert p.latest.value == 190, "a missing baseline is unknown, never taken as 0"
 
 
 def test_missing_target_or_actual_or_qualitative_gives_a_reason():
@@ -125,27 +170,47 @@ def test_missing_target_or_actual_or_qualitative_gives_a_reason():
     assert progress(baseline=0, target=10).no_share is NoShare.no_actual
     q = progress(Measure.qualitative, reported=[(1, 1, 1)])
     assert q.no_share is NoShare.qualitative and q.actuals == ()
+    assert len(q.figures) == 1 and q.figures[0].value is None, "the answers stay listed by period"
 
 
-def test_yes_no_indicator_is_reached_or_not_and_needs_every_partner():
-    assert progress(Measure.yes_no, baseline=0, target=1, reported=[(1, 1, 1)]).share == 1.0
-    split = progress(Measure.yes_no, baseline=0, target=1, reported=[(1, 1, 1), (1, 2, 0)])
-    assert split.latest.value == 0 and split.share == 0.0
-    assert progress(Measure.yes_no, baseline=None, target=1, reported=[(1, 1, 1)]).share == 1.0
+def test_yes_no_needs_every_partner_by_default_or_any_when_chosen():
+    assert progress(Measure.yes_no, baseline=0, target=1, reported=[(1, 1, 1)]).share == 1
+    split = [(1, 1, 1), (1, 2, 0)]
+    every = progress(Measure.yes_no, baseline=0, target=1, reported=split)
+    assert every.latest.value == 0 and every.share == 0
+    anyone = progress(Measure.yes_no, baseline=0, target=1, reported=split, method=Aggregation.any_yes)
+    assert anyone.latest.value == 1 and anyone.share == 1
+    assert progress(Measure.yes_no, baseline=None, target=1, reported=[(1, 1, 1)]).share == 1
 
 
-def test_responsible_organisation_value_wins_over_the_others():
-    p = progress(baseline=0, target=100, reported=[(1, 7, 40), (1, 8, 90), (1, 9, 10)], responsible=7)
-    assert p.latest.value == 40 and p.latest.reports == 1
-    # Where the responsible organisation did not report, the others are combined.
-    p = progress(baseline=0, target=100, reported=[(1, 8, 90), (1, 9, 10)], responsible=7)
-    assert p.latest.value == 50
+def test_responsible_organisation_method_takes_its_value_alone():
+    p = progress(
+        baseline=0,
+        target=100,
+        reported=[(1, 7, 40), (1, 8, 90), (1, 9, 10)],
+        responsible=7,
+        method=Aggregation.responsible,
+    )
+    assert p.latest.value == 40 and p.latest.count == 1 and len(p.latest.reports) == 3
+    # Where the responsible organisation did not report, the period has no figure.
+    p = progress(
+        baseline=0,
+        target=100,
+        reported=[(1, 8, 90), (1, 9, 10)],
+        responsible=7,
+        method=Aggregation.responsible,
+    )
+    assert p.latest is None and p.figures[0].value is None and p.no_share is NoShare.no_actual
+    # A responsible organisation named on a summed indicator does not change the sum.
+    assert (
+        progress(baseline=0, target=100, reported=[(1, 7, 40), (1, 8, 90)], responsible=7).latest.value == 130
+    )
 
 
 def test_target_equal_to_baseline_means_holding_the_level():
-    assert share_of_the_way(Measure.number, True, D(5), D(5), D(6)) == (1.0, None)
-    assert share_of_the_way(Measure.number, True, D(5), D(5), D(4)) == (0.0, None)
-    assert share_of_the_way(Measure.number, False, D(5), D(5), D(4)) == (1.0, None)
+    assert share_of_the_way(Measure.number, True, D(5), D(5), D(6)) == (1, None)
+    assert share_of_the_way(Measure.number, True, D(5), D(5), D(4)) == (0, None)
+    assert share_of_the_way(Measure.number, False, D(5), D(5), D(4)) == (1, None)
 
 
 # --- status grid ---------------------------------------------------------------------------------
