@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from mel_app.extensions import db
 from mel_app.models import (
+    Aggregation,
     AuditEvent,
     Indicator,
     IndicatorValue,
@@ -151,6 +152,60 @@ def test_invalid_indicators_are_refused_with_the_input_kept(app, client, login, 
     assert "Registry of agreements" in page
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Indicator)) == 2
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"measure": "percentage", "target_value": "30", "aggregation": "sum"}, "does not fit the measure"),
+        (
+            {"measure": "yes_no", "target_value": "yes", "baseline_value": "no", "aggregation": "mean"},
+            "does not fit",
+        ),
+        ({"aggregation": "responsible"}, "Choose the responsible organisation whose report gives the figure"),
+    ],
+)
+def test_an_aggregation_that_does_not_fit_is_refused_with_the_input_kept(
+    app, client, login, post, fw, changes, message
+):
+    login("spec@example.org")
+    resp = post(
+        f"/projects/{fw['project']}/framework/results/{fw['outcome']}/indicators/new",
+        _indicator_form(**changes),
+    )
+    assert resp.status_code in (409, 422)
+    page = resp.get_data(as_text=True)
+    assert message in page and "Registry of agreements" in page
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Indicator)) == 2
+
+
+def test_the_aggregation_is_chosen_in_the_editor_or_the_measure_gives_it(app, client, login, post, fw):
+    login("spec@example.org")
+    url = f"/projects/{fw['project']}/framework/results/{fw['outcome']}/indicators/new"
+    chosen = _indicator_form(
+        code="1.c", aggregation="responsible", responsible_organisation_id=str(fw["union"])
+    )
+    assert post(url, chosen).status_code == 302
+    share = _indicator_form(code="1.d", measure="percentage", baseline_value="10", target_value="30")
+    assert post(url, share).status_code == 302
+    fact = _indicator_form(code="1.e", measure="yes_no", baseline_value="no", target_value="yes", unit="")
+    assert post(url, fact).status_code == 302
+    with app.app_context():
+        methods = dict(db.session.execute(sa.select(Indicator.code, Indicator.aggregation)).all())
+    assert methods == {
+        "1.a": Aggregation.sum,
+        "1.b": Aggregation.sum,
+        "1.c": Aggregation.responsible,
+        "1.d": Aggregation.mean,
+        "1.e": Aggregation.all_yes,
+    }
+    page = client.get(f"/projects/{fw['project']}/framework").get_data(as_text=True)
+    assert (
+        "The responsible organisation&#39;s value" in page or "The responsible organisation's value" in page
+    )
+    edit = client.get(f"/projects/{fw['project']}/framework/indicators/{fw['first']}/edit")
+    assert edit.status_code == 200 and '<option selected value="sum">' in edit.get_data(as_text=True)
 
 
 def test_yes_no_values_are_stored_as_one_and_zero(app, client, login, post, fw):

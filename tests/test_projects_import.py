@@ -13,6 +13,7 @@ from openpyxl import Workbook, load_workbook
 
 from mel_app.extensions import db
 from mel_app.models import (
+    Aggregation,
     AuditEvent,
     FrameworkImport,
     Indicator,
@@ -450,3 +451,48 @@ def test_columns_left_out_of_the_file_keep_the_frameworks_values(app, make, clie
         )
         assert indicator.responsible_organisation_id == proj["union"]
         assert db.session.scalar(sa.select(Result.description)) == "Kept"
+
+
+def test_the_aggregation_is_imported_exported_and_checked_against_the_measure(app, client, login, post, proj):
+    login("spec@example.org")
+    header = [*HEADER, "aggregation"]
+    rows = [
+        ["outcome", "1", "", "Stronger unions", "", "", "", "", "", "", "", "", ""],
+        ["indicator", "1.a", "1", "Members", "number", "members", "", 10, "", 20, "", "KU", "responsible"],
+        ["indicator", "1.b", "1", "Share", "percentage", "%", "", 10, "", 20, "", "", ""],
+        ["indicator", "1.c", "1", "Policy", "yes/no", "", "", "no", "", "yes", "", "", "any yes"],
+        ["indicator", "1.d", "1", "Trained", "number", "people", "", 0, "", 50, "", "", "Average"],
+    ]
+    bad = [
+        rows[0],
+        ["indicator", "1.a", "1", "Share", "percentage", "%", "", 10, "", 20, "", "", "sum"],
+        ["indicator", "1.b", "1", "Members", "number", "", "", 10, "", 20, "", "", "responsible"],
+        ["indicator", "1.c", "1", "Members", "number", "", "", 10, "", 20, "", "", "median"],
+    ]
+    resp = upload(client, proj["project"], csv_bytes(bad, header=header), "bad.csv")
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422, page[:300]
+    assert "does not fit the measure" in page
+    assert "Choose the responsible organisation whose report gives the figure" in page
+    assert "Write sum, mean, responsible, all yes, any yes or listed." in page
+    assert counts(app)[:2] == (0, 0)
+
+    resp = upload(client, proj["project"], csv_bytes(rows, header=header), "good.csv")
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    assert confirm(client, post, resp.location).status_code == 302
+    with app.app_context():
+        methods = dict(db.session.execute(sa.select(Indicator.code, Indicator.aggregation)).all())
+    assert methods == {
+        "1.a": Aggregation.responsible,
+        "1.b": Aggregation.mean,
+        "1.c": Aggregation.any_yes,
+        "1.d": Aggregation.mean,
+    }
+    with client.get(f"/projects/{proj['project']}/framework/export.csv") as resp:
+        exported = list(csv.DictReader(io.StringIO(resp.data.decode("utf-8-sig"))))
+    assert {r["code"]: r["aggregation"] for r in exported if r["level"] == "indicator"} == {
+        "1.a": "responsible",
+        "1.b": "mean",
+        "1.c": "any yes",
+        "1.d": "mean",
+    }
