@@ -16,6 +16,7 @@ from mel_app.audit import chain
 from mel_app.loadgen import names as words
 from mel_app.loadgen.writer import BulkWriter, LoadError
 from mel_app.models import (
+    DEFAULT_AGGREGATION,
     NARRATIVE_SECTIONS,
     Attachment,
     Comment,
@@ -24,6 +25,7 @@ from mel_app.models import (
     Evaluation,
     Indicator,
     IndicatorValue,
+    Measure,
     Membership,
     Organisation,
     Partner,
@@ -578,6 +580,7 @@ class Portfolio:
                 "code": code,
                 "title": title,
                 "measure": measure,
+                "aggregation": DEFAULT_AGGREGATION[Measure(measure)].value,
                 "unit": unit,
                 "ascending": ascending,
                 "baseline_value": baseline,
