@@ -206,9 +206,11 @@ class IndicatorForm(ReasonMixin, FlaskForm):
             raise ValidationError(message)
 
     def validate_aggregation(self, field: Any) -> None:
-        method = Aggregation(field.data) if field.data else None
+        # A value off either list was already refused by its select field.
+        if field.data not in Aggregation.__members__ or self.measure.data not in Measure.__members__:
+            return
         message = fw.aggregation_error(
-            Measure(self.measure.data), method, self.responsible_organisation_id.data
+            Measure(self.measure.data), Aggregation(field.data), self.responsible_organisation_id.data
         )
         if message:
             raise ValidationError(message)
