@@ -79,3 +79,48 @@ def test_migrations_create_the_audit_triggers(empty_database_url):
                 )
                 assert names == {"audit_event_no_update", "audit_event_no_delete"}
         db.engine.dispose()
+
+
+def test_existing_indicators_get_the_aggregation_of_their_measure(empty_database_url):
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=empty_database_url)
+    with app.app_context():
+        upgrade(revision="d45d992b5d44")  # before indicators had an aggregation method
+        now = "2026-01-01 00:00:00"
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO project (id, reference, title, summary, donor, funding_modality, phase,"
+                    " framework_approved, created_at, updated_at) VALUES (1, 'RAF/22/11/NOR', 'P', '', '',"
+                    " 'XBDC', 'implementation', false, :now, :now)"
+                ),
+                {"now": now},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO result (id, project_id, type, code, title, description, position,"
+                    " is_archived, created_at, updated_at) VALUES (1, 1, 'outcome', '1', 'R', '', 0, false,"
+                    " :now, :now)"
+                ),
+                {"now": now},
+            )
+            for number, measure in enumerate(("number", "percentage", "yes_no", "qualitative"), start=1):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO indicator (id, result_id, project_id, code, title, description, measure,"
+                        " unit, ascending, baseline_comment, target_comment, disaggregate_by_sex,"
+                        " means_of_verification, position, is_archived, created_at, updated_at)"
+                        " VALUES (:id, 1, 1, :code, 'I', '', :measure, '', true, '', '', false, '', 0, false,"
+                        " :now, :now)"
+                    ),
+                    {"id": number, "code": f"1.{number}", "measure": measure, "now": now},
+                )
+        upgrade()
+        with db.engine.connect() as conn:
+            methods = dict(conn.execute(sa.text("SELECT measure, aggregation FROM indicator")).all())
+        assert methods == {
+            "number": "sum",
+            "percentage": "mean",
+            "yes_no": "all_yes",
+            "qualitative": "listed",
+        }
+        db.engine.dispose()
