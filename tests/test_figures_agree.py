@@ -189,6 +189,9 @@ def test_every_surface_shows_the_same_figure_and_progress(app, client, login, da
         want = percent(latest[2]) if latest and latest[2] is not None else None
         assert (got and int(got.group(1))) == want, code
     assert "sum of 2 organisations&#39; reports" in page or "sum of 2 organisations' reports" in page
+    # The values behind a figure are listed under it, so anyone can redo it.
+    members = page.split(f'id="indicator-{indicators["1.a"]}"')[1].split(f'data-period="{H2}"')[0]
+    assert "<li>Kenya Union: 150</li>" in members and "<li>Kenya Employers: 50</li>" in members
 
     # The charts' data: the periods with a figure, and the latest figure and progress in words.
     with app.test_request_context():
