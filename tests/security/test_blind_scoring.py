@@ -575,3 +575,29 @@ def test_every_cell_of_the_matrix_is_in_the_world(blind):
     assert {k: v for k, v in cells.items()} == {
         (status, own): {False, True} for status in EVALUATION_STATES for own in OWN_STATES
     }
+
+
+def test_a_deleted_draft_score_stays_out_of_its_history(app, make, client, login):
+    """The History tab of a record that no longer exists reads the trail alone: the rule still
+    applies there (a draft's deleted score is its scorer's, not the specialist's or the
+    administrator's)."""
+    from tests.evaluation_world import add_evaluation, add_scorecard, build_world
+
+    world = build_world(app, make)
+    evaluation_id = add_evaluation(app, world)
+    card_id = add_scorecard(
+        app, evaluation_id, world.users["union1"], ScorerGroup.workers, {"REL": 5}, submitted=False
+    )
+    with app.app_context():
+        score = db.session.scalar(sa.select(Score).where(Score.scorecard_id == card_id))
+        score_id = score.id
+        audit.set_actor(db.session(), audit.actor_of(db.session.get(User, world.users["union1"])))
+        db.session.delete(score)
+        db.session.commit()
+    for who in ("specialist", "admin"):
+        login(world.emails[who])
+        for url in (f"/history/score/{score_id}", f"/history/scorecard/{card_id}"):
+            resp = client.get(url)
+            assert resp.status_code in (200, 404), url
+            assert "Reason for REL" not in resp.get_data(as_text=True), f"{who} reads {url}"
+        client.post("/logout", data={"csrf_token": csrf_token(client)})
