@@ -262,19 +262,22 @@ def visible_audit_event_filter(user: Any) -> sa.ColumnElement[bool]:
 
     A score's events (its creation, every change of its point or justification) carry its
     contents; they are kept only for scores of cards the user may read now, found through the
-    score table (an update event names only the changed fields, not the card). Events of a
-    scorecard itself (invited, saved, submitted, reopened) hold no score and stay in the trail
-    of those who read the project's trail, as the evaluation page shows them the cards' status."""
+    score table (an update event names only the changed fields, not the card), so the events of
+    a deleted score are left out. Events of a scorecard itself (invited, saved, submitted,
+    reopened) hold no score and stay in the trail of those who read the project's trail, as the
+    evaluation page shows them the cards' status."""
     from mel_app.models import AuditEvent, Score
 
-    readable_scores = sa.select(sa.cast(Score.id, sa.String)).where(
-        Score.scorecard_id.in_(sa.select(Scorecard.id).where(visible_scorecard_filter(user)))
+    # One primary-key lookup per score event (the CASE keeps other records' ids, which need not
+    # be numbers, away from the cast), rather than a set of every readable score.
+    score_id = sa.case((AuditEvent.entity_type == "score", sa.cast(AuditEvent.entity_id, sa.Integer)))
+    readable = (
+        sa.select(Score.id)
+        .join(Scorecard, Scorecard.id == Score.scorecard_id)
+        .where(Score.id == score_id, visible_scorecard_filter(user))
+        .exists()
     )
-    return sa.or_(
-        AuditEvent.entity_type.is_(None),
-        AuditEvent.entity_type != "score",
-        AuditEvent.entity_id.in_(readable_scores),
-    )
+    return sa.or_(AuditEvent.entity_type.is_(None), AuditEvent.entity_type != "score", readable)
 
 
 def can_score(user: Any, scorecard: Any) -> bool:
