@@ -57,8 +57,9 @@ from tests.conftest import csrf_token
 from tests.factories import Factory
 from tests.security.conftest import dispose, make_app
 
-# The viewers, by the role that decides what they read; admin has no role in the project.
-VIEWERS = ("specialist", "evaluator", "observer", "reporter", "admin")
+# The viewers, by the role that decides what they read; admin has no role in the project, the
+# outsider is not a member of it.
+VIEWERS = ("specialist", "evaluator", "observer", "reporter", "admin", "outsider")
 # Those who can have a scorecard of their own (the observer and the administrator never score).
 SCORING_VIEWERS = ("specialist", "evaluator", "reporter")
 # The other scorers: one leaves a draft, one submits.
