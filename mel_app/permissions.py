@@ -176,6 +176,110 @@ def can_view_results(user: Any, evaluation: Any) -> bool:
     return evaluation.status is EvaluationStatus.closed
 
 
+# --- blind scoring: one rule for every place a score appears -------------------------------------
+# A scorecard's contents (its scores: points, "cannot assess", justifications, evidence) are read by
+# its scorer, and by anyone else only once the card is submitted and the reader may read the
+# submitted scores of its evaluation. A draft is never read by anyone but its scorer, administrators
+# included. Pages, History tabs, the audit trail and its CSV, and every download apply this rule:
+# objects through `can_view_scorecard_contents`, SQL through `visible_scorecard_filter` (and
+# `visible_audit_event_filter` for the trail), both built from the same three parts below.
+# (Aggregates of submitted scores on the consolidated view follow `can_view_results`; who may see
+# the scorers' names follows `can_view_individual_scores` and `scorer_names_project_ids`.)
+
+# Who reads the submitted scores of an evaluation, besides not being anchored: administrators,
+# evaluators and specialists of the project; observers once it is closed (as in the downloads).
+SCORE_READER_ROLES = (Role.evaluator, Role.specialist)
+
+
+def can_read_submitted_scores(user: Any, evaluation: Any) -> bool:
+    """Whether the user may read the submitted scorecards of an evaluation, one by one."""
+    if not _authenticated(user) or not _not_anchored(user, evaluation):
+        return False
+    if is_admin(user) or has_role(user, evaluation.project_id, *SCORE_READER_ROLES):
+        return True
+    return evaluation.status is EvaluationStatus.closed and has_role(
+        user, evaluation.project_id, Role.observer
+    )
+
+
+def can_view_scorecard_contents(user: Any, scorecard: Any) -> bool:
+    """The blind-scoring rule for one scorecard (and each of its scores)."""
+    if not _authenticated(user):
+        return False
+    if scorecard.scorer_id == user.id:
+        return True
+    return scorecard.status is ScorecardStatus.submitted and can_read_submitted_scores(
+        user, scorecard.evaluation
+    )
+
+
+def anchored_evaluation_ids(user: Any) -> sa.Select:
+    """Evaluations where the user has a scorecard not submitted (the SQL twin of `_not_anchored`):
+    they read nobody's scores there, even once the evaluation is closed."""
+    return sa.select(Scorecard.evaluation_id).where(
+        Scorecard.scorer_id == (user.id if _authenticated(user) else -1),
+        Scorecard.status != ScorecardStatus.submitted,
+    )
+
+
+def score_readable_evaluation_ids(user: Any) -> sa.Select:
+    """Evaluations whose submitted scores the user may read (the SQL twin of
+    `can_read_submitted_scores`)."""
+    if not _authenticated(user):
+        return sa.select(Evaluation.id).where(sa.false())
+    query = sa.select(Evaluation.id).where(Evaluation.id.not_in(anchored_evaluation_ids(user)))
+    if is_admin(user):
+        return query
+    readers = sa.select(Membership.project_id).where(
+        Membership.user_id == user.id, Membership.role.in_(SCORE_READER_ROLES)
+    )
+    observers = sa.select(Membership.project_id).where(
+        Membership.user_id == user.id, Membership.role == Role.observer
+    )
+    return query.where(
+        sa.or_(
+            Evaluation.project_id.in_(readers),
+            sa.and_(Evaluation.status == EvaluationStatus.closed, Evaluation.project_id.in_(observers)),
+        )
+    )
+
+
+def visible_scorecard_filter(user: Any) -> sa.ColumnElement[bool]:
+    """A WHERE clause on `Scorecard` keeping the cards whose contents the user may read."""
+    if not _authenticated(user):
+        return sa.false()
+    return sa.or_(
+        Scorecard.scorer_id == user.id,
+        sa.and_(
+            Scorecard.status == ScorecardStatus.submitted,
+            Scorecard.evaluation_id.in_(score_readable_evaluation_ids(user)),
+        ),
+    )
+
+
+def visible_audit_event_filter(user: Any) -> sa.ColumnElement[bool]:
+    """A WHERE clause on `AuditEvent` leaving out the events of scores the user may not read.
+
+    A score's events (its creation, every change of its point or justification) carry its
+    contents; they are kept only for scores of cards the user may read now, found through the
+    score table (an update event names only the changed fields, not the card), so the events of
+    a deleted score are left out. Events of a scorecard itself (invited, saved, submitted,
+    reopened) hold no score and stay in the trail of those who read the project's trail, as the
+    evaluation page shows them the cards' status."""
+    from mel_app.models import AuditEvent, Score
+
+    # One primary-key lookup per score event (the CASE keeps other records' ids, which need not
+    # be numbers, away from the cast), rather than a set of every readable score.
+    score_id = sa.case((AuditEvent.entity_type == "score", sa.cast(AuditEvent.entity_id, sa.Integer)))
+    readable = (
+        sa.select(Score.id)
+        .join(Scorecard, Scorecard.id == Score.scorecard_id)
+        .where(Score.id == score_id, visible_scorecard_filter(user))
+        .exists()
+    )
+    return sa.or_(AuditEvent.entity_type.is_(None), AuditEvent.entity_type != "score", readable)
+
+
 def can_score(user: Any, scorecard: Any) -> bool:
     """Fill one's own scorecard while it is a draft and the evaluation is open."""
     return (
@@ -298,6 +402,7 @@ TEMPLATE_PREDICATES.update(
         "manage_evaluation": can_manage_evaluation,
         "view_individual_scores": can_view_individual_scores,
         "view_results": can_view_results,
+        "view_scorecard_contents": can_view_scorecard_contents,
         "score": can_score,
         "reopen_scorecard": can_reopen_scorecard,
         "close_evaluation": can_close_evaluation,
@@ -594,12 +699,18 @@ def _reports_for(user: Any, project_id: int, organisation_id: int) -> bool:
 def can_view_history(user: Any, obj: Any) -> bool:
     """The History tab of a record: administrators; specialists of its project; reporters for
     their own organisation's submissions; a scorer for their own scorecard; a user for their own
-    account. Records outside any project (organisations, criteria sets, scales): administrators."""
+    account. Records outside any project (organisations, criteria sets, scales): administrators.
+    A score's history: those of its scorecard, when the blind-scoring rule lets them read it; a
+    scorecard's shows its scores only to those the rule lets read them
+    (`visible_audit_event_filter`)."""
     from mel_app.audit.capture import project_id_of
-    from mel_app.models import Scorecard, Submission, User
+    from mel_app.models import Score, Scorecard, Submission, User
 
     if not _authenticated(user) or obj is None:
         return False
+    if isinstance(obj, Score):
+        # A score's history is part of its card's, and holds nothing but its contents.
+        return can_view_scorecard_contents(user, obj.scorecard) and can_view_history(user, obj.scorecard)
     if is_admin(user):
         return True
     if isinstance(obj, User):
@@ -728,19 +839,12 @@ def open_evaluation_project_ids(user: Any) -> sa.Select:
 
 
 def hidden_evaluation_ids(user: Any) -> sa.Select:
-    """Open evaluations the user scores and has not yet submitted a scorecard for: they see none of
-    it, so nobody anchors on someone else's opinion."""
+    """Evaluations the user scores and has not submitted a scorecard for: they see none of it, so
+    nobody anchors on someone else's opinion (the blind-scoring rule, as on the pages: a card left
+    as a draft when the evaluation closed still keeps its scorer from the others' scores)."""
     if user is SYSTEM_READER:
         return sa.select(Evaluation.id).where(sa.false())
-    return (
-        sa.select(Scorecard.evaluation_id)
-        .join(Evaluation, Evaluation.id == Scorecard.evaluation_id)
-        .where(
-            Scorecard.scorer_id == (user.id if _authenticated(user) else -1),
-            Scorecard.status != ScorecardStatus.submitted,
-            Evaluation.status == EvaluationStatus.open,
-        )
-    )
+    return anchored_evaluation_ids(user)
 
 
 def can_export(user: Any, obj: Any = None) -> bool:

@@ -206,9 +206,12 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def trail_condition(filters: TrailFilters, project_ids: sa.Select | None) -> sa.ColumnElement[bool]:
-    """The trail's filters, and the viewer's projects (None: every event, for administrators)."""
-    conditions: list[sa.ColumnElement[bool]] = []
+def trail_condition(
+    filters: TrailFilters, project_ids: sa.Select | None, *, visible: sa.ColumnElement[bool]
+) -> sa.ColumnElement[bool]:
+    """The trail's filters, the viewer's projects (None: every event, for administrators) and what
+    else the viewer may not read (`permissions.visible_audit_event_filter`: others' scores)."""
+    conditions: list[sa.ColumnElement[bool]] = [visible]
     if project_ids is not None:
         conditions.append(AuditEvent.project_id.in_(project_ids))
     actor = filters.actor.strip()

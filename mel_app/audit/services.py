@@ -73,10 +73,12 @@ def trail_csv(
     filters: TrailFilters,
     project_ids: sa.Select | None,
     *,
+    visible: sa.ColumnElement[bool],
     up_to_id: int,
     with_addresses: bool,
 ) -> Iterator[str]:
-    """The filtered trail up to a fixed event, oldest first, as CSV text in chunks.
+    """The filtered trail up to a fixed event, oldest first, as CSV text in chunks; `visible` is
+    what the reader may read (`permissions.visible_audit_event_filter`).
 
     Rows are read through a server-side cursor in batches, so memory stays flat whatever the
     size. Cells a spreadsheet would run as a formula are prefixed with an apostrophe.
@@ -85,7 +87,7 @@ def trail_csv(
     query = (
         sa.select(AuditEvent.__table__, Project.reference.label("project_reference"))
         .outerjoin(Project, Project.id == AuditEvent.project_id)
-        .where(trail_condition(filters, project_ids), AuditEvent.id <= up_to_id)
+        .where(trail_condition(filters, project_ids, visible=visible), AuditEvent.id <= up_to_id)
         .order_by(AuditEvent.id)
     )
     buffer = io.StringIO()

@@ -26,6 +26,7 @@ from mel_app.permissions import (
     is_admin,
     may_know_of_history,
     require,
+    visible_audit_event_filter,
 )
 
 bp = Blueprint("audit", __name__)
@@ -73,7 +74,10 @@ def for_entity(obj: Any, viewer: Any, *, before: int | None = None, after: int |
     entity_type, entity_id = obj.__tablename__, entity_id_of(obj)
     project_id = project_id_of(obj)
     exclude = () if can_view_internal_history(viewer, project_id) else ("comment",)
-    condition = history.history_condition(entity_type, entity_id, project_id=project_id, exclude=exclude)
+    condition = sa.and_(
+        history.history_condition(entity_type, entity_id, project_id=project_id, exclude=exclude),
+        visible_audit_event_filter(viewer),
+    )
     page = history.keyset_page(condition, before=before, after=after, size=size)
     return page, history.present(page.events, show_addresses=can_see_remote_addresses(viewer))
 
@@ -102,7 +106,10 @@ def entity_history(entity_type: str, entity_id: str):
             project_id is not None and can_view_internal_history(current_user, project_id)
         )
         require(allowed)
-        condition = history.history_condition(entity_type, entity_id, project_id=project_id)
+        condition = sa.and_(
+            history.history_condition(entity_type, entity_id, project_id=project_id),
+            visible_audit_event_filter(current_user),
+        )
         page = history.keyset_page(condition, before=before, after=after)
         entries = history.present(page.events, show_addresses=can_see_remote_addresses(current_user))
         if not entries and before is None and after is None:
@@ -143,7 +150,11 @@ def _render_trail(form: TrailFilterForm, status: int = 200, download_form: Trail
     valid = status == 200 and form.validate()
     page, entries = history.Page([]), []
     if valid:
-        condition = history.trail_condition(form.filters(), audit_trail_project_ids(current_user))
+        condition = history.trail_condition(
+            form.filters(),
+            audit_trail_project_ids(current_user),
+            visible=visible_audit_event_filter(current_user),
+        )
         page = history.keyset_page(
             condition,
             before=_int_arg("before"),
@@ -200,6 +211,7 @@ def download():
         db.session,
         filters,
         audit_trail_project_ids(current_user),
+        visible=visible_audit_event_filter(current_user),
         up_to_id=up_to_id,
         with_addresses=with_addresses,
     )

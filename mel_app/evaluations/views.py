@@ -58,6 +58,7 @@ from mel_app.permissions import (
     can_view_individual_scores,
     can_view_project,
     can_view_results,
+    can_view_scorecard_contents,
     require,
     visible_project_ids,
 )
@@ -401,7 +402,11 @@ def view_scorecard(evaluation_id: int, card_id: int):
         return redirect(url_for("evaluations.scorecard", evaluation_id=evaluation.id))
     manager = can_manage_evaluation(current_user, evaluation)
     if card.status is ScorecardStatus.submitted:
-        require(can_view_individual_scores(current_user, evaluation), visible=True)
+        require(
+            can_view_scorecard_contents(current_user, card)
+            and can_view_individual_scores(current_user, evaluation),
+            visible=True,
+        )
     else:
         # Nobody reads a draft but its scorer; specialists see that it exists.
         require(manager, visible=True)
@@ -410,7 +415,8 @@ def view_scorecard(evaluation_id: int, card_id: int):
 
 def _render_other(evaluation: Evaluation, card: Scorecard, form: Any = None, status: int = 200):
     evidence_labels = {c.key: c.label for c in services.evidence_choices(evaluation.project_id)}
-    show_scores = card.status is ScorecardStatus.submitted and can_view_individual_scores(
+    # The blind-scoring rule, and the names rule: this page names the scorer.
+    show_scores = can_view_scorecard_contents(current_user, card) and can_view_individual_scores(
         current_user, evaluation
     )
     return render_template(

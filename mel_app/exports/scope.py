@@ -12,7 +12,8 @@ the queries themselves (never by loading rows and dropping some):
   withdrawn reports never leave the app — only what was sent to the ILO (submitted, returned,
   approved);
 - evaluations: scores of submitted scorecards only; observers read closed evaluations only; a
-  scorer who has not submitted their own scorecard of an open evaluation sees nothing of it;
+  scorer who has not submitted their own scorecard of an evaluation sees nothing of it (the
+  blind-scoring rule of `permissions.can_view_scorecard_contents`);
   scorer names only for evaluators and specialists of the project.
 """
 
