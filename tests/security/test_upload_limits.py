@@ -9,9 +9,18 @@ framework import alike.
 
 from __future__ import annotations
 
+import http.cookiejar
 import io
+import os
+import re
+import socket
+import subprocess
+import sys
 import time
+import urllib.error
+import urllib.request
 import zipfile
+from pathlib import Path
 
 import pytest
 import xlsxwriter
@@ -24,6 +33,7 @@ from mel_app.models import Status
 from mel_app.projects import import_export
 from mel_app.submissions import files
 from tests.conftest import csrf_token
+from tests.factories import PASSWORD
 from tests.security.test_evidence import docx, stored
 from tests.submissions_world import add_submission, build_world, report_payload, signed_in, state
 
@@ -228,3 +238,154 @@ def test_a_document_compressed_with_bzip2_is_refused_without_unpacking_it(app):
         archives.inspect_zip(document, files.EVIDENCE_ZIP_LIMITS)
     with app.test_request_context(), pytest.raises(files.FileRejected, match="damaged"):
         files.sniff(document, "minutes.docx")
+
+
+# ---------------------------------------------------------------------------------------------
+# Under gunicorn: no upload within the request size limit gets the worker killed
+
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+# Gunicorn's default, which production keeps: a worker silent for this long is killed.
+WORKER_TIMEOUT = 30
+
+
+class Browser:
+    """A signed-in browser over real HTTP: cookies, CSRF tokens from the pages, multipart posts."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
+        )
+
+    def request(self, path: str, body: bytes | None = None, content_type: str | None = None):
+        req = urllib.request.Request(  # noqa: S310 - the test's own server, over http
+            self.base + path, data=body, method="POST" if body is not None else "GET"
+        )
+        if content_type:
+            req.add_header("Content-Type", content_type)
+        try:
+            with self.opener.open(req, timeout=WORKER_TIMEOUT + 30) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    def token(self, path: str) -> str:
+        _status, page = self.request(path)
+        return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+    def post(self, path: str, fields: MultiDict | dict, *, token_from: str):
+        data = MultiDict(fields)
+        data["csrf_token"] = self.token(token_from)
+        boundary, body = encode_multipart(data)
+        return self.request(path, body, f"multipart/form-data; boundary={boundary}")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a 302 is the answer to look at, not a page to fetch
+
+
+def _worker_pids(master: int) -> set[int]:
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return {int(pid) for pid in children}
+
+
+@pytest.fixture
+def served(app, make, tmp_path):
+    """The app under gunicorn, one sync worker, on the test database; yields (base URL, world)."""
+    world = build_world(make)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path / "gunicorn.log"
+    env = {
+        **os.environ,
+        "MEL_CONFIG": "testing",
+        "TEST_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+    }
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [str(GUNICORN), "--workers", "1", "--worker-class", "sync", "--timeout", str(WORKER_TIMEOUT)]
+            + ["--bind", f"127.0.0.1:{port}", "mel_app:create_app()"],
+            cwd=Path(__file__).resolve().parents[2],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}", world, process, log
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+@pytest.mark.skipif(not GUNICORN.exists(), reason="gunicorn not installed")
+def test_no_upload_within_the_request_limit_gets_the_worker_killed(app, served, png_bomb):
+    base, world, process, log = served
+    sub_id = add_submission(app, world, Status.draft)
+    author, specialist = Browser(base), Browser(base)
+    for browser, who in ((author, "author"), (specialist, "specialist")):
+        status, _page = browser.post(
+            "/login", {"email": world.emails[who], "password": PASSWORD}, token_from="/login"
+        )
+        assert status == 302, who
+    workers = _worker_pids(process.pid)
+    assert len(workers) == 1
+
+    def save(files, **fields):
+        data = MultiDict(report_payload(world, state(app, sub_id)[1], **fields))
+        for name, content in files:
+            data.add("evidence", FileStorage(io.BytesIO(content), filename=name))
+        return author.post(f"/submissions/{sub_id}/save", data, token_from=f"/submissions/{sub_id}")
+
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    refusals = {
+        "25 flat 7000×7000 pictures": (
+            [(f"photo{n}.png", png_bomb) for n in range(25)],
+            "You attached 25 files; at most 10 can be added in one save",
+        ),
+        "10 flat 7000×7000 pictures": (
+            [(f"photo{n}.png", png_bomb) for n in range(10)],
+            "These pictures together have more than 120 megapixels",
+        ),
+        "a document bomb": (
+            [("minutes.docx", docx({"word/media/filler.xml": b"\x00" * 150_000_000}))],
+            "minutes.docx unpacks to far more data than a document holds",
+        ),
+        "a workbook bomb as evidence": (
+            [("figures.xlsx", xlsx_bomb(92))],
+            "figures.xlsx unpacks to far more data than a document holds",
+        ),
+    }
+    for what, (files_sent, message) in refusals.items():
+        assert sum(len(content) for _name, content in files_sent) < limit, what
+        started = time.monotonic()
+        status, page = save(files_sent, achievements=f"Typed before {what}")
+        assert status == 422, (what, status)
+        assert message in page and f"Typed before {what}" in page, what
+        assert time.monotonic() - started < WORKER_TIMEOUT / 2, what
+
+    started = time.monotonic()
+    status, page = specialist.post(
+        f"/projects/{world.project}/framework/import",
+        {"file": FileStorage(io.BytesIO(xlsx_bomb(92)), filename="logframe.xlsx")},
+        token_from=f"/projects/{world.project}/framework/import",
+    )
+    assert status == 422, status
+    assert "This workbook unpacks to far more data than a results framework holds" in page
+    assert time.monotonic() - started < WORKER_TIMEOUT / 2
+
+    # The most a save may bring within the limits (two 49-megapixel pictures) is processed in time.
+    status, _page = save([("wall1.png", png_bomb), ("wall2.png", png_bomb)])
+    assert status == 302, status
+
+    assert _worker_pids(process.pid) == workers, "the worker was killed and replaced"
+    assert process.poll() is None
+    assert "WORKER TIMEOUT" not in log.read_text()
