@@ -134,7 +134,7 @@ def _edit_form_matching(sub: Submission, form, indicators, attachments):
     again, and the page lists what there is now. The user's input is kept, as are their messages.
     """
     same_files = form.attachment_ids == [a.id for a in attachments]
-    same_rows = getattr(form, "indicator_ids", None) in (None, [i.id for i in indicators])
+    same_rows = indicators is None or getattr(form, "indicator_ids", None) == [i.id for i in indicators]
     if same_files and same_rows:
         return form
     rebuilt = _edit_form(sub, bind=True, indicators=indicators, attachments=attachments)
@@ -197,7 +197,9 @@ def _render_detail(
     user = current_user
     # Read once: the forms and the page must show the same files and indicators.
     attachments = services.live_attachments(sub)
-    indicators = services.active_indicators(sub.project_id)
+    # Design input reads the indicators only for its form's choices (in _edit_form).
+    report = sub.kind is SubmissionKind.progress_report
+    indicators = services.active_indicators(sub.project_id) if report else None
     given = dict(forms or {})
     if given.get("edit") is not None:
         given["edit"] = _edit_form_matching(sub, given["edit"], indicators, attachments)
@@ -216,8 +218,7 @@ def _render_detail(
     comments = None
     if can_see_comments(user, sub):
         comments = services.visible_comments(sub, include_internal=can_see_internal_comments(user, sub))
-    if sub.kind is not SubmissionKind.progress_report:
-        indicators = []
+    indicators = indicators or []
     edit = page_forms.get("edit")
     conflict_view = (
         _conflict_view(sub, edit, indicators) if conflict is not None and edit is not None else None
