@@ -21,7 +21,16 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from mel_app.extensions import db
-from mel_app.models import Membership, Organisation, ReportingPeriod, Result, Scorecard, User
+from mel_app.models import (
+    CriteriaSet,
+    Membership,
+    Organisation,
+    ReportingPeriod,
+    Result,
+    Scale,
+    Scorecard,
+    User,
+)
 from tests.conftest import csrf_token, is_postgres
 from tests.evaluation_world import add_evaluation, build_world
 
@@ -118,6 +127,24 @@ RACES = {
         ),
         1,
         "Another result of this project has the code 9.",
+    ),
+    "criteria set": Race(
+        "admin",
+        lambda w, e: "/admin/criteria-sets/new",
+        lambda w: {"name": "Decent work criteria", "criteria-0-code": "R", "criteria-0-name": "Relevance"},
+        CriteriaSet,
+        lambda w: sa.select(sa.func.count(CriteriaSet.id)).where(CriteriaSet.name == "Decent work criteria"),
+        1,
+        "Another criteria set already has this name.",
+    ),
+    "scale": Race(
+        "admin",
+        lambda w, e: "/admin/scales/new",
+        lambda w: {"name": "Four points", **{f"points-{n}-label": f"Point {n + 1}" for n in range(4)}},
+        Scale,
+        lambda w: sa.select(sa.func.count(Scale.id)).where(Scale.name == "Four points"),
+        1,
+        "Another scale already has this name.",
     ),
 }
 
