@@ -19,6 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
+from wtforms import FieldList, FormField
 
 from mel_app import workflow
 from mel_app.extensions import db
@@ -139,11 +140,27 @@ def _edit_form_matching(sub: Submission, form, indicators, attachments):
         return form
     rebuilt = _edit_form(sub, bind=True, indicators=indicators, attachments=attachments)
     rebuilt.version.set(form.version.data if form.version.data is not None else sub.version)
-    for name, field in form._fields.items():
-        if name in rebuilt._fields and isinstance(field.errors, list):
-            rebuilt[name].errors = list(field.errors)
+    _copy_errors(form, rebuilt)
     rebuilt.form_errors = list(form.form_errors)
     return rebuilt
+
+
+def _copy_errors(source, target) -> None:
+    """The messages of `source`'s fields onto the fields of the same name in `target`."""
+    for name, field in source._fields.items():
+        if name not in target._fields:
+            continue
+        other = target[name]
+        if isinstance(field, FormField):
+            _copy_errors(field.form, other.form)
+        elif isinstance(field, FieldList):
+            for mine, theirs in zip(field.entries, other.entries, strict=False):
+                if isinstance(mine, FormField):
+                    _copy_errors(mine.form, theirs.form)
+                else:
+                    theirs.errors = list(mine.errors)
+        else:
+            other.errors = list(field.errors)
 
 
 def _fresh(form_cls, sub: Submission, **data: Any):
