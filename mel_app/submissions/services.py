@@ -393,7 +393,7 @@ def attach_evidence(sub: Submission, *, actor: User, uploads: list[Upload], atte
         actor=actor,
         target=sub,
         before={"version": version_before},
-        after={"version": sub.version, "files_added": [upload.filename for upload in uploads]},
+        after={"version": sub.version},  # the files themselves are in the trail as attachments
     )
     db.session.flush()
 
