@@ -63,6 +63,11 @@ class Config:
     # Photos are decoded to remove their metadata: larger ones are refused before decoding
     # (50 megapixels is a 150 MB bitmap; phone cameras take 12 to 48).
     MAX_IMAGE_PIXELS = _int("MAX_IMAGE_PIXELS", 50_000_000)
+    # Limits per save, checked before any file is decoded, so that one request stays well within
+    # the worker's timeout (a 50-megapixel picture takes a second or two to decode and save again).
+    # The bytes of a request are bounded by MAX_CONTENT_LENGTH.
+    MAX_FILES_PER_REQUEST = _int("MAX_FILES_PER_REQUEST", 10)
+    MAX_PIXELS_PER_REQUEST = _int("MAX_PIXELS_PER_REQUEST", 120_000_000)
     # The virus scanner: a dotted path to a callable (see docs/SECURITY.md), off when empty, e.g.
     # mel_app.submissions.scanning:clamd_scan with CLAMD_ADDRESS=unix:/run/clamav/clamd.ctl
     # or tcp:127.0.0.1:3310.

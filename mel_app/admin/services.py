@@ -16,6 +16,7 @@ from mel_app.auth.services import find_user_by_email, invite, normalise_email
 from mel_app.auth.sessions import end_user_sessions
 from mel_app.extensions import db
 from mel_app.models import Organisation, OrgGroup, User
+from mel_app.uniqueness import retry_on_duplicate
 
 
 class AdminError(ValueError):
@@ -51,6 +52,7 @@ def is_pending(user: User) -> bool:
 # --- users -----------------------------------------------------------------------------------
 
 
+@retry_on_duplicate
 def create_invited_user(
     *,
     email: str,
@@ -213,6 +215,7 @@ def _check_organisation(org: Organisation | None, *, name: str, parent_id: int |
             )
 
 
+@retry_on_duplicate
 def create_organisation(
     *, name: str, acronym: str, group: OrgGroup, country: str | None, parent_id: int | None, actor: User
 ) -> Organisation:
@@ -230,6 +233,7 @@ def create_organisation(
     return org
 
 
+@retry_on_duplicate
 def update_organisation(
     org: Organisation,
     *,

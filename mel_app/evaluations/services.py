@@ -48,6 +48,7 @@ from mel_app.models import (
     User,
     utcnow,
 )
+from mel_app.uniqueness import retry_on_duplicate
 
 MIN_POINTS, MAX_POINTS = 4, 10
 # The order in which constituencies appear in tables and charts.
@@ -120,6 +121,7 @@ def _name_taken(model: Any, name: str, own_id: int | None) -> bool:
     return db.session.scalar(query) is not None
 
 
+@retry_on_duplicate
 def save_criteria_set(
     criteria_set: CriteriaSet | None,
     *,
@@ -215,6 +217,7 @@ def copy_criteria_set(source: CriteriaSet, *, actor: User) -> CriteriaSet:
     return copy
 
 
+@retry_on_duplicate
 def save_scale(scale: Scale | None, *, actor: User, name: str, points: list[PointInput]) -> Scale:
     """Create a scale (scale=None) or change one not yet used by any evaluation.
 
@@ -422,6 +425,12 @@ def invite_scorers(
         cards.append(card)
     db.session.flush()
     return cards
+
+
+# For the invitation form: two specialists inviting the same people at once each get one scorecard
+# per person (the second is told everyone chosen was invited already). `create_evaluation` calls
+# invite_scorers itself, for an evaluation nobody else can see yet.
+invite_more_scorers = retry_on_duplicate(invite_scorers)
 
 
 def _claim(model: Any, obj: Any, expected_version: int, *conditions: Any) -> None:

@@ -244,7 +244,7 @@ def invite(evaluation_id: int):
     if not form.validate_on_submit():
         return _render_detail(evaluation, 422, invite_form=form)
     try:
-        cards = services.invite_scorers(
+        cards = services.invite_more_scorers(
             evaluation,
             actor=current_user,
             evaluator_ids=form.evaluators.data or [],

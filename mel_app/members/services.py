@@ -11,6 +11,7 @@ from mel_app import audit
 from mel_app.auth.services import find_user_by_email, invite, normalise_email
 from mel_app.extensions import db
 from mel_app.models import Membership, Organisation, Project, Role, User
+from mel_app.uniqueness import retry_on_duplicate
 
 
 class MembershipError(ValueError):
@@ -21,6 +22,7 @@ class MembershipError(ValueError):
         self.field = field
 
 
+@retry_on_duplicate
 def add_member(
     project: Project,
     *,

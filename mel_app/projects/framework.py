@@ -34,6 +34,7 @@ from mel_app.models import (
     ResultType,
     utcnow,
 )
+from mel_app.uniqueness import retry_on_duplicate
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 CODE_MAX, TITLE_MAX, UNIT_MAX = 20, 500, 60
@@ -342,6 +343,7 @@ def _resolve_parent(project: Project, parent_id: int | None) -> Result | None:
 # --- results -----------------------------------------------------------------------------------
 
 
+@retry_on_duplicate
 def add_result(project: Project, data: ResultData, *, actor: Any, reason: str | None = None) -> Result:
     reason = reason_for(project, reason)
     parent = _resolve_parent(project, data.parent_id)
@@ -365,6 +367,7 @@ def add_result(project: Project, data: ResultData, *, actor: Any, reason: str | 
     return result
 
 
+@retry_on_duplicate
 def update_result(result: Result, data: ResultData, *, actor: Any, reason: str | None = None) -> None:
     project = result.project
     reason = reason_for(project, reason)
@@ -504,6 +507,7 @@ def apply_indicator_data(indicator: Indicator, data: IndicatorData) -> None:
         setattr(indicator, f.name, value)
 
 
+@retry_on_duplicate
 def add_indicator(result: Result, data: IndicatorData, *, actor: Any, reason: str | None = None) -> Indicator:
     project = result.project
     reason = reason_for(project, reason)
@@ -534,6 +538,7 @@ def has_reported_values(indicator: Indicator) -> bool:
     )
 
 
+@retry_on_duplicate
 def update_indicator(
     indicator: Indicator, data: IndicatorData, *, actor: Any, reason: str | None = None
 ) -> None:

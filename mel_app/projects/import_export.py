@@ -29,7 +29,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from openpyxl.utils import get_column_letter
 
-from mel_app import audit
+from mel_app import archives, audit
 from mel_app.extensions import db
 from mel_app.models import (
     Aggregation,
@@ -48,6 +48,16 @@ from mel_app.projects import framework as fw
 
 MAX_ROWS = 2000
 MAX_BYTES = 2 * 1024 * 1024
+# What a workbook may unpack to before the spreadsheet reader opens it. A framework of MAX_ROWS
+# rows unpacks to a few megabytes; parsing costs about half a second per megabyte of shared
+# strings, so these bounds keep the worst file within a few seconds of one worker.
+IMPORT_ZIP_LIMITS = archives.ZipLimits(
+    max_members=200,
+    max_total_bytes=8 * 1024 * 1024,
+    max_member_bytes=8 * 1024 * 1024,
+    max_ratio=100,
+    ratio_floor=256 * 1024,
+)
 STAGED_LIFETIME = timedelta(days=1)
 LEVELS = ("impact", "outcome", "output", "indicator")
 LEVEL_RANK = {ResultType.impact: 0, ResultType.outcome: 1, ResultType.output: 2}
@@ -239,6 +249,18 @@ def detect_format(filename: str, data: bytes) -> str:
 def _xlsx_rows(data: bytes) -> Iterator[list[Any]]:
     from openpyxl import load_workbook
 
+    try:
+        archives.inspect_zip(data, IMPORT_ZIP_LIMITS)
+    except archives.ArchiveTooLarge:
+        raise ImportFileError(
+            _(
+                "This workbook unpacks to far more data than a results framework holds, so it was "
+                "not read. Save it again from your spreadsheet program, or save it as CSV, and "
+                "upload that."
+            )
+        ) from None
+    except archives.ArchiveDamaged:
+        raise ImportFileError(_("This file could not be read as an Excel workbook (.xlsx).")) from None
     with warnings.catch_warnings():
         # Workbooks from other tools carry extensions openpyxl does not read; they do not matter here.
         warnings.simplefilter("ignore")

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from mel_app import audit
 from mel_app.extensions import db
 from mel_app.models import Project, ReportingPeriod, Submission
+from mel_app.uniqueness import retry_on_duplicate
 
 LABEL_MAX = 40
 
@@ -118,6 +119,7 @@ def project_periods(project: Project) -> list[ReportingPeriod]:
     )
 
 
+@retry_on_duplicate
 def add_period(project: Project, spec: PeriodSpec, *, actor: Any) -> ReportingPeriod:
     errors = spec_errors(project, spec, project_periods(project))
     if errors:
@@ -135,6 +137,7 @@ def add_period(project: Project, spec: PeriodSpec, *, actor: Any) -> ReportingPe
     return period
 
 
+@retry_on_duplicate
 def generate_periods(
     project: Project, frequency: Frequency, due_days: int, *, actor: Any
 ) -> tuple[list[ReportingPeriod], list[PeriodSpec]]:
@@ -181,6 +184,7 @@ def delete_period(period: ReportingPeriod, *, actor: Any) -> None:
     db.session.flush()
 
 
+@retry_on_duplicate
 def update_period(period: ReportingPeriod, spec: PeriodSpec, *, actor: Any) -> None:
     """Change a period. Once reports exist, only its name and due date may change."""
     project = period.project

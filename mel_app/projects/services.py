@@ -40,6 +40,7 @@ from mel_app.models import (
 from mel_app.models.project import is_valid_reference
 from mel_app.projects import grid as grid_mod
 from mel_app.projects.countries import COUNTRY_CODES
+from mel_app.uniqueness import retry_on_duplicate
 
 PHASE_ORDER = (Phase.design, Phase.implementation, Phase.closed)
 
@@ -122,6 +123,7 @@ def _apply(project: Project, data: ProjectData) -> None:
         project.countries = keep + [ProjectCountry(country=c) for c in wanted if c not in have]
 
 
+@retry_on_duplicate
 def create_project(data: ProjectData, *, actor: Any) -> Project:
     """Create a project; its creator becomes its specialist."""
     _check(data, project=None)
@@ -159,6 +161,7 @@ def project_partners(project: Project) -> list[Partner]:
     )
 
 
+@retry_on_duplicate
 def add_partner(project: Project, organisation: Organisation, *, actor: Any) -> Partner:
     exists = db.session.scalar(
         sa.select(Partner.id).where(

@@ -19,6 +19,7 @@ import hashlib
 import io
 import os
 import re
+import sys
 import unicodedata
 import warnings
 import zipfile
@@ -28,6 +29,7 @@ import filetype
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, JpegImagePlugin
 
+from mel_app import archives
 from mel_app.submissions import scanning
 
 # media type -> the extensions a file of that type may carry
@@ -66,6 +68,13 @@ MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 MAX_MEMBERS = 5000
 MAX_RATIO = 100  # uncompressed / compressed, for a part larger than RATIO_FLOOR
 RATIO_FLOOR = 1024 * 1024
+EVIDENCE_ZIP_LIMITS = archives.ZipLimits(
+    max_members=MAX_MEMBERS,
+    max_total_bytes=MAX_UNPACKED_BYTES,
+    max_member_bytes=MAX_UNPACKED_BYTES,
+    max_ratio=MAX_RATIO,
+    ratio_floor=RATIO_FLOOR,
+)
 # Archives are named in their own refusal: the files inside should be attached one by one.
 _ARCHIVES = frozenset(
     {
@@ -158,37 +167,37 @@ def _check_office_document(data: bytes, filename: str, members: tuple[str, ...])
     """A genuine office document: its parts present, no active content, no zip bomb."""
     damaged = FileRejected(_("%(name)s is damaged or not a genuine document.", name=filename))
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            infos = archive.infolist()
-            names = {info.filename for info in infos}
-            if not all(member in names for member in members):
-                raise damaged
-            if any(_ACTIVE_PART.search(name) for name in names):
-                raise FileRejected(
-                    _(
-                        "%(name)s contains macros or embedded programs. Save it as a plain "
-                        "document (for example .docx or .xlsx) and attach it again.",
-                        name=filename,
-                    )
-                )
-            if any(info.flag_bits & 0x1 for info in infos):
-                raise FileRejected(
-                    _("%(name)s is protected by a password. Attach it without the password.", name=filename)
-                )
-            too_big = FileRejected(
-                _(
-                    "%(name)s unpacks to far more data than a document holds, so it was refused. "
-                    "Save it again from your office program and attach the new file.",
-                    name=filename,
-                )
+        # The zip-bomb checks read the archive's directory only, before any part is unpacked.
+        infos = archives.inspect_zip(data, EVIDENCE_ZIP_LIMITS)
+    except archives.ArchiveTooLarge:
+        raise FileRejected(
+            _(
+                "%(name)s unpacks to far more data than a document holds, so it was refused. "
+                "Save it again from your office program and attach the new file.",
+                name=filename,
             )
-            if len(infos) > MAX_MEMBERS or sum(info.file_size for info in infos) > MAX_UNPACKED_BYTES:
-                raise too_big
-            for info in infos:
-                if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-                    raise too_big
-            # The sizes above are what the file says; reading every part checks them (CRC), within
-            # the bound just checked.
+        ) from None
+    except archives.ArchiveDamaged:
+        raise damaged from None
+    names = {info.filename for info in infos}
+    if not all(member in names for member in members):
+        raise damaged
+    if any(_ACTIVE_PART.search(name) for name in names):
+        raise FileRejected(
+            _(
+                "%(name)s contains macros or embedded programs. Save it as a plain "
+                "document (for example .docx or .xlsx) and attach it again.",
+                name=filename,
+            )
+        )
+    if any(info.flag_bits & 0x1 for info in infos):
+        raise FileRejected(
+            _("%(name)s is protected by a password. Attach it without the password.", name=filename)
+        )
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            # Reading every part checks that it holds what the directory says (CRC); zipfile
+            # never unpacks more than the declared sizes checked above.
             if archive.testzip() is not None:
                 raise damaged
     except FileRejected:
@@ -293,18 +302,8 @@ def _kinds() -> str:
     )
 
 
-def read_upload(
-    stream,
-    filename: str | None,
-    *,
-    max_bytes: int,
-    max_pixels: int = 50_000_000,
-    scanner: scanning.Scanner | None = None,
-) -> Upload:
-    """Read one uploaded file (at most max_bytes), check it and make it safe to store.
-
-    Raises FileRejected (FileTooLarge, FileInfected) with a message for the person who sent it.
-    """
+def receive(stream, filename: str | None, *, max_bytes: int) -> tuple[str, bytes]:
+    """The clean name and the bytes of one uploaded file (at most max_bytes); else FileTooLarge."""
     name = clean_filename(filename)
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
@@ -315,6 +314,41 @@ def read_upload(
                 mb=f"{max_bytes / (1024 * 1024):g}",
             )
         )
+    return name, data
+
+
+def declared_pixels(data: bytes) -> int:
+    """Width × height as the picture's header states them, read without decoding the picture.
+
+    0 for anything that is not a PNG or JPEG (or whose header cannot be read: the full check
+    refuses it later as damaged); more than any limit for a header beyond Pillow's own bound.
+    """
+    kind = filetype.guess(data)
+    if kind is None or kind.mime not in _IMAGES:
+        return 0
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as picture:
+                width, height = picture.size
+    except Image.DecompressionBombError:
+        return sys.maxsize
+    except (OSError, ValueError, SyntaxError, EOFError, TypeError, KeyError, IndexError, MemoryError):
+        return 0
+    return width * height
+
+
+def check_upload(
+    name: str,
+    data: bytes,
+    *,
+    max_pixels: int = 50_000_000,
+    scanner: scanning.Scanner | None = None,
+) -> Upload:
+    """Check the bytes of one received file and make them safe to store.
+
+    Raises FileRejected (FileInfected) with a message for the person who sent it.
+    """
     media_type = sniff(data, name)
     if scanner is not None:
         # The bytes as received are scanned, before any decoder of ours reads them.
@@ -342,3 +376,19 @@ def read_upload(
     if media_type in _IMAGES:
         data = _strip_image(data, media_type, name, max_pixels=max_pixels)
     return Upload(filename=name, media_type=media_type, data=data, sha256=hashlib.sha256(data).hexdigest())
+
+
+def read_upload(
+    stream,
+    filename: str | None,
+    *,
+    max_bytes: int,
+    max_pixels: int = 50_000_000,
+    scanner: scanning.Scanner | None = None,
+) -> Upload:
+    """Read one uploaded file (at most max_bytes), check it and make it safe to store.
+
+    Raises FileRejected (FileTooLarge, FileInfected) with a message for the person who sent it.
+    """
+    name, data = receive(stream, filename, max_bytes=max_bytes)
+    return check_upload(name, data, max_pixels=max_pixels, scanner=scanner)

@@ -54,7 +54,9 @@ from mel_app.submissions.files import (
     FileRejected,
     FileTooLarge,
     Upload,
-    read_upload,
+    check_upload,
+    declared_pixels,
+    receive,
 )
 from mel_app.submissions.services import ItemInput, ValueInput
 
@@ -240,25 +242,60 @@ class EvidenceMixin:
 
     def validate_evidence(self, field) -> None:
         self.uploads, self.infected, messages = [], [], []
-        limit = current_app.config["MAX_UPLOAD_BYTES"]
-        max_pixels = current_app.config["MAX_IMAGE_PIXELS"]
-        scanner = scanning.configured_scanner()
-        for storage in field.data or []:
-            if not getattr(storage, "filename", None):
-                continue
-            try:
-                self.uploads.append(
-                    read_upload(
-                        storage.stream,
-                        storage.filename,
-                        max_bytes=limit,
-                        max_pixels=max_pixels,
-                        scanner=scanner,
-                    )
+        config = current_app.config
+        limit = config["MAX_UPLOAD_BYTES"]
+        max_pixels = config["MAX_IMAGE_PIXELS"]
+        storages = [s for s in field.data or [] if getattr(s, "filename", None)]
+        # The limits per request come first, before any file is sniffed, scanned or decoded: a
+        # save with many pictures, each allowed on its own, would otherwise keep the worker
+        # decoding until it is killed.
+        max_files = config["MAX_FILES_PER_REQUEST"]
+        if len(storages) > max_files:
+            raise ValidationError(
+                _(
+                    "You attached %(count)d files; at most %(max)d can be added in one save. "
+                    "Nothing was added: attach up to %(max)d, save, then add the others.",
+                    count=len(storages),
+                    max=max_files,
                 )
+            )
+        received: list[tuple[str, bytes]] = []
+        for storage in storages:
+            try:
+                received.append(receive(storage.stream, storage.filename, max_bytes=limit))
             except FileTooLarge as exc:
                 self.upload_too_large = True
                 messages.append(str(exc))
+        if messages:
+            raise ValidationError(" ".join(messages))
+        max_total_pixels = config["MAX_PIXELS_PER_REQUEST"]
+        pixels = [(name, declared_pixels(data)) for name, data in received]
+        too_big = [name for name, count in pixels if count > max_pixels]
+        if too_big:
+            raise ValidationError(
+                " ".join(
+                    _(
+                        "%(name)s has too many pixels to be processed (at most %(mp)s megapixels). "
+                        "Send a smaller version of the picture.",
+                        name=name,
+                        mp=f"{max_pixels / 1_000_000:g}",
+                    )
+                    for name in too_big
+                )
+            )
+        if sum(count for _name, count in pixels) > max_total_pixels:
+            raise ValidationError(
+                _(
+                    "These pictures together have more than %(mp)s megapixels, more than one save "
+                    "can process. Nothing was added: attach fewer pictures at a time, or smaller "
+                    "versions of them.",
+                    mp=f"{max_total_pixels / 1_000_000:g}",
+                )
+            )
+        scanner = scanning.configured_scanner()
+        for name, data in received:
+            try:
+                self.uploads.append(check_upload(name, data, max_pixels=max_pixels, scanner=scanner))
             except FileInfected as exc:
                 self.infected.append(exc)
                 messages.append(str(exc))

@@ -369,6 +369,35 @@ def save_report(
     db.session.flush()
 
 
+def attach_evidence(sub: Submission, *, actor: User, uploads: list[Upload], attempts: int = 50) -> None:
+    """Add files to the draft as it is now, whichever version that is.
+
+    Used when a save lost to another one on its text: a new file conflicts with nobody's words,
+    so it is added rather than lost. The version still moves on (the draft changed), through the
+    same conditional UPDATE as every edit, taken again if others save in the meantime.
+    Raises WorkflowError when the submission can no longer be edited.
+    """
+    for _attempt in range(attempts):
+        version_before = sub.version
+        try:
+            workflow.claim_edit(sub, actor=actor, expected_version=sub.version)
+            break
+        except workflow.WorkflowConflict:
+            continue  # claim_edit has read the submission again: try on its new version
+    else:
+        raise workflow.last_change(sub)
+    _add_uploads(sub, list(uploads), actor)
+    audit.record(
+        db.session,
+        "submission.save",
+        actor=actor,
+        target=sub,
+        before={"version": version_before},
+        after={"version": sub.version},  # the files themselves are in the trail as attachments
+    )
+    db.session.flush()
+
+
 def save_design_input(
     sub: Submission,
     *,

@@ -19,6 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
+from wtforms import FieldList, FormField
 
 from mel_app import workflow
 from mel_app.extensions import db
@@ -107,31 +108,73 @@ def _title(sub: Submission) -> str:
 # Forms of the page
 
 
-def _edit_form(sub: Submission, *, bind: bool):
-    """The organisation's form: bound to the request when `bind`, else filled from the database."""
-    attachments = services.live_attachments(sub)
+def _edit_form(sub: Submission, *, bind: bool, indicators=None, attachments=None):
+    """The organisation's form: bound to the request when `bind`, else filled from the database.
+
+    Its fields follow the submission's evidence files and the project's indicators; the page that
+    shows it must list the same ones (`indicators`, `attachments`, read once per page).
+    """
+    if attachments is None:
+        attachments = services.live_attachments(sub)
+    if indicators is None:
+        indicators = services.active_indicators(sub.project_id)
     extra: dict[str, Any] = {} if bind else {"formdata": None}
     if sub.kind is SubmissionKind.progress_report:
-        indicators = services.active_indicators(sub.project_id)
         if not bind:
             extra["data"] = report_form_data(sub)
         return report_form(indicators, attachments, **extra)
-    choices = link_choices(
-        services.active_results(sub.project_id), services.active_indicators(sub.project_id)
-    )
+    choices = link_choices(services.active_results(sub.project_id), indicators)
     return design_input_form(sub, attachments, choices, formdata_given=bind, **extra)
+
+
+def _edit_form_matching(sub: Submission, form, indicators, attachments):
+    """The user's form, rebuilt from what they posted if it was made for other files or indicators.
+
+    A form is built for the evidence files and indicators there were when the request began;
+    another tab may have added a file (or a specialist an indicator) before the page is shown
+    again, and the page lists what there is now. The user's input is kept, as are their messages.
+    """
+    same_files = form.attachment_ids == [a.id for a in attachments]
+    same_rows = indicators is None or getattr(form, "indicator_ids", None) == [i.id for i in indicators]
+    if same_files and same_rows:
+        return form
+    rebuilt = _edit_form(sub, bind=True, indicators=indicators, attachments=attachments)
+    rebuilt.version.set(form.version.data if form.version.data is not None else sub.version)
+    _copy_errors(form, rebuilt)
+    rebuilt.form_errors = list(form.form_errors)
+    return rebuilt
+
+
+def _copy_errors(source, target) -> None:
+    """The messages of `source`'s fields onto the fields of the same name in `target`."""
+    for name, field in source._fields.items():
+        if name not in target._fields:
+            continue
+        other = target[name]
+        if isinstance(field, FormField):
+            _copy_errors(field.form, other.form)
+        elif isinstance(field, FieldList):
+            for mine, theirs in zip(field.entries, other.entries, strict=False):
+                if isinstance(mine, FormField):
+                    _copy_errors(mine.form, theirs.form)
+                else:
+                    theirs.errors = list(mine.errors)
+        else:
+            other.errors = list(field.errors)
 
 
 def _fresh(form_cls, sub: Submission, **data: Any):
     return form_cls(formdata=None, data={"version": sub.version, **data})
 
 
-def _page_forms(sub: Submission, given: dict[str, Any]) -> dict[str, Any]:
+def _page_forms(sub: Submission, given: dict[str, Any], indicators=None, attachments=None) -> dict[str, Any]:
     """Every form the user may use on the page; `given` are bound forms to show again as posted."""
     user = current_user
     forms: dict[str, Any] = {}
     if can_edit_submission(user, sub):
-        forms["edit"] = given.get("edit") or _edit_form(sub, bind=False)
+        forms["edit"] = given.get("edit") or _edit_form(
+            sub, bind=False, indicators=indicators, attachments=attachments
+        )
     if is_submission_reviewer(user, sub):
         if workflow.allowed(sub.status, workflow.Action.return_):
             forms["return"] = given.get("return") or _fresh(ReturnForm, sub)
@@ -169,7 +212,15 @@ def _render_detail(
     unsent: dict[str, str] | None = None,
 ):
     user = current_user
-    page_forms = _page_forms(sub, forms or {})
+    # Read once: the forms and the page must show the same files and indicators.
+    attachments = services.live_attachments(sub)
+    # Design input reads the indicators only for its form's choices (in _edit_form).
+    report = sub.kind is SubmissionKind.progress_report
+    indicators = services.active_indicators(sub.project_id) if report else None
+    given = dict(forms or {})
+    if given.get("edit") is not None:
+        given["edit"] = _edit_form_matching(sub, given["edit"], indicators, attachments)
+    page_forms = _page_forms(sub, given, indicators, attachments)
     _distinct_ids(page_forms)
     versions = services.versions_of(sub)
     changes = None
@@ -184,15 +235,13 @@ def _render_detail(
     comments = None
     if can_see_comments(user, sub):
         comments = services.visible_comments(sub, include_internal=can_see_internal_comments(user, sub))
-    indicators = (
-        services.active_indicators(sub.project_id) if sub.kind is SubmissionKind.progress_report else []
-    )
+    indicators = indicators or []
     edit = page_forms.get("edit")
     conflict_view = (
         _conflict_view(sub, edit, indicators) if conflict is not None and edit is not None else None
     )
-    if conflict is not None and edit is None and forms and forms.get("edit") is not None:
-        unsent = _unsent_text(forms["edit"], indicators)
+    if conflict is not None and edit is None and given.get("edit") is not None:
+        unsent = _unsent_text(given["edit"], indicators)
     return (
         render_template(
             "submissions/detail.html",
@@ -201,7 +250,7 @@ def _render_detail(
             forms=page_forms,
             indicators=indicators,
             values={v.indicator_id: v for v in sub.values},
-            attachments=services.live_attachments(sub),
+            attachments=attachments,
             versions=versions,
             changes=changes,
             comments=comments,
@@ -394,7 +443,19 @@ def save(sub_id: int):
     except workflow.WorkflowError as exc:
         db.session.rollback()
         sub = _load(sub_id)
-        conflict = exc if isinstance(exc, workflow.WorkflowConflict) else None
+        conflict = exc if isinstance(exc, workflow.WorkflowConflict) else workflow.last_change(sub)
+        # The text lost to another save, but new files conflict with nobody's words: they are
+        # added now, so that only the text needs merging (docs/DESIGN.md, "Saving a draft").
+        names = ", ".join(upload.filename for upload in form.uploads)
+        files_kept = False
+        if form.uploads and can_edit_submission(current_user, sub):
+            try:
+                services.attach_evidence(sub, actor=current_user, uploads=form.uploads)
+                db.session.commit()
+                files_kept = True
+            except workflow.WorkflowError:
+                db.session.rollback()
+            sub = _load(sub_id)
         if can_edit_submission(current_user, sub):
             form.version.set(sub.version)
             message = _(
@@ -405,9 +466,11 @@ def save(sub_id: int):
         else:
             message = _("Your changes were not saved: %(what)s Your text is shown below.", what=str(exc))
         flash(message, "error")
-        return _render_detail(
-            sub, forms={"edit": form}, status=409, conflict=conflict or workflow.last_change(sub)
-        )
+        if files_kept:
+            flash(_("Your new files were added to the report: %(names)s.", names=names), "success")
+        elif names:
+            flash(_("Your files were not saved: %(names)s. Attach them again.", names=names), "error")
+        return _render_detail(sub, forms={"edit": form}, status=409, conflict=conflict)
     db.session.commit()
     if form.submit.data:
         return redirect(url_for(".confirm_submit", sub_id=sub_id))
