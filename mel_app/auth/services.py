@@ -153,6 +153,7 @@ def accept_invitation(token: str, *, password: str, full_name: str | None) -> Us
     void_links(user)  # a reset link sent while the invitation was pending
     user.password_hash = hash_password(password)
     audit.record(db.session, "user.invitation_accepted", actor=user, target=user)
+    db.session.flush()  # the note names this change, not the sign-in that follows
     return user
 
 
