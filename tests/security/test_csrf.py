@@ -86,14 +86,21 @@ def test_no_post_refused_by_the_csrf_check_changes_a_row_sends_mail_or_writes_th
         for kind in users_of(endpoint):
             client = clients[kind]
             body = _filled(fields, email)
-            body["csrf_token"] = csrf_token(client)  # a valid token: only the Referer is missing
-            with client.post(url, data=body, base_url=HTTPS, headers=OWN_ORIGIN_NO_REFERER) as resp:
-                tried += 1
-                if resp.status_code != 400:
-                    problems.append(f"POST {url} as {kind}: {resp.status_code}, not refused")
-                elif "Nothing was saved" not in resp.get_data(as_text=True) and len(body) > 1:
-                    problems.append(f"POST {url} as {kind}: the typed text was not given back")
-    assert tried > 80, "every form was posted"
+            refusals = {
+                # A valid token: only the Referer is missing.
+                "no Referer": (csrf_token(client), OWN_ORIGIN_NO_REFERER),
+                # A stale token, from one of our own pages (e.g. after signing in again elsewhere).
+                "stale token": ("stale", {"Origin": HTTPS, "Referer": f"{HTTPS}/"}),
+            }
+            for label, (token, headers) in refusals.items():
+                body["csrf_token"] = token
+                with client.post(url, data=body, base_url=HTTPS, headers=headers) as resp:
+                    tried += 1
+                    if resp.status_code != 400:
+                        problems.append(f"POST {url} as {kind} ({label}): {resp.status_code}, not refused")
+                    elif "Nothing was saved" not in resp.get_data(as_text=True) and len(body) > 1:
+                        problems.append(f"POST {url} as {kind} ({label}): the typed text was not given back")
+    assert tried > 160, "every form was posted"
     assert changed_tables(before, snapshot(app)) == [], "a refused POST changed the database"
     assert audit_head(app) == head, "a refused POST wrote to the audit trail"
     assert len(mail_server.messages) == sent, "a refused POST sent an email"
