@@ -98,7 +98,8 @@ class Config:
     INVITATION_LIFETIME = timedelta(hours=_int("INVITATION_HOURS", 72))
     PASSWORD_RESET_LIFETIME = timedelta(minutes=_int("PASSWORD_RESET_MINUTES", 60))
     # Links in emails are built on this address (e.g. https://mel.example.org), never on the
-    # Host header of the request that asked for them. Empty: the request's own address (dev only).
+    # Host header of the request that asked for them. Empty: the request's own address, for
+    # development and tests only; production refuses to start without an https address here.
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
 
     # Two-factor sign-in (TOTP). Who must use it: "admin" for administrators, and project roles

@@ -2,8 +2,11 @@
 
 Only what plain HTTP on the loopback forces differs from production: the session cookie cannot
 be `Secure`/`__Host-` without TLS. Rate limits are off so that fifty sign-ins from one address in
-a few seconds are not refused. MEL_BENCH=1 adds the query counts and the bare page.
+a few seconds are not refused. The bench sends no email, so the required PUBLIC_BASE_URL is a
+placeholder unless one is given. MEL_BENCH=1 adds the query counts and the bare page.
 """
+
+import os
 
 from config import ProductionConfig
 from mel_app import create_app
@@ -15,4 +18,5 @@ app = create_app(
     PREFERRED_URL_SCHEME="http",
     RATELIMIT_ENABLED=False,
     DEMO_ACCOUNTS_SKIP_2FA=True,
+    PUBLIC_BASE_URL=os.environ.get("PUBLIC_BASE_URL") or "https://bench.invalid",
 )

@@ -74,6 +74,9 @@ def _check_config(app: Flask) -> None:
             )
         if app.config.get("DEBUG"):
             raise SystemExit("DEBUG must be off in production.")
+        problem = public_base_url_problem(app.config.get("PUBLIC_BASE_URL") or "")
+        if problem:
+            raise SystemExit(problem)
     if app.config.get("EVIDENCE_SCANNER"):
         from mel_app.submissions.scanning import ScannerConfigError, load_scanner
 
@@ -86,6 +89,27 @@ def _check_config(app: Flask) -> None:
         import os
 
         os.makedirs(app.instance_path, exist_ok=True)
+
+
+def public_base_url_problem(value: str) -> str | None:
+    """Why PUBLIC_BASE_URL cannot be used in production, or None.
+
+    Links in emails are built on it. Without it they would follow the Host header of the request
+    that asked for them, so anyone could have a reset link for someone else's account mailed with
+    their own site's address in it (and read the token when it is clicked).
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value.strip())
+    if parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/"):
+        return (
+            "PUBLIC_BASE_URL must be set in production to the address people use, with https and "
+            "no path (e.g. https://mel.example.org): the links in emails are built on it, never on "
+            "the Host header of the request."
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        return "PUBLIC_BASE_URL must be a plain https address without user, query or fragment."
+    return None
 
 
 def _init_extensions(app: Flask) -> None:

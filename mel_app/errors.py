@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, make_response, render_template, request
+from flask import Flask, current_app, render_template, request
 from flask_babel import gettext as _
-from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -50,18 +47,6 @@ def render_error(code: int, message: str | None = None):
     ), code
 
 
-def keeps_input_on_csrf_error(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark a form view that can show its form again when the CSRF token is refused.
-
-    The view is called again on the refused POST: its FlaskForm fails validation (the token is
-    checked again, and fails), so it re-renders the form with the user's input and a fresh
-    token, with a 400 status. The view must authorise before validating and act only on a
-    valid form, as every view does. Views without the mark get the generic page below.
-    """
-    view.keeps_input_on_csrf_error = True
-    return view
-
-
 def _same_origin() -> bool:
     """Whether the refused POST came from one of our own pages (not from another site)."""
     own = urlsplit(request.host_url)
@@ -70,48 +55,54 @@ def _same_origin() -> bool:
     return bool(parts.netloc) and (parts.scheme, parts.netloc) == (own.scheme, own.netloc)
 
 
+# One-time codes are secrets too, for the half-minute they are valid.
+ONE_TIME_CODE_FIELDS = frozenset({"code", "recovery_code"})
+
+
+def _secret_field_names() -> frozenset[str]:
+    """The names of every password field of every form of the app (e.g. `confirm`)."""
+    from flask_wtf import FlaskForm
+    from wtforms import PasswordField
+
+    names: set[str] = set(ONE_TIME_CODE_FIELDS)
+    pending = list(FlaskForm.__subclasses__())
+    while pending:
+        form_class = pending.pop()
+        pending.extend(form_class.__subclasses__())
+        for name, value in vars(form_class).items():
+            field_class = getattr(value, "field_class", None)
+            if isinstance(field_class, type) and issubclass(field_class, PasswordField):
+                names.add(name)
+    return frozenset(names)
+
+
 def _resubmittable_fields() -> list[tuple[str, str, bool]]:
-    """(name, value, long) of what the user sent, except the token, passwords and files."""
+    """(name, value, long) of what the user sent, except the token, secrets and files.
+
+    Passwords and codes are left out so that no secret is written into a page (the user types
+    them again).
+    """
     token_field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    secrets = _secret_field_names()
     fields = []
     for name, value in request.form.items(multi=True):
-        if name.endswith(token_field) or "password" in name.lower():
+        bare = name.rsplit("-", 1)[-1]  # a field of a prefixed or nested form
+        if name.endswith(token_field) or "password" in name.lower() or bare in secrets:
             continue
         fields.append((name, value, len(value) > 120 or "\n" in value))
     return fields
 
 
-def _rerun_form_view() -> Any | None:
-    """The marked view's own form page with the user's input, or None."""
-    from mel_app import PUBLIC_ENDPOINTS, audit
-
-    endpoint = request.endpoint or ""
-    view = current_app.view_functions.get(endpoint) if request.url_rule else None
-    if view is None or not getattr(view, "keeps_input_on_csrf_error", False):
-        return None
-    public = endpoint in PUBLIC_ENDPOINTS or getattr(view, "is_public", False)
-    if not public and not current_user.is_authenticated:
-        return None
-    audit.set_actor(db.session(), audit.actor_of(current_user, request.remote_addr))
-    try:
-        response = make_response(view(**(request.view_args or {})))
-    except HTTPException:
-        db.session.rollback()
-        return None
-    if response.status_code != 400:
-        db.session.rollback()
-        return None
-    return response
-
-
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
-        """Refuse the POST, but give the user's text back when it came from our own page."""
+        """Refuse the POST, but give the user's text back when it came from our own page.
+
+        The view is never called: its form may hold a valid token (the refusal can be about the
+        Referer alone), so calling it would act, commit and send mail while this page says
+        nothing was saved. The text comes back on a page of its own, with a fresh token.
+        """
         if request.method == "POST" and _same_origin():
-            response = _rerun_form_view()
-            if response is not None:
-                return response
             fields = _resubmittable_fields()
             if fields:
                 return render_template(

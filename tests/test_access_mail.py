@@ -60,7 +60,7 @@ def test_an_invited_user_follows_the_emailed_link_chooses_a_password_and_is_in(
     page = browser.get(link)
     assert page.status_code == 200
     assert "kwame@example.org" in page.get_data(as_text=True)
-    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Referrer-Policy"] == "same-origin"
     resp = post(
         link, {"full_name": "Kwame Mensah", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}, on=browser
     )

@@ -155,7 +155,12 @@ def test_the_loaded_accounts_sign_in_with_the_published_password(app, runner, cl
 def test_seed_load_is_refused_in_production(tmp_path):
     url = f"sqlite:///{tmp_path / 'prod.sqlite'}"
     _migrate(url)
-    app = create_app(ProductionConfig, SECRET_KEY="x" * 40, SQLALCHEMY_DATABASE_URI=url)
+    app = create_app(
+        ProductionConfig,
+        SECRET_KEY="x" * 40,
+        PUBLIC_BASE_URL="https://mel.example.org",
+        SQLALCHEMY_DATABASE_URI=url,
+    )
     result = app.test_cli_runner().invoke(args=["seed-load", "--scale", "0.02"])
     assert result.exit_code != 0 and "never in production" in result.output
     with app.app_context():

@@ -22,7 +22,12 @@ def test_security_headers_on_every_response(client, path):
 
 
 def test_hsts_in_production(database):
-    app = create_app(ProductionConfig, SECRET_KEY="x" * 40, SQLALCHEMY_DATABASE_URI=database.fresh())
+    app = create_app(
+        ProductionConfig,
+        SECRET_KEY="x" * 40,
+        PUBLIC_BASE_URL="https://mel.example.org",
+        SQLALCHEMY_DATABASE_URI=database.fresh(),
+    )
     resp = app.test_client().get("/login", base_url="https://mel.example.org")
     assert resp.headers["Strict-Transport-Security"].startswith("max-age=31536000")
 

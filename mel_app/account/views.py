@@ -25,7 +25,6 @@ from mel_app.auth.services import PasswordRejected, Throttled
 from mel_app.auth.sessions import active_sessions, is_current
 from mel_app.auth.two_factor import CodeRejected
 from mel_app.auth.views import try_again_message
-from mel_app.errors import keeps_input_on_csrf_error
 from mel_app.extensions import db
 from mel_app.permissions import (
     can_edit_own_account,
@@ -62,7 +61,6 @@ def _render(*, profile_form=None, password_form=None, status: int = 200):
 
 
 @bp.route("", methods=["GET", "POST"])
-@keeps_input_on_csrf_error
 def profile():
     require(can_edit_own_account(current_user), visible=True)
     if request.method == "GET":
@@ -83,7 +81,6 @@ def profile():
 
 
 @bp.post("/password")
-@keeps_input_on_csrf_error
 def change_password():
     require(can_edit_own_account(current_user), visible=True)
     form = ChangePasswordForm()
@@ -175,7 +172,6 @@ def two_factor_start():
 
 
 @bp.route("/two-factor/setup", methods=["GET", "POST"])
-@keeps_input_on_csrf_error
 def two_factor_setup():
     """The QR code and the key, then the first code, which switches two-factor sign-in on."""
     require(can_edit_own_account(current_user), visible=True)

@@ -25,7 +25,6 @@ from mel_app.admin.forms import (
 from mel_app.admin.services import AdminError, Conflict, is_pending
 from mel_app.auth import emails, two_factor
 from mel_app.auth.sessions import active_sessions
-from mel_app.errors import keeps_input_on_csrf_error
 from mel_app.extensions import db
 from mel_app.members import role_label
 from mel_app.models import Membership, Organisation, OrgGroup, User
@@ -113,7 +112,6 @@ def users():
 
 
 @bp.route("/users/invite", methods=["GET", "POST"])
-@keeps_input_on_csrf_error
 def invite_user():
     require(can_administer_users(current_user), visible=True)
     form = InviteUserForm()
@@ -176,7 +174,6 @@ def _user_page(
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
-@keeps_input_on_csrf_error
 def user(user_id: int):
     require(can_administer_users(current_user), visible=True)
     account = db.get_or_404(User, user_id, options=[selectinload(User.organisation)])
@@ -406,14 +403,12 @@ def _save_organisation(org: Organisation | None):
 
 
 @bp.route("/organisations/new", methods=["GET", "POST"])
-@keeps_input_on_csrf_error
 def new_organisation():
     require(can_administer_organisations(current_user), visible=True)
     return _save_organisation(None)
 
 
 @bp.route("/organisations/<int:org_id>/edit", methods=["GET", "POST"])
-@keeps_input_on_csrf_error
 def edit_organisation(org_id: int):
     require(can_administer_organisations(current_user), visible=True)
     return _save_organisation(db.get_or_404(Organisation, org_id))

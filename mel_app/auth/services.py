@@ -9,7 +9,7 @@ from mel_app import audit
 from mel_app.auth import throttle
 from mel_app.auth.passwords import hash_password, password_problem, verify_password
 from mel_app.auth.sessions import end_user_sessions
-from mel_app.auth.tokens import Purpose, TokenError, TokenProblem, consume, issue, peek
+from mel_app.auth.tokens import Purpose, TokenError, TokenProblem, consume, issue, peek, void_links
 from mel_app.extensions import db
 from mel_app.models import User, utcnow
 
@@ -112,6 +112,8 @@ def change_password(user: User, *, current: str, new: str, keep_token: str | Non
     check_new_password(user, new)
     user.password_hash = hash_password(new)
     audit.record(db.session, "user.password_change", actor=user, target=user)
+    # A reset link asked for before (perhaps by someone who read the mailbox) must not undo this.
+    void_links(user)
     return end_user_sessions(user, keep_token=keep_token)
 
 
@@ -148,8 +150,10 @@ def accept_invitation(token: str, *, password: str, full_name: str | None) -> Us
         user.full_name = full_name.strip()
     check_new_password(user, password)
     consume(token, Purpose.invitation)
+    void_links(user)  # a reset link sent while the invitation was pending
     user.password_hash = hash_password(password)
     audit.record(db.session, "user.invitation_accepted", actor=user, target=user)
+    db.session.flush()  # the note names this change, not the sign-in that follows
     return user
 
 
@@ -187,6 +191,7 @@ def reset_password(token: str, *, password: str) -> User:
     user = link_user(token, Purpose.password_reset)
     check_new_password(user, password)
     consume(token, Purpose.password_reset)
+    void_links(user)  # an invitation still pending: the account has its password now
     user.password_hash = hash_password(password)
     audit.record(db.session, "user.password_reset", actor=user, target=user)
     end_user_sessions(user)

@@ -65,6 +65,18 @@ def issue(user: User, purpose: Purpose, *, lifetime: timedelta, created_by: User
     return token
 
 
+def void_links(user: User) -> int:
+    """End every unused link of `user` (invitations and resets): after a password is set or changed,
+    a link mailed before must not set another one. Returns how many were ended. Flushes."""
+    now = utcnow()
+    return db.session.execute(
+        sa.update(OneTimeToken)
+        .where(OneTimeToken.user_id == user.id, OneTimeToken.used_at.is_(None), OneTimeToken.expires_at > now)
+        .values(expires_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
 def peek(token: str, purpose: Purpose) -> OneTimeToken:
     """The valid token row (without using it up), or TokenError saying what is wrong."""
     if not token or len(token) > MAX_TOKEN_LENGTH:

@@ -25,9 +25,7 @@ from mel_app.auth.services import PasswordRejected, Throttled
 from mel_app.auth.sessions import revoke_session, start_session
 from mel_app.auth.tokens import Purpose, TokenError, TokenProblem
 from mel_app.auth.two_factor import CodeRejected
-from mel_app.errors import keeps_input_on_csrf_error
 from mel_app.extensions import db
-from mel_app.models import utcnow
 from mel_app.permissions import asks_second_factor, must_enrol_two_factor
 from mel_app.urls import safe_next
 
@@ -44,7 +42,6 @@ def try_again_message(minutes: int) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@keeps_input_on_csrf_error
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
@@ -97,7 +94,6 @@ def _second_step_page(user, code_form, recovery_form, *, status: int = 200, reco
 
 @bp.route("/login/code", methods=["GET", "POST"])
 @public
-@keeps_input_on_csrf_error
 def second_step():
     """After a right password: the code from the authenticator app, or a recovery code."""
     if current_user.is_authenticated:
@@ -178,9 +174,14 @@ def _sign_out_this_browser() -> None:
         logout_user()
 
 
-def _no_referrer(response):
-    # The token is in the address: never send it to another site in a Referer header.
-    response.headers["Referrer-Policy"] = "no-referrer"
+def _referrer_to_this_site_only(response):
+    """The token is in the address: never send it to another site in a Referer header.
+
+    `same-origin`, not `no-referrer`: the form on the page posts back to its own address, and over
+    HTTPS Flask-WTF refuses a POST without a same-origin Referer. The Referer then goes only to
+    this app, which has the token in the request line anyway (docs/SECURITY.md).
+    """
+    response.headers["Referrer-Policy"] = "same-origin"
     return response
 
 
@@ -200,12 +201,11 @@ def _link_problem_page(problem: TokenProblem, purpose: Purpose):
     page = render_template(
         "auth/link_problem.html", message=messages[problem], advice=advice, purpose=purpose.value
     )
-    return _no_referrer(current_app.make_response((page, status)))
+    return _referrer_to_this_site_only(current_app.make_response((page, status)))
 
 
 @bp.route("/auth/reset", methods=["GET", "POST"])
 @public
-@keeps_input_on_csrf_error
 def request_reset():
     """Ask for a password-reset link. The answer is the same whether or not the account exists."""
     form = PasswordResetRequestForm()
@@ -239,7 +239,6 @@ def request_reset():
 
 @bp.route("/auth/reset/<token>", methods=["GET", "POST"])
 @public
-@keeps_input_on_csrf_error
 def reset_password(token: str):
     try:
         user = services.link_user(token, Purpose.password_reset)
@@ -262,12 +261,11 @@ def reset_password(token: str):
             return redirect(url_for("auth.login"))
     status = 400 if request.method == "POST" else 200
     page = render_template("auth/reset_password.html", form=form, email=user.email, hint=PASSWORD_HINT)
-    return _no_referrer(current_app.make_response((page, status)))
+    return _referrer_to_this_site_only(current_app.make_response((page, status)))
 
 
 @bp.route("/auth/invitation/<token>", methods=["GET", "POST"])
 @public
-@keeps_input_on_csrf_error
 def accept_invitation(token: str):
     try:
         invited = services.link_user(token, Purpose.invitation)
@@ -289,12 +287,13 @@ def accept_invitation(token: str):
             form.password.errors.append(str(exc))
         else:
             _sign_out_this_browser()
+            # Signed in like any sign-in: the trail shows it (user.login) as for the login form.
+            services.complete_login(user, remote_addr=request.remote_addr, reason="invitation accepted")
             start_session(user, remote_addr=request.remote_addr, user_agent=request.user_agent.string)
-            user.last_login_at = utcnow()
             db.session.commit()
             login_user(user)
             flash(_("Welcome, %(name)s. Your account is ready.", name=user.display_name), "success")
             return redirect(url_for("main.home"))
     status = 400 if request.method == "POST" else 200
     page = render_template("auth/accept_invitation.html", form=form, email=invited.email, hint=PASSWORD_HINT)
-    return _no_referrer(current_app.make_response((page, status)))
+    return _referrer_to_this_site_only(current_app.make_response((page, status)))

@@ -13,7 +13,6 @@ from mel_app import mail
 from mel_app.admin.services import is_pending
 from mel_app.auth import emails
 from mel_app.auth.services import invite
-from mel_app.errors import keeps_input_on_csrf_error
 from mel_app.extensions import db
 from mel_app.members import role_label
 from mel_app.members.forms import AddMemberForm, RemoveMemberForm
@@ -88,7 +87,6 @@ def index(project_id: int):
 
 
 @bp.post("")
-@keeps_input_on_csrf_error
 def add(project_id: int):
     project = _load_project(project_id)
     form = _add_form(project, submitted=True)

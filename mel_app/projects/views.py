@@ -23,6 +23,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from mel_app import audit
 from mel_app.extensions import db
 from mel_app.figures import Aggregation, Figure, NoShare
 from mel_app.models import (
@@ -763,6 +764,11 @@ def export_framework(project_id: int, file_format: str):
     else:
         data = ie.write_csv(rows)
     name = project.reference.replace("/", "-")
+    # Recorded like every other download of project data (the template below holds none).
+    audit.record(
+        db.session, "framework.download", actor=current_user, target=project, after={"format": file_format}
+    )
+    db.session.commit()
     return _download(data, f"{name}-framework.{file_format}", file_format)
 
 

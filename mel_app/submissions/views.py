@@ -21,7 +21,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from wtforms import FieldList, FormField
 
-from mel_app import workflow
+from mel_app import audit, workflow
 from mel_app.extensions import db
 from mel_app.models import (
     NARRATIVE_SECTIONS,
@@ -730,6 +730,16 @@ def attachment(sub_id: int, attachment_id: int):
         abort(404)
     if item.is_deleted and not services.attachment_in_a_version(item):
         abort(404)
+    # Who read which evidence file is part of the trail, as for every other download; the hash
+    # lets the file be checked against what was uploaded.
+    audit.record(
+        db.session,
+        "attachment.download",
+        actor=current_user,
+        target=item,
+        after={"filename": item.filename, "sha256": item.sha256},
+    )
+    db.session.commit()
     # The download headers (sandbox, nosniff, attachment) come from mel_app/security.py.
     return untrusted_download(Response(item.data, content_type=item.media_type), item.filename)
 

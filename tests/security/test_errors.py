@@ -18,7 +18,13 @@ LEAKS = ("Traceback", "sqlalchemy", "SELECT", "no_such_table", "secret_column", 
 
 @pytest.fixture
 def failing_app(database, monkeypatch):
-    app, url = make_app(database, ProductionConfig, SECRET_KEY="e" * 48, PROXY_FIX_X_FOR=0)
+    app, url = make_app(
+        database,
+        ProductionConfig,
+        SECRET_KEY="e" * 48,
+        PUBLIC_BASE_URL="https://mel.example.org",
+        PROXY_FIX_X_FOR=0,
+    )
 
     @app.route("/failing-query-for-test", methods=["GET", "POST"])
     def failing_query():
