@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from mel_app.models import OrgGroup
@@ -72,6 +73,20 @@ ORG_REF_RE = re.compile(r"^[A-Z]{2}-[A-Z0-9]{2,}-[^\s/&|?]+$")
 
 def is_valid_org_ref(ref: str) -> bool:
     return bool(ORG_REF_RE.fullmatch(ref or ""))
+
+
+def normalise_org_ref(ref: str | None) -> str | None:
+    return (ref or "").strip().upper() or None
+
+
+def org_ref_error(ref: str | None) -> str | None:
+    """Why an IATI organisation identifier cannot be used, or None (no identifier is fine)."""
+    if ref is None or is_valid_org_ref(ref):
+        return None
+    return _(
+        "An IATI organisation identifier is the register's prefix and the number in it, e.g. "
+        "XM-DAC-41302 or GB-COH-01234567, without spaces or the signs / & | ?. See org-id.guide."
+    )
 
 
 def organisation_type(group: OrgGroup, chosen: str | None) -> str:
