@@ -168,3 +168,21 @@ def test_an_organisation_has_an_iati_identifier_and_type(app, client, login, pos
     with app.app_context():
         org = db.session.get(Organisation, world["ilo"])
         assert (org.iati_ref, org.iati_type) == ("XM-DAC-41302", "40")
+
+
+@pytest.mark.parametrize(
+    ("lang", "message"),
+    [
+        ("fr", "Les parts des secteurs totalisent 90 % ; elles doivent faire 100 %."),
+        ("es", "Las partes de los sectores suman 90 %; deben sumar 100 %."),
+    ],
+)
+def test_the_share_messages_speak_the_users_language(app, client, login, post, make, world, lang, message):
+    user = make.user(f"spec-{lang}@example.org", preferred_language=lang)
+    make.member(user, world["project"], Role.specialist)
+    login(f"spec-{lang}@example.org")
+    page = client.get("/projects/new").get_data(as_text=True)
+    assert {"fr": "Pour le fichier IATI", "es": "Para el archivo IATI"}[lang] in page
+    resp = post("/projects/new", _form(**_sectors(s16070=60, s15170=30)))
+    assert resp.status_code == 422
+    assert message in resp.get_data(as_text=True)
