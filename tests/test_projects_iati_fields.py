@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -49,6 +50,9 @@ def test_sectors_budget_and_donor_are_saved_from_the_new_project_form(app, clien
     login("spec@example.org")
     page = client.get("/projects/new").get_data(as_text=True)
     assert "Labour rights" in page and "Social dialogue" in page  # the vetted sectors are offered
+    # A text box: a number box would silently drop "40,5" instead of saying what to type.
+    share_input = re.search(r'<input[^>]*name="sector_16070"[^>]*>', page).group(0)
+    assert 'type="text"' in share_input
     data = _form(
         budget_amount="1200000.50",
         budget_currency="EUR",

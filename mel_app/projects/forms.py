@@ -28,6 +28,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import TextInput
 
 from mel_app.exports.iati_codes import CURRENCIES, ORGANISATION_TYPES, SECTORS
 from mel_app.models import FundingModality, Measure, Phase, ResultType
@@ -97,7 +98,13 @@ class ReasonMixin:
 
 
 class ShareField(IntegerField):
-    """A whole percentage; anything else is refused with a message that says what to type."""
+    """A whole percentage; anything else is refused with a message that says what to type.
+
+    A text box, not type="number": a browser empties a number box it cannot read (40,5) and the
+    user would never learn what was dropped.
+    """
+
+    widget = TextInput()
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         raw = (valuelist[0] if valuelist else "").strip().rstrip("%").strip()
