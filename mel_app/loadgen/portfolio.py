@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mel_app.audit import chain
+from mel_app.exports.iati_codes import SECTORS
 from mel_app.loadgen import names as words
 from mel_app.loadgen.writer import BulkWriter, LoadError
 from mel_app.models import (
@@ -31,6 +32,7 @@ from mel_app.models import (
     Partner,
     Project,
     ProjectCountry,
+    ProjectSector,
     Recommendation,
     ReportingPeriod,
     Result,
@@ -106,6 +108,7 @@ class Portfolio:
     def __init__(self, writer: BulkWriter, *, scale: float, seed: int, as_of: date, password_hash: str):
         self.w = writer
         self.rng = random.Random(seed)
+        self.seed = seed
         self.scale = scale
         self.as_of = as_of
         self.now = datetime(as_of.year, as_of.month, as_of.day, 6, 0, tzinfo=UTC)
@@ -380,6 +383,7 @@ class Portfolio:
             else next(x[1] for x in words.COUNTRIES if x[0] == countries[0])
         )
         project_id = w.next_id(Project)
+        publishing = self._publishing(project_id, donor_code, modality, len(countries))
         created = self._clamp(_at(start - timedelta(days=120), rng))
         approved_at = None if phase == "design" else self._clamp(_at(start + timedelta(days=45), rng))
         w.add(
@@ -397,12 +401,22 @@ class Portfolio:
                 "phase": phase,
                 "framework_approved": approved_at is not None,
                 "framework_approved_at": approved_at,
+                "budget_amount": publishing["budget_amount"],
+                "budget_currency": publishing["budget_currency"],
+                "donor_iati_ref": publishing["donor_iati_ref"],
+                "donor_iati_type": publishing["donor_iati_type"],
                 **self._stamps(created),
             },
             project_id,
         )
-        for country in countries:
-            w.add(ProjectCountry, {"project_id": project_id, "country": country}, project_id)
+        for country, share in zip(countries, publishing["country_shares"], strict=True):
+            w.add(
+                ProjectCountry,
+                {"project_id": project_id, "country": country, "percentage": share},
+                project_id,
+            )
+        for code, share in publishing["sectors"]:
+            w.add(ProjectSector, {"project_id": project_id, "code": code, "percentage": share}, project_id)
         for org in partners:
             w.add(
                 Partner,
@@ -457,6 +471,34 @@ class Portfolio:
             for org in partners:
                 self._progress_report(world, org, half, period_id, place)
         self._evaluations(world, first, min(last, c), phase)
+
+    def _publishing(
+        self, project_id: int, donor_code: str, modality: str, n_countries: int
+    ) -> dict[str, Any]:
+        """What the IATI file needs: sectors with shares, country shares, budget, the donor's type.
+
+        Drawn from a generator of its own, so adding these left every other row as it was.
+        """
+        rng = random.Random(f"{self.seed}-iati-{project_id}")
+        codes = rng.sample(list(SECTORS), rng.randint(1, 3))
+        cuts = sorted(rng.sample(range(5, 100, 5), len(codes) - 1))
+        shares = [Decimal(b - a) for a, b in zip([0, *cuts], [*cuts, 100], strict=True)]
+        # Half the multi-country projects say how the work is shared; the others are split evenly.
+        country_shares: list[Decimal | None] = [None] * n_countries
+        if n_countries > 1 and rng.random() < 0.5:
+            country_shares = [Decimal(100 // n_countries)] * n_countries
+            country_shares[0] += 100 - sum(country_shares)
+        budgeted = rng.random() < 0.85
+        ilo_funded = modality != "XBDC"
+        return {
+            "sectors": list(zip(codes, shares, strict=True)),
+            "country_shares": country_shares,
+            "budget_amount": Decimal(rng.randrange(300, 12_000) * 1_000) if budgeted else None,
+            "budget_currency": rng.choice(["USD", "USD", "EUR", "CHF"]) if budgeted else None,
+            # The ILO's own funds: the ILO is the funder; a donor country's agency is a government.
+            "donor_iati_ref": "XM-DAC-41302" if ilo_funded else None,
+            "donor_iati_type": "40" if ilo_funded or donor_code == "EUR" else "10",
+        }
 
     def _framework(self, world: _ProjectWorld, start: date, end: date, created: datetime) -> None:
         rng, w = self.rng, self.w

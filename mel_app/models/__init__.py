@@ -36,7 +36,14 @@ from mel_app.models.evaluation import (
     Scorecard,
 )
 from mel_app.models.framework import FrameworkImport, Indicator, Result
-from mel_app.models.project import Membership, Partner, Project, ProjectCountry, ReportingPeriod
+from mel_app.models.project import (
+    Membership,
+    Partner,
+    Project,
+    ProjectCountry,
+    ProjectSector,
+    ReportingPeriod,
+)
 from mel_app.models.submission import (
     NARRATIVE_SECTIONS,
     Attachment,
@@ -87,6 +94,7 @@ __all__ = [
     "Phase",
     "Project",
     "ProjectCountry",
+    "ProjectSector",
     "Recommendation",
     "RecoveryCode",
     "ReportingPeriod",

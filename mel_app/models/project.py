@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -31,6 +32,9 @@ class Project(TimestampMixin, Base):
     __table_args__ = (
         sa.CheckConstraint("end_date IS NULL OR start_date IS NULL OR end_date > start_date", name="dates"),
         sa.CheckConstraint("framework_approved = (framework_approved_at IS NOT NULL)", name="fw_approved_at"),
+        # A planned budget is an amount in a currency: one without the other means nothing.
+        sa.CheckConstraint("(budget_amount IS NULL) = (budget_currency IS NULL)", name="budget_currency"),
+        sa.CheckConstraint("budget_amount IS NULL OR budget_amount > 0", name="budget_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,6 +48,12 @@ class Project(TimestampMixin, Base):
     phase: Mapped[Phase] = mapped_column(str_enum(Phase), default=Phase.design, index=True)
     framework_approved: Mapped[bool] = mapped_column(default=False)
     framework_approved_at: Mapped[datetime | None]
+    # Planned budget for the whole project (IATI `budget`, spread over its years in the export).
+    budget_amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(16, 2))
+    budget_currency: Mapped[str | None] = mapped_column(sa.String(3))
+    # The funding organisation's IATI identifier and OrganisationType code, where known.
+    donor_iati_ref: Mapped[str | None] = mapped_column(sa.String(100))
+    donor_iati_type: Mapped[str | None] = mapped_column(sa.String(2))
 
     countries: Mapped[list[ProjectCountry]] = relationship(
         back_populates="project", cascade="all, delete-orphan", order_by="ProjectCountry.country"
@@ -54,6 +64,9 @@ class Project(TimestampMixin, Base):
         back_populates="project", order_by="ReportingPeriod.start_date"
     )
     results: Mapped[list[Result]] = relationship(back_populates="project", order_by="Result.position")
+    sectors: Mapped[list[ProjectSector]] = relationship(
+        back_populates="project", cascade="all, delete-orphan", order_by="ProjectSector.code"
+    )
 
     def __repr__(self) -> str:
         return f"<Project {self.id} {self.reference}>"
@@ -66,12 +79,34 @@ class Project(TimestampMixin, Base):
 class ProjectCountry(Base):
     __tablename__ = "project_country"
     __audited__ = True
-    __table_args__ = (sa.CheckConstraint("length(country) = 2", name="country_alpha2"),)
+    __table_args__ = (
+        sa.CheckConstraint("length(country) = 2", name="country_alpha2"),
+        sa.CheckConstraint("percentage IS NULL OR (percentage > 0 AND percentage <= 100)", name="percentage"),
+    )
 
     project_id: Mapped[int] = mapped_column(sa.ForeignKey("project.id"), primary_key=True)
     country: Mapped[str] = mapped_column(sa.String(2), primary_key=True, index=True)
+    # The country's share of the project; NULL on every country of a project means an even split.
+    percentage: Mapped[Decimal | None] = mapped_column(sa.Numeric(5, 2))
 
     project: Mapped[Project] = relationship(back_populates="countries")
+
+
+class ProjectSector(Base):
+    """An OECD DAC CRS purpose code (IATI sector vocabulary 1) the project works in, with its share."""
+
+    __tablename__ = "project_sector"
+    __audited__ = True
+    __table_args__ = (
+        sa.CheckConstraint("length(code) = 5", name="code_five_digits"),
+        sa.CheckConstraint("percentage > 0 AND percentage <= 100", name="percentage"),
+    )
+
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("project.id"), primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(5), primary_key=True)
+    percentage: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2))
+
+    project: Mapped[Project] = relationship(back_populates="sectors")
 
 
 class Membership(TimestampMixin, Base):

@@ -29,6 +29,10 @@ class Organisation(TimestampMixin, Base):
     country: Mapped[str | None] = mapped_column(sa.String(2), index=True)
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisation.id"))
     is_fictional: Mapped[bool] = mapped_column(default=False)
+    # For the IATI file: the organisation identifier (org-id.guide) and the OrganisationType code
+    # when it differs from the default of its constituency.
+    iati_ref: Mapped[str | None] = mapped_column(sa.String(100))
+    iati_type: Mapped[str | None] = mapped_column(sa.String(2))
 
     parent: Mapped[Organisation | None] = relationship(remote_side=[id])
     users: Mapped[list[User]] = relationship(back_populates="organisation")

@@ -3,14 +3,20 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
+from babel.numbers import get_currency_name
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
+    FieldList,
+    Form,
+    FormField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -22,12 +28,23 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import TextInput
 
+from mel_app.exports.iati_codes import CURRENCIES, ORGANISATION_TYPES, SECTORS
 from mel_app.models import Aggregation, FundingModality, Measure, Phase, ResultType
 from mel_app.projects import framework as fw
-from mel_app.projects.countries import country_choices
+from mel_app.projects.countries import country_choices, country_name
 from mel_app.projects.periods import LABEL_MAX, Frequency
-from mel_app.projects.services import normalise_reference, reference_error
+from mel_app.projects.services import (
+    budget_error,
+    country_shares_error,
+    normalise_org_ref,
+    normalise_reference,
+    org_ref_error,
+    reference_error,
+    sector_shares_error,
+)
+from mel_app.submissions.forms import NumberField
 
 
 def opts(pairs: Any) -> list[SelectChoice]:
@@ -88,6 +105,46 @@ class ReasonMixin:
             raise ValidationError(_l("The framework is approved: say why it changes."))
 
 
+class ShareField(IntegerField):
+    """A whole percentage; anything else is refused with a message that says what to type.
+
+    A text box, not type="number": a browser empties a number box it cannot read (40,5) and the
+    user would never learn what was dropped.
+    """
+
+    widget = TextInput()
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        raw = (valuelist[0] if valuelist else "").strip().rstrip("%").strip()
+        if raw == "":
+            self.data = None
+            return
+        if not raw.isdigit():
+            self.data = None
+            raise ValueError(_l("Type a whole percentage from 1 to 100, e.g. 40."))
+        self.data = int(raw)
+
+
+class ShareForm(Form):
+    """One row of a share table: what is shared (a country or sector code) and its percentage."""
+
+    code = HiddenField()
+    percentage = ShareField(
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=100, message=_l("A share is from %(min)s to %(max)s%%.")),
+        ],
+        render_kw={"inputmode": "numeric", "size": 4},
+    )
+
+
+def currency_choices() -> list[SelectChoice]:
+    locale = str(get_locale() or "en")
+    return opts(
+        [("", _l("(no budget)"))] + [(c, f"{c} — {get_currency_name(c, locale=locale)}") for c in CURRENCIES]
+    )
+
+
 class ProjectForm(FlaskForm):
     reference = StringField(
         _l("ILO reference"),
@@ -106,6 +163,16 @@ class ProjectForm(FlaskForm):
     start_date = DateField(_l("Start date"), validators=[InputRequired()])
     end_date = DateField(_l("End date"), validators=[InputRequired()])
     phase = SelectField(_l("Phase"), validators=[DataRequired()])
+    # For the IATI file: the donor's identifier and type, the planned budget, sectors and country shares.
+    donor_iati_ref = StringField(
+        _l("Donor's IATI organisation identifier"),
+        validators=[Optional(), Length(max=100)],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    donor_iati_type = SelectField(_l("Donor's organisation type"), validators=[Optional()])
+    budget_amount = NumberField(_l("Planned budget"), validators=[Optional()])
+    budget_currency = SelectField(_l("Currency"), validators=[Optional()])
+    country_shares = FieldList(FormField(ShareForm), min_entries=0, max_entries=300)
     updated_at = HiddenField()
     submit = SubmitField(_l("Save"))
 
@@ -116,6 +183,68 @@ class ProjectForm(FlaskForm):
         self._project_id = project_id
         self.countries.choices = opts(country_choices())
         self.phase.choices = opts((p.value, PHASE_LABELS[p]) for p in (phases or list(Phase)))
+        self.donor_iati_type.choices = opts([("", _l("(not known)"))] + list(ORGANISATION_TYPES.items()))
+        self.budget_currency.choices = currency_choices()
+
+    def fill_shares(self, sectors: dict[str, Decimal], countries: dict[str, Decimal | None]) -> None:
+        """Show a project's stored shares (GET of the edit page, after `process(obj=project)`)."""
+        for code in SECTORS:
+            share = sectors.get(code)
+            self[sector_field(code)].data = int(share) if share is not None else None
+        while self.country_shares.entries:
+            self.country_shares.pop_entry()
+        for code, share in countries.items():
+            self.country_shares.append_entry(
+                {"code": code, "percentage": int(share) if share is not None else None}
+            )
+
+    def sector_rows(self) -> list[tuple[str, str, Any, None]]:
+        """(code, name, share field, hidden code field) of each row of the sectors table."""
+        return [
+            (code, self[sector_field(code)].label.text, self[sector_field(code)], None) for code in SECTORS
+        ]
+
+    def country_rows(self) -> list[tuple[str, str, Any, Any]]:
+        return [
+            (e.form.code.data, country_name(e.form.code.data), e.form.percentage, e.form.code)
+            for e in self.country_shares.entries
+        ]
+
+    def sector_data(self) -> dict[str, int]:
+        return {code: self[sector_field(code)].data for code in SECTORS if self[sector_field(code)].data}
+
+    def country_share_data(self) -> dict[str, int | None]:
+        """The shares typed for the chosen countries; none (an even split) once the countries changed,
+        since the rows on the page were for the countries chosen before."""
+        shares = {e.form.code.data: e.form.percentage.data for e in self.country_shares.entries}
+        if set(shares) != set(self.countries.data or []):
+            return {}
+        return shares
+
+    def validate_donor_iati_ref(self, field: Any) -> None:
+        field.data = normalise_org_ref(field.data)
+        if message := org_ref_error(field.data):
+            raise ValidationError(message)
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        # Checked here, not in per-field validators: an empty optional field stops its own chain.
+        if not self.budget_amount.errors:
+            message = budget_error(self.budget_amount.data, self.budget_currency.data or None)
+            if message:
+                field = self.budget_amount if self.budget_amount.data is None else self.budget_currency
+                field.errors = [*field.errors, message]
+                valid = False
+        if any(self[sector_field(code)].errors for code in SECTORS):
+            return False
+        if message := sector_shares_error(self.sector_data()):
+            self.form_errors.append(message)
+            return False
+        return valid
+
+    def validate_country_shares(self, field: Any) -> None:
+        if message := country_shares_error(self.country_share_data()):
+            raise ValidationError(message)
 
     def validate_reference(self, field: Any) -> None:
         field.data = normalise_reference(field.data)
@@ -125,6 +254,26 @@ class ProjectForm(FlaskForm):
     def validate_end_date(self, field: Any) -> None:
         if field.data and self.start_date.data and field.data <= self.start_date.data:
             raise ValidationError(_l("The project must end after it starts."))
+
+
+def sector_field(code: str) -> str:
+    return f"sector_{code}"
+
+
+# One share field per sector of the vetted list, named by its code (sector_16070 …).
+for _code, _label in SECTORS.items():
+    setattr(
+        ProjectForm,
+        sector_field(_code),
+        ShareField(
+            _label,
+            validators=[
+                Optional(),
+                NumberRange(min=1, max=100, message=_l("A share is from %(min)s to %(max)s%%.")),
+            ],
+            render_kw={"inputmode": "numeric", "size": 4},
+        ),
+    )
 
 
 class PartnerForm(FlaskForm):

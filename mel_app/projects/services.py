@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +18,13 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from mel_app import audit, figures
+from mel_app.exports.iati_codes import (
+    CURRENCIES,
+    ORGANISATION_TYPES,
+    SECTORS,
+    normalise_org_ref,
+    org_ref_error,
+)
 from mel_app.extensions import db
 from mel_app.models import (
     Evaluation,
@@ -30,6 +38,7 @@ from mel_app.models import (
     Phase,
     Project,
     ProjectCountry,
+    ProjectSector,
     ReportingPeriod,
     Result,
     Role,
@@ -63,6 +72,14 @@ class ProjectData:
     donor: str = ""
     countries: list[str] = field(default_factory=list)
     phase: Phase = Phase.design
+    # For the IATI file. Sector code → whole percentage; country → percentage, or none of them for
+    # an even split; the planned budget and its currency; the donor's IATI identifier and type.
+    sectors: dict[str, int] = field(default_factory=dict)
+    country_shares: dict[str, int | None] = field(default_factory=dict)
+    budget_amount: Decimal | None = None
+    budget_currency: str | None = None
+    donor_iati_ref: str | None = None
+    donor_iati_type: str | None = None
 
 
 def normalise_reference(reference: str) -> str:
@@ -86,6 +103,50 @@ def reference_error(reference: str, *, except_id: int | None = None) -> str | No
     return None
 
 
+def budget_error(amount: Decimal | None, currency: str | None) -> str | None:
+    if amount is None and currency is None:
+        return None
+    if amount is None:
+        return _("Give the budget amount, or choose no currency.")
+    if currency is None:
+        return _("Choose the currency of the budget.")
+    if currency not in CURRENCIES:
+        return _("Choose a currency from the list.")
+    if amount <= 0:
+        return _("A budget is more than zero.")
+    if amount != amount.quantize(Decimal("0.01")) or amount >= Decimal("1e14"):
+        return _("Give the budget in whole currency units or with cents, at most 14 digits.")
+    return None
+
+
+def sector_shares_error(shares: dict[str, int]) -> str | None:
+    """Sectors are optional here (the IATI file asks for one); chosen ones add up to 100%."""
+    if set(shares) - set(SECTORS):
+        return _("Choose sectors from the list.")
+    if any(not 1 <= share <= 100 for share in shares.values()):
+        return _("A share is from %(min)s to %(max)s%%.", min=1, max=100)
+    if shares and sum(shares.values()) != 100:
+        return _(
+            "The shares of the sectors add up to %(total)s%%; they must make 100%%.",
+            total=sum(shares.values()),
+        )
+    return None
+
+
+def country_shares_error(shares: dict[str, int | None]) -> str | None:
+    """Every country has a share and together they make 100%, or none has one (an even split)."""
+    given = [share for share in shares.values() if share is not None]
+    if not given:
+        return None
+    if len(given) != len(shares):
+        return _("Give every country a share, or leave them all empty for an even split.")
+    if any(not 1 <= share <= 100 for share in given):
+        return _("A share is from %(min)s to %(max)s%%.", min=1, max=100)
+    if sum(given) != 100:
+        return _("The shares of the countries add up to %(total)s%%; they must make 100%%.", total=sum(given))
+    return None
+
+
 def allowed_phases(current: Phase | None) -> list[Phase]:
     """A project moves forward only: design, then implementation, then closed."""
     if current is None:
@@ -105,6 +166,17 @@ def _check(data: ProjectData, *, project: Project | None) -> None:
         raise ProjectError(_("Unknown country codes: %(codes)s.", codes=", ".join(unknown)))
     if data.phase not in allowed_phases(project.phase if project else None):
         raise ProjectError(_("A project cannot go back to an earlier phase."))
+    shares = data.country_shares if set(data.country_shares) == set(data.countries) else {}
+    for message in (
+        org_ref_error(data.donor_iati_ref),
+        budget_error(data.budget_amount, data.budget_currency),
+        sector_shares_error(data.sectors),
+        country_shares_error(shares),
+    ):
+        if message:
+            raise ProjectError(message)
+    if data.donor_iati_type is not None and data.donor_iati_type not in ORGANISATION_TYPES:
+        raise ProjectError(_("Choose an organisation type from the list."))
 
 
 def _apply(project: Project, data: ProjectData) -> None:
@@ -116,11 +188,38 @@ def _apply(project: Project, data: ProjectData) -> None:
     project.start_date = data.start_date
     project.end_date = data.end_date
     project.phase = data.phase
+    project.budget_amount = data.budget_amount
+    project.budget_currency = data.budget_currency if data.budget_amount is not None else None
+    project.donor_iati_ref = normalise_org_ref(data.donor_iati_ref)
+    project.donor_iati_type = data.donor_iati_type or None
     wanted = sorted(set(data.countries))
     if project.country_codes != wanted:
         keep = [c for c in project.countries if c.country in wanted]
         have = {c.country for c in keep}
         project.countries = keep + [ProjectCountry(country=c) for c in wanted if c not in have]
+    # Shares typed for other countries than the chosen ones do not apply: an even split then.
+    shares = data.country_shares if set(data.country_shares) == set(wanted) else {}
+    for country in project.countries:
+        share = shares.get(country.country)
+        new = Decimal(share) if share is not None else None
+        if country.percentage != new:
+            country.percentage = new
+    _apply_sectors(project, data.sectors)
+
+
+def _apply_sectors(project: Project, sectors: dict[str, int]) -> None:
+    """Change only the rows that differ, so the audit trail records what really changed."""
+    by_code = {s.code: s for s in project.sectors}
+    keep = []
+    for code, share in sorted(sectors.items()):
+        row = by_code.get(code)
+        if row is None:
+            row = ProjectSector(code=code, percentage=Decimal(share))
+        elif row.percentage != Decimal(share):
+            row.percentage = Decimal(share)
+        keep.append(row)
+    if [s.code for s in project.sectors] != [s.code for s in keep]:
+        project.sectors = keep
 
 
 @retry_on_duplicate

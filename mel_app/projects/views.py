@@ -304,6 +304,12 @@ def _project_data(form: ProjectForm) -> services.ProjectData:
         start_date=form.start_date.data,
         end_date=form.end_date.data,
         phase=Phase(form.phase.data),
+        sectors=form.sector_data(),
+        country_shares=form.country_share_data(),
+        budget_amount=form.budget_amount.data,
+        budget_currency=form.budget_currency.data or None,
+        donor_iati_ref=form.donor_iati_ref.data or None,
+        donor_iati_type=form.donor_iati_type.data or None,
     )
 
 
@@ -341,6 +347,12 @@ def edit(project_id: int):
         form.countries.data = project.country_codes
         form.phase.data = project.phase.value
         form.funding_modality.data = project.funding_modality.value
+        form.donor_iati_type.data = project.donor_iati_type or ""
+        form.budget_currency.data = project.budget_currency or ""
+        form.fill_shares(
+            {s.code: s.percentage for s in project.sectors},
+            {c.country: c.percentage for c in project.countries},
+        )
         form.updated_at.data = _stamp(project)
         return render_template("projects/form.html", form=form, project=project)
     if not form.validate_on_submit():

@@ -1,7 +1,7 @@
 """indicator aggregation: how a period's figure is made from the organisations' reports
 
 Revision ID: 5e7f3a9c1b20
-Revises: d45d992b5d44
+Revises: 4dac3d341ddf
 Create Date: 2026-12-02 07:00:00
 
 Every indicator states how the approved values of several organisations for one period make the
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5e7f3a9c1b20'
-down_revision = 'd45d992b5d44'
+down_revision = '4dac3d341ddf'
 branch_labels = None
 depends_on = None
 

@@ -77,8 +77,8 @@ TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 # (model, column): text users write, directly or through an upload or their browser.
 ATTACKED = {
-    Organisation: ["name", "acronym"],
-    Project: ["reference", "title", "summary", "donor"],
+    Organisation: ["name", "acronym", "iati_ref"],
+    Project: ["reference", "title", "summary", "donor", "donor_iati_ref"],
     User: ["full_name"],
     CriteriaSet: ["name", "description"],
     Criterion: ["code", "name", "guiding_question"],
@@ -113,6 +113,10 @@ NOT_USER_TEXT = {
     ("login_attempt", "key"): "a hash of the email and address, never shown",
     ("organisation", "country"): "an ISO code chosen from a list",
     ("project_country", "country"): "an ISO code chosen from a list",
+    ("organisation", "iati_type"): "an IATI OrganisationType code chosen from a list",
+    ("project", "donor_iati_type"): "an IATI OrganisationType code chosen from a list",
+    ("project", "budget_currency"): "an ISO 4217 code chosen from a list",
+    ("project_sector", "code"): "an OECD DAC purpose code chosen from a list",
     ("user", "email"): "checked as an address (email-validator) before it is stored",
     ("user", "password_hash"): "secret, never shown",
     ("user", "preferred_language"): "chosen from a list",
