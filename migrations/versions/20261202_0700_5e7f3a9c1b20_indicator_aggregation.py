@@ -52,4 +52,6 @@ def downgrade():
     with op.batch_alter_table('indicator', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_indicator_aggregation_responsible'), type_='check')
         batch_op.drop_constraint(op.f('ck_indicator_aggregation_fits_measure'), type_='check')
+        # The enum's own CHECK: batch mode on SQLite would copy it into the rebuilt table.
+        batch_op.drop_constraint(op.f('ck_indicator_aggregation'), type_='check')
         batch_op.drop_column('aggregation')
