@@ -190,10 +190,13 @@ class IndicatorForm(ReasonMixin, FlaskForm):
             raise ValidationError(message)
 
     def _value(self, field: Any) -> None:
+        measure = Measure(self.measure.data)
         try:
-            fw.parse_value(field.data, Measure(self.measure.data))
+            value = fw.parse_value(field.data, measure)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
+        # Shown back as it will be stored, should another field send the form back.
+        field.data = fw.input_text(value, measure)
 
     def validate_baseline_value(self, field: Any) -> None:
         self._value(field)

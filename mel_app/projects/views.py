@@ -590,8 +590,8 @@ def edit_indicator(project_id: int, indicator_id: int):
     form = _indicator_form(project, formdata=request.method == "POST", obj=indicator)
     if request.method == "GET":
         form.measure.data = indicator.measure.value
-        form.baseline_value.data = fw.format_value(indicator.baseline_value)
-        form.target_value.data = fw.format_value(indicator.target_value)
+        form.baseline_value.data = fw.input_text(indicator.baseline_value, indicator.measure)
+        form.target_value.data = fw.input_text(indicator.target_value, indicator.measure)
         form.updated_at.data = _stamp(indicator)
         return _indicator_form_page(project, form, indicator.result, indicator)
     if not form.validate_on_submit():
