@@ -23,6 +23,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from mel_app.enum_labels import LABELS
 from mel_app.models import FundingModality, Measure, Phase, ResultType
 from mel_app.projects import framework as fw
 from mel_app.projects.countries import country_choices
@@ -41,27 +42,10 @@ def optional_int(value: Any) -> int | None:
     return int(value)
 
 
-PHASE_LABELS = {
-    Phase.design: _l("Design"),
-    Phase.implementation: _l("Implementation"),
-    Phase.closed: _l("Closed"),
-}
-RESULT_TYPE_LABELS = {
-    ResultType.impact: _l("Impact"),
-    ResultType.outcome: _l("Outcome"),
-    ResultType.output: _l("Output"),
-}
-MEASURE_LABELS = {
-    Measure.number: _l("Number"),
-    Measure.percentage: _l("Percentage"),
-    Measure.yes_no: _l("Yes/no"),
-    Measure.qualitative: _l("Qualitative"),
-}
-FREQUENCY_LABELS = {
-    Frequency.quarterly: _l("Quarterly"),
-    Frequency.half_yearly: _l("Half-yearly"),
-    Frequency.yearly: _l("Yearly"),
-}
+PHASE_LABELS = LABELS[Phase]
+RESULT_TYPE_LABELS = LABELS[ResultType]
+MEASURE_LABELS = LABELS[Measure]
+FREQUENCY_LABELS = LABELS[Frequency]
 
 
 class ReasonMixin:
@@ -190,10 +174,10 @@ class IndicatorForm(ReasonMixin, FlaskForm):
             raise ValidationError(message)
 
     def _value(self, field: Any) -> None:
-        measure = Measure(self.measure.data)
         try:
+            measure = Measure(self.measure.data)
             value = fw.parse_value(field.data, measure)
-        except ValueError as exc:
+        except ValueError as exc:  # an unknown measure is refused by its own field's choices
             raise ValidationError(str(exc)) from None
         # Shown back as it will be stored, should another field send the form back.
         field.data = fw.input_text(value, measure)
