@@ -51,8 +51,8 @@ def tasks(page: Page):
 
 
 def status(page: Page, text: str):
-    """The status badge of the submission page, by its text."""
-    return page.get_by_role("main").get_by_text(text, exact=True)
+    """The status badge of the submission page, by its text (not a term of the same name)."""
+    return page.get_by_role("main").locator("span.badge").get_by_text(text, exact=True)
 
 
 def write_and_submit_the_report(page: Page, base: str, world, check) -> str:
