@@ -6,7 +6,7 @@ from flask import Flask
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
-from mel_app import permissions
+from mel_app import enum_labels, permissions
 
 
 def init_templating(app: Flask) -> None:
@@ -26,6 +26,8 @@ def init_templating(app: Flask) -> None:
             "get_locale": get_locale,
         }
 
+    # Every enumeration member's words, from one place: {{ project.phase|label }}.
+    app.jinja_env.filters["label"] = enum_labels.label
     app.jinja_env.filters["date"] = lambda value, fmt="medium": format_date(value, fmt) if value else ""
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
         format_datetime(value, fmt) if value else ""

@@ -146,7 +146,7 @@ def last_change(sub: Submission) -> WorkflowConflict:
         Status.approved: ("submission.approve", sub.approved_by, sub.approved_at),
         Status.returned: ("submission.return", sub.returned_by, sub.returned_at),
         Status.submitted: ("submission.submit", sub.submitted_by, sub.submitted_at),
-        Status.draft: ("submission.save", sub.last_edited_by, sub.updated_at),
+        Status.draft: ("submission.save", sub.last_edited_by, sub.last_edited_at or sub.updated_at),
     }
     action, user, when = by_status.get(sub.status, (None, None, None))
     return WorkflowConflict(
@@ -251,7 +251,7 @@ def claim_edit(
         expected_version=expected_version,
         values={
             "updated_at": utcnow(),
-            **({"last_edited_by_id": actor.id} if touch_editor else {}),
+            **({"last_edited_by_id": actor.id, "last_edited_at": utcnow()} if touch_editor else {}),
             **(values or {}),
         },
     )

@@ -235,11 +235,12 @@ def test_the_summary_download_has_the_same_numbers(app, client, login, post, wor
     with post(f"/evaluations/{evaluation_id}/results/download", {"what": "summary"}) as resp:
         assert resp.status_code == 200 and resp.mimetype == "text/csv"
         rows = list(csv.DictReader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff"))))
-    overall = next(r for r in rows if r["criterion_code"] == "REL" and r["group"] == "overall")
-    assert (overall["n"], overall["mean"], overall["median"], overall["sd"]) == ("4", "4.5", "4.5", "1.291")
-    assert overall["cannot_assess"] == "1" and overall["divergent"] == "yes"
-    employers = next(r for r in rows if r["criterion_code"] == "REL" and r["group"] == "employers")
-    assert (employers["n"], employers["sd"]) == ("1", "")
+    overall = next(r for r in rows if r["criterion_code"] == "REL" and r["constituency"] == "all")
+    assert (overall["scores"], overall["mean"], overall["median"]) == ("4", "4.5", "4.5")
+    assert round(float(overall["stdev"]), 3) == 1.291
+    assert overall["cannot_assess"] == "1" and overall["divergent"] == "true"
+    employers = next(r for r in rows if r["criterion_code"] == "REL" and r["constituency"] == "employers")
+    assert (employers["scores"], employers["stdev"]) == ("1", "")
 
 
 def test_the_consolidated_view_runs_a_fixed_number_of_queries(app, client, login, make, queries, world):

@@ -22,6 +22,7 @@ from mel_app.models import (
     Project,
     Result,
     Role,
+    User,
     utcnow,
 )
 from tests.conftest import csrf_token
@@ -188,7 +189,7 @@ def test_an_import_with_errors_in_several_rows_lists_them_all_and_changes_nothin
         ("5", "J (target_value)", "A percentage is between 0 and 100."),
         ("6", "C (parent)", "No result has the code 9."),
         ("6", "G (ascending)", "Answer yes or no."),
-        ("6", "H (baseline_value)", "Enter a number, e.g. 1200 or 12.5."),
+        ("6", "H (baseline_value)", "Enter a number, like 12,345.5 or 12.5."),
         ("6", "I (baseline_date)", "Write the date as YYYY-MM-DD, e.g. 2024-01-31."),
         ("6", "L (responsible_organisation)", "Nobody is not a partner of this project."),
         ("7", "C (parent)", "An output belongs to an outcome: choose its outcome."),
@@ -266,6 +267,11 @@ def test_a_no_file_post_is_a_400(client, login, post, proj):
 
 
 def test_semicolon_csv_from_a_french_excel_in_windows_1252(app, client, login, post, proj):
+    with app.app_context():
+        db.session.execute(
+            sa.update(User).where(User.email == "spec@example.org").values(preferred_language="fr")
+        )
+        db.session.commit()
     login("spec@example.org")
     rows = [["outcome", "1", "", "Organisations de travailleurs renforcées", "", "", "", "", "", "", "", ""]]
     rows.append(["indicator", "1.a", "1", "Femmes membres", "number", "", "", "12,5", "", "20", "", ""])

@@ -74,7 +74,7 @@ RULES = [
      "Women (10) and men (5) add up to 15, not 30."),
     ("negative number of women", "1.a", {"women": "-3", "value": "", "men": "5"}, "women",
      "Cannot be negative."),
-    ("not a number", "1.a", {"value": "thirty"}, "value", "Enter a number, like 12 or 3.5."),
+    ("not a number", "1.a", {"value": "thirty"}, "value", "Enter a number, like 12,345.5 or 12.5."),
     ("more than four decimals", "1.a", {"value": "1.23456", "women": "", "men": ""}, "value",
      "Use at most four decimal places."),
     ("not reported but a value given", "1.b", {"value": "20", "not_reported": "y", "comment": "No survey"},
@@ -123,7 +123,7 @@ def test_valid_values_are_saved_in_the_forms_people_type_them(app, draft):
         **{
             f"ind_{ids['1.a']}-value": "",  # the total follows from women and men
             f"ind_{ids['1.a']}-women": "1 204",
-            f"ind_{ids['1.a']}-men": "12,5",
+            f"ind_{ids['1.a']}-men": "12.5",
             f"ind_{ids['1.b']}-value": "100",
             f"ind_{ids['1.c']}-value": "0",
             f"ind_{ids['1.d']}-text_value": "  A story.  ",
@@ -136,7 +136,7 @@ def test_valid_values_are_saved_in_the_forms_people_type_them(app, draft):
     assert values["1.c"][0] == Decimal(0)
     assert values["1.d"][3] == "A story."
     page = author.get(f"/submissions/{sub_id}").get_data(as_text=True)
-    assert 'value="1216.5"' in page and 'value="12.5"' in page
+    assert 'value="1,216.5"' in page and 'value="12.5"' in page, "shown back as stored, the user's way"
 
 
 def test_not_reported_with_a_reason_is_saved_and_counts_as_answered(app, draft):

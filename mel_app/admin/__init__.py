@@ -5,9 +5,9 @@ from __future__ import annotations
 import unicodedata
 
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
+from mel_app.enum_labels import label
 from mel_app.models import OrgGroup
 
 # Codes CLDR knows that are not ISO 3166-1 countries (regions, reservations, test codes).
@@ -37,12 +37,4 @@ def country_choices() -> list[SelectChoice]:
 
 
 def group_label(group: OrgGroup | str) -> str:
-    labels = {
-        OrgGroup.workers: _("Workers"),
-        OrgGroup.employers: _("Employers"),
-        OrgGroup.government: _("Government"),
-        OrgGroup.ilo: _("ILO"),
-        OrgGroup.donor: _("Donor"),
-        OrgGroup.other: _("Other"),
-    }
-    return labels.get(OrgGroup(group), str(group))
+    return label(OrgGroup(group))

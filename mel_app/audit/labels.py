@@ -8,25 +8,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from mel_app.models import (
-    ActionStatus,
-    DesignItemKind,
-    Disposition,
-    EvaluationKind,
-    EvaluationStatus,
-    FundingModality,
-    Measure,
-    OrgGroup,
-    Phase,
-    ResponseKind,
-    ResultType,
-    Role,
-    ScorecardStatus,
-    ScorerGroup,
-    Status,
-    SubmissionKind,
-    Visibility,
-)
+from mel_app.enum_labels import LABELS
 
 ENTITY_LABELS = {
     "attachment": _l("Evidence file"),
@@ -108,6 +90,7 @@ FIELD_LABELS = {
     "kind": _l("Kind"),
     "label": _l("Label"),
     "last_edited_by_id": _l("Last edited by"),
+    "last_edited_at": _l("Last edited on"),
     "last_login_at": _l("Last sign-in"),
     "means_of_verification": _l("Means of verification"),
     "measure": _l("Measure"),
@@ -186,78 +169,8 @@ NARRATIVE_LABELS = {
     "social_dialogue": _l("Social dialogue"),
 }
 
-ENUM_LABELS = {
-    ActionStatus: {
-        "not_started": _l("Not started"),
-        "in_progress": _l("In progress"),
-        "completed": _l("Completed"),
-        "cancelled": _l("Cancelled"),
-    },
-    DesignItemKind: {
-        "need": _l("Need or priority"),
-        "proposed_outcome": _l("Proposed outcome"),
-        "proposed_indicator": _l("Proposed indicator"),
-        "risk": _l("Risk or assumption"),
-        "comment": _l("Comment"),
-    },
-    Disposition: {
-        "incorporated": _l("Incorporated"),
-        "partly": _l("Partly incorporated"),
-        "not_incorporated": _l("Not incorporated"),
-    },
-    EvaluationKind: {
-        "mid_term": _l("Mid-term evaluation"),
-        "final": _l("Final evaluation"),
-        "internal_review": _l("Internal review"),
-        "self_assessment": _l("Self-assessment"),
-    },
-    EvaluationStatus: {"open": _l("Open"), "closed": _l("Closed")},
-    FundingModality: {"XBDC": "XBDC", "RBSA": "RBSA", "RBTC": "RBTC"},
-    Measure: {
-        "number": _l("Number"),
-        "percentage": _l("Percentage"),
-        "yes_no": _l("Yes/no"),
-        "qualitative": _l("Qualitative"),
-    },
-    OrgGroup: {
-        "workers": _l("Workers"),
-        "employers": _l("Employers"),
-        "government": _l("Government"),
-        "ilo": _l("ILO"),
-        "donor": _l("Donor"),
-        "other": _l("Other"),
-    },
-    Phase: {"design": _l("Design"), "implementation": _l("Implementation"), "closed": _l("Closed")},
-    ResponseKind: {
-        "accepted": _l("Accepted"),
-        "partially_accepted": _l("Partially accepted"),
-        "rejected": _l("Rejected"),
-    },
-    ResultType: {"impact": _l("Impact"), "outcome": _l("Outcome"), "output": _l("Output")},
-    Role: {
-        "specialist": _l("ACTRAV specialist"),
-        "reporter": _l("Reporter"),
-        "evaluator": _l("Evaluator"),
-        "observer": _l("Observer"),
-    },
-    ScorecardStatus: {"draft": _l("Draft"), "submitted": _l("Submitted")},
-    ScorerGroup: {
-        "workers": _l("Workers"),
-        "employers": _l("Employers"),
-        "government": _l("Government"),
-        "ilo": _l("ILO"),
-        "independent": _l("Independent evaluator"),
-    },
-    Status: {
-        "draft": _l("Draft"),
-        "submitted": _l("Submitted"),
-        "returned": _l("Returned for revision"),
-        "approved": _l("Approved"),
-        "withdrawn": _l("Withdrawn"),
-    },
-    SubmissionKind: {"design_input": _l("Design input"), "progress_report": _l("Progress report")},
-    Visibility: {"shared": _l("Shared with the organisation"), "internal": _l("ILO internal")},
-}
+# Enumeration values read as every other page reads them.
+ENUM_LABELS = LABELS
 
 # Actions by their full name, then by their verb (the part after the last dot).
 ACTION_LABELS = {

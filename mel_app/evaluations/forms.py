@@ -27,33 +27,14 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from mel_app.enum_labels import LABELS
 from mel_app.evaluations.services import MAX_POINTS, MIN_POINTS
 from mel_app.models import ActionStatus, EvaluationKind, ResponseKind, ScorerGroup
 
-KIND_LABELS = {
-    EvaluationKind.mid_term: _l("Mid-term evaluation"),
-    EvaluationKind.final: _l("Final evaluation"),
-    EvaluationKind.internal_review: _l("Internal review"),
-    EvaluationKind.self_assessment: _l("Self-assessment"),
-}
-GROUP_LABELS = {
-    ScorerGroup.workers: _l("Workers"),
-    ScorerGroup.employers: _l("Employers"),
-    ScorerGroup.government: _l("Government"),
-    ScorerGroup.ilo: _l("ILO"),
-    ScorerGroup.independent: _l("Independent evaluators"),
-}
-RESPONSE_LABELS = {
-    ResponseKind.accepted: _l("Accepted"),
-    ResponseKind.partially_accepted: _l("Partially accepted"),
-    ResponseKind.rejected: _l("Rejected"),
-}
-ACTION_STATUS_LABELS = {
-    ActionStatus.not_started: _l("Not started"),
-    ActionStatus.in_progress: _l("In progress"),
-    ActionStatus.completed: _l("Completed"),
-    ActionStatus.cancelled: _l("Cancelled"),
-}
+KIND_LABELS = LABELS[EvaluationKind]
+GROUP_LABELS = LABELS[ScorerGroup]
+RESPONSE_LABELS = LABELS[ResponseKind]
+ACTION_STATUS_LABELS = LABELS[ActionStatus]
 CANNOT_ASSESS = "na"
 
 

@@ -763,6 +763,25 @@ def consolidated_results(evaluation: Evaluation, *, with_individuals: bool) -> R
     )
 
 
+def summary_source_rows(evaluation: Evaluation) -> list[tuple[Any, ...]]:
+    """The points of the submitted scorecards, shaped as the downloads' score summary reads them
+    (mel_app.exports.tables.summary_rows), so both CSV files of the statistics are one file."""
+    head = (evaluation.id, evaluation.project.reference, evaluation.title, evaluation.status.value)
+    rows = db.session.execute(
+        sa.select(
+            Criterion.id, Criterion.code, Criterion.name, Scorecard.group, Score.point, Score.cannot_assess
+        )
+        .join(Scorecard, Score.scorecard_id == Scorecard.id)
+        .join(Criterion, Score.criterion_id == Criterion.id)
+        .where(Scorecard.evaluation_id == evaluation.id, Scorecard.status == ScorecardStatus.submitted)
+        .order_by(Criterion.position, Criterion.id)
+    )
+    return [
+        (*head, criterion_id, code, name, group.value, None if cannot_assess else point)
+        for criterion_id, code, name, group, point, cannot_assess in rows
+    ]
+
+
 # --- recommendations and management response ------------------------------------------------------
 
 

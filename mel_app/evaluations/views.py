@@ -18,11 +18,8 @@ from mel_app import audit
 from mel_app.evaluations import services
 from mel_app.evaluations.chart import group_chart
 from mel_app.evaluations.forms import (
-    ACTION_STATUS_LABELS,
     CANNOT_ASSESS,
     GROUP_LABELS,
-    KIND_LABELS,
-    RESPONSE_LABELS,
     CloseEvaluationForm,
     EvaluationForm,
     InviteForm,
@@ -32,6 +29,8 @@ from mel_app.evaluations.forms import (
     scorecard_form,
 )
 from mel_app.evaluations.services import Answer, ConflictError, EvaluationError
+from mel_app.exports.tables import TABLES_BY_NAME, summary_rows
+from mel_app.exports.writers import csv_cells
 from mel_app.extensions import db
 from mel_app.models import (
     ActionStatus,
@@ -45,6 +44,7 @@ from mel_app.models import (
     Scale,
     Scorecard,
     ScorecardStatus,
+    ScorerGroup,
 )
 from mel_app.permissions import (
     can_add_recommendation,
@@ -74,16 +74,10 @@ def score_number(value: float | None, digits: int = 2) -> str:
     return format_decimal(value, format="0." + "0" * digits if digits else "0")
 
 
-@bp.app_context_processor
-def evaluation_labels() -> dict[str, Any]:
-    return {
-        "KIND_LABELS": KIND_LABELS,
-        "GROUP_LABELS": GROUP_LABELS,
-        "RESPONSE_LABELS": RESPONSE_LABELS,
-        "ACTION_STATUS_LABELS": ACTION_STATUS_LABELS,
-        # Links to other features' pages only where those features are installed.
-        "has_endpoint": lambda name: name in current_app.view_functions,
-    }
+@bp.app_template_global()
+def has_endpoint(name: str) -> bool:
+    """Links to other features' pages only where those features are installed."""
+    return name in current_app.view_functions
 
 
 def _evaluation_or_404(evaluation_id: int) -> Evaluation:
@@ -471,6 +465,7 @@ def consolidated(evaluation_id: int):
         evaluation=evaluation,
         results=results,
         chart=group_chart(results, GROUP_LABELS),
+        scorer_groups=list(ScorerGroup),
         points={p.value: p.label for p in evaluation.scale.points},
     )
 
@@ -485,11 +480,11 @@ def download_results(evaluation_id: int):
     individual = what == "scores"
     if individual:
         require(can_view_individual_scores(current_user, evaluation), visible=True)
-    results = services.consolidated_results(evaluation, with_individuals=individual)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    codes = {c.id: c for c in results.criteria}
     if individual:
+        results = services.consolidated_results(evaluation, with_individuals=True)
+        codes = {c.id: c for c in results.criteria}
         writer.writerow(
             ["criterion_code", "criterion", "scorer", "group", "point", "cannot_assess", "justification"]
         )
@@ -507,42 +502,17 @@ def download_results(evaluation_id: int):
                 ]
             )
     else:
-        writer.writerow(
-            [
-                "criterion_code",
-                "criterion",
-                "group",
-                "n",
-                "mean",
-                "median",
-                "sd",
-                "min",
-                "max",
-                "cannot_assess",
-                "divergent",
-            ]
-        )
-        for crit in results.criteria:
-            summary = results.summary(crit.id)
-            lines = [("overall", summary.overall)] + [
-                (group.value, summary.groups[group]) for group in results.groups if group in summary.groups
-            ]
-            for group_name, s in lines:
-                writer.writerow(
-                    [
-                        _csv_safe(crit.code),
-                        _csv_safe(crit.name),
-                        group_name,
-                        s.n,
-                        _num(s.mean),
-                        _num(s.median),
-                        _num(s.stdev),
-                        "" if s.minimum is None else s.minimum,
-                        "" if s.maximum is None else s.maximum,
-                        s.cannot_assess,
-                        "yes" if summary.is_divergent else "no",
-                    ]
-                )
+        # The downloads page's score_summary.csv, for this one evaluation: same columns, same values.
+        table = TABLES_BY_NAME["score_summary"]
+        source = [
+            (eid, ref, _csv_safe(title), status, cid, _csv_safe(code), _csv_safe(name), group, point)
+            for eid, ref, title, status, cid, code, name, group, point in services.summary_source_rows(
+                evaluation
+            )
+        ]
+        writer.writerow([column.key for column in table.columns])
+        if source:
+            writer.writerows(csv_cells(table, summary_rows(source)))
     audit.record(
         db.session,
         "evaluation.download",
@@ -557,10 +527,6 @@ def download_results(evaluation_id: int):
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-
-
-def _num(value: float | None) -> str:
-    return "" if value is None else f"{value:.4f}".rstrip("0").rstrip(".")
 
 
 def _csv_safe(text: str) -> str:

@@ -151,6 +151,11 @@ def _csv_converters(table: Table) -> list[tuple[int, Callable[[Any], Any]]]:
     return [(i, converters[c.kind]) for i, c in enumerate(table.columns) if c.kind in converters]
 
 
+def csv_cells(table: Table, rows: Sequence[Sequence[Any]]) -> Sequence[Sequence[Any]]:
+    """Rows of `table` spelled as its CSV file spells them (for a CSV written outside the ZIP)."""
+    return _convert(rows, _csv_converters(table))
+
+
 def _convert(batch: Sequence[Sequence[Any]], converters: list[tuple[int, Callable[[Any], Any]]]):
     if not converters:
         return batch

@@ -918,6 +918,8 @@ class Portfolio:
                 "narrative": narrative,
                 **fields,
                 "last_edited_by_id": author,
+                # The words last changed when they were last submitted (or saved, for a draft).
+                "last_edited_at": fields.get("submitted_at") or moment,
                 "created_at": created,
                 "updated_at": moment,
             },
@@ -1053,6 +1055,7 @@ class Portfolio:
                     "narrative": {},
                     **fields,
                     "last_edited_by_id": author,
+                    "last_edited_at": fields.get("submitted_at") or moment,
                     "created_at": created,
                     "updated_at": moment,
                 },

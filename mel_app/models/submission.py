@@ -95,6 +95,9 @@ class Submission(TimestampMixin, Base):
     returned_at: Mapped[datetime | None]
     returned_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     last_edited_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    # When the organisation's words last changed: `updated_at` also moves on every transition (a
+    # return, an approval), which "Last saved" must not credit to the last editor.
+    last_edited_at: Mapped[datetime | None] = mapped_column(default=utcnow)
 
     project: Mapped[Project] = relationship()
     organisation: Mapped[Organisation] = relationship()

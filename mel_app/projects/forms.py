@@ -30,6 +30,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import TextInput
 
+from mel_app.enum_labels import LABELS
 from mel_app.exports.iati_codes import CURRENCIES, ORGANISATION_TYPES, SECTORS
 from mel_app.models import Aggregation, FundingModality, Measure, Phase, ResultType
 from mel_app.projects import framework as fw
@@ -58,35 +59,11 @@ def optional_int(value: Any) -> int | None:
     return int(value)
 
 
-PHASE_LABELS = {
-    Phase.design: _l("Design"),
-    Phase.implementation: _l("Implementation"),
-    Phase.closed: _l("Closed"),
-}
-RESULT_TYPE_LABELS = {
-    ResultType.impact: _l("Impact"),
-    ResultType.outcome: _l("Outcome"),
-    ResultType.output: _l("Output"),
-}
-MEASURE_LABELS = {
-    Measure.number: _l("Number"),
-    Measure.percentage: _l("Percentage"),
-    Measure.yes_no: _l("Yes/no"),
-    Measure.qualitative: _l("Qualitative"),
-}
-AGGREGATION_LABELS = {
-    Aggregation.sum: _l("Sum of the organisations' values"),
-    Aggregation.mean: _l("Mean of the organisations' values"),
-    Aggregation.responsible: _l("The responsible organisation's value"),
-    Aggregation.all_yes: _l("Yes only when every organisation says yes"),
-    Aggregation.any_yes: _l("Yes when any organisation says yes"),
-    Aggregation.listed: _l("Each organisation's answer, listed"),
-}
-FREQUENCY_LABELS = {
-    Frequency.quarterly: _l("Quarterly"),
-    Frequency.half_yearly: _l("Half-yearly"),
-    Frequency.yearly: _l("Yearly"),
-}
+PHASE_LABELS = LABELS[Phase]
+RESULT_TYPE_LABELS = LABELS[ResultType]
+MEASURE_LABELS = LABELS[Measure]
+AGGREGATION_LABELS = LABELS[Aggregation]
+FREQUENCY_LABELS = LABELS[Frequency]
 
 
 class ReasonMixin:
@@ -366,9 +343,12 @@ class IndicatorForm(ReasonMixin, FlaskForm):
 
     def _value(self, field: Any) -> None:
         try:
-            fw.parse_value(field.data, Measure(self.measure.data))
-        except ValueError as exc:
+            measure = Measure(self.measure.data)
+            value = fw.parse_value(field.data, measure)
+        except ValueError as exc:  # an unknown measure is refused by its own field's choices
             raise ValidationError(str(exc)) from None
+        # Shown back as it will be stored, should another field send the form back.
+        field.data = fw.input_text(value, measure)
 
     def validate_baseline_value(self, field: Any) -> None:
         self._value(field)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,6 +34,7 @@ from mel_app.models import (
     ResultType,
     utcnow,
 )
+from mel_app.numbers import format_number, parse_number
 from mel_app.uniqueness import retry_on_duplicate
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -65,9 +66,11 @@ class ReasonRequired(FrameworkError):
 
 
 def parse_decimal(text: Any) -> Decimal:
-    """A number as people type it: `1200`, `12.5`, `12,5`. Raises ValueError with a message.
+    """A number from a form or a spreadsheet cell. Raises ValueError with a message.
 
-    Thousands separators are refused rather than guessed: `1,200` could be 1200 or 1.2.
+    Text is read the user's way (mel_app/numbers.py): `16,000` is sixteen thousand in English,
+    `12,5` twelve and a half in French, and a string that could be either is refused, never
+    guessed. Cells a spreadsheet already holds as numbers are taken as they are.
     """
     if isinstance(text, bool):
         return Decimal(int(text))
@@ -75,19 +78,8 @@ def parse_decimal(text: Any) -> Decimal:
         return Decimal(text)
     if isinstance(text, float):
         return Decimal(repr(text))
-    raw = str(text).strip().replace("\u00a0", "").replace(" ", "")
-    if raw.count(",") == 1 and "." not in raw:
-        whole, _sep, fraction = raw.partition(",")
-        if len(fraction) == 3 and whole.lstrip("+-").isdigit():
-            raise ValueError(
-                _("Write %(text)s as %(a)s or %(b)s.", text=raw, a=whole + fraction, b=raw.replace(",", "."))
-            )
-        raw = raw.replace(",", ".")
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise ValueError(_("Enter a number, e.g. 1200 or 12.5.")) from None
-    if not value.is_finite():
+    value = parse_number(str(text))
+    if value is None:
         raise ValueError(_("Enter a number, e.g. 1200 or 12.5."))
     return value
 
@@ -141,6 +133,13 @@ def format_value(value: Decimal | None, measure: Measure | None = None) -> str:
     if measure is Measure.yes_no:
         return _("yes") if value == 1 else _("no")
     return format(value.normalize(), "f")
+
+
+def input_text(value: Decimal | None, measure: Measure) -> str:
+    """A baseline or target as the edit form shows it: what `parse_value` reads back as `value`."""
+    if value is None or measure is Measure.yes_no:
+        return format_value(value, measure)
+    return format_number(value)
 
 
 def display_value(value: Decimal | None, measure: Measure | None = None) -> str:

@@ -44,6 +44,7 @@ from mel_app.models import (
     ResultType,
     utcnow,
 )
+from mel_app.numbers import format_number
 from mel_app.projects import framework as fw
 
 MAX_ROWS = 2000
@@ -1008,7 +1009,8 @@ def write_csv(rows: Iterable[dict[str, Any]]) -> bytes:
         for key in COLUMN_KEYS:
             value = row.get(key, "")
             if isinstance(value, Decimal):
-                value = fw.format_value(value)
+                # In the user's language, ungrouped: the import reads it back as the same number.
+                value = format_number(value, grouped=False)
             elif isinstance(value, date):
                 value = value.isoformat()
             elif isinstance(value, str):

@@ -24,11 +24,10 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from mel_app import audit
+from mel_app.enum_labels import LABELS
 from mel_app.extensions import db
 from mel_app.figures import Aggregation, Figure, NoShare
 from mel_app.models import (
-    EvaluationKind,
-    EvaluationStatus,
     Indicator,
     IndicatorValue,
     Organisation,
@@ -39,7 +38,6 @@ from mel_app.models import (
     ReportingPeriod,
     Result,
     ResultType,
-    Role,
     Submission,
 )
 from mel_app.permissions import (
@@ -60,9 +58,7 @@ from mel_app.projects import import_export as ie
 from mel_app.projects import periods as periods_mod
 from mel_app.projects.countries import COUNTRY_CODES, country_choices, country_name
 from mel_app.projects.forms import (
-    AGGREGATION_LABELS,
     FREQUENCY_LABELS,
-    MEASURE_LABELS,
     PHASE_LABELS,
     RESULT_TYPE_LABELS,
     ChangeForm,
@@ -107,51 +103,17 @@ def url_for_if_exists(endpoint: str, **values: Any) -> str | None:
     return url_for(endpoint, **values)
 
 
-@bp.app_context_processor
-def labels() -> dict[str, Any]:
-    return {
-        "PHASE_LABELS": PHASE_LABELS,
-        "RESULT_TYPE_LABELS": RESULT_TYPE_LABELS,
-        "MEASURE_LABELS": MEASURE_LABELS,
-        "AGGREGATION_LABELS": AGGREGATION_LABELS,
-        "GROUP_LABELS": group_labels(),
-        "ROLE_LABELS": {
-            Role.specialist: _("Specialist"),
-            Role.reporter: _("Reporter"),
-            Role.evaluator: _("Evaluator"),
-            Role.observer: _("Observer"),
-        },
-        "EVALUATION_STATUS_LABELS": {EvaluationStatus.open: _("Open"), EvaluationStatus.closed: _("Closed")},
-        "EVALUATION_KIND_LABELS": {
-            EvaluationKind.mid_term: _("Mid-term evaluation"),
-            EvaluationKind.final: _("Final evaluation"),
-            EvaluationKind.internal_review: _("Internal review"),
-            EvaluationKind.self_assessment: _("Self-assessment"),
-        },
-        "country_name": country_name,
-    }
+# Enumeration labels come from the `label` filter (mel_app/enum_labels.py); only what is not an
+# enumeration is offered to templates here.
+bp.add_app_template_global(country_name, "country_name")
 
 
 def group_labels() -> dict[OrgGroup, str]:
-    return {
-        OrgGroup.workers: _("Workers"),
-        OrgGroup.employers: _("Employers"),
-        OrgGroup.government: _("Government"),
-        OrgGroup.ilo: _("ILO"),
-        OrgGroup.donor: _("Donor"),
-        OrgGroup.other: _("Other"),
-    }
+    return {group: str(text) for group, text in LABELS[OrgGroup].items()}
 
 
 def cell_labels() -> dict[CellStatus, str]:
-    return {
-        CellStatus.not_started: _("Not started"),
-        CellStatus.draft: _("Draft"),
-        CellStatus.submitted: _("Submitted"),
-        CellStatus.returned: _("Returned"),
-        CellStatus.approved: _("Approved"),
-        CellStatus.overdue: _("Overdue"),
-    }
+    return {status: str(text) for status, text in LABELS[CellStatus].items()}
 
 
 def figure_basis(figure: Figure) -> str:
@@ -642,8 +604,8 @@ def edit_indicator(project_id: int, indicator_id: int):
     form = _indicator_form(project, formdata=request.method == "POST", obj=indicator)
     if request.method == "GET":
         form.measure.data = indicator.measure.value
-        form.baseline_value.data = fw.format_value(indicator.baseline_value)
-        form.target_value.data = fw.format_value(indicator.target_value)
+        form.baseline_value.data = fw.input_text(indicator.baseline_value, indicator.measure)
+        form.target_value.data = fw.input_text(indicator.target_value, indicator.measure)
         form.updated_at.data = _stamp(indicator)
         return _indicator_form_page(project, form, indicator.result, indicator)
     if not form.validate_on_submit():

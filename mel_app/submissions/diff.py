@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -86,6 +87,32 @@ def format_value(value: Any, measure: str | None) -> str:
     return f"{text} %" if measure == Measure.percentage.value else text
 
 
+def _natural(code: str) -> tuple[tuple[int, Any], ...]:
+    """1.a before 1.1.a before 1.2.a before 1.10.a: numbers compared as numbers."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.findall(r"\d+|[^\d.]+", code))
+
+
+def indicator_order(indicators: Iterable[Any]) -> dict[str, int]:
+    """Snapshot keys (indicator ids) ranked as the report form lists the indicators."""
+    return {str(indicator.id): rank for rank, indicator in enumerate(indicators)}
+
+
+def ordered_values(values: Mapping[str, Any], order: Mapping[str, int]) -> list[str]:
+    """The keys of a snapshot's values in the form's order; indicators no longer in the framework
+    come after, by code."""
+    return sorted(
+        values,
+        key=lambda k: (order.get(k, len(order)), _natural((values.get(k) or {}).get("indicator") or ""), k),
+    )
+
+
+def narrative_keys(narrative: Mapping[str, Any]) -> list[str]:
+    """The sections of a narrative in the form's order (snapshots keep them sorted by name)."""
+    return [k for k in NARRATIVE_SECTIONS if k in narrative] + sorted(
+        set(narrative) - set(NARRATIVE_SECTIONS)
+    )
+
+
 def _narrative(old: dict, new: dict) -> Group:
     group = Group(_("Narrative"))
     sections = list(NARRATIVE_SECTIONS) + sorted((set(old) | set(new)) - set(NARRATIVE_SECTIONS))
@@ -97,11 +124,9 @@ def _narrative(old: dict, new: dict) -> Group:
     return group
 
 
-def _values(old: dict, new: dict) -> Group:
+def _values(old: dict, new: dict, order: Mapping[str, int]) -> Group:
     group = Group(_("Indicators"))
-    ids = sorted(
-        set(old) | set(new), key=lambda k: ((new.get(k) or old.get(k) or {}).get("indicator") or "", k)
-    )
+    ids = ordered_values({**old, **new}, order)
     for key in ids:
         before, after = old.get(key) or {}, new.get(key) or {}
         code = after.get("indicator") or before.get("indicator") or key
@@ -176,12 +201,15 @@ def _attachments(old: list, new: list) -> Group:
     return group
 
 
-def compare(old: dict[str, Any] | None, new: dict[str, Any]) -> list[Group]:
-    """The groups of changes from `old` to `new` (a snapshot each); empty groups are left out."""
+def compare(
+    old: dict[str, Any] | None, new: dict[str, Any], order: Mapping[str, int] | None = None
+) -> list[Group]:
+    """The groups of changes from `old` to `new` (a snapshot each); empty groups are left out.
+    `order` ranks the indicators as the form does (`indicator_order`)."""
     old = old or {}
     groups = [
         _narrative(old.get("narrative") or {}, new.get("narrative") or {}),
-        _values(old.get("values") or {}, new.get("values") or {}),
+        _values(old.get("values") or {}, new.get("values") or {}, order or {}),
         _items(old.get("design_items") or [], new.get("design_items") or []),
         _attachments(old.get("attachments") or [], new.get("attachments") or []),
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask import current_app
@@ -47,6 +47,7 @@ from mel_app.models import (
     SubmissionKind,
     Visibility,
 )
+from mel_app.numbers import NumberError, format_number, parse_number
 from mel_app.submissions import labels, scanning
 from mel_app.submissions.files import (
     ACCEPT_ATTRIBUTE,
@@ -68,7 +69,11 @@ _LIMIT = Decimal("1e14")
 
 
 class NumberField(Field):
-    """A number typed the way people type them: 1234.5, 1 234,5 or 12,5 are all fine."""
+    """A number typed the way people type them in their language (mel_app/numbers.py).
+
+    Once read, the field shows the number as it will be stored, written the user's way, so what
+    the user sees is what is saved; a refused string stays as typed, next to its message.
+    """
 
     widget = TextInput()
 
@@ -81,31 +86,25 @@ class NumberField(Field):
             raise StopValidation()  # "not a number" says it all; no range message on top
 
     def _value(self) -> str:
-        if self.raw_data:
+        if self.raw_data and self.process_errors:
             return self.raw_data[0]
         if self.data is None:
             return ""
-        return format(self.data.normalize(), "f")
+        return format_number(self.data)
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         if not valuelist:
             return
-        raw = str(valuelist[0]).strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
-        if raw == "":
-            self.data = None
-            return
-        if "," in raw and "." not in raw and raw.count(",") == 1:
-            raw = raw.replace(",", ".")
+        self.data = None
         try:
-            number = Decimal(raw)
-        except InvalidOperation:
-            self.data = None
-            raise ValueError(_("Enter a number, like 12 or 3.5.")) from None
-        if not number.is_finite() or abs(number) >= _LIMIT:
-            self.data = None
-            raise ValueError(_("Enter a number, like 12 or 3.5."))
-        if number.as_tuple().exponent < -4 and number != number.quantize(Decimal("0.0001")):
-            self.data = None
+            number = parse_number(str(valuelist[0]))
+        except NumberError as exc:
+            raise ValueError(str(exc)) from None
+        if number is None:
+            return
+        if abs(number) >= _LIMIT:
+            raise ValueError(_("This number is too large."))
+        if number != number.quantize(Decimal("0.0001")):
             raise ValueError(_("Use at most four decimal places."))
         self.data = number
 
@@ -170,10 +169,10 @@ class IndicatorRowForm(Form):
         value.errors.append(
             _(
                 "Women (%(women)s) and men (%(men)s) add up to %(sum)s, not %(total)s.",
-                women=_plain(women.data),
-                men=_plain(men.data),
-                sum=_plain(women.data + men.data),
-                total=_plain(value.data),
+                women=format_number(women.data),
+                men=format_number(men.data),
+                sum=format_number(women.data + men.data),
+                total=format_number(value.data),
             )
         )
         return False
@@ -191,10 +190,6 @@ class IndicatorRowForm(Form):
             not_reported=bool(self.not_reported.data),
             comment=(self.comment.data or "").strip(),
         )
-
-
-def _plain(number: Decimal) -> str:
-    return format(number.normalize(), "f")
 
 
 def indicator_row_form(indicator: Indicator) -> type[IndicatorRowForm]:

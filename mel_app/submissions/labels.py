@@ -4,20 +4,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from mel_app.enum_labels import LABELS
 from mel_app.models import DesignItemKind, Disposition, Measure, Status, SubmissionKind, Visibility
 
-STATUS = {
-    Status.draft: _l("draft"),
-    Status.submitted: _l("awaiting review"),
-    Status.returned: _l("returned for revision"),
-    Status.approved: _l("approved"),
-    Status.withdrawn: _l("withdrawn"),
-}
+STATUS = LABELS[Status]
 
-KIND = {
-    SubmissionKind.progress_report: _l("Progress report"),
-    SubmissionKind.design_input: _l("Design input"),
-}
+KIND = LABELS[SubmissionKind]
 
 SECTIONS = {
     "achievements": _l("Achievements"),
@@ -37,31 +29,13 @@ SECTION_HINTS = {
     "social_dialogue": _l("What happened in bipartite or tripartite dialogue?"),
 }
 
-DESIGN_ITEM_KIND = {
-    DesignItemKind.need: _l("Need or priority"),
-    DesignItemKind.proposed_outcome: _l("Proposed outcome"),
-    DesignItemKind.proposed_indicator: _l("Proposed indicator"),
-    DesignItemKind.risk: _l("Risk or assumption"),
-    DesignItemKind.comment: _l("Comment"),
-}
+DESIGN_ITEM_KIND = LABELS[DesignItemKind]
 
-DISPOSITION = {
-    Disposition.incorporated: _l("Incorporated"),
-    Disposition.partly: _l("Partly incorporated"),
-    Disposition.not_incorporated: _l("Not incorporated"),
-}
+DISPOSITION = LABELS[Disposition]
 
-MEASURE = {
-    Measure.number: _l("number"),
-    Measure.percentage: _l("percentage"),
-    Measure.yes_no: _l("yes/no"),
-    Measure.qualitative: _l("qualitative"),
-}
+MEASURE = LABELS[Measure]
 
-VISIBILITY = {
-    Visibility.shared: _l("Shared with the organisation"),
-    Visibility.internal: _l("ILO internal"),
-}
+VISIBILITY = LABELS[Visibility]
 
 VALUE_FIELDS = {
     "value": _l("Value"),
@@ -74,7 +48,9 @@ VALUE_FIELDS = {
 
 
 def status_label(status: Status | str) -> str:
-    return str(STATUS.get(Status(status), status))
+    """The status in the middle of a sentence ("… while it is awaiting review"): the label, in
+    lower case, which reads right in English, French and Spanish."""
+    return str(STATUS.get(Status(status), status)).lower()
 
 
 # What a comment may be about, besides the narrative sections.

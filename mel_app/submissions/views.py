@@ -54,7 +54,13 @@ from mel_app.permissions import (
 )
 from mel_app.security import untrusted_download
 from mel_app.submissions import labels, services
-from mel_app.submissions.diff import compare, format_value
+from mel_app.submissions.diff import (
+    compare,
+    format_value,
+    indicator_order,
+    narrative_keys,
+    ordered_values,
+)
 from mel_app.submissions.files import ALLOWED_EXTENSIONS
 from mel_app.submissions.forms import (
     ApproveForm,
@@ -222,6 +228,7 @@ def _render_detail(
         given["edit"] = _edit_form_matching(sub, given["edit"], indicators, attachments)
     page_forms = _page_forms(sub, given, indicators, attachments)
     _distinct_ids(page_forms)
+    indicators = indicators or []
     versions = services.versions_of(sub)
     changes = None
     if versions:
@@ -230,12 +237,13 @@ def _render_detail(
         changes = {
             "latest": latest,
             "previous": previous,
-            "groups": compare(previous.content, latest.content) if previous else [],
+            "groups": compare(previous.content, latest.content, indicator_order(indicators))
+            if previous
+            else [],
         }
     comments = None
     if can_see_comments(user, sub):
         comments = services.visible_comments(sub, include_internal=can_see_internal_comments(user, sub))
-    indicators = indicators or []
     edit = page_forms.get("edit")
     conflict_view = (
         _conflict_view(sub, edit, indicators) if conflict is not None and edit is not None else None
@@ -706,6 +714,8 @@ def version(sub_id: int, number: int):
     if current is None:
         abort(404)
     previous = by_number.get(number - 1)
+    order = indicator_order(services.active_indicators(sub.project_id))
+    values = current.content.get("values") or {}
     return render_template(
         "submissions/version.html",
         sub=sub,
@@ -713,11 +723,10 @@ def version(sub_id: int, number: int):
         version=current,
         previous=previous,
         versions=versions,
-        groups=compare(previous.content, current.content) if previous else [],
+        groups=compare(previous.content, current.content, order) if previous else [],
         content=current.content,
-        value_rows=sorted(
-            (current.content.get("values") or {}).values(), key=lambda v: v.get("indicator") or ""
-        ),
+        narrative_keys=narrative_keys(current.content.get("narrative") or {}),
+        value_rows=[values[key] for key in ordered_values(values, order)],
         attachments={a.id: a for a in sub.attachments},
     )
 

@@ -51,8 +51,8 @@ def tasks(page: Page):
 
 
 def status(page: Page, text: str):
-    """The status badge of the submission page, by its text."""
-    return page.get_by_role("main").get_by_text(text, exact=True)
+    """The status badge of the submission page, by its text (not a term of the same name)."""
+    return page.get_by_role("main").locator("span.badge").get_by_text(text, exact=True)
 
 
 def write_and_submit_the_report(page: Page, base: str, world, check) -> str:
@@ -94,7 +94,7 @@ def write_and_submit_the_report(page: Page, base: str, world, check) -> str:
     page.get_by_role("button", name="Submit for review").click()
     expect(page.get_by_text("Submitted for review.")).to_be_visible()
     check(page)
-    expect(status(page, "awaiting review")).to_be_visible()
+    expect(status(page, "Awaiting review")).to_be_visible()
     expect(page.get_by_role("button", name="Save draft")).to_have_count(0)
     return page.url
 
@@ -153,13 +153,13 @@ def review_return_revise_and_approve(page: Page, reviewer: Page, base: str, worl
     reviewer.get_by_role("button", name="Approve").click()
     expect(reviewer.get_by_text("Approved.")).to_be_visible()
     check(reviewer)
-    expect(status(reviewer, "approved")).to_be_visible()
+    expect(status(reviewer, "Approved")).to_be_visible()
     expect(reviewer.get_by_role("button", name="Approve")).to_have_count(0)
 
     # Approved: the representative can read it, nobody can edit it.
     page.goto(report_url)
     check(page)
-    expect(status(page, "approved")).to_be_visible()
+    expect(status(page, "Approved")).to_be_visible()
     expect(page.get_by_role("button", name="Save draft")).to_have_count(0)
     expect(page.get_by_label("Achievements", exact=True)).to_have_count(0)
     # Exactly the stored text (the diff shows it in pieces).
@@ -412,4 +412,4 @@ def test_a_rep_fills_and_submits_the_report_with_the_keyboard_alone(journey, liv
     page.keyboard.press("Space")
     expect(page.get_by_text("Submitted for review.")).to_be_visible()
     journey.check(page)
-    expect(status(page, "awaiting review")).to_be_visible()
+    expect(status(page, "Awaiting review")).to_be_visible()
