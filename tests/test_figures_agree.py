@@ -259,4 +259,5 @@ def test_every_surface_shows_the_same_figure_and_progress(app, client, login, da
             totals = [a for a in period.findall("actual") if a.find("dimension") is None]
             (total,) = totals
             found[label] = None if total.get("value") is None else _q(D(total.get("value")))
-        assert found == {p: _q(a) for p, (a, _s) in periods.items()}, code
+        # A period without a figure is left out of the file: IATI refuses an actual with no value (8.10.1).
+        assert found == {p: _q(a) for p, (a, _s) in periods.items() if a is not None}, code
