@@ -29,6 +29,7 @@ from mel_app.audit.labels import (
     field_label,
 )
 from mel_app.extensions import db
+from mel_app.integers import to_int
 from mel_app.models import (
     AuditEvent,
     Base,
@@ -133,9 +134,10 @@ def parse_entity_key(entity_type: str, entity_id: str) -> tuple[Any, ...] | None
     key = []
     for part, column in zip(parts, columns, strict=True):
         if isinstance(column.type, sa.Integer):
-            if not part.isdigit() or len(part) > 18:
+            number = to_int(part)
+            if number is None:
                 return None
-            key.append(int(part))
+            key.append(number)
         else:
             key.append(part)
     return tuple(key)
@@ -171,9 +173,9 @@ def history_condition(
         return sa.and_(AuditEvent.project_id == int(entity_id), AuditEvent.entity_type.in_(parts))
     own = sa.and_(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id)
     children = [(t, c) for t, c in CHILDREN.get(entity_type, ()) if t not in exclude]
-    if not children or not entity_id.isdigit():
+    parent_id = to_int(entity_id)
+    if not children or parent_id is None:
         return own
-    parent_id = int(entity_id)
     linked = sa.select(AuditEvent.entity_type, AuditEvent.entity_id).where(
         sa.or_(*(sa.and_(AuditEvent.entity_type == t, _refers_to(c, parent_id)) for t, c in children))
     )
@@ -212,8 +214,9 @@ def trail_condition(filters: TrailFilters, project_ids: sa.Select | None) -> sa.
     if project_ids is not None:
         conditions.append(AuditEvent.project_id.in_(project_ids))
     actor = filters.actor.strip()
-    if actor.startswith("#") and actor[1:].isdigit():
-        conditions.append(AuditEvent.actor_id == int(actor[1:]))
+    actor_id = to_int(actor[1:]) if actor.startswith("#") else None
+    if actor_id is not None:
+        conditions.append(AuditEvent.actor_id == actor_id)
     elif actor:
         pattern = f"%{_like_escape(actor.lower())}%"
         conditions.append(sa.func.lower(AuditEvent.actor_name).like(pattern, escape="\\"))

@@ -12,7 +12,6 @@ from wtforms import (
     BooleanField,
     DateField,
     HiddenField,
-    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -23,6 +22,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from mel_app.integers import BoundedIntegerField
 from mel_app.models import FundingModality, Measure, Phase, ResultType
 from mel_app.projects import framework as fw
 from mel_app.projects.countries import country_choices
@@ -263,7 +263,7 @@ class GeneratePeriodsForm(FlaskForm):
         choices=opts((f.value, FREQUENCY_LABELS[f]) for f in Frequency),
         default=Frequency.half_yearly.value,
     )
-    due_days = IntegerField(
+    due_days = BoundedIntegerField(
         _l("Reports due this many days after each period ends"),
         default=30,
         validators=[InputRequired(), NumberRange(min=0, max=365)],

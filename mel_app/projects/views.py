@@ -23,6 +23,7 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from mel_app.extensions import db
+from mel_app.integers import arg_int
 from mel_app.models import (
     EvaluationKind,
     EvaluationStatus,
@@ -479,7 +480,7 @@ def new_result(project_id: int):
     form.needs_reason = project.framework_approved
     form.parent_id.choices = _parent_choices(project)
     if request.method == "GET":
-        parent = db.session.get(Result, request.args.get("parent", 0, type=int) or 0)
+        parent = db.session.get(Result, arg_int("parent", 0))
         if parent is not None and parent.project_id == project.id:
             form.parent_id.data = parent.id
             below = {ResultType.impact: ResultType.outcome, ResultType.outcome: ResultType.output}
