@@ -411,8 +411,8 @@ def _collect_refs(events: list[AuditEvent]) -> dict[str, set[int]]:
     for event in events:
         if event.project_id is not None:
             refs["project"].add(event.project_id)
-        if event.entity_type in NAMED_TABLES and event.entity_id and event.entity_id.isdigit():
-            refs[event.entity_type].add(int(event.entity_id))
+        if event.entity_type in NAMED_TABLES and (ref_id := to_int(event.entity_id)) is not None:
+            refs[event.entity_type].add(ref_id)
         for values in (event.before, event.after):
             for key, value in (values or {}).items():
                 column = info.get((event.entity_type or "", key))
@@ -519,8 +519,8 @@ def entity_title(entity_type: str | None, entity_id: str | None, names: dict[tup
     if not entity_type:
         return ""
     label = entity_label(entity_type)
-    if entity_id and entity_id.isdigit() and (entity_type, int(entity_id)) in names:
-        return f"{label} {names[(entity_type, int(entity_id))]}"
+    if (entity_type, to_int(entity_id)) in names:
+        return f"{label} {names[(entity_type, to_int(entity_id))]}"
     return f"{label} #{entity_id}" if entity_id else label
 
 

@@ -178,7 +178,7 @@ def _project_for(project_id: int, predicate: Any) -> Project:
 
 
 def _page_number() -> int:
-    return request.args.get("page", 1, type=int) or 1
+    return arg_int("page", 1, minimum=1)
 
 
 # --- list and portfolio ------------------------------------------------------------------------

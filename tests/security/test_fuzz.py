@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from collections import defaultdict
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
@@ -559,3 +561,37 @@ def test_out_of_range_integers_in_every_address_are_not_found(module_app, module
                                 problems.append(f"{method} {endpoint} {name}={label}: {resp.status_code}")
     assert tried > 100, "the routes with numbers in their address were found"
     assert not problems, "\n".join(problems[:30])
+
+
+APP_ROOT = Path(__file__).resolve().parents[2] / "mel_app"
+
+
+def number_reading_problems(source: str, where: str) -> list[str]:
+    """Lines that turn request input into a number by hand instead of through mel_app/integers.py."""
+    problems = []
+    for number, line in enumerate(source.splitlines(), 1):
+        code = line.split("#", 1)[0]
+        if "type=int" in code and "click.option" not in code:
+            problems.append(f"{where}:{number}: type=int (use arg_int)")
+        if re.search(r"(?<!Bounded)\bIntegerField\(", code):
+            problems.append(f"{where}:{number}: IntegerField (use BoundedIntegerField)")
+        if ".isdigit()" in code and "int(" in code:
+            problems.append(f"{where}:{number}: isdigit() then int() (use to_int)")
+    return problems
+
+
+def test_numbers_are_read_from_requests_only_through_the_bounded_helpers():
+    """The class of the overflows above: no number is read from input without its bounds."""
+    problems = []
+    for path in sorted(APP_ROOT.rglob("*.py")):
+        relative = path.relative_to(APP_ROOT)
+        if relative.parts[0] in ("loadgen",) or relative.name in ("integers.py", "cli.py"):
+            continue  # the load generator and the command line read no request
+        problems += number_reading_problems(path.read_text(encoding="utf-8"), str(relative))
+    assert not problems, "\n".join(problems)
+    caught = number_reading_problems(
+        'page = request.args.get("page", 1, type=int)\nn = IntegerField("N")\n'
+        "k = int(v) if v.isdigit() else None\nok = BoundedIntegerField('N')\n",
+        "example.py",
+    )
+    assert [p.split(":")[1] for p in caught] == ["1", "2", "3"], caught
