@@ -74,3 +74,8 @@ class BoundedIntegerField(IntegerField):
             self.data = None
             raise ValueError(self.gettext("Not a valid integer value."))
         self.data = number
+
+    def _value(self) -> str:
+        # The number itself once it is valid, so that a view may set it again (the stored version
+        # after a conflict); what was typed only while it is not a number.
+        return str(self.data) if self.data is not None else super()._value()
