@@ -23,9 +23,13 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
         template_folder="../templates",
         static_folder="static",
     )
-    from mel_app.security import InputRequest
+    from mel_app.integers import BoundedIntegerConverter
+    from mel_app.security import InputRequest, init_form_input
 
     app.request_class = InputRequest
+    init_form_input(app)
+    # Before any route is added: every <int:…> then stops at the database's integer range.
+    app.url_map.converters["int"] = BoundedIntegerConverter
     app.config.from_object(config or config_from_env())
     app.config.update(overrides)
     _check_config(app)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 from urllib.parse import quote
 
 from flask import Flask, Request, Response, request
-from werkzeug.datastructures import ImmutableMultiDict, MultiDict
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import CombinedMultiDict, ImmutableMultiDict, MultiDict
 from werkzeug.utils import cached_property
+from wtforms import FileField
 
 # No inline scripts or styles, nothing from elsewhere: every asset is vendored under /static.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -48,6 +51,46 @@ class InputRequest(Request):
     @cached_property
     def args(self) -> MultiDict[str, str]:
         return _without_nul(super().args)
+
+
+def init_form_input(app: Flask) -> None:
+    """Forms read only what a browser's form sends: text as text, files as files, never JSON.
+
+    - A JSON body on any POST is answered with a 400 before anything reads it. The app takes
+      only forms; Flask-WTF would read a JSON body as the form's data instead, and one that is not
+      an object (an array, a string, a number) made every form route fail with a 500. It is
+      refused first, before the CSRF check, so not even its error page looks at the body.
+    - In a multipart body, a file reaches a form only through one of its file fields, and a file
+      field gets only files: a file posted under a text field's name made the text validators
+      fail with a 500.
+    """
+
+    def refuse_json_body():
+        if request.method in ("GET", "HEAD", "OPTIONS") or not request.is_json:
+            return None
+        from flask_babel import gettext as _
+
+        from mel_app.errors import render_error
+
+        return render_error(400, _("This address takes the form on its page, not JSON."))
+
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_json_body)
+    # Flask-WTF has no setting for this: its forms' shared Meta is given a wrapper, once.
+    if FlaskForm.Meta.wrap_formdata is not _wrap_formdata:
+        _wrap_formdata.flask_wtf = FlaskForm.Meta.wrap_formdata  # type: ignore[attr-defined]
+        FlaskForm.Meta.wrap_formdata = _wrap_formdata
+
+
+def _wrap_formdata(meta: Any, form: Any, formdata: Any) -> Any:
+    data = _wrap_formdata.flask_wtf(meta, form, formdata)  # type: ignore[attr-defined]
+    if not (isinstance(data, CombinedMultiDict) and data.dicts and data.dicts[0] is request.files):
+        return data  # data the view gave, or no files in the request
+    file_fields = {field.name for field in form if isinstance(field, FileField)}
+    files = [(name, file) for name, file in request.files.items(multi=True) if name in file_fields]
+    text = [(name, value) for name, value in request.form.items(multi=True) if name not in file_fields]
+    if not files and not text:
+        return None
+    return ImmutableMultiDict(text + files)
 
 
 def untrusted_download(response: Response, filename: str) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from datetime import timedelta
 
@@ -176,3 +177,106 @@ def test_sign_in_failures_do_not_sweep_away_the_longer_reset_counts(app, make):
     _attempt(app, "someone@example.org")  # a sign-in failure, whose window is 15 minutes
     resp = client.post("/auth/reset", data={"email": "rep@example.org", "csrf_token": csrf_token(client)})
     assert resp.status_code == 429 and "try again in 40 minutes" in resp.get_data(as_text=True)
+
+
+def _simultaneous_wrong_passwords(app, email: str, count: int) -> list[int]:
+    """`count` browsers, each from its own address, send a wrong password for `email` at once."""
+    clients = []
+    for i in range(count):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"198.51.100.{i + 1}"
+        clients.append((client, csrf_token(client)))
+    barrier = threading.Barrier(count)
+    statuses: list[int] = []
+
+    def attempt(client, token):
+        barrier.wait()
+        resp = client.post("/login", data={"email": email, "password": "wrong password", "csrf_token": token})
+        statuses.append(resp.status_code)
+
+    threads = [threading.Thread(target=attempt, args=pair) for pair in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return statuses
+
+
+def _passwords_checked(app, user_id: int) -> int:
+    with app.app_context():
+        return db.session.scalar(
+            sa.select(sa.func.count(AuditEvent.id)).where(
+                AuditEvent.action == "user.login_failed", AuditEvent.entity_id == str(user_id)
+            )
+        )
+
+
+def test_twenty_simultaneous_wrong_passwords_check_at_most_the_limit(app, make):
+    """Each attempt is counted before the password is looked at, so none slips under the limit."""
+    user_id = make.user("rep@example.org")
+    limit = app.config["LOGIN_FAILURES_PER_ACCOUNT"]
+    statuses = _simultaneous_wrong_passwords(app, "rep@example.org", 20)
+    assert len(statuses) == 20 and set(statuses) <= {401, 429}, statuses
+    assert statuses.count(401) <= limit, f"{statuses.count(401)} passwords checked, the limit is {limit}"
+    assert _passwords_checked(app, user_id) == statuses.count(401)
+    assert _attempt(app, "rep@example.org", PASSWORD, addr="192.0.2.1")[0] == (
+        429 if statuses.count(401) == limit else 302
+    )
+
+
+def test_with_redis_twenty_simultaneous_wrong_passwords_check_at_most_the_limit(redis_workers, make):
+    first, _second, _client, _prefix = redis_workers
+    user_id = make.user("rep@example.org")
+    limit = first.config["LOGIN_FAILURES_PER_ACCOUNT"]
+    statuses = _simultaneous_wrong_passwords(first, "rep@example.org", 20)
+    assert len(statuses) == 20 and set(statuses) <= {401, 429}, statuses
+    assert statuses.count(401) <= limit, f"{statuses.count(401)} passwords checked, the limit is {limit}"
+    assert _passwords_checked(first, user_id) == statuses.count(401)
+
+
+def _change_password(client, current: str, new: str = "a brand new passphrase 2026"):
+    return client.post(
+        "/account/password",
+        data={
+            "current_password": current,
+            "password": new,
+            "confirm": new,
+            "csrf_token": csrf_token(client),
+        },
+    )
+
+
+def test_guessing_the_current_password_is_throttled_and_audited(app, make, client, login):
+    user_id = make.user("rep@example.org")
+    login("rep@example.org")
+    limit = app.config["LOGIN_FAILURES_PER_ACCOUNT"]
+    for i in range(limit):
+        resp = _change_password(client, f"guess number {i}")
+        assert resp.status_code == 400
+        assert "The current password is not right." in resp.get_data(as_text=True)
+    resp = _change_password(client, PASSWORD)
+    assert resp.status_code == 429, "even the right password waits: the account is throttled"
+    assert "please try again in 15 minutes" in resp.get_data(as_text=True)
+    with app.app_context():
+        reasons = db.session.scalars(
+            sa.select(AuditEvent.reason)
+            .where(AuditEvent.action == "user.password_change_refused", AuditEvent.entity_id == str(user_id))
+            .order_by(AuditEvent.id)
+        ).all()
+        assert reasons == ["wrong current password"] * limit + ["too many failures"]
+        assert not db.session.scalar(
+            sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "user.password_change")
+        )
+    assert _attempt(app, "rep@example.org", PASSWORD)[0] == 429, "the guesses count for sign-in too"
+
+
+def test_the_right_current_password_clears_the_count(app, make, client, login):
+    make.user("rep@example.org")
+    login("rep@example.org")
+    for i in range(4):
+        assert _change_password(client, f"guess number {i}").status_code == 400
+    assert _change_password(client, PASSWORD).status_code == 302
+    for i in range(4):
+        assert _change_password(client, f"guess again {i}").status_code == 400
+    new_again = "another new passphrase 2027"
+    assert _change_password(client, "a brand new passphrase 2026", new_again).status_code == 302

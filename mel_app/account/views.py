@@ -92,8 +92,12 @@ def change_password():
                 new=form.password.data,
                 keep_token=current_user.get_id(),
             )
+        except Throttled as exc:
+            db.session.commit()  # keep the audit record
+            flash(try_again_message(exc.blocked.minutes), "error")
+            return _render(password_form=form, status=429)
         except PasswordRejected as exc:
-            db.session.rollback()
+            db.session.commit()  # nothing was changed but the failure's count and its audit record
             getattr(form, exc.field).errors.append(str(exc))
         else:
             db.session.commit()

@@ -16,6 +16,7 @@ from mel_app.auth.services import find_user_by_email, invite, normalise_email
 from mel_app.auth.sessions import end_user_sessions
 from mel_app.exports.iati_codes import ORGANISATION_TYPES, normalise_org_ref, org_ref_error
 from mel_app.extensions import db
+from mel_app.integers import to_int
 from mel_app.models import Organisation, OrgGroup, User
 from mel_app.uniqueness import retry_on_duplicate
 
@@ -170,8 +171,8 @@ def search_users(*, q: str = "", status: str = "", organisation: str = "") -> sa
     elif status == "admin":
         stmt = stmt.where(User.is_admin.is_(True))
     organisation = organisation.strip()
-    if organisation.isdigit() and len(organisation) < 10:
-        stmt = stmt.where(User.organisation_id == int(organisation))
+    if (organisation_id := to_int(organisation)) is not None:
+        stmt = stmt.where(User.organisation_id == organisation_id)
     elif organisation:
         needle = organisation.lower()
         stmt = stmt.where(

@@ -26,6 +26,7 @@ from mel_app.admin.services import AdminError, Conflict, is_pending
 from mel_app.auth import emails, two_factor
 from mel_app.auth.sessions import active_sessions
 from mel_app.extensions import db
+from mel_app.integers import arg_int
 from mel_app.members import role_label
 from mel_app.models import Membership, Organisation, OrgGroup, User
 from mel_app.permissions import (
@@ -66,7 +67,7 @@ def _language_choices() -> list[SelectChoice]:
 
 
 def _page() -> int:
-    return request.args.get("page", 1, type=int) or 1
+    return arg_int("page", 1, minimum=1)
 
 
 def _send_invitation(user: User, token: str) -> None:

@@ -29,6 +29,7 @@ from mel_app.audit.labels import (
     field_label,
 )
 from mel_app.extensions import db
+from mel_app.integers import to_int
 from mel_app.models import (
     AuditEvent,
     Base,
@@ -133,9 +134,10 @@ def parse_entity_key(entity_type: str, entity_id: str) -> tuple[Any, ...] | None
     key = []
     for part, column in zip(parts, columns, strict=True):
         if isinstance(column.type, sa.Integer):
-            if not part.isdigit() or len(part) > 18:
+            number = to_int(part)
+            if number is None:
                 return None
-            key.append(int(part))
+            key.append(number)
         else:
             key.append(part)
     return tuple(key)
@@ -171,9 +173,9 @@ def history_condition(
         return sa.and_(AuditEvent.project_id == int(entity_id), AuditEvent.entity_type.in_(parts))
     own = sa.and_(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id)
     children = [(t, c) for t, c in CHILDREN.get(entity_type, ()) if t not in exclude]
-    if not children or not entity_id.isdigit():
+    parent_id = to_int(entity_id)
+    if not children or parent_id is None:
         return own
-    parent_id = int(entity_id)
     linked = sa.select(AuditEvent.entity_type, AuditEvent.entity_id).where(
         sa.or_(*(sa.and_(AuditEvent.entity_type == t, _refers_to(c, parent_id)) for t, c in children))
     )
@@ -215,8 +217,9 @@ def trail_condition(
     if project_ids is not None:
         conditions.append(AuditEvent.project_id.in_(project_ids))
     actor = filters.actor.strip()
-    if actor.startswith("#") and actor[1:].isdigit():
-        conditions.append(AuditEvent.actor_id == int(actor[1:]))
+    actor_id = to_int(actor[1:]) if actor.startswith("#") else None
+    if actor_id is not None:
+        conditions.append(AuditEvent.actor_id == actor_id)
     elif actor:
         pattern = f"%{_like_escape(actor.lower())}%"
         conditions.append(sa.func.lower(AuditEvent.actor_name).like(pattern, escape="\\"))
@@ -411,8 +414,8 @@ def _collect_refs(events: list[AuditEvent]) -> dict[str, set[int]]:
     for event in events:
         if event.project_id is not None:
             refs["project"].add(event.project_id)
-        if event.entity_type in NAMED_TABLES and event.entity_id and event.entity_id.isdigit():
-            refs[event.entity_type].add(int(event.entity_id))
+        if event.entity_type in NAMED_TABLES and (ref_id := to_int(event.entity_id)) is not None:
+            refs[event.entity_type].add(ref_id)
         for values in (event.before, event.after):
             for key, value in (values or {}).items():
                 column = info.get((event.entity_type or "", key))
@@ -519,8 +522,8 @@ def entity_title(entity_type: str | None, entity_id: str | None, names: dict[tup
     if not entity_type:
         return ""
     label = entity_label(entity_type)
-    if entity_id and entity_id.isdigit() and (entity_type, int(entity_id)) in names:
-        return f"{label} {names[(entity_type, int(entity_id))]}"
+    if (entity_type, to_int(entity_id)) in names:
+        return f"{label} {names[(entity_type, to_int(entity_id))]}"
     return f"{label} #{entity_id}" if entity_id else label
 
 

@@ -182,6 +182,7 @@ ACTION_LABELS = {
     "user.login_failed": _l("Sign-in refused"),
     "user.logout": _l("Signed out"),
     "user.password_change": _l("Password changed"),
+    "user.password_change_refused": _l("Password change refused"),
     "user.password_reset": _l("Password reset"),
     "user.deactivate": _l("Account deactivated"),
     "user.invite": _l("Invited"),

@@ -16,6 +16,7 @@ from mel_app.audit.capture import project_id_of
 from mel_app.audit.forms import TrailDownloadForm, TrailFilterForm
 from mel_app.audit.labels import entity_label
 from mel_app.extensions import db
+from mel_app.integers import arg_int, to_int
 from mel_app.models import AuditEvent, Project, Submission
 from mel_app.permissions import (
     audit_trail_project_ids,
@@ -55,17 +56,17 @@ def may_view_history(obj: Any) -> bool:
 
 def _entity_page(entity_type: str, entity_id: str) -> str | None:
     page = ENTITY_PAGES.get(entity_type)
-    if page is None or not entity_id.isdigit():
+    number = to_int(entity_id)
+    if page is None or number is None:
         return None
     try:
-        return url_for(page[0], **{page[1]: int(entity_id)})
+        return url_for(page[0], **{page[1]: number})
     except BuildError:
         return None
 
 
 def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 19 else None
+    return arg_int(name)
 
 
 def for_entity(obj: Any, viewer: Any, *, before: int | None = None, after: int | None = None, size: int = 50):

@@ -46,11 +46,6 @@ def _login_keys(email: str, remote_addr: str | None) -> list[tuple[str, int]]:
     return keys
 
 
-def _check_keys(keys: list[tuple[str, int]], window) -> throttle.Blocked | None:
-    blocks = [b for key, limit in keys if (b := throttle.check(key, limit=limit, window=window))]
-    return max(blocks, key=lambda b: b.retry_at) if blocks else None
-
-
 def authenticate(email: str, password: str, *, remote_addr: str | None) -> User | None:
     """Return the user when the email and password match an active account, else None.
 
@@ -63,14 +58,12 @@ def authenticate(email: str, password: str, *, remote_addr: str | None) -> User 
     keys = _login_keys(email, remote_addr)
     user = find_user_by_email(email)
     actor = audit.Actor(user.id if user else None, normalise_email(email)[:200] or "?", remote_addr)
-    blocked = _check_keys(keys, window)
-    if blocked is not None:
+    attempt = throttle.attempt(keys, window=window)
+    if attempt.blocked is not None:
         audit.record(db.session, "user.login_throttled", actor=actor, target=user, reason="too many failures")
-        raise Throttled(blocked)
+        raise Throttled(attempt.blocked)
     matches, needs_rehash = verify_password(user.password_hash if user else None, password)
     if user is None or not matches or not user.is_active:
-        for key, _limit in keys:
-            throttle.record_failure(key, window=window)
         audit.record(
             db.session,
             "user.login_failed",
@@ -79,6 +72,7 @@ def authenticate(email: str, password: str, *, remote_addr: str | None) -> User 
             reason="inactive account" if user is not None and matches else "bad credentials",
         )
         return None
+    attempt.succeeded()
     throttle.clear(keys[0][0])
     if needs_rehash:
         user.password_hash = hash_password(password)
@@ -102,13 +96,35 @@ def check_new_password(user: User, password: str) -> None:
 def change_password(user: User, *, current: str, new: str, keep_token: str | None) -> int:
     """The user's own change: needs the current password; ends every other session. Flushes.
 
-    Returns the number of other sessions ended.
+    Raises Throttled while the account has too many recent failures (without looking at the
+    password), PasswordRejected for a wrong current password (counted and audited) or a weak new
+    one. Returns the number of other sessions ended.
     """
     from flask_babel import gettext as _
 
+    # The current password is guessed here as on the sign-in page: the same count, per account.
+    key = throttle.key_for("login-account", user.email)
+    attempt = throttle.attempt(
+        [(key, current_app.config["LOGIN_FAILURES_PER_ACCOUNT"])],
+        window=current_app.config["LOGIN_FAILURE_WINDOW"],
+    )
+    if attempt.blocked is not None:
+        audit.record(
+            db.session, "user.password_change_refused", actor=user, target=user, reason="too many failures"
+        )
+        raise Throttled(attempt.blocked)
     matches, _rehash = verify_password(user.password_hash, current)
     if not matches:
+        audit.record(
+            db.session,
+            "user.password_change_refused",
+            actor=user,
+            target=user,
+            reason="wrong current password",
+        )
         raise PasswordRejected(_("The current password is not right."), field="current_password")
+    attempt.succeeded()
+    throttle.clear(key)
     check_new_password(user, new)
     user.password_hash = hash_password(new)
     audit.record(db.session, "user.password_change", actor=user, target=user)
@@ -168,11 +184,9 @@ def request_password_reset(email: str, *, remote_addr: str | None) -> tuple[User
     keys = [(throttle.key_for("reset-account", normalise_email(email)), cfg["PASSWORD_RESETS_PER_ACCOUNT"])]
     if remote_addr:
         keys.append((throttle.key_for("reset-address", remote_addr), cfg["LOGIN_FAILURES_PER_ADDRESS"]))
-    blocked = _check_keys(keys, window)
-    if blocked is not None:
-        raise Throttled(blocked)
-    for key, _limit in keys:
-        throttle.record_failure(key, window=window)
+    attempt = throttle.attempt(keys, window=window)
+    if attempt.blocked is not None:
+        raise Throttled(attempt.blocked)
     user = find_user_by_email(email)
     if user is None or not user.is_active:
         return None

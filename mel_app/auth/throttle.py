@@ -1,9 +1,11 @@
-"""Counting failed attempts (sign-in, password-reset requests) in storage shared by all workers.
+"""Counting failed attempts (sign-in, password checks, second-factor codes, password-reset
+requests) in storage shared by all workers.
 
 A sliding window: a key is blocked while it has `limit` failures in the last `window`; it opens
-again when the oldest of them leaves the window. The counts live in the database (table
-`login_attempt`), or in Redis when RATELIMIT_STORAGE_URI is set — never in one process's memory,
-which every other worker would ignore.
+again when the oldest of them leaves the window. An attempt is counted before it is checked and
+uncounted when it succeeds, so that simultaneous attempts cannot all slip under the limit. The
+counts live in the database (table `login_attempt`), or in Redis when RATELIMIT_STORAGE_URI is
+set — never in one process's memory, which every other worker would ignore.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -37,22 +40,61 @@ def key_for(kind: str, value: str) -> str:
     return f"{kind}:{digest}"
 
 
-class _DatabaseStore:
-    def failures(self, key: str, since: datetime) -> list[datetime]:
-        return list(
-            db.session.scalars(
-                sa.select(LoginAttempt.attempted_at)
-                .where(LoginAttempt.key == key, LoginAttempt.attempted_at > since)
-                .order_by(LoginAttempt.attempted_at)
-            )
-        )
+def _own_engine() -> sa.Engine:
+    """An engine without a pool of its own connections, for writes that cannot wait for the request.
 
-    def add(self, key: str, now: datetime, window: timedelta) -> None:
+    Not the app's pool: a request already holds one of its connections, and twenty requests each
+    waiting there for a second one would wait for each other until the pool's timeout.
+    """
+    engine = current_app.extensions.get("mel_throttle_engine")
+    if engine is None:
+        engine = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool)
+        current_app.extensions["mel_throttle_engine"] = engine
+    return engine
+
+
+class _DatabaseStore:
+    """Attempts as rows of `login_attempt`.
+
+    On PostgreSQL an attempt is written and committed at once on a connection of its own, so that
+    every worker sees it before this request looks at the password. On SQLite it is written in the
+    request's transaction: the write takes the database's one write lock, which makes concurrent
+    attempts wait for this request to commit, so each still sees the ones before it.
+    """
+
+    def _run(self, work):
+        if db.session.get_bind().dialect.name == "sqlite":
+            return work(db.session)
+        with _own_engine().connect() as conn:
+            return work(conn.execution_options(isolation_level="AUTOCOMMIT"))
+
+    def add(self, key: str, now: datetime, window: timedelta) -> object:
         # Rows older than every window are useless: drop them on the way (indexed on attempted_at).
         cfg = current_app.config
         longest = max(window, cfg["LOGIN_FAILURE_WINDOW"], cfg["PASSWORD_RESET_WINDOW"])
-        db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.attempted_at <= now - longest))
-        db.session.add(LoginAttempt(key=key, attempted_at=now))
+
+        def work(conn):
+            conn.execute(sa.delete(LoginAttempt).where(LoginAttempt.attempted_at <= now - longest))
+            return conn.execute(
+                sa.insert(LoginAttempt).values(key=key, attempted_at=now).returning(LoginAttempt.id)
+            ).scalar_one()
+
+        return self._run(work)
+
+    def others(self, key: str, since: datetime, mine: object) -> list[datetime]:
+        return self._run(
+            lambda conn: list(
+                conn.execute(
+                    sa.select(LoginAttempt.attempted_at)
+                    .where(LoginAttempt.key == key, LoginAttempt.attempted_at > since)
+                    .where(LoginAttempt.id != mine)
+                    .order_by(LoginAttempt.attempted_at)
+                ).scalars()
+            )
+        )
+
+    def remove(self, key: str, mine: object) -> None:
+        self._run(lambda conn: conn.execute(sa.delete(LoginAttempt).where(LoginAttempt.id == mine)))
 
     def clear(self, key: str) -> None:
         db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.key == key))
@@ -67,29 +109,37 @@ class _RedisStore:
             self.client = _redis_clients[url] = redis.Redis.from_url(url, socket_timeout=2)
         self.prefix = prefix + "attempts:"
 
-    def failures(self, key: str, since: datetime) -> list[datetime]:
+    def add(self, key: str, now: datetime, window: timedelta) -> object:
+        name = self.prefix + key
+        stamp = now.timestamp()
+        member = f"{stamp}:{secrets.token_hex(8)}"
+        pipe = self.client.pipeline()
+        pipe.zremrangebyscore(name, "-inf", stamp - window.total_seconds())
+        pipe.zadd(name, {member: stamp})
+        pipe.expire(name, math.ceil(window.total_seconds()) + 60)
+        pipe.execute()
+        return member
+
+    def others(self, key: str, since: datetime, mine: object) -> list[datetime]:
         scores = self.client.zrangebyscore(
             self.prefix + key, f"({since.timestamp()}", "+inf", withscores=True
         )
-        return [datetime.fromtimestamp(score, UTC) for _member, score in scores]
+        return [
+            datetime.fromtimestamp(score, UTC) for member, score in scores if member.decode() != mine
+        ]
 
-    def add(self, key: str, now: datetime, window: timedelta) -> None:
-        name = self.prefix + key
-        stamp = now.timestamp()
-        pipe = self.client.pipeline()
-        pipe.zremrangebyscore(name, "-inf", stamp - window.total_seconds())
-        pipe.zadd(name, {f"{stamp}:{secrets.token_hex(4)}": stamp})
-        pipe.expire(name, math.ceil(window.total_seconds()) + 60)
-        pipe.execute()
+    def remove(self, key: str, mine: object) -> None:
+        self.client.zrem(self.prefix + key, mine)
 
     def clear(self, key: str) -> None:
         self.client.delete(self.prefix + key)
 
 
 _redis_clients: dict[str, object] = {}
+Store = _DatabaseStore | _RedisStore
 
 
-def _stores() -> list[_DatabaseStore | _RedisStore]:
+def _stores() -> list[Store]:
     """The configured store, then the database as the fallback when Redis cannot be reached."""
     url = current_app.config.get("RATELIMIT_STORAGE_URI") or ""
     if url.startswith(("redis://", "rediss://", "unix://")):
@@ -97,32 +147,73 @@ def _stores() -> list[_DatabaseStore | _RedisStore]:
     return [_DatabaseStore()]
 
 
-def _call(method: str, *args):
+def _with_fallback(work):
     import redis
 
     stores = _stores()
     for store in stores[:-1]:
         try:
-            return getattr(store, method)(*args)
+            return work(store)
         except redis.RedisError as exc:
             current_app.logger.error("rate-limit storage unavailable, using the database: %s", exc)
-    return getattr(stores[-1], method)(*args)
+    return work(stores[-1])
 
 
-def check(key: str, *, limit: int, window: timedelta) -> Blocked | None:
-    """Blocked (and until when) if `key` has `limit` failures in the last `window`, else None."""
-    now = utcnow()
-    failures = _call("failures", key, now - window)
-    if len(failures) < limit:
-        return None
-    # The key opens again when enough of its failures have left the window.
-    return Blocked(retry_at=failures[len(failures) - limit] + window)
+@dataclass
+class Attempt:
+    """One attempt, counted on each of its keys before anything secret was looked at.
+
+    `blocked` says until when when one of the keys was already at its limit: the attempt was
+    then not counted (hammering a blocked account does not push its wait further). Otherwise it
+    stays counted as a failure unless the caller says it `succeeded`.
+    """
+
+    blocked: Blocked | None
+    store: Store
+    counted: list[tuple[str, object]] = field(default_factory=list)
+
+    def succeeded(self) -> None:
+        """A right password or code: this attempt was no failure."""
+        _forget(self.store, self.counted)
+        self.counted = []
 
 
-def record_failure(key: str, *, window: timedelta) -> None:
-    """Count one failure. On the database it is part of the request's transaction."""
-    _call("add", key, utcnow(), window)
+def _forget(store: Store, counted: list[tuple[str, object]]) -> None:
+    import redis
+
+    for key, mine in counted:
+        try:
+            store.remove(key, mine)
+        except redis.RedisError as exc:  # expires with its window anyway
+            current_app.logger.error("rate-limit storage unavailable: %s", exc)
+
+
+def attempt(keys: Sequence[tuple[str, int]], *, window: timedelta) -> Attempt:
+    """Count one attempt on every (key, limit) first, then see whether any key was at its limit.
+
+    Counting before looking is what makes the limit hold when attempts arrive together: each one
+    is visible to the others before any of them looks at a password, so of N simultaneous
+    attempts at most `limit` are let through, where checking first and counting afterwards let
+    every attempt that checked before the others counted go ahead.
+    """
+
+    def work(store: Store) -> Attempt:
+        now = utcnow()
+        counted = [(key, store.add(key, now, window)) for key, _limit in keys]
+        blocks = []
+        for (key, limit), (_key, mine) in zip(keys, counted, strict=True):
+            others = store.others(key, now - window, mine)
+            if len(others) >= limit:
+                # The key opens again when enough of its failures have left the window.
+                blocks.append(Blocked(retry_at=others[len(others) - limit] + window))
+        if blocks:
+            _forget(store, counted)
+            return Attempt(blocked=max(blocks, key=lambda b: b.retry_at), store=store)
+        return Attempt(blocked=None, store=store, counted=counted)
+
+    return _with_fallback(work)
 
 
 def clear(key: str) -> None:
-    _call("clear", key)
+    """Forget every failure of `key` (after a right password, or a new one)."""
+    _with_fallback(lambda store: store.clear(key))

@@ -259,15 +259,12 @@ def _throttle_key(user: User) -> str:
     return throttle.key_for("second-factor", str(user.id))
 
 
-def _blocked(user: User) -> throttle.Blocked | None:
+def _attempt(user: User) -> throttle.Attempt:
+    """Count this code (or password) before it is checked; `succeeded()` uncounts it."""
     cfg = current_app.config
-    return throttle.check(
-        _throttle_key(user), limit=cfg["TWO_FACTOR_FAILURES_PER_ACCOUNT"], window=cfg["LOGIN_FAILURE_WINDOW"]
+    return throttle.attempt(
+        [(_throttle_key(user), cfg["TWO_FACTOR_FAILURES_PER_ACCOUNT"])], window=cfg["LOGIN_FAILURE_WINDOW"]
     )
-
-
-def _count_failure(user: User) -> None:
-    throttle.record_failure(_throttle_key(user), window=current_app.config["LOGIN_FAILURE_WINDOW"])
 
 
 def check_second_factor(
@@ -281,14 +278,15 @@ def check_second_factor(
     completes the sign-in, whose event says how it was made.
     """
     actor = audit.actor_of(user, remote_addr)
-    blocked = _blocked(user)
-    if blocked is not None:
+    attempt = _attempt(user)
+    if attempt.blocked is not None:
         audit.record(
             db.session, "user.login_throttled", actor=actor, target=user, reason="too many wrong codes"
         )
-        raise Throttled(blocked)
+        raise Throttled(attempt.blocked)
     if recovery_code is not None:
         if _use_recovery_code(user, recovery_code):
+            attempt.succeeded()
             throttle.clear(_throttle_key(user))
             return remaining_recovery_codes(user.id)
         problem, reason = (
@@ -298,10 +296,10 @@ def check_second_factor(
     else:
         problem = _check_code(user, code)
         if problem is None:
+            attempt.succeeded()
             throttle.clear(_throttle_key(user))
             return None
         reason = "wrong second-factor code"
-    _count_failure(user)
     audit.record(db.session, "user.login_failed", actor=actor, target=user, reason=reason)
     raise CodeRejected(problem)
 
@@ -311,20 +309,21 @@ def confirm_identity(user: User, proof: str, *, remote_addr: str | None) -> None
 
     Throttled like the sign-in step. Flushes (the failure count).
     """
-    blocked = _blocked(user)
-    if blocked is not None:
-        raise Throttled(blocked)
+    attempt = _attempt(user)
+    if attempt.blocked is not None:
+        raise Throttled(attempt.blocked)
     candidate = _normalise_code(proof)
     if user.two_factor_enabled and len(candidate) == CODE_DIGITS and candidate.isdigit():
         problem = _check_code(user, candidate)
         if problem is None:
+            attempt.succeeded()
             return
     else:
         matches, _rehash = verify_password(user.password_hash, proof or "")
         if matches:
+            attempt.succeeded()
             return
         problem = _("That is neither your password nor a current code from your authenticator app.")
-    _count_failure(user)
     raise CodeRejected(problem)
 
 

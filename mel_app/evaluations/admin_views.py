@@ -13,6 +13,7 @@ from mel_app.evaluations.forms import ActionForm, CriteriaSetForm, ScaleForm
 from mel_app.evaluations.services import CriterionInput, EvaluationError, InUseError, PointInput
 from mel_app.evaluations.views import bp
 from mel_app.extensions import db
+from mel_app.integers import to_int
 from mel_app.models import CriteriaSet, Evaluation, Scale
 from mel_app.permissions import can_manage_criteria, require
 
@@ -68,7 +69,7 @@ def _criteria_input(form: CriteriaSetForm) -> list[CriterionInput]:
         raw_id = (sub.id.data or "").strip()
         items.append(
             CriterionInput(
-                id=int(raw_id) if raw_id.isdigit() else None,
+                id=to_int(raw_id),
                 code=sub.code.data or "",
                 name=sub.name.data or "",
                 guiding_question=sub.guiding_question.data or "",

@@ -15,7 +15,6 @@ from wtforms import (
     Form,
     FormField,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -25,10 +24,11 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from mel_app.enum_labels import LABELS
 from mel_app.evaluations.services import MAX_POINTS, MIN_POINTS
+from mel_app.integers import BoundedIntegerField
 from mel_app.models import ActionStatus, EvaluationKind, ResponseKind, ScorerGroup
 
 KIND_LABELS = LABELS[EvaluationKind]
@@ -90,7 +90,7 @@ class InviteForm(FlaskForm):
 
 
 class CloseEvaluationForm(FlaskForm):
-    version = HiddenField(validators=[InputRequired()])
+    version = BoundedIntegerField(widget=HiddenInput(), validators=[InputRequired()], minimum=1)
     submit = SubmitField(_l("Close the evaluation"))
 
 
@@ -100,7 +100,7 @@ class CloseEvaluationForm(FlaskForm):
 class ScorecardForm(FlaskForm):
     """Fields per criterion are added by `scorecard_form`: point_<id>, justification_<id>, evidence_<id>."""
 
-    version = HiddenField(validators=[InputRequired()])
+    version = BoundedIntegerField(widget=HiddenInput(), validators=[InputRequired()], minimum=1)
     save = SubmitField(_l("Save draft"))
     submit_card = SubmitField(_l("Submit my scorecard"))
 
@@ -138,7 +138,7 @@ def scorecard_form(
 
 
 class ReopenScorecardForm(FlaskForm):
-    version = HiddenField(validators=[InputRequired()])
+    version = BoundedIntegerField(widget=HiddenInput(), validators=[InputRequired()], minimum=1)
     reason = TextAreaField(
         _l("Reason for reopening"), validators=[DataRequired(), Length(max=2000)], render_kw={"rows": 2}
     )
@@ -178,7 +178,7 @@ class CriterionRowForm(Form):
     code = StringField(_l("Code"), validators=[Optional(), Length(max=20)])
     name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
     guiding_question = TextAreaField(_l("Guiding question"), validators=[Optional()], render_kw={"rows": 2})
-    position = IntegerField(_l("Order"), validators=[Optional(), NumberRange(min=0, max=999)])
+    position = BoundedIntegerField(_l("Order"), validators=[Optional(), NumberRange(min=0, max=999)])
     remove = BooleanField(_l("Remove"))
 
     @property

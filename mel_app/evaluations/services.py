@@ -18,6 +18,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 from mel_app import audit
 from mel_app.evaluations import stats
 from mel_app.extensions import db
+from mel_app.integers import to_int
 from mel_app.models import (
     ActionStatus,
     AuditEvent,
@@ -519,8 +520,9 @@ def parse_evidence(keys: list[str]) -> list[dict[str, Any]]:
     refs = []
     for key in keys:
         kind, _sep, raw_id = key.partition(":")
-        if kind in ("indicator", "submission") and raw_id.isdigit():
-            refs.append({"type": kind, "id": int(raw_id)})
+        ref_id = to_int(raw_id)
+        if kind in ("indicator", "submission") and ref_id is not None:
+            refs.append({"type": kind, "id": ref_id})
     return refs
 
 

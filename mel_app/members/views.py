@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
@@ -14,6 +14,7 @@ from mel_app.admin.services import is_pending
 from mel_app.auth import emails
 from mel_app.auth.services import invite
 from mel_app.extensions import db
+from mel_app.integers import arg_int
 from mel_app.members import role_label
 from mel_app.members.forms import AddMemberForm, RemoveMemberForm
 from mel_app.members.services import MembershipError, add_member, remove_member
@@ -63,7 +64,7 @@ def _page(project: Project, form: AddMemberForm, status: int = 200):
         .where(Membership.project_id == project.id)
         .options(joinedload(Membership.user), joinedload(Membership.organisation))
         .order_by(Membership.role, sa.func.lower(User.full_name), Membership.id),
-        page=request.args.get("page", 1, type=int) or 1,
+        page=arg_int("page", 1, minimum=1),
         per_page=PER_PAGE,
         error_out=False,
     )

@@ -18,7 +18,6 @@ from wtforms import (
     Form,
     FormField,
     HiddenField,
-    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -32,6 +31,7 @@ from wtforms.widgets import TextInput
 
 from mel_app.enum_labels import LABELS
 from mel_app.exports.iati_codes import CURRENCIES, ORGANISATION_TYPES, SECTORS
+from mel_app.integers import BoundedIntegerField
 from mel_app.models import Aggregation, FundingModality, Measure, Phase, ResultType
 from mel_app.projects import framework as fw
 from mel_app.projects.countries import country_choices, country_name
@@ -419,7 +419,7 @@ class GeneratePeriodsForm(FlaskForm):
         choices=opts((f.value, FREQUENCY_LABELS[f]) for f in Frequency),
         default=Frequency.half_yearly.value,
     )
-    due_days = IntegerField(
+    due_days = BoundedIntegerField(
         _l("Reports due this many days after each period ends"),
         default=30,
         validators=[InputRequired(), NumberRange(min=0, max=365)],

@@ -27,6 +27,7 @@ from mel_app import audit
 from mel_app.enum_labels import LABELS
 from mel_app.extensions import db
 from mel_app.figures import Aggregation, Figure, NoShare
+from mel_app.integers import arg_int
 from mel_app.models import (
     Indicator,
     IndicatorValue,
@@ -171,7 +172,7 @@ def _project_for(project_id: int, predicate: Any) -> Project:
 
 
 def _page_number() -> int:
-    return request.args.get("page", 1, type=int) or 1
+    return arg_int("page", 1, minimum=1)
 
 
 # --- list and portfolio ------------------------------------------------------------------------
@@ -493,7 +494,7 @@ def new_result(project_id: int):
     form.needs_reason = project.framework_approved
     form.parent_id.choices = _parent_choices(project)
     if request.method == "GET":
-        parent = db.session.get(Result, request.args.get("parent", 0, type=int) or 0)
+        parent = db.session.get(Result, arg_int("parent", 0))
         if parent is not None and parent.project_id == project.id:
             form.parent_id.data = parent.id
             below = {ResultType.impact: ResultType.outcome, ResultType.outcome: ResultType.output}

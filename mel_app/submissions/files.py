@@ -94,9 +94,15 @@ _ARCHIVES = frozenset(
         "application/x-deb",
     }
 )
-# Text that a browser or office program could treat as markup or a script if it were opened inline.
-_MARKUP = re.compile(rb"<\s*(?:!doctype|html|script|svg|iframe|object|body|\?xml)", re.IGNORECASE)
-# A script for a shell or an interpreter ("#!/bin/sh"), or server-side page code.
+# Text that a browser or office program could treat as markup if it were opened inline, or that
+# a server would run as page code (PHP, ASP, JSP). Searched for in the whole file: a browser
+# sniffing a page, or a PHP interpreter, finds it on any line, not only in the first kilobytes.
+_MARKUP = re.compile(
+    rb"<\s*(?:!doctype|html|head|body|script|svg|math|iframe|frame|frameset|object|embed|img|link|"
+    rb"meta|style|form|base)(?![a-z0-9-])|<\s*\?xml|<\?php|<%[=@#!\s-]",
+    re.IGNORECASE,
+)
+# A script for a shell or an interpreter ("#!/bin/sh") or server-side page code opening the file.
 _SCRIPT = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:#!|<\?php|<%)", re.IGNORECASE)
 _TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _IMAGES = frozenset({"image/png", "image/jpeg"})
@@ -160,7 +166,7 @@ def _is_text(data: bytes) -> bool:
             return False
     if _TEXT_CONTROL.search(text):
         return False
-    return not (_MARKUP.search(data[:4096]) or _SCRIPT.match(data[:64]))
+    return not (_MARKUP.search(data) or _SCRIPT.match(data[:64]))
 
 
 def _check_office_document(data: bytes, filename: str, members: tuple[str, ...]) -> None:

@@ -18,7 +18,6 @@ from wtforms import (
     Form,
     FormField,
     HiddenField,
-    IntegerField,
     MultipleFileField,
     RadioField,
     SelectField,
@@ -37,6 +36,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import HiddenInput, TextInput
 
+from mel_app.integers import BoundedIntegerField, to_int
 from mel_app.models import (
     NARRATIVE_SECTIONS,
     DesignItemKind,
@@ -109,13 +109,15 @@ class NumberField(Field):
         self.data = number
 
 
-class VersionField(IntegerField):
+class VersionField(BoundedIntegerField):
     """The version of the submission the user saw: every edit and transition carries it."""
 
     widget = HiddenInput()
 
     def __init__(self, **kwargs):
-        super().__init__(validators=[InputRequired(message=_l("Reload the page and try again."))], **kwargs)
+        super().__init__(
+            validators=[InputRequired(message=_l("Reload the page and try again."))], minimum=1, **kwargs
+        )
 
     def set(self, version: int) -> None:
         self.data, self.raw_data = version, None
@@ -193,35 +195,38 @@ class IndicatorRowForm(Form):
 
 
 def indicator_row_form(indicator: Indicator) -> type[IndicatorRowForm]:
+    # Labels that carry what users typed (a code, a file name) are plain strings made with `_()`
+    # during the request, never `_l()`: a lazy string declares itself HTML (`__html__`), so
+    # WTForms and Jinja would print the user's text unescaped.
     code = indicator.code
     fields: dict[str, Any] = {}
     if indicator.measure is Measure.number:
-        fields["value"] = NumberField(_l("%(code)s: value", code=code), [Optional()])
+        fields["value"] = NumberField(_("%(code)s: value", code=code), [Optional()])
         if indicator.disaggregate_by_sex:
             positive = NumberRange(min=0, message=_l("Cannot be negative."))
-            fields["women"] = NumberField(_l("%(code)s: women", code=code), [Optional(), positive])
-            fields["men"] = NumberField(_l("%(code)s: men", code=code), [Optional(), positive])
+            fields["women"] = NumberField(_("%(code)s: women", code=code), [Optional(), positive])
+            fields["men"] = NumberField(_("%(code)s: men", code=code), [Optional(), positive])
     elif indicator.measure is Measure.percentage:
         fields["value"] = NumberField(
-            _l("%(code)s: percentage", code=code),
+            _("%(code)s: percentage", code=code),
             [Optional(), NumberRange(min=0, max=100, message=_l("A percentage is between 0 and 100."))],
         )
     elif indicator.measure is Measure.yes_no:
         fields["value"] = SelectField(
-            _l("%(code)s: yes or no", code=code),
+            _("%(code)s: yes or no", code=code),
             choices=options([("", _l("— choose —")), ("1", _l("yes")), ("0", _l("no"))]),
             validate_choice=True,
         )
     else:
         fields["text_value"] = TextAreaField(
-            _l("%(code)s: answer", code=code), [Length(max=TEXT_MAX)], render_kw={"rows": 3}
+            _("%(code)s: answer", code=code), [Length(max=TEXT_MAX)], render_kw={"rows": 3}
         )
     fields["comment"] = TextAreaField(
-        _l("%(code)s: comment (the reason, if not reported)", code=code),
+        _("%(code)s: comment (the reason, if not reported)", code=code),
         [Length(max=TEXT_MAX)],
         render_kw={"rows": 2},
     )
-    fields["not_reported"] = BooleanField(_l("%(code)s: not reported", code=code))
+    fields["not_reported"] = BooleanField(_("%(code)s: not reported", code=code))
     form = type(f"IndicatorRow{indicator.id}", (IndicatorRowForm,), fields)
     form.indicator = indicator
     return form
@@ -339,7 +344,7 @@ def report_form(indicators: list[Indicator], attachments: list[Any], **kwargs) -
         cls_field = FormField(indicator_row_form(indicator), separator="-")
         setattr(cls, f"ind_{indicator.id}", cls_field)
     for attachment in attachments:
-        setattr(cls, f"remove_{attachment.id}", BooleanField(_l("Remove %(name)s", name=attachment.filename)))
+        setattr(cls, f"remove_{attachment.id}", BooleanField(_("Remove %(name)s", name=attachment.filename)))
     form = cls(**kwargs)
     form.indicator_ids = [i.id for i in indicators]
     form.attachment_ids = [a.id for a in attachments]
@@ -385,12 +390,12 @@ class DesignItemForm(Form):
     def to_input(self) -> ItemInput:
         result_id = indicator_id = None
         kind, _sep, target = (self.link.data or "").partition(":")
-        if kind == "result" and target.isdigit():
-            result_id = int(target)
-        elif kind == "indicator" and target.isdigit():
-            indicator_id = int(target)
+        if kind == "result":
+            result_id = to_int(target)
+        elif kind == "indicator":
+            indicator_id = to_int(target)
         return ItemInput(
-            id=int(self.id.data) if (self.id.data or "").isdigit() else None,
+            id=to_int(self.id.data),
             kind=DesignItemKind(self.kind.data),
             text=(self.text.data or "").strip(),
             result_id=result_id,
@@ -437,7 +442,7 @@ def design_input_form(
 ) -> DesignInputForm:
     cls = type("BoundDesignInputForm", (DesignInputForm,), {})
     for attachment in attachments:
-        setattr(cls, f"remove_{attachment.id}", BooleanField(_l("Remove %(name)s", name=attachment.filename)))
+        setattr(cls, f"remove_{attachment.id}", BooleanField(_("Remove %(name)s", name=attachment.filename)))
     if not formdata_given:
         items = [
             {
@@ -488,10 +493,11 @@ class ResponsesForm(FlaskForm):
     def response_inputs(self) -> dict[int, tuple[Disposition | None, str]]:
         out: dict[int, tuple[Disposition | None, str]] = {}
         for entry in self.responses:
-            if not (entry.form.item_id.data or "").isdigit():
+            item_id = to_int(entry.form.item_id.data)
+            if item_id is None:
                 continue
             disposition = Disposition(entry.form.disposition.data) if entry.form.disposition.data else None
-            out[int(entry.form.item_id.data)] = (disposition, (entry.form.reason.data or "").strip())
+            out[item_id] = (disposition, (entry.form.reason.data or "").strip())
         return out
 
 
@@ -621,7 +627,7 @@ class ReviewFilterForm(FlaskForm):
     def chosen_int(self, name: str) -> int | None:
         value = self[name].data or ""
         allowed = {choice.value for choice in self[name].choices}
-        return int(value) if value.isdigit() and value in allowed else None
+        return to_int(value) if value in allowed else None
 
     def chosen(self, name: str) -> str | None:
         value = self[name].data or ""

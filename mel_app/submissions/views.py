@@ -23,6 +23,7 @@ from wtforms import FieldList, FormField
 
 from mel_app import audit, workflow
 from mel_app.extensions import db
+from mel_app.integers import arg_int
 from mel_app.models import (
     NARRATIVE_SECTIONS,
     Attachment,
@@ -776,7 +777,7 @@ def review_queue():
     )
     page = db.paginate(
         services.review_queue_query(current_user, filters),
-        page=request.args.get("page", 1, type=int),
+        page=arg_int("page", 1, minimum=1),
         per_page=current_app.config["PAGE_SIZE"],
         error_out=False,
     )

@@ -237,6 +237,40 @@ def test_web_pages_images_and_scripts_in_disguise_are_refused(app, setup, name, 
     assert stored(app, sub_id) == []
 
 
+# Plain text of a realistic size before the payload: the whole file is checked, not its start.
+_NOTES = b"Meeting notes: the committee met twice; 18 women and 12 men attended.\r\n" * 80
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("notes.txt", _NOTES + b"<script>alert(document.cookie)</script>\r\n"),
+        ("notes.txt", _NOTES + b"<html><body onload=alert(1)>hello</body></html>"),
+        ("notes.txt", _NOTES + b"<img src=x onerror=alert(1)>"),
+        ("members.csv", b"name;women;men\n<?php system($_GET['c']); ?>\n"),
+        ("members.csv", b"name;women;men\nNairobi;18;12\n" * 300 + b"<?php echo 1; ?>\n"),
+        ("members.csv", b"name;women;men\n<%= Runtime.getRuntime() %>\n"),
+    ],
+    ids=["script-after-4kb", "html-after-4kb", "img-after-4kb", "php-line-2", "php-at-the-end", "jsp-line-2"],
+)
+def test_markup_or_page_code_anywhere_in_a_text_file_is_refused(app, setup, name, content):
+    world, sub_id, author = setup
+    assert len(content) > 4096 or content.count(b"\n") >= 2
+    resp = upload(author, world, sub_id, [(name, content)], achievements="My words")
+    assert resp.status_code == 422
+    page = resp.get_data(as_text=True)
+    assert f"{name} is not one of the accepted kinds of file" in page and "My words" in page
+    assert stored(app, sub_id) == []
+
+
+def test_text_that_only_looks_like_markup_is_accepted(app, setup):
+    """Comparisons, percentages and e-mail addresses in angle brackets are ordinary text."""
+    world, sub_id, author = setup
+    content = _NOTES + b"Wages <5% below the minimum; ratio <%5; <headcount> 40; <rep@example.org>\r\n"
+    assert upload(author, world, sub_id, [("notes.txt", content)]).status_code == 302
+    assert [item["filename"] for item in stored(app, sub_id)] == ["notes.txt"]
+
+
 def test_a_zip_is_refused_as_an_archive(app, setup):
     world, sub_id, author = setup
     resp = upload(author, world, sub_id, [("evidence.zip", plain_zip())], achievements="Kept")

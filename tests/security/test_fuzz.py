@@ -19,7 +19,10 @@ fuzzing follows the forms as they change.
 from __future__ import annotations
 
 import hashlib
+import io
+import re
 from collections import defaultdict
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
@@ -30,6 +33,7 @@ from hypothesis import strategies as st
 from lxml import html as lxml_html
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import IntegerConverter
 
 from config import TestingConfig
 from mel_app import create_app
@@ -382,6 +386,10 @@ def test_fuzzed_form_never_errs_and_never_changes_what_it_may_not(
         "extra fields": {**fields, **{k: [v] for k, v in extras.items() if k not in fields}},
         "NUL bytes": {name: ["a\x00b"] for name in fields},
         "huge text": {name: [HUGE] for name in fields},
+        **{
+            f"every field {label}": {name: [number] for name in fields}
+            for label, number in OUT_OF_RANGE_INTEGERS.items()
+        },
     }
     for who in users:
         for label, variant in variants.items():
@@ -394,7 +402,79 @@ def test_fuzzed_form_never_errs_and_never_changes_what_it_may_not(
                     problems.append(f"{endpoint} as {who}: {resp.status_code} for the form with {label}")
             for change in forbidden_changes(endpoint, before, protected_state(app)):
                 problems.append(f"{endpoint} as {who} with {label}: {change}")
+    # Bodies no page of the app sends: JSON of every type (with the token in the header, as a
+    # script would send it, and without) and broken or unexpected multipart.
+    for who in users:
+        client = _fresh_client(app, world, who) if endpoint in SIGNS_OUT else clients[who]
+        for label, kwargs in odd_bodies(fields, csrf_token(client)):
+            before = protected_state(app)
+            with client.post(url, **kwargs) as resp:
+                if resp.status_code >= 500:
+                    problems.append(f"{endpoint} as {who}: {resp.status_code} for {label}")
+                if label.startswith("JSON") and resp.status_code < 400:
+                    problems.append(f"{endpoint} as {who}: {resp.status_code} for {label}, not refused")
+            for change in forbidden_changes(endpoint, before, protected_state(app)):
+                problems.append(f"{endpoint} as {who} with {label}: {change}")
     assert not problems, "\n".join(problems[:20])
+
+
+# Whole numbers no identifier, version, page or count of the app reaches: above PostgreSQL's
+# integer, above SQLite's 64 bits, far below zero, and 400 digits.
+OUT_OF_RANGE_INTEGERS = {
+    "2**31": str(2**31),
+    "2**63": str(2**63),
+    "-2**63-1": str(-(2**63) - 1),
+    "400 digits": "9" * 400,
+}
+JSON_BODIES = {
+    "an object": '{"version": 99999999999999999999999, "title": "x"}',
+    "an array": '[1, "two", {"three": 3}]',
+    "a string": '"hello"',
+    "a number": "12345678901234567890",
+    "null": "null",
+    "true": "true",
+    "invalid JSON": '{"unclosed": ',
+}
+
+
+def odd_bodies(fields: dict[str, list[str]], token: str):
+    """(label, keyword arguments for client.post) of the bodies a browser never sends."""
+    for label, body in JSON_BODIES.items():
+        for header, with_token in (({"X-CSRFToken": token}, "with"), ({}, "without")):
+            yield (
+                f"JSON {label} {with_token} the token in a header",
+                {"data": body, "content_type": "application/json", "headers": header},
+            )
+    yield "multipart without a boundary", {"data": b"abc", "content_type": "multipart/form-data"}
+    yield (
+        "multipart cut short",
+        {
+            "data": b"--xyz\r\nContent-Disposition: form-data; name=",
+            "content_type": "multipart/form-data; boundary=xyz",
+        },
+    )
+    # Every field of the form sent as a file instead of text.
+    files = MultiDict([(name, (io.BytesIO(b"a file, not text"), "field.txt")) for name in fields])
+    files.add("csrf_token", token)
+    yield "every field as a file", {"data": files, "content_type": "multipart/form-data"}
+    yield (
+        "a urlencoded body that is not urlencoded",
+        {"data": b"%%%\xff\xfe=&&==", "content_type": "application/x-www-form-urlencoded"},
+    )
+
+
+def _get_form_field_names() -> set[str]:
+    """Fields of the forms that GET pages read from the query string (filters, searches, scopes)."""
+    from flask_wtf import FlaskForm
+
+    names: set[str] = set()
+    todo = list(FlaskForm.__subclasses__())
+    while todo:
+        form = todo.pop()
+        todo.extend(form.__subclasses__())
+        if form.__module__.startswith("mel_app."):
+            names.update(name for name, _field in getattr(form, "_unbound_fields", None) or ())
+    return names
 
 
 QUERY_NAMES = (
@@ -417,16 +497,29 @@ QUERY_NAMES = (
     "next",
     "what",
     "format",
+    # Read as whole numbers by the views: pages, parents, positions in the trail, versions.
+    "parent",
+    "before",
+    "after",
+    "v",
+    "version",
+    "id",
 )
 
 
-@pytest.mark.parametrize("value", ["a\x00b", HUGE[:10_000], "-1", "1e309", "../../etc/passwd"])
+@pytest.mark.parametrize(
+    "value",
+    ["a\x00b", HUGE[:10_000], "-1", "1e309", "../../etc/passwd", "²", *OUT_OF_RANGE_INTEGERS.values()],
+)
 def test_query_parameters_never_err(module_app, module_make, value):
-    """The GET pages' filters, given what no filter form would send."""
+    """The GET pages' filters and every form field a page may read from the query string, given
+    what no filter form would send."""
     app = module_app
     world = build_world(app, module_make)
     clients = sign_in(app, world)
-    query = "&".join(f"{name}={quote(value)}" for name in QUERY_NAMES)
+    with app.app_context():
+        names = sorted(set(QUERY_NAMES) | _get_form_field_names())
+    query = "&".join(f"{name}={quote(value)}" for name in names)
     problems = []
     for endpoint, rule in get_routes(app):
         if endpoint == "static":
@@ -437,3 +530,68 @@ def test_query_parameters_never_err(module_app, module_make, value):
                 if resp.status_code >= 500:
                     problems.append(f"GET {url}?… as {kind}: {resp.status_code}")
     assert not problems, "\n".join(problems)
+
+
+def _integer_arguments(rule) -> list[str]:
+    return [name for name, converter in rule._converters.items() if isinstance(converter, IntegerConverter)]
+
+
+def test_out_of_range_integers_in_every_address_are_not_found(module_app, module_make):
+    """Every route with a number in its address, given one no row can have: not found, never a 500."""
+    app = module_app
+    world = build_world(app, module_make)
+    clients = sign_in(app, world)
+    problems, tried = [], 0
+    for endpoint, rules in sorted(rules_by_endpoint(app).items()):
+        for rule in rules:
+            route = POLICIES.get(endpoint)
+            given = route.args(world) if route and route.args else {}
+            args = {**world.url_args(set(rule.arguments) - set(given)), **given}
+            for name in _integer_arguments(rule):
+                for label, number in OUT_OF_RANGE_INTEGERS.items():
+                    with app.test_request_context():
+                        url = url_for(endpoint, **{**args, name: number})
+                    for method in sorted(rule.methods & {"GET", "POST"}):
+                        client = clients["admin"]
+                        data = {"csrf_token": csrf_token(client)} if method == "POST" else None
+                        tried += 1
+                        with client.open(url, method=method, data=data) as resp:
+                            # 405 where another route has the same shape for other methods.
+                            if resp.status_code not in (404, 405):
+                                problems.append(f"{method} {endpoint} {name}={label}: {resp.status_code}")
+    assert tried > 100, "the routes with numbers in their address were found"
+    assert not problems, "\n".join(problems[:30])
+
+
+APP_ROOT = Path(__file__).resolve().parents[2] / "mel_app"
+
+
+def number_reading_problems(source: str, where: str) -> list[str]:
+    """Lines that turn request input into a number by hand instead of through mel_app/integers.py."""
+    problems = []
+    for number, line in enumerate(source.splitlines(), 1):
+        code = line.split("#", 1)[0]
+        if "type=int" in code and "click.option" not in code:
+            problems.append(f"{where}:{number}: type=int (use arg_int)")
+        if re.search(r"(?<!Bounded)\bIntegerField\(", code):
+            problems.append(f"{where}:{number}: IntegerField (use BoundedIntegerField)")
+        if ".isdigit()" in code and "int(" in code:
+            problems.append(f"{where}:{number}: isdigit() then int() (use to_int)")
+    return problems
+
+
+def test_numbers_are_read_from_requests_only_through_the_bounded_helpers():
+    """The class of the overflows above: no number is read from input without its bounds."""
+    problems = []
+    for path in sorted(APP_ROOT.rglob("*.py")):
+        relative = path.relative_to(APP_ROOT)
+        if relative.parts[0] in ("loadgen",) or relative.name in ("integers.py", "cli.py"):
+            continue  # the load generator and the command line read no request
+        problems += number_reading_problems(path.read_text(encoding="utf-8"), str(relative))
+    assert not problems, "\n".join(problems)
+    caught = number_reading_problems(
+        'page = request.args.get("page", 1, type=int)\nn = IntegerField("N")\n'
+        "k = int(v) if v.isdigit() else None\nok = BoundedIntegerField('N')\n",
+        "example.py",
+    )
+    assert [p.split(":")[1] for p in caught] == ["1", "2", "3"], caught

@@ -14,15 +14,19 @@ here, either as attacked or as not written by users (with the reason).
 
 from __future__ import annotations
 
+import ast
 import csv
 import io
+import re
 import zipfile
 from datetime import date
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from lxml import html as lxml_html
 from openpyxl import load_workbook
+from werkzeug.datastructures import MultiDict
 
 from mel_app import audit
 from mel_app.extensions import db
@@ -346,6 +350,169 @@ def test_the_payloads_are_shown_as_typed_on_the_main_pages(attacked, endpoint):
     assert TEMPLATE in text
 
 
+# ---------------------------------------------------------------------------------------------
+# Payloads without "/", and evidence file names uploaded through the real forms
+#
+# An upload's name loses everything up to its last "/" (it could be a path), so the payloads
+# above never reached the pages whole as file names. These need no "/" at all; with them, the
+# names of files uploaded through the report and design-input forms are read back on every page
+# (including the "Remove …" boxes of the draft's form) by every kind of user.
+
+NO_SLASH = [
+    "<b onmouseover=alert(1)>x<b>",
+    '"><img src=x onerror=alert(1)>',
+    "'><svg onload=alert(1)>",
+    "<a href=javascript:alert(1)>x<a>",
+    TEMPLATE,
+]
+NO_SLASH_COMBINED = "".join(NO_SLASH)
+NO_SLASH_SHORT = ['"><img src=x onerror=alert(1)>', "<b onmouseover=alert(1)>x<b>", "<b onclick=a>", TEMPLATE]
+# No double quote in file names: a browser sends it as %22, so it never reaches the app as such.
+FILE_PAYLOADS = [
+    "<b onmouseover=alert(1)>x<b>",
+    "'><img src=x onerror=alert(1)>",
+    "<svg onload=alert(1)>",
+    "<a href=javascript:alert(1)>x<a>",
+]
+FILE_NAMES = [f"{payload}.txt" for payload in FILE_PAYLOADS] + ["".join(FILE_PAYLOADS) + TEMPLATE + ".txt"]
+
+
+def _upload_through_the_form(app, client, sub_id: int) -> None:
+    """Every payload as the name of an evidence file, saved with the draft's own form."""
+    page_url = f"/submissions/{sub_id}"
+    action = f"/submissions/{sub_id}/save"
+    with client.get(page_url) as resp:
+        assert resp.status_code == 200, f"GET {page_url}: {resp.status_code}"
+        document = lxml_html.document_fromstring(resp.get_data(as_text=True))
+    form = next(f for f in document.iter("form") if (f.get("action") or "").endswith(action))
+    body: list[tuple[str, object]] = []
+    for element in form.iter("input", "textarea", "select"):
+        name, kind = element.get("name"), (element.get("type") or "").lower()
+        if not name or name == "csrf_token" or kind in ("file", "submit"):
+            continue
+        if kind in ("checkbox", "radio") and element.get("checked") is None:
+            continue
+        if element.tag == "select":
+            chosen = [o.get("value", "") for o in element.iter("option") if o.get("selected") is not None]
+            body += [(name, value) for value in chosen[:1]]
+        else:
+            body.append((name, element.text or "" if element.tag == "textarea" else element.get("value", "")))
+    body += [("evidence", (io.BytesIO(b"Plain meeting notes."), name)) for name in FILE_NAMES]
+    body.append(("csrf_token", csrf_token(client)))
+    with client.post(action, data=MultiDict(body), content_type="multipart/form-data") as resp:
+        if resp.status_code != 302:
+            errors = lxml_html.document_fromstring(resp.get_data(as_text=True)).find_class("error")
+            raise AssertionError(f"POST {action}: {resp.status_code} {[e.text_content() for e in errors]}")
+    with app.app_context():
+        query = sa.select(Attachment.filename).where(Attachment.submission_id == sub_id)
+        stored = set(db.session.scalars(query))
+        db.session.remove()
+    assert set(FILE_NAMES) <= stored, f"the names were kept as typed: {stored}"
+
+
+@pytest.fixture(scope="module")
+def attacked_without_slash(database):
+    app, url = make_app(database)
+    world = build_world(app, Factory(app))
+    clients = sign_in(app, world, user_agent=NO_SLASH_COMBINED)
+    drafts = {"reporter_same_org": world.draft_submission, "reporter_other_org": world.other_org_submission}
+    for kind, sub_id in drafts.items():
+        _upload_through_the_form(app, clients[kind], sub_id)
+    poison(app, world, NO_SLASH_SHORT, NO_SLASH_COMBINED, skip={(Attachment, "filename")})
+    yield app, world, clients, drafts
+    dispose(app, database, url)
+
+
+def test_no_page_runs_what_users_wrote_without_a_slash_nor_their_file_names(attacked_without_slash):
+    app, world, clients, drafts = attacked_without_slash
+    urls = [route_url(app, endpoint, rule, world) for endpoint, rule in get_routes(app)]
+    urls += [f"/submissions/{sub_id}" for sub_id in drafts.values()]
+    problems, pages, remove_boxes = [], 0, 0
+    for url in urls:
+        for kind in KINDS:
+            with clients[kind].get(url) as resp:
+                assert resp.status_code < 500, f"GET {url} as {kind}: {resp.status_code}"
+                if resp.status_code != 200 or not resp.mimetype.startswith("text/html"):
+                    continue
+                body = resp.get_data(as_text=True)
+            pages += 1
+            problems += [f"GET {url} as {kind}: {p}" for p in page_problems(body)]
+            document = lxml_html.document_fromstring(body)
+            labels = [label.text_content().strip() for label in document.iter("label")]
+            remove_boxes += sum(1 for name in FILE_NAMES for text in labels if text == f"Remove {name}")
+    assert pages > 100, "pages were read"
+    assert not problems, "\n".join(problems[:40])
+    assert remove_boxes >= 2 * len(FILE_NAMES), "each draft's form offers to remove its files, by name"
+
+
+# ---------------------------------------------------------------------------------------------
+# Strings that declare themselves HTML
+#
+# A lazy string (`lazy_gettext`, imported as `_l`) has `__html__`, like `Markup`: Jinja and
+# WTForms print it as it is, unescaped. Either one built with what users wrote is an injection
+# ("Remove %(name)s" with a file's name was one). So, in the app's code: no lazy string gets a
+# value to format, no Markup is made of anything but a literal, and no template uses |safe.
+
+LAZY = {"lazy_gettext", "lazy_ngettext", "lazy_pgettext", "lazy_npgettext"}
+APP_ROOT = Path(__file__).resolve().parents[2] / "mel_app"
+TEMPLATES_ROOT = Path(__file__).resolve().parents[2] / "templates"
+
+
+def html_string_problems(source: str, where: str) -> list[str]:
+    tree = ast.parse(source)
+    lazy, markup = set(LAZY), {"Markup"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module in ("flask_babel", "markupsafe", "flask"):
+            for alias in node.names:
+                if alias.name in LAZY:
+                    lazy.add(alias.asname or alias.name)
+                elif alias.name == "Markup":
+                    markup.add(alias.asname or alias.name)
+    problems = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef | ast.FunctionDef) and node.name == "__html__":
+            problems.append(f"{where}:{node.lineno}: defines __html__")
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+        if name in lazy and any(not isinstance(k.value, ast.Constant) for k in node.keywords):
+            problems.append(f"{where}:{node.lineno}: a lazy string formatted with a value: use _() instead")
+        elif name in markup and not all(isinstance(a, ast.Constant) for a in node.args):
+            problems.append(f"{where}:{node.lineno}: Markup() of something other than a literal")
+        elif isinstance(func, ast.Attribute) and func.attr == "format" and (
+            isinstance(func.value, ast.Call) and getattr(func.value.func, "id", "") in markup
+        ):
+            problems.append(f"{where}:{node.lineno}: Markup(...).format(...)")
+    return problems
+
+
+def test_no_string_marked_as_html_is_built_from_data():
+    problems = []
+    for path in sorted(APP_ROOT.rglob("*.py")):
+        problems += html_string_problems(path.read_text(encoding="utf-8"), str(path.relative_to(APP_ROOT)))
+    for path in sorted(TEMPLATES_ROOT.rglob("*.html")):
+        text = path.read_text(encoding="utf-8")
+        for number, line in enumerate(text.splitlines(), 1):
+            if re.search(r"\|\s*safe\b|Markup\(", line):
+                problems.append(f"templates/{path.relative_to(TEMPLATES_ROOT)}:{number}: {line.strip()}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_static_check_catches_lazy_and_markup_strings_made_of_data():
+    source = """
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup as M
+a = _l("Remove %(name)s", name=attachment.filename)
+b = M("<b>%s</b>" % user.full_name)
+c = M("<b>{}</b>").format(title)
+d = _l("Plain words", count=3)
+e = M("<br>")
+"""
+    problems = html_string_problems(source, "example.py")
+    assert [p.split(":")[1] for p in problems] == ["4", "5", "6"], problems
+
+
 def test_the_checks_catch_an_injection():
     """The page checks themselves fail on a page that was injected."""
     assert page_problems(f'<p title="{ATTRIBUTE}">x</p>')
@@ -353,6 +520,8 @@ def test_the_checks_catch_an_injection():
     assert page_problems("<p>x=&#34;49</p>")
     assert page_problems("<div><script>alert(1)</script></div>")
     assert not page_problems('<p title="&#34;onmouseover=alert(1) x=&#34;">&lt;script&gt;</p>')
+    for payload in NO_SLASH[:4]:
+        assert page_problems(f"<label>Remove {payload}.txt</label>"), payload
 
 
 # ---------------------------------------------------------------------------------------------
