@@ -31,7 +31,7 @@ from wtforms.widgets import TextInput
 
 from mel_app.enum_labels import LABELS
 from mel_app.exports.iati_codes import CURRENCIES, ORGANISATION_TYPES, SECTORS
-from mel_app.integers import BoundedIntegerField
+from mel_app.integers import BoundedIntegerField, to_int
 from mel_app.models import Aggregation, FundingModality, Measure, Phase, ResultType
 from mel_app.projects import framework as fw
 from mel_app.projects.countries import country_choices, country_name
@@ -82,7 +82,7 @@ class ReasonMixin:
             raise ValidationError(_l("The framework is approved: say why it changes."))
 
 
-class ShareField(IntegerField):
+class ShareField(BoundedIntegerField):
     """A whole percentage; anything else is refused with a message that says what to type.
 
     A text box, not type="number": a browser empties a number box it cannot read (40,5) and the
@@ -96,10 +96,11 @@ class ShareField(IntegerField):
         if raw == "":
             self.data = None
             return
-        if not raw.isdigit():
+        number = to_int(raw, maximum=100)
+        if number is None:
             self.data = None
             raise ValueError(_l("Type a whole percentage from 1 to 100, e.g. 40."))
-        self.data = int(raw)
+        self.data = number
 
 
 class ShareForm(Form):
