@@ -16,6 +16,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from mel_app.integers import to_int
 from mel_app.models import NARRATIVE_SECTIONS, Measure
 from mel_app.submissions import labels
 
@@ -89,7 +90,8 @@ def format_value(value: Any, measure: str | None) -> str:
 
 def _natural(code: str) -> tuple[tuple[int, Any], ...]:
     """1.a before 1.1.a before 1.2.a before 1.10.a: numbers compared as numbers."""
-    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.findall(r"\d+|[^\d.]+", code))
+    parts = re.findall(r"[0-9]+|[^0-9.]+", code)
+    return tuple((1, part) if (number := to_int(part)) is None else (0, number) for part in parts)
 
 
 def indicator_order(indicators: Iterable[Any]) -> dict[str, int]:
