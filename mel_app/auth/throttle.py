@@ -89,18 +89,24 @@ class _RedisStore:
 _redis_clients: dict[str, object] = {}
 
 
+def uses_redis(url: str) -> bool:
+    return url.startswith(("redis://", "rediss://", "unix://"))
+
+
 def _stores() -> list[_DatabaseStore | _RedisStore]:
     """The configured store, then the database as the fallback when Redis cannot be reached."""
     url = current_app.config.get("RATELIMIT_STORAGE_URI") or ""
-    if url.startswith(("redis://", "rediss://", "unix://")):
+    if uses_redis(url):
         return [_RedisStore(url, current_app.config["RATELIMIT_KEY_PREFIX"]), _DatabaseStore()]
     return [_DatabaseStore()]
 
 
 def _call(method: str, *args):
+    stores = _stores()
+    if len(stores) == 1:  # the database only: redis is an optional extra, maybe not installed
+        return getattr(stores[0], method)(*args)
     import redis
 
-    stores = _stores()
     for store in stores[:-1]:
         try:
             return getattr(store, method)(*args)
