@@ -7,11 +7,22 @@ overridden by an environment variable of the same name.
 from __future__ import annotations
 
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
-INSTANCE_DIR = BASE_DIR / "instance"
+# instance/ beside this file in a checkout. An installed copy has this file inside the package in
+# site-packages, which is no place for data: there Flask's own place for an installed application
+# (<prefix>/var/mel_app-instance). MEL_INSTANCE_PATH overrides both.
+INSTANCE_DIR = Path(
+    os.environ.get("MEL_INSTANCE_PATH")
+    or (
+        BASE_DIR / "instance"
+        if (BASE_DIR / "pyproject.toml").is_file()
+        else Path(sys.prefix) / "var" / "mel_app-instance"
+    )
+)
 
 
 def _bool(name: str, default: bool) -> bool:

@@ -510,7 +510,7 @@ def main() -> None:
 
     from plan import build_plan
 
-    from config import DevelopmentConfig
+    from mel_app.config import DevelopmentConfig
     from mel_app import create_app
 
     app = create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI=url, BENCH=True)

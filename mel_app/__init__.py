@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request
@@ -15,12 +16,12 @@ __version__ = "0.1.0"
 
 def create_app(config: Any = None, **overrides: Any) -> Flask:
     """Build the application. `config` is a config class (default: chosen by MEL_CONFIG)."""
-    from config import INSTANCE_DIR, config_from_env
+    from mel_app.config import INSTANCE_DIR, config_from_env
 
     app = Flask(
         __name__,
         instance_path=str(INSTANCE_DIR),
-        template_folder="../templates",
+        template_folder=str(shipped_dir("templates")),
         static_folder="static",
     )
     from mel_app.integers import BoundedIntegerConverter
@@ -68,6 +69,15 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
     return app
 
 
+def shipped_dir(name: str) -> Path:
+    """templates/ or migrations/: inside the package when installed from the wheel (pyproject.toml
+    maps them there), at the top of the repository in a checkout. Never relative to the current
+    directory, so the application runs from anywhere."""
+    package = Path(__file__).resolve().parent
+    installed = package / name
+    return installed if installed.is_dir() else package.parent / name
+
+
 def _check_config(app: Flask) -> None:
     if app.config.get("NAME") == "production":
         secret = app.config.get("SECRET_KEY") or ""
@@ -89,10 +99,26 @@ def _check_config(app: Flask) -> None:
             load_scanner(app.config["EVIDENCE_SCANNER"].strip())
         except ScannerConfigError as exc:
             raise SystemExit(str(exc)) from None
+    _check_redis(app.config.get("RATELIMIT_STORAGE_URI") or "")
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         import os
 
         os.makedirs(app.instance_path, exist_ok=True)
+
+
+def _check_redis(url: str) -> None:
+    """Redis is an optional extra: when the settings ask for it, it must be installed, which is
+    said at start-up rather than by a failure at the first sign-in."""
+    import importlib.util
+
+    from mel_app.auth.throttle import uses_redis
+
+    if uses_redis(url) and importlib.util.find_spec("redis") is None:
+        raise SystemExit(
+            "RATELIMIT_STORAGE_URI asks for Redis but the redis package is not installed: "
+            "install mel_app with the redis extra (pip install 'mel_app[redis]'), or leave "
+            "RATELIMIT_STORAGE_URI empty to count failed sign-ins in the database."
+        )
 
 
 def public_base_url_problem(value: str) -> str | None:
@@ -125,7 +151,7 @@ def _init_extensions(app: Flask) -> None:
         configure_engine_events(db.engine, sqlite_wal=app.config.get("SQLITE_WAL", False))
     audit.install()
     migrate.init_app(
-        app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True, compare_type=True
+        app, db, directory=str(shipped_dir("migrations")), render_as_batch=True, compare_type=True
     )
     csrf.init_app(app)
 

@@ -139,18 +139,24 @@ _redis_clients: dict[str, object] = {}
 Store = _DatabaseStore | _RedisStore
 
 
+def uses_redis(url: str) -> bool:
+    return url.startswith(("redis://", "rediss://", "unix://"))
+
+
 def _stores() -> list[Store]:
     """The configured store, then the database as the fallback when Redis cannot be reached."""
     url = current_app.config.get("RATELIMIT_STORAGE_URI") or ""
-    if url.startswith(("redis://", "rediss://", "unix://")):
+    if uses_redis(url):
         return [_RedisStore(url, current_app.config["RATELIMIT_KEY_PREFIX"]), _DatabaseStore()]
     return [_DatabaseStore()]
 
 
 def _with_fallback(work):
+    stores = _stores()
+    if len(stores) == 1:  # the database only: redis is an optional extra, maybe not installed
+        return work(stores[0])
     import redis
 
-    stores = _stores()
     for store in stores[:-1]:
         try:
             return work(store)
@@ -179,6 +185,10 @@ class Attempt:
 
 
 def _forget(store: Store, counted: list[tuple[str, object]]) -> None:
+    if isinstance(store, _DatabaseStore):
+        for key, mine in counted:
+            store.remove(key, mine)
+        return
     import redis
 
     for key, mine in counted:

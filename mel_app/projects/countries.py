@@ -1,288 +1,61 @@
-"""ISO 3166-1 alpha-2 country codes (all 249 officially assigned), with English short names.
+"""The one country catalogue, for organisations and projects alike.
 
-The list is shipped with the code so that it never depends on a network service. Names are shown
-in the user's language where the locale data knows them (see `country_name`), in English otherwise.
+The codes and names come from the CLDR data that ships with Babel, so that no hand-kept list can
+fall behind or disagree with another one, and names are shown in the user's language. The codes are
+ISO 3166-1 alpha-2 plus XK for Kosovo, which ISO has not assigned but IATI's Country codelist uses:
+every code offered here can be published in the IATI file.
 """
 
 from __future__ import annotations
 
+import unicodedata
+
 from babel import Locale
 from flask_babel import get_locale
 
-COUNTRIES: tuple[tuple[str, str], ...] = (
-    ("AD", "Andorra"),
-    ("AE", "United Arab Emirates"),
-    ("AF", "Afghanistan"),
-    ("AG", "Antigua & Barbuda"),
-    ("AI", "Anguilla"),
-    ("AL", "Albania"),
-    ("AM", "Armenia"),
-    ("AO", "Angola"),
-    ("AQ", "Antarctica"),
-    ("AR", "Argentina"),
-    ("AS", "American Samoa"),
-    ("AT", "Austria"),
-    ("AU", "Australia"),
-    ("AW", "Aruba"),
-    ("AX", "Åland Islands"),
-    ("AZ", "Azerbaijan"),
-    ("BA", "Bosnia & Herzegovina"),
-    ("BB", "Barbados"),
-    ("BD", "Bangladesh"),
-    ("BE", "Belgium"),
-    ("BF", "Burkina Faso"),
-    ("BG", "Bulgaria"),
-    ("BH", "Bahrain"),
-    ("BI", "Burundi"),
-    ("BJ", "Benin"),
-    ("BL", "St. Barthélemy"),
-    ("BM", "Bermuda"),
-    ("BN", "Brunei"),
-    ("BO", "Bolivia"),
-    ("BQ", "Caribbean Netherlands"),
-    ("BR", "Brazil"),
-    ("BS", "Bahamas"),
-    ("BT", "Bhutan"),
-    ("BV", "Bouvet Island"),
-    ("BW", "Botswana"),
-    ("BY", "Belarus"),
-    ("BZ", "Belize"),
-    ("CA", "Canada"),
-    ("CC", "Cocos (Keeling) Islands"),
-    ("CD", "Congo - Kinshasa"),
-    ("CF", "Central African Republic"),
-    ("CG", "Congo - Brazzaville"),
-    ("CH", "Switzerland"),
-    ("CI", "Côte d’Ivoire"),
-    ("CK", "Cook Islands"),
-    ("CL", "Chile"),
-    ("CM", "Cameroon"),
-    ("CN", "China"),
-    ("CO", "Colombia"),
-    ("CR", "Costa Rica"),
-    ("CU", "Cuba"),
-    ("CV", "Cape Verde"),
-    ("CW", "Curaçao"),
-    ("CX", "Christmas Island"),
-    ("CY", "Cyprus"),
-    ("CZ", "Czechia"),
-    ("DE", "Germany"),
-    ("DJ", "Djibouti"),
-    ("DK", "Denmark"),
-    ("DM", "Dominica"),
-    ("DO", "Dominican Republic"),
-    ("DZ", "Algeria"),
-    ("EC", "Ecuador"),
-    ("EE", "Estonia"),
-    ("EG", "Egypt"),
-    ("EH", "Western Sahara"),
-    ("ER", "Eritrea"),
-    ("ES", "Spain"),
-    ("ET", "Ethiopia"),
-    ("FI", "Finland"),
-    ("FJ", "Fiji"),
-    ("FK", "Falkland Islands"),
-    ("FM", "Micronesia"),
-    ("FO", "Faroe Islands"),
-    ("FR", "France"),
-    ("GA", "Gabon"),
-    ("GB", "United Kingdom"),
-    ("GD", "Grenada"),
-    ("GE", "Georgia"),
-    ("GF", "French Guiana"),
-    ("GG", "Guernsey"),
-    ("GH", "Ghana"),
-    ("GI", "Gibraltar"),
-    ("GL", "Greenland"),
-    ("GM", "Gambia"),
-    ("GN", "Guinea"),
-    ("GP", "Guadeloupe"),
-    ("GQ", "Equatorial Guinea"),
-    ("GR", "Greece"),
-    ("GS", "South Georgia & South Sandwich Islands"),
-    ("GT", "Guatemala"),
-    ("GU", "Guam"),
-    ("GW", "Guinea-Bissau"),
-    ("GY", "Guyana"),
-    ("HK", "Hong Kong SAR China"),
-    ("HM", "Heard Island & McDonald Islands"),
-    ("HN", "Honduras"),
-    ("HR", "Croatia"),
-    ("HT", "Haiti"),
-    ("HU", "Hungary"),
-    ("ID", "Indonesia"),
-    ("IE", "Ireland"),
-    ("IL", "Israel"),
-    ("IM", "Isle of Man"),
-    ("IN", "India"),
-    ("IO", "British Indian Ocean Territory"),
-    ("IQ", "Iraq"),
-    ("IR", "Iran"),
-    ("IS", "Iceland"),
-    ("IT", "Italy"),
-    ("JE", "Jersey"),
-    ("JM", "Jamaica"),
-    ("JO", "Jordan"),
-    ("JP", "Japan"),
-    ("KE", "Kenya"),
-    ("KG", "Kyrgyzstan"),
-    ("KH", "Cambodia"),
-    ("KI", "Kiribati"),
-    ("KM", "Comoros"),
-    ("KN", "St. Kitts & Nevis"),
-    ("KP", "North Korea"),
-    ("KR", "South Korea"),
-    ("KW", "Kuwait"),
-    ("KY", "Cayman Islands"),
-    ("KZ", "Kazakhstan"),
-    ("LA", "Laos"),
-    ("LB", "Lebanon"),
-    ("LC", "St. Lucia"),
-    ("LI", "Liechtenstein"),
-    ("LK", "Sri Lanka"),
-    ("LR", "Liberia"),
-    ("LS", "Lesotho"),
-    ("LT", "Lithuania"),
-    ("LU", "Luxembourg"),
-    ("LV", "Latvia"),
-    ("LY", "Libya"),
-    ("MA", "Morocco"),
-    ("MC", "Monaco"),
-    ("MD", "Moldova"),
-    ("ME", "Montenegro"),
-    ("MF", "St. Martin"),
-    ("MG", "Madagascar"),
-    ("MH", "Marshall Islands"),
-    ("MK", "North Macedonia"),
-    ("ML", "Mali"),
-    ("MM", "Myanmar (Burma)"),
-    ("MN", "Mongolia"),
-    ("MO", "Macao SAR China"),
-    ("MP", "Northern Mariana Islands"),
-    ("MQ", "Martinique"),
-    ("MR", "Mauritania"),
-    ("MS", "Montserrat"),
-    ("MT", "Malta"),
-    ("MU", "Mauritius"),
-    ("MV", "Maldives"),
-    ("MW", "Malawi"),
-    ("MX", "Mexico"),
-    ("MY", "Malaysia"),
-    ("MZ", "Mozambique"),
-    ("NA", "Namibia"),
-    ("NC", "New Caledonia"),
-    ("NE", "Niger"),
-    ("NF", "Norfolk Island"),
-    ("NG", "Nigeria"),
-    ("NI", "Nicaragua"),
-    ("NL", "Netherlands"),
-    ("NO", "Norway"),
-    ("NP", "Nepal"),
-    ("NR", "Nauru"),
-    ("NU", "Niue"),
-    ("NZ", "New Zealand"),
-    ("OM", "Oman"),
-    ("PA", "Panama"),
-    ("PE", "Peru"),
-    ("PF", "French Polynesia"),
-    ("PG", "Papua New Guinea"),
-    ("PH", "Philippines"),
-    ("PK", "Pakistan"),
-    ("PL", "Poland"),
-    ("PM", "St. Pierre & Miquelon"),
-    ("PN", "Pitcairn Islands"),
-    ("PR", "Puerto Rico"),
-    ("PS", "Palestinian Territories"),
-    ("PT", "Portugal"),
-    ("PW", "Palau"),
-    ("PY", "Paraguay"),
-    ("QA", "Qatar"),
-    ("RE", "Réunion"),
-    ("RO", "Romania"),
-    ("RS", "Serbia"),
-    ("RU", "Russia"),
-    ("RW", "Rwanda"),
-    ("SA", "Saudi Arabia"),
-    ("SB", "Solomon Islands"),
-    ("SC", "Seychelles"),
-    ("SD", "Sudan"),
-    ("SE", "Sweden"),
-    ("SG", "Singapore"),
-    ("SH", "St. Helena, Ascension & Tristan da Cunha"),
-    ("SI", "Slovenia"),
-    ("SJ", "Svalbard & Jan Mayen"),
-    ("SK", "Slovakia"),
-    ("SL", "Sierra Leone"),
-    ("SM", "San Marino"),
-    ("SN", "Senegal"),
-    ("SO", "Somalia"),
-    ("SR", "Suriname"),
-    ("SS", "South Sudan"),
-    ("ST", "São Tomé & Príncipe"),
-    ("SV", "El Salvador"),
-    ("SX", "Sint Maarten"),
-    ("SY", "Syria"),
-    ("SZ", "Eswatini"),
-    ("TC", "Turks & Caicos Islands"),
-    ("TD", "Chad"),
-    ("TF", "French Southern and Antarctic Lands"),
-    ("TG", "Togo"),
-    ("TH", "Thailand"),
-    ("TJ", "Tajikistan"),
-    ("TK", "Tokelau"),
-    ("TL", "Timor-Leste"),
-    ("TM", "Turkmenistan"),
-    ("TN", "Tunisia"),
-    ("TO", "Tonga"),
-    ("TR", "Türkiye"),
-    ("TT", "Trinidad & Tobago"),
-    ("TV", "Tuvalu"),
-    ("TW", "Taiwan"),
-    ("TZ", "Tanzania"),
-    ("UA", "Ukraine"),
-    ("UG", "Uganda"),
-    ("UM", "U.S. Outlying Islands"),
-    ("US", "United States"),
-    ("UY", "Uruguay"),
-    ("UZ", "Uzbekistan"),
-    ("VA", "Vatican City"),
-    ("VC", "St. Vincent & Grenadines"),
-    ("VE", "Venezuela"),
-    ("VG", "British Virgin Islands"),
-    ("VI", "U.S. Virgin Islands"),
-    ("VN", "Vietnam"),
-    ("VU", "Vanuatu"),
-    ("WF", "Wallis & Futuna"),
-    ("WS", "Samoa"),
-    ("YE", "Yemen"),
-    ("YT", "Mayotte"),
-    ("ZA", "South Africa"),
-    ("ZM", "Zambia"),
-    ("ZW", "Zimbabwe"),
+# Two-letter codes CLDR knows that are not countries: regions, exceptional reservations and codes
+# for tests or unknown places. None of them is on IATI's Country codelist.
+_NOT_COUNTRIES = frozenset(
+    {"AC", "CP", "CQ", "DG", "EA", "EU", "EZ", "IC", "QO", "TA", "UN", "XA", "XB", "ZZ"}
 )
 
-COUNTRY_CODES = frozenset(code for code, _name in COUNTRIES)
-_ENGLISH = dict(COUNTRIES)
+_ENGLISH = Locale("en")
+COUNTRY_CODES = frozenset(
+    code
+    for code in _ENGLISH.territories
+    if len(code) == 2 and code.isalpha() and code.isupper() and code not in _NOT_COUNTRIES
+)
 
 
 def is_country_code(code: str | None) -> bool:
     return (code or "") in COUNTRY_CODES
 
 
+def _locale(locale: Locale | None) -> Locale:
+    if locale is not None:
+        return locale
+    try:
+        return get_locale() or _ENGLISH
+    except RuntimeError:  # outside a request: English
+        return _ENGLISH
+
+
 def country_name(code: str, locale: Locale | None = None) -> str:
     """The country's name in the given (default: the request's) language, else in English."""
-    if locale is None:
-        try:
-            locale = get_locale()
-        except RuntimeError:  # outside a request: English
-            locale = None
-    if locale is not None:
-        name = locale.territories.get(code)
-        if name:
-            return name
-    return _ENGLISH.get(code, code)
+    return _locale(locale).territories.get(code) or _ENGLISH.territories.get(code) or code
+
+
+def country_names(locale: Locale | None = None) -> dict[str, str]:
+    """Every code of the catalogue -> the country's name in the given (default: the request's) language."""
+    loc = _locale(locale)
+    return {code: country_name(code, loc) for code in COUNTRY_CODES}
+
+
+def _sort_key(text: str) -> str:
+    # Accents aside, so that Égypte sorts with the E's in French.
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
 
 
 def country_choices() -> list[tuple[str, str]]:
     """(code, name) pairs sorted by name in the user's language, for select lists."""
-    return sorted(((code, country_name(code)) for code in COUNTRY_CODES), key=lambda c: c[1].casefold())
+    return sorted(country_names().items(), key=lambda c: _sort_key(c[1]))
