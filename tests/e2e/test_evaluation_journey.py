@@ -69,6 +69,7 @@ def check_the_workbook(path: str, codes) -> None:
         "Results framework",
         "Indicator values",
         "Progress vs target",
+        "Actuals by period",
         "Narrative",
         "Design input",
         "Scores",
