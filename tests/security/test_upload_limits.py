@@ -32,7 +32,7 @@ from mel_app import archives
 from mel_app.models import Status
 from mel_app.projects import import_export
 from mel_app.submissions import files
-from tests.conftest import csrf_token
+from tests.conftest import HEAVY, csrf_token
 from tests.factories import PASSWORD
 from tests.security.test_evidence import docx, stored
 from tests.submissions_world import add_submission, build_world, report_payload, signed_in, state
@@ -96,6 +96,7 @@ def xlsx_bomb(unpacked_mb: int = 92, *, rows: list[list[str]] | None = None) -> 
 # Pictures: limits per request, checked on the headers before anything is decoded
 
 
+@HEAVY  # a time limit
 def test_twenty_five_huge_flat_pictures_are_refused_at_once_with_the_text_kept(app, setup, png_bomb):
     world, sub_id, author = setup
     app.config["MAX_FILES_PER_REQUEST"] = 30  # the pixel limit must hold on its own
@@ -161,6 +162,7 @@ def test_the_header_is_read_without_decoding_the_picture(png_bomb):
 # Archives: one inspection of the ZIP directory, for evidence and the framework import
 
 
+@HEAVY  # a time limit
 def test_the_spreadsheet_bomb_is_refused_by_the_framework_import_quickly(app, client, login, make):
     from mel_app.models import Role
 
@@ -293,23 +295,25 @@ def _worker_pids(master: int) -> set[int]:
 def served(app, make, tmp_path):
     """The app under gunicorn, one sync worker, on the test database; yields (base URL, world)."""
     world = build_world(make)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    # Gunicorn is handed a socket already bound to a free port, so that no other test running
+    # in parallel can take the port between choosing it and gunicorn listening on it.
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
     log = tmp_path / "gunicorn.log"
     env = {
         **os.environ,
         "MEL_CONFIG": "testing",
         "TEST_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
     }
-    with open(log, "w") as out:
+    with listener, open(log, "w") as out:
         process = subprocess.Popen(
             [str(GUNICORN), "--workers", "1", "--worker-class", "sync", "--timeout", str(WORKER_TIMEOUT)]
-            + ["--bind", f"127.0.0.1:{port}", "mel_app:create_app()"],
+            + ["--bind", f"fd://{listener.fileno()}", "mel_app:create_app()"],
             cwd=Path(__file__).resolve().parents[2],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
+            pass_fds=[listener.fileno()],
         )
     try:
         deadline = time.monotonic() + 60
@@ -325,6 +329,7 @@ def served(app, make, tmp_path):
         process.wait(20)
 
 
+@HEAVY  # a time limit, and gunicorn's own worker timeout
 @pytest.mark.skipif(not GUNICORN.exists(), reason="gunicorn not installed")
 def test_no_upload_within_the_request_limit_gets_the_worker_killed(app, served, png_bomb):
     base, world, process, log = served
