@@ -48,9 +48,8 @@ chromium:
 	fi
 
 # The suite runs in parallel workers (pytest-xdist), one per core; each has its own database.
-# Tests marked xdist_group("...") run on one worker, one after the other. Serially:
-# PYTEST_ARGS="-n 0" (or PYTEST_ARGS="-p no:xdist", which leaves the options below out).
-XDIST ?= -n auto --dist loadgroup
+# Serially: PYTEST_ARGS="-n 0" (or PYTEST_ARGS="-p no:xdist", which leaves the options below out).
+XDIST ?= -n auto --dist load
 PYTEST = $(PY) -m pytest $(if $(findstring no:xdist,$(PYTEST_ARGS)),,$(XDIST))
 # Keep compiled modules, and the test modules pytest rewrites, in __pycache__ even where the
 # environment says not to (PYTHONDONTWRITEBYTECODE): without them every worker of every pass

@@ -41,14 +41,7 @@ def is_postgres() -> bool:
     return BASE_URL.startswith("postgresql")
 
 
-# Tests with many threads or a time limit run in this group: on one worker, one after the other,
-# so that no two of them compete for the machine (the other workers still run other tests).
-HEAVY = pytest.mark.xdist_group("heavy")
-
-
 def pytest_configure(config):
-    # Known to --strict-markers also when pytest-xdist is switched off (-p no:xdist).
-    config.addinivalue_line("markers", "xdist_group(name): tests run by one parallel worker, in turn")
     workerinput = getattr(config, "workerinput", None)
     config.stash[RUN_ID] = workerinput["mel_run_id"] if workerinput else uuid.uuid4().hex[:10]
 
@@ -64,8 +57,8 @@ def pytest_sessionfinish(session):
 
     Each worker drops its own at its end; one that crashed or was killed leaves it behind.
     """
-    if not is_postgres() or hasattr(session.config, "workerinput"):
-        return
+    if not is_postgres() or not session.config.pluginmanager.has_plugin("dsession"):
+        return  # no workers were started: the `database` fixture dropped the only database
     prefix = f"mel_test_{session.config.stash[RUN_ID]}_"
     try:
         engine = sa.create_engine(_admin_url(), isolation_level="AUTOCOMMIT")

@@ -14,7 +14,7 @@ from mel_app.audit import chain
 from mel_app.extensions import db
 from mel_app.models import AuditEvent, Organisation, OrgGroup, utcnow
 from tests import audit_helpers
-from tests.conftest import HEAVY, is_postgres
+from tests.conftest import is_postgres
 
 unprotected_trail = audit_helpers.unprotected_trail
 
@@ -22,7 +22,6 @@ THREADS = 20
 ROUNDS = 3
 
 
-@HEAVY
 @pytest.mark.skipif(not is_postgres(), reason="concurrent writers need a server database")
 def test_twenty_concurrent_writers_leave_one_unbroken_chain(app, make):
     org_ids = [make.organisation(f"Union {i}") for i in range(THREADS)]

@@ -31,7 +31,7 @@ from mel_app.models import (
     Scorecard,
     User,
 )
-from tests.conftest import HEAVY, csrf_token, is_postgres
+from tests.conftest import csrf_token, is_postgres
 from tests.evaluation_world import add_evaluation, build_world
 
 
@@ -214,7 +214,6 @@ def test_a_create_overtaken_between_its_check_and_its_insert_says_it_exists(app,
 RACERS = 8
 
 
-@HEAVY
 @pytest.mark.postgres_only
 @pytest.mark.skipif(not is_postgres(), reason="needs PostgreSQL: SQLite lets one writer in at a time")
 @pytest.mark.parametrize("name", sorted(RACES))

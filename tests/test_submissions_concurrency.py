@@ -15,11 +15,10 @@ import sqlalchemy as sa
 from mel_app.audit import chain
 from mel_app.extensions import db
 from mel_app.models import Comment, IndicatorValue, Membership, Role, Status, Submission, User
-from tests.conftest import HEAVY, csrf_token, is_postgres
+from tests.conftest import csrf_token, is_postgres
 from tests.submissions_world import add_submission, build_world, events, report_payload, state
 
 pytestmark = [
-    HEAVY,
     pytest.mark.postgres_only,
     pytest.mark.skipif(not is_postgres(), reason="needs PostgreSQL: SQLite lets one writer in at a time"),
 ]

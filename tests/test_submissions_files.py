@@ -21,7 +21,6 @@ from werkzeug.serving import make_server
 from mel_app.extensions import db
 from mel_app.models import Attachment, Status, SubmissionVersion
 from mel_app.submissions.files import FileRejected, FileTooLarge, read_upload, sniff
-from tests.conftest import HEAVY
 from tests.submissions_world import (
     add_submission,
     build_world,
@@ -286,7 +285,6 @@ def test_a_too_large_upload_to_a_real_server_gets_the_413_page_not_a_reset(app):
     assert b"File too large" in answer
 
 
-@HEAVY
 @pytest.mark.skipif(not Path(sys.executable).with_name("gunicorn").exists(), reason="gunicorn not installed")
 def test_a_too_large_upload_to_gunicorn_gets_the_413_page_not_a_reset(tmp_path):
     """Gunicorn closes the socket on an unread body; the app reads the refused body first."""

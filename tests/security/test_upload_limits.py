@@ -32,7 +32,7 @@ from mel_app import archives
 from mel_app.models import Status
 from mel_app.projects import import_export
 from mel_app.submissions import files
-from tests.conftest import HEAVY, csrf_token
+from tests.conftest import csrf_token
 from tests.factories import PASSWORD
 from tests.security.test_evidence import docx, stored
 from tests.submissions_world import add_submission, build_world, report_payload, signed_in, state
@@ -96,7 +96,6 @@ def xlsx_bomb(unpacked_mb: int = 92, *, rows: list[list[str]] | None = None) -> 
 # Pictures: limits per request, checked on the headers before anything is decoded
 
 
-@HEAVY  # a time limit
 def test_twenty_five_huge_flat_pictures_are_refused_at_once_with_the_text_kept(app, setup, png_bomb):
     world, sub_id, author = setup
     app.config["MAX_FILES_PER_REQUEST"] = 30  # the pixel limit must hold on its own
@@ -162,7 +161,6 @@ def test_the_header_is_read_without_decoding_the_picture(png_bomb):
 # Archives: one inspection of the ZIP directory, for evidence and the framework import
 
 
-@HEAVY  # a time limit
 def test_the_spreadsheet_bomb_is_refused_by_the_framework_import_quickly(app, client, login, make):
     from mel_app.models import Role
 
@@ -329,7 +327,6 @@ def served(app, make, tmp_path):
         process.wait(20)
 
 
-@HEAVY  # a time limit, and gunicorn's own worker timeout
 @pytest.mark.skipif(not GUNICORN.exists(), reason="gunicorn not installed")
 def test_no_upload_within_the_request_limit_gets_the_worker_killed(app, served, png_bomb):
     base, world, process, log = served
