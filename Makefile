@@ -47,18 +47,27 @@ chromium:
 	  echo "!!! Chromium is missing and cannot be installed (not root): the browser tests will be skipped."; \
 	fi
 
+# The suite runs in parallel workers (pytest-xdist), one per core; each has its own database.
+# Serially: PYTEST_ARGS="-n 0" (or PYTEST_ARGS="-p no:xdist", which leaves the options below out).
+XDIST ?= -n auto --dist load
+PYTEST = $(PY) -m pytest $(if $(findstring no:xdist,$(PYTEST_ARGS)),,$(XDIST))
+# Keep compiled modules, and the test modules pytest rewrites, in __pycache__ even where the
+# environment says not to (PYTHONDONTWRITEBYTECODE): without them every worker of every pass
+# compiles the whole app and rewrites every test module again, which costs more than a test file.
+PYTEST_ENV = PYTHONDONTWRITEBYTECODE=
+
 ## make test: the whole suite on SQLite (with the browser journeys), then on PostgreSQL
 test: install chromium
 	@echo "=== mel_app test suite on SQLite (unit, integration and browser tests) ==="
-	TEST_DATABASE_URL=sqlite $(PY) -m pytest $(PYTEST_ARGS) || $(E2E_EVIDENCE)
+	$(PYTEST_ENV) TEST_DATABASE_URL=sqlite $(PYTEST) $(PYTEST_ARGS) || $(E2E_EVIDENCE)
 	@echo "=== mel_app test suite on PostgreSQL ($(PG_URL)) ==="
-	TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
+	$(PYTEST_ENV) TEST_DATABASE_URL=$(PG_URL) $(PYTEST) -m "not e2e" $(PYTEST_ARGS)
 
 test-sqlite: install chromium
-	TEST_DATABASE_URL=sqlite $(PY) -m pytest $(PYTEST_ARGS) || $(E2E_EVIDENCE)
+	$(PYTEST_ENV) TEST_DATABASE_URL=sqlite $(PYTEST) $(PYTEST_ARGS) || $(E2E_EVIDENCE)
 
 test-postgres: install
-	TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
+	$(PYTEST_ENV) TEST_DATABASE_URL=$(PG_URL) $(PYTEST) -m "not e2e" $(PYTEST_ARGS)
 
 $(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,bench]'

@@ -3,6 +3,10 @@
 The suite runs against the database named by TEST_DATABASE_URL (SQLite by default). For
 PostgreSQL a throw-away database is created for the run and dropped at the end; tables are
 emptied between tests. The schema is always built by the Alembic migrations, as in production.
+
+The suite runs in parallel (pytest-xdist, `-n`): every worker is a session of its own, with its
+own database (`mel_test_<run>_<worker>` on PostgreSQL, files in the worker's own temporary
+folder on SQLite); servers started by tests listen on ports the system chooses (port 0).
 """
 
 from __future__ import annotations
@@ -25,10 +29,52 @@ from tests.factories import Factory
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 BASE_URL = os.environ.get("TEST_DATABASE_URL", "sqlite")
+# Where a failing browser test leaves a screenshot and the HTML of its pages (tests/e2e/conftest.py).
+E2E_ARTIFACTS = Path(os.environ.get("E2E_ARTIFACTS", "test-artifacts/e2e")).resolve()
+
+
+# Names this run's PostgreSQL databases, shared by the workers of one run (see pytest_configure).
+RUN_ID = pytest.StashKey[str]()
 
 
 def is_postgres() -> bool:
     return BASE_URL.startswith("postgresql")
+
+
+def pytest_configure(config):
+    workerinput = getattr(config, "workerinput", None)
+    config.stash[RUN_ID] = workerinput["mel_run_id"] if workerinput else uuid.uuid4().hex[:10]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist: hand the run's id to each worker it starts."""
+    node.workerinput["mel_run_id"] = node.config.stash[RUN_ID]
+
+
+def pytest_sessionfinish(session):
+    """In the process that started the workers: drop any database a worker could not drop itself.
+
+    Each worker drops its own at its end; one that crashed or was killed leaves it behind.
+    """
+    if not is_postgres() or not session.config.pluginmanager.has_plugin("dsession"):
+        return  # no workers were started: the `database` fixture dropped the only database
+    prefix = f"mel_test_{session.config.stash[RUN_ID]}_"
+    try:
+        engine = sa.create_engine(_admin_url(), isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            names = conn.exec_driver_sql(
+                "SELECT datname FROM pg_database WHERE starts_with(datname, %(prefix)s)", {"prefix": prefix}
+            ).scalars()
+            for name in list(names):
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        engine.dispose()
+    except sa.exc.OperationalError:
+        pass  # PostgreSQL is unreachable: the run said so already, and created nothing there
+
+
+def _admin_url() -> str:
+    return sa.engine.make_url(BASE_URL).render_as_string(hide_password=False)
 
 
 def pytest_report_header(config):
@@ -47,8 +93,9 @@ def _migrate(url: str) -> None:
 class Database:
     """One database for the run; `fresh()` gives each test an empty one."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, name: str):
         self.tmp = tmp
+        self.name = name
         self.admin_url: str | None = None
         self.url: str
         self.template: Path | None = None
@@ -56,8 +103,8 @@ class Database:
     def setup(self) -> None:
         if is_postgres():
             admin = sa.engine.make_url(BASE_URL)
-            name = f"mel_test_{uuid.uuid4().hex[:10]}"
-            self.admin_url = admin.render_as_string(hide_password=False)
+            name = self.name
+            self.admin_url = _admin_url()
             engine = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
             try:
                 with engine.connect() as conn:
@@ -84,12 +131,18 @@ class Database:
 
     def clean(self, engine: sa.Engine, url: str) -> None:
         if is_postgres():
+            # DELETE, not TRUNCATE: a test leaves a few rows, and TRUNCATE of every table (new
+            # files for each table and index) took most of a second per test, DELETE milliseconds.
+            # The sequences restart as TRUNCATE ... RESTART IDENTITY did. One round trip.
             tables = [t.name for t in db.metadata.sorted_tables if t.name != "alembic_version"]
             with engine.begin() as conn:
-                # Bypasses the audit trail's append-only triggers for test clean-up only.
-                conn.exec_driver_sql("SET session_replication_role = replica")
+                # Bypasses the audit trail's append-only triggers (and the foreign keys' order)
+                # for test clean-up only, in this transaction only.
                 conn.exec_driver_sql(
-                    "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+                    "SET LOCAL session_replication_role = replica;"
+                    + "".join(f'DELETE FROM "{t}";' for t in tables)
+                    + "SELECT setval(c.oid, 1, false) FROM pg_class c"
+                    " WHERE c.relkind = 'S' AND c.relnamespace = current_schema()::regnamespace;"
                 )
         else:
             Path(sa.engine.make_url(url).database).unlink(missing_ok=True)
@@ -103,9 +156,23 @@ class Database:
             engine.dispose()
 
 
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    # Here rather than in tests/e2e/conftest.py: with parallel workers, the process that prints the
+    # summary collects no test, so it never loads that folder's conftest.
+    if E2E_ARTIFACTS.is_dir() and any(E2E_ARTIFACTS.iterdir()) and exitstatus != 0:
+        terminalreporter.write_line(
+            f"Browser-test failure evidence (screenshots and HTML of the open pages): {E2E_ARTIFACTS}",
+            red=True,
+            bold=True,
+        )
+
+
 @pytest.fixture(scope="session")
-def database(tmp_path_factory) -> Iterator[Database]:
-    database = Database(tmp_path_factory.mktemp("db"))
+def database(tmp_path_factory, pytestconfig) -> Iterator[Database]:
+    workerinput = getattr(pytestconfig, "workerinput", None)
+    worker = workerinput["workerid"] if workerinput else "main"
+    name = f"mel_test_{pytestconfig.stash[RUN_ID]}_{worker}"
+    database = Database(tmp_path_factory.mktemp("db"), name)
     database.setup()
     yield database
     database.teardown()

@@ -288,9 +288,10 @@ def test_a_too_large_upload_to_a_real_server_gets_the_413_page_not_a_reset(app):
 @pytest.mark.skipif(not Path(sys.executable).with_name("gunicorn").exists(), reason="gunicorn not installed")
 def test_a_too_large_upload_to_gunicorn_gets_the_413_page_not_a_reset(tmp_path):
     """Gunicorn closes the socket on an unread body; the app reads the refused body first."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    # Gunicorn is handed a socket already bound to a free port, so that no other test running
+    # in parallel can take the port between choosing it and gunicorn listening on it.
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
     env = {
         **os.environ,
         "MEL_CONFIG": "testing",
@@ -298,20 +299,22 @@ def test_a_too_large_upload_to_gunicorn_gets_the_413_page_not_a_reset(tmp_path):
         "MAX_CONTENT_LENGTH": "2000000",
     }
     root = Path(__file__).resolve().parent.parent
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("gunicorn")),
-            "-w",
-            "1",
-            "-b",
-            f"127.0.0.1:{port}",
-            "mel_app:create_app()",
-        ],
-        cwd=root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with listener:
+        process = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("gunicorn")),
+                "-w",
+                "1",
+                "-b",
+                f"fd://{listener.fileno()}",
+                "mel_app:create_app()",
+            ],
+            cwd=root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=[listener.fileno()],
+        )
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

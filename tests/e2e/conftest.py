@@ -26,6 +26,7 @@ from playwright.sync_api import Page
 from werkzeug.serving import make_server
 
 from mel_app.extensions import db
+from tests.conftest import E2E_ARTIFACTS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -38,7 +39,7 @@ CHROMIUM_ARGS = [
 ]
 AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-ARTIFACTS = Path(os.environ.get("E2E_ARTIFACTS", "test-artifacts/e2e")).resolve()
+ARTIFACTS = E2E_ARTIFACTS
 TOUCH_TARGET_PX = 44
 FAILED = pytest.StashKey[bool]()
 
@@ -81,7 +82,11 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_collection_finish(session):
     # The folder holds the evidence of this run only, so that what CI lists is what just failed.
-    if any(item.get_closest_marker("e2e") for item in session.items):
+    # With parallel workers the first one empties it: every worker collects the same tests, and
+    # none runs a test before all have collected, so no evidence of this run is lost.
+    workerinput = getattr(session.config, "workerinput", None)
+    first = workerinput is None or workerinput["workerid"] == "gw0"
+    if first and any(item.get_closest_marker("e2e") for item in session.items):
         shutil.rmtree(ARTIFACTS, ignore_errors=True)
 
 
@@ -148,15 +153,6 @@ def pytest_runtest_makereport(item, call):
             kept.append(f"could not keep {page.url}: {exc}")
     report.sections.append(("e2e evidence", "\n".join(kept)))
     print("\n[e2e] failure evidence kept:\n  " + "\n  ".join(kept))
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    if ARTIFACTS.is_dir() and any(ARTIFACTS.iterdir()) and exitstatus != 0:
-        terminalreporter.write_line(
-            f"Browser-test failure evidence (screenshots and HTML of the open pages): {ARTIFACTS}",
-            red=True,
-            bold=True,
-        )
 
 
 # --- Checks on every page ------------------------------------------------------------------------

@@ -293,23 +293,25 @@ def _worker_pids(master: int) -> set[int]:
 def served(app, make, tmp_path):
     """The app under gunicorn, one sync worker, on the test database; yields (base URL, world)."""
     world = build_world(make)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    # Gunicorn is handed a socket already bound to a free port, so that no other test running
+    # in parallel can take the port between choosing it and gunicorn listening on it.
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
     log = tmp_path / "gunicorn.log"
     env = {
         **os.environ,
         "MEL_CONFIG": "testing",
         "TEST_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
     }
-    with open(log, "w") as out:
+    with listener, open(log, "w") as out:
         process = subprocess.Popen(
             [str(GUNICORN), "--workers", "1", "--worker-class", "sync", "--timeout", str(WORKER_TIMEOUT)]
-            + ["--bind", f"127.0.0.1:{port}", "mel_app:create_app()"],
+            + ["--bind", f"fd://{listener.fileno()}", "mel_app:create_app()"],
             cwd=Path(__file__).resolve().parents[2],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
+            pass_fds=[listener.fileno()],
         )
     try:
         deadline = time.monotonic() + 60
