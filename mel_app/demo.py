@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from mel_app.auth.passwords import hash_password
 from mel_app.evaluations.defaults import ensure_defaults
+from mel_app.evaluations.services import open_evaluation
 from mel_app.extensions import db
 from mel_app.models import (
     DEFAULT_AGGREGATION,
@@ -64,12 +65,17 @@ DEMO_PASSWORD = "demo-password-2026"  # noqa: S105  # nosec B105
 DEMO_ACCOUNTS = [
     ("admin@example.org", "Amina Diallo", "ilo", "Administrator"),
     ("specialist@example.org", "Carlos Mendoza", "ilo", "ACTRAV specialist on every demo project"),
-    ("union@example.org", "Grace Wanjiru", "union_ke", "Union representative, reporter on RAF/22/11/NOR"),
+    (
+        "union@example.org",
+        "Grace Wanjiru",
+        "union_ke",
+        "Union representative, reporter on RAF/22/11/NOR and INT/24/07/SSC (design input)",
+    ),
     (
         "employer@example.org",
         "Peter Otieno",
         "employers_ke",
-        "Employers' representative, reporter on RAF/22/11/NOR",
+        "Employers' representative, reporter on RAF/22/11/NOR and INT/24/07/SSC (design input)",
     ),
     ("evaluator@example.org", "Sofia Lindqvist", "evaluators", "Evaluator on every demo project"),
     ("observer@example.org", "Hanne Berg", "donor", "Observer on RAF/22/11/NOR"),
@@ -429,7 +435,9 @@ PROJECTS = [
         start=date(2024, 1, 1),
         end=date(2027, 12, 31),
         phase=Phase.design,
-        partners=["union_fj", "union_bb", "employers_bb"],
+        # The Kenyan partners join the peer exchange so that the union and employers' demo
+        # accounts can try design input, which only a project in its design phase collects.
+        partners=["union_fj", "union_bb", "employers_bb", "union_ke", "employers_ke"],
         framework=[
             (
                 OUTCOME,
@@ -538,6 +546,8 @@ def _projects(world: _World, today: date) -> None:
         ("union.fiji", ssc, "union_fj"),
         ("union.barbados", ssc, "union_bb"),
         ("employer.barbados", ssc, "employers_bb"),
+        ("union", ssc, "union_ke"),
+        ("employer", ssc, "employers_ke"),
         ("union.senegal", rbsa, "union_sn"),
         ("union.fiji", rbsa, "union_fj"),
     ]:
@@ -757,7 +767,7 @@ def _scorecard(evaluation, scorer, group, criteria, points, *, submitted, when):
 def _evaluations(world: _World, criteria_set, scale, today: date) -> None:
     u = world.users
     criteria = list(criteria_set.criteria)
-    nor, fin = world.projects["nor"], world.projects["fin"]
+    nor, fin, rbsa = world.projects["nor"], world.projects["fin"], world.projects["rbsa"]
     when = datetime.combine(today, datetime.min.time(), UTC) - timedelta(days=10)
     mid = Evaluation(
         project=nor,
@@ -840,6 +850,20 @@ def _evaluations(world: _World, criteria_set, scale, today: date) -> None:
         [5, 5, 4, 4, 4, 3, 4, 5, 3, 3],
         submitted=True,
         when=when - timedelta(days=20),
+    )
+    # An evaluation just opened, so that the evaluator has a scorecard still to fill in My tasks
+    # (their scorecard of the mid-term evaluation is submitted already).
+    open_evaluation(
+        rbsa,
+        actor=u["specialist"],
+        kind=EvaluationKind.mid_term,
+        title="Mid-term review",
+        criteria_set=criteria_set,
+        scale=scale,
+        deadline=today + timedelta(days=45),
+        evaluator_ids=[u["evaluator"].id],
+        organisation_ids=[],
+        ilo_staff_ids=[u["specialist"].id],
     )
     db.session.add(
         Recommendation(

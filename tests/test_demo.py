@@ -53,3 +53,40 @@ def test_demo_accounts_see_only_their_projects(app, demo, client, login):
     login("union@example.org", DEMO_PASSWORD)
     page = client.get("/").get_data(as_text=True)
     assert "RAF/22/11/NOR" in page and "RAF/23/05/FIN" not in page
+
+
+def _project_id(app, reference):
+    with app.app_context():
+        return db.session.scalar(sa.select(Project.id).where(Project.reference == reference))
+
+
+@pytest.mark.parametrize("email", ["union@example.org", "employer@example.org"])
+def test_union_and_employer_demo_accounts_can_give_design_input(app, demo, client, login, post, email):
+    login(email, DEMO_PASSWORD)
+    assert "INT/24/07/SSC" in client.get("/").get_data(as_text=True)
+    project_id = _project_id(app, "INT/24/07/SSC")
+    page = client.get(f"/projects/{project_id}").get_data(as_text=True)
+    assert "Give design input" in page and f'action="/projects/{project_id}/design-input"' in page
+    started = post(f"/projects/{project_id}/design-input")
+    assert started.status_code == 302
+    assert client.get(started.headers["Location"]).status_code == 200
+
+
+def test_evaluator_demo_account_has_a_scorecard_to_fill(app, demo, client, login):
+    login("evaluator@example.org", DEMO_PASSWORD)
+    page = client.get("/").get_data(as_text=True)
+    assert "Scorecards to fill" in page and "Mid-term review" in page and "GLO/24/51/RBS" in page
+    with app.app_context():
+        evaluation_id = db.session.scalar(
+            sa.select(Evaluation.id).where(Evaluation.title == "Mid-term review")
+        )
+    assert client.get(f"/evaluations/{evaluation_id}/scorecard").status_code == 200
+
+
+def test_favicon_is_linked_and_served(app, client, login):
+    page = client.get("/login").get_data(as_text=True)
+    assert 'rel="icon"' in page and "/static/favicon.svg?v=" in page
+    answer = client.get("/favicon.ico")
+    assert answer.status_code == 302 and "/static/favicon.svg" in answer.headers["Location"]
+    with client.get(answer.headers["Location"]) as icon:
+        assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 
+from mel_app.auth import public
 from mel_app.evaluations.services import open_scorecards
 from mel_app.extensions import db
 from mel_app.main.services import home_projects
@@ -22,6 +23,16 @@ def home():
         submission_tasks=submission_tasks(current_user),
         open_scorecards=open_scorecards(current_user),
     )
+
+
+@bp.get("/favicon.ico")
+@public
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page links; send them to the icon.
+
+    A temporary redirect: its target carries the content hash, which changes with the file.
+    """
+    return redirect(url_for("static", filename="favicon.svg"))
 
 
 @bp.get("/healthz")
