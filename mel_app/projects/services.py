@@ -568,6 +568,20 @@ def reporter_organisations(user: Any, project: Project) -> set[int]:
     )
 
 
+def openable_submission_ids(user: Any, project: Project) -> set[int]:
+    """The project's reports the user may open, so that the status grid links only to those (an
+    observer sees every cell's status but opens approved reports only)."""
+    from mel_app.permissions import visible_submission_filter
+
+    return set(
+        db.session.scalars(
+            sa.select(Submission.id).where(
+                Submission.project_id == project.id, visible_submission_filter(user)
+            )
+        )
+    )
+
+
 # --- portfolio ---------------------------------------------------------------------------------
 
 

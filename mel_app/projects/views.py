@@ -250,6 +250,7 @@ def detail(project_id: int):
         no_share_labels=no_share_labels(),
         display_value=fw.display_value,
         figure_basis=figure_basis,
+        openable_submission_ids=services.openable_submission_ids(current_user, project),
     )
 
 

@@ -1,0 +1,141 @@
+"""No dead ends: every link a demo user is shown opens for that user.
+
+A crawl from the home page, as each demo account, follows every same-site link on every page it
+reaches and fails on any that answers 403, 404 or 500 — a tab, link or button the user may not
+use should not be shown to them.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from urllib.parse import urldefrag, urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from mel_app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from mel_app.extensions import db
+from mel_app.models import EvaluationStatus, Project, ScorerGroup
+from tests.evaluation_world import add_evaluation, add_scorecard, build_world
+
+# Each path pattern (numbers replaced by N) is followed at most this often, and a crawl visits at
+# most MAX_PAGES pages, so that one role's walk stays well under a minute.
+PER_PATTERN = 3
+MAX_PAGES = 250
+DEAD = {403, 404, 500}
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            href = dict(attrs).get("href")
+            if href:
+                self.hrefs.append(href)
+
+
+def _same_site(href: str) -> str | None:
+    href = urldefrag(href)[0]
+    parts = urlsplit(href)
+    if parts.scheme not in ("", "http", "https") or not parts.path:
+        return None
+    if parts.netloc not in ("", "localhost"):
+        return None
+    if not parts.path.startswith("/"):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _pattern(url: str) -> str:
+    return re.sub(r"\d+", "N", urlsplit(url).path)
+
+
+def _crawl(client) -> tuple[list[tuple[str, int, str]], int]:
+    """Every dead link met (url, status, page it was found on), and how many pages were opened."""
+    seen: set[str] = {"/"}
+    per_pattern: dict[str, int] = {}
+    queue: list[tuple[str, str]] = [("/", "(start)")]
+    dead: list[tuple[str, int, str]] = []
+    opened = 0
+    while queue and opened < MAX_PAGES:
+        url, found_on = queue.pop(0)
+        resp = client.get(url)
+        opened += 1
+        if resp.status_code in DEAD:
+            dead.append((url, resp.status_code, found_on))
+            continue
+        if resp.status_code != 200 or resp.mimetype != "text/html":
+            continue
+        parser = _Links()
+        parser.feed(resp.get_data(as_text=True))
+        for href in parser.hrefs:
+            target = _same_site(href)
+            if target is None or target in seen:
+                continue
+            seen.add(target)
+            pattern = _pattern(target)
+            if per_pattern.get(pattern, 0) >= PER_PATTERN:
+                continue
+            per_pattern[pattern] = per_pattern.get(pattern, 0) + 1
+            queue.append((target, url))
+    return dead, opened
+
+
+@pytest.fixture
+def demo(app, runner):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("email", [account[0] for account in DEMO_ACCOUNTS])
+def test_no_link_shown_to_a_demo_user_is_a_dead_end(app, demo, client, login, email):
+    login(email, DEMO_PASSWORD)
+    dead, opened = _crawl(client)
+    assert opened > 5, "the crawl should reach the pages linked from the home page"
+    assert not dead, "\n".join(f"{status} {url} (linked from {page})" for url, status, page in dead)
+
+
+def test_my_projects_on_the_home_page_open_the_project(app, demo, client, login):
+    login("union@example.org", DEMO_PASSWORD)
+    with app.app_context():
+        project_id = db.session.scalar(sa.select(Project.id).where(Project.reference == "RAF/22/11/NOR"))
+    home = client.get("/").get_data(as_text=True)
+    assert f'href="/projects/{project_id}"' in home
+
+
+@pytest.fixture
+def world(app, make):
+    return build_world(app, make)
+
+
+def test_a_closed_evaluation_tells_a_scorer_who_did_not_score_that_they_took_no_part(
+    app, client, login, world
+):
+    evaluation_id = add_evaluation(app, world, status=EvaluationStatus.closed)
+    add_scorecard(app, evaluation_id, world.users["union1"], ScorerGroup.workers, {}, submitted=False)
+    login(world.emails["union1"])
+    page = client.get(f"/evaluations/{evaluation_id}").get_data(as_text=True)
+    assert "This evaluation is closed; you did not take part in scoring it." in page
+    assert "once you have submitted" not in page
+
+
+def test_an_open_evaluation_still_asks_a_scorer_to_submit_first(app, client, login, world):
+    evaluation_id = add_evaluation(app, world, status=EvaluationStatus.open)
+    add_scorecard(app, evaluation_id, world.users["union1"], ScorerGroup.workers, {}, submitted=False)
+    login(world.emails["union1"])
+    page = client.get(f"/evaluations/{evaluation_id}").get_data(as_text=True)
+    assert "You will see the results once you have submitted your own scorecard." in page
+
+
+@pytest.mark.parametrize(
+    ("who", "offered"), [("specialist", True), ("observer", False), ("evaluator", False)]
+)
+def test_a_project_without_an_evaluation_offers_to_open_one(app, client, login, world, who, offered):
+    login(world.emails[who])
+    page = client.get(f"/projects/{world.project}").get_data(as_text=True)
+    assert "No evaluation yet." in page
+    assert (f'href="/projects/{world.project}/evaluations/new"' in page) is offered
