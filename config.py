@@ -56,7 +56,7 @@ class Config:
 
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
-    LANGUAGES = {"en": "English", "fr": "Français", "es": "Español"}
+    LANGUAGES = {"en": "English", "fr": "Français", "es": "Español", "pt": "Português"}
 
     SESSION_COOKIE_NAME = "mel_session"
     SESSION_COOKIE_HTTPONLY = True

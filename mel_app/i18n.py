@@ -15,4 +15,19 @@ def select_locale() -> str:
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
-    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    return browser_language(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def browser_language(languages: list[str]) -> str | None:
+    """The first language the browser asks for, by its quality, that the app speaks.
+
+    A regional tag counts for its language, in the browser's order of preference: `pt-MZ` or
+    `pt-PT` is Portuguese even when the browser also lists `en` with a lower quality (Werkzeug's
+    `best_match` would prefer the exact `en` there), and `en-GB,pt;q=0.3` stays English.
+    """
+    accepted = sorted(request.accept_languages, key=lambda item: -item[1])  # stable: header order on ties
+    for tag, quality in accepted:
+        primary = tag.replace("_", "-").split("-")[0].lower()
+        if quality > 0 and primary in languages:
+            return primary
+    return None

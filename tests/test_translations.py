@@ -1,4 +1,4 @@
-"""Every string a user can see is in French and Spanish, with the same placeholders.
+"""Every string a user can see is in French, Spanish and Portuguese, with the same placeholders.
 
 The strings are extracted from the sources as `pybabel extract` does (README, "Translations"), so a
 new `_()` without its translations fails here, not in front of a French-speaking union member.
@@ -33,7 +33,7 @@ def source_messages() -> set[tuple[str | None, str]]:
     return found
 
 
-@pytest.mark.parametrize("lang", ["fr", "es"])
+@pytest.mark.parametrize("lang", ["fr", "es", "pt"])
 def test_every_message_is_translated_with_its_placeholders(source_messages, lang):
     path = ROOT / "mel_app" / "translations" / lang / "LC_MESSAGES" / "messages.po"
     with open(path, "rb") as fh:
@@ -48,7 +48,7 @@ def test_every_message_is_translated_with_its_placeholders(source_messages, lang
         else [translations[(c, s)].string]
     ))
     assert not missing, f"{len(missing)} message(s) without a {lang} translation, e.g. {missing[:5]}"
-    wrong = []
+    wrong, lost = [], []
     for key in source_messages:
         m = translations[key]
         ids = m.id if isinstance(m.id, tuple) else (m.id,)
@@ -56,4 +56,10 @@ def test_every_message_is_translated_with_its_placeholders(source_messages, lang
         expected = set(PLACEHOLDER.findall(ids[-1]))
         if any(set(PLACEHOLDER.findall(s)) - expected - {"%d"} for s in strings):
             wrong.append(m.id)
+        # A value the English shows must show in the translation too ("%(name)s was saved" without
+        # the name says nothing). Only a plural form may leave out the count, as in "one day".
+        counts = {p for p in expected if p.endswith("d")} if len(ids) > 1 else set()
+        if any(expected - set(PLACEHOLDER.findall(s)) - counts for s in strings):
+            lost.append(m.id)
     assert not wrong, f"{lang} translations with placeholders the English does not have: {wrong[:5]}"
+    assert not lost, f"{lang} translations that leave out a placeholder of the English: {lost[:5]}"
