@@ -2,10 +2,11 @@
 
 The rules (docs/DESIGN.md, "Numbers as people type them"):
 
-- the decimal mark is the user's language's: a point in English, a comma in French and Spanish;
+- the decimal mark is the user's language's: a point in English, a comma in French, Spanish and
+  Portuguese;
 - thousands may be grouped with a space (any kind: plain, no-break, narrow no-break, thin) in
-  every language, with a comma in English and with a point in French and Spanish; groups after
-  the first have exactly three digits;
+  every language, with a comma in English and with a point in French, Spanish and Portuguese;
+  groups after the first have exactly three digits;
 - a string whose only mark is the decimal mark followed by exactly three digits, after one to
   three digits (`1,234` or `16,000` in French, `16.000` in English), reads as a number with
   decimals in this language and as thousands in the others: it is refused with both ways to type
