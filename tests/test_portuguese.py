@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from babel.messages.pofile import read_po
+from flask_babel import force_locale, ngettext
 from markupsafe import escape
 
 from mel_app.extensions import db
@@ -79,6 +80,15 @@ def test_an_invitation_in_portuguese_is_written_in_portuguese(client, make, logi
     assert "Amina Admin convida-o para o ACTRAV MAA" in text
     assert "Para aceitar, abra esta ligação e escolha a sua palavra-passe:" in text
     assert "expira dentro de 72 horas" in text
+
+
+@pytest.mark.parametrize(
+    ("n", "text"), [(0, "0 dias"), (1, "1 dia"), (2, "2 dias"), (1_000_000, "1000000 dias")]
+)
+def test_plurals_follow_european_portuguese(app, n, text):
+    """Zero takes the plural in Portugal and Lusophone Africa ("0 dias"), unlike Brazil."""
+    with app.test_request_context(), force_locale("pt"):
+        assert ngettext("%(num)d day", "%(num)d days", n) == text
 
 
 # --- numbers and dates ---------------------------------------------------------------------------
