@@ -97,6 +97,7 @@ def test_the_printed_design_input_shows_the_items_and_the_ilo_responses(app, log
                 text="Training for women organisers in the informal economy.",
                 disposition=Disposition.partly,
                 response_reason="Kept for the second phase.",
+                responded_by_id=world.users["specialist"],
             )
         )
         db.session.commit()
