@@ -151,7 +151,9 @@ def test_the_printed_results_have_the_figures_and_no_forms(app, client, login, e
         for who in ("specialist", "evaluator", "admin", "union1", "observer", "outsider")
     ],
 )
-def test_the_printed_results_answer_everybody_as_the_results_page(app, client, login, evaluation, who, status):
+def test_the_printed_results_answer_everybody_as_the_results_page(
+    app, client, login, evaluation, who, status
+):
     evaluation_id = evaluation_world.add_evaluation(app, evaluation, status=status)
     fixed_scorecards(app, evaluation, evaluation_id)
     login(evaluation.emails[who])
