@@ -133,11 +133,11 @@ def test_a_union_rep_fills_and_submits_a_report_on_a_phone(app, demo, live_serve
 
     for key in NARRATIVE_SECTIONS:
         page.locator(f"#edit textarea[name={key}]").fill(f"What we did ({key}) in the first half of 2026.")
-    rows = page.locator("#indicators tr.indicator-row")
+    rows = page.locator("#indicators tbody tr")
     assert indicator_count > 0 and rows.count() == indicator_count
     for i in range(indicator_count):
         row = rows.nth(i)
-        name = row.locator("th.indicator-name")
+        name = row.locator("th[scope=row]")
         name.scroll_into_view_if_needed()
         _fill_indicator(row, _box(name))
     page.locator("#edit input[type=file]").set_input_files(
