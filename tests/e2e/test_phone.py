@@ -268,8 +268,11 @@ def test_printing_leaves_out_navigation_forms_and_internal_comments(app, demo, l
     expect(page.locator("main")).to_contain_text(page.locator("#narrative-heading").inner_text())
 
     # The printable page: the internal comment only when the specialist asks for it.
+    page.emulate_media(media="screen")
     page.goto(f"{live_server}/submissions/{returned}/print")
+    run_axe(page)
     expect(page.locator("li.comment.internal")).to_have_count(0)
+    page.emulate_media(media="print")
     page.goto(f"{live_server}/submissions/{returned}/print?internal=1")
     expect(page.locator("li.comment.internal")).to_be_visible()
     expect(page.locator(".screen-only")).to_be_hidden()
