@@ -177,6 +177,7 @@ def _register_blueprints(app: Flask) -> None:
     from mel_app.exports.views import bp as exports_bp
     from mel_app.main.views import bp as main_bp
     from mel_app.members.views import bp as members_bp
+    from mel_app.printing.views import bp as printing_bp
     from mel_app.projects.views import bp as projects_bp
     from mel_app.submissions.views import bp as submissions_bp
 
@@ -190,6 +191,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(submissions_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(exports_bp)
+    app.register_blueprint(printing_bp)
 
 
 # Endpoints anyone may reach without signing in; everything else needs a session.

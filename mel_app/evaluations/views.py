@@ -453,21 +453,25 @@ def reopen_scorecard(evaluation_id: int, card_id: int):
 # --- consolidated view ----------------------------------------------------------------------------
 
 
+def consolidated_context(evaluation: Evaluation) -> dict[str, Any]:
+    """What the consolidated results show, on their page and on its printable version."""
+    results = services.consolidated_results(
+        evaluation, with_individuals=can_view_individual_scores(current_user, evaluation)
+    )
+    return {
+        "evaluation": evaluation,
+        "results": results,
+        "chart": group_chart(results, GROUP_LABELS),
+        "scorer_groups": list(ScorerGroup),
+        "points": {p.value: p.label for p in evaluation.scale.points},
+    }
+
+
 @bp.get("/evaluations/<int:evaluation_id>/results")
 def consolidated(evaluation_id: int):
     evaluation = _evaluation_or_404(evaluation_id)
     require(can_view_results(current_user, evaluation), visible=True)
-    results = services.consolidated_results(
-        evaluation, with_individuals=can_view_individual_scores(current_user, evaluation)
-    )
-    return render_template(
-        "evaluations/consolidated.html",
-        evaluation=evaluation,
-        results=results,
-        chart=group_chart(results, GROUP_LABELS),
-        scorer_groups=list(ScorerGroup),
-        points={p.value: p.label for p in evaluation.scale.points},
-    )
+    return render_template("evaluations/consolidated.html", **consolidated_context(evaluation))
 
 
 @bp.post("/evaluations/<int:evaluation_id>/results/download")
