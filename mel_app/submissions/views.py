@@ -54,7 +54,7 @@ from mel_app.permissions import (
     require,
 )
 from mel_app.security import untrusted_download
-from mel_app.submissions import labels, services
+from mel_app.submissions import labels, services, stash
 from mel_app.submissions.diff import (
     compare,
     format_value,
@@ -115,17 +115,20 @@ def _title(sub: Submission) -> str:
 # Forms of the page
 
 
-def _edit_form(sub: Submission, *, bind: bool, indicators=None, attachments=None):
+def _edit_form(sub: Submission, *, bind: bool, indicators=None, attachments=None, formdata=None):
     """The organisation's form: bound to the request when `bind`, else filled from the database.
 
     Its fields follow the submission's evidence files and the project's indicators; the page that
-    shows it must list the same ones (`indicators`, `attachments`, read once per page).
+    shows it must list the same ones (`indicators`, `attachments`, read once per page). With
+    `formdata`, bound to that data instead of the request (text kept while the user signed in).
     """
     if attachments is None:
         attachments = services.live_attachments(sub)
     if indicators is None:
         indicators = services.active_indicators(sub.project_id)
     extra: dict[str, Any] = {} if bind else {"formdata": None}
+    if formdata is not None:
+        bind, extra = True, {"formdata": formdata}
     if sub.kind is SubmissionKind.progress_report:
         if not bind:
             extra["data"] = report_form_data(sub)
@@ -432,7 +435,44 @@ def _start(project: Project, kind: SubmissionKind, period: ReportingPeriod | Non
 
 @bp.get("/submissions/<int:sub_id>")
 def detail(sub_id: int):
-    return _render_detail(_load(sub_id))
+    sub = _load(sub_id)
+    if "restore" in request.args:
+        return _render_restored(sub, request.args.get("restore"))
+    return _render_detail(sub)
+
+
+def _render_restored(sub: Submission, token: str | None):
+    """The page with the text the user sent when their session had expired, not saved yet."""
+    kept = stash.find(token, current_user, sub)
+    edit_data, comment_data = stash.restorable(kept, current_user, sub) if kept else (None, None)
+    forms: dict[str, Any] = {}
+    if edit_data is not None:
+        forms["edit"] = _edit_form(sub, bind=True, formdata=edit_data)
+    if comment_data is not None:
+        forms["comment"] = comment_form(
+            sub.kind, internal_allowed=can_comment_internally(current_user, sub), formdata=comment_data
+        )
+    if forms:
+        flash(
+            _(
+                "Your text is back in the form, as you sent it when your session had expired. "
+                "It is not saved yet: check it and press “Save draft”."
+            ),
+            "warning",
+        )
+        if kept is not None and kept.had_files:
+            flash(_("Files were not kept: attach them again."), "warning")
+    else:
+        flash(
+            _(
+                "The text kept when you were signed out is no longer available: it is kept for "
+                "%(hours)d hours, and only for someone who may still change this submission.",
+                hours=current_app.config.get("DRAFT_STASH_HOURS", 2),
+            ),
+            "error",
+        )
+    db.session.commit()  # an expired stash found on the way is deleted
+    return _render_detail(sub, forms=forms)
 
 
 @bp.post("/submissions/<int:sub_id>/save")
@@ -480,6 +520,7 @@ def save(sub_id: int):
         elif names:
             flash(_("Your files were not saved: %(names)s. Attach them again.", names=names), "error")
         return _render_detail(sub, forms={"edit": form}, status=409, conflict=conflict)
+    stash.forget(current_user.id, sub.id)
     db.session.commit()
     if form.submit.data:
         return redirect(url_for(".confirm_submit", sub_id=sub_id))
