@@ -28,7 +28,9 @@ def _time_out(app, user_id: int) -> None:
     """Every session of the user has been idle for longer than the limit."""
     with app.app_context():
         past = utcnow() - app.config["SESSION_IDLE_TIMEOUT"] - timedelta(minutes=1)
-        db.session.execute(sa.update(UserSession).where(UserSession.user_id == user_id).values(last_seen_at=past))
+        db.session.execute(
+            sa.update(UserSession).where(UserSession.user_id == user_id).values(last_seen_at=past)
+        )
         db.session.commit()
 
 
@@ -85,7 +87,9 @@ def test_a_save_with_a_stale_security_token_is_kept_too(app, login, world):
     _time_out(app, world.users["author"])
     payload = {**report_payload(world, 1, achievements=TYPED), "csrf_token": "stale"}
     resp = browser.post(
-        f"/submissions/{sub_id}/save", data=payload, headers={"Referer": f"http://localhost/submissions/{sub_id}"}
+        f"/submissions/{sub_id}/save",
+        data=payload,
+        headers={"Referer": f"http://localhost/submissions/{sub_id}"},
     )
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]
     back = parse_qs(urlsplit(resp.headers["Location"]).query)["next"][0]

@@ -311,6 +311,8 @@ def _evidence_field() -> MultipleFileField:
 
 class ReportForm(EvidenceMixin, FlaskForm):
     version = VersionField()
+    # What each field held when shown (mel_app/submissions/merge.py): merges a save that lost a race.
+    base = HiddenField()
     achievements = TextAreaField(labels.SECTIONS["achievements"], [Length(max=NARRATIVE_MAX)])
     challenges = TextAreaField(labels.SECTIONS["challenges"], [Length(max=NARRATIVE_MAX)])
     lessons_learned = TextAreaField(labels.SECTIONS["lessons_learned"], [Length(max=NARRATIVE_MAX)])
@@ -409,6 +411,7 @@ BLANK_ITEMS = 3
 
 class DesignInputForm(EvidenceMixin, FlaskForm):
     version = VersionField()
+    base = HiddenField()  # as in ReportForm
     items = FieldList(FormField(DesignItemForm), min_entries=0)
     evidence = _evidence_field()
     save = SubmitField(_l("Save draft"))

@@ -54,7 +54,7 @@ from mel_app.permissions import (
     require,
 )
 from mel_app.security import untrusted_download
-from mel_app.submissions import labels, services, stash
+from mel_app.submissions import labels, merge, services, stash
 from mel_app.submissions.diff import (
     compare,
     format_value,
@@ -182,9 +182,10 @@ def _page_forms(sub: Submission, given: dict[str, Any], indicators=None, attachm
     user = current_user
     forms: dict[str, Any] = {}
     if can_edit_submission(user, sub):
-        forms["edit"] = given.get("edit") or _edit_form(
-            sub, bind=False, indicators=indicators, attachments=attachments
-        )
+        forms["edit"] = given.get("edit")
+        if forms["edit"] is None:
+            forms["edit"] = _edit_form(sub, bind=False, indicators=indicators, attachments=attachments)
+            forms["edit"].base.data = merge.base_of(forms["edit"])
     if is_submission_reviewer(user, sub):
         if workflow.allowed(sub.status, workflow.Action.return_):
             forms["return"] = given.get("return") or _fresh(ReturnForm, sub)
@@ -205,12 +206,24 @@ def _page_forms(sub: Submission, given: dict[str, Any], indicators=None, attachm
 def _distinct_ids(forms: dict[str, Any]) -> None:
     """Several forms share a page: give their fields ids of their own (names stay as they are)."""
     for key, form in forms.items():
-        fields = form if key != "edit" else [form.csrf_token, form.version]
+        fields = form if key != "edit" else [form.csrf_token, form.version, form.base]
         for field in fields:
             if field.id.startswith(f"{key}-"):
                 continue
             field.id = f"{key}-{field.id}"
             field.label.field_id = field.id
+
+
+def _join_comment(forms: dict[str, Any]) -> None:
+    """Beside the organisation's form, the comment's fields belong to it (HTML `form` attribute).
+
+    "Add comment" then sends the unsaved changes too, which are saved with the comment instead
+    of being thrown away; it works without JavaScript.
+    """
+    if forms.get("edit") is None or forms.get("comment") is None:
+        return
+    for field in (forms["comment"].body, forms["comment"].section):
+        field.render_kw = {**(field.render_kw or {}), "form": "edit"}
 
 
 def _render_detail(
@@ -220,6 +233,8 @@ def _render_detail(
     status: int = 200,
     conflict: workflow.WorkflowConflict | None = None,
     unsent: dict[str, str] | None = None,
+    clashes: list[merge.Clash] | None = None,
+    unsaved: bool = False,
 ):
     user = current_user
     # Read once: the forms and the page must show the same files and indicators.
@@ -232,6 +247,7 @@ def _render_detail(
         given["edit"] = _edit_form_matching(sub, given["edit"], indicators, attachments)
     page_forms = _page_forms(sub, given, indicators, attachments)
     _distinct_ids(page_forms)
+    _join_comment(page_forms)
     indicators = indicators or []
     versions = services.versions_of(sub)
     changes = None
@@ -249,9 +265,7 @@ def _render_detail(
     if can_see_comments(user, sub):
         comments = services.visible_comments(sub, include_internal=can_see_internal_comments(user, sub))
     edit = page_forms.get("edit")
-    conflict_view = (
-        _conflict_view(sub, edit, indicators) if conflict is not None and edit is not None else None
-    )
+    conflict_view = (clashes or []) if conflict is not None and edit is not None else None
     if conflict is not None and edit is None and given.get("edit") is not None:
         unsent = _unsent_text(given["edit"], indicators)
     return (
@@ -268,6 +282,7 @@ def _render_detail(
             comments=comments,
             conflict=conflict,
             conflict_view=conflict_view,
+            unsaved=unsaved or conflict_view is not None,
             unsent=unsent,
             project_url=optional_url("projects.detail", project_id=sub.project_id),
             history_url=optional_url("audit.entity_history", entity_type="submission", entity_id=sub.id),
@@ -278,37 +293,6 @@ def _render_detail(
         ),
         status,
     )
-
-
-def _conflict_view(sub: Submission, form, indicators) -> list[dict[str, str]]:
-    """Where the saved submission and the user's unsaved input differ: both texts, side by side."""
-    rows: list[dict[str, str]] = []
-    if sub.kind is SubmissionKind.progress_report:
-        saved = sub.narrative or {}
-        for key, mine in form.narrative().items():
-            theirs = saved.get(key) or ""
-            if theirs != mine:
-                rows.append({"label": str(labels.SECTIONS[key]), "theirs": theirs, "yours": mine})
-        existing = {v.indicator_id: v for v in sub.values}
-        for indicator in indicators:
-            mine = form.row(indicator.id).to_input()
-            row = existing.get(indicator.id)
-            theirs_text = _value_text(row, indicator) if row else ""
-            mine_text = _input_text(mine, indicator)
-            if theirs_text != mine_text:
-                rows.append(
-                    {
-                        "label": _("Indicator %(code)s", code=indicator.code),
-                        "theirs": theirs_text,
-                        "yours": mine_text,
-                    }
-                )
-    else:
-        theirs = "\n".join(f"• {item.text}" for item in sub.design_items)
-        mine = "\n".join(f"• {item.text}" for item in form.item_inputs() if item.text and not item.remove)
-        if theirs != mine:
-            rows.append({"label": _("Design input items"), "theirs": theirs, "yours": mine})
-    return rows
 
 
 def _value_text(row, indicator) -> str:
@@ -472,7 +456,7 @@ def _render_restored(sub: Submission, token: str | None):
             "error",
         )
     db.session.commit()  # an expired stash found on the way is deleted
-    return _render_detail(sub, forms=forms)
+    return _render_detail(sub, forms=forms, unsaved="edit" in forms)
 
 
 @bp.post("/submissions/<int:sub_id>/save")
@@ -480,6 +464,29 @@ def save(sub_id: int):
     sub = _load(sub_id)
     require(is_submission_reporter(current_user, sub), visible=True)
     form = _edit_form(sub, bind=True)
+    merge.apply_choices(form, request.form)
+    refused = _save_posted(sub_id, sub, form)
+    if refused is not None:
+        return refused
+    if form.submit.data:
+        return redirect(url_for(".confirm_submit", sub_id=sub_id))
+    flash(_("Draft saved."), "success")
+    if (request.form.get("body") or "").strip() and can_comment_on_submission(current_user, sub):
+        # The comment box belongs to this form: a comment typed but not sent stays in its box.
+        flash(_("Your comment is not sent yet: press “Add comment” to send it."), "warning")
+        kept = comment_form(
+            sub.kind, internal_allowed=can_comment_internally(current_user, sub), formdata=request.form
+        )
+        return _render_detail(_load(sub_id), forms={"comment": kept})
+    return redirect(url_for(".detail", sub_id=sub_id))
+
+
+def _save_posted(sub_id: int, sub: Submission, form):
+    """Save the organisation's posted form and commit; None, or the page saying why not.
+
+    A save on an outdated version is merged with the saved one (mel_app/submissions/merge.py)
+    and shown again: nothing of either side is lost, nothing is saved until the user says so.
+    """
     if not form.validate_on_submit():
         if form.infected:
             services.record_infected_uploads(sub, actor=current_user, refused=form.infected)
@@ -505,13 +512,22 @@ def save(sub_id: int):
             except workflow.WorkflowError:
                 db.session.rollback()
             sub = _load(sub_id)
+        clashes: list[merge.Clash] = []
         if can_edit_submission(current_user, sub):
-            form.version.set(sub.version)
-            message = _(
-                "Your changes were not saved: %(what)s Both versions are shown below; "
-                "keep what you need and save again.",
-                what=str(exc),
-            )
+            form, clashes = _merged(sub, form)
+            if clashes:
+                message = _(
+                    "Not saved yet: %(what)s Their changes and yours are combined in the form "
+                    "below. Where you both changed the same field, choose which version to keep; "
+                    "then press “Save draft”.",
+                    what=str(exc),
+                )
+            else:
+                message = _(
+                    "Not saved yet: %(what)s You changed other fields than they did: both are in "
+                    "the form below. Press “Save draft” to save them.",
+                    what=str(exc),
+                )
         else:
             message = _("Your changes were not saved: %(what)s Your text is shown below.", what=str(exc))
         flash(message, "error")
@@ -519,13 +535,26 @@ def save(sub_id: int):
             flash(_("Your new files were added to the report: %(names)s.", names=names), "success")
         elif names:
             flash(_("Your files were not saved: %(names)s. Attach them again.", names=names), "error")
-        return _render_detail(sub, forms={"edit": form}, status=409, conflict=conflict)
+        return _render_detail(sub, forms={"edit": form}, status=409, conflict=conflict, clashes=clashes)
     stash.forget(current_user.id, sub.id)
     db.session.commit()
-    if form.submit.data:
-        return redirect(url_for(".confirm_submit", sub_id=sub_id))
-    flash(_("Draft saved."), "success")
-    return redirect(url_for(".detail", sub_id=sub_id))
+    return None
+
+
+def _merged(sub: Submission, mine):
+    """The user's form merged with the version saved in between, and the fields both changed."""
+    saved = _edit_form(sub, bind=False)
+    data, clashes = merge.merge(saved, mine, _clash_label)
+    removed = mine.removed_attachment_ids()
+    data += [(f"remove_{att_id}", "y") for att_id in saved.attachment_ids if att_id in removed]
+    data += [("version", str(sub.version)), ("base", merge.base_of(saved))]
+    return _edit_form(sub, bind=True, formdata=merge.as_formdata(data)), clashes
+
+
+def _clash_label(key: str, field) -> str:
+    if key.startswith("item:"):
+        return _("Design input item: %(field)s", field=field.label.text)
+    return str(field.label.text)
 
 
 def _save(sub: Submission, form, *, uploads, removed) -> None:
@@ -557,6 +586,7 @@ def autosave(sub_id: int):
     if not is_submission_reporter(current_user, sub):
         return jsonify(ok=False, message=_("You cannot change this submission.")), 403
     form = _edit_form(sub, bind=True)
+    merge.apply_choices(form, request.form)
     if not form.validate_on_submit():
         return jsonify(
             ok=False,
@@ -729,8 +759,15 @@ def comment(sub_id: int):
     sub = _load(sub_id)
     require(can_comment_on_submission(current_user, sub), visible=True)
     form = comment_form(sub.kind, internal_allowed=can_comment_internally(current_user, sub))
+    # On the organisation's page the comment is sent with the form being edited (the button
+    # belongs to that form): its unsaved changes are saved with the comment, never dropped.
+    edit = None
+    if "version" in request.form and can_edit_submission(current_user, sub):
+        edit = _edit_form(sub, bind=True)
+        merge.apply_choices(edit, request.form)
     if not form.validate_on_submit():
-        return _render_detail(sub, forms={"comment": form}, status=422)
+        given = {"comment": form} | ({"edit": edit} if edit is not None else {})
+        return _render_detail(sub, forms=given, status=422, unsaved=edit is not None)
     services.add_comment(
         sub,
         actor=current_user,
@@ -740,7 +777,18 @@ def comment(sub_id: int):
     )
     db.session.commit()
     flash(_("Comment added."), "success")
+    if edit is not None and (merge.changed_fields(edit) or _files_posted()):
+        refused = _save_posted(sub_id, _load(sub_id), edit)
+        if refused is not None:
+            return refused
+        flash(_("Your changes to the form were saved too."), "success")
     return redirect(url_for(".detail", sub_id=sub.id, _anchor="comments"))
+
+
+def _files_posted() -> bool:
+    return any(getattr(f, "filename", None) for f in request.files.values()) or any(
+        name.startswith("remove_") for name in request.form
+    )
 
 
 # ---------------------------------------------------------------------------------------------
