@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from wtforms import FieldList, FormField
+from wtforms.validators import Length
 
 from mel_app import audit, workflow
 from mel_app.extensions import db
@@ -214,6 +215,30 @@ def _distinct_ids(forms: dict[str, Any]) -> None:
             field.label.field_id = field.id
 
 
+def _show_limits(forms: dict[str, Any]) -> None:
+    """Every text field with a length limit tells the page (drafts.js counts the characters).
+
+    Not `maxlength`: a browser silently cuts a longer paste there; the counter says it is too
+    long and the server refuses it with the text kept (mel_app/submissions/forms.py `Limit`).
+    """
+    for form in forms.values():
+        for field in _all_fields(form):
+            limit = next((v.max for v in field.validators if isinstance(v, Length) and v.max > 0), None)
+            if limit is not None:
+                field.render_kw = {**(field.render_kw or {}), "data-maxlength": limit}
+
+
+def _all_fields(form):
+    for field in form:
+        if isinstance(field, FormField):
+            yield from _all_fields(field.form)
+        elif isinstance(field, FieldList):
+            for entry in field.entries:
+                yield from _all_fields(entry.form) if isinstance(entry, FormField) else [entry]
+        else:
+            yield field
+
+
 def _join_comment(forms: dict[str, Any]) -> None:
     """Beside the organisation's form, the comment's fields belong to it (HTML `form` attribute).
 
@@ -248,6 +273,7 @@ def _render_detail(
     page_forms = _page_forms(sub, given, indicators, attachments)
     _distinct_ids(page_forms)
     _join_comment(page_forms)
+    _show_limits(page_forms)
     indicators = indicators or []
     versions = services.versions_of(sub)
     changes = None
@@ -606,8 +632,11 @@ def autosave(sub_id: int):
                 what=str(exc),
             ),
         ), 409
+    stash.forget(current_user.id, sub.id)
     db.session.commit()
-    return jsonify(ok=True, version=sub.version, message=_("Draft saved automatically."))
+    # The saved text is the form's new starting point for merging (mel_app/submissions/merge.py).
+    base = merge.base_of(_edit_form(_load(sub_id), bind=False))
+    return jsonify(ok=True, version=sub.version, base=base, message=_("Draft saved automatically."))
 
 
 # ---------------------------------------------------------------------------------------------
