@@ -72,6 +72,9 @@ class Limit(Length):
                 "save again: nothing was saved, and your text is kept below."
             ),
         )
+        # No `maxlength` in the page: a browser silently cuts a longer paste there. The page's
+        # counter shows the limit (drafts.js, from data-maxlength) and the server refuses more.
+        self.field_flags = {}
 
 
 NARRATIVE_MAX = 20_000

@@ -120,6 +120,15 @@
   // Fields of other parts of the page that belong to this form (the comment box).
   document.addEventListener("input", function (e) { if (e.target.form === form) { later(); } });
   window.addEventListener("pagehide", function () { if (!sending) { save(); } });
+  // Signing out: no copy stays behind for the next person using this browser.
+  document.addEventListener("submit", function (event) {
+    var action = event.target.getAttribute("action") || "";
+    if (/\/logout$/.test(action)) {
+      forget();
+      store = null;  // nothing is written after this, not even when the page goes
+      sending = true;
+    }
+  });
 
   // The page's script for automatic saving says when the server has the text.
   form.addEventListener("draft:saved", function () {
@@ -213,6 +222,19 @@
     save();
     event.preventDefault();
     event.returnValue = "";
+  });
+
+  // On a conflict, choosing a version shows it in the field at once (without JavaScript the
+  // server puts the chosen one in when the form is saved).
+  Array.prototype.forEach.call(document.querySelectorAll("fieldset.clash"), function (set) {
+    var field = document.getElementById(set.getAttribute("data-field"));
+    var mine = set.querySelector("input[type=hidden]");
+    if (!field || !mine || !("defaultValue" in field) || field.type === "checkbox") { return; }
+    set.addEventListener("change", function (event) {
+      if (event.target.type !== "radio") { return; }
+      field.value = event.target.value === "mine" ? mine.value : field.defaultValue;
+      field.dispatchEvent(new Event("input", { bubbles: true }));
+    });
   });
 
   offer();
