@@ -24,9 +24,7 @@ class DraftStash(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
-    submission_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("submission.id", ondelete="CASCADE"), index=True
-    )
+    submission_id: Mapped[int] = mapped_column(sa.ForeignKey("submission.id", ondelete="CASCADE"), index=True)
     # [[name, value], ...] as posted (every value of a repeated name), token and files left out.
     fields: Mapped[list[Any]] = mapped_column(sa.JSON)
     had_files: Mapped[bool] = mapped_column(default=False)

@@ -61,6 +61,7 @@ from mel_app.submissions.files import (
 )
 from mel_app.submissions.services import ItemInput, ValueInput
 
+
 class Limit(Length):
     """A length limit whose refusal says how long the text is; the text stays in the form."""
 

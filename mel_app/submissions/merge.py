@@ -153,9 +153,7 @@ def merge(saved_form, mine_form, label_of) -> tuple[list[tuple[str, str]], list[
                     value = raw(mine_field)  # only the user changed it
                 else:
                     mine_raw = raw(mine_field) or ""
-                    clashes.append(
-                        Clash(key, theirs_field.id, label_of(key, theirs_field), t, m, mine_raw)
-                    )
+                    clashes.append(Clash(key, theirs_field.id, label_of(key, theirs_field), t, m, mine_raw))
         if value is not None:
             data.append((theirs_field.name, value))
     data.extend(_item_ids(saved_form))
