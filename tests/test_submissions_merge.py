@@ -8,8 +8,9 @@ import re
 import pytest
 
 from mel_app.extensions import db
-from mel_app.models import Submission
+from mel_app.models import Phase, Project, Submission
 from tests.submissions_world import add_submission, build_world, post, report_payload, signed_in
+from tests.test_submissions_forms import _design_payload, _items
 
 
 @pytest.fixture
@@ -130,3 +131,58 @@ def test_choosing_my_version_saves_it(app, login, world):
     )
     assert post(tab2, f"/submissions/{sub_id}/save", choose).status_code == 302
     assert _narrative(app, sub_id)["achievements"] == "Mine."
+
+
+def test_design_input_from_two_tabs_keeps_one_tabs_edit_and_the_others_new_item(app, make, login):
+    world = build_world(make)
+    with app.app_context():
+        db.session.get(Project, world.project).phase = Phase.design
+        db.session.commit()
+    tab1 = signed_in(app, login, world, "author")
+    resp = post(tab1, f"/projects/{world.project}/design-input")
+    sub_id = int(resp.location.rsplit("/", 1)[1])
+    post(tab1, f"/submissions/{sub_id}/save", _design_payload(1, [{"kind": "need", "text": "Training"}]))
+    (item_id, *_rest) = _items(app, sub_id)[0]
+    tab2 = signed_in(app, login, world, "author")
+    shown1, shown2 = _open(tab1, sub_id), _open(tab2, sub_id)
+    edited = _design_payload(2, [{"id": str(item_id), "kind": "need", "text": "Training for organisers"}])
+    assert post(tab1, f"/submissions/{sub_id}/save", {**edited, "base": shown1["base"]}).status_code == 302
+    added = _design_payload(
+        2,
+        [
+            {"id": str(item_id), "kind": "need", "text": "Training"},
+            {"kind": "risk", "text": "Employers may not attend", "link": ""},
+        ],
+    )
+    resp = post(tab2, f"/submissions/{sub_id}/save", {**added, "base": shown2["base"]})
+    assert resp.status_code == 409
+    page = resp.get_data(as_text=True)
+    assert _value(page, "items-0-text") == "Training for organisers"
+    assert _value(page, "items-1-text") == "Employers may not attend"
+    assert "choose:" not in page
+
+
+def test_a_comment_sent_beside_the_form_saves_its_changes_too(app, login, world):
+    sub_id = add_submission(app, world)
+    author = signed_in(app, login, world, "author")
+    shown = _open(author, sub_id)
+    page = author.get(f"/submissions/{sub_id}").get_data(as_text=True)
+    assert 'form="edit"' in page and 'formaction="/submissions/' in page
+    data = report_payload(world, 1, achievements="Typed before commenting.", base=shown["base"])
+    data.pop("save")
+    data.update(body="Is this the right section?", section="", visibility="shared")
+    resp = post(author, f"/submissions/{sub_id}/comments", data)
+    assert resp.status_code == 302
+    assert _narrative(app, sub_id)["achievements"] == "Typed before commenting."
+
+
+def test_a_comment_typed_but_not_sent_stays_in_its_box_after_saving(app, login, world):
+    sub_id = add_submission(app, world)
+    author = signed_in(app, login, world, "author")
+    shown = _open(author, sub_id)
+    data = report_payload(world, 1, base=shown["base"], body="Half-written question", visibility="shared")
+    resp = post(author, f"/submissions/{sub_id}/save", data)
+    assert resp.status_code == 200
+    page = resp.get_data(as_text=True)
+    assert _value(page, "body") == "Half-written question"
+    assert "Your comment is not sent yet" in page
