@@ -5,6 +5,7 @@ The session is made to time out by moving its last activity back beyond SESSION_
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -179,3 +180,20 @@ def test_autosave_after_the_timeout_says_so(app, login, world):
     resp = post(browser, f"/submissions/{sub_id}/autosave", report_payload(world, 1, achievements=TYPED))
     assert resp.status_code == 401
     assert resp.get_json()["expired"] is True
+
+
+def test_the_text_comes_back_even_if_a_file_was_added_in_between(app, login, world, make):
+    """The form is rebuilt for the files the draft has now: the kept text must survive that."""
+    sub_id = add_submission(app, world)
+    browser, back = _kept_after_timeout(app, login, world, sub_id)
+    colleague = signed_in(app, login, world, "colleague")
+    pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    data = {**report_payload(world, 1), "evidence": (io.BytesIO(pdf), "register.pdf")}
+    assert (
+        post(colleague, f"/submissions/{sub_id}/save", data, content_type="multipart/form-data").status_code
+        == 302
+    )
+    _sign_in_again(login, world, browser, back=back)
+    html = browser.get(back).get_data(as_text=True)
+    assert "register.pdf" in html
+    assert TYPED in html

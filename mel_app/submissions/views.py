@@ -133,9 +133,12 @@ def _edit_form(sub: Submission, *, bind: bool, indicators=None, attachments=None
     if sub.kind is SubmissionKind.progress_report:
         if not bind:
             extra["data"] = report_form_data(sub)
-        return report_form(indicators, attachments, **extra)
-    choices = link_choices(services.active_results(sub.project_id), indicators)
-    return design_input_form(sub, attachments, choices, formdata_given=bind, **extra)
+        form = report_form(indicators, attachments, **extra)
+    else:
+        choices = link_choices(services.active_results(sub.project_id), indicators)
+        form = design_input_form(sub, attachments, choices, formdata_given=bind, **extra)
+    form.given_formdata = formdata  # to rebuild it from the same data (_edit_form_matching)
+    return form
 
 
 def _edit_form_matching(sub: Submission, form, indicators, attachments):
@@ -149,7 +152,13 @@ def _edit_form_matching(sub: Submission, form, indicators, attachments):
     same_rows = indicators is None or getattr(form, "indicator_ids", None) == [i.id for i in indicators]
     if same_files and same_rows:
         return form
-    rebuilt = _edit_form(sub, bind=True, indicators=indicators, attachments=attachments)
+    rebuilt = _edit_form(
+        sub,
+        bind=True,
+        indicators=indicators,
+        attachments=attachments,
+        formdata=getattr(form, "given_formdata", None),
+    )
     rebuilt.version.set(form.version.data if form.version.data is not None else sub.version)
     _copy_errors(form, rebuilt)
     rebuilt.form_errors = list(form.form_errors)
