@@ -197,3 +197,16 @@ def test_the_text_comes_back_even_if_a_file_was_added_in_between(app, login, wor
     html = browser.get(back).get_data(as_text=True)
     assert "register.pdf" in html
     assert TYPED in html
+
+
+def test_kept_text_is_shown_as_text_never_run(app, login, world):
+    sub_id = add_submission(app, world)
+    attack = '</textarea><script>alert("kept")</script>'
+    browser = signed_in(app, login, world, "author")
+    _time_out(app, world.users["author"])
+    resp = post(browser, f"/submissions/{sub_id}/save", report_payload(world, 1, achievements=attack))
+    back = parse_qs(urlsplit(resp.headers["Location"]).query)["next"][0]
+    _sign_in_again(login, world, browser, back=back)
+    html = browser.get(back).get_data(as_text=True)
+    assert '<script>alert("kept")' not in html
+    assert "&lt;/textarea&gt;&lt;script&gt;" in html

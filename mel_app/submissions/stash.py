@@ -111,6 +111,9 @@ def keep_expired_post():
     endpoint = request.endpoint or ""
     if request.method != "POST" or endpoint not in KEPT_ENDPOINTS | {AUTOSAVE_ENDPOINT}:
         return None
+    user = expired_session_user(session.get("_user_id"))
+    if user is None:
+        return None  # nobody whose session timed out: the usual sign-in page
     if endpoint == AUTOSAVE_ENDPOINT:
         # The page's script keeps the text on the device and says what to do.
         return jsonify(
@@ -121,9 +124,8 @@ def keep_expired_post():
                 "device: press “Save draft” and sign in again to save it."
             ),
         ), 401
-    user = expired_session_user(session.get("_user_id"))
     sub_id = (request.view_args or {}).get("sub_id")
-    sub = db.session.get(Submission, sub_id) if user is not None and sub_id is not None else None
+    sub = db.session.get(Submission, sub_id) if sub_id is not None else None
     if sub is None or not can_view_submission(user, sub):
         return None
     fields = _posted_fields()
