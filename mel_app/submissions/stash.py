@@ -87,9 +87,18 @@ def restorable(stash: DraftStash, user, sub: Submission) -> tuple[MultiDict | No
 
 
 def forget(user_id: int, sub_id: int) -> None:
-    """The user saved: what was kept for them on this submission is no longer needed."""
+    """The user saved: what was kept for them on this submission is no longer needed.
+
+    Every save (and automatic save) also deletes whatever has expired: the periodic cleanup,
+    one indexed delete, with no scheduler to run.
+    """
     db.session.execute(
-        sa.delete(DraftStash).where(DraftStash.user_id == user_id, DraftStash.submission_id == sub_id)
+        sa.delete(DraftStash).where(
+            sa.or_(
+                sa.and_(DraftStash.user_id == user_id, DraftStash.submission_id == sub_id),
+                DraftStash.expires_at <= utcnow(),
+            )
+        )
     )
 
 
