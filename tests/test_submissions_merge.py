@@ -186,3 +186,20 @@ def test_a_comment_typed_but_not_sent_stays_in_its_box_after_saving(app, login, 
     page = resp.get_data(as_text=True)
     assert _value(page, "body") == "Half-written question"
     assert "Your comment is not sent yet" in page
+
+
+def test_a_choice_both_changed_is_shown_by_its_label(app, login, world):
+    sub_id = add_submission(app, world)
+    yes_no = f"ind_{world.indicators['1.c']}-value"
+    tab1 = signed_in(app, login, world, "author")
+    tab2 = signed_in(app, login, world, "author")
+    shown1, shown2 = _open(tab1, sub_id), _open(tab2, sub_id)
+    post(tab1, f"/submissions/{sub_id}/save", report_payload(world, 1, base=shown1["base"], **{yes_no: "0"}))
+    resp = post(
+        tab2, f"/submissions/{sub_id}/save", report_payload(world, 1, base=shown2["base"], **{yes_no: ""})
+    )
+    conflict = re.search(r'<section class="conflict".*?</section>', resp.get_data(as_text=True), re.S).group(
+        0
+    )
+    texts = [t.strip() for t in re.findall(r'<div class="prose">(.*?)</div>', conflict, re.S)]
+    assert texts == ["no", "— choose —"], "the saved choice, then the user's, by their labels"

@@ -16,7 +16,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from wtforms import BooleanField, Field, FieldList, FileField, FormField, HiddenField, SubmitField
+from flask_babel import gettext as _
+from wtforms import (
+    BooleanField,
+    Field,
+    FieldList,
+    FileField,
+    FormField,
+    HiddenField,
+    SelectField,
+    SubmitField,
+)
 
 from mel_app.submissions.forms import NumberField, VersionField
 
@@ -74,6 +84,16 @@ def norm(field: Field) -> str:
     if isinstance(field, NumberField):
         return "" if field.data is None else format(Decimal(field.data).normalize(), "f")
     return str(field.data if field.data is not None else "").replace("\r\n", "\n").strip()
+
+
+def shown(field: Field) -> str:
+    """The value as the user reads it: a box ticked or not, a choice by its label."""
+    if isinstance(field, BooleanField):
+        return _("yes") if field.data else _("no")
+    if isinstance(field, SelectField):
+        chosen = [str(label) for _value, label, selected, *_rest in field.iter_choices() if selected]
+        return chosen[0] if chosen else str(field.data or "")
+    return norm(field)
 
 
 def raw(field: Field) -> str | None:
@@ -153,7 +173,10 @@ def merge(saved_form, mine_form, label_of) -> tuple[list[tuple[str, str]], list[
                     value = raw(mine_field)  # only the user changed it
                 else:
                     mine_raw = raw(mine_field) or ""
-                    clashes.append(Clash(key, theirs_field.id, label_of(key, theirs_field), t, m, mine_raw))
+                    label = label_of(key, theirs_field)
+                    clashes.append(
+                        Clash(key, theirs_field.id, label, shown(theirs_field), shown(mine_field), mine_raw)
+                    )
         if value is not None:
             data.append((theirs_field.name, value))
     data.extend(_item_ids(saved_form))
