@@ -66,6 +66,8 @@ class Config:
     SESSION_IDLE_TIMEOUT = timedelta(minutes=_int("SESSION_IDLE_MINUTES", 30))
     SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=_int("SESSION_ABSOLUTE_HOURS", 12))
     REMEMBER_COOKIE_DURATION = timedelta(0)
+    # A report posted after the session timed out is kept this long for its author to sign in again.
+    DRAFT_STASH_HOURS = _int("DRAFT_STASH_HOURS", 2)
 
     # Evidence files: 10 MB each by default; the request limit leaves room for the form.
     MAX_UPLOAD_BYTES = _int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)

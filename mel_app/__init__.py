@@ -217,7 +217,10 @@ def _register_request_hooks(app: Flask) -> None:
         public = endpoint in PUBLIC_ENDPOINTS or getattr(app.view_functions.get(endpoint), "is_public", False)
         audit.set_actor(db.session(), audit.actor_of(current_user, request.remote_addr))
         if not public and not current_user.is_authenticated:
-            return login_manager.unauthorized()
+            from mel_app.submissions.stash import keep_expired_post
+
+            # A report sent after the session timed out is kept for its author, not dropped.
+            return keep_expired_post() or login_manager.unauthorized()
         g.is_public_endpoint = public
         if not public and must_enrol_two_factor(current_user):
             g.must_enrol_two_factor = True  # the layout hides the navigation

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, render_template, request
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -103,6 +104,13 @@ def register_error_handlers(app: Flask) -> None:
         nothing was saved. The text comes back on a page of its own, with a fresh token.
         """
         if request.method == "POST" and _same_origin():
+            if not current_user.is_authenticated:
+                from mel_app.submissions.stash import keep_expired_post
+
+                # The session timed out too: keep the text for its author (only stored, never run).
+                kept = keep_expired_post()
+                if kept is not None:
+                    return kept
             fields = _resubmittable_fields()
             if fields:
                 return render_template(

@@ -230,9 +230,11 @@ def test_a_second_editor_is_refused_with_both_texts_shown_and_may_save_again(app
     assert "Funds arrived late; transport costs rose." in conflict, "their text"
     assert "Funds arrived late, in March." in conflict, "your text"
     assert "Achievements" not in conflict, "identical sections are not repeated"
+    # Both changed it: the saved text stays in the form unless the author chooses theirs.
     assert re.search(
-        r'<textarea[^>]*name="challenges"[^>]*>\s*Funds arrived late, in March.</textarea>', page
+        r'<textarea[^>]*name="challenges"[^>]*>\s*Funds arrived late; transport costs rose.</textarea>', page
     )
+    assert 'name="choose:challenges" value="mine"' in conflict
     assert 'name="version" type="hidden" value="2"' in page or re.search(
         r'name="version"[^>]*value="2"', page
     )

@@ -119,3 +119,24 @@ def active_sessions(user_id: int) -> list[UserSession]:
 
 def is_current(user_session: UserSession) -> bool:
     return g.get("user_session_id") == user_session.id
+
+
+def expired_session_user(token: str | None) -> User | None:
+    """The user whose session (of this browser's cookie) has timed out, or None.
+
+    Only for keeping what they were sending when it timed out, never to act for them: a session
+    that was ended on purpose (signing out, a new password) or a deactivated account gives None.
+    """
+    if not token or len(token) > 100:
+        return None
+    row = db.session.execute(
+        sa.select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == _hash(token))
+    ).first()
+    if row is None:
+        return None
+    user_session, user = row
+    if user_session.revoked_at is not None or not user.is_active:
+        return None
+    return user

@@ -164,7 +164,10 @@ def logout():
             flash(_("You have signed out."), "success")
         elif was_waiting:
             flash(_("Sign-in cancelled."), "success")
-    return redirect(url_for("auth.login"))
+    response = redirect(url_for("auth.login"))
+    # Copies of unsaved forms kept in the browser (drafts.js) are for their author only.
+    response.headers["Clear-Site-Data"] = '"storage"'
+    return response
 
 
 def _sign_out_this_browser() -> None:

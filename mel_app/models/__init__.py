@@ -25,6 +25,7 @@ from mel_app.models.base import (
     Visibility,
     utcnow,
 )
+from mel_app.models.draft import DraftStash
 from mel_app.models.evaluation import (
     CriteriaSet,
     Criterion,
@@ -73,6 +74,7 @@ __all__ = [
     "Criterion",
     "DesignInputItem",
     "DesignItemKind",
+    "DraftStash",
     "Disposition",
     "Evaluation",
     "EvaluationKind",

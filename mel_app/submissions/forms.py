@@ -61,6 +61,23 @@ from mel_app.submissions.files import (
 )
 from mel_app.submissions.services import ItemInput, ValueInput
 
+
+class Limit(Length):
+    """A length limit whose refusal says how long the text is; the text stays in the form."""
+
+    def __init__(self, max: int):  # noqa: A002 - the name Length uses
+        super().__init__(
+            max=max,
+            message=_l(
+                "This text has %(length)d characters; at most %(max)d fit here. Shorten it and "
+                "save again: nothing was saved, and your text is kept below."
+            ),
+        )
+        # No `maxlength` in the page: a browser silently cuts a longer paste there. The page's
+        # counter shows the limit (drafts.js, from data-maxlength) and the server refuses more.
+        self.field_flags = {}
+
+
 NARRATIVE_MAX = 20_000
 TEXT_MAX = 5_000
 COMMENT_MAX = 5_000
@@ -219,11 +236,11 @@ def indicator_row_form(indicator: Indicator) -> type[IndicatorRowForm]:
         )
     else:
         fields["text_value"] = TextAreaField(
-            _("%(code)s: answer", code=code), [Length(max=TEXT_MAX)], render_kw={"rows": 3}
+            _("%(code)s: answer", code=code), [Limit(max=TEXT_MAX)], render_kw={"rows": 3}
         )
     fields["comment"] = TextAreaField(
         _("%(code)s: comment (the reason, if not reported)", code=code),
-        [Length(max=TEXT_MAX)],
+        [Limit(max=TEXT_MAX)],
         render_kw={"rows": 2},
     )
     fields["not_reported"] = BooleanField(_("%(code)s: not reported", code=code))
@@ -311,12 +328,14 @@ def _evidence_field() -> MultipleFileField:
 
 class ReportForm(EvidenceMixin, FlaskForm):
     version = VersionField()
-    achievements = TextAreaField(labels.SECTIONS["achievements"], [Length(max=NARRATIVE_MAX)])
-    challenges = TextAreaField(labels.SECTIONS["challenges"], [Length(max=NARRATIVE_MAX)])
-    lessons_learned = TextAreaField(labels.SECTIONS["lessons_learned"], [Length(max=NARRATIVE_MAX)])
-    next_steps = TextAreaField(labels.SECTIONS["next_steps"], [Length(max=NARRATIVE_MAX)])
-    gender_equality = TextAreaField(labels.SECTIONS["gender_equality"], [Length(max=NARRATIVE_MAX)])
-    social_dialogue = TextAreaField(labels.SECTIONS["social_dialogue"], [Length(max=NARRATIVE_MAX)])
+    # What each field held when shown (mel_app/submissions/merge.py): merges a save that lost a race.
+    base = HiddenField()
+    achievements = TextAreaField(labels.SECTIONS["achievements"], [Limit(max=NARRATIVE_MAX)])
+    challenges = TextAreaField(labels.SECTIONS["challenges"], [Limit(max=NARRATIVE_MAX)])
+    lessons_learned = TextAreaField(labels.SECTIONS["lessons_learned"], [Limit(max=NARRATIVE_MAX)])
+    next_steps = TextAreaField(labels.SECTIONS["next_steps"], [Limit(max=NARRATIVE_MAX)])
+    gender_equality = TextAreaField(labels.SECTIONS["gender_equality"], [Limit(max=NARRATIVE_MAX)])
+    social_dialogue = TextAreaField(labels.SECTIONS["social_dialogue"], [Limit(max=NARRATIVE_MAX)])
     evidence = _evidence_field()
     save = SubmitField(_l("Save draft"))
     submit = SubmitField(_l("Save and submit for review…"))
@@ -377,7 +396,7 @@ class DesignItemForm(Form):
         choices=options((k.value, label) for k, label in labels.DESIGN_ITEM_KIND.items()),
         default=DesignItemKind.need.value,
     )
-    text = TextAreaField(_l("Your input"), [Length(max=TEXT_MAX)], render_kw={"rows": 3})
+    text = TextAreaField(_l("Your input"), [Limit(max=TEXT_MAX)], render_kw={"rows": 3})
     link = SelectField(
         _l("Relates to (optional)"), choices=options([("", _l("— nothing in particular —"))]), default=""
     )
@@ -409,6 +428,7 @@ BLANK_ITEMS = 3
 
 class DesignInputForm(EvidenceMixin, FlaskForm):
     version = VersionField()
+    base = HiddenField()  # as in ReportForm
     items = FieldList(FormField(DesignItemForm), min_entries=0)
     evidence = _evidence_field()
     save = SubmitField(_l("Save draft"))
@@ -472,7 +492,7 @@ class ResponseRowForm(Form):
             [("", _l("— no response yet —"))] + [(d.value, label) for d, label in labels.DISPOSITION.items()]
         ),
     )
-    reason = TextAreaField(_l("Reason"), [Length(max=TEXT_MAX)], render_kw={"rows": 2})
+    reason = TextAreaField(_l("Reason"), [Limit(max=TEXT_MAX)], render_kw={"rows": 2})
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
@@ -532,7 +552,7 @@ class ReturnForm(FlaskForm):
     version = VersionField()
     comment = TextAreaField(
         _l("What needs to change"),
-        [DataRequired(message=_l("Say what needs to change before returning it.")), Length(max=COMMENT_MAX)],
+        [DataRequired(message=_l("Say what needs to change before returning it.")), Limit(max=COMMENT_MAX)],
         description=_l("Shared with the organisation."),
         render_kw={"rows": 4},
     )
@@ -543,7 +563,7 @@ class ApproveForm(FlaskForm):
     version = VersionField()
     comment = TextAreaField(
         _l("Comment (optional)"),
-        [Length(max=COMMENT_MAX)],
+        [Limit(max=COMMENT_MAX)],
         description=_l("Shared with the organisation."),
         render_kw={"rows": 2},
     )
@@ -554,7 +574,7 @@ class ReopenForm(FlaskForm):
     version = VersionField()
     reason = TextAreaField(
         _l("Why it needs reopening"),
-        [DataRequired(message=_l("Give the reason for reopening it.")), Length(max=COMMENT_MAX)],
+        [DataRequired(message=_l("Give the reason for reopening it.")), Limit(max=COMMENT_MAX)],
         description=_l("Shared with the organisation, which can then revise and submit again."),
         render_kw={"rows": 3},
     )
@@ -563,14 +583,14 @@ class ReopenForm(FlaskForm):
 
 class WithdrawForm(FlaskForm):
     version = VersionField()
-    reason = TextAreaField(_l("Reason (optional)"), [Length(max=COMMENT_MAX)], render_kw={"rows": 2})
+    reason = TextAreaField(_l("Reason (optional)"), [Limit(max=COMMENT_MAX)], render_kw={"rows": 2})
     withdraw = SubmitField(_l("Withdraw"))
 
 
 class CommentForm(FlaskForm):
     body = TextAreaField(
         _l("Comment"),
-        [DataRequired(message=_l("Write your comment.")), Length(max=COMMENT_MAX)],
+        [DataRequired(message=_l("Write your comment.")), Limit(max=COMMENT_MAX)],
         render_kw={"rows": 3},
     )
     section = SelectField(_l("About"), choices=options([]), default="")

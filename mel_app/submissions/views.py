@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from wtforms import FieldList, FormField
+from wtforms.validators import Length
 
 from mel_app import audit, workflow
 from mel_app.extensions import db
@@ -54,7 +55,7 @@ from mel_app.permissions import (
     require,
 )
 from mel_app.security import untrusted_download
-from mel_app.submissions import labels, services
+from mel_app.submissions import labels, merge, services, stash
 from mel_app.submissions.diff import (
     compare,
     format_value,
@@ -115,23 +116,29 @@ def _title(sub: Submission) -> str:
 # Forms of the page
 
 
-def _edit_form(sub: Submission, *, bind: bool, indicators=None, attachments=None):
+def _edit_form(sub: Submission, *, bind: bool, indicators=None, attachments=None, formdata=None):
     """The organisation's form: bound to the request when `bind`, else filled from the database.
 
     Its fields follow the submission's evidence files and the project's indicators; the page that
-    shows it must list the same ones (`indicators`, `attachments`, read once per page).
+    shows it must list the same ones (`indicators`, `attachments`, read once per page). With
+    `formdata`, bound to that data instead of the request (text kept while the user signed in).
     """
     if attachments is None:
         attachments = services.live_attachments(sub)
     if indicators is None:
         indicators = services.active_indicators(sub.project_id)
     extra: dict[str, Any] = {} if bind else {"formdata": None}
+    if formdata is not None:
+        bind, extra = True, {"formdata": formdata}
     if sub.kind is SubmissionKind.progress_report:
         if not bind:
             extra["data"] = report_form_data(sub)
-        return report_form(indicators, attachments, **extra)
-    choices = link_choices(services.active_results(sub.project_id), indicators)
-    return design_input_form(sub, attachments, choices, formdata_given=bind, **extra)
+        form = report_form(indicators, attachments, **extra)
+    else:
+        choices = link_choices(services.active_results(sub.project_id), indicators)
+        form = design_input_form(sub, attachments, choices, formdata_given=bind, **extra)
+    form.given_formdata = formdata  # to rebuild it from the same data (_edit_form_matching)
+    return form
 
 
 def _edit_form_matching(sub: Submission, form, indicators, attachments):
@@ -145,7 +152,13 @@ def _edit_form_matching(sub: Submission, form, indicators, attachments):
     same_rows = indicators is None or getattr(form, "indicator_ids", None) == [i.id for i in indicators]
     if same_files and same_rows:
         return form
-    rebuilt = _edit_form(sub, bind=True, indicators=indicators, attachments=attachments)
+    rebuilt = _edit_form(
+        sub,
+        bind=True,
+        indicators=indicators,
+        attachments=attachments,
+        formdata=getattr(form, "given_formdata", None),
+    )
     rebuilt.version.set(form.version.data if form.version.data is not None else sub.version)
     _copy_errors(form, rebuilt)
     rebuilt.form_errors = list(form.form_errors)
@@ -179,9 +192,10 @@ def _page_forms(sub: Submission, given: dict[str, Any], indicators=None, attachm
     user = current_user
     forms: dict[str, Any] = {}
     if can_edit_submission(user, sub):
-        forms["edit"] = given.get("edit") or _edit_form(
-            sub, bind=False, indicators=indicators, attachments=attachments
-        )
+        forms["edit"] = given.get("edit")
+        if forms["edit"] is None:
+            forms["edit"] = _edit_form(sub, bind=False, indicators=indicators, attachments=attachments)
+            forms["edit"].base.data = merge.base_of(forms["edit"])
     if is_submission_reviewer(user, sub):
         if workflow.allowed(sub.status, workflow.Action.return_):
             forms["return"] = given.get("return") or _fresh(ReturnForm, sub)
@@ -202,12 +216,48 @@ def _page_forms(sub: Submission, given: dict[str, Any], indicators=None, attachm
 def _distinct_ids(forms: dict[str, Any]) -> None:
     """Several forms share a page: give their fields ids of their own (names stay as they are)."""
     for key, form in forms.items():
-        fields = form if key != "edit" else [form.csrf_token, form.version]
+        fields = form if key != "edit" else [form.csrf_token, form.version, form.base]
         for field in fields:
             if field.id.startswith(f"{key}-"):
                 continue
             field.id = f"{key}-{field.id}"
             field.label.field_id = field.id
+
+
+def _show_limits(forms: dict[str, Any]) -> None:
+    """Every text field with a length limit tells the page (drafts.js counts the characters).
+
+    Not `maxlength`: a browser silently cuts a longer paste there; the counter says it is too
+    long and the server refuses it with the text kept (mel_app/submissions/forms.py `Limit`).
+    """
+    for form in forms.values():
+        for field in _all_fields(form):
+            limit = next((v.max for v in field.validators if isinstance(v, Length) and v.max > 0), None)
+            if limit is not None:
+                field.render_kw = {**(field.render_kw or {}), "data-maxlength": limit}
+
+
+def _all_fields(form):
+    for field in form:
+        if isinstance(field, FormField):
+            yield from _all_fields(field.form)
+        elif isinstance(field, FieldList):
+            for entry in field.entries:
+                yield from _all_fields(entry.form) if isinstance(entry, FormField) else [entry]
+        else:
+            yield field
+
+
+def _join_comment(forms: dict[str, Any]) -> None:
+    """Beside the organisation's form, the comment's fields belong to it (HTML `form` attribute).
+
+    "Add comment" then sends the unsaved changes too, which are saved with the comment instead
+    of being thrown away; it works without JavaScript.
+    """
+    if forms.get("edit") is None or forms.get("comment") is None:
+        return
+    for field in (forms["comment"].body, forms["comment"].section):
+        field.render_kw = {**(field.render_kw or {}), "form": "edit"}
 
 
 def _render_detail(
@@ -217,6 +267,8 @@ def _render_detail(
     status: int = 200,
     conflict: workflow.WorkflowConflict | None = None,
     unsent: dict[str, str] | None = None,
+    clashes: list[merge.Clash] | None = None,
+    unsaved: bool = False,
 ):
     user = current_user
     # Read once: the forms and the page must show the same files and indicators.
@@ -229,6 +281,8 @@ def _render_detail(
         given["edit"] = _edit_form_matching(sub, given["edit"], indicators, attachments)
     page_forms = _page_forms(sub, given, indicators, attachments)
     _distinct_ids(page_forms)
+    _join_comment(page_forms)
+    _show_limits(page_forms)
     indicators = indicators or []
     versions = services.versions_of(sub)
     changes = None
@@ -246,9 +300,7 @@ def _render_detail(
     if can_see_comments(user, sub):
         comments = services.visible_comments(sub, include_internal=can_see_internal_comments(user, sub))
     edit = page_forms.get("edit")
-    conflict_view = (
-        _conflict_view(sub, edit, indicators) if conflict is not None and edit is not None else None
-    )
+    conflict_view = (clashes or []) if conflict is not None and edit is not None else None
     if conflict is not None and edit is None and given.get("edit") is not None:
         unsent = _unsent_text(given["edit"], indicators)
     return (
@@ -265,6 +317,7 @@ def _render_detail(
             comments=comments,
             conflict=conflict,
             conflict_view=conflict_view,
+            unsaved=unsaved or conflict_view is not None,
             unsent=unsent,
             project_url=optional_url("projects.detail", project_id=sub.project_id),
             history_url=optional_url("audit.entity_history", entity_type="submission", entity_id=sub.id),
@@ -275,37 +328,6 @@ def _render_detail(
         ),
         status,
     )
-
-
-def _conflict_view(sub: Submission, form, indicators) -> list[dict[str, str]]:
-    """Where the saved submission and the user's unsaved input differ: both texts, side by side."""
-    rows: list[dict[str, str]] = []
-    if sub.kind is SubmissionKind.progress_report:
-        saved = sub.narrative or {}
-        for key, mine in form.narrative().items():
-            theirs = saved.get(key) or ""
-            if theirs != mine:
-                rows.append({"label": str(labels.SECTIONS[key]), "theirs": theirs, "yours": mine})
-        existing = {v.indicator_id: v for v in sub.values}
-        for indicator in indicators:
-            mine = form.row(indicator.id).to_input()
-            row = existing.get(indicator.id)
-            theirs_text = _value_text(row, indicator) if row else ""
-            mine_text = _input_text(mine, indicator)
-            if theirs_text != mine_text:
-                rows.append(
-                    {
-                        "label": _("Indicator %(code)s", code=indicator.code),
-                        "theirs": theirs_text,
-                        "yours": mine_text,
-                    }
-                )
-    else:
-        theirs = "\n".join(f"• {item.text}" for item in sub.design_items)
-        mine = "\n".join(f"• {item.text}" for item in form.item_inputs() if item.text and not item.remove)
-        if theirs != mine:
-            rows.append({"label": _("Design input items"), "theirs": theirs, "yours": mine})
-    return rows
 
 
 def _value_text(row, indicator) -> str:
@@ -432,7 +454,44 @@ def _start(project: Project, kind: SubmissionKind, period: ReportingPeriod | Non
 
 @bp.get("/submissions/<int:sub_id>")
 def detail(sub_id: int):
-    return _render_detail(_load(sub_id))
+    sub = _load(sub_id)
+    if "restore" in request.args:
+        return _render_restored(sub, request.args.get("restore"))
+    return _render_detail(sub)
+
+
+def _render_restored(sub: Submission, token: str | None):
+    """The page with the text the user sent when their session had expired, not saved yet."""
+    kept = stash.find(token, current_user, sub)
+    edit_data, comment_data = stash.restorable(kept, current_user, sub) if kept else (None, None)
+    forms: dict[str, Any] = {}
+    if edit_data is not None:
+        forms["edit"] = _edit_form(sub, bind=True, formdata=edit_data)
+    if comment_data is not None:
+        forms["comment"] = comment_form(
+            sub.kind, internal_allowed=can_comment_internally(current_user, sub), formdata=comment_data
+        )
+    if forms:
+        flash(
+            _(
+                "Your text is back in the form, as you sent it when your session had expired. "
+                "It is not saved yet: check it and press “Save draft”."
+            ),
+            "warning",
+        )
+        if kept is not None and kept.had_files:
+            flash(_("Files were not kept: attach them again."), "warning")
+    else:
+        flash(
+            _(
+                "The text kept when you were signed out is no longer available: it is kept for "
+                "%(hours)d hours, and only for someone who may still change this submission.",
+                hours=current_app.config.get("DRAFT_STASH_HOURS", 2),
+            ),
+            "error",
+        )
+    db.session.commit()  # an expired stash found on the way is deleted
+    return _render_detail(sub, forms=forms, unsaved="edit" in forms)
 
 
 @bp.post("/submissions/<int:sub_id>/save")
@@ -440,6 +499,29 @@ def save(sub_id: int):
     sub = _load(sub_id)
     require(is_submission_reporter(current_user, sub), visible=True)
     form = _edit_form(sub, bind=True)
+    merge.apply_choices(form, request.form)
+    refused = _save_posted(sub_id, sub, form)
+    if refused is not None:
+        return refused
+    if form.submit.data:
+        return redirect(url_for(".confirm_submit", sub_id=sub_id))
+    flash(_("Draft saved."), "success")
+    if (request.form.get("body") or "").strip() and can_comment_on_submission(current_user, sub):
+        # The comment box belongs to this form: a comment typed but not sent stays in its box.
+        flash(_("Your comment is not sent yet: press “Add comment” to send it."), "warning")
+        kept = comment_form(
+            sub.kind, internal_allowed=can_comment_internally(current_user, sub), formdata=request.form
+        )
+        return _render_detail(_load(sub_id), forms={"comment": kept})
+    return redirect(url_for(".detail", sub_id=sub_id))
+
+
+def _save_posted(sub_id: int, sub: Submission, form):
+    """Save the organisation's posted form and commit; None, or the page saying why not.
+
+    A save on an outdated version is merged with the saved one (mel_app/submissions/merge.py)
+    and shown again: nothing of either side is lost, nothing is saved until the user says so.
+    """
     if not form.validate_on_submit():
         if form.infected:
             services.record_infected_uploads(sub, actor=current_user, refused=form.infected)
@@ -465,13 +547,22 @@ def save(sub_id: int):
             except workflow.WorkflowError:
                 db.session.rollback()
             sub = _load(sub_id)
+        clashes: list[merge.Clash] = []
         if can_edit_submission(current_user, sub):
-            form.version.set(sub.version)
-            message = _(
-                "Your changes were not saved: %(what)s Both versions are shown below; "
-                "keep what you need and save again.",
-                what=str(exc),
-            )
+            form, clashes = _merged(sub, form)
+            if clashes:
+                message = _(
+                    "Not saved yet: %(what)s Their changes and yours are combined in the form "
+                    "below. Where you both changed the same field, choose which version to keep; "
+                    "then press “Save draft”.",
+                    what=str(exc),
+                )
+            else:
+                message = _(
+                    "Not saved yet: %(what)s You changed other fields than they did: both are in "
+                    "the form below. Press “Save draft” to save them.",
+                    what=str(exc),
+                )
         else:
             message = _("Your changes were not saved: %(what)s Your text is shown below.", what=str(exc))
         flash(message, "error")
@@ -479,12 +570,26 @@ def save(sub_id: int):
             flash(_("Your new files were added to the report: %(names)s.", names=names), "success")
         elif names:
             flash(_("Your files were not saved: %(names)s. Attach them again.", names=names), "error")
-        return _render_detail(sub, forms={"edit": form}, status=409, conflict=conflict)
+        return _render_detail(sub, forms={"edit": form}, status=409, conflict=conflict, clashes=clashes)
+    stash.forget(current_user.id, sub.id)
     db.session.commit()
-    if form.submit.data:
-        return redirect(url_for(".confirm_submit", sub_id=sub_id))
-    flash(_("Draft saved."), "success")
-    return redirect(url_for(".detail", sub_id=sub_id))
+    return None
+
+
+def _merged(sub: Submission, mine):
+    """The user's form merged with the version saved in between, and the fields both changed."""
+    saved = _edit_form(sub, bind=False)
+    data, clashes = merge.merge(saved, mine, _clash_label)
+    removed = mine.removed_attachment_ids()
+    data += [(f"remove_{att_id}", "y") for att_id in saved.attachment_ids if att_id in removed]
+    data += [("version", str(sub.version)), ("base", merge.base_of(saved))]
+    return _edit_form(sub, bind=True, formdata=merge.as_formdata(data)), clashes
+
+
+def _clash_label(key: str, field) -> str:
+    if key.startswith("item:"):
+        return _("Design input item: %(field)s", field=field.label.text)
+    return str(field.label.text)
 
 
 def _save(sub: Submission, form, *, uploads, removed) -> None:
@@ -516,6 +621,7 @@ def autosave(sub_id: int):
     if not is_submission_reporter(current_user, sub):
         return jsonify(ok=False, message=_("You cannot change this submission.")), 403
     form = _edit_form(sub, bind=True)
+    merge.apply_choices(form, request.form)
     if not form.validate_on_submit():
         return jsonify(
             ok=False,
@@ -535,8 +641,11 @@ def autosave(sub_id: int):
                 what=str(exc),
             ),
         ), 409
+    stash.forget(current_user.id, sub.id)
     db.session.commit()
-    return jsonify(ok=True, version=sub.version, message=_("Draft saved automatically."))
+    # The saved text is the form's new starting point for merging (mel_app/submissions/merge.py).
+    base = merge.base_of(_edit_form(_load(sub_id), bind=False))
+    return jsonify(ok=True, version=sub.version, base=base, message=_("Draft saved automatically."))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -688,8 +797,15 @@ def comment(sub_id: int):
     sub = _load(sub_id)
     require(can_comment_on_submission(current_user, sub), visible=True)
     form = comment_form(sub.kind, internal_allowed=can_comment_internally(current_user, sub))
+    # On the organisation's page the comment is sent with the form being edited (the button
+    # belongs to that form): its unsaved changes are saved with the comment, never dropped.
+    edit = None
+    if "version" in request.form and can_edit_submission(current_user, sub):
+        edit = _edit_form(sub, bind=True)
+        merge.apply_choices(edit, request.form)
     if not form.validate_on_submit():
-        return _render_detail(sub, forms={"comment": form}, status=422)
+        given = {"comment": form} | ({"edit": edit} if edit is not None else {})
+        return _render_detail(sub, forms=given, status=422, unsaved=edit is not None)
     services.add_comment(
         sub,
         actor=current_user,
@@ -699,7 +815,18 @@ def comment(sub_id: int):
     )
     db.session.commit()
     flash(_("Comment added."), "success")
+    if edit is not None and (merge.changed_fields(edit) or _files_posted()):
+        refused = _save_posted(sub_id, _load(sub_id), edit)
+        if refused is not None:
+            return refused
+        flash(_("Your changes to the form were saved too."), "success")
     return redirect(url_for(".detail", sub_id=sub.id, _anchor="comments"))
+
+
+def _files_posted() -> bool:
+    return any(getattr(f, "filename", None) for f in request.files.values()) or any(
+        name.startswith("remove_") for name in request.form
+    )
 
 
 # ---------------------------------------------------------------------------------------------

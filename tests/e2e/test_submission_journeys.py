@@ -222,6 +222,9 @@ def test_the_draft_saves_itself_while_the_page_is_open(page, live_server, make, 
     expect(conflict).to_be_visible()
     expect(conflict).to_contain_text("The colleague's version.")
     expect(conflict).to_contain_text("My later version.")
+    # Both changed the field: the colleague's stays in the form unless the rep chooses theirs.
+    expect(page.get_by_label("Challenges", exact=True)).to_have_value("The colleague's version.")
+    conflict.get_by_label("Use my version").check()
     expect(page.get_by_label("Challenges", exact=True)).to_have_value("My later version.")
 
 

@@ -131,6 +131,10 @@ NOT_USER_TEXT = {
     ("one_time_token", "purpose"): "set by the app",
     ("one_time_token", "token_hash"): "secret, never shown",
     ("user_session", "token_hash"): "secret, never shown",
+    ("draft_stash", "token_hash"): "secret, never shown",
+    # Posted form fields kept while the author signs in again: shown only back in the form's own
+    # fields (escaped like any posted form), tests/test_submissions_stash.py.
+    ("draft_stash", "fields"): "form data, shown only as the form's own field values",
     ("recovery_code", "code_hash"): "secret, never shown",
     ("user_session", "remote_addr"): "the network address, set by the server",
     ("attachment", "media_type"): "set by the app from the file's content",

@@ -80,15 +80,21 @@
     }).then(function (result) {
       if (result.status === 200 && result.body.ok) {
         form.elements.version.value = result.body.version;
+        if (form.elements.base && result.body.base) { form.elements.base.value = result.body.base; }
         saved = current;
         say(result.body.message);
+        // drafts.js: the server has this text now, the copy on this device can go.
+        form.dispatchEvent(new CustomEvent("draft:saved"));
       } else {
         say(result.body.message || "");
         if (result.status === 422) { refused = current; }
-        if (result.status === 409 || result.status === 403) { stopped = true; }
+        // 401: signed out after a time without activity; "Save draft" keeps the text.
+        if (result.status === 409 || result.status === 403 || result.status === 401) { stopped = true; }
       }
     }).catch(function () {
-      say(status ? status.getAttribute("data-offline-message") : "");
+      var drafts = document.getElementById("drafts");
+      say(drafts && drafts.dataset.offline ? drafts.dataset.offline
+        : (status ? status.getAttribute("data-offline-message") : ""));
     }).then(finish, finish);
   }
 
