@@ -17,9 +17,9 @@ from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 
+from mel_app import dates
 from mel_app.audit.capture import SYSTEM
 from mel_app.audit.labels import (
     ENUM_LABELS,
@@ -452,10 +452,10 @@ def display_value(entity_type: str | None, key: str, value: Any, names: dict[tup
         return _("Yes") if value else _("No")
     if column.kind == "datetime" and isinstance(value, str):
         parsed = _parse_timestamp(value)
-        return format_datetime(parsed, "medium") if parsed else value
+        return dates.format_datetime(parsed) if parsed else value
     if column.kind == "date" and isinstance(value, str):
         try:
-            return format_date(date.fromisoformat(value), "medium")
+            return dates.format_date(date.fromisoformat(value))
         except ValueError:
             return value
     if isinstance(value, dict | list):

@@ -111,6 +111,7 @@ FIELD_LABELS = {
     "point": _l("Score"),
     "position": _l("Position"),
     "preferred_language": _l("Language"),
+    "time_zone": _l("Time zone"),
     "project_id": _l("Project"),
     "reference": _l("ILO reference"),
     "responded_at": _l("Responded on"),
