@@ -24,6 +24,7 @@ def init_templating(app: Flask) -> None:
             "logout_form": LogoutForm(formdata=None) if current_user.is_authenticated else None,
             "languages": app.config["LANGUAGES"],
             "get_locale": get_locale,
+            "time_zone_name": dates.select_timezone,
         }
 
     # Every enumeration member's words, from one place: {{ project.phase|label }}.

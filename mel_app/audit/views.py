@@ -128,6 +128,9 @@ def entity_history(entity_type: str, entity_id: str):
 
 
 def _record_title(entity_type: str, entity_id: str, obj: Any) -> str:
+    named = history.record_title(entity_type, entity_id, obj)
+    if named:
+        return named
     if isinstance(obj, Project):
         return f"{entity_label(entity_type)} {obj.reference}"
     name = getattr(obj, "full_name", None) or getattr(obj, "name", None) or getattr(obj, "title", None)
