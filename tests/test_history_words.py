@@ -1,0 +1,109 @@
+"""History pages in words users know, in their language, with valid machine-readable times."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from mel_app import audit
+from mel_app.extensions import db
+from mel_app.models import Submission, User
+from tests.conftest import csrf_token
+from tests.test_audit_views import _login, world  # noqa: F401 - the `world` fixture
+
+# A valid HTML global date and time: whole seconds, with Z or an offset.
+MACHINE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})")
+
+
+def _text(page: str) -> str:
+    """What a reader sees (and hears): the page without its tags and attributes."""
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+def _comment_event(app, world) -> None:
+    with app.app_context():
+        audit.set_actor(db.session(), audit.Actor(world.users["specialist"], "Specialist"))
+        audit.record(db.session, "submission.comment", target=db.session.get(Submission, world.sub))
+        db.session.commit()
+
+
+def test_time_elements_on_audit_and_history_pages_carry_valid_values(app, client, world):
+    _login(client, world, "admin")
+    pages = [
+        "/audit",
+        f"/history/submission/{world.sub}",
+        f"/history/project/{world.project}",
+        f"/history/user/{world.users['reporter_same_org']}",
+        f"/history/scorecard/{world.scorecard}",
+    ]
+    found = 0
+    for path in pages:
+        page = client.get(path).get_data(as_text=True)
+        values = re.findall(r'<time datetime="([^"]*)"', page)
+        found += len(values)
+        bad = [v for v in values if not MACHINE_TIME.fullmatch(v)]
+        assert not bad, f"{path}: invalid <time datetime> values {bad[:3]}"
+    assert found > 10
+
+
+def test_a_french_history_page_has_no_english_words_left(app, client, world):
+    with app.app_context():
+        db.session.get(User, world.users["specialist"]).preferred_language = "fr"
+        db.session.commit()
+    _comment_event(app, world)
+    _login(client, world, "specialist")
+    page = client.get(f"/history/submission/{world.sub}").get_data(as_text=True)
+    text = _text(page)
+    assert "Historique" in text
+    english = re.findall(
+        r"\b(Event|Reason|was|now|Before|After|Created|Changed|Comment added|Indicator value|Edit number"
+        r"|Submission|Times are in)\b",
+        text,
+    )
+    assert english == [], english
+
+
+def test_history_names_records_and_fields_as_users_know_them(app, client, world):
+    _comment_event(app, world)
+    _login(client, world, "specialist")
+    page = client.get(f"/history/submission/{world.sub}").get_data(as_text=True)
+    text = _text(page)
+    assert "Comment added" in text and "submission.comment" not in page
+    assert "Value of indicator 1.a “Members trained” for 2026 H1" in text
+    assert "Progress report of FUK for 2026 H1" in text  # the report by kind, organisation and period
+    assert not re.search(r"(Indicator value|Submission|Comment) #\d+", text), "no record by its number"
+    assert "Edit number" not in text, "the edit counter is not a change a reader needs"
+    # Old → new in words (the hidden "was"/"now" are read out by screen readers).
+    assert "Status: was Awaiting review → now Returned for revision" in re.sub(r"\s+", " ", text)
+
+    page = client.get(f"/history/project/{world.project}").get_data(as_text=True)
+    text = _text(page)
+    # The label of the indicator form ("A higher value is better"), not another wording of it.
+    assert "A higher value is better" in text and "Higher is better" not in text
+    assert "Reports due on" in text  # the period form's label of due_date
+    assert "Indicator added" in text and "Reporting period added" in text
+
+
+def test_the_trail_keeps_action_codes_for_its_filter(app, client, world):
+    _comment_event(app, world)
+    _login(client, world, "admin")
+    page = client.get("/audit").get_data(as_text=True)
+    assert "<code>submission.comment</code>" in page
+
+
+def test_the_history_page_is_titled_by_the_records_name(app, client, world):
+    _login(client, world, "specialist")
+    page = client.get(f"/history/indicator_value/{world.value}").get_data(as_text=True)
+    assert "<h1>History: Value of indicator 1.a “Members trained” for 2026 H1</h1>" in page
+
+
+def test_the_trail_says_which_zone_its_times_are_in(app, client, world):
+    with app.app_context():
+        db.session.get(User, world.users["admin"]).time_zone = "Africa/Nairobi"
+        db.session.commit()
+    _login(client, world, "admin")
+    text = _text(client.get("/audit").get_data(as_text=True))
+    assert "Times are in your time zone, Africa/Nairobi." in text
+    assert "(UTC+3)" in text and "Times are in UTC" not in text
+    client.post("/logout", data={"csrf_token": csrf_token(client)})
