@@ -12,12 +12,16 @@ from mel_app.models import User, UserSession
 from tests.conftest import csrf_token
 
 # "2 Dec 2026, 14:05 (UTC+3)": day month year, 24-hour clock, the zone.
-ENGLISH_TIME = re.compile(r"\b(\d{1,2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}), (\d{2}):(\d{2}) \((UTC[^)]*)\)")
+ENGLISH_TIME = re.compile(
+    r"\b(\d{1,2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}), (\d{2}):(\d{2}) \((UTC[^)]*)\)"
+)
 
 
 def _session_start(app, user_id: int) -> datetime:
     with app.app_context():
-        started = db.session.scalar(sa.select(sa.func.max(UserSession.created_at)).where(UserSession.user_id == user_id))
+        started = db.session.scalar(
+            sa.select(sa.func.max(UserSession.created_at)).where(UserSession.user_id == user_id)
+        )
         return started.replace(tzinfo=UTC) if started.tzinfo is None else started
 
 
@@ -49,7 +53,12 @@ def test_a_user_in_nairobi_sees_times_three_hours_ahead_with_the_zone(app, clien
     assert shown
     day, month, year, hour, minute, zone = shown[0].groups()
     assert zone == "UTC+3"
-    assert (int(day), month, int(hour), int(minute)) == (local.day, local.strftime("%b"), local.hour, local.minute)
+    assert (int(day), month, int(hour), int(minute)) == (
+        local.day,
+        local.strftime("%b"),
+        local.hour,
+        local.minute,
+    )
 
 
 def test_french_and_spanish_keep_their_own_order_and_24_hours(app, client, make, login):
@@ -65,7 +74,9 @@ def test_the_account_page_saves_a_time_zone(app, client, make, login, post):
     login("tz@example.org")
     page = client.get("/account").get_data(as_text=True)
     assert 'list="time-zones"' in page and '<option value="Africa/Nairobi">' in page
-    resp = post("/account", {"full_name": "Achieng", "preferred_language": "en", "time_zone": "Africa/Nairobi"})
+    resp = post(
+        "/account", {"full_name": "Achieng", "preferred_language": "en", "time_zone": "Africa/Nairobi"}
+    )
     assert resp.status_code == 302
     with app.app_context():
         assert db.session.get(User, user).time_zone == "Africa/Nairobi"
@@ -79,7 +90,9 @@ def test_the_account_page_saves_a_time_zone(app, client, make, login, post):
 def test_an_unknown_time_zone_is_refused_and_kept_to_correct(app, client, make, login, post):
     user = make.user("tz2@example.org", time_zone="Europe/Paris")
     login("tz2@example.org")
-    resp = post("/account", {"full_name": "Jean", "preferred_language": "en", "time_zone": "Mars/Olympus_Mons"})
+    resp = post(
+        "/account", {"full_name": "Jean", "preferred_language": "en", "time_zone": "Mars/Olympus_Mons"}
+    )
     assert resp.status_code == 400
     page = resp.get_data(as_text=True)
     assert "This is not a time zone we know" in page

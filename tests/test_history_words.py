@@ -5,14 +5,22 @@ from __future__ import annotations
 import html
 import re
 
+import pytest
+
 from mel_app import audit
 from mel_app.extensions import db
 from mel_app.models import Submission, User
 from tests.conftest import csrf_token
-from tests.test_audit_views import _login, world  # noqa: F401 - the `world` fixture
+from tests.test_audit_views import _login, world  # noqa: F401 - the `world` fixture, through `w`
 
 # A valid HTML global date and time: whole seconds, with Z or an offset.
 MACHINE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})")
+
+
+@pytest.fixture
+def w(request):
+    """The History tests' world (tests/test_audit_views.py): two projects, people in every role."""
+    return request.getfixturevalue("world")
 
 
 def _text(page: str) -> str:
@@ -21,21 +29,21 @@ def _text(page: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", page))
 
 
-def _comment_event(app, world) -> None:
+def _comment_event(app, w) -> None:
     with app.app_context():
-        audit.set_actor(db.session(), audit.Actor(world.users["specialist"], "Specialist"))
-        audit.record(db.session, "submission.comment", target=db.session.get(Submission, world.sub))
+        audit.set_actor(db.session(), audit.Actor(w.users["specialist"], "Specialist"))
+        audit.record(db.session, "submission.comment", target=db.session.get(Submission, w.sub))
         db.session.commit()
 
 
-def test_time_elements_on_audit_and_history_pages_carry_valid_values(app, client, world):
-    _login(client, world, "admin")
+def test_time_elements_on_audit_and_history_pages_carry_valid_values(app, client, w):
+    _login(client, w, "admin")
     pages = [
         "/audit",
-        f"/history/submission/{world.sub}",
-        f"/history/project/{world.project}",
-        f"/history/user/{world.users['reporter_same_org']}",
-        f"/history/scorecard/{world.scorecard}",
+        f"/history/submission/{w.sub}",
+        f"/history/project/{w.project}",
+        f"/history/user/{w.users['reporter_same_org']}",
+        f"/history/scorecard/{w.scorecard}",
     ]
     found = 0
     for path in pages:
@@ -47,13 +55,13 @@ def test_time_elements_on_audit_and_history_pages_carry_valid_values(app, client
     assert found > 10
 
 
-def test_a_french_history_page_has_no_english_words_left(app, client, world):
+def test_a_french_history_page_has_no_english_words_left(app, client, w):
     with app.app_context():
-        db.session.get(User, world.users["specialist"]).preferred_language = "fr"
+        db.session.get(User, w.users["specialist"]).preferred_language = "fr"
         db.session.commit()
-    _comment_event(app, world)
-    _login(client, world, "specialist")
-    page = client.get(f"/history/submission/{world.sub}").get_data(as_text=True)
+    _comment_event(app, w)
+    _login(client, w, "specialist")
+    page = client.get(f"/history/submission/{w.sub}").get_data(as_text=True)
     text = _text(page)
     assert "Historique" in text
     english = re.findall(
@@ -64,10 +72,10 @@ def test_a_french_history_page_has_no_english_words_left(app, client, world):
     assert english == [], english
 
 
-def test_history_names_records_and_fields_as_users_know_them(app, client, world):
-    _comment_event(app, world)
-    _login(client, world, "specialist")
-    page = client.get(f"/history/submission/{world.sub}").get_data(as_text=True)
+def test_history_names_records_and_fields_as_users_know_them(app, client, w):
+    _comment_event(app, w)
+    _login(client, w, "specialist")
+    page = client.get(f"/history/submission/{w.sub}").get_data(as_text=True)
     text = _text(page)
     assert "Comment added" in text and "submission.comment" not in page
     assert "Value of indicator 1.a “Members trained” for 2026 H1" in text
@@ -77,7 +85,7 @@ def test_history_names_records_and_fields_as_users_know_them(app, client, world)
     # Old → new in words (the hidden "was"/"now" are read out by screen readers).
     assert "Status: was Awaiting review → now Returned for revision" in re.sub(r"\s+", " ", text)
 
-    page = client.get(f"/history/project/{world.project}").get_data(as_text=True)
+    page = client.get(f"/history/project/{w.project}").get_data(as_text=True)
     text = _text(page)
     # The label of the indicator form ("A higher value is better"), not another wording of it.
     assert "A higher value is better" in text and "Higher is better" not in text
@@ -85,24 +93,24 @@ def test_history_names_records_and_fields_as_users_know_them(app, client, world)
     assert "Indicator added" in text and "Reporting period added" in text
 
 
-def test_the_trail_keeps_action_codes_for_its_filter(app, client, world):
-    _comment_event(app, world)
-    _login(client, world, "admin")
+def test_the_trail_keeps_action_codes_for_its_filter(app, client, w):
+    _comment_event(app, w)
+    _login(client, w, "admin")
     page = client.get("/audit").get_data(as_text=True)
     assert "<code>submission.comment</code>" in page
 
 
-def test_the_history_page_is_titled_by_the_records_name(app, client, world):
-    _login(client, world, "specialist")
-    page = client.get(f"/history/indicator_value/{world.value}").get_data(as_text=True)
+def test_the_history_page_is_titled_by_the_records_name(app, client, w):
+    _login(client, w, "specialist")
+    page = client.get(f"/history/indicator_value/{w.value}").get_data(as_text=True)
     assert "<h1>History: Value of indicator 1.a “Members trained” for 2026 H1</h1>" in page
 
 
-def test_the_trail_says_which_zone_its_times_are_in(app, client, world):
+def test_the_trail_says_which_zone_its_times_are_in(app, client, w):
     with app.app_context():
-        db.session.get(User, world.users["admin"]).time_zone = "Africa/Nairobi"
+        db.session.get(User, w.users["admin"]).time_zone = "Africa/Nairobi"
         db.session.commit()
-    _login(client, world, "admin")
+    _login(client, w, "admin")
     text = _text(client.get("/audit").get_data(as_text=True))
     assert "Times are in your time zone, Africa/Nairobi." in text
     assert "(UTC+3)" in text and "Times are in UTC" not in text

@@ -42,10 +42,17 @@ def test_e_mails_are_rendered_in_the_recipients_language_and_time_zone(app, make
     with app.test_request_context():
         recipient = db.session.get(User, user)
         with emails.recipient(recipient):
-            text = render_template_string("{{ _('Hello %(name)s,', name='Kamau') }} {{ when|datetime }}", when=moment)
+            text = render_template_string(
+                "{{ _('Hello %(name)s,', name='Kamau') }} {{ when|datetime }}", when=moment
+            )
         assert text == "Hola, Kamau: 2 dic 2026, 14:05 (UTC+3)"
-        message = emails.render_for(recipient, _l("Choose a new password for ACTRAV MEL"), "email/password_reset.txt",
-                                    link="https://mel.example.org/x", minutes=30)
+        message = emails.render_for(
+            recipient,
+            _l("Choose a new password for ACTRAV MEL"),
+            "email/password_reset.txt",
+            link="https://mel.example.org/x",
+            minutes=30,
+        )
         assert message.to == "kamau@example.org"
         assert message.subject == "Elija una nueva contraseña para ACTRAV MEL"
         assert "Hola," in message.body and "30 minutos" in message.body
@@ -56,9 +63,9 @@ def test_e_mails_are_rendered_in_the_recipients_language_and_time_zone(app, make
 def test_the_error_summary_speaks_french(app, client, make, login, post):
     make.user("fr@example.org", preferred_language="fr")
     login("fr@example.org")
-    page = post("/account", {"full_name": "", "preferred_language": "fr", "time_zone": "Mars/Olympus"}).get_data(
-        as_text=True
-    )
+    page = post(
+        "/account", {"full_name": "", "preferred_language": "fr", "time_zone": "Mars/Olympus"}
+    ).get_data(as_text=True)
     summary = re.search(r'class="error-summary".*?</div>', page, re.S).group(0)
     assert "Please correct" not in summary and "Veuillez corriger" in summary
     assert "This is not a time zone we know" not in page

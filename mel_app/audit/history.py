@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from mel_app import dates
-from mel_app.audit.capture import SYSTEM
 from mel_app.audit import naming
+from mel_app.audit.capture import SYSTEM
 from mel_app.audit.labels import (
     ENUM_LABELS,
     NARRATIVE_LABELS,
@@ -441,9 +441,9 @@ def live_rows(events: list[AuditEvent]) -> dict[tuple[str, str], dict[str, Any]]
     a change carries only what changed, not what the record is about."""
     wanted: dict[str, set[int]] = defaultdict(set)
     for event in events:
-        if event.entity_type in naming.NAMED_BY_DATA and event.before and event.after:
-            if (key := to_int(event.entity_id)) is not None:
-                wanted[event.entity_type].add(key)
+        key = to_int(event.entity_id)
+        if event.entity_type in naming.NAMED_BY_DATA and event.before and event.after and key is not None:
+            wanted[event.entity_type].add(key)
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for entity_type, ids in wanted.items():
         model = audited_models()[entity_type]

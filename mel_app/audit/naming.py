@@ -37,7 +37,7 @@ FORM_FIELDS: dict[str, tuple[str, ...]] = {
     "user": ("mel_app.account.forms:ProfileForm", "mel_app.admin.forms:InviteUserForm"),
     "evaluation": ("mel_app.evaluations.forms:EvaluationForm",),
 }
-# Form fields whose label is a question or an instruction rather than a name: the trail's own label reads better.
+# Form fields whose label is an instruction rather than a name: the trail's own label reads better.
 NOT_FROM_FORMS = frozenset({("result", "parent_id")})
 
 
@@ -91,11 +91,16 @@ def submission_names(ids: Iterable[int]) -> dict[tuple[str, int], str]:
         organisation = row.acronym or row.name
         if row.label:
             names[("submission", row.id)] = _(
-                "%(kind)s of %(organisation)s for %(period)s", kind=kind, organisation=organisation, period=row.label
+                "%(kind)s of %(organisation)s for %(period)s",
+                kind=kind,
+                organisation=organisation,
+                period=row.label,
             )
             names[("submission_period", row.id)] = row.label
         else:
-            names[("submission", row.id)] = _("%(kind)s of %(organisation)s", kind=kind, organisation=organisation)
+            names[("submission", row.id)] = _(
+                "%(kind)s of %(organisation)s", kind=kind, organisation=organisation
+            )
     return names
 
 
@@ -146,7 +151,9 @@ def record_name(
     if entity_type == "submission_version" and data.get("number") and submission:
         return _("Version %(number)s — %(record)s", number=data["number"], record=submission)
     if entity_type == "design_input_item":
-        about = _ref(names, "indicator", data.get("indicator_id")) or _ref(names, "result", data.get("result_id"))
+        about = _ref(names, "indicator", data.get("indicator_id")) or _ref(
+            names, "result", data.get("result_id")
+        )
         if about:
             return _("Design input on %(subject)s", subject=about)
         if submission:
