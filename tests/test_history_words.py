@@ -115,3 +115,23 @@ def test_the_trail_says_which_zone_its_times_are_in(app, client, w):
     assert "Times are in your time zone, Africa/Nairobi." in text
     assert "(UTC+3)" in text and "Times are in UTC" not in text
     client.post("/logout", data={"csrf_token": csrf_token(client)})
+
+
+def test_the_trails_day_filter_uses_the_readers_days(app, client, w):
+    """Kiritimati (UTC+14) and Pago Pago (UTC-11) never share a calendar day."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    with app.app_context():
+        db.session.get(User, w.users["admin"]).time_zone = "Pacific/Kiritimati"
+        db.session.commit()
+    _login(client, w, "admin")
+    now = datetime.now(UTC)
+    here = now.astimezone(ZoneInfo("Pacific/Kiritimati")).date().isoformat()
+    elsewhere = now.astimezone(ZoneInfo("Pacific/Pago_Pago")).date().isoformat()
+    page = client.get("/audit", query_string={"date_from": here, "date_to": here}).get_data(as_text=True)
+    assert "Returned for revision" in page
+    page = client.get("/audit", query_string={"date_from": elsewhere, "date_to": elsewhere}).get_data(
+        as_text=True
+    )
+    assert "No event matches these filters." in page

@@ -250,7 +250,8 @@ def trail_condition(
 
 
 def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=utcnow().tzinfo)
+    # The reader's day (their time zone, as the trail shows its times), as an instant in UTC.
+    return datetime.combine(day, time.min, tzinfo=dates.current_zone()).astimezone(utcnow().tzinfo)
 
 
 @dataclass
