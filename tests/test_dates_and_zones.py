@@ -151,3 +151,11 @@ def test_formatting_helpers(app):
         with dates.for_zone("America/Bogota"):
             assert dates.format_time(moment) == "06:05 (UTC-5)"
         assert dates.format_time(moment) == "11:05 (UTC)"
+
+
+def test_users_without_a_zone_see_the_configured_default(app, client, make, login):
+    app.config["BABEL_DEFAULT_TIMEZONE"] = "Africa/Nairobi"
+    make.user("default@example.org")
+    login("default@example.org")
+    page = client.get("/account").get_data(as_text=True)
+    assert "(UTC+3)" in page and "Empty: Africa/Nairobi." in page
