@@ -135,3 +135,23 @@ def test_the_trails_day_filter_uses_the_readers_days(app, client, w):
         as_text=True
     )
     assert "No event matches these filters." in page
+
+
+def test_reasons_the_app_records_are_read_in_the_readers_language(app, client, w):
+    with app.app_context():
+        db.session.get(User, w.users["reporter_same_org"]).preferred_language = "fr"
+        db.session.commit()
+    stranger = app.test_client()
+    stranger.post(
+        "/login",
+        data={
+            "email": "reporter_same_org@example.org",
+            "password": "not it",
+            "csrf_token": csrf_token(stranger),
+        },
+    )
+    _login(client, w, "reporter_same_org")
+    text = _text(client.get(f"/history/user/{w.users['reporter_same_org']}").get_data(as_text=True))
+    text = re.sub(r"\s+", " ", text)
+    assert "Motif : adresse électronique ou mot de passe erroné" in text
+    assert "bad credentials" not in text

@@ -28,6 +28,7 @@ from mel_app.audit.labels import (
     action_label,
     entity_label,
     field_label,
+    reason_label,
 )
 from mel_app.extensions import db
 from mel_app.integers import to_int
@@ -613,7 +614,7 @@ def present(events: list[AuditEvent], *, show_addresses: bool = False) -> list[E
             entity_label=entity_title(event.entity_type, event.entity_id, names, _record_data(event, live)),
             project_id=event.project_id,
             project_label=names.get(("project", event.project_id)) if event.project_id else None,
-            reason=event.reason,
+            reason=reason_label(event.reason),
             changes=_changes(event, names),
         )
         for event in events

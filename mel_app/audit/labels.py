@@ -312,6 +312,31 @@ VERB_LABELS = {
 }
 
 
+# Reasons the app itself records (in English, in the trail's data), read in the reader's language.
+# A reason typed by a person is shown as it was typed.
+SYSTEM_REASONS = {
+    "created from the command line": _l("created from the command line"),
+    "by an administrator": _l("by an administrator"),
+    "by the user, elsewhere": _l("by the user, elsewhere"),
+    "too many failures": _l("too many failures"),
+    "too many wrong codes": _l("too many wrong codes"),
+    "inactive account": _l("inactive account"),
+    "bad credentials": _l("wrong email or password"),
+    "wrong current password": _l("wrong current password"),
+    "wrong recovery code": _l("wrong recovery code"),
+    "wrong second-factor code": _l("wrong code from the authenticator app"),
+    "with a recovery code": _l("with a recovery code"),
+    "invitation accepted": _l("invitation accepted"),
+}
+
+
+def reason_label(reason: str | None) -> str | None:
+    if reason is None:
+        return None
+    label = SYSTEM_REASONS.get(reason)
+    return str(label) if label is not None else reason
+
+
 def entity_label(entity_type: str | None) -> str:
     if not entity_type:
         return ""
