@@ -155,3 +155,19 @@ def test_reasons_the_app_records_are_read_in_the_readers_language(app, client, w
     text = re.sub(r"\s+", " ", text)
     assert "Motif : adresse électronique ou mot de passe erroné" in text
     assert "bad credentials" not in text
+
+
+def test_numbers_in_a_history_are_written_the_readers_way(app, client, w):
+    from decimal import Decimal
+
+    from mel_app.models import IndicatorValue
+
+    with app.app_context():
+        audit.set_actor(db.session(), audit.Actor(w.users["reporter_same_org"], "Reporter"))
+        db.session.get(IndicatorValue, w.value).value = Decimal("1234.5")
+        db.session.get(User, w.users["specialist"]).preferred_language = "fr"
+        db.session.commit()
+    _login(client, w, "specialist")
+    text = re.sub(r"\s+", " ", _text(client.get(f"/history/submission/{w.sub}").get_data(as_text=True)))
+    text = text.replace("\u202f", " ").replace("\xa0", " ")
+    assert "Valeur : auparavant 12 → désormais 1 234,5" in text  # French spacing before the colon

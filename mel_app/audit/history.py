@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
 
@@ -48,6 +49,7 @@ from mel_app.models import (
     utcnow,
 )
 from mel_app.models.base import UTCDateTime
+from mel_app.numbers import format_number
 
 # The parts of a project that its History tab shows (submissions, evaluations and scorecards
 # have tabs of their own).
@@ -93,7 +95,7 @@ PAGE_SIZE = 50
 class ColumnInfo:
     enum: type | None = None
     refers_to: str | None = None
-    kind: str = "text"  # text, datetime, date, bool, json
+    kind: str = "text"  # text, datetime, date, bool, json, number
 
 
 @cache
@@ -119,6 +121,8 @@ def column_info() -> dict[tuple[str, str], ColumnInfo]:
                 kind = "bool"
             elif isinstance(column.type, sa.JSON):
                 kind = "json"
+            elif isinstance(column.type, sa.Numeric):
+                kind = "number"
             info[(name, attr.key)] = ColumnInfo(
                 enum=getattr(column.type, "enum_class", None),
                 refers_to=keys[0].column.table.name if keys else None,
@@ -489,6 +493,12 @@ def display_value(entity_type: str | None, key: str, value: Any, names: dict[tup
             return dates.format_date(date.fromisoformat(value))
         except ValueError:
             return value
+    if column.kind == "number" and isinstance(value, str | int | float):
+        # Written the reader's way (12,5 in French), as the forms show it.
+        try:
+            return format_number(Decimal(str(value)))
+        except (InvalidOperation, ValueError):
+            return str(value)
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
@@ -536,7 +546,11 @@ def _section_changes(entity_type: str | None, key: str, old: dict, new: dict) ->
     for section in list(new) + [s for s in old if s not in new]:
         if old.get(section) == new.get(section):
             continue
-        label = f"{field_label(entity_type, key)}: {NARRATIVE_LABELS.get(section, section)}"
+        label = _(
+            "%(field)s: %(section)s",
+            field=field_label(entity_type, key),
+            section=NARRATIVE_LABELS.get(section, section),
+        )
         changes.append(_change(label, None, section, old.get(section), new.get(section), {}, old, new))
     return changes
 
