@@ -8,7 +8,8 @@
 - Times are shown in the reader's time zone (`User.time_zone`, an IANA name), else the
   configured default (BABEL_DEFAULT_TIMEZONE, UTC). E-mails use the recipient's zone:
   `for_zone()` here, or `mel_app.emails.render_for()` which also sets the language.
-- `<time datetime="...">` gets `machine()`: whole seconds in UTC with a Z, a valid HTML value.
+- `<time datetime="...">` gets `machine()`: whole seconds in UTC with a Z, a valid HTML value
+  (`{{ when|machine_time }}`, with `{{ when|datetime }}` for its text).
 
 Dates without a time (a due date, a period's start) are calendar days: never converted.
 """
@@ -27,7 +28,6 @@ from babel.dates import format_time as babel_format_time
 from babel.dates import get_datetime_format
 from flask import current_app, g, has_app_context, has_request_context
 from flask_babel import get_locale
-from markupsafe import Markup, escape
 
 # English patterns: day month year (the CLDR "en" ones are the United States').
 ENGLISH_DATE = {"short": "d MMM y", "medium": "d MMM y", "long": "d MMMM y"}
@@ -178,17 +178,3 @@ def machine(value: datetime | date | None) -> str:
     if isinstance(value, datetime):
         return _aware(value).astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
     return value.isoformat()
-
-
-def time_tag(value: datetime | date | None, style: str = "medium") -> Markup:
-    """`<time datetime="...">` with the readable text; empty for no value."""
-    if value is None:
-        return Markup("")
-    text = format_datetime(value, style) if isinstance(value, datetime) else format_date(value, style)
-    return Markup('<time datetime="{}">{}</time>').format(machine(value), escape(text))
-
-
-def zone_label(name: str, now: datetime | None = None) -> str:
-    """'Africa/Nairobi (UTC+3)': a zone as the account page offers it."""
-    moment = (now or datetime.now(UTC)).astimezone(ZoneInfo(name))
-    return f"{name.replace('_', ' ')} ({offset_label(moment)})"

@@ -35,4 +35,3 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = dates.format_datetime
     app.jinja_env.filters["time"] = dates.format_time
     app.jinja_env.filters["machine_time"] = dates.machine
-    app.jinja_env.filters["time_tag"] = dates.time_tag
