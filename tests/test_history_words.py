@@ -171,3 +171,17 @@ def test_numbers_in_a_history_are_written_the_readers_way(app, client, w):
     text = re.sub(r"\s+", " ", _text(client.get(f"/history/submission/{w.sub}").get_data(as_text=True)))
     text = text.replace("\u202f", " ").replace("\xa0", " ")
     assert "Valeur : auparavant 12 → désormais 1 234,5" in text  # French spacing before the colon
+
+
+def test_a_language_is_shown_by_its_name(app, client, w):
+    with app.app_context():
+        audit.set_actor(db.session(), audit.Actor(w.users["reporter_same_org"], "Reporter"))
+        db.session.get(User, w.users["reporter_same_org"]).preferred_language = "es"
+        db.session.commit()
+    _login(client, w, "reporter_same_org")
+    text = re.sub(
+        r"\s+", " ", _text(client.get(f"/history/user/{w.users['reporter_same_org']}").get_data(as_text=True))
+    )
+    assert "Idioma de las páginas y los correos electrónicos: antes English → ahora Español" in text, text[
+        -2000:
+    ]

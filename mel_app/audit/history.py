@@ -18,6 +18,7 @@ from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 
 from mel_app import dates
@@ -485,6 +486,8 @@ def display_value(entity_type: str | None, key: str, value: Any, names: dict[tup
         return names.get((column.refers_to, value)) or f"#{value}"
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
+    if key == "preferred_language" and isinstance(value, str):
+        return str(current_app.config["LANGUAGES"].get(value, value))  # "Français", not "fr"
     if column.kind == "datetime" and isinstance(value, str):
         parsed = _parse_timestamp(value)
         return dates.format_datetime(parsed) if parsed else value
