@@ -38,10 +38,32 @@ DEFAULT_ZONE = "UTC"
 # --- which zone -------------------------------------------------------------------------------
 
 
+# The zones the account page offers: places, by continent or ocean. Other names the zone database
+# knows (Etc/GMT+3, which means UTC-3; US/Eastern...) are accepted if typed, never suggested.
+REGIONS = (
+    "Africa/",
+    "America/",
+    "Antarctica/",
+    "Arctic/",
+    "Asia/",
+    "Atlantic/",
+    "Australia/",
+    "Europe/",
+    "Indian/",
+    "Pacific/",
+)
+
+
 @cache
 def zone_names() -> tuple[str, ...]:
-    """Every IANA zone this server knows, sorted: the choices of the account page."""
-    return tuple(sorted(n for n in available_timezones() if "/" in n or n == "UTC"))
+    """Every IANA zone this server knows, sorted."""
+    return tuple(sorted(n for n in available_timezones() if not n.startswith(("posix/", "right/"))))
+
+
+@cache
+def offered_zones() -> tuple[str, ...]:
+    """The choices of the account page: places, and UTC."""
+    return ("UTC", *(n for n in zone_names() if n.startswith(REGIONS)))
 
 
 def valid_zone(name: str | None) -> str | None:
@@ -52,8 +74,12 @@ def valid_zone(name: str | None) -> str | None:
     if name in zone_names():
         return name
     # Accept a differently cased name ("africa/nairobi") but store the canonical one.
-    lowered = {n.lower(): n for n in zone_names()}
-    return lowered.get(name.lower())
+    return _by_lower_name().get(name.lower())
+
+
+@cache
+def _by_lower_name() -> dict[str, str]:
+    return {n.lower(): n for n in zone_names()}
 
 
 def default_zone() -> str:

@@ -58,7 +58,7 @@ def _render(*, profile_form=None, password_form=None, status: int = 200):
         others=sum(1 for s in sessions if not is_current(s)),
         hint=PASSWORD_HINT,
         recovery_codes_left=two_factor.remaining_recovery_codes(user.id) if user.two_factor_enabled else 0,
-        zones=dates.zone_names(),
+        zones=dates.offered_zones(),
         default_zone=dates.default_zone(),
     ), status
 
