@@ -303,6 +303,7 @@ def test_a_deleted_records_history_stays_readable_to_specialists(app, client, wo
     _login(client, world, "specialist")
     page = client.get(f"/history/indicator_value/{world.value}").get_data(as_text=True)
     assert "has been deleted" in page and "Value removed" in page
+    assert "<h1>History: Value of indicator 1.a “Members trained” for 2026 H1</h1>" in page
     # ... and the submission's history still shows the deleted value's whole story, by its name.
     page = client.get(f"/history/submission/{world.sub}").get_data(as_text=True)
     assert "Value removed" in page and "Value of indicator 1.a “Members trained” for 2026 H1" in page
