@@ -55,7 +55,8 @@ class Config:
     WTF_CSRF_SSL_STRICT = True
 
     BABEL_DEFAULT_LOCALE = "en"
-    BABEL_DEFAULT_TIMEZONE = "UTC"
+    # The time zone of users who have not chosen one (an IANA name; unknown names fall back to UTC).
+    BABEL_DEFAULT_TIMEZONE = os.environ.get("DEFAULT_TIME_ZONE", "UTC")
     LANGUAGES = {"en": "English", "fr": "Français", "es": "Español", "pt": "Português"}
 
     SESSION_COOKIE_NAME = "mel_session"

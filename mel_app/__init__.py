@@ -155,9 +155,10 @@ def _init_extensions(app: Flask) -> None:
     )
     csrf.init_app(app)
 
+    from mel_app.dates import select_timezone
     from mel_app.i18n import select_locale
 
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import get_locale
 from flask_login import current_user
 
-from mel_app import enum_labels, permissions
+from mel_app import dates, enum_labels, permissions
 
 
 def init_templating(app: Flask) -> None:
@@ -24,11 +24,14 @@ def init_templating(app: Flask) -> None:
             "logout_form": LogoutForm(formdata=None) if current_user.is_authenticated else None,
             "languages": app.config["LANGUAGES"],
             "get_locale": get_locale,
+            "time_zone_name": dates.select_timezone,
         }
 
     # Every enumeration member's words, from one place: {{ project.phase|label }}.
     app.jinja_env.filters["label"] = enum_labels.label
-    app.jinja_env.filters["date"] = lambda value, fmt="medium": format_date(value, fmt) if value else ""
-    app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
-        format_datetime(value, fmt) if value else ""
-    )
+    # Dates and times, from one place (mel_app/dates.py): day month year, 24-hour clock, the
+    # reader's time zone shown with every time.
+    app.jinja_env.filters["date"] = dates.format_date
+    app.jinja_env.filters["datetime"] = dates.format_datetime
+    app.jinja_env.filters["time"] = dates.format_time
+    app.jinja_env.filters["machine_time"] = dates.machine

@@ -18,10 +18,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import format_datetime, format_time
 from flask_babel import gettext as _
 
-from mel_app import audit
+from mel_app import audit, dates
 from mel_app.extensions import db
 from mel_app.models import AuditEvent, Status, Submission, User, utcnow
 from mel_app.submissions.labels import status_label
@@ -108,9 +107,10 @@ class WorkflowConflict(WorkflowError):
 
 
 def _format_when(when: datetime) -> str:
-    if when.date() == utcnow().date():
-        return format_time(when, "short")
-    return format_datetime(when, "short")
+    # Today's: the time alone (with its zone); "today" is the reader's day, not UTC's.
+    if dates.local(when).date() == dates.local(utcnow()).date():
+        return dates.format_time(when)
+    return dates.format_datetime(when, "short")
 
 
 # The actions that tell who last changed a submission (the automatic capture's generic

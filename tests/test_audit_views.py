@@ -274,7 +274,8 @@ def test_a_submissions_history_says_who_did_what_in_words(client, world):
     assert "Submitted" in page and "Draft" in page
     assert "Specialist" in page  # who; and a user id shown by name
     assert "Narrative: Achievements" in page and "We trained 12 shop stewards." in page
-    assert "Indicator value" in page and "Members trained" in page  # a child row, its indicator by name
+    # A child row, named by its indicator and period.
+    assert "Value of indicator 1.a “Members trained” for 2026 H1" in page
     assert "Internal only: check the union" in page, "specialists read internal comments"
 
 
@@ -301,9 +302,11 @@ def test_a_deleted_records_history_stays_readable_to_specialists(app, client, wo
         db.session.commit()
     _login(client, world, "specialist")
     page = client.get(f"/history/indicator_value/{world.value}").get_data(as_text=True)
-    assert "has been deleted" in page and "Deleted" in page
-    # ... and the submission's history still shows the deleted value's whole story.
-    assert "Deleted" in client.get(f"/history/submission/{world.sub}").get_data(as_text=True)
+    assert "has been deleted" in page and "Value removed" in page
+    assert "<h1>History: Value of indicator 1.a “Members trained” for 2026 H1</h1>" in page
+    # ... and the submission's history still shows the deleted value's whole story, by its name.
+    page = client.get(f"/history/submission/{world.sub}").get_data(as_text=True)
+    assert "Value removed" in page and "Value of indicator 1.a “Members trained” for 2026 H1" in page
     client.post("/logout", data={"csrf_token": csrf_token(client)})
     _login(client, world, "reporter_same_org")
     assert client.get(f"/history/indicator_value/{world.value}").status_code == 404
@@ -312,7 +315,7 @@ def test_a_deleted_records_history_stays_readable_to_specialists(app, client, wo
 def test_the_project_history_shows_its_framework_and_members_but_not_submissions(client, world):
     _login(client, world, "specialist")
     page = client.get(f"/history/project/{world.project}").get_data(as_text=True)
-    assert "Project membership" in page and "ACTRAV specialist" in page
+    assert "Added to the project" in page and "Specialist as ACTRAV specialist" in page
     assert "Indicator" in page and "Reporting period" in page
     assert "Narrative" not in page
 

@@ -8,8 +8,8 @@ import re
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask_babel import format_datetime
 
+from mel_app.dates import format_datetime
 from mel_app.extensions import db
 from mel_app.models import Indicator, Measure, Result, ResultType, Status, Submission
 from tests.submissions_world import add_submission, build_world, post, report_payload, signed_in, state

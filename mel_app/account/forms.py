@@ -3,7 +3,16 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+
+from mel_app.dates import valid_zone
+
+
+def valid_time_zone(form, field) -> None:
+    if field.data and field.data.strip() and valid_zone(field.data) is None:
+        raise ValidationError(
+            _l("This is not a time zone we know. Choose one from the list, for example Africa/Nairobi.")
+        )
 
 
 class ProfileForm(FlaskForm):
@@ -11,6 +20,14 @@ class ProfileForm(FlaskForm):
         _l("Full name"), validators=[DataRequired(), Length(max=200)], render_kw={"autocomplete": "name"}
     )
     preferred_language = SelectField(_l("Language of the pages and emails"), validators=[DataRequired()])
+    # A text field with a list of suggestions (not a select): a mistyped zone is refused with a
+    # message and kept in the field to correct. Checked against the server's zone database.
+    time_zone = StringField(
+        _l("Time zone of the times shown to you and of your emails"),
+        validators=[Optional(), Length(max=64), valid_time_zone],
+        description=_l("A place name such as Africa/Nairobi, America/Bogota or Europe/Paris."),
+        render_kw={"list": "time-zones", "autocomplete": "off", "spellcheck": "false"},
+    )
     submit = SubmitField(_l("Save"))
 
 

@@ -8,6 +8,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from mel_app import dates
 from mel_app.account.forms import (
     ChangePasswordForm,
     ConfirmIdentityForm,
@@ -57,6 +58,8 @@ def _render(*, profile_form=None, password_form=None, status: int = 200):
         others=sum(1 for s in sessions if not is_current(s)),
         hint=PASSWORD_HINT,
         recovery_codes_left=two_factor.remaining_recovery_codes(user.id) if user.two_factor_enabled else 0,
+        zones=dates.offered_zones(),
+        default_zone=dates.default_zone(),
     ), status
 
 
@@ -73,6 +76,7 @@ def profile():
         current_user._get_current_object(),
         full_name=form.full_name.data,
         preferred_language=form.preferred_language.data,
+        time_zone=form.time_zone.data,
     )
     db.session.commit()
     session["lang"] = form.preferred_language.data

@@ -39,8 +39,9 @@ class TrailFilterForm(FlaskForm):
     project = SelectField(_l("Project"), coerce=_optional_int, default=None, validate_choice=True)
     entity_type = SelectField(_l("Kind of record"), default="", validate_choice=True)
     entity_id = StringField(_l("Record number"), validators=[Optional(), Length(max=64)])
-    date_from = DateField(_l("From (UTC)"), validators=[Optional()])
-    date_to = DateField(_l("To (UTC, inclusive)"), validators=[Optional()])
+    # Days in the reader's time zone, the zone the trail's times are shown in.
+    date_from = DateField(_l("From (in your time zone)"), validators=[Optional()])
+    date_to = DateField(_l("To (in your time zone, inclusive)"), validators=[Optional()])
     submit = SubmitField(_l("Filter"))
 
     def set_choices(self, projects: list[tuple[int, str]], *, every_project: bool = False) -> None:

@@ -13,13 +13,16 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import format_date, format_datetime
+from flask import current_app
 from flask_babel import gettext as _
 
+from mel_app import dates
+from mel_app.audit import naming
 from mel_app.audit.capture import SYSTEM
 from mel_app.audit.labels import (
     ENUM_LABELS,
@@ -27,6 +30,7 @@ from mel_app.audit.labels import (
     action_label,
     entity_label,
     field_label,
+    reason_label,
 )
 from mel_app.extensions import db
 from mel_app.integers import to_int
@@ -46,6 +50,7 @@ from mel_app.models import (
     utcnow,
 )
 from mel_app.models.base import UTCDateTime
+from mel_app.numbers import format_number
 
 # The parts of a project that its History tab shows (submissions, evaluations and scorecards
 # have tabs of their own).
@@ -75,8 +80,11 @@ CHILDREN: dict[str, tuple[tuple[str, str], ...]] = {
     "scale": (("scale_point", "scale_id"),),
 }
 
-# Fields a reader does not need in a list of changes: the time is shown with every entry.
-QUIET_FIELDS = frozenset({"id", "created_at", "updated_at"})
+# Fields a reader does not need in a list of changes: the time is shown with every entry, and
+# `version` is the edit counter that detects two people saving at once.
+QUIET_FIELDS = frozenset({"id", "created_at", "updated_at", "version"})
+# The record a new or deleted row belongs to: its name already says it (naming.record_name).
+PARENT_FIELDS = frozenset({"project_id", "submission_id", "scorecard_id", "evaluation_id"})
 LONG_TEXT = 200
 PAGE_SIZE = 50
 
@@ -88,7 +96,7 @@ PAGE_SIZE = 50
 class ColumnInfo:
     enum: type | None = None
     refers_to: str | None = None
-    kind: str = "text"  # text, datetime, date, bool, json
+    kind: str = "text"  # text, datetime, date, bool, json, number
 
 
 @cache
@@ -114,6 +122,8 @@ def column_info() -> dict[tuple[str, str], ColumnInfo]:
                 kind = "bool"
             elif isinstance(column.type, sa.JSON):
                 kind = "json"
+            elif isinstance(column.type, sa.Numeric):
+                kind = "number"
             info[(name, attr.key)] = ColumnInfo(
                 enum=getattr(column.type, "enum_class", None),
                 refers_to=keys[0].column.table.name if keys else None,
@@ -246,7 +256,8 @@ def trail_condition(
 
 
 def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=utcnow().tzinfo)
+    # The reader's day (their time zone, as the trail shows its times), as an instant in UTC.
+    return datetime.combine(day, time.min, tzinfo=dates.current_zone()).astimezone(utcnow().tzinfo)
 
 
 @dataclass
@@ -388,7 +399,7 @@ def _names_query(table: str, ids: set[int]) -> Iterable[tuple[int, str]]:
     if table in coded:
         model = coded[table]
         rows = db.session.execute(sa.select(model.id, model.code, model.title).where(model.id.in_(ids)))
-        return ((r.id, f"{r.code} {r.title}") for r in rows)
+        return ((r.id, _("%(code)s “%(title)s”", code=r.code, title=r.title)) for r in rows)
     return ()
 
 
@@ -404,11 +415,14 @@ NAMED_TABLES = frozenset(
         "criterion",
         "result",
         "indicator",
+        "submission",
     }
 )
 
 
-def _collect_refs(events: list[AuditEvent]) -> dict[str, set[int]]:
+def _collect_refs(
+    events: list[AuditEvent], live: dict[tuple[str, str], dict[str, Any]] | None = None
+) -> dict[str, set[int]]:
     info = column_info()
     refs: dict[str, set[int]] = defaultdict(set)
     for event in events:
@@ -421,13 +435,35 @@ def _collect_refs(events: list[AuditEvent]) -> dict[str, set[int]]:
                 column = info.get((event.entity_type or "", key))
                 if column and column.refers_to in NAMED_TABLES and isinstance(value, int):
                     refs[column.refers_to].add(value)
+    for (entity_type, _entity_id), values in (live or {}).items():
+        for key, value in values.items():
+            column = info.get((entity_type, key))
+            if column and column.refers_to in NAMED_TABLES and isinstance(value, int):
+                refs[column.refers_to].add(value)
     return refs
 
 
+def live_rows(events: list[AuditEvent]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The current columns of the records that change events name (one query per kind of record):
+    a change carries only what changed, not what the record is about."""
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for event in events:
+        key = to_int(event.entity_id)
+        if event.entity_type in naming.NAMED_BY_DATA and event.before and event.after and key is not None:
+            wanted[event.entity_type].add(key)
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for entity_type, ids in wanted.items():
+        model = audited_models()[entity_type]
+        keys = [attr.key for attr in sa.inspect(model).column_attrs]
+        for obj in db.session.scalars(sa.select(model).where(model.id.in_(ids))):
+            rows[(entity_type, str(obj.id))] = {k: getattr(obj, k) for k in keys}
+    return rows
+
+
 def resolve_names(refs: dict[str, set[int]]) -> dict[tuple[str, int], str]:
-    names = {}
+    names = naming.submission_names(refs.get("submission", ()))
     for table, ids in refs.items():
-        if ids:
+        if ids and table != "submission":
             for key, name in _names_query(table, ids):
                 names[(table, key)] = name
     return names
@@ -450,14 +486,22 @@ def display_value(entity_type: str | None, key: str, value: Any, names: dict[tup
         return names.get((column.refers_to, value)) or f"#{value}"
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
+    if key == "preferred_language" and isinstance(value, str):
+        return str(current_app.config["LANGUAGES"].get(value, value))  # "Français", not "fr"
     if column.kind == "datetime" and isinstance(value, str):
         parsed = _parse_timestamp(value)
-        return format_datetime(parsed, "medium") if parsed else value
+        return dates.format_datetime(parsed) if parsed else value
     if column.kind == "date" and isinstance(value, str):
         try:
-            return format_date(date.fromisoformat(value), "medium")
+            return dates.format_date(date.fromisoformat(value))
         except ValueError:
             return value
+    if column.kind == "number" and isinstance(value, str | int | float):
+        # Written the reader's way (12,5 in French), as the forms show it.
+        try:
+            return format_number(Decimal(str(value)))
+        except (InvalidOperation, ValueError):
+            return str(value)
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
@@ -475,6 +519,8 @@ def _changes(event: AuditEvent, names: dict[tuple[str, int], str]) -> list[Chang
         value = old if new is None else new
         if showing_values and event.entity_type and (value is False or value in (None, "", {}, [])):
             continue  # an empty field (or an unset flag) of a new or deleted row says nothing
+        if showing_values and key in PARENT_FIELDS and event.entity_type not in ("submission", "project"):
+            continue
         if key == "content" and event.entity_type == "submission_version":
             changes.append(
                 Change(field_label(event.entity_type, key), None, _("Snapshot of the submitted text"))
@@ -503,7 +549,11 @@ def _section_changes(entity_type: str | None, key: str, old: dict, new: dict) ->
     for section in list(new) + [s for s in old if s not in new]:
         if old.get(section) == new.get(section):
             continue
-        label = f"{field_label(entity_type, key)}: {NARRATIVE_LABELS.get(section, section)}"
+        label = _(
+            "%(field)s: %(section)s",
+            field=field_label(entity_type, key),
+            section=NARRATIVE_LABELS.get(section, section),
+        )
         changes.append(_change(label, None, section, old.get(section), new.get(section), {}, old, new))
     return changes
 
@@ -518,18 +568,54 @@ def _kind(event: AuditEvent) -> str:
     return "changed"
 
 
-def entity_title(entity_type: str | None, entity_id: str | None, names: dict[tuple[str, int], str]) -> str:
+def entity_title(
+    entity_type: str | None,
+    entity_id: str | None,
+    names: dict[tuple[str, int], str],
+    data: dict[str, Any] | None = None,
+) -> str:
+    """The record in words (`naming.record_name`), else its kind and name or number."""
     if not entity_type:
         return ""
+    named = naming.record_name(entity_type, entity_id, data or {}, names)
+    if named:
+        return named
     label = entity_label(entity_type)
     if (entity_type, to_int(entity_id)) in names:
         return f"{label} {names[(entity_type, to_int(entity_id))]}"
     return f"{label} #{entity_id}" if entity_id else label
 
 
+def record_title(entity_type: str, entity_id: str, obj: Any) -> str | None:
+    """The title of a record's History page, named as its entries name it (None: no better name)."""
+    if obj is None:
+        return None
+    info = column_info()
+    data = {
+        attr.key: getattr(obj, attr.key)
+        for attr in sa.inspect(type(obj)).column_attrs
+        if (entity_type, attr.key) in info
+    }
+    refs: dict[str, set[int]] = defaultdict(set)
+    if entity_type in NAMED_TABLES and (ref_id := to_int(entity_id)) is not None:
+        refs[entity_type].add(ref_id)
+    for key, value in data.items():
+        column = info[(entity_type, key)]
+        if column.refers_to in NAMED_TABLES and isinstance(value, int):
+            refs[column.refers_to].add(value)
+    names = resolve_names(refs)
+    return naming.record_name(entity_type, entity_id, data, names)
+
+
+def _record_data(event: AuditEvent, live: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any]:
+    current = live.get((event.entity_type or "", event.entity_id or ""), {})
+    return {**current, **(event.before or {}), **(event.after or {})}
+
+
 def present(events: list[AuditEvent], *, show_addresses: bool = False) -> list[Entry]:
     """Entries for a page of events, with a bounded number of queries whatever their number."""
-    names = resolve_names(_collect_refs(events))
+    live = live_rows(events)
+    names = resolve_names(_collect_refs(events, live))
     return [
         Entry(
             id=event.id,
@@ -542,10 +628,10 @@ def present(events: list[AuditEvent], *, show_addresses: bool = False) -> list[E
             kind=_kind(event),
             entity_type=event.entity_type,
             entity_id=event.entity_id,
-            entity_label=entity_title(event.entity_type, event.entity_id, names),
+            entity_label=entity_title(event.entity_type, event.entity_id, names, _record_data(event, live)),
             project_id=event.project_id,
             project_label=names.get(("project", event.project_id)) if event.project_id else None,
-            reason=event.reason,
+            reason=reason_label(event.reason),
             changes=_changes(event, names),
         )
         for event in events

@@ -111,6 +111,7 @@ FIELD_LABELS = {
     "point": _l("Score"),
     "position": _l("Position"),
     "preferred_language": _l("Language"),
+    "time_zone": _l("Time zone"),
     "project_id": _l("Project"),
     "reference": _l("ILO reference"),
     "responded_at": _l("Responded on"),
@@ -201,6 +202,94 @@ ACTION_LABELS = {
     "user.two_factor_disabled": _l("Two-factor sign-in turned off"),
     "user.two_factor_reset": _l("Two-factor sign-in reset"),
     "user.recovery_codes_issued": _l("New recovery codes created"),
+    "user.create": _l("Account created"),
+    "user.update": _l("Account changed"),
+    "user.profile_update": _l("Profile changed"),
+    "user.sessions_ended": _l("Signed out everywhere else"),
+    "user.invitation_accepted": _l("Invitation accepted"),
+    "user.reactivate": _l("Account reactivated"),
+    "user.login_throttled": _l("Sign-in blocked after too many attempts"),
+    # Reports and design input, and what belongs to them.
+    "submission.create": _l("Started"),
+    "submission.start": _l("Started"),
+    "submission.update": _l("Changes saved"),
+    "submission.save": _l("Draft saved"),
+    "submission.submit": _l("Submitted for review"),
+    "submission.return": _l("Returned for revision"),
+    "submission.approve": _l("Approved"),
+    "submission.reopen": _l("Reopened for changes"),
+    "submission.withdraw": _l("Withdrawn"),
+    "submission.comment": _l("Comment added"),
+    "submission.respond": _l("Responses recorded"),
+    "submission_version.create": _l("Submitted version kept"),
+    "comment.create": _l("Comment added"),
+    "comment.update": _l("Comment edited"),
+    "comment.delete": _l("Comment deleted"),
+    "attachment.create": _l("Evidence file attached"),
+    "attachment.update": _l("Evidence file changed"),
+    "attachment.delete": _l("Evidence file removed"),
+    "indicator_value.create": _l("Value entered"),
+    "indicator_value.update": _l("Value changed"),
+    "indicator_value.delete": _l("Value removed"),
+    "design_input_item.create": _l("Design input added"),
+    "design_input_item.update": _l("Design input changed"),
+    "design_input_item.delete": _l("Design input removed"),
+    # Projects and their results frameworks.
+    "project.create": _l("Project created"),
+    "project.update": _l("Project details changed"),
+    "project.approve_framework": _l("Results framework approved"),
+    "project_country.create": _l("Country added"),
+    "project_country.update": _l("Country share changed"),
+    "project_country.delete": _l("Country removed"),
+    "project_sector.create": _l("Sector added"),
+    "project_sector.update": _l("Sector share changed"),
+    "project_sector.delete": _l("Sector removed"),
+    "membership.create": _l("Added to the project"),
+    "membership.add": _l("Added to the project"),
+    "membership.update": _l("Role in the project changed"),
+    "membership.delete": _l("Removed from the project"),
+    "membership.remove": _l("Removed from the project"),
+    "partner.create": _l("Partner organisation added"),
+    "partner.delete": _l("Partner organisation removed"),
+    "result.create": _l("Result added"),
+    "result.update": _l("Result changed"),
+    "result.delete": _l("Result deleted"),
+    "result.archive": _l("Result removed from the framework"),
+    "result.restore": _l("Result put back in the framework"),
+    "result.import": _l("Result imported"),
+    "indicator.create": _l("Indicator added"),
+    "indicator.update": _l("Indicator changed"),
+    "indicator.delete": _l("Indicator deleted"),
+    "indicator.archive": _l("Indicator removed from the framework"),
+    "indicator.restore": _l("Indicator put back in the framework"),
+    "indicator.import": _l("Indicator imported"),
+    "reporting_period.create": _l("Reporting period added"),
+    "reporting_period.update": _l("Reporting period changed"),
+    "reporting_period.delete": _l("Reporting period deleted"),
+    "period.create": _l("Reporting period added"),
+    "period.update": _l("Reporting period changed"),
+    "period.delete": _l("Reporting period deleted"),
+    "period.generate": _l("Reporting periods generated"),
+    "organisation.create": _l("Organisation added"),
+    "organisation.update": _l("Organisation changed"),
+    # Evaluations.
+    "evaluation.create": _l("Evaluation created"),
+    "evaluation.update": _l("Evaluation changed"),
+    "evaluation.open": _l("Evaluation opened"),
+    "evaluation.close": _l("Evaluation closed"),
+    "scorecard.create": _l("Scorecard created"),
+    "scorecard.update": _l("Scorecard changed"),
+    "scorecard.invite": _l("Invited to score"),
+    "scorecard.save": _l("Scorecard saved"),
+    "scorecard.submit": _l("Scorecard submitted"),
+    "scorecard.reopen": _l("Scorecard reopened"),
+    "score.create": _l("Score given"),
+    "score.update": _l("Score changed"),
+    "score.delete": _l("Score removed"),
+    "recommendation.create": _l("Recommendation added"),
+    "recommendation.update": _l("Recommendation changed"),
+    "recommendation.delete": _l("Recommendation deleted"),
+    "recommendation.respond": _l("Management response recorded"),
 }
 VERB_LABELS = {
     "add": _l("Added"),
@@ -223,6 +312,31 @@ VERB_LABELS = {
 }
 
 
+# Reasons the app itself records (in English, in the trail's data), read in the reader's language.
+# A reason typed by a person is shown as it was typed.
+SYSTEM_REASONS = {
+    "created from the command line": _l("created from the command line"),
+    "by an administrator": _l("by an administrator"),
+    "by the user, elsewhere": _l("by the user, elsewhere"),
+    "too many failures": _l("too many failures"),
+    "too many wrong codes": _l("too many wrong codes"),
+    "inactive account": _l("inactive account"),
+    "bad credentials": _l("wrong email or password"),
+    "wrong current password": _l("wrong current password"),
+    "wrong recovery code": _l("wrong recovery code"),
+    "wrong second-factor code": _l("wrong code from the authenticator app"),
+    "with a recovery code": _l("with a recovery code"),
+    "invitation accepted": _l("invitation accepted"),
+}
+
+
+def reason_label(reason: str | None) -> str | None:
+    if reason is None:
+        return None
+    label = SYSTEM_REASONS.get(reason)
+    return str(label) if label is not None else reason
+
+
 def entity_label(entity_type: str | None) -> str:
     if not entity_type:
         return ""
@@ -230,7 +344,14 @@ def entity_label(entity_type: str | None) -> str:
 
 
 def field_label(entity_type: str | None, field: str) -> str:
-    label = FIELD_LABELS_BY_ENTITY.get((entity_type or "", field)) or FIELD_LABELS.get(field)
+    """The label of the form that edits the field (the same words as the form), else the trail's."""
+    from mel_app.audit.naming import form_label
+
+    label = (
+        form_label(entity_type, field)
+        or FIELD_LABELS_BY_ENTITY.get((entity_type or "", field))
+        or FIELD_LABELS.get(field)
+    )
     return str(label) if label is not None else field.replace("_", " ").capitalize()
 
 

@@ -119,7 +119,7 @@ def entity_history(entity_type: str, entity_id: str):
         "audit/history.html",
         entity_type=entity_type,
         entity_id=entity_id,
-        title=_record_title(entity_type, entity_id, obj),
+        title=_record_title(entity_type, entity_id, obj, entries),
         entity_page=_entity_page(entity_type, entity_id) if obj is not None else None,
         exists=obj is not None,
         page=page,
@@ -127,7 +127,15 @@ def entity_history(entity_type: str, entity_id: str):
     )
 
 
-def _record_title(entity_type: str, entity_id: str, obj: Any) -> str:
+def _record_title(entity_type: str, entity_id: str, obj: Any, entries: list[history.Entry]) -> str:
+    named = history.record_title(entity_type, entity_id, obj)
+    if named:
+        return named
+    if obj is None:
+        # A deleted record: named as its own entries name it (from the data its events kept).
+        for entry in entries:
+            if entry.entity_type == entity_type and entry.entity_id == entity_id:
+                return entry.entity_label
     if isinstance(obj, Project):
         return f"{entity_label(entity_type)} {obj.reference}"
     name = getattr(obj, "full_name", None) or getattr(obj, "name", None) or getattr(obj, "title", None)

@@ -18,6 +18,9 @@ class LoginForm(FlaskForm):
         render_kw={"autocomplete": "current-password"},
     )
     next = HiddenField()
+    # Filled by static/js/time-zone.js with the browser's zone: the default of a user who has
+    # not chosen one (mel_app.account.services.adopt_browser_zone).
+    browser_time_zone = HiddenField(render_kw={"data-browser-time-zone": ""})
     submit = SubmitField(_l("Sign in"))
 
 
@@ -66,6 +69,7 @@ class AcceptInvitationForm(FlaskForm):
         render_kw={"autocomplete": "name"},
     )
     password, confirm = _new_password_fields()
+    browser_time_zone = HiddenField(render_kw={"data-browser-time-zone": ""})
     submit = SubmitField(_l("Accept and sign in"))
 
 

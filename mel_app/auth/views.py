@@ -10,6 +10,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
 from mel_app import audit, mail
+from mel_app.account.services import adopt_browser_zone
 from mel_app.auth import emails, pending, public, services, two_factor
 from mel_app.auth.forms import (
     PASSWORD_HINT,
@@ -61,6 +62,7 @@ def login():
             flash(_("The email or password is not right, or the account is not active."), "error")
             form.password.data = ""
             return render_template("auth/login.html", form=form), 401
+        adopt_browser_zone(user, form.browser_time_zone.data)
         if asks_second_factor(user):
             db.session.commit()  # keep the cleared failure count (and a rehashed password)
             pending.remember(user, safe_next(form.next.data))
@@ -290,6 +292,7 @@ def accept_invitation(token: str):
             form.password.errors.append(str(exc))
         else:
             _sign_out_this_browser()
+            adopt_browser_zone(user, form.browser_time_zone.data)
             # Signed in like any sign-in: the trail shows it (user.login) as for the login form.
             services.complete_login(user, remote_addr=request.remote_addr, reason="invitation accepted")
             start_session(user, remote_addr=request.remote_addr, user_agent=request.user_agent.string)

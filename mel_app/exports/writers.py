@@ -326,7 +326,8 @@ class _XlsxBook:
         self.header = add({"bold": True, "bg_color": "#E7EEF7", "bottom": 1, "text_wrap": False})
         self.formats = {
             Kind.date: add({"num_format": "yyyy-mm-dd"}),
-            Kind.datetime: add({"num_format": "yyyy-mm-dd hh:mm:ss"}),
+            # The values are UTC (as the About part says); the cell says so too.
+            Kind.datetime: add({"num_format": 'yyyy-mm-dd hh:mm:ss "UTC"'}),
             Kind.ratio: add({"num_format": "0.0%"}),
             Kind.number: add({"num_format": "0.00"}),
         }

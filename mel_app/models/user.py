@@ -66,6 +66,8 @@ class User(TimestampMixin, Base):
     is_admin: Mapped[bool] = mapped_column(default=False)
     is_active: Mapped[bool] = mapped_column(default=True)
     preferred_language: Mapped[str] = mapped_column(sa.String(5), default="en")
+    # An IANA zone name (Africa/Nairobi) for every time shown to this user; None: the default.
+    time_zone: Mapped[str | None] = mapped_column(sa.String(64))
     last_login_at: Mapped[datetime | None]
     # Changes on password change and deactivation, which revokes every session at once.
     session_token: Mapped[str] = mapped_column(sa.String(64))

@@ -32,6 +32,7 @@ class Point:
     is_baseline: bool
     show_label: bool
     anchor: str
+    lines: tuple[str, ...] = ()  # the label wrapped to fit under its point (at most two lines)
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class Chart:
     top: int = TOP
     right_edge: int = WIDTH - RIGHT
     bottom_edge: int = HEIGHT - BOTTOM
-    label_y: int = HEIGHT - 12
+    label_y: int = HEIGHT - 20  # the first line of a point's label; a second one goes 11 below
     axis_labels: list[AxisLabel] = field(default_factory=list)
     target_y: float | None = None
     target_text: str = ""
@@ -62,6 +63,20 @@ class Chart:
 
 def _short(text: str, limit: int = 9) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _wrap(text: str, width: int = 10, max_lines: int = 2) -> tuple[str, ...]:
+    """The label on at most two lines of `width` characters, cut between words: "Valeur de
+    référence" (French for Baseline) fits whole instead of being cut to "Valeur d…"."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    if len(lines) > max_lines:
+        lines = [*lines[: max_lines - 1], " ".join(lines[max_lines - 1 :])]
+    return tuple(_short(line, width) for line in lines) or ("",)
 
 
 def progress_chart(progress: Progress) -> Chart | None:
@@ -108,7 +123,8 @@ def progress_chart(progress: Progress) -> Chart | None:
         Point(
             x=x(i),
             y=y(value),
-            label=_short(label),
+            label=label,
+            lines=_wrap(label),
             is_baseline=is_baseline,
             show_label=i % every == 0 or i == last,
             anchor="end" if i == last and last > 0 else "middle",

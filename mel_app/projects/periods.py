@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from mel_app import audit
+from mel_app.dates import format_date
 from mel_app.extensions import db
 from mel_app.models import Project, ReportingPeriod, Submission
 from mel_app.uniqueness import retry_on_duplicate
@@ -98,9 +99,9 @@ def spec_errors(project: Project, spec: PeriodSpec, existing: list[ReportingPeri
     elif spec.due_date < spec.end_date:
         errors["due_date"] = _("Reports can only be due after the period ends.")
     if project.start_date and spec.start_date < project.start_date:
-        errors["start_date"] = _("The project starts on %(day)s.", day=project.start_date.isoformat())
+        errors["start_date"] = _("The project starts on %(day)s.", day=format_date(project.start_date))
     if project.end_date and spec.end_date > project.end_date:
-        errors["end_date"] = _("The project ends on %(day)s.", day=project.end_date.isoformat())
+        errors["end_date"] = _("The project ends on %(day)s.", day=format_date(project.end_date))
     if "end_date" not in errors:
         for other in existing:
             if _overlaps(spec.start_date, spec.end_date, other.start_date, other.end_date):

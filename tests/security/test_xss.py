@@ -124,6 +124,7 @@ NOT_USER_TEXT = {
     ("user", "email"): "checked as an address (email-validator) before it is stored",
     ("user", "password_hash"): "secret, never shown",
     ("user", "preferred_language"): "chosen from a list",
+    ("user", "time_zone"): "an IANA zone name, checked against the zone database before it is stored",
     ("user", "session_token"): "secret, never shown",
     ("user", "totp_secret"): "secret, never shown",
     ("framework_import", "file_format"): "set by the app from the file's type",
