@@ -327,6 +327,15 @@ class ReportForm(EvidenceMixin, FlaskForm):
     def row(self, indicator_id: int) -> IndicatorRowForm:
         return self[f"ind_{indicator_id}"].form
 
+    def summary_order(self) -> list[str]:
+        """The fields in the order the page shows them, for the error summary (mel_app/error_summary.py)."""
+        return [
+            *NARRATIVE_SECTIONS,
+            *(f"ind_{i}" for i in self.indicator_ids),
+            *(f"remove_{a}" for a in self.attachment_ids),
+            "evidence",
+        ]
+
     def narrative(self) -> dict[str, str]:
         return {key: (self[key].data or "").strip() for key in NARRATIVE_SECTIONS}
 
