@@ -36,6 +36,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import HiddenInput, TextInput
 
+from mel_app.confirmation import ConfirmedMixin
 from mel_app.integers import BoundedIntegerField, to_int
 from mel_app.models import (
     NARRATIVE_SECTIONS,
@@ -570,7 +571,7 @@ class ReopenForm(FlaskForm):
     reopen = SubmitField(_l("Reopen for revision"))
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(ConfirmedMixin, FlaskForm):
     version = VersionField()
     reason = TextAreaField(_l("Reason (optional)"), [Length(max=COMMENT_MAX)], render_kw={"rows": 2})
     withdraw = SubmitField(_l("Withdraw"))
