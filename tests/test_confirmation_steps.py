@@ -193,7 +193,9 @@ def test_closing_an_evaluation_asks_first_and_says_who_is_left_out(app, client, 
     detail = client.get(f"/evaluations/{evaluation_id}").get_data(as_text=True)
     url = f"/evaluations/{evaluation_id}/close"
     assert f'href="{url}"' in detail
-    page = _confirmation_page(client, url, yes="Yes, close the evaluation", cancel=f"/evaluations/{evaluation_id}")
+    page = _confirmation_page(
+        client, url, yes="Yes, close the evaluation", cancel=f"/evaluations/{evaluation_id}"
+    )
     assert "0 of 1 scorecards are submitted" in page
     version = _hidden(page, "version")
 
@@ -271,9 +273,7 @@ def test_approving_a_framework_asks_first(app, client, login, fw_world):
         ("out@example.org", 404),
     ],
 )
-def test_the_approve_page_asks_the_permission_the_action_asks(
-    app, client, login, fw_world, email, status
-):
+def test_the_approve_page_asks_the_permission_the_action_asks(app, client, login, fw_world, email, status):
     project = fw_world
     login(email)
     url = f"/projects/{project}/framework/approve"

@@ -63,7 +63,9 @@ def _reporters(app, project):
         return {
             (m.user.email, m.organisation_id)
             for m in db.session.scalars(
-                sa.select(Membership).where(Membership.project_id == project, Membership.role == Role.reporter)
+                sa.select(Membership).where(
+                    Membership.project_id == project, Membership.role == Role.reporter
+                )
             )
         }
 
@@ -119,7 +121,9 @@ def test_an_administrator_cannot_move_a_reporter_to_another_constituency(
     login("admin@example.org")
     page = client.get(f"/admin/users/{user_id}").get_data(as_text=True)
     seen = page.split('name="fingerprint" type="hidden" value="')[1].split('"')[0]
-    resp = post(f"/admin/users/{user_id}", {"organisation_id": str(tripartite["employers"]), "fingerprint": seen})
+    resp = post(
+        f"/admin/users/{user_id}", {"organisation_id": str(tripartite["employers"]), "fingerprint": seen}
+    )
     assert resp.status_code == 400
     assert_summary_links_every_error(
         resp.get_data(as_text=True), {"organisation_id": "reports for Fictional Union of Kenya (Workers)"}
@@ -127,5 +131,7 @@ def test_an_administrator_cannot_move_a_reporter_to_another_constituency(
     with app.app_context():
         assert db.session.get(User, user_id).organisation_id == tripartite["union"]
     # Within the constituency, the change is fine.
-    resp = post(f"/admin/users/{user_id}", {"organisation_id": str(tripartite["regional"]), "fingerprint": seen})
+    resp = post(
+        f"/admin/users/{user_id}", {"organisation_id": str(tripartite["regional"]), "fingerprint": seen}
+    )
     assert resp.status_code == 302

@@ -137,9 +137,7 @@ def test_the_members_form_links_its_errors(app, client, make, login, post):
 # --- every refused action says why where the user is looking --------------------------------------
 
 
-def test_returning_a_report_without_a_reason_says_so_at_the_top_and_keeps_the_other_forms(
-    app, login, world
-):
+def test_returning_a_report_without_a_reason_says_so_at_the_top_and_keeps_the_other_forms(app, login, world):
     sub_id = add_submission(app, world, Status.submitted)
     specialist = signed_in(app, login, world, "specialist")
     version = state(app, sub_id)[1]

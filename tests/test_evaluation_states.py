@@ -61,7 +61,9 @@ def test_open_an_evaluation_is_offered_to_those_who_may_open_one(app, client, lo
     assert client.get(new_url).status_code == (200 if offered else 403)
 
 
-def test_a_project_with_evaluations_still_offers_to_open_another_and_lists_them_all(app, client, login, world):
+def test_a_project_with_evaluations_still_offers_to_open_another_and_lists_them_all(
+    app, client, login, world
+):
     add_evaluation(app, world, status=EvaluationStatus.closed)
     login(world.emails["specialist"])
     page = client.get(f"/projects/{world.project}").get_data(as_text=True)

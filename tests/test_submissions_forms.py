@@ -98,7 +98,9 @@ def test_indicator_values_are_validated_against_their_measure(
     assert resp.status_code == 422
     page = resp.get_data(as_text=True)
     assert message in _field_error(page, f"ind_{ind}-{error_field}"), f"the error shows next to {error_field}"
-    assert f"#ind_{ind}-{error_field}" in page.split("There is a problem")[1].split("</ul>")[0], "linked from the summary"
+    assert f"#ind_{ind}-{error_field}" in page.split("There is a problem")[1].split("</ul>")[0], (
+        "linked from the summary"
+    )
     assert "My words, typed before the mistake" in page, "what the user typed stays in the form"
     for name, value in fields.items():
         if value and name != "not_reported" and code != "1.c":  # a select cannot show "2"

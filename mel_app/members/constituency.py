@@ -25,7 +25,9 @@ def reporter_problem(user: User | None, organisation: Organisation | None, proje
     if organisation is None:
         return _("A reporter reports for an organisation: choose it.")
     is_partner = db.session.scalar(
-        sa.select(Partner.id).where(Partner.project_id == project.id, Partner.organisation_id == organisation.id)
+        sa.select(Partner.id).where(
+            Partner.project_id == project.id, Partner.organisation_id == organisation.id
+        )
     )
     if is_partner is None:
         return _(

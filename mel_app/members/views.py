@@ -154,8 +154,13 @@ def _confirm_remove_page(project: Project, membership: Membership):
     return confirmation.render_confirmation(
         title=_("Remove %(name)s from the project?", name=name),
         context=f"{project.reference} — {project.title}",
-        lead=_("%(name)s (%(email)s) will no longer be %(role)s in %(reference)s.", name=name,
-               email=membership.user.email, role=role, reference=project.reference),
+        lead=_(
+            "%(name)s (%(email)s) will no longer be %(role)s in %(reference)s.",
+            name=name,
+            email=membership.user.email,
+            role=role,
+            reference=project.reference,
+        ),
         consequences=consequences,
         form=confirmation.ConfirmStepForm(formdata=None),
         yes=_("Yes, remove them"),

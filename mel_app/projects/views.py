@@ -451,7 +451,10 @@ def approve_framework(project_id: int):
             context=f"{project.reference} — {project.title}",
             lead=_("Approve it once the partners have agreed on it."),
             consequences=[
-                _("From then on, every change to its results and indicators asks for a reason, kept in the project's history."),
+                _(
+                    "From then on, every change to its results and indicators asks for a reason, "
+                    "kept in the project's history."
+                ),
                 _("An approved framework cannot go back to draft."),
             ],
             form=confirmation.ConfirmStepForm(formdata=None),

@@ -12,7 +12,9 @@ from tests.submissions_world import add_submission, build_world
 
 
 def _focused_is_summary(page: Page) -> bool:
-    return page.evaluate("document.activeElement && document.activeElement.hasAttribute('data-error-summary')")
+    return page.evaluate(
+        "document.activeElement && document.activeElement.hasAttribute('data-error-summary')"
+    )
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
@@ -30,11 +32,15 @@ def test_returning_without_a_reason_puts_the_focus_on_the_error_summary(
     expect(summary).to_be_visible()
     expect(summary).to_be_in_viewport()
     assert page.title().startswith("Error: ")
-    page.wait_for_function("document.activeElement && document.activeElement.hasAttribute('data-error-summary')")
+    page.wait_for_function(
+        "document.activeElement && document.activeElement.hasAttribute('data-error-summary')"
+    )
     assert _focused_is_summary(page)
     axe_check(page)
 
-    link = summary.get_by_role("link", name="What needs to change — Say what needs to change before returning it.")
+    link = summary.get_by_role(
+        "link", name="What needs to change — Say what needs to change before returning it."
+    )
     link.click()
     field = page.locator("#return-comment")
     expect(field).to_be_in_viewport()
@@ -58,7 +64,9 @@ def test_the_report_form_summary_leads_to_an_indicator_cell(app, make, page, liv
 
     summary = page.get_by_role("alert").filter(has_text="There is a problem")
     expect(summary).to_be_in_viewport()
-    page.wait_for_function("document.activeElement && document.activeElement.hasAttribute('data-error-summary')")
+    page.wait_for_function(
+        "document.activeElement && document.activeElement.hasAttribute('data-error-summary')"
+    )
     axe_check(page)
     summary.get_by_role("link", name="1.b: percentage — A percentage is between 0 and 100.").click()
     expect(cell).to_be_focused()
