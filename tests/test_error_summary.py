@@ -169,3 +169,28 @@ def test_other_refused_reviews_and_comments_say_why_at_the_top(app, login, world
     if field_id:
         assert any(href == f"#{field_id}" for href, _text in summary.links), summary.links
     assert title(page).startswith("Error: ")
+
+
+def test_an_incomplete_scorecard_links_each_missing_point_and_justification(app, client, login, post, make):
+    from tests.evaluation_world import ScorerGroup, add_evaluation, add_scorecard
+    from tests.evaluation_world import build_world as build_evaluation_world
+
+    world = build_evaluation_world(app, make)
+    evaluation_id = add_evaluation(app, world)
+    add_scorecard(app, evaluation_id, world.users["union1"], ScorerGroup.workers, submitted=False)
+    login(world.emails["union1"])
+    rel, coh = world.criteria["REL"], world.criteria["COH"]
+    data = {"version": "1", "submit_card": "x", f"point_{rel}": "6", f"justification_{rel}": "Our priorities"}
+    resp = post(f"/evaluations/{evaluation_id}/scorecard", data)
+    assert resp.status_code == 422
+    page = resp.get_data(as_text=True)
+    summary = assert_summary_links_every_error(
+        page,
+        {
+            f"point_{coh}-0": "Choose a point or “cannot assess”.",  # the first choice of the group
+            f"justification_{coh}": "Give a justification.",
+        },
+    )
+    assert f"#point_{rel}-0" not in [href for href, _text in summary.links], "answered: not listed"
+    assert len(summary.links) == 2 * (len(world.criteria) - 1)
+    assert "Our priorities" in page
