@@ -43,6 +43,21 @@ def _field_anchor(field: Field) -> str | None:
     return f"#{field.id}"
 
 
+def _first_anchor(field: Field) -> str | None:
+    """The first input of a field, of a list of fields or of a nested form."""
+    if isinstance(field, FormField):
+        children: list[Field] = list(field.form)
+    elif isinstance(field, FieldList):
+        children = list(field.entries)
+    else:
+        return _field_anchor(field)
+    for child in children:
+        anchor = _first_anchor(child)
+        if anchor:
+            return anchor
+    return None
+
+
 def _label(field: Field) -> str:
     text = getattr(getattr(field, "label", None), "text", "") or ""
     return str(text).strip().rstrip(":")
@@ -77,6 +92,11 @@ def _field_links(field: Field) -> Iterator[ErrorLink]:
     if isinstance(field, FieldList):
         for entry in field.entries:
             yield from _field_links(entry)
+        # The list's own messages (its entries' are lists): to its first input.
+        anchor = _first_anchor(field)
+        for message in field.errors:
+            if isinstance(message, str):
+                yield ErrorLink(message, anchor)
         return
     if not field.errors:
         return
@@ -103,7 +123,9 @@ def form_error_links(form: Form, *, csrf: bool = True) -> list[ErrorLink]:
         if not csrf and field.type == "CSRFTokenField":
             continue
         links.extend(_field_links(field))
-    links.extend(ErrorLink(str(message), None) for message in getattr(form, "form_errors", []) or [])
+    # Errors of the form as a whole: to the input the form names for them, if it does.
+    anchor = getattr(form, "form_errors_anchor", None)
+    links.extend(ErrorLink(str(message), anchor) for message in getattr(form, "form_errors", []) or [])
     return links
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from mel_app.exports.iati_codes import SECTORS
 from mel_app.models import Role, Status
 from tests.error_pages import assert_summary_links_every_error, error_summary, title
 from tests.submissions_world import (
@@ -194,3 +195,23 @@ def test_an_incomplete_scorecard_links_each_missing_point_and_justification(app,
     assert f"#point_{rel}-0" not in [href for href, _text in summary.links], "answered: not listed"
     assert len(summary.links) == 2 * (len(world.criteria) - 1)
     assert "Our priorities" in page
+
+
+def test_an_error_of_the_whole_project_form_links_to_the_shares_it_is_about(app, client, make, login, post):
+    make.user("admin@example.org", is_admin=True)
+    login("admin@example.org")
+    data = {
+        "reference": "RAF/23/05/FIN",
+        "title": "Trade agreements",
+        "funding_modality": "XBDC",
+        "countries": ["ZM"],
+        "phase": "design",
+        "sector_16070": "60",
+        "sector_16080": "30",
+    }
+    resp = post("/projects/new", data)
+    assert resp.status_code == 422
+    assert_summary_links_every_error(
+        resp.get_data(as_text=True),
+        {f"sector_{next(iter(SECTORS))}": "The shares of the sectors add up to 90%"},  # the first row
+    )
