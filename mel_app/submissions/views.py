@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from wtforms import FieldList, FormField
 
 from mel_app import audit, confirmation, workflow
+from mel_app.error_summary import ErrorLink, page_error_links
 from mel_app.extensions import db
 from mel_app.integers import arg_int
 from mel_app.models import (
@@ -544,8 +545,20 @@ def autosave(sub_id: int):
 
 
 def _render_confirm(sub: Submission, form, problems, status: int = 200):
+    # What is missing is the page's error summary, each problem a link to its place in the form.
+    detail_url = url_for(".detail", sub_id=sub.id)
+    summary = page_error_links({"form": form}) + [
+        ErrorLink(p.message, f"{detail_url}#{p.anchor}") for p in problems
+    ]
     return (
-        render_template("submissions/confirm.html", sub=sub, title=_title(sub), form=form, problems=problems),
+        render_template(
+            "submissions/confirm.html",
+            sub=sub,
+            title=_title(sub),
+            form=form,
+            problems=problems,
+            error_summary=summary,
+        ),
         status,
     )
 
