@@ -59,6 +59,10 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
     init_security_headers(app)
     init_templating(app)
 
+    from mel_app.error_summary import init_error_summary
+
+    init_error_summary(app)
+
     from mel_app.assets import init_assets
 
     init_assets(app)

@@ -111,10 +111,10 @@ def test_removing_a_member_and_never_the_last_specialist(app, client, make, logi
     membership = make.member(rep, project, Role.reporter, organisation_id=union)
     own = _specialist_membership(app, specialist, project)
     login("specialist@example.org")
-    resp = post(f"/projects/{project}/members/{membership}/remove")
+    resp = post(f"/projects/{project}/members/{membership}/remove", {"confirmed": "yes"})
     assert resp.status_code == 302
     assert ("rep@example.org", "reporter", union) not in _memberships(app, project)
-    resp = post(f"/projects/{project}/members/{own}/remove")
+    resp = post(f"/projects/{project}/members/{own}/remove", {"confirmed": "yes"})
     assert resp.status_code == 409 and "only specialist" in resp.get_data(as_text=True)
     with app.app_context():
         event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "membership.remove"))

@@ -288,6 +288,8 @@ def test_the_audit_chain_stays_valid_through_an_evaluation(app, client, login, p
     }
     resp = post(f"/projects/{world.project}/evaluations/new", data)
     evaluation_id = int(resp.headers["Location"].rsplit("/", 1)[1])
-    assert post(f"/evaluations/{evaluation_id}/close", {"version": "1"}).status_code == 302
+    assert (
+        post(f"/evaluations/{evaluation_id}/close", {"version": "1", "confirmed": "yes"}).status_code == 302
+    )
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 0, result.output

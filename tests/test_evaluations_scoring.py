@@ -205,7 +205,10 @@ def test_a_closed_evaluation_refuses_scores_on_the_page_and_by_direct_post(app, 
     login(world.emails["specialist"])
     with app.app_context():
         version = db.session.get(Evaluation, evaluation_id).version
-    assert post(f"/evaluations/{evaluation_id}/close", {"version": str(version)}).status_code == 302
+    assert (
+        post(f"/evaluations/{evaluation_id}/close", {"version": str(version), "confirmed": "yes"}).status_code
+        == 302
+    )
     with app.app_context():
         evaluation = db.session.get(Evaluation, evaluation_id)
         assert (
@@ -213,7 +216,10 @@ def test_a_closed_evaluation_refuses_scores_on_the_page_and_by_direct_post(app, 
             and evaluation.closed_by_id == world.users["specialist"]
         )
     # Closing twice: refused with an explanation.
-    assert post(f"/evaluations/{evaluation_id}/close", {"version": str(version)}).status_code == 409
+    assert (
+        post(f"/evaluations/{evaluation_id}/close", {"version": str(version), "confirmed": "yes"}).status_code
+        == 409
+    )
 
     post("/logout")
     login(world.emails["union1"])

@@ -119,7 +119,7 @@ def test_a_closed_evaluation_tells_a_scorer_who_did_not_score_that_they_took_no_
     add_scorecard(app, evaluation_id, world.users["union1"], ScorerGroup.workers, {}, submitted=False)
     login(world.emails["union1"])
     page = client.get(f"/evaluations/{evaluation_id}").get_data(as_text=True)
-    assert "This evaluation is closed; you did not take part in scoring it." in page
+    assert "without your scores: your scorecard was not submitted" in page
     assert "once you have submitted" not in page
 
 

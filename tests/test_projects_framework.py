@@ -336,7 +336,7 @@ def test_archiving_a_result_archives_what_is_under_it(app, client, login, post, 
 def test_after_approval_every_change_needs_a_reason_kept_in_the_audit_trail(app, client, login, post, fw):
     login("spec@example.org")
     p = fw["project"]
-    assert post(f"/projects/{p}/framework/approve").status_code == 302
+    assert post(f"/projects/{p}/framework/approve", {"confirmed": "yes"}).status_code == 302
     with app.app_context():
         assert db.session.get(Project, p).framework_approved
     assert _events(app, "project.approve_framework")
@@ -389,7 +389,7 @@ def test_who_may_change_the_framework(app, client, login, post, fw):
     login("rep@example.org")
     p = fw["project"]
     assert post(f"/projects/{p}/framework/indicator/{fw['first']}/archive").status_code == 403
-    assert post(f"/projects/{p}/framework/approve").status_code == 403
+    assert post(f"/projects/{p}/framework/approve", {"confirmed": "yes"}).status_code == 403
     assert client.get(f"/projects/{p}/framework/results/new").status_code == 403
     with app.app_context():
         assert not db.session.get(Indicator, fw["first"]).is_archived
@@ -411,7 +411,7 @@ def test_approving_an_empty_framework_is_refused(app, make, client, login, post)
     user = make.user("lonely@example.org")
     make.member(user, project, Role.specialist)
     login("lonely@example.org")
-    resp = post(f"/projects/{project}/framework/approve")
+    resp = post(f"/projects/{project}/framework/approve", {"confirmed": "yes"})
     assert resp.status_code == 409 and "at least one indicator" in resp.get_data(as_text=True)
 
 

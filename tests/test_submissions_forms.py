@@ -21,6 +21,7 @@ from mel_app.models import (
     Submission,
     SubmissionKind,
 )
+from tests.error_pages import error_summary, title
 from tests.submissions_world import (
     NARRATIVE,
     add_period,
@@ -98,7 +99,9 @@ def test_indicator_values_are_validated_against_their_measure(
     assert resp.status_code == 422
     page = resp.get_data(as_text=True)
     assert message in _field_error(page, f"ind_{ind}-{error_field}"), f"the error shows next to {error_field}"
-    assert "Please correct the errors below." in page
+    assert f"#ind_{ind}-{error_field}" in page.split("There is a problem")[1].split("</ul>")[0], (
+        "linked from the summary"
+    )
     assert "My words, typed before the mistake" in page, "what the user typed stays in the form"
     for name, value in fields.items():
         if value and name != "not_reported" and code != "1.c":  # a select cannot show "2"
@@ -178,7 +181,11 @@ def test_submit_checks_completeness_and_lists_what_is_missing(app, draft):
     _save(author, world, sub_id, challenges="", **{f"ind_{ids['1.c']}-value": ""})
     confirm = author.get(f"/submissions/{sub_id}/submit")
     page = confirm.get_data(as_text=True)
-    assert "It cannot be submitted yet" in page
+    assert "It cannot be submitted yet: complete what is listed at the top of this page" in page
+    summary = error_summary(page)
+    assert summary is not None and summary.heading == "There is a problem", "what is missing, at the top"
+    assert f"/submissions/{sub_id}#challenges" in [href for href, _text in summary.links]
+    assert title(page).startswith("Error: ")
     assert "“Challenges” is empty." in page
     assert "Indicator 1.c has no value" in page
     assert f"#indicator-{ids['1.c']}" in page and "#challenges" in page, "each problem links to its field"

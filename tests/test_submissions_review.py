@@ -183,7 +183,11 @@ def test_withdraw_records_the_reason(app, make, login):
     sub_id = add_submission(app, world, Status.draft)
     author = signed_in(app, login, world, "author")
     assert (
-        post(author, f"/submissions/{sub_id}/withdraw", {"version": "1", "reason": "Duplicate"}).status_code
+        post(
+            author,
+            f"/submissions/{sub_id}/withdraw",
+            {"version": "1", "reason": "Duplicate", "confirmed": "yes"},
+        ).status_code
         == 302
     )
     assert state(app, sub_id)[0] is Status.withdrawn

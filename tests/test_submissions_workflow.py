@@ -96,6 +96,8 @@ def _request(client, world, action: str, sub_id: int, version: int):
         data["comment"] = "Please give the women/men split for 1.a."
     if action == "reopen":
         data["reason"] = "The figures for 1.a were double counted."
+    if action == "withdraw":
+        data["confirmed"] = "yes"  # as the confirmation page sends it
     return post(client, f"/submissions/{sub_id}/{action}", data)
 
 

@@ -102,6 +102,13 @@ def update_user(user: User, *, organisation_id: int | None, is_admin: bool, seen
     admin_changed = is_admin != user.is_admin
     if not (org_changed or admin_changed):
         return False
+    if org_changed:
+        # A reporter keeps speaking for the constituency of the organisations they report for.
+        from mel_app.members.constituency import organisation_change_problem
+
+        problem = organisation_change_problem(user, organisation_id)
+        if problem:
+            raise AdminError(problem, field="organisation_id")
     user.organisation_id = organisation_id
     user.is_admin = is_admin
     if org_changed and admin_changed:

@@ -26,6 +26,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
+from mel_app.confirmation import ConfirmedMixin
 from mel_app.enum_labels import LABELS
 from mel_app.evaluations.services import MAX_POINTS, MIN_POINTS
 from mel_app.integers import BoundedIntegerField
@@ -89,7 +90,7 @@ class InviteForm(FlaskForm):
         return ok
 
 
-class CloseEvaluationForm(FlaskForm):
+class CloseEvaluationForm(ConfirmedMixin, FlaskForm):
     version = BoundedIntegerField(widget=HiddenInput(), validators=[InputRequired()], minimum=1)
     submit = SubmitField(_l("Close the evaluation"))
 

@@ -14,7 +14,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import SelectChoice
 
-from mel_app import audit
+from mel_app import audit, confirmation
 from mel_app.evaluations import services
 from mel_app.evaluations.chart import group_chart
 from mel_app.evaluations.forms import (
@@ -223,7 +223,6 @@ def _render_detail(evaluation: Evaluation, status: int = 200, **forms: Any):
         scorecards=scorecards,
         recommendations=recommendations,
         manager=manager,
-        close_form=forms.get("close_form") or CloseEvaluationForm(formdata=None, version=evaluation.version),
         invite_form=invite_form,
         recommendation_form=forms.get("recommendation_form") or RecommendationForm(formdata=None),
     ), status
@@ -257,13 +256,49 @@ def invite(evaluation_id: int):
     return redirect(url_for("evaluations.detail", evaluation_id=evaluation.id))
 
 
-@bp.post("/evaluations/<int:evaluation_id>/close")
+def _confirm_close_page(evaluation: Evaluation, form: CloseEvaluationForm, status: int = 200):
+    statuses = list(
+        db.session.scalars(sa.select(Scorecard.status).where(Scorecard.evaluation_id == evaluation.id))
+    )
+    submitted = sum(1 for s in statuses if s is ScorecardStatus.submitted)
+    consequences = [
+        _(
+            "%(submitted)d of %(total)d scorecards are submitted; the %(missing)d others will be left "
+            "out of the results, and their scorers can no longer submit them.",
+            submitted=submitted,
+            total=len(statuses),
+            missing=len(statuses) - submitted,
+        ),
+        _("The project's constituents and observers can then read the consolidated results."),
+        _("A closed evaluation cannot be opened again."),
+    ]
+    return confirmation.render_confirmation(
+        title=_("Close %(title)s?", title=evaluation.title),
+        context=f"{evaluation.project.reference} — {evaluation.project.title}",
+        lead=_("Closing ends the scoring of this evaluation."),
+        consequences=consequences,
+        form=form,
+        yes=_("Yes, close the evaluation"),
+        cancel_url=url_for("evaluations.detail", evaluation_id=evaluation.id),
+        status=status,
+    )
+
+
+@bp.route("/evaluations/<int:evaluation_id>/close", methods=["GET", "POST"])
 def close(evaluation_id: int):
+    """GET: the confirmation page. POST (from that page): close the evaluation."""
     evaluation = _evaluation_or_404(evaluation_id)
     require(can_manage_evaluation(current_user, evaluation), visible=True)
+    if request.method == "GET" or not confirmation.came_through_confirmation():
+        if evaluation.status is not EvaluationStatus.open:
+            flash(_("This evaluation is closed already."), "error")
+            return redirect(url_for("evaluations.detail", evaluation_id=evaluation.id))
+        if request.method == "POST":
+            return confirmation.to_confirmation()
+        return _confirm_close_page(evaluation, CloseEvaluationForm(formdata=None, version=evaluation.version))
     form = CloseEvaluationForm()
     if not form.validate_on_submit() or not str(form.version.data).isdigit():
-        return _render_detail(evaluation, 400, close_form=form)
+        return _confirm_close_page(evaluation, form, 400)
     try:
         services.close_evaluation(evaluation, actor=current_user, expected_version=int(form.version.data))
     except EvaluationError as exc:

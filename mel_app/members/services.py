@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from mel_app import audit
 from mel_app.auth.services import find_user_by_email, invite, normalise_email
 from mel_app.extensions import db
+from mel_app.members.constituency import reporter_problem
 from mel_app.models import Membership, Organisation, Project, Role, User
 from mel_app.uniqueness import retry_on_duplicate
 
@@ -36,14 +37,14 @@ def add_member(
 
     Returns the membership and, for a new account, the invitation token to email. Flushes.
     """
+    user = find_user_by_email(email)
     if role is Role.reporter:
-        if organisation_id is None or db.session.get(Organisation, organisation_id) is None:
-            raise MembershipError(
-                _("A reporter reports for an organisation: choose it."), field="organisation_id"
-            )
+        organisation = db.session.get(Organisation, organisation_id) if organisation_id is not None else None
+        problem = reporter_problem(user, organisation, project)
+        if problem:
+            raise MembershipError(problem, field="organisation_id")
     else:
         organisation_id = None
-    user = find_user_by_email(email)
     token = None
     if user is None:
         user = User(

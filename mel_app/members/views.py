@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
-from mel_app import mail
+from mel_app import confirmation, mail
 from mel_app.admin.services import is_pending
 from mel_app.auth import emails
 from mel_app.auth.services import invite
@@ -140,10 +140,43 @@ def _load_membership(project: Project, membership_id: int) -> Membership:
     return membership
 
 
-@bp.post("/<int:membership_id>/remove")
+def _confirm_remove_page(project: Project, membership: Membership):
+    name = membership.user.display_name
+    role = role_label(membership.role)
+    consequences = [
+        _("They will no longer see this project, nor anything of it, in this role."),
+        _("What they wrote and did stays, with their name, in the project's history."),
+    ]
+    if membership.role is Role.reporter and membership.organisation is not None:
+        consequences.insert(
+            1, _("They can no longer report for %(organisation)s.", organisation=membership.organisation.name)
+        )
+    return confirmation.render_confirmation(
+        title=_("Remove %(name)s from the project?", name=name),
+        context=f"{project.reference} — {project.title}",
+        lead=_(
+            "%(name)s (%(email)s) will no longer be %(role)s in %(reference)s.",
+            name=name,
+            email=membership.user.email,
+            role=role,
+            reference=project.reference,
+        ),
+        consequences=consequences,
+        form=confirmation.ConfirmStepForm(formdata=None),
+        yes=_("Yes, remove them"),
+        cancel_url=url_for("members.index", project_id=project.id),
+    )
+
+
+@bp.route("/<int:membership_id>/remove", methods=["GET", "POST"])
 def remove(project_id: int, membership_id: int):
+    """GET: the confirmation page. POST (from that page): take the role away."""
     project = _load_project(project_id)
     membership = _load_membership(project, membership_id)
+    if request.method == "GET":
+        return _confirm_remove_page(project, membership)
+    if not confirmation.came_through_confirmation():
+        return confirmation.to_confirmation()
     form = RemoveMemberForm()
     if not form.validate_on_submit():
         return _page(project, _add_form(project, submitted=False), status=400)

@@ -176,6 +176,11 @@ class ProjectForm(FlaskForm):
                 {"code": code, "percentage": int(share) if share is not None else None}
             )
 
+    @property
+    def form_errors_anchor(self) -> str:
+        """The form's own errors are about the sectors' shares: the error summary links to the first."""
+        return "#" + self[sector_field(next(iter(SECTORS)))].id
+
     def sector_rows(self) -> list[tuple[str, str, Any, None]]:
         """(code, name, share field, hidden code field) of each row of the sectors table."""
         return [

@@ -23,7 +23,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from mel_app import audit
+from mel_app import audit, confirmation
 from mel_app.enum_labels import LABELS
 from mel_app.extensions import db
 from mel_app.figures import Aggregation, Figure, NoShare
@@ -438,9 +438,31 @@ def framework(project_id: int):
     return _framework_page(project)
 
 
-@bp.post("/projects/<int:project_id>/framework/approve")
+@bp.route("/projects/<int:project_id>/framework/approve", methods=["GET", "POST"])
 def approve_framework(project_id: int):
+    """GET: the confirmation page. POST (from that page): approve the framework."""
     project = _project_for(project_id, can_edit_framework)
+    if project.framework_approved:
+        flash(_("The framework is approved already."), "error")
+        return redirect(url_for("projects.framework", project_id=project.id))
+    if request.method == "GET":
+        return confirmation.render_confirmation(
+            title=_("Approve the results framework?"),
+            context=f"{project.reference} — {project.title}",
+            lead=_("Approve it once the partners have agreed on it."),
+            consequences=[
+                _(
+                    "From then on, every change to its results and indicators asks for a reason, "
+                    "kept in the project's history."
+                ),
+                _("An approved framework cannot go back to draft."),
+            ],
+            form=confirmation.ConfirmStepForm(formdata=None),
+            yes=_("Yes, approve the framework"),
+            cancel_url=url_for("projects.framework", project_id=project.id),
+        )
+    if not confirmation.came_through_confirmation():
+        return confirmation.to_confirmation()
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:

@@ -36,6 +36,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import HiddenInput, TextInput
 
+from mel_app.confirmation import ConfirmedMixin
 from mel_app.integers import BoundedIntegerField, to_int
 from mel_app.models import (
     NARRATIVE_SECTIONS,
@@ -346,6 +347,15 @@ class ReportForm(EvidenceMixin, FlaskForm):
     def row(self, indicator_id: int) -> IndicatorRowForm:
         return self[f"ind_{indicator_id}"].form
 
+    def summary_order(self) -> list[str]:
+        """The fields in the order the page shows them, for the error summary (mel_app/error_summary.py)."""
+        return [
+            *NARRATIVE_SECTIONS,
+            *(f"ind_{i}" for i in self.indicator_ids),
+            *(f"remove_{a}" for a in self.attachment_ids),
+            "evidence",
+        ]
+
     def narrative(self) -> dict[str, str]:
         return {key: (self[key].data or "").strip() for key in NARRATIVE_SECTIONS}
 
@@ -581,7 +591,7 @@ class ReopenForm(FlaskForm):
     reopen = SubmitField(_l("Reopen for revision"))
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(ConfirmedMixin, FlaskForm):
     version = VersionField()
     reason = TextAreaField(_l("Reason (optional)"), [Limit(max=COMMENT_MAX)], render_kw={"rows": 2})
     withdraw = SubmitField(_l("Withdraw"))

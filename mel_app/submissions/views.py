@@ -22,7 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from wtforms import FieldList, FormField
 from wtforms.validators import Length
 
-from mel_app import audit, workflow
+from mel_app import audit, confirmation, workflow
+from mel_app.error_summary import ErrorLink, page_error_links
 from mel_app.extensions import db
 from mel_app.integers import arg_int
 from mel_app.models import (
@@ -653,8 +654,20 @@ def autosave(sub_id: int):
 
 
 def _render_confirm(sub: Submission, form, problems, status: int = 200):
+    # What is missing is the page's error summary, each problem a link to its place in the form.
+    detail_url = url_for(".detail", sub_id=sub.id)
+    summary = page_error_links({"form": form}) + [
+        ErrorLink(p.message, f"{detail_url}#{p.anchor}") for p in problems
+    ]
     return (
-        render_template("submissions/confirm.html", sub=sub, title=_title(sub), form=form, problems=problems),
+        render_template(
+            "submissions/confirm.html",
+            sub=sub,
+            title=_title(sub),
+            form=form,
+            problems=problems,
+            error_summary=summary,
+        ),
         status,
     )
 
@@ -754,18 +767,56 @@ def reopen(sub_id: int):
     )
 
 
-@bp.post("/submissions/<int:sub_id>/withdraw")
+def _render_withdraw(sub: Submission, form, status: int = 200):
+    return confirmation.render_confirmation(
+        title=_("Withdraw this submission?"),
+        context=f"{sub.project.reference} · {_title(sub)}",
+        lead=_("%(what)s will be taken out of the review process for good.", what=_title(sub)),
+        consequences=[
+            _("Nobody can edit, submit or review it any more; it stays in the project's history."),
+            _("Your organisation can start a new one afterwards."),
+        ],
+        form=form,
+        fields=("reason",),
+        yes=_("Yes, withdraw it"),
+        cancel_url=url_for(".detail", sub_id=sub.id),
+        status=status,
+    )
+
+
+@bp.route("/submissions/<int:sub_id>/withdraw", methods=["GET", "POST"])
 def withdraw(sub_id: int):
+    """GET: the confirmation page. POST (from that page): withdraw."""
     sub = _load(sub_id)
     require(is_submission_reporter(current_user, sub) and sub.author_id == current_user.id, visible=True)
+    if request.method == "GET" or not confirmation.came_through_confirmation():
+        if not can_withdraw_submission(current_user, sub):
+            flash(
+                _(
+                    "This submission cannot be withdrawn while it is %(status)s.",
+                    status=labels.status_label(sub.status),
+                ),
+                "error",
+            )
+            return redirect(url_for(".detail", sub_id=sub.id))
+        if request.method == "POST":
+            return confirmation.to_confirmation()
+        return _render_withdraw(sub, _fresh(WithdrawForm, sub))
     form = WithdrawForm()
     if not form.validate_on_submit():
-        return _render_detail(sub, forms={"withdraw": form}, status=422)
+        return _render_withdraw(sub, form, 422)
     try:
         services.withdraw_submission(
             sub, actor=current_user, expected_version=form.version.data, reason=form.reason.data
         )
     except workflow.WorkflowError as exc:
+        db.session.rollback()
+        sub = _load(sub_id)
+        if can_withdraw_submission(current_user, sub):
+            # Saved meanwhile, still withdrawable: ask again, about the submission as it is now.
+            flash(str(exc), "error")
+            form.version.set(sub.version)
+            return _render_withdraw(sub, form, exc.http_status)
         return _refused(sub_id, exc, key="withdraw", form=form, text=form.reason.data)
     db.session.commit()
     flash(_("Withdrawn."), "success")

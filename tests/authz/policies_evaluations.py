@@ -47,7 +47,8 @@ POLICIES = {
     # Opening and managing: the project's specialists.
     "evaluations.new": Route(get=project(specialist=200), post=project(specialist=422)),
     "evaluations.invite": Route(post=project(specialist=422)),
-    "evaluations.close": Route(post=project(specialist=400)),
+    # GET: the confirmation page; a POST without its `confirmed` field is sent there (303).
+    "evaluations.close": Route(get=project(specialist=200), post=project(specialist=303)),
     # One's own scorecard: only a member invited to score has one (the others: 403).
     "evaluations.scorecard": Route(get=project(evaluator=200), post=project(evaluator=422)),
     # Someone else's submitted scorecard: evaluators and specialists who are not anchored.

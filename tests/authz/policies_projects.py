@@ -43,7 +43,8 @@ POLICIES = {
     "projects.partners": Route(get=editors(200), post=editors(422)),
     "projects.remove_partner": Route(post=editors(302), args=lambda w: {"partner_id": w.spare_partner}),
     "projects.framework": Route(get=editors(200)),
-    "projects.approve_framework": Route(post=editors(302)),
+    # GET: the confirmation page; a POST without its `confirmed` field is sent there (303).
+    "projects.approve_framework": Route(get=editors(200), post=editors(303)),
     "projects.new_result": Route(get=editors(200), post=editors(422)),
     "projects.edit_result": Route(get=editors(200), post=editors(422)),
     "projects.new_indicator": Route(get=editors(200), post=editors(422)),

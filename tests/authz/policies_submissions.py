@@ -39,7 +39,11 @@ POLICIES = {
         args=lambda w: {"sub_id": w.draft_submission},
     ),
     # Its author withdraws it.
-    "submissions.withdraw": Route(post=readers_of_submission(reporter=422, specialist=403, admin=403)),
+    # Submitted, it cannot be withdrawn: its author is sent back to it, with the reason.
+    "submissions.withdraw": Route(
+        get=readers_of_submission(reporter=302, specialist=403, admin=403),
+        post=readers_of_submission(reporter=302, specialist=403, admin=403),
+    ),
     # Reviewing: the project's specialists.
     "submissions.return_": Route(post=readers_of_submission(reporter=403, specialist=422, admin=403)),
     "submissions.approve": Route(post=readers_of_submission(reporter=403, specialist=422, admin=403)),

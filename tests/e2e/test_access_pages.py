@@ -55,7 +55,9 @@ def test_an_admin_invites_a_union_rep_who_accepts_and_signs_in(
     newcomer.get_by_label("New password", exact=True).fill("short")
     newcomer.get_by_label("Repeat the new password").fill("short")
     newcomer.get_by_role("button", name="Accept and sign in").click()
-    expect(newcomer.get_by_text("Use at least 12 characters")).to_be_visible()
+    # Next to the field, and in the error summary at the top of the page, as a link to it.
+    expect(newcomer.locator("#password-error")).to_contain_text("Use at least 12 characters")
+    expect(newcomer.get_by_role("link", name="New password — Use at least 12 characters")).to_be_visible()
     expect(newcomer.get_by_label("Your full name")).to_have_value("Kwame Mensah")
     newcomer.get_by_label("New password", exact=True).fill("harmattan wind over accra")
     newcomer.get_by_label("Repeat the new password").fill("harmattan wind over accra")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from mel_app.exports.iati_codes import SECTORS
 from mel_app.extensions import db
 from mel_app.models import Project, Role
 from tests.e2e.steps import sign_in
@@ -25,7 +26,10 @@ def test_a_specialist_gives_sectors_and_country_shares(app, page, live_server, m
     page.get_by_label("Kenya").fill("70")
     page.get_by_label("Ghana").fill("30")
     page.get_by_role("button", name="Save").click()
-    expect(page.get_by_text("The shares of the sectors add up to 90%; they must make 100%.")).to_be_visible()
+    message = "The shares of the sectors add up to 90%; they must make 100%."
+    expect(page.locator("#sectors-error")).to_have_text(message)
+    page.get_by_role("alert").get_by_role("link", name=message).click()  # the summary leads to the shares
+    expect(page.locator(f"#sector_{next(iter(SECTORS))}")).to_be_focused()  # the first row of the shares
     expect(page.get_by_label("Kenya")).to_have_value("70")  # what was typed is kept
     axe_check(page)
 
