@@ -32,3 +32,5 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
         format_datetime(value, fmt) if value else ""
     )
+    # For <time datetime="...">: ISO 8601 to the second. HTML allows at most three decimals there.
+    app.jinja_env.filters["iso_datetime"] = lambda value: value.isoformat(timespec="seconds") if value else ""
