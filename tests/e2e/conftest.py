@@ -334,6 +334,7 @@ def axe_check(validated_pages, request):
 
 # --- The Nu HTML checker on every page the browser tests check ---------------------------------
 
+
 @pytest.fixture
 def new_context(new_context, validated_pages):
     """pytest-playwright's contexts, each noting the document responses of its pages."""
@@ -354,8 +355,10 @@ class ValidatedPages:
         self._responses: dict[Page, Response] = {}
 
     def note_response(self, response: Response) -> None:
+        if response.request.resource_type != "document":
+            return
         frame = response.frame
-        if response.request.resource_type == "document" and frame.parent_frame is None:
+        if frame.parent_frame is None:
             self._responses[frame.page] = response
 
     def keep(self, page: Page, who: str, test: str) -> None:
