@@ -239,7 +239,20 @@ def report(title: str, findings: list[Finding], *, places: int = 6) -> str:
     lines = [f"{title}: {len(findings)}, {len(groups)} different"]
     for group in groups.values():
         lines.append(f"* {group[0].message}" + (f" ({len(group)} times)" if len(group) > 1 else ""))
-        lines += [f"    - {finding}" for finding in group[:places]]
+        for finding in group[:places]:
+            lines.append(f"    - {finding}")
+            if finding.message != group[0].message:
+                lines.append(f"        {finding.message}")
         if len(group) > places:
             lines.append(f"    - ... and {len(group) - places} more")
     return "\n".join(lines)
+
+
+def failure(name: str, sections: dict[str, list[Finding]]) -> str:
+    """The text a failing check shows: a summary, the full list written to the evidence folder."""
+    sections = {title: findings for title, findings in sections.items() if findings}
+    EVIDENCE.mkdir(parents=True, exist_ok=True)
+    path = EVIDENCE / f"{name}.txt"
+    path.write_text("\n\n".join(report(t, f, places=len(f)) for t, f in sections.items()) + "\n")
+    where = os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path)
+    return "\n\n".join(report(t, f) for t, f in sections.items()) + f"\n\nEvery place: {where}"

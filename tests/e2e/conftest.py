@@ -30,7 +30,7 @@ from werkzeug.serving import make_server
 
 from mel_app.extensions import db
 from tests.conftest import E2E_ARTIFACTS, IN_CI
-from tests.validation import Document, missing_tools, report, vnu
+from tests.validation import Document, failure, missing_tools, vnu
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -377,7 +377,7 @@ class ValidatedPages:
 
 
 @pytest.fixture(scope="session")
-def validated_pages() -> Iterator[ValidatedPages]:
+def validated_pages(pytestconfig) -> Iterator[ValidatedPages]:
     """At the end of the worker's session, vnu checks every page kept; an error fails the run."""
     pages = ValidatedPages()
     yield pages
@@ -390,9 +390,11 @@ def validated_pages() -> Iterator[ValidatedPages]:
         print(f"\n!!! {message}: the pages of the browser tests were not validated.")
         return
     errors, _warnings = vnu(pages.documents)
+    worker = getattr(pytestconfig, "workerinput", {}).get("workerid", "main")
     if errors:
         pytest.fail(
             "The Nu HTML checker (vnu) found errors on the pages this worker's browser tests opened "
-            "(run them alone: `make validate`).\n" + report("vnu errors", errors),
+            "(run them alone: `make validate`).\n"
+            + failure(f"journey-pages-{worker}", {"vnu errors": errors}),
             pytrace=False,
         )

@@ -20,7 +20,7 @@ import pytest
 from mel_app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.test_no_dead_ends import _Links, _pattern, _same_site
-from tests.validation import Document, Pa11yGroup, pa11y, report, require_tools, vnu
+from tests.validation import Document, Pa11yGroup, failure, pa11y, report, require_tools, vnu
 
 # Each path pattern is followed at most this often per account (pa11y opens the first only), and
 # an account's walk stops after MAX_PAGES pages.
@@ -114,10 +114,11 @@ def test_every_page_of_every_demo_account_passes_vnu_and_pa11y(app, demo, live_s
         )
         if warnings:  # may stay; shown where the output is (a run without parallel workers)
             print(report("vnu warnings", warnings, places=2))
-    problems = []
-    if errors:
-        problems.append(report("Nu HTML checker (vnu) errors", errors))
-    if accessibility:
-        problems.append(report("pa11y (WCAG 2 AA) errors", accessibility))
-    if problems:
-        pytest.fail("\n\n".join(problems), pytrace=False)
+    if errors or accessibility:
+        pytest.fail(
+            failure(
+                "demo-pages",
+                {"Nu HTML checker (vnu) errors": errors, "pa11y (WCAG 2 AA) errors": accessibility},
+            ),
+            pytrace=False,
+        )
