@@ -23,11 +23,12 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
-install: $(VENV)/.installed translations validators
+install: $(VENV)/.installed translations
 
-# The HTML validators the browser tests run (tests/validation.py): pa11y and the Nu HTML checker's
-# vnu.jar, pinned in tests/validators/package-lock.json. No install scripts: they would download a
-# browser (puppeteer; pa11y drives Debian's Chromium) and a Java runtime (vnu-jar; the system's runs it).
+## make validators: the HTML validators the browser tests run (tests/validation.py), pa11y and the
+## Nu HTML checker's vnu.jar, as pinned in tests/validators/package-lock.json. No install scripts:
+## they would download a browser (puppeteer; pa11y drives Debian's Chromium) and a Java runtime
+## (vnu-jar; the system's Java runs it).
 VALIDATORS := tests/validators
 $(VALIDATORS)/node_modules/.installed: $(VALIDATORS)/package.json $(VALIDATORS)/package-lock.json
 	@if command -v npm >/dev/null; then \
@@ -71,13 +72,13 @@ PYTEST = $(PY) -m pytest $(if $(findstring no:xdist,$(PYTEST_ARGS)),,$(XDIST))
 PYTEST_ENV = PYTHONDONTWRITEBYTECODE=
 
 ## make test: the whole suite on SQLite (with the browser journeys), then on PostgreSQL
-test: install chromium
+test: install chromium validators
 	@echo "=== mel_app test suite on SQLite (unit, integration and browser tests) ==="
 	$(PYTEST_ENV) TEST_DATABASE_URL=sqlite $(PYTEST) $(PYTEST_ARGS) || $(E2E_EVIDENCE)
 	@echo "=== mel_app test suite on PostgreSQL ($(PG_URL)) ==="
 	$(PYTEST_ENV) TEST_DATABASE_URL=$(PG_URL) $(PYTEST) -m "not e2e" $(PYTEST_ARGS)
 
-test-sqlite: install chromium
+test-sqlite: install chromium validators
 	$(PYTEST_ENV) TEST_DATABASE_URL=sqlite $(PYTEST) $(PYTEST_ARGS) || $(E2E_EVIDENCE)
 
 test-postgres: install
@@ -85,7 +86,7 @@ test-postgres: install
 
 ## make validate: the browser tests alone, with the validators: vnu on every page they open, and
 ## vnu and pa11y on every page of every demo account (tests/e2e/test_validators.py)
-validate: install chromium
+validate: install chromium validators
 	$(PYTEST_ENV) TEST_DATABASE_URL=sqlite $(PYTEST) -m e2e tests/e2e $(PYTEST_ARGS) \
 	  || $(E2E_EVIDENCE)
 
