@@ -15,7 +15,7 @@ E2E_EVIDENCE = { status=$$?; echo; echo "!!! Tests failed (pytest exit status $$
     ls -1 "$(E2E_ARTIFACTS)" | sed 's/^/    /'; \
   else echo "    No browser-test evidence was kept: no browser test failed."; fi; exit $$status; }
 
-.PHONY: demo test test-sqlite test-postgres install chromium translations lint bench clean
+.PHONY: demo test test-sqlite test-postgres install chromium validators validate translations lint bench clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,21 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 install: $(VENV)/.installed translations
+
+## make validators: the HTML validators the browser tests run (tests/validation.py), pa11y and the
+## Nu HTML checker's vnu.jar, as pinned in tests/validators/package-lock.json. No install scripts:
+## they would download a browser (puppeteer; pa11y drives Debian's Chromium) and a Java runtime
+## (vnu-jar; the system's Java runs it).
+VALIDATORS := tests/validators
+$(VALIDATORS)/node_modules/.installed: $(VALIDATORS)/package.json $(VALIDATORS)/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  cd $(VALIDATORS) && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error \
+	    && touch node_modules/.installed; \
+	else \
+	  echo "!!! npm is missing: the HTML validators (vnu, pa11y) will be skipped (they fail when CI=true)."; \
+	fi
+
+validators: $(VALIDATORS)/node_modules/.installed
 
 translations: $(VENV)/.installed
 	@$(VENV)/bin/pybabel compile --use-fuzzy -d mel_app/translations >/dev/null
@@ -57,17 +72,23 @@ PYTEST = $(PY) -m pytest $(if $(findstring no:xdist,$(PYTEST_ARGS)),,$(XDIST))
 PYTEST_ENV = PYTHONDONTWRITEBYTECODE=
 
 ## make test: the whole suite on SQLite (with the browser journeys), then on PostgreSQL
-test: install chromium
+test: install chromium validators
 	@echo "=== mel_app test suite on SQLite (unit, integration and browser tests) ==="
 	$(PYTEST_ENV) TEST_DATABASE_URL=sqlite $(PYTEST) $(PYTEST_ARGS) || $(E2E_EVIDENCE)
 	@echo "=== mel_app test suite on PostgreSQL ($(PG_URL)) ==="
 	$(PYTEST_ENV) TEST_DATABASE_URL=$(PG_URL) $(PYTEST) -m "not e2e" $(PYTEST_ARGS)
 
-test-sqlite: install chromium
+test-sqlite: install chromium validators
 	$(PYTEST_ENV) TEST_DATABASE_URL=sqlite $(PYTEST) $(PYTEST_ARGS) || $(E2E_EVIDENCE)
 
 test-postgres: install
 	$(PYTEST_ENV) TEST_DATABASE_URL=$(PG_URL) $(PYTEST) -m "not e2e" $(PYTEST_ARGS)
+
+## make validate: the browser tests alone, with the validators: vnu on every page they open, and
+## vnu and pa11y on every page of every demo account (tests/e2e/test_validators.py)
+validate: install chromium validators
+	$(PYTEST_ENV) TEST_DATABASE_URL=sqlite $(PYTEST) -m e2e tests/e2e $(PYTEST_ARGS) \
+	  || $(E2E_EVIDENCE)
 
 $(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,bench]'
@@ -83,4 +104,4 @@ lint: install
 	$(VENV)/bin/bandit -q -ll -r mel_app -c pyproject.toml
 
 clean:
-	rm -rf $(VENV) instance/*.sqlite .pytest_cache
+	rm -rf $(VENV) instance/*.sqlite .pytest_cache $(VALIDATORS)/node_modules

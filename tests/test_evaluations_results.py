@@ -89,8 +89,8 @@ def _row(html: str, criterion_code: str, label: str) -> list[str]:
     """The cells of one row of the statistics table (criterion tbody, group row header)."""
     body = re.search(rf'<tbody id="criterion-{criterion_code}"[^>]*>(.*?)</tbody>', html, re.S).group(1)
     for row in re.findall(r"<tr>(.*?)</tr>", body, re.S):
-        if re.search(rf'<th scope="row">{re.escape(label)}</th>', row):
-            return [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td>(.*?)</td>", row, re.S)]
+        if re.search(rf'<th scope="row"[^>]*>{re.escape(label)}</th>', row):
+            return [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
     raise AssertionError(f"no row {label} for {criterion_code}")
 
 

@@ -7,10 +7,18 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(
+    # A text field with the email keyboard rather than type=email: HTML_CodeSniffer (pa11y) accepts
+    # autocomplete="username", which password managers look for, on text fields only.
+    email = StringField(
         _l("Email"),
         validators=[DataRequired(), Length(max=254)],
-        render_kw={"autocomplete": "username", "autofocus": True},
+        render_kw={
+            "autocomplete": "username",
+            "inputmode": "email",
+            "autocapitalize": "none",
+            "spellcheck": "false",
+            "autofocus": True,
+        },
     )
     password = PasswordField(
         _l("Password"),

@@ -6,6 +6,9 @@ loud reason — except when CI=true, where that is a failure.
 The journeys open their pages through the `journey` fixture: every document a page loads must be
 checked (`journey.check(page)`) before the page moves on — axe-core, no horizontal scrolling and,
 on the phone screen, touch targets — or the test fails and names the page that was not checked.
+The HTML of every checked page is kept, as the server sent it and as the browser holds it after
+its scripts ran, and each test worker hands all of them to the Nu HTML checker at its end (the
+`validated_pages` fixture): an error there fails the run, naming the page, the test and the line.
 The app's Content-Security-Policy stays in force in every browser context: axe is handed to the
 page through the DevTools protocol, which the policy does not govern, so no test loosens it.
 """
@@ -22,11 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import BrowserContext, Page, Response
 from werkzeug.serving import make_server
 
 from mel_app.extensions import db
-from tests.conftest import E2E_ARTIFACTS
+from tests.conftest import E2E_ARTIFACTS, IN_CI
+from tests.validation import Document, failure, missing_tools, vnu
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -256,9 +260,11 @@ def check_layout(page: Page, *, touch: bool) -> None:
 class Journey:
     """The pages of the people in one journey, on one screen; every document they load is checked."""
 
-    def __init__(self, new_context, screen: Screen):
+    def __init__(self, new_context, screen: Screen, pages: ValidatedPages | None = None, test: str = ""):
         self.screen = screen
         self._new_context = new_context
+        self._pages = pages
+        self._test = test
         self._documents: dict[Page, list[str]] = {}
         self._checked: dict[Page, set[int]] = {}
 
@@ -287,6 +293,8 @@ class Journey:
         # Without JavaScript axe cannot run (its timers never fire); the server sends the same
         # HTML either way, so the other screens' runs cover these documents.
         check_layout(page, touch=self.screen.touch)
+        if self._pages is not None:
+            self._pages.keep(page, f"{self.screen.name} screen", self._test)
         checked.add(current)
 
     def unchecked(self) -> list[str]:
@@ -305,14 +313,88 @@ def screen(request) -> Screen:
 
 
 @pytest.fixture
-def journey(new_context, screen, request) -> Iterator[Journey]:
-    j = Journey(new_context, screen)
+def journey(new_context, screen, request, validated_pages) -> Iterator[Journey]:
+    j = Journey(new_context, screen, validated_pages, request.node.nodeid)
     yield j
     if not request.node.stash.get(FAILED, False):
         assert not j.unchecked(), f"pages the journey opened but never checked: {j.unchecked()}"
 
 
 @pytest.fixture
-def axe_check():
+def axe_check(validated_pages, request):
     """axe-core on the page as it is now (for the tests outside the journeys)."""
-    return run_axe
+
+    def check(page: Page) -> dict:
+        results = run_axe(page)
+        validated_pages.keep(page, "desktop screen", request.node.nodeid)
+        return results
+
+    return check
+
+
+# --- The Nu HTML checker on every page the browser tests check ---------------------------------
+
+
+@pytest.fixture
+def new_context(new_context, validated_pages):
+    """pytest-playwright's contexts, each noting the document responses of its pages."""
+
+    def make(**kwargs: Any) -> BrowserContext:
+        context = new_context(**kwargs)
+        context.on("response", validated_pages.note_response)
+        return context
+
+    return make
+
+
+class ValidatedPages:
+    """The pages this test worker's browser tests checked, for vnu at the worker's end."""
+
+    def __init__(self) -> None:
+        self.documents: list[Document] = []
+        self._responses: dict[Page, Response] = {}
+
+    def note_response(self, response: Response) -> None:
+        if response.request.resource_type != "document":
+            return
+        frame = response.frame
+        if frame.parent_frame is None:
+            self._responses[frame.page] = response
+
+    def keep(self, page: Page, who: str, test: str) -> None:
+        """The page's HTML as the server sent it, and as it is now that its scripts ran."""
+        url = page.url
+        response = self._responses.get(page)
+        if response is not None and response.url.split("#")[0] == url.split("#")[0]:
+            html = "text/html" in (response.header_value("content-type") or "")
+            try:
+                sent = response.text() if html else None
+            except Exception:  # the browser no longer holds the body: the page's DOM still counts
+                sent = None
+            if sent is not None:
+                self.documents.append(Document(url, f"{who}, as sent", sent, test))
+        self.documents.append(Document(url, f"{who}, after its scripts", page.content(), test))
+
+
+@pytest.fixture(scope="session")
+def validated_pages(pytestconfig) -> Iterator[ValidatedPages]:
+    """At the end of the worker's session, vnu checks every page kept; an error fails the run."""
+    pages = ValidatedPages()
+    yield pages
+    if not pages.documents:
+        return
+    missing = missing_tools()
+    if missing:
+        message = "the Nu HTML checker cannot run: missing " + "; ".join(missing)
+        assert not IN_CI, message + " — CI=true requires it."
+        print(f"\n!!! {message}: the pages of the browser tests were not validated.")
+        return
+    errors, _warnings = vnu(pages.documents)
+    worker = getattr(pytestconfig, "workerinput", {}).get("workerid", "main")
+    if errors:
+        pytest.fail(
+            "The Nu HTML checker (vnu) found errors on the pages this worker's browser tests opened "
+            "(run them alone: `make validate`).\n"
+            + failure(f"journey-pages-{worker}", {"vnu errors": errors}),
+            pytrace=False,
+        )

@@ -1,0 +1,124 @@
+"""Clean validators: no error from the Nu HTML checker nor from pa11y on any page of the demo.
+
+The demo data is loaded, and every demo account (and a visitor who is not signed in) walks the
+app from its home page, following every same-site link as tests/test_no_dead_ends.py does. The
+HTML of every page reached goes to the Nu HTML checker (vnu) in one run. pa11y checks, for each
+account, one page of each kind it reached (the same path with other numbers is the same kind)
+against WCAG 2 AA in Chromium, signed in as that account. The pages the other browser tests open
+are checked by vnu too (tests/e2e/conftest.py), in every state they reach.
+
+Run alone: `make validate` (or `pytest -p no:xdist tests/e2e/test_validators.py`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+import pytest
+
+from mel_app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.test_no_dead_ends import _Links, _pattern, _same_site
+from tests.validation import Document, Pa11yGroup, failure, pa11y, report, require_tools, vnu
+
+# Each path pattern is followed at most this often per account (pa11y opens the first only), and
+# an account's walk stops after MAX_PAGES pages.
+PER_PATTERN = 3
+MAX_PAGES = 250
+VISITOR = "visitor (not signed in)"
+
+
+def _walk(client, start: str) -> list[tuple[str, str]]:
+    """(path, HTML) of every HTML page reached from `start` by following same-site links."""
+    seen = {start}
+    per_pattern = {_pattern(start): 1}
+    queue = deque([start])
+    pages = []
+    while queue and len(pages) < MAX_PAGES:
+        url = queue.popleft()
+        response = client.get(url)
+        if response.status_code != 200 or response.mimetype != "text/html":
+            continue
+        html = response.get_data(as_text=True)
+        pages.append((url, html))
+        links = _Links()
+        links.feed(html)
+        for href in links.hrefs:
+            target = _same_site(href)
+            if target is None or target in seen:
+                continue
+            seen.add(target)
+            pattern = _pattern(target)
+            if per_pattern.get(pattern, 0) >= PER_PATTERN:
+                continue
+            per_pattern[pattern] = per_pattern.get(pattern, 0) + 1
+            queue.append(target)
+    return pages
+
+
+def _kind(path: str) -> str:
+    return _pattern(path) + ("?" if "?" in path else "")
+
+
+def _one_per_kind(paths: list[str]) -> list[str]:
+    kinds: dict[str, str] = {}
+    for path in paths:
+        kinds.setdefault(_kind(path), path)
+    return list(kinds.values())
+
+
+@pytest.fixture
+def demo(app, runner):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+
+
+def test_every_page_of_every_demo_account_passes_vnu_and_pa11y(app, demo, live_server, login, capsys):
+    require_tools()
+    started = time.monotonic()
+    walks: dict[str, list[tuple[str, str]]] = {}
+    cookies: dict[str, list[dict]] = {}
+    host = live_server.split("//")[1].split(":")[0]
+    for who in [VISITOR, *(account[0] for account in DEMO_ACCOUNTS)]:
+        client = app.test_client()
+        if who == VISITOR:
+            walks[who] = _walk(client, "/login")
+        else:
+            login(who, DEMO_PASSWORD, on=client)
+            walks[who] = _walk(client, "/")
+        assert len(walks[who]) > 1, f"the walk as {who} should reach the pages linked from its first page"
+        cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+        cookies[who] = (
+            [{"name": cookie.key, "value": cookie.value, "domain": host, "path": "/"}] if cookie else []
+        )
+    documents = [
+        Document(live_server + path, who, html) for who, pages in walks.items() for path, html in pages
+    ]
+    groups = [
+        Pa11yGroup(
+            who, [live_server + path for path in _one_per_kind([path for path, _ in pages])], cookies[who]
+        )
+        for who, pages in walks.items()
+    ]
+    walked = time.monotonic()
+    errors, warnings = vnu(documents)
+    checked = time.monotonic()
+    accessibility = pa11y(groups, chromium=CHROMIUM, args=CHROMIUM_ARGS)
+    done = time.monotonic()
+    with capsys.disabled():
+        print(
+            f"\n[validators] {len(documents)} pages walked in {walked - started:.1f} s; vnu in "
+            f"{checked - walked:.1f} s ({len(warnings)} warnings); pa11y on "
+            f"{sum(len(g.urls) for g in groups)} pages in {done - checked:.1f} s"
+        )
+        if warnings:  # may stay; shown where the output is (a run without parallel workers)
+            print(report("vnu warnings", warnings, places=2))
+    if errors or accessibility:
+        pytest.fail(
+            failure(
+                "demo-pages",
+                {"Nu HTML checker (vnu) errors": errors, "pa11y (WCAG 2 AA) errors": accessibility},
+            ),
+            pytrace=False,
+        )
