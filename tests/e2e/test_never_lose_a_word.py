@@ -237,6 +237,9 @@ def test_a_counter_shows_the_limit_and_a_longer_text_is_refused_but_kept(
     _achievements(page).fill(pasted)
     expect(page.get_by_text("20,050 / 20,000 characters 50 too many")).to_be_visible()
     page.get_by_role("button", name="Save draft").click()
-    expect(page.get_by_text("This text has 20050 characters; at most 20000 fit here.")).to_be_visible()
+    refusal = "This text has 20050 characters; at most 20000 fit here."
+    # Said twice: in the error summary at the top, as a link to the field, and beside the field.
+    expect(page.get_by_role("alert").get_by_role("link", name=refusal)).to_be_visible()
+    expect(page.get_by_text(refusal)).to_have_count(2)
     expect(_achievements(page)).to_have_value(pasted)
     assert _saved(app, sub_id).narrative["achievements"] != pasted
