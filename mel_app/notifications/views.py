@@ -126,8 +126,13 @@ def unsubscribe(token: str):
 
 @bp.post("/unsubscribe/<token>")
 @public
-@csrf.exempt  # RFC 8058 one-click: the mail client posts without our form; the signed token is the proof
+@csrf.exempt  # checked below, except for the one-click POST of RFC 8058
 def unsubscribe_confirm(token: str):
+    # A mail client's one-click unsubscribe (List-Unsubscribe-Post) posts this field and no form
+    # token: the signed token in the address is the proof then. Our own page's button sends its
+    # CSRF token like every form.
+    if request.form.get("List-Unsubscribe") != "One-Click":
+        csrf.protect()
     found = _unsubscribe(token)
     if found is None:
         abort(404)
