@@ -9,8 +9,8 @@ from mel_app.demo import DEMO_ACCOUNTS, load_demo
 from mel_app.extensions import db
 from mel_app.models import (
     Evaluation,
-    OrgGroup,
     Organisation,
+    OrgGroup,
     Project,
     Scorecard,
     Status,

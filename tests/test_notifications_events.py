@@ -21,8 +21,8 @@ SPECIALIST, UNION, EMPLOYER = "specialist@example.org", "union@example.org", "em
 EVALUATOR, OBSERVER, ADMIN = "evaluator@example.org", "observer@example.org", "admin@example.org"
 
 
-@pytest.fixture
-def demo(app, mail_server):
+@pytest.fixture(name="demo")
+def demo_fixture(app, mail_server):
     w.load(app)
     mail_server.messages.clear()
     return mail_server
@@ -97,7 +97,9 @@ def test_a_report_returned_approved_reopened_and_resubmitted(app, demo):
 def test_comments_go_to_the_other_side_and_internal_notes_to_no_constituent(app, demo):
     def ilo_comment():
         sub = w.report("RAF/22/11/NOR", "F-COTU", Status.returned)
-        submissions.add_comment(sub, actor=w.user(SPECIALIST), body="See section 2.", visibility=Visibility.shared)
+        submissions.add_comment(
+            sub, actor=w.user(SPECIALIST), body="See section 2.", visibility=Visibility.shared
+        )
 
     received = _cause(app, demo, ilo_comment)
     _only(received, {UNION}, subject="New comment")
@@ -113,7 +115,9 @@ def test_comments_go_to_the_other_side_and_internal_notes_to_no_constituent(app,
 
     def union_comment():
         sub = w.report("RAF/22/11/NOR", "F-COTU", Status.returned)
-        submissions.add_comment(sub, actor=w.user(UNION), body="Done, please look.", visibility=Visibility.shared)
+        submissions.add_comment(
+            sub, actor=w.user(UNION), body="Done, please look.", visibility=Visibility.shared
+        )
 
     _only(_cause(app, demo, union_comment), {SPECIALIST}, subject="New comment")
     with app.app_context():
@@ -128,10 +132,13 @@ def test_design_input_submitted_then_the_ilo_responds(app, demo):
     def submit():
         sub = db.session.scalar(
             sa.select(w.Submission).where(
-                w.Submission.organisation_id == w.organisation("F-BWU").id, w.Submission.status == Status.draft
+                w.Submission.organisation_id == w.organisation("F-BWU").id,
+                w.Submission.status == Status.draft,
             )
         )
-        db.session.add(DesignInputItem(submission=sub, position=0, kind=DesignItemKind.need, text="Training."))
+        db.session.add(
+            DesignInputItem(submission=sub, position=0, kind=DesignItemKind.need, text="Training.")
+        )
         db.session.flush()
         submissions.submit_submission(sub, actor=w.user(barbados), expected_version=sub.version)
 
@@ -140,7 +147,8 @@ def test_design_input_submitted_then_the_ilo_responds(app, demo):
     def respond():
         sub = db.session.scalar(
             sa.select(w.Submission).where(
-                w.Submission.organisation_id == w.organisation("F-BWU").id, w.Submission.status == Status.submitted
+                w.Submission.organisation_id == w.organisation("F-BWU").id,
+                w.Submission.status == Status.submitted,
             )
         )
         item = sub.design_items[0]
@@ -171,7 +179,9 @@ def test_scorers_invited_reopened_and_everyone_who_took_part_told_of_the_close(a
 
     def reopen():
         card = w.scorecard("Mid-term evaluation 2026", UNION)
-        evaluations.reopen_scorecard(card, actor=w.user(SPECIALIST), expected_version=card.version, reason="Check 3.")
+        evaluations.reopen_scorecard(
+            card, actor=w.user(SPECIALIST), expected_version=card.version, reason="Check 3."
+        )
 
     received = _cause(app, demo, reopen)
     _only(received, {UNION}, subject="was reopened")
@@ -179,7 +189,9 @@ def test_scorers_invited_reopened_and_everyone_who_took_part_told_of_the_close(a
 
     def close():
         evaluation = w.evaluation("Mid-term evaluation 2026")
-        evaluations.close_evaluation(evaluation, actor=w.user(SPECIALIST), expected_version=evaluation.version)
+        evaluations.close_evaluation(
+            evaluation, actor=w.user(SPECIALIST), expected_version=evaluation.version
+        )
 
     received = _cause(app, demo, close)
     # Its scorers (the specialist closed it and is not told); the observer took no part.
@@ -203,7 +215,9 @@ def test_a_recommendation_goes_to_those_who_respond_to_it(app, demo):
 def test_the_in_app_notifications_follow_the_same_events(app, demo):
     def return_it():
         sub = w.report("RAF/22/11/NOR", "F-FKE", Status.submitted)
-        submissions.return_submission(sub, actor=w.user(SPECIALIST), expected_version=sub.version, comment="Fix.")
+        submissions.return_submission(
+            sub, actor=w.user(SPECIALIST), expected_version=sub.version, comment="Fix."
+        )
 
     _cause(app, demo, return_it)
     with app.app_context():

@@ -15,13 +15,15 @@ from mel_app.submissions import services as submissions
 from tests import notify_world as w
 from tests.conftest import csrf_token
 from tests.smtp_server import body, link_in, mail_server_fixture  # noqa: F401 - the fixture
-from tests.test_notifications_events import EMPLOYER, SPECIALIST, UNION, _cause, demo  # noqa: F401
+from tests.test_notifications_events import EMPLOYER, SPECIALIST, UNION, _cause, demo_fixture  # noqa: F401
 
 
 def _return_employers_report(app, mail_server):
     def return_it():
         sub = w.report("RAF/22/11/NOR", "F-FKE", Status.submitted)
-        submissions.return_submission(sub, actor=w.user(SPECIALIST), expected_version=sub.version, comment="Fix 2.")
+        submissions.return_submission(
+            sub, actor=w.user(SPECIALIST), expected_version=sub.version, comment="Fix 2."
+        )
 
     return _cause(app, mail_server, return_it)
 
@@ -76,7 +78,9 @@ def test_unsubscribe_from_the_link_alone_without_signing_in(app, demo):
     (message,) = received[UNION]
     link = re.search(r"https?://[^/\s]+(/notifications/unsubscribe/\S+)", body(message)).group(1)
     header = message["List-Unsubscribe"]
-    assert header.strip("<>").endswith(link) and message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert (
+        header.strip("<>").endswith(link) and message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    )
     browser = app.test_client()  # never signed in
     page = browser.get(link)
     assert page.status_code == 200 and "Stop these e-mails" in page.get_data(as_text=True)
