@@ -105,11 +105,12 @@ def build_email(message: OutboxMessage) -> EmailMessage:
     email["Date"] = formatdate(localtime=False)
     email["Message-ID"] = message_id(message.idempotency_key)
     email["Auto-Submitted"] = "auto-generated"
-    email["Content-Language"] = message.language
     for name, value in (message.headers or {}).items():
         email[name] = value
     email.set_content(message.text_body)
     email.add_alternative(message.html_body, subtype="html")
+    # After the parts are made: making them moves every Content-* header into the first part.
+    email["Content-Language"] = message.language
     return email
 
 
