@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from mel_app.extensions import db
 from mel_app.models import OrgGroup, Role, Status
@@ -46,7 +47,9 @@ def _run(app, mail_server, day: date) -> dict[str, list]:
     return _received(mail_server)
 
 
-def test_report_reminders_before_on_and_after_the_due_date_until_it_is_submitted(app, make, reporting, mail_server):
+def test_report_reminders_before_on_and_after_the_due_date_until_it_is_submitted(
+    app, make, reporting, mail_server
+):
     everyone = {"union1@example.org", "union2@example.org", "emp@example.org"}
     received = _run(app, mail_server, DUE - timedelta(days=14))
     assert set(received) == everyone, "the reporters, and nobody else"
@@ -73,7 +76,10 @@ def test_report_reminders_before_on_and_after_the_due_date_until_it_is_submitted
     assert set(overdue) == {"union1@example.org", "union2@example.org"}
     assert "Overdue" in overdue["union1@example.org"][0]["Subject"]
     assert _run(app, mail_server, DUE + timedelta(days=8)) == {}
-    assert set(_run(app, mail_server, DUE + timedelta(days=14))) == {"union1@example.org", "union2@example.org"}
+    assert set(_run(app, mail_server, DUE + timedelta(days=14))) == {
+        "union1@example.org",
+        "union2@example.org",
+    }
 
 
 def test_a_scorecard_not_submitted_three_days_before_the_deadline(app, demo):
@@ -93,3 +99,32 @@ def test_the_specialists_weekly_summary_on_mondays_only(app, demo):
     (summary,) = received[SPECIALIST]
     assert "awaiting review" in summary["Subject"]
     assert _run(app, demo, monday).get(SPECIALIST) is None, "once a week"
+
+
+def test_a_planned_action_due_soon_then_overdue_until_completed(app, demo):
+    from mel_app.models import ActionStatus, Recommendation, ResponseKind
+
+    with app.app_context():
+        rec = db.session.scalar(sa.select(Recommendation).order_by(Recommendation.id))
+        rec.response, rec.planned_action = ResponseKind.accepted, "Run two trainings."
+        rec.due_date, rec.action_status = DUE, ActionStatus.in_progress
+        db.session.commit()
+        rec_id = rec.id
+
+    def planned(day: date) -> dict[str, list[str]]:
+        # Only these reminders: the demo's reports fall due around the same days.
+        found: dict[str, list[str]] = {}
+        for to, messages in _run(app, demo, day).items():
+            subjects = [m["Subject"] for m in messages if "Planned action" in m["Subject"]]
+            if subjects:
+                found[to] = subjects
+        return found
+
+    received = planned(DUE - timedelta(days=7))
+    assert set(received) == {SPECIALIST} and "due on" in received[SPECIALIST][0]
+    assert planned(DUE) == {}
+    assert "overdue" in planned(DUE + timedelta(days=1))[SPECIALIST][0]
+    with app.app_context():
+        db.session.get(Recommendation, rec_id).action_status = ActionStatus.completed
+        db.session.commit()
+    assert planned(DUE + timedelta(days=8)) == {}, "done: no more reminders"

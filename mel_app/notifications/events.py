@@ -293,7 +293,10 @@ def scorers_invited(evaluation: Evaluation, cards: list[Scorecard], *, actor: Us
             ]
             if evaluation.deadline:
                 paragraphs.append(
-                    _("Please submit your scorecard by %(date)s.", date=format_date(evaluation.deadline, "long"))
+                    _(
+                        "Please submit your scorecard by %(date)s.",
+                        date=format_date(evaluation.deadline, "long"),
+                    )
                 )
             return Content(
                 subject=_("Your scorecard for “%(title)s”", title=evaluation.title),

@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased
 from mel_app import permissions
 from mel_app.extensions import db
 from mel_app.models import (
+    ActionStatus,
     Evaluation,
     EvaluationStatus,
     Membership,
@@ -27,6 +28,7 @@ from mel_app.models import (
     Organisation,
     Phase,
     Project,
+    Recommendation,
     ReportingPeriod,
     Role,
     Scorecard,
@@ -39,7 +41,7 @@ from mel_app.models import (
 )
 from mel_app.notifications import compose
 from mel_app.notifications.compose import Content, path_for
-from mel_app.notifications.events import notify
+from mel_app.notifications.events import notify, specialists
 
 CHUNK = 500  # reminders written per transaction: memory stays flat however large the portfolio
 
@@ -58,6 +60,7 @@ def run_daily(today: date | None = None) -> dict[str, int]:
             return run_daily(today)
     counts = {
         "report_due": report_reminders(today),
+        "response_due": response_reminders(today),
         "scorecard_due": scorecard_reminders(today),
         "review_digest": review_summaries(today)
         if today.weekday() == current_app.config["NOTIFY_WEEKLY_DAY"]
@@ -214,6 +217,68 @@ def scorecard_reminders(today: date) -> int:
                 actor=None,
                 subject=("scorecard", card.id),
                 may_see=lambda u, card=card: permissions.can_score(u, card),
+                build=build,
+            )
+        )
+    db.session.commit()
+    return told
+
+
+# --- management responses -------------------------------------------------------------------------
+
+RESPONSE_REMINDER_DAYS = 7
+
+
+def response_reminders(today: date) -> int:
+    """A planned action of a management response: 7 days before its due date, then weekly while
+    overdue, to those responsible for it (the project's specialists), until it is completed."""
+    recommendations = db.session.scalars(
+        sa.select(Recommendation)
+        .where(
+            Recommendation.due_date.is_not(None),
+            Recommendation.response.is_not(None),
+            Recommendation.action_status.not_in([ActionStatus.completed, ActionStatus.cancelled]),
+            sa.or_(
+                Recommendation.due_date == today + timedelta(days=RESPONSE_REMINDER_DAYS),
+                Recommendation.due_date < today,
+            ),
+        )
+        .order_by(Recommendation.id)
+    ).all()
+    told = 0
+    for rec in recommendations:
+        days = (rec.due_date - today).days
+        if days < 0 and -days % 7 != 1:
+            continue  # overdue: the day after, then weekly
+        evaluation = rec.evaluation
+
+        def build(
+            user: User, rec: Recommendation = rec, days: int = days, evaluation: Evaluation = evaluation
+        ) -> Content:
+            subject = (
+                _(
+                    "Planned action due on %(date)s: “%(title)s”",
+                    date=format_date(rec.due_date, "long"),
+                    title=evaluation.title,
+                )
+                if days > 0
+                else _("Planned action overdue: “%(title)s”", title=evaluation.title)
+            )
+            return Content(
+                subject=subject,
+                paragraphs=[rec.planned_action or rec.text],
+                link_path=path_for("evaluations.consolidated", evaluation_id=evaluation.id),
+                action=_("Update the management response"),
+            )
+
+        told += len(
+            notify(
+                NotificationKind.response_due,
+                event_key=f"response-due:{rec.id}:{rec.due_date.isoformat()}:{days}",
+                recipients=specialists(evaluation.project_id),
+                actor=None,
+                subject=("recommendation", rec.id),
+                may_see=lambda u, rec=rec: permissions.can_respond_to_recommendation(u, rec),
                 build=build,
             )
         )

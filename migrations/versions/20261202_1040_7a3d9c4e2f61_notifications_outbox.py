@@ -20,7 +20,7 @@ depends_on = None
 KINDS = (
     'submission_submitted', 'submission_returned', 'submission_approved', 'submission_reopened',
     'comment_shared', 'design_responses', 'scorecard_invited', 'scorecard_reopened',
-    'evaluation_closed', 'recommendation_added', 'report_due', 'scorecard_due', 'review_digest',
+    'evaluation_closed', 'recommendation_added', 'response_due', 'report_due', 'scorecard_due', 'review_digest',
 )
 
 
