@@ -55,6 +55,7 @@ def test_report_reminders_before_on_and_after_the_due_date_until_it_is_submitted
     assert set(received) == everyone, "the reporters, and nobody else"
     assert "Due in 14 days" in received["union1@example.org"][0]["Subject"]
     assert received["union2@example.org"][0]["Content-Language"] == "fr"
+    assert "À rendre dans 14 jours" in received["union2@example.org"][0]["Subject"], "in their language"
     assert _run(app, mail_server, DUE - timedelta(days=14)) == {}, "a second run the same day sends nothing"
     assert _run(app, mail_server, DUE - timedelta(days=13)) == {}
 
