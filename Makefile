@@ -29,11 +29,14 @@ translations: $(VENV)/.installed
 	@$(VENV)/bin/pybabel compile --use-fuzzy -d mel_app/translations >/dev/null
 
 ## make demo: install, migrate the SQLite database, load the demo data, serve on http://127.0.0.1:$(PORT)
+## with the notification worker beside the web server (outgoing mail: the log and Outgoing mail page)
 demo: install
 	$(VENV)/bin/flask db upgrade
-	$(VENV)/bin/flask seed-demo
-	@echo "Serving on http://127.0.0.1:$(PORT) (Ctrl+C to stop)"
-	MEL_CONFIG=development $(VENV)/bin/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) \
+	PUBLIC_BASE_URL=http://127.0.0.1:$(PORT) $(VENV)/bin/flask seed-demo
+	@echo "Serving on http://127.0.0.1:$(PORT) with the notification worker (Ctrl+C to stop both)"
+	MEL_CONFIG=development PUBLIC_BASE_URL=http://127.0.0.1:$(PORT) $(VENV)/bin/flask notifications-worker & \
+	  worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
+	  MEL_CONFIG=development PUBLIC_BASE_URL=http://127.0.0.1:$(PORT) $(VENV)/bin/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) \
 	  --access-logfile - 'mel_app:create_app()'
 
 ## make chromium: Debian's Chromium for the browser tests (installed when missing and we are root)

@@ -145,3 +145,23 @@ def test_worker_command_refuses_without_a_queue(app, tmp_path):
         check=False,
     )
     assert result.returncode != 0 and "NOTIFY_QUEUE" in (result.stdout + result.stderr)
+
+
+def test_a_commit_nudges_the_worker_which_delivers_at_once(app, tmp_path):
+    """The web process hands the worker a nudge after the commit: delivery takes a moment, not
+    the minute of the periodic drain."""
+    port = free_port()
+    controller, sink = start_sink(port)
+    env = worker_env(app, tmp_path, port)
+    worker = start(["notifications-worker", "--workers", "1"], env, tmp_path / "w.log")
+    try:
+        time.sleep(3)  # the worker is up and has found nothing to do
+        app.config.update(NOTIFY_QUEUE="sqlite", NOTIFY_SQLITE_PATH=env["NOTIFY_SQLITE_PATH"])
+        keys = queue_messages(app, 1)  # commits: the session nudges the queue
+        started = time.monotonic()
+        wait_until(lambda: len(sink.received) == 1, 20, interval=0.05, what="the nudged delivery")
+        assert time.monotonic() - started < 3
+        assert set(sink.counts()) == _message_ids(app, keys)
+    finally:
+        stop(worker)
+        controller.stop()
