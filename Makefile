@@ -15,7 +15,7 @@ E2E_EVIDENCE = { status=$$?; echo; echo "!!! Tests failed (pytest exit status $$
     ls -1 "$(E2E_ARTIFACTS)" | sed 's/^/    /'; \
   else echo "    No browser-test evidence was kept: no browser test failed."; fi; exit $$status; }
 
-.PHONY: demo test test-sqlite test-postgres install chromium translations lint bench clean
+.PHONY: demo test test-sqlite test-postgres install chromium translations lint bench bench-notify clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +80,11 @@ $(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml constraints.txt
 ## with gunicorn, drive it with 50 signed-in users, print the table and write docs/PERFORMANCE.md
 bench: install $(VENV)/.bench-installed
 	$(PY) bench/run.py --pg-url $(PG_URL) $(BENCH_ARGS)
+
+## make bench-notify: the reminders of the scale-10 portfolio delivered to a local SMTP sink (messages/s,
+## the worker's peak memory); writes its table into docs/PERFORMANCE.md
+bench-notify: install
+	$(PY) bench/notify_bench.py --pg-url $(PG_URL) $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check mel_app tests config.py

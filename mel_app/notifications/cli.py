@@ -25,10 +25,14 @@ def worker_command(workers: int) -> None:
 @with_appcontext
 def drain_command(batch_size: int | None) -> None:
     """Deliver every message due now, once, without a queue; print what happened."""
+    import time
+
     from mel_app.notifications.delivery import drain
 
+    started = time.perf_counter()
     result = drain(batch_size=batch_size)
-    click.echo(f"sent {result.sent}, to retry {result.retried}, failed {result.failed}")
+    seconds = time.perf_counter() - started
+    click.echo(f"sent {result.sent}, to retry {result.retried}, failed {result.failed} in {seconds:.2f} s")
 
 
 @click.command("notifications-remind")
