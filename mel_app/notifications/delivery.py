@@ -114,15 +114,24 @@ def build_email(message: OutboxMessage) -> EmailMessage:
     return email
 
 
-def _finish(message: OutboxMessage, **values) -> None:
-    """Record the outcome, only while the claim is still ours."""
-    db.session.execute(
-        sa.update(OutboxMessage)
-        .where(OutboxMessage.id == message.id, OutboxMessage.claimed_by == message.claimed_by)
-        .values(claimed_until=None, **values)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+class _Marks:
+    """Records outcomes on one connection held for the batch, each in its own transaction (no
+    session bookkeeping, no pool check-out and ping per message)."""
+
+    def __init__(self) -> None:
+        self.conn = db.engine.connect()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def finish(self, message: OutboxMessage, **values) -> None:
+        """Record the outcome, only while the claim is still ours."""
+        self.conn.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id == message.id, OutboxMessage.claimed_by == message.claimed_by)
+            .values(claimed_until=None, **values)
+        )
+        self.conn.commit()
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -133,13 +142,15 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def _retry_or_fail(message: OutboxMessage, error: str, result: DrainResult, *, permanent: bool) -> None:
+def _retry_or_fail(
+    marks: _Marks, message: OutboxMessage, error: str, result: DrainResult, *, permanent: bool
+) -> None:
     if permanent or message.attempts >= current_app.config["NOTIFY_MAX_ATTEMPTS"]:
-        _finish(message, status=OutboxStatus.failed, last_error=error[:2000])
+        marks.finish(message, status=OutboxStatus.failed, last_error=error[:2000])
         result.failed += 1
         current_app.logger.error("outgoing mail %s to %s failed: %s", message.id, message.to_address, error)
         return
-    _finish(
+    marks.finish(
         message,
         status=OutboxStatus.queued,
         last_error=error[:2000],
@@ -156,6 +167,14 @@ def _permanent(exc: smtplib.SMTPException) -> bool:
 
 
 def _send_batch(batch: list[OutboxMessage], result: DrainResult) -> None:
+    marks = _Marks()
+    try:
+        _send_with(marks, batch, result)
+    finally:
+        marks.close()
+
+
+def _send_with(marks: _Marks, batch: list[OutboxMessage], result: DrainResult) -> None:
     if not current_app.config["MAIL_SERVER"]:
         # No mail server (the demo): the message goes to the log, and stays readable on the
         # administrators' outgoing-mail page.
@@ -164,14 +183,14 @@ def _send_batch(batch: list[OutboxMessage], result: DrainResult) -> None:
                 "MAIL_SERVER is not set: this message was not sent, here it is instead.\n%s",
                 build_email(message).as_string(),
             )
-            _finish(message, status=OutboxStatus.sent, sent_at=utcnow(), last_error=None)
+            marks.finish(message, status=OutboxStatus.sent, sent_at=utcnow(), last_error=None)
             result.sent += 1
         return
     try:
         smtp = mail.connect()
     except (OSError, smtplib.SMTPException) as exc:
         for message in batch:
-            _retry_or_fail(message, f"mail server unreachable: {exc}", result, permanent=False)
+            _retry_or_fail(marks, message, f"mail server unreachable: {exc}", result, permanent=False)
         return
     with smtp:
         for index, message in enumerate(batch):
@@ -179,16 +198,16 @@ def _send_batch(batch: list[OutboxMessage], result: DrainResult) -> None:
                 smtp.send_message(build_email(message))
             except smtplib.SMTPServerDisconnected as exc:
                 for rest in batch[index:]:
-                    _retry_or_fail(rest, f"connection lost: {exc}", result, permanent=False)
+                    _retry_or_fail(marks, rest, f"connection lost: {exc}", result, permanent=False)
                 return
             except smtplib.SMTPException as exc:
-                _retry_or_fail(message, str(exc), result, permanent=_permanent(exc))
+                _retry_or_fail(marks, message, str(exc), result, permanent=_permanent(exc))
                 continue
             except OSError as exc:
                 for rest in batch[index:]:
-                    _retry_or_fail(rest, f"connection lost: {exc}", result, permanent=False)
+                    _retry_or_fail(marks, rest, f"connection lost: {exc}", result, permanent=False)
                 return
-            _finish(message, status=OutboxStatus.sent, sent_at=utcnow(), last_error=None)
+            marks.finish(message, status=OutboxStatus.sent, sent_at=utcnow(), last_error=None)
             result.sent += 1
 
 
