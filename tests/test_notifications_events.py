@@ -165,17 +165,39 @@ def test_design_input_submitted_then_the_ilo_responds(app, demo):
 
 
 def test_scorers_invited_reopened_and_everyone_who_took_part_told_of_the_close(app, demo):
-    def invite():
-        evaluation = w.evaluation("Mid-term review")
+    def open_one():
+        from mel_app.models import CriteriaSet, EvaluationKind, Scale
+
+        evaluations.open_evaluation(
+            w.project("RAF/22/11/NOR"),
+            actor=w.user(SPECIALIST),
+            kind=EvaluationKind.final,
+            title="Final evaluation 2027",
+            criteria_set=db.session.scalar(sa.select(CriteriaSet).where(CriteriaSet.is_default.is_(True))),
+            scale=db.session.scalar(sa.select(Scale).where(Scale.is_default.is_(True))),
+            deadline=None,
+            evaluator_ids=[w.user(EVALUATOR).id],
+            organisation_ids=[w.organisation("F-COTU").id, w.organisation("F-FKE").id],
+            ilo_staff_ids=[],
+        )
+
+    received = _cause(app, demo, open_one)
+    # The invited evaluator and the two organisations' reporters; not the specialist who opened it,
+    # not the observer, not the administrator.
+    _only(received, {EVALUATOR, UNION, EMPLOYER}, subject="Final evaluation 2027")
+    assert link_in(received[UNION][0]).endswith("/scorecard")
+
+    def invite_nobody_new():
+        evaluation = w.evaluation("Final evaluation 2027")
         evaluations.invite_scorers(
             evaluation,
             actor=w.user(SPECIALIST),
-            evaluator_ids=[],
+            evaluator_ids=[w.user(EVALUATOR).id],
             organisation_ids=[],
             ilo_staff_ids=[],
         )
 
-    assert _cause(app, demo, invite) == {}, "nobody new invited, nobody told"
+    assert _cause(app, demo, invite_nobody_new) == {}, "invited already: not told twice"
 
     def reopen():
         card = w.scorecard("Mid-term evaluation 2026", UNION)

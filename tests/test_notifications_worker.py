@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from mel_app.extensions import db
 from mel_app.models import OutboxMessage, OutboxStatus
 from mel_app.notifications.compose import message_id
+from mel_app.notifications.worker import get_queue
 from tests.conftest import is_postgres
 from tests.notify_worker import (
     all_sent,
@@ -147,16 +149,21 @@ def test_worker_command_refuses_without_a_queue(app, tmp_path):
     assert result.returncode != 0 and "NOTIFY_QUEUE" in (result.stdout + result.stderr)
 
 
-def test_a_commit_nudges_the_worker_which_delivers_at_once(app, tmp_path):
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_a_commit_nudges_the_worker_which_delivers_at_once(app, tmp_path, kind):
     """The web process hands the worker a nudge after the commit: delivery takes a moment, not
-    the minute of the periodic drain."""
+    the minute of the periodic drain. On the demo's SQLite queue and on production's Redis one
+    (Redis at 127.0.0.1:6379, a queue name of this test's own)."""
     port = free_port()
     controller, sink = start_sink(port)
-    env = worker_env(app, tmp_path, port)
+    queue_name = f"mel-test-{uuid.uuid4().hex[:8]}"
+    env = worker_env(app, tmp_path, port, NOTIFY_QUEUE=kind, NOTIFY_QUEUE_NAME=queue_name)
     worker = start(["notifications-worker", "--workers", "1"], env, tmp_path / "w.log")
     try:
         time.sleep(3)  # the worker is up and has found nothing to do
-        app.config.update(NOTIFY_QUEUE="sqlite", NOTIFY_SQLITE_PATH=env["NOTIFY_SQLITE_PATH"])
+        app.config.update(
+            NOTIFY_QUEUE=kind, NOTIFY_QUEUE_NAME=queue_name, NOTIFY_SQLITE_PATH=env["NOTIFY_SQLITE_PATH"]
+        )
         keys = queue_messages(app, 1)  # commits: the session nudges the queue
         started = time.monotonic()
         wait_until(lambda: len(sink.received) == 1, 20, interval=0.05, what="the nudged delivery")
@@ -165,3 +172,5 @@ def test_a_commit_nudges_the_worker_which_delivers_at_once(app, tmp_path):
     finally:
         stop(worker)
         controller.stop()
+        if kind == "redis":
+            get_queue(app.config).storage.flush_all()
