@@ -20,7 +20,16 @@ _installed = False
 
 
 def init_app(app: Flask) -> None:
+    import importlib.util
+
     from mel_app.notifications.views import unread_count
+
+    if app.config.get("NOTIFY_QUEUE") == "redis" and importlib.util.find_spec("redis") is None:
+        # Refuse to start rather than lose every nudge to the worker (the default in production).
+        raise SystemExit(
+            "NOTIFY_QUEUE=redis needs the redis package: install mel_app[redis] "
+            "(or set NOTIFY_QUEUE=sqlite for a single machine)."
+        )
 
     app.add_template_global(unread_count, name="unread_notifications")
     _install_listeners()
