@@ -174,3 +174,12 @@ def test_a_commit_nudges_the_worker_which_delivers_at_once(app, tmp_path, kind):
         controller.stop()
         if kind == "redis":
             get_queue(app.config).storage.flush_all()
+
+
+def test_the_redis_queue_without_the_redis_package_stops_the_start_with_a_clear_message(monkeypatch):
+    from config import TestingConfig
+    from mel_app import create_app
+
+    monkeypatch.setitem(sys.modules, "redis", None)  # as in an install without the redis extra
+    with pytest.raises(SystemExit, match=r"NOTIFY_QUEUE=redis needs the redis package"):
+        create_app(TestingConfig, SQLALCHEMY_DATABASE_URI="sqlite://", NOTIFY_QUEUE="redis")
