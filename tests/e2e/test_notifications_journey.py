@@ -11,11 +11,11 @@ from playwright.sync_api import expect
 
 from mel_app.demo import DEMO_PASSWORD
 from mel_app.extensions import db
-from mel_app.models import Status
+from mel_app.models import Status, Visibility
 from mel_app.submissions import services as submissions
 from tests import notify_world as w
 from tests.e2e.steps import main_nav, sign_in
-from tests.smtp_server import link_in, mail_server_fixture  # noqa: F401 - the fixture
+from tests.smtp_server import body, link_in, mail_server_fixture  # noqa: F401 - the fixture
 
 UNION = "union@example.org"
 
@@ -63,3 +63,49 @@ def test_the_returned_report_from_the_email_to_the_notifications_page(journey, l
     expect(page.get_by_role("link", name=re.compile(r"^Returned for changes"))).to_be_visible()
     expect(page.get_by_text("Unread:")).to_have_count(0)
     expect(main_nav(page).get_by_role("link", name="Notifications", exact=True)).to_be_visible()
+
+
+def test_choices_unsubscribe_and_outgoing_mail_pages_in_the_browser(
+    page, new_context, live_server, app, axe_check, mail_server
+):
+    w.load(app)
+    mail_server.messages.clear()
+    with app.app_context():
+        sub = w.report("RAF/22/11/NOR", "F-COTU", Status.returned)
+        submissions.add_comment(
+            sub, actor=w.user("specialist@example.org"), body="See section 2.", visibility=Visibility.shared
+        )
+        db.session.commit()
+    w.deliver(app)
+    (email,) = mail_server.wait_for(UNION)
+    unsubscribe = re.search(r"https?://[^/\s]+(/notifications/unsubscribe/\S+)", body(email)).group(1)
+
+    # From the e-mail alone, in a browser that never signed in.
+    anonymous = new_context().new_page()
+    anonymous.goto(live_server + unsubscribe)
+    axe_check(anonymous)
+    anonymous.get_by_role("button", name="Stop these e-mails").click()
+    expect(anonymous.get_by_role("status")).to_contain_text("no longer receive e-mails")
+    axe_check(anonymous)
+
+    # The choices page shows it: comments, no e-mail.
+    sign_in(page, live_server, UNION, password=DEMO_PASSWORD)
+    main_nav(page).get_by_role("link", name=re.compile(r"^Notifications")).click()
+    page.get_by_role("link", name="Choose which e-mails you receive").click()
+    axe_check(page)
+    comments = page.get_by_role("group", name="A new comment on a report")
+    expect(comments.get_by_role("radio", name="No e-mail")).to_be_checked()
+    page.get_by_role("group", name="My organisation's report is approved").get_by_role(
+        "radio", name="Daily digest"
+    ).check()
+    page.get_by_role("button", name="Save my choices").click()
+    expect(page.get_by_text("Your choices are saved.")).to_be_visible()
+
+    # Administrators read what was sent.
+    admin = new_context().new_page()
+    sign_in(admin, live_server, "admin@example.org", password=DEMO_PASSWORD)
+    main_nav(admin).get_by_role("link", name="Outgoing mail").click()
+    axe_check(admin)
+    admin.get_by_role("link", name=re.compile(r"^New comment")).click()
+    axe_check(admin)
+    expect(admin.get_by_text("See section 2.")).to_be_visible()
