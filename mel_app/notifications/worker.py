@@ -90,7 +90,10 @@ def _register(huey: Huey, daily_hour: int) -> None:
     def deliver_every_minute() -> None:
         _drain_and_follow_up(huey)
 
+    # Every consumer's scheduler enqueues it: the lock lets one run at a time, and the next one
+    # finds every reminder of the day recorded already and sends nothing.
     @huey.periodic_task(crontab(minute="0", hour=str(daily_hour)), name="notify.daily")
+    @huey.lock_task("mel-notify-daily")
     @_in_app
     def daily() -> None:
         from mel_app.notifications import reminders
