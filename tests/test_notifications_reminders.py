@@ -129,3 +129,19 @@ def test_a_planned_action_due_soon_then_overdue_until_completed(app, demo):
         db.session.get(Recommendation, rec_id).action_status = ActionStatus.completed
         db.session.commit()
     assert planned(DUE + timedelta(days=8)) == {}, "done: no more reminders"
+
+
+def test_a_project_chooses_its_own_reminder_days(app, make, reporting, mail_server, client, login):
+    from mel_app.models import Project
+
+    with app.app_context():
+        db.session.get(Project, reporting["project"]).report_reminder_days = "7"
+        db.session.commit()
+    assert _run(app, mail_server, DUE - timedelta(days=14)) == {}, "not the default's 14 days"
+    assert set(_run(app, mail_server, DUE - timedelta(days=7))) == {
+        "union1@example.org",
+        "union2@example.org",
+        "emp@example.org",
+    }
+    assert _run(app, mail_server, DUE - timedelta(days=3)) == {}
+    assert set(_run(app, mail_server, DUE)), "still reminded on the day"

@@ -40,6 +40,7 @@ ENTITY_LABELS = {
 
 # Column names mean the same in every table, with a few exceptions below.
 FIELD_LABELS = {
+    "report_reminder_days": _l("Report reminders, days before the due date"),
     "acronym": _l("Acronym"),
     "action_status": _l("Action status"),
     "addressed_to": _l("Addressed to"),

@@ -46,9 +46,10 @@ from mel_app.notifications.events import notify, specialists
 CHUNK = 500  # reminders written per transaction: memory stays flat however large the portfolio
 
 
-def _offsets() -> list[int]:
-    raw = current_app.config["NOTIFY_REPORT_REMINDER_DAYS"]
-    return sorted({int(part) for part in str(raw).split(",") if part.strip()}, reverse=True)
+def _offsets(value: str | None = None) -> list[int]:
+    """The days before the due date, from the project's setting or else the default."""
+    raw = value or current_app.config["NOTIFY_REPORT_REMINDER_DAYS"]
+    return sorted({int(part) for part in str(raw).split(",") if part.strip().isdigit()}, reverse=True)
 
 
 def run_daily(today: date | None = None) -> dict[str, int]:
@@ -85,11 +86,23 @@ def _report_offset(due: date, today: date, offsets: list[int]) -> str | None:
 
 
 def report_reminders(today: date) -> int:
-    offsets = _offsets()
     report = aliased(Submission)
-    wanted_dates = [today + timedelta(days=d) for d in offsets] + [today]
+    # Every offset some project uses (or the default), to find the periods in SQL; each
+    # project's own offsets are applied below.
+    settings = set(
+        db.session.scalars(
+            sa.select(Project.report_reminder_days).where(Project.phase != Phase.closed).distinct()
+        )
+    )
+    offsets_in_use = {d for value in settings for d in _offsets(value)}
+    wanted_dates = [today + timedelta(days=d) for d in offsets_in_use] + [today]
     rows = db.session.execute(
-        sa.select(ReportingPeriod.id, ReportingPeriod.due_date, Membership.organisation_id)
+        sa.select(
+            ReportingPeriod.id,
+            ReportingPeriod.due_date,
+            Membership.organisation_id,
+            Project.report_reminder_days,
+        )
         .join(Project, Project.id == ReportingPeriod.project_id)
         .join(
             Membership,
@@ -113,7 +126,11 @@ def report_reminders(today: date) -> int:
         .distinct()
         .order_by(ReportingPeriod.id, Membership.organisation_id)
     ).all()
-    due = [(pid, org, offset) for pid, when, org in rows if (offset := _report_offset(when, today, offsets))]
+    due = [
+        (pid, org, offset)
+        for pid, when, org, setting in rows
+        if (offset := _report_offset(when, today, _offsets(setting)))
+    ]
     told = 0
     for start in range(0, len(due), CHUNK):
         for period_id, organisation_id, offset in due[start : start + CHUNK]:

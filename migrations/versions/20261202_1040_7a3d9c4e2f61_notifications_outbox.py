@@ -5,7 +5,8 @@ Revises: 5b7c2e9d4a10
 Create Date: 2026-12-02 10:40:00
 
 Notifications shown in the app, each person's choice per kind of notification (immediately, in a
-daily digest, or not at all), and the outbox the background worker delivers over SMTP.
+daily digest, or not at all), the outbox the background worker delivers over SMTP, and the days
+before a report's due date each project's reporters are reminded.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -100,8 +101,13 @@ def upgrade():
     op.create_index(op.f('ix_outbox_message_created_at'), 'outbox_message', ['created_at'])
     op.create_index(op.f('ix_outbox_message_recipient_id'), 'outbox_message', ['recipient_id'])
 
+    with op.batch_alter_table('project', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('report_reminder_days', sa.String(length=40), nullable=True))
+
 
 def downgrade():
+    with op.batch_alter_table('project', schema=None) as batch_op:
+        batch_op.drop_column('report_reminder_days')
     op.drop_table('outbox_message')
     op.drop_table('notification_preference')
     op.drop_table('notification')

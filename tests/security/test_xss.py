@@ -143,6 +143,7 @@ NOT_USER_TEXT = {
     ("attachment", "sha256"): "computed",
     ("comment", "section"): "chosen from the report's section keys",
     ("score", "evidence"): "references chosen from a list, checked against the project's",
+    ("project", "report_reminder_days"): "whole numbers separated by commas, checked by the form",
     ("notification", "event_key"): "set by the app, never shown",
     ("notification", "subject_type"): "set by the app, never shown",
     ("notification", "subject_id"): "set by the app, never shown",
