@@ -15,7 +15,7 @@ E2E_EVIDENCE = { status=$$?; echo; echo "!!! Tests failed (pytest exit status $$
     ls -1 "$(E2E_ARTIFACTS)" | sed 's/^/    /'; \
   else echo "    No browser-test evidence was kept: no browser test failed."; fi; exit $$status; }
 
-.PHONY: demo test test-sqlite test-postgres install chromium validators validate translations lint bench clean
+.PHONY: demo test test-sqlite test-postgres install chromium validators validate translations lint bench bench-notify clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,11 +44,14 @@ translations: $(VENV)/.installed
 	@$(VENV)/bin/pybabel compile --use-fuzzy -d mel_app/translations >/dev/null
 
 ## make demo: install, migrate the SQLite database, load the demo data, serve on http://127.0.0.1:$(PORT)
+## with the notification worker beside the web server (outgoing mail: the log and Outgoing mail page)
 demo: install
 	$(VENV)/bin/flask db upgrade
-	$(VENV)/bin/flask seed-demo
-	@echo "Serving on http://127.0.0.1:$(PORT) (Ctrl+C to stop)"
-	MEL_CONFIG=development $(VENV)/bin/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) \
+	PUBLIC_BASE_URL=http://127.0.0.1:$(PORT) $(VENV)/bin/flask seed-demo
+	@echo "Serving on http://127.0.0.1:$(PORT) with the notification worker (Ctrl+C to stop both)"
+	MEL_CONFIG=development PUBLIC_BASE_URL=http://127.0.0.1:$(PORT) $(VENV)/bin/flask notifications-worker & \
+	  worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
+	  MEL_CONFIG=development PUBLIC_BASE_URL=http://127.0.0.1:$(PORT) $(VENV)/bin/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) \
 	  --access-logfile - 'mel_app:create_app()'
 
 ## make chromium: Debian's Chromium for the browser tests (installed when missing and we are root)
@@ -98,6 +101,11 @@ $(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml constraints.txt
 ## with gunicorn, drive it with 50 signed-in users, print the table and write docs/PERFORMANCE.md
 bench: install $(VENV)/.bench-installed
 	$(PY) bench/run.py --pg-url $(PG_URL) $(BENCH_ARGS)
+
+## make bench-notify: the reminders of the scale-10 portfolio delivered to a local SMTP sink (messages/s,
+## the worker's peak memory); writes its table into docs/PERFORMANCE.md
+bench-notify: install
+	$(PY) bench/notify_bench.py --pg-url $(PG_URL) $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check mel_app tests config.py

@@ -37,6 +37,11 @@ def _int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def _float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
 def _names(name: str, default: str) -> frozenset[str]:
     """A comma-separated list; an empty value gives the empty set."""
     value = os.environ.get(name, default)
@@ -141,6 +146,28 @@ class Config:
     ARGON2_PARALLELISM = _int("ARGON2_PARALLELISM", 4)
 
     PAGE_SIZE = 25
+
+    # Notifications and reminders (DESIGN.md §9): the queue the background worker runs on:
+    # "sqlite" (one machine, the demo: a file in the instance folder), "redis" (production, any
+    # number of workers on any number of machines), "immediate" (in the web process, no worker),
+    # or "" (nothing is handed to a queue: run `flask notifications-drain` yourself).
+    NOTIFY_QUEUE = os.environ.get("NOTIFY_QUEUE", "sqlite")
+    NOTIFY_SQLITE_PATH = os.environ.get("NOTIFY_SQLITE_PATH") or str(INSTANCE_DIR / "notify-queue.sqlite")
+    NOTIFY_REDIS_URL = os.environ.get("NOTIFY_REDIS_URL", "redis://127.0.0.1:6379/0")
+    NOTIFY_QUEUE_NAME = os.environ.get("NOTIFY_QUEUE_NAME", "mel-notify")
+    NOTIFY_BATCH_SIZE = _int("NOTIFY_BATCH_SIZE", 50)
+    # A worker's claim on a batch lapses after this long (a killed worker's messages are retried).
+    NOTIFY_LEASE_SECONDS = _float("NOTIFY_LEASE_SECONDS", 600)
+    NOTIFY_MAX_ATTEMPTS = _int("NOTIFY_MAX_ATTEMPTS", 10)
+    # Retries wait 30 s, 1 min, 2 min... at most an hour.
+    NOTIFY_BACKOFF_SECONDS = _float("NOTIFY_BACKOFF_SECONDS", 30)
+    NOTIFY_BACKOFF_MAX_SECONDS = _float("NOTIFY_BACKOFF_MAX_SECONDS", 3600)
+    # Reminders: days before a report's due date; days before an evaluation's deadline; the UTC
+    # hour of the daily run (reminders and digests); the weekday of the specialists' summary (0 Monday).
+    NOTIFY_REPORT_REMINDER_DAYS = os.environ.get("NOTIFY_REPORT_REMINDER_DAYS", "14,3")
+    NOTIFY_SCORECARD_REMINDER_DAYS = _int("NOTIFY_SCORECARD_REMINDER_DAYS", 3)
+    NOTIFY_DAILY_HOUR = _int("NOTIFY_DAILY_HOUR", 6)
+    NOTIFY_WEEKLY_DAY = _int("NOTIFY_WEEKLY_DAY", 0)
     # `make bench` only: X-Query-Count headers and a bare page (see mel_app/bench_hooks.py).
     BENCH = _bool("MEL_BENCH", False)
     # Demo accounts (User.is_demo) sign in with their published password alone: two-factor sign-in
@@ -167,6 +194,8 @@ class TestingConfig(Config):
     ARGON2_MEMORY_COST = 1024
     ARGON2_PARALLELISM = 1
     DEMO_ACCOUNTS_SKIP_2FA = True
+    # No queue in tests unless a test starts a worker: the tests drain the outbox themselves.
+    NOTIFY_QUEUE = os.environ.get("NOTIFY_QUEUE", "")
     # No role requires two-factor sign-in in tests by default, so that the suite's `login` helper
     # (password only) keeps working for specialists, evaluators and administrators. The tests of
     # two-factor sign-in switch it on themselves (tests/security/test_totp.py). Accounts that have
@@ -181,6 +210,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_NAME = "__Host-mel_session"
     PREFERRED_URL_SCHEME = "https"
     PROXY_FIX_X_FOR = _int("PROXY_FIX_X_FOR", 1)
+    NOTIFY_QUEUE = os.environ.get("NOTIFY_QUEUE", "redis")
 
 
 CONFIGS = {c.NAME: c for c in (DevelopmentConfig, TestingConfig, ProductionConfig)}

@@ -172,6 +172,10 @@ def _init_extensions(app: Flask) -> None:
 
     login_manager.user_loader(load_user_from_session_key)
 
+    from mel_app import notifications
+
+    notifications.init_app(app)
+
 
 def _register_blueprints(app: Flask) -> None:
     from mel_app.account.views import bp as account_bp
@@ -182,6 +186,7 @@ def _register_blueprints(app: Flask) -> None:
     from mel_app.exports.views import bp as exports_bp
     from mel_app.main.views import bp as main_bp
     from mel_app.members.views import bp as members_bp
+    from mel_app.notifications.views import bp as notifications_bp
     from mel_app.printing.views import bp as printing_bp
     from mel_app.projects.views import bp as projects_bp
     from mel_app.submissions.views import bp as submissions_bp
@@ -196,6 +201,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(submissions_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(exports_bp)
+    app.register_blueprint(notifications_bp)
     app.register_blueprint(printing_bp)
 
 

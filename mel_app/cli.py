@@ -20,6 +20,10 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(seed_load)
+    from mel_app.notifications.cli import COMMANDS as notification_commands
+
+    for command in notification_commands:
+        app.cli.add_command(command)
 
 
 @click.command("seed-demo")

@@ -32,6 +32,8 @@ from mel_app.models import (
     SubmissionKind,
     Visibility,
 )
+from mel_app.models.notification import DeliveryMode, NotificationKind, OutboxStatus
+from mel_app.notifications.preferences import KIND_LABELS, MODE_LABELS
 from mel_app.projects.grid import CellStatus
 from mel_app.projects.periods import Frequency
 
@@ -144,6 +146,19 @@ LABELS: dict[type[enum.Enum], dict[Any, Any]] = {
     },
 }
 
+# Notifications: the kinds and modes read on the preferences page are defined beside it.
+LABELS.update(
+    {
+        NotificationKind: dict(KIND_LABELS),
+        DeliveryMode: dict(MODE_LABELS),
+        OutboxStatus: {
+            OutboxStatus.queued: _l("Queued"),
+            OutboxStatus.sending: _l("Sending"),
+            OutboxStatus.sent: _l("Sent"),
+            OutboxStatus.failed: _l("Failed"),
+        },
+    }
+)
 
 _BY_NAME = {cls.__name__: cls for cls in LABELS}
 

@@ -39,6 +39,29 @@ def build(message: Message) -> EmailMessage:
     return email
 
 
+def connect() -> smtplib.SMTP:
+    """An open, authenticated connection to MAIL_SERVER (the caller closes it: `with connect()`).
+
+    Raises OSError or smtplib.SMTPException when the server cannot be reached or refuses us."""
+    cfg = current_app.config
+    context = ssl.create_default_context()
+    if cfg["MAIL_USE_SSL"]:
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+            cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=cfg["MAIL_TIMEOUT"], context=context
+        )
+    else:
+        smtp = smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=cfg["MAIL_TIMEOUT"])
+    try:
+        if cfg["MAIL_USE_TLS"] and not cfg["MAIL_USE_SSL"]:
+            smtp.starttls(context=context)
+        if cfg["MAIL_USERNAME"]:
+            smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
 def send(message: Message) -> None:
     """Send one message; raise MailError when the server refuses it or cannot be reached."""
     cfg = current_app.config
@@ -48,19 +71,8 @@ def send(message: Message) -> None:
             "MAIL_SERVER is not set: this message was not sent, here it is instead.\n%s", email.as_string()
         )
         return
-    context = ssl.create_default_context()
     try:
-        if cfg["MAIL_USE_SSL"]:
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=cfg["MAIL_TIMEOUT"], context=context
-            )
-        else:
-            smtp = smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=cfg["MAIL_TIMEOUT"])
-        with smtp:
-            if cfg["MAIL_USE_TLS"] and not cfg["MAIL_USE_SSL"]:
-                smtp.starttls(context=context)
-            if cfg["MAIL_USERNAME"]:
-                smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
+        with connect() as smtp:
             smtp.send_message(email)
     except (OSError, smtplib.SMTPException) as exc:
         current_app.logger.error("could not send mail to %s: %s", message.to, exc)

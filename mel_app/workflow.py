@@ -223,6 +223,11 @@ def transition(
         before=before,
         after=after,
     )
+    # Who is told, in this transaction (imported here: notifications read the permissions,
+    # which import this module).
+    from mel_app.notifications import events
+
+    events.submission_transition(sub, action.value, actor=actor, reason=reason)
 
 
 def claim_edit(

@@ -416,3 +416,7 @@ def new_organisation():
 def edit_organisation(org_id: int):
     require(can_administer_organisations(current_user), visible=True)
     return _save_organisation(db.get_or_404(Organisation, org_id))
+
+
+# The outgoing-mail pages join this blueprint (and its administrators-only guard).
+from mel_app.notifications import admin_views as _outbox_views  # noqa: E402,F401

@@ -20,6 +20,7 @@ ENTITY_LABELS = {
     "indicator": _l("Indicator"),
     "indicator_value": _l("Indicator value"),
     "membership": _l("Project membership"),
+    "notification_preference": _l("E-mail notification choice"),
     "organisation": _l("Organisation"),
     "partner": _l("Partner organisation"),
     "project": _l("Project"),
@@ -39,6 +40,7 @@ ENTITY_LABELS = {
 
 # Column names mean the same in every table, with a few exceptions below.
 FIELD_LABELS = {
+    "report_reminder_days": _l("Report reminders, days before the due date"),
     "acronym": _l("Acronym"),
     "action_status": _l("Action status"),
     "addressed_to": _l("Addressed to"),
@@ -169,6 +171,7 @@ FIELD_LABELS_BY_ENTITY = {
     ("result", "parent_id"): _l("Parent result"),
     ("organisation", "parent_id"): _l("Parent organisation"),
     ("recommendation", "due_date"): _l("Action due date"),
+    ("notification_preference", "mode"): _l("E-mail"),
 }
 
 NARRATIVE_LABELS = {
@@ -188,6 +191,7 @@ ACTION_LABELS = {
     "audit.download": _l("Audit trail downloaded"),
     "evidence.infected": _l("Infected file refused"),
     "export.download": _l("Data downloaded"),
+    "outbox.resend": _l("Outgoing e-mail queued again"),
     "user.create_admin": _l("Administrator account created"),
     "user.login": _l("Signed in"),
     "user.login_failed": _l("Sign-in refused"),

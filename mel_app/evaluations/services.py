@@ -49,6 +49,7 @@ from mel_app.models import (
     User,
     utcnow,
 )
+from mel_app.notifications import events as notification_events
 from mel_app.uniqueness import retry_on_duplicate
 
 MIN_POINTS, MAX_POINTS = 4, 10
@@ -425,6 +426,7 @@ def invite_scorers(
         audit.record(db.session, "scorecard.invite", actor=actor, target=card)
         cards.append(card)
     db.session.flush()
+    notification_events.scorers_invited(evaluation, cards, actor=actor)
     return cards
 
 
@@ -465,6 +467,7 @@ def close_evaluation(evaluation: Evaluation, *, actor: User, expected_version: i
     evaluation.closed_at = utcnow()
     audit.record(db.session, "evaluation.close", actor=actor, target=evaluation)
     db.session.flush()
+    notification_events.evaluation_closed(evaluation, actor=actor)
 
 
 # --- scorecards -----------------------------------------------------------------------------------
@@ -613,6 +616,7 @@ def reopen_scorecard(card: Scorecard, *, actor: User, expected_version: int, rea
     card.submitted_at = None
     audit.record(db.session, "scorecard.reopen", actor=actor, target=card, reason=reason.strip())
     db.session.flush()
+    notification_events.scorecard_reopened(card, actor=actor, reason=reason)
 
 
 def last_reopening(card: Scorecard) -> AuditEvent | None:
@@ -807,6 +811,7 @@ def add_recommendation(
     db.session.add(rec)
     audit.record(db.session, "recommendation.create", actor=actor, target=rec)
     db.session.flush()
+    notification_events.recommendation_added(rec, actor=actor)
     return rec
 
 

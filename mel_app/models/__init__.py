@@ -37,6 +37,14 @@ from mel_app.models.evaluation import (
     Scorecard,
 )
 from mel_app.models.framework import FrameworkImport, Indicator, Result
+from mel_app.models.notification import (
+    DeliveryMode,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+    OutboxMessage,
+    OutboxStatus,
+)
 from mel_app.models.project import (
     Membership,
     Partner,
@@ -64,6 +72,12 @@ from mel_app.models.user import (
 )
 
 __all__ = [
+    "DeliveryMode",
+    "Notification",
+    "NotificationKind",
+    "NotificationPreference",
+    "OutboxMessage",
+    "OutboxStatus",
     "NARRATIVE_SECTIONS",
     "ActionStatus",
     "Attachment",

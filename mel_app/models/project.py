@@ -54,6 +54,9 @@ class Project(TimestampMixin, Base):
     # The funding organisation's IATI identifier and OrganisationType code, where known.
     donor_iati_ref: Mapped[str | None] = mapped_column(sa.String(100))
     donor_iati_type: Mapped[str | None] = mapped_column(sa.String(2))
+    # Days before a report's due date its reporters are reminded, e.g. "14,3"; NULL: the default
+    # (NOTIFY_REPORT_REMINDER_DAYS). See mel_app/notifications/reminders.py.
+    report_reminder_days: Mapped[str | None] = mapped_column(sa.String(40))
 
     countries: Mapped[list[ProjectCountry]] = relationship(
         back_populates="project", cascade="all, delete-orphan", order_by="ProjectCountry.country"

@@ -123,6 +123,22 @@ def currency_choices() -> list[SelectChoice]:
     )
 
 
+def normalise_reminder_days(value: str | None) -> str | None:
+    """ "14, 3" and "3,14" are both stored as "14,3"; anything else is left for the validator."""
+    if not value or not value.strip():
+        return None
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    if all(p.isdigit() for p in parts):
+        return ",".join(str(n) for n in sorted({int(p) for p in parts}, reverse=True))
+    return value.strip()
+
+
+def reminder_days(form: Any, field: Any) -> None:
+    parts = (field.data or "").split(",")
+    if field.data and not (len(parts) <= 5 and all(p.isdigit() and 1 <= int(p) <= 365 for p in parts)):
+        raise ValidationError(_l("Give whole numbers of days from 1 to 365, separated by commas, e.g. 14,3."))
+
+
 class ProjectForm(FlaskForm):
     reference = StringField(
         _l("ILO reference"),
@@ -151,6 +167,12 @@ class ProjectForm(FlaskForm):
     budget_amount = NumberField(_l("Planned budget"), validators=[Optional()])
     budget_currency = SelectField(_l("Currency"), validators=[Optional()])
     country_shares = FieldList(FormField(ShareForm), min_entries=0, max_entries=300)
+    report_reminder_days = StringField(
+        _l("Report reminders, days before the due date"),
+        validators=[Optional(), Length(max=40), reminder_days],
+        filters=[normalise_reminder_days],
+        render_kw={"autocomplete": "off", "inputmode": "numeric"},
+    )
     updated_at = HiddenField()
     submit = SubmitField(_l("Save"))
 

@@ -80,6 +80,8 @@ class ProjectData:
     budget_currency: str | None = None
     donor_iati_ref: str | None = None
     donor_iati_type: str | None = None
+    # Days before a report's due date its reporters are reminded ("14,3"); None: the default.
+    report_reminder_days: str | None = None
 
 
 def normalise_reference(reference: str) -> str:
@@ -192,6 +194,7 @@ def _apply(project: Project, data: ProjectData) -> None:
     project.budget_currency = data.budget_currency if data.budget_amount is not None else None
     project.donor_iati_ref = normalise_org_ref(data.donor_iati_ref)
     project.donor_iati_type = data.donor_iati_type or None
+    project.report_reminder_days = data.report_reminder_days or None
     wanted = sorted(set(data.countries))
     if project.country_codes != wanted:
         keep = [c for c in project.countries if c.country in wanted]

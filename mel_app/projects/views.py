@@ -274,6 +274,7 @@ def _project_data(form: ProjectForm) -> services.ProjectData:
         budget_currency=form.budget_currency.data or None,
         donor_iati_ref=form.donor_iati_ref.data or None,
         donor_iati_type=form.donor_iati_type.data or None,
+        report_reminder_days=form.report_reminder_days.data or None,
     )
 
 

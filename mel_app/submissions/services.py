@@ -44,6 +44,7 @@ from mel_app.models import (
     Visibility,
     utcnow,
 )
+from mel_app.notifications import events as notification_events
 from mel_app.permissions import roles_anywhere
 from mel_app.submissions import labels
 from mel_app.submissions.files import FileInfected, Upload
@@ -571,6 +572,8 @@ def record_responses(
         after={"version": sub.version},
     )
     db.session.flush()
+    if changed:
+        notification_events.design_responses(sub, actor=actor)
     return changed
 
 
@@ -587,6 +590,7 @@ def add_comment(
     db.session.add(comment)
     audit.record(db.session, "submission.comment", actor=actor, target=comment)
     db.session.flush()
+    notification_events.comment_added(comment, actor=actor)
     return comment
 
 

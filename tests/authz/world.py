@@ -46,8 +46,9 @@ from mel_app.models import (
 from tests.authz.policy import KINDS, world_extensions
 from tests.factories import PASSWORD
 
-# Tables a GET may write to: the app's own bookkeeping of sessions and sign-in attempts.
-BOOKKEEPING_TABLES = frozenset({"user_session", "login_attempt", "alembic_version"})
+# Tables a GET may write to: the app's own bookkeeping of sessions and sign-in attempts, and
+# the time a notification was read (opening it from the notifications page marks it read).
+BOOKKEEPING_TABLES = frozenset({"user_session", "login_attempt", "alembic_version", "notification"})
 
 # URL variable name -> key of world.ids used when a policy gives no `args`.
 DEFAULT_ARGS = {

@@ -42,7 +42,9 @@ from mel_app.models import (
     FrameworkImport,
     Indicator,
     IndicatorValue,
+    Notification,
     Organisation,
+    OutboxMessage,
     Project,
     Recommendation,
     ReportingPeriod,
@@ -109,6 +111,10 @@ ATTACKED = {
     Score: ["justification"],
     Submission: ["narrative"],  # JSON: every section's text
     SubmissionVersion: ["content"],  # JSON: the narrative, values and file names as submitted
+    # Built by the app from the texts above (titles, comments), shown on the notifications and
+    # outgoing-mail pages.
+    Notification: ["title"],
+    OutboxMessage: ["subject", "text_body", "last_error"],
 }
 # The browser's name, kept with each session and shown on the account page.
 ATTACKED_ELSEWHERE = {("user_session", "user_agent")}
@@ -142,6 +148,18 @@ NOT_USER_TEXT = {
     ("attachment", "sha256"): "computed",
     ("comment", "section"): "chosen from the report's section keys",
     ("score", "evidence"): "references chosen from a list, checked against the project's",
+    ("project", "report_reminder_days"): "whole numbers separated by commas, checked by the form",
+    ("notification", "event_key"): "set by the app, never shown",
+    ("notification", "subject_type"): "set by the app, never shown",
+    ("notification", "subject_id"): "set by the app, never shown",
+    ("notification", "link"): "a path built by the app with url_for; followed only through safe_next",
+    ("outbox_message", "idempotency_key"): "set by the app, never shown",
+    ("outbox_message", "kind"): "set by the app, never shown",
+    ("outbox_message", "language"): "set by the app from the user's choice in a list",
+    ("outbox_message", "to_address"): "the user's checked address (see user.email)",
+    ("outbox_message", "html_body"): "rendered by the app from autoescaped templates; sent, never shown",
+    ("outbox_message", "headers"): "set by the app (the unsubscribe address); sent, never shown",
+    ("outbox_message", "claimed_by"): "set by the worker (host and process), never shown",
 }
 
 

@@ -1,0 +1,417 @@
+"""Who is told what: one function per domain event, called by the services in the transaction
+of the change (DESIGN.md §9).
+
+Each event names its recipients from the project's memberships, then checks each of them again
+with the rule of `mel_app.permissions` for the thing the message shows, as it is now, before the
+message is built in the recipient's language. The actor is never told of their own action. Only
+what every recipient may read goes into a message: shared comments, never ILO-internal ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import force_locale, format_date
+from flask_babel import gettext as _
+
+from mel_app import permissions
+from mel_app.extensions import db
+from mel_app.models import (
+    DeliveryMode,
+    Evaluation,
+    Membership,
+    Notification,
+    NotificationKind,
+    Recommendation,
+    Role,
+    Scorecard,
+    Submission,
+    SubmissionKind,
+    User,
+    Visibility,
+)
+from mel_app.notifications import preferences
+from mel_app.notifications.compose import Content, language_of, path_for, queue
+
+Builder = Callable[[User], Content]
+
+
+def _members(project_id: int, role: Role, organisation_id: int | None = None) -> list[User]:
+    query = (
+        sa.select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.project_id == project_id, Membership.role == role, User.is_active.is_(True))
+        .order_by(User.id)
+    )
+    if organisation_id is not None:
+        query = query.where(Membership.organisation_id == organisation_id)
+    return list(db.session.scalars(query).unique())
+
+
+def specialists(project_id: int) -> list[User]:
+    return _members(project_id, Role.specialist)
+
+
+def reporters(project_id: int, organisation_id: int) -> list[User]:
+    return _members(project_id, Role.reporter, organisation_id)
+
+
+def notify(
+    kind: NotificationKind,
+    *,
+    event_key: str,
+    recipients: Iterable[User],
+    actor: User | None,
+    subject: tuple[str, Any],
+    may_see: Callable[[User], bool],
+    build: Builder,
+) -> list[User]:
+    """Record the notification of each recipient who may see the thing; queue their e-mail now,
+    keep it for their daily digest, or neither, as they chose. Returns who was told."""
+    told: list[User] = []
+    seen: set[int] = set()
+    for user in recipients:
+        if user.id in seen or (actor is not None and user.id == actor.id) or not user.is_active:
+            continue
+        seen.add(user.id)
+        if not may_see(user):  # checked again now, whoever the event named
+            continue
+        exists = db.session.scalar(
+            sa.select(Notification.id).where(
+                Notification.recipient_id == user.id, Notification.event_key == event_key
+            )
+        )
+        if exists is not None:
+            continue
+        with force_locale(language_of(user)):
+            content = build(user)
+        mode = preferences.mode_for(user, kind)
+        db.session.add(
+            Notification(
+                recipient_id=user.id,
+                kind=kind,
+                event_key=event_key,
+                subject_type=subject[0],
+                subject_id=str(subject[1]),
+                title=content.subject[:500],
+                link=content.link_path,
+                digest_pending=mode is DeliveryMode.digest,
+            )
+        )
+        if mode is DeliveryMode.immediate:
+            queue(user, kind, f"{event_key}:u{user.id}", content)
+        told.append(user)
+    db.session.flush()
+    return told
+
+
+# --- submissions -----------------------------------------------------------------------------------
+
+
+def _what(sub: Submission) -> str:
+    """The submission as its readers name it, in the current language."""
+    org = sub.organisation.acronym or sub.organisation.name
+    if sub.kind is SubmissionKind.progress_report:
+        return _(
+            "the progress report %(period)s of %(organisation)s on %(project)s",
+            period=sub.period.label,
+            organisation=org,
+            project=sub.project.reference,
+        )
+    return _(
+        "the design input of %(organisation)s on %(project)s", organisation=org, project=sub.project.reference
+    )
+
+
+def _sub_link(sub: Submission) -> str:
+    return path_for("submissions.detail", sub_id=sub.id)
+
+
+def submission_transition(sub: Submission, action: str, *, actor: User, reason: str | None) -> None:
+    """Called by `workflow.transition` for every transition, whatever the path to it."""
+    shared = (reason or "").strip()  # the reviewer's reason is the shared comment of the service
+    key = f"submission:{sub.id}:{action}:v{sub.version}"
+
+    def may_see(user: User) -> bool:
+        return permissions.can_view_submission(user, sub)
+
+    if action == "submit":
+
+        def build_submitted(user: User) -> Content:
+            return Content(
+                subject=_("Submitted for review: %(what)s", what=_what(sub)),
+                paragraphs=[
+                    _(
+                        "%(who)s submitted %(what)s. It awaits your review.",
+                        who=actor.display_name,
+                        what=_what(sub),
+                    )
+                ],
+                link_path=_sub_link(sub),
+                action=_("Review it"),
+            )
+
+        notify(
+            NotificationKind.submission_submitted,
+            event_key=key,
+            recipients=specialists(sub.project_id),
+            actor=actor,
+            subject=("submission", sub.id),
+            may_see=lambda u: may_see(u) and permissions.has_role(u, sub.project_id, Role.specialist),
+            build=build_submitted,
+        )
+        return
+    kinds = {
+        "return": NotificationKind.submission_returned,
+        "approve": NotificationKind.submission_approved,
+        "reopen": NotificationKind.submission_reopened,
+    }
+    if action not in kinds:
+        return  # a withdrawal tells nobody: the organisation did it itself
+
+    def build_decision(user: User) -> Content:
+        subjects = {
+            "return": _("Returned for changes: %(what)s", what=_what(sub)),
+            "approve": _("Approved: %(what)s", what=_what(sub)),
+            "reopen": _("Reopened for revision: %(what)s", what=_what(sub)),
+        }
+        lines = {
+            "return": _(
+                "%(who)s returned %(what)s. Their comment says what needs to change.",
+                who=actor.display_name,
+                what=_what(sub),
+            ),
+            "approve": _("%(who)s approved %(what)s.", who=actor.display_name, what=_what(sub)),
+            "reopen": _(
+                "%(who)s reopened %(what)s so that it can be revised.",
+                who=actor.display_name,
+                what=_what(sub),
+            ),
+        }
+        return Content(
+            subject=subjects[action],
+            paragraphs=[lines[action]],
+            quote=shared,
+            link_path=_sub_link(sub),
+            action=_("Open it") if action == "approve" else _("Revise it"),
+        )
+
+    notify(
+        kinds[action],
+        event_key=key,
+        recipients=reporters(sub.project_id, sub.organisation_id),
+        actor=actor,
+        subject=("submission", sub.id),
+        may_see=lambda u: may_see(u) and permissions.is_submission_reporter(u, sub),
+        build=build_decision,
+    )
+
+
+def comment_added(comment: Any, *, actor: User) -> None:
+    """A shared comment tells the other side; an ILO-internal note tells no constituent, ever."""
+    if comment.visibility is not Visibility.shared:
+        return
+    sub = comment.submission
+    from_reporter = permissions.is_submission_reporter(actor, sub) and not permissions.has_role(
+        actor, sub.project_id, Role.specialist
+    )
+    if from_reporter:
+        recipients = specialists(sub.project_id)
+        side = lambda u: permissions.has_role(u, sub.project_id, Role.specialist)  # noqa: E731
+    else:
+        recipients = reporters(sub.project_id, sub.organisation_id)
+        side = lambda u: permissions.is_submission_reporter(u, sub)  # noqa: E731
+    body = comment.body
+
+    def build(user: User) -> Content:
+        return Content(
+            subject=_("New comment on %(what)s", what=_what(sub)),
+            paragraphs=[_("%(who)s commented on %(what)s.", who=actor.display_name, what=_what(sub))],
+            quote=body,
+            link_path=_sub_link(sub),
+            action=_("Read it and reply"),
+        )
+
+    notify(
+        NotificationKind.comment_shared,
+        event_key=f"comment:{comment.id}",
+        recipients=recipients,
+        actor=actor,
+        subject=("submission", sub.id),
+        may_see=lambda u: side(u) and permissions.can_see_comments(u, sub),
+        build=build,
+    )
+
+
+def design_responses(sub: Submission, *, actor: User) -> None:
+    def build(user: User) -> Content:
+        return Content(
+            subject=_("The ILO responded to %(what)s", what=_what(sub)),
+            paragraphs=[
+                _(
+                    "%(who)s recorded the ILO's responses to %(what)s.",
+                    who=actor.display_name,
+                    what=_what(sub),
+                )
+            ],
+            link_path=_sub_link(sub),
+            action=_("Read the responses"),
+        )
+
+    notify(
+        NotificationKind.design_responses,
+        event_key=f"responses:{sub.id}:v{sub.version}",
+        recipients=reporters(sub.project_id, sub.organisation_id),
+        actor=actor,
+        subject=("submission", sub.id),
+        may_see=lambda u: permissions.is_submission_reporter(u, sub),
+        build=build,
+    )
+
+
+# --- evaluations ----------------------------------------------------------------------------------
+
+
+def _card_link(evaluation: Evaluation) -> str:
+    return path_for("evaluations.scorecard", evaluation_id=evaluation.id)
+
+
+def scorers_invited(evaluation: Evaluation, cards: list[Scorecard], *, actor: User) -> None:
+    """An evaluation opened, or more people invited: each new scorer is asked to score."""
+    for card in cards:
+
+        def build(user: User, card: Scorecard = card) -> Content:
+            paragraphs = [
+                _(
+                    "%(who)s invites you to score %(project)s in the evaluation “%(title)s”.",
+                    who=actor.display_name,
+                    project=evaluation.project.reference,
+                    title=evaluation.title,
+                )
+            ]
+            if evaluation.deadline:
+                paragraphs.append(
+                    _(
+                        "Please submit your scorecard by %(date)s.",
+                        date=format_date(evaluation.deadline, "long"),
+                    )
+                )
+            return Content(
+                subject=_("Your scorecard for “%(title)s”", title=evaluation.title),
+                paragraphs=paragraphs,
+                link_path=_card_link(evaluation),
+                action=_("Fill in your scorecard"),
+            )
+
+        notify(
+            NotificationKind.scorecard_invited,
+            event_key=f"scorecard:{card.id}:invite",
+            recipients=[card.scorer],
+            actor=actor,
+            subject=("scorecard", card.id),
+            may_see=lambda u, card=card: permissions.can_score(u, card),
+            build=build,
+        )
+
+
+def scorecard_reopened(card: Scorecard, *, actor: User, reason: str) -> None:
+    evaluation = card.evaluation
+
+    def build(user: User) -> Content:
+        return Content(
+            subject=_("Your scorecard for “%(title)s” was reopened", title=evaluation.title),
+            paragraphs=[
+                _("%(who)s reopened your scorecard so that you can change it.", who=actor.display_name)
+            ],
+            quote=reason.strip(),
+            link_path=_card_link(evaluation),
+            action=_("Open your scorecard"),
+        )
+
+    notify(
+        NotificationKind.scorecard_reopened,
+        event_key=f"scorecard:{card.id}:reopen:v{card.version}",
+        recipients=[card.scorer],
+        actor=actor,
+        subject=("scorecard", card.id),
+        may_see=lambda u: permissions.can_score(u, card),
+        build=build,
+    )
+
+
+def evaluation_closed(evaluation: Evaluation, *, actor: User) -> None:
+    """Everyone who took part (its scorers and the project's specialists), each with a link to
+    the results they may see — the evaluation's page when they may not see the results."""
+    scorers = list(
+        db.session.scalars(
+            sa.select(User)
+            .join(Scorecard, Scorecard.scorer_id == User.id)
+            .where(Scorecard.evaluation_id == evaluation.id)
+            .order_by(User.id)
+        )
+    )
+
+    def build(user: User) -> Content:
+        results = permissions.can_view_results(user, evaluation)
+        return Content(
+            subject=_("Evaluation closed: “%(title)s”", title=evaluation.title),
+            paragraphs=[
+                _(
+                    "%(who)s closed the evaluation “%(title)s” of %(project)s.",
+                    who=actor.display_name,
+                    title=evaluation.title,
+                    project=evaluation.project.reference,
+                )
+            ],
+            link_path=path_for("evaluations.consolidated", evaluation_id=evaluation.id)
+            if results
+            else path_for("evaluations.detail", evaluation_id=evaluation.id),
+            action=_("See the results") if results else _("Open the evaluation"),
+        )
+
+    notify(
+        NotificationKind.evaluation_closed,
+        event_key=f"evaluation:{evaluation.id}:close",
+        recipients=scorers + specialists(evaluation.project_id),
+        actor=actor,
+        subject=("evaluation", evaluation.id),
+        may_see=lambda u: permissions.can_view_evaluation(u, evaluation),
+        build=build,
+    )
+
+
+def recommendation_added(rec: Recommendation, *, actor: User) -> None:
+    """Those responsible for the management response: the project's specialists."""
+    evaluation = rec.evaluation
+
+    def build(user: User) -> Content:
+        paragraphs = [
+            _(
+                "%(who)s made a recommendation in the evaluation “%(title)s”.",
+                who=actor.display_name,
+                title=evaluation.title,
+            )
+        ]
+        if rec.addressed_to:
+            paragraphs.append(_("Addressed to: %(whom)s", whom=rec.addressed_to))
+        return Content(
+            subject=_("New recommendation: “%(title)s”", title=evaluation.title),
+            paragraphs=paragraphs,
+            quote=rec.text,
+            link_path=path_for("evaluations.consolidated", evaluation_id=evaluation.id),
+            action=_("Record the management response"),
+        )
+
+    notify(
+        NotificationKind.recommendation_added,
+        event_key=f"recommendation:{rec.id}:create",
+        recipients=specialists(evaluation.project_id),
+        actor=actor,
+        subject=("recommendation", rec.id),
+        may_see=lambda u: (
+            permissions.can_respond_to_recommendation(u, rec) and permissions.can_view_results(u, evaluation)
+        ),
+        build=build,
+    )
