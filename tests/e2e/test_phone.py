@@ -21,7 +21,7 @@ from mel_app.extensions import db
 from mel_app.models import NARRATIVE_SECTIONS, Evaluation, Project, Status, Submission, SubmissionKind, User
 from tests.e2e.conftest import HORIZONTAL_OVERFLOW, SCREENS, TOUCH_TARGET_PX, run_axe
 
-LANGUAGES = ["en", "fr", "es"]
+LANGUAGES = ["en", "fr", "es", "pt"]
 PHONE = SCREENS["phone"].context_args
 WIDTH = PHONE["viewport"]["width"]
 UNION = "union@example.org"
