@@ -9,7 +9,7 @@ where the browser lands after the POST, so nobody has to search for what went wr
 The summary is built here, once per rendered page, from the forms the view handed to the template
 (directly, or in a dict or list of forms, as the submission page does), and shown by base.html, so
 every form page gets it without doing anything, and errors a view adds to a field after validation
-are listed too. Templates' `form_errors(form)` calls are kept as markers and print nothing.
+are listed too.
 """
 
 from __future__ import annotations

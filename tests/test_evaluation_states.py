@@ -23,7 +23,7 @@ def test_a_closed_evaluation_tells_a_scorer_who_did_not_submit_what_they_can_see
     login(world.emails["union1"])
     page = client.get(f"/evaluations/{evaluation_id}").get_data(as_text=True)
     assert "once you have submitted" not in page, "they no longer can"
-    assert re.search(r"This evaluation closed on \w+ \d+, \d{4} without your scores", page)
+    assert re.search(r"This evaluation closed on \d{1,2} \w+ \d{4} without your scores", page)
     assert "the results are not shown to you" in page
     # The link offered is one they may open: their own scorecard; never the results (403 for them).
     assert f'href="/evaluations/{evaluation_id}/scorecard"' in page

@@ -67,7 +67,7 @@ def test_the_error_summary_speaks_french(app, client, make, login, post):
         "/account", {"full_name": "", "preferred_language": "fr", "time_zone": "Mars/Olympus"}
     ).get_data(as_text=True)
     summary = re.search(r'class="error-summary".*?</div>', page, re.S).group(0)
-    assert "Please correct" not in summary and "Veuillez corriger" in summary
+    assert "There is a problem" not in summary and "Il y a un problème" in summary
     assert "This is not a time zone we know" not in page
 
 

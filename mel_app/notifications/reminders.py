@@ -18,6 +18,7 @@ from sqlalchemy.orm import aliased
 
 from mel_app import permissions
 from mel_app.extensions import db
+from mel_app.integers import to_int
 from mel_app.models import (
     ActionStatus,
     Evaluation,
@@ -49,7 +50,8 @@ CHUNK = 500  # reminders written per transaction: memory stays flat however larg
 def _offsets(value: str | None = None) -> list[int]:
     """The days before the due date, from the project's setting or else the default."""
     raw = value or current_app.config["NOTIFY_REPORT_REMINDER_DAYS"]
-    return sorted({int(part) for part in str(raw).split(",") if part.strip().isdigit()}, reverse=True)
+    days = (to_int(part, minimum=1, maximum=365) for part in str(raw).split(","))
+    return sorted({day for day in days if day is not None}, reverse=True)
 
 
 def run_daily(today: date | None = None) -> dict[str, int]:

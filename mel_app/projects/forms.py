@@ -128,14 +128,15 @@ def normalise_reminder_days(value: str | None) -> str | None:
     if not value or not value.strip():
         return None
     parts = [p.strip() for p in value.split(",") if p.strip()]
-    if all(p.isdigit() for p in parts):
-        return ",".join(str(n) for n in sorted({int(p) for p in parts}, reverse=True))
+    days = [to_int(p, minimum=1, maximum=365) for p in parts]
+    if None not in days:
+        return ",".join(str(n) for n in sorted(set(days), reverse=True))
     return value.strip()
 
 
 def reminder_days(form: Any, field: Any) -> None:
     parts = (field.data or "").split(",")
-    if field.data and not (len(parts) <= 5 and all(p.isdigit() and 1 <= int(p) <= 365 for p in parts)):
+    if field.data and not (len(parts) <= 5 and all(to_int(p, minimum=1, maximum=365) for p in parts)):
         raise ValidationError(_l("Give whole numbers of days from 1 to 365, separated by commas, e.g. 14,3."))
 
 
