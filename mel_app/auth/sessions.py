@@ -43,7 +43,8 @@ def start_session(user: User, *, remote_addr: str | None, user_agent: str | None
     return token
 
 
-def load_user_from_session_key(token: str) -> User | None:
+def _session_and_user(token: str | None) -> tuple[UserSession, User] | None:
+    """The stored session of this cookie's token, with its user, in one query."""
     if not token or len(token) > 100:
         return None
     row = db.session.execute(
@@ -51,9 +52,14 @@ def load_user_from_session_key(token: str) -> User | None:
         .join(User, User.id == UserSession.user_id)
         .where(UserSession.token_hash == _hash(token))
     ).first()
-    if row is None:
+    return None if row is None else (row[0], row[1])
+
+
+def load_user_from_session_key(token: str) -> User | None:
+    found = _session_and_user(token)
+    if found is None:
         return None
-    user_session, user = row
+    user_session, user = found
     now = utcnow()
     idle_limit = current_app.config["SESSION_IDLE_TIMEOUT"]
     if (
@@ -127,16 +133,10 @@ def expired_session_user(token: str | None) -> User | None:
     Only for keeping what they were sending when it timed out, never to act for them: a session
     that was ended on purpose (signing out, a new password) or a deactivated account gives None.
     """
-    if not token or len(token) > 100:
+    found = _session_and_user(token)
+    if found is None:
         return None
-    row = db.session.execute(
-        sa.select(UserSession, User)
-        .join(User, User.id == UserSession.user_id)
-        .where(UserSession.token_hash == _hash(token))
-    ).first()
-    if row is None:
-        return None
-    user_session, user = row
+    user_session, user = found
     if user_session.revoked_at is not None or not user.is_active:
         return None
     return user
