@@ -36,6 +36,8 @@ from typing import Any
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # bench.loadgen, the synthetic portfolio
 CACHE = ROOT / "bench" / ".cache"
 VENV_BIN = Path(sys.executable).parent
 DOC = ROOT / "docs" / "PERFORMANCE.md"
@@ -101,7 +103,7 @@ def ensure_database(admin_url: str, scale: float, seed: int) -> tuple[str, dict[
 
 
 def _complete(url: str, scale: float, seed: int) -> bool:
-    from mel_app.loadgen import loads_recorded
+    from bench.loadgen import loads_recorded
 
     engine = sa.create_engine(url)
     try:
@@ -183,7 +185,7 @@ def stop_server(server: subprocess.Popen, pidfile: Path) -> None:
 
 
 def run_driver(port: int, plan_file: Path, results_file: Path, args: argparse.Namespace, pages: int) -> None:
-    from mel_app.loadgen import LOAD_PASSWORD
+    from bench.loadgen import LOAD_PASSWORD
 
     bare_phases = 2 + max(0, (pages - 1) // args.bare_every)
     schedule = (pages + bare_phases) * (args.warmup + args.measure) + (
@@ -232,7 +234,7 @@ def run_export_bench(
     script = ROOT / "bench" / "export_bench.py"
     if not script.exists():
         return None
-    from mel_app.loadgen import LOAD_PASSWORD
+    from bench.loadgen import LOAD_PASSWORD
 
     log("running bench/export_bench.py")
     env = {
@@ -510,8 +512,8 @@ def main() -> None:
 
     from plan import build_plan
 
-    from mel_app.config import DevelopmentConfig
     from mel_app import create_app
+    from mel_app.config import DevelopmentConfig
 
     app = create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI=url, BENCH=True)
     plan = build_plan(app, users=args.users, seed=args.seed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 
 import click
@@ -19,11 +20,24 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(audit_group)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
-    app.cli.add_command(seed_load)
+    _add_seed_load(app)
     from mel_app.notifications.cli import COMMANDS as notification_commands
 
     for command in notification_commands:
         app.cli.add_command(command)
+
+
+def _add_seed_load(app: Flask) -> None:
+    """`seed-load`, the synthetic portfolio for load tests: a tool of the checkout (bench/loadgen),
+    not of the package, so a command only where the checkout is importable."""
+    try:
+        present = importlib.util.find_spec("bench.loadgen") is not None
+    except ModuleNotFoundError:
+        present = False
+    if present:
+        from bench.loadgen.cli import seed_load
+
+        app.cli.add_command(seed_load)
 
 
 @click.command("seed-demo")
@@ -175,58 +189,3 @@ def restore_command(path: str) -> None:
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Restored {path}. Run `flask --app mel_app audit verify` to check the audit trail.")
-
-
-@click.command("seed-load")
-@with_appcontext
-@click.option(
-    "--scale", type=float, default=1.0, show_default=True, help="1 = about 50 projects, 6,000 reports."
-)
-@click.option("--seed", type=int, default=1, show_default=True, help="The same seed gives the same data.")
-@click.option(
-    "--as-of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    default=None,
-    help="The day the data is as of (default: today); with the seed, it fixes every value.",
-)
-def seed_load(scale: float, seed: int, as_of) -> None:
-    """Fill the database with a large synthetic portfolio for load tests (refused in production).
-
-    Scale 1 is about 50 projects, 300 organisations, 1,000 users, ten years of half-yearly periods,
-    6,000 submissions with 60,000 indicator values, 500 evaluations with 10,000 scores, and an audit
-    event for every row. Every account has the password printed at the end.
-    """
-    import time
-    from datetime import UTC, datetime
-
-    from flask import current_app
-
-    from mel_app.auth.passwords import hash_password
-    from mel_app.loadgen import LOAD_PASSWORD, LoadError, load_portfolio
-
-    if current_app.config.get("NAME") == "production":
-        raise click.UsageError("seed-load creates accounts with a published password: never in production.")
-    day = as_of.date() if as_of else datetime.now(UTC).date()
-    started = time.perf_counter()
-    audit.set_actor(db.session(), audit.SYSTEM_ACTOR)
-    try:
-        report = load_portfolio(
-            db.session,
-            scale=scale,
-            seed=seed,
-            as_of=day,
-            password_hash=hash_password(LOAD_PASSWORD),  # hashed once, shared by every account
-            progress=click.echo,
-        )
-    except LoadError as exc:
-        db.session.rollback()
-        raise click.ClickException(str(exc)) from exc
-    db.session.commit()
-    if db.engine.dialect.name == "postgresql":
-        # Fresh statistics, so the planner sees the new sizes at once.
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("ANALYZE")
-    for table, count in report.counts.items():
-        click.echo(f"  {table:<20} {count:>10,}")
-    click.echo(f"Loaded scale {scale:g} (seed {seed}, as of {day}) in {time.perf_counter() - started:.1f} s.")
-    click.echo(f"Every account's password: {LOAD_PASSWORD}")

@@ -15,7 +15,7 @@ from forms import post_forms  # noqa: E402
 from pages import PAGES, ROLES, SAVE_DRAFT  # noqa: E402
 from plan import build_plan  # noqa: E402
 
-from mel_app.loadgen import LOAD_PASSWORD  # noqa: E402
+from bench.loadgen import LOAD_PASSWORD  # noqa: E402
 from tests.test_perf_loadgen import seed_load  # noqa: E402
 
 AGREED = {

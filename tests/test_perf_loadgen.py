@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from bench.loadgen import LOAD_ACTION, LOAD_PASSWORD, loads_recorded
+from bench.loadgen.writer import WRITE_ORDER
 from config import ProductionConfig, TestingConfig
 from mel_app import create_app
+from mel_app.audit import chain
 from mel_app.audit.capture import snapshot
 from mel_app.extensions import db
-from mel_app.loadgen import LOAD_ACTION, LOAD_PASSWORD, loads_recorded
-from mel_app.loadgen.writer import WRITE_ORDER
 from mel_app.models import (
     AuditEvent,
     Evaluation,
@@ -89,6 +90,24 @@ def test_every_row_has_its_create_event_as_the_orm_capture_would_write_it(app, r
                 assert event.actor_name == "system" and event.reason.startswith("synthetic data")
         (marker,) = loads_recorded(db.session.connection())
         assert marker["seed"] == 1 and marker["scale"] == "0.02" and marker["as_of"] == AS_OF
+
+
+def test_the_loaded_trail_verifies_and_the_app_chains_on_from_it(app, runner, make):
+    """The portfolio's events were chained by `audit.append_many`: the ordinary verification
+    accepts all of them, and the next captured change continues from the load's last event."""
+    make.organisation("Before the load")
+    seed_load(runner)
+    with app.app_context():
+        result = chain.verify(db.session.connection())
+        assert result.ok, result.problem
+        assert result.count == db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
+        head_id, head_hash = result.head_id, result.head_hash
+        db.session.rollback()
+    make.organisation("After the load")
+    with app.app_context():
+        after = db.session.get(AuditEvent, head_id + 1)
+        assert after.action == "organisation.create" and after.prev_hash == head_hash
+        assert chain.verify(db.session.connection()).ok
 
 
 def test_events_carry_the_project_they_belong_to(app, runner):

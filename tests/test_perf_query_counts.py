@@ -17,8 +17,8 @@ import pytest
 import sqlalchemy as sa
 from flask import url_for
 
+from bench.loadgen import LOAD_PASSWORD
 from mel_app.extensions import db
-from mel_app.loadgen import LOAD_PASSWORD
 from mel_app.models import (
     Evaluation,
     Membership,

@@ -7,9 +7,9 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from bench.loadgen import LOAD_PASSWORD
 from mel_app.assets import IMMUTABLE, Fingerprints
 from mel_app.extensions import db
-from mel_app.loadgen import LOAD_PASSWORD
 from mel_app.models import Membership, Role, User
 from tests.test_perf_loadgen import seed_load
 

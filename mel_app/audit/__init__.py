@@ -2,7 +2,8 @@
 
 Changes to audited models are captured automatically (see `capture`); services name the action
 and give the reason with `record()`, in the caller's transaction. Events without a row change
-(a failed login, an export) are recorded the same way with no target.
+(a failed login, an export) are recorded the same way with no target. Bulk loads that write rows
+without the ORM give their events to `append_many`, which chains them as the capture does.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from mel_app.audit.capture import (
     install,
     set_actor,
 )
+from mel_app.audit.chain import append_many
 
 
 def actor_of(user: Any, remote_addr: str | None = None) -> Actor:
@@ -76,6 +78,7 @@ __all__ = [
     "Actor",
     "AuditCaptureError",
     "actor_of",
+    "append_many",
     "chain",
     "head_hash",
     "install",

@@ -1,4 +1,4 @@
-"""Bulk writing of rows with their audit events, continuing the audit chain in Python."""
+"""Bulk writing of rows with their audit events, appended to the chain by `audit.append_many`."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mel_app import audit
 from mel_app.audit import chain
 from mel_app.audit.capture import SYSTEM
 from mel_app.models import (
     Attachment,
-    AuditEvent,
     Comment,
     DesignInputItem,
     Evaluation,
@@ -115,8 +115,8 @@ def _spec(model: type) -> _TableSpec:
 class BulkWriter:
     """Buffers rows per table; writes them in dependency order with one audit event each.
 
-    Holds the audit chain's lock (taken as `chain.append` does) from the first write to the end of
-    the transaction, so the ids and hashes computed here continue the chain's head.
+    The events go to `audit.append_many`, which chains them. The chain's lock is taken at the start
+    and held to the end of the transaction, so two loads never claim the same row ids.
     """
 
     FLUSH_EVERY = 20_000
@@ -131,8 +131,7 @@ class BulkWriter:
         self.buffered = 0
         self.counts: Counter[str] = Counter()
         chain.lock_chain(connection)
-        self.last_id, self.last_hash = chain.head(connection)
-        self.first_event_id = self.last_id + 1
+        self.first_event_id = self.last_id = 0  # the ids of the first and last event appended
         self.ids = {model: self._max_id(model) for model in WRITE_ORDER if self.specs[model].has_serial_id}
 
     def _max_id(self, model: type) -> int:
@@ -172,24 +171,19 @@ class BulkWriter:
         """An event of its own (no row), chained after everything written so far."""
         self.flush()
         self._write_events(
-            [self._chain(action=action, entity_type=None, entity_id=None, project_id=None, after=after)]
+            [self._event(action=action, entity_type=None, entity_id=None, project_id=None, after=after)]
         )
 
-    def _chain(self, **fields: Any) -> dict[str, Any]:
-        self.last_id += 1
-        event = {
-            "id": self.last_id,
+    def _event(self, **fields: Any) -> dict[str, Any]:
+        return {
             "occurred_at": self.occurred_at,
             "actor_id": None,
             "actor_name": SYSTEM,
             "remote_addr": None,
             "before": None,
             "reason": self.reason,
-            "prev_hash": self.last_hash,
             **fields,
         }
-        event["hash"] = self.last_hash = chain.compute_hash(event)
-        return event
 
     def _events(
         self, spec: _TableSpec, rows: list[tuple[dict[str, Any], int | None]]
@@ -209,7 +203,7 @@ class BulkWriter:
                 if not unset_if_null or row[column] is not None
             }
             events.append(
-                self._chain(
+                self._event(
                     action=action, entity_type=name, entity_id=entity_id, project_id=project_id, after=after
                 )
             )
@@ -222,14 +216,12 @@ class BulkWriter:
             self.connection.execute(sa.insert(spec.table), rows)
 
     def _write_events(self, events: list[dict[str, Any]]) -> None:
-        if not events:
+        rows = audit.append_many(self.connection, events)
+        if not rows:
             return
-        if self.is_postgres:
-            columns = [c.name for c in AuditEvent.__table__.columns]
-            self._copy("audit_event", columns, frozenset({"before", "after"}), events)
-        else:
-            self.connection.execute(sa.insert(AuditEvent.__table__), events)
-        self.counts["audit_event"] += len(events)
+        self.first_event_id = self.first_event_id or rows[0]["id"]
+        self.last_id = rows[-1]["id"]
+        self.counts["audit_event"] += len(rows)
 
     def _copy(self, table: str, columns: list[str], json_columns: frozenset[str], rows: list[dict]) -> None:
         raw = self.connection.connection.driver_connection

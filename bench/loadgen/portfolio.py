@@ -12,10 +12,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from bench.loadgen import names as words
+from bench.loadgen.writer import BulkWriter, LoadError
 from mel_app.audit import chain
 from mel_app.exports.iati_codes import SECTORS
-from mel_app.loadgen import names as words
-from mel_app.loadgen.writer import BulkWriter, LoadError
 from mel_app.models import (
     DEFAULT_AGGREGATION,
     NARRATIVE_SECTIONS,

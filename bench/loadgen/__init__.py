@@ -9,7 +9,11 @@ times that. The same seed and reference date always give the same database.
 Rows are written in bulk (PostgreSQL COPY, executemany elsewhere), never one ORM object at a
 time. The audit trail is still complete and valid: every row gets its `<table>.create` event,
 whose `after` holds the row's audited columns exactly as the ORM capture would record them
-(`chain.to_json_value`), chained in Python under the chain's lock and inserted in bulk too.
+(`chain.to_json_value`), chained by `mel_app.audit.append_many` (the trail has no other writer)
+and inserted in bulk too.
+
+This package is part of the checkout, not of the installed app: `flask seed-load` exists only where
+bench/ is importable (a checkout, run from its top directory).
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from mel_app.loadgen.portfolio import Portfolio, counts_for
-from mel_app.loadgen.writer import BulkWriter, LoadError
+from bench.loadgen.portfolio import Portfolio, counts_for
+from bench.loadgen.writer import BulkWriter, LoadError
 from mel_app.models import AuditEvent
 
 # A documented credential of the synthetic accounts, like the demo's: never load this into a

@@ -1,0 +1,1 @@
+"""Tools of the checkout for measuring the app: the load generator (loadgen) and the benchmarks."""
