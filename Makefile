@@ -107,9 +107,11 @@ bench: install $(VENV)/.bench-installed
 bench-notify: install
 	$(PY) bench/notify_bench.py --pg-url $(PG_URL) $(BENCH_ARGS)
 
+## make lint: ruff, bandit, and mypy (configured in pyproject.toml; its cache is .mypy_cache/)
 lint: install
-	$(VENV)/bin/ruff check mel_app tests config.py
+	$(VENV)/bin/ruff check mel_app tests bench config.py
 	$(VENV)/bin/bandit -q -ll -r mel_app -c pyproject.toml
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) instance/*.sqlite .pytest_cache $(VALIDATORS)/node_modules

@@ -25,19 +25,28 @@ transaction, or savepoint, takes its events with it.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, object_session
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.orm import InstanceState, Mapper, ORMExecuteState, Session, SessionTransaction, object_session
 from sqlalchemy.orm.base import NO_VALUE
+from sqlalchemy.orm.properties import ColumnProperty
 
 from mel_app.audit import chain
 from mel_app.models.base import Base
 
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
+
 SYSTEM = "system"
+
+# A captured change: (kind, object or None, entity type, entity id, project, before, after).
+Found = tuple[str, Any, str, str | None, int | None, dict[str, Any] | None, dict[str, Any] | None]
 
 
 @dataclass
@@ -84,16 +93,17 @@ class _Pending:
     notes: list[tuple[int, Note]] = field(default_factory=list)
     # For the flush in progress: rows as they were (and the project of rows being deleted), and
     # attributes given SQL expressions, whose values can only be read back from the database.
-    before: dict[Any, tuple[dict[str, Any], int | None]] = field(default_factory=dict)
-    expressions: dict[Any, set[str]] = field(default_factory=dict)
+    before: dict[InstanceState[Any], tuple[dict[str, Any], int | None]] = field(default_factory=dict)
+    expressions: dict[InstanceState[Any], set[str]] = field(default_factory=dict)
     savepoints: dict[SessionTransaction, tuple[int, int]] = field(default_factory=dict)
     # Set once the commit has written the pending events: a later flush writes at once.
     committing: bool = False
-    counter: itertools.count = field(default_factory=itertools.count)
+    counter: itertools.count[int] = field(default_factory=itertools.count)
 
 
 def _state(session: Session) -> _Pending:
-    return session.info.setdefault("audit_pending", _Pending())
+    pending: _Pending = session.info.setdefault("audit_pending", _Pending())
+    return pending
 
 
 def set_actor(session: Session, actor: Actor) -> None:
@@ -102,7 +112,8 @@ def set_actor(session: Session, actor: Actor) -> None:
 
 
 def current_actor(session: Session) -> Actor:
-    return session.info.get("audit_actor") or SYSTEM_ACTOR
+    actor: Actor | None = session.info.get("audit_actor")
+    return actor or SYSTEM_ACTOR
 
 
 def add_note(session: Session, note: Note) -> None:
@@ -111,7 +122,8 @@ def add_note(session: Session, note: Note) -> None:
 
 
 def entity_type(obj: Any) -> str:
-    return type(obj).__tablename__
+    name: str = type(obj).__tablename__
+    return name
 
 
 def entity_id(obj: Any) -> str | None:
@@ -138,7 +150,7 @@ def project_id_of(obj: Any) -> int | None:
         if step is None:
             return None
         value = step
-    return value
+    return cast(int | None, value)
 
 
 def _related_by_key(obj: Any, name: str) -> Any:
@@ -157,30 +169,30 @@ def _related_by_key(obj: Any, name: str) -> Any:
     return session.get(relationship.mapper.class_, key[0] if len(key) == 1 else tuple(key))
 
 
-def _is_audited(obj: Any) -> bool:
+def _is_audited(obj: object) -> TypeIs[Base]:
     return isinstance(obj, Base) and type(obj).__audited__
 
 
 @cache
-def _audited_attrs(cls: type) -> tuple[Any, ...]:
-    mapper = inspect(cls)
+def _audited_attrs(cls: type[Base]) -> tuple[ColumnProperty[Any], ...]:
+    mapper: Mapper[Base] = inspect(cls)
     return tuple(attr for attr in mapper.column_attrs if attr.key not in cls.__audit_exclude__)
 
 
-def _columns(obj: Any) -> list[Any]:
+def _columns(obj: Base) -> list[ColumnProperty[Any]]:
     return list(_audited_attrs(type(obj)))
 
 
 @cache
-def _audited_tables() -> dict[str, type]:
+def _audited_tables() -> dict[str, type[Base]]:
     return {
-        mapper.local_table.name: mapper.class_
+        cast(sa.Table, mapper.local_table).name: mapper.class_
         for mapper in Base.registry.mappers
         if mapper.class_.__audited__ and mapper.local_table is not None
     }
 
 
-def snapshot(obj: Any) -> dict[str, Any]:
+def snapshot(obj: Base) -> dict[str, Any]:
     """The loaded audited values of an object, JSON-ready."""
     state = inspect(obj)
     values = {}
@@ -191,7 +203,7 @@ def snapshot(obj: Any) -> dict[str, Any]:
     return values
 
 
-def changes(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def changes(obj: Base) -> tuple[dict[str, Any], dict[str, Any]]:
     """Changed audited values from the attribute history (used where no prior row was taken)."""
     state = inspect(obj)
     before, after = {}, {}
@@ -207,7 +219,9 @@ def changes(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return before, after
 
 
-def _diff(cls: type, before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _diff(
+    cls: type[Base], before: dict[str, Any], after: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     old_values, new_values = {}, {}
     for attr in _audited_attrs(cls):
         old, new = chain.to_json_value(before.get(attr.key)), chain.to_json_value(after.get(attr.key))
@@ -216,26 +230,30 @@ def _diff(cls: type, before: dict[str, Any], after: dict[str, Any]) -> tuple[dic
     return old_values, new_values
 
 
-def _row_query(cls: type) -> sa.Select:
+def _row_query(cls: type[Base]) -> sa.Select[Any]:
     return sa.select(*(attr.columns[0].label(attr.key) for attr in _audited_attrs(cls)))
 
 
-def _pk_in(cls: type, keys: list[tuple[Any, ...]]) -> sa.ColumnElement[bool]:
+def _pk_in(cls: type[Base], keys: list[tuple[Any, ...]]) -> sa.ColumnElement[bool]:
     # Mapped attributes rather than table columns, so that the ORM can still evaluate a
     # statement's criteria in Python (synchronize_session="evaluate").
-    mapper = inspect(cls)
-    pk = [getattr(cls, mapper.get_property_by_column(column).key) for column in mapper.primary_key]
+    mapper: Mapper[Base] = inspect(cls)
+    pk: list[sa.ColumnElement[Any]] = [
+        getattr(cls, mapper.get_property_by_column(column).key) for column in mapper.primary_key
+    ]
     if len(pk) == 1:
         return pk[0].in_([key[0] for key in keys])
     return sa.tuple_(*pk).in_(keys)
 
 
-def _read_row(session: Session, cls: type, identity: tuple[Any, ...]) -> dict[str, Any]:
+def _read_row(session: Session, cls: type[Base], identity: tuple[Any, ...] | None) -> dict[str, Any]:
+    if identity is None:
+        return {}  # not in the database yet
     row = session.connection().execute(_row_query(cls).where(_pk_in(cls, [identity]))).mappings().first()
     return dict(row) if row else {}
 
 
-def _row_before_flush(session: Session, obj: Any) -> dict[str, Any]:
+def _row_before_flush(session: Session, obj: Base) -> dict[str, Any]:
     """The row as it is in the database before this flush writes it."""
     state = inspect(obj)
     values: dict[str, Any] = {}
@@ -258,7 +276,7 @@ def _row_before_flush(session: Session, obj: Any) -> dict[str, Any]:
 
 
 def _row_after_flush(
-    session: Session, obj: Any, before: dict[str, Any] | None, expressions: set[str]
+    session: Session, obj: Base, before: dict[str, Any] | None, expressions: set[str]
 ) -> dict[str, Any]:
     """The row as this flush wrote it."""
     state = inspect(obj)
@@ -291,7 +309,7 @@ def _new_event(actor: Actor, **fields: Any) -> dict[str, Any]:
     }
 
 
-def _capture(pending: _Pending, actor: Actor, found: list[tuple[str, Any, str, str | None, Any, Any, Any]]):
+def _capture(pending: _Pending, actor: Actor, found: list[Found]) -> None:
     """Queue captured changes: (kind, object or None, entity type, entity id, project, before, after)."""
     # A stable order inside one flush keeps replays deterministic.
     found.sort(key=lambda f: (f[2], f[3] or "", f[0]))
@@ -342,7 +360,7 @@ def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
 
 def _after_flush(session: Session, flush_context: Any) -> None:
     pending = _state(session)
-    found = []
+    found: list[Found] = []
     for obj in session.new:
         if not _is_audited(obj):
             continue
@@ -380,12 +398,14 @@ def _after_flush(session: Session, flush_context: Any) -> None:
             _write(session)
 
 
-def _project_id_of_row(session: Session, cls: type, row: dict[str, Any], identity: tuple[Any, ...]):
+def _project_id_of_row(
+    session: Session, cls: type[Base], row: dict[str, Any], identity: tuple[Any, ...]
+) -> int | None:
     path = cls.__audit_project__
     if not path:
         return None
     if "." not in path:
-        return row.get(path)
+        return cast(int | None, row.get(path))
     obj = session.get(cls, identity)
     return project_id_of(obj) if obj is not None else None
 
@@ -400,7 +420,7 @@ def _do_orm_execute(orm_state: ORMExecuteState) -> Any:
         else getattr(statement, "element", None)
     )
     table = getattr(dml, "table", None)
-    cls = _audited_tables().get(getattr(table, "name", None))
+    cls = _audited_tables().get(getattr(table, "name", ""))
     if cls is None:
         return None
     if isinstance(dml, sa.Insert):
@@ -416,21 +436,22 @@ def _do_orm_execute(orm_state: ORMExecuteState) -> Any:
     return _capture_statement(orm_state, statement, cls)
 
 
-def _capture_statement(orm_state: ORMExecuteState, statement: Any, cls: type) -> Any:
+def _capture_statement(orm_state: ORMExecuteState, statement: Any, cls: type[Base]) -> Any:
     """Run an UPDATE or DELETE on an audited table, capturing the rows it changes."""
     session = orm_state.session
     connection = session.connection()
-    mapper = inspect(cls)
+    mapper: Mapper[Base] = inspect(cls)
     pk_keys = [mapper.get_property_by_column(column).key for column in mapper.primary_key]
     is_delete = isinstance(statement, sa.Delete)
     params = orm_state.parameters
     by_primary_key = isinstance(params, list)  # ORM "bulk UPDATE by primary key"
+    by_key: list[Mapping[str, Any]] = list(params) if isinstance(params, list) else []
     if connection.dialect.name == "sqlite":
         # Take the write lock now, so the rows read below are still the rows the statement changes.
         chain.lock_chain(connection)
     query = _row_query(cls)
     if by_primary_key:
-        query = query.where(_pk_in(cls, [tuple(p[k] for k in pk_keys) for p in params]))
+        query = query.where(_pk_in(cls, [tuple(p[k] for k in pk_keys) for p in by_key]))
     elif statement.whereclause is not None:
         query = query.where(statement.whereclause)
     if connection.dialect.name == "postgresql":
@@ -445,17 +466,18 @@ def _capture_statement(orm_state: ORMExecuteState, statement: Any, cls: type) ->
     result = orm_state.invoke_statement(statement=statement)
     if not before:
         return result
-    found = []
-    type_name = cls.__tablename__
+    found: list[Found] = []
+    type_name: str = cls.__tablename__
     if is_delete:
         for key, row in before.items():
             snapshot_ = {k: chain.to_json_value(v) for k, v in row.items()}
             found.append(("delete", None, type_name, _join_key(key), projects[key], snapshot_, None))
     else:
         written = connection.execute(_row_query(cls).where(_pk_in(cls, list(before)))).mappings().all()
-        for row in written:
-            key = tuple(row[k] for k in pk_keys)
-            old, new = _diff(cls, before[key], dict(row))
+        row_: RowMapping
+        for row_ in written:
+            key = tuple(row_[k] for k in pk_keys)
+            old, new = _diff(cls, before[key], dict(row_))
             if old or new:
                 found.append(("update", None, type_name, _join_key(key), projects[key], old, new))
     if found:

@@ -9,13 +9,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mel_app.models.audit import GENESIS_HASH, AuditEvent
 from mel_app.models.base import utcnow
+
+AUDIT_TABLE = cast(sa.Table, AuditEvent.__table__)
 
 # Every writer of the trail takes this transaction-scoped lock before reading the chain's head,
 # so concurrent requests append one after the other and the chain never forks.
@@ -129,7 +131,7 @@ def append(connection: Connection, events: Iterable[dict[str, Any]]) -> list[dic
     if not events:
         return []
     rows = _chained(connection, events)
-    connection.execute(sa.insert(AuditEvent.__table__), rows)
+    connection.execute(sa.insert(AUDIT_TABLE), rows)
     return rows
 
 
@@ -157,15 +159,16 @@ def append_many(connection: Connection, events: Iterable[Mapping[str, Any]]) -> 
     if connection.dialect.name == "postgresql":
         _copy_events(connection, rows)
     else:
-        connection.execute(sa.insert(AuditEvent.__table__), rows)
+        connection.execute(sa.insert(AUDIT_TABLE), rows)
     return rows
 
 
 def _copy_events(connection: Connection, rows: list[dict[str, Any]]) -> None:
     """COPY the rows into audit_event through the connection's psycopg connection."""
-    columns = [column.name for column in AuditEvent.__table__.columns]
+    columns = [column.name for column in AUDIT_TABLE.columns]
     names = ", ".join(f'"{name}"' for name in columns)
     raw = connection.connection.driver_connection
+    assert raw is not None, "a connection in a transaction has its driver's connection"
     with raw.cursor() as cursor, cursor.copy(f"COPY audit_event ({names}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(

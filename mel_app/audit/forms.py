@@ -22,7 +22,7 @@ def _optional_int(value: Any) -> int | None:
         return -1  # not a choice: validation says so
 
 
-class TrailFilterForm(FlaskForm):
+class TrailFilterForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF has no type hints
     class Meta:
         csrf = False  # reading (GET) changes nothing
 

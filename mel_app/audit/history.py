@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
+from sqlalchemy.orm import InstrumentedAttribute, Mapper
 
 from mel_app import dates
 from mel_app.audit import naming
@@ -32,6 +32,7 @@ from mel_app.audit.labels import (
     field_label,
     reason_label,
 )
+from mel_app.audit.labels import gettext as _
 from mel_app.extensions import db
 from mel_app.integers import to_int
 from mel_app.models import (
@@ -100,19 +101,24 @@ class ColumnInfo:
 
 
 @cache
-def audited_models() -> dict[str, type]:
+def audited_models() -> dict[str, type[Base]]:
     return {m.class_.__tablename__: m.class_ for m in Base.registry.mappers if m.class_.__audited__}
+
+
+def _width(foreign_key: sa.ForeignKey) -> int:
+    return len(foreign_key.constraint.columns) if foreign_key.constraint is not None else 1
 
 
 @cache
 def column_info() -> dict[tuple[str, str], ColumnInfo]:
     info = {}
     for name, cls in audited_models().items():
-        for attr in sa.inspect(cls).column_attrs:
+        mapper: Mapper[Base] = sa.inspect(cls)
+        for attr in mapper.column_attrs:
             column = attr.columns[0]
             # Prefer a single-column foreign key (indicator.project_id also takes part in a
             # composite one to result).
-            keys = sorted(column.foreign_keys, key=lambda fk: len(fk.constraint.columns))
+            keys = sorted(column.foreign_keys, key=_width)
             kind = "text"
             if isinstance(column.type, UTCDateTime):
                 kind = "datetime"
@@ -137,11 +143,12 @@ def parse_entity_key(entity_type: str, entity_id: str) -> tuple[Any, ...] | None
     cls = audited_models().get(entity_type)
     if cls is None:
         return None
-    columns = sa.inspect(cls).primary_key
+    mapper: Mapper[Base] = sa.inspect(cls)
+    columns = mapper.primary_key
     parts = entity_id.split(":")
     if len(parts) != len(columns):
         return None
-    key = []
+    key: list[int | str] = []
     for part, column in zip(parts, columns, strict=True):
         if isinstance(column.type, sa.Integer):
             number = to_int(part)
@@ -219,7 +226,7 @@ def _like_escape(text: str) -> str:
 
 
 def trail_condition(
-    filters: TrailFilters, project_ids: sa.Select | None, *, visible: sa.ColumnElement[bool]
+    filters: TrailFilters, project_ids: sa.Select[tuple[int]] | None, *, visible: sa.ColumnElement[bool]
 ) -> sa.ColumnElement[bool]:
     """The trail's filters, the viewer's projects (None: every event, for administrators) and what
     else the viewer may not read (`permissions.visible_audit_event_filter`: others' scores)."""
@@ -372,6 +379,8 @@ class Entry:
     changes: list[Change] = field(default_factory=list)
 
 
+Attribute = InstrumentedAttribute
+
 # How a linked record is named: a query per kind of record, for all the ids of a page at once.
 def _names_query(table: str, ids: set[int]) -> Iterable[tuple[int, str]]:
     if table == "user":
@@ -384,21 +393,25 @@ def _names_query(table: str, ids: set[int]) -> Iterable[tuple[int, str]]:
             )
         )
         return ((r.id, f"{r.name} ({r.acronym})" if r.acronym else r.name) for r in rows)
-    simple = {
-        "project": (Project, Project.reference),
-        "reporting_period": (ReportingPeriod, ReportingPeriod.label),
-        "criteria_set": (CriteriaSet, CriteriaSet.name),
-        "scale": (Scale, Scale.name),
-        "evaluation": (Evaluation, Evaluation.title),
-        "criterion": (Criterion, Criterion.name),
+    simple: dict[str, tuple[InstrumentedAttribute[int], InstrumentedAttribute[str]]] = {
+        "project": (Project.id, Project.reference),
+        "reporting_period": (ReportingPeriod.id, ReportingPeriod.label),
+        "criteria_set": (CriteriaSet.id, CriteriaSet.name),
+        "scale": (Scale.id, Scale.name),
+        "evaluation": (Evaluation.id, Evaluation.title),
+        "criterion": (Criterion.id, Criterion.name),
     }
     if table in simple:
-        model, column = simple[table]
-        return db.session.execute(sa.select(model.id, column).where(model.id.in_(ids))).tuples()
-    coded = {"result": Result, "indicator": Indicator}
+        id_column, column = simple[table]
+        return db.session.execute(sa.select(id_column, column).where(id_column.in_(ids))).tuples()
+    coded: dict[str, tuple[Attribute[int], Attribute[str], Attribute[str]]]
+    coded = {
+        "result": (Result.id, Result.code, Result.title),
+        "indicator": (Indicator.id, Indicator.code, Indicator.title),
+    }
     if table in coded:
-        model = coded[table]
-        rows = db.session.execute(sa.select(model.id, model.code, model.title).where(model.id.in_(ids)))
+        id_column, code, title = coded[table]
+        rows = db.session.execute(sa.select(id_column, code, title).where(id_column.in_(ids)))
         return ((r.id, _("%(code)s “%(title)s”", code=r.code, title=r.title)) for r in rows)
     return ()
 
@@ -454,9 +467,12 @@ def live_rows(events: list[AuditEvent]) -> dict[tuple[str, str], dict[str, Any]]
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for entity_type, ids in wanted.items():
         model = audited_models()[entity_type]
-        keys = [attr.key for attr in sa.inspect(model).column_attrs]
-        for obj in db.session.scalars(sa.select(model).where(model.id.in_(ids))):
-            rows[(entity_type, str(obj.id))] = {k: getattr(obj, k) for k in keys}
+        mapper: Mapper[Base] = sa.inspect(model)
+        keys = [attr.key for attr in mapper.column_attrs]
+        (id_column,) = mapper.primary_key  # the records named by their data have an integer id
+        for obj in db.session.scalars(sa.select(model).where(id_column.in_(ids))):
+            values = {k: getattr(obj, k) for k in keys}
+            rows[(entity_type, str(values["id"]))] = values
     return rows
 
 
@@ -537,14 +553,25 @@ def _changes(event: AuditEvent, names: dict[tuple[str, int], str]) -> list[Chang
     return changes
 
 
-def _change(label, entity_type, key, old, new, names, before, after) -> Change:
+def _change(
+    label: str,
+    entity_type: str | None,
+    key: str,
+    old: Any,
+    new: Any,
+    names: dict[tuple[str, int], str],
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> Change:
     old_text = display_value(entity_type, key, old, names) if key in before else None
     new_text = display_value(entity_type, key, new, names) if key in after else None
     long = any(t is not None and len(t) > LONG_TEXT for t in (old_text, new_text))
     return Change(label, old_text, new_text, long)
 
 
-def _section_changes(entity_type: str | None, key: str, old: dict, new: dict) -> list[Change]:
+def _section_changes(
+    entity_type: str | None, key: str, old: dict[str, Any], new: dict[str, Any]
+) -> list[Change]:
     changes = []
     for section in list(new) + [s for s in old if s not in new]:
         if old.get(section) == new.get(section):

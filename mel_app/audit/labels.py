@@ -6,9 +6,18 @@ programmer's name for a field. Labels are lazy: they are translated when a page 
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask_babel import gettext as _gettext
 from flask_babel import lazy_gettext as _l
 
 from mel_app.enum_labels import LABELS
+
+
+def gettext(message: str, **variables: Any) -> str:
+    """Flask-Babel's gettext, which has no type hints, as what it returns: text."""
+    return str(_gettext(message, **variables))
+
 
 ENTITY_LABELS = {
     "attachment": _l("Evidence file"),

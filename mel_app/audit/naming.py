@@ -18,9 +18,9 @@ from importlib import import_module
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from wtforms.fields.core import UnboundField
 
+from mel_app.audit.labels import gettext as _
 from mel_app.enum_labels import label as enum_label
 from mel_app.extensions import db
 from mel_app.integers import to_int

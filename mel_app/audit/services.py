@@ -71,7 +71,7 @@ def _json(value: Any) -> str:
 def trail_csv(
     session: Session,
     filters: TrailFilters,
-    project_ids: sa.Select | None,
+    project_ids: sa.Select[tuple[int]] | None,
     *,
     visible: sa.ColumnElement[bool],
     up_to_id: int,

@@ -59,8 +59,9 @@ def _entity_page(entity_type: str, entity_id: str) -> str | None:
     number = to_int(entity_id)
     if page is None or number is None:
         return None
+    values: dict[str, Any] = {page[1]: number}
     try:
-        return url_for(page[0], **{page[1]: number})
+        return url_for(page[0], **values)
     except BuildError:
         return None
 
@@ -69,10 +70,14 @@ def _int_arg(name: str) -> int | None:
     return arg_int(name)
 
 
-def for_entity(obj: Any, viewer: Any, *, before: int | None = None, after: int | None = None, size: int = 50):
+def for_entity(
+    obj: Any, viewer: Any, *, before: int | None = None, after: int | None = None, size: int = 50
+) -> tuple[history.Page, list[history.Entry]]:
     """A page of a record's history, ready for the `history_list` macro; the caller has checked
     `can_view_history(viewer, obj)`. Other pages may embed it, e.g. the latest few changes."""
     entity_type, entity_id = obj.__tablename__, entity_id_of(obj)
+    if entity_id is None:
+        raise ValueError("a record that was never written has no history")
     project_id = project_id_of(obj)
     exclude = () if can_view_internal_history(viewer, project_id) else ("comment",)
     condition = sa.and_(
@@ -84,7 +89,7 @@ def for_entity(obj: Any, viewer: Any, *, before: int | None = None, after: int |
 
 
 @bp.get("/history/<entity_type>/<entity_id>")
-def entity_history(entity_type: str, entity_id: str):
+def entity_history(entity_type: str, entity_id: str) -> str:
     if (
         entity_type not in history.audited_models()
         or history.parse_entity_key(entity_type, entity_id) is None
@@ -152,10 +157,13 @@ def _project_choices() -> list[tuple[int, str]]:
         if ids is not None:
             query = query.where(Project.id.in_(ids))
         g._trail_projects = [(row.id, row.reference) for row in db.session.execute(query)]
-    return g._trail_projects
+    choices: list[tuple[int, str]] = g._trail_projects
+    return choices
 
 
-def _render_trail(form: TrailFilterForm, status: int = 200, download_form: TrailDownloadForm | None = None):
+def _render_trail(
+    form: TrailFilterForm, status: int = 200, download_form: TrailDownloadForm | None = None
+) -> tuple[str, int]:
     valid = status == 200 and form.validate()
     page, entries = history.Page([]), []
     if valid:
@@ -194,7 +202,7 @@ def _render_trail(form: TrailFilterForm, status: int = 200, download_form: Trail
 
 
 @bp.get("/audit")
-def trail():
+def trail() -> tuple[str, int]:
     require(can_view_audit_trail(current_user), visible=True)
     form = TrailFilterForm(formdata=request.args)
     form.set_choices(_project_choices(), every_project=is_admin(current_user))
@@ -202,7 +210,7 @@ def trail():
 
 
 @bp.post("/audit/download")
-def download():
+def download() -> Response | tuple[str, int]:
     require(can_view_audit_trail(current_user), visible=True)
     form = TrailDownloadForm()
     form.set_choices(_project_choices(), every_project=is_admin(current_user))
@@ -213,11 +221,11 @@ def download():
     # Everything up to the event before this download's own: the file is a fixed snapshot.
     up_to_id = audit.chain.head(db.session.connection())[0]
     services.record_trail_download(
-        db.session, actor=current_user, filters=filters, up_to_id=up_to_id, with_addresses=with_addresses
+        db.session(), actor=current_user, filters=filters, up_to_id=up_to_id, with_addresses=with_addresses
     )
     db.session.commit()
     body = services.trail_csv(
-        db.session,
+        db.session(),
         filters,
         audit_trail_project_ids(current_user),
         visible=visible_audit_event_filter(current_user),

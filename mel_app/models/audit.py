@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mel_app.models.base import Base
@@ -81,6 +82,6 @@ def immutability_ddl(dialect_name: str) -> tuple[str, ...]:
 
 
 @sa.event.listens_for(AuditEvent.__table__, "after_create")
-def _create_immutability_triggers(target, connection, **kw):
+def _create_immutability_triggers(target: sa.Table, connection: Connection, **kw: Any) -> None:
     for statement in immutability_ddl(connection.dialect.name):
         connection.execute(sa.text(statement))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -25,6 +25,8 @@ from mel_app.models.base import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine.default import DefaultExecutionContext
+
     from mel_app.models.project import Project
     from mel_app.models.user import Organisation
 
@@ -32,8 +34,8 @@ if TYPE_CHECKING:
 Amount = sa.Numeric(18, 4)
 
 
-def _default_aggregation(context: Any) -> str:
-    measure = Measure(context.get_current_parameters()["measure"])
+def _default_aggregation(context: DefaultExecutionContext) -> str:
+    measure = Measure(context.get_current_parameters()["measure"])  # type: ignore[no-untyped-call]
     return DEFAULT_AGGREGATION[measure].value
 
 
