@@ -1,36 +1,38 @@
 """Demo data: four ACTRAV projects with frameworks, periods, reports and scorecards in every state.
 
-All organisations are fictional. Every account has the password `demo-password-2026`.
-Loading is idempotent: a second run finds the demo administrator and adds nothing.
+Reports, design input, evaluations, scorecards and recommendations reach their states through the
+same services as the pages, each step taken by the demo account whose step it is: their versions,
+snapshots, audit events and notifications are what using the app produces (the steps are dated
+when the demo is loaded). All organisations are fictional. Every account has the password
+`demo-password-2026`. Loading is idempotent: a second run finds the demo administrator and adds nothing.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from mel_app import audit
 from mel_app.auth.passwords import hash_password
+from mel_app.evaluations import services as evaluations
 from mel_app.evaluations.defaults import ensure_defaults
-from mel_app.evaluations.services import open_evaluation
 from mel_app.extensions import db
 from mel_app.models import (
     DEFAULT_AGGREGATION,
     ActionStatus,
     Aggregation,
-    Comment,
-    DesignInputItem,
     DesignItemKind,
     Disposition,
     Evaluation,
     EvaluationKind,
-    EvaluationStatus,
     FundingModality,
     Indicator,
-    IndicatorValue,
     Measure,
     Membership,
     Organisation,
@@ -40,24 +42,20 @@ from mel_app.models import (
     Project,
     ProjectCountry,
     ProjectSector,
-    Recommendation,
     ReportingPeriod,
     ResponseKind,
     Result,
     ResultType,
     Role,
-    Score,
-    Scorecard,
-    ScorecardStatus,
-    ScorerGroup,
     Status,
     Submission,
     SubmissionKind,
-    SubmissionVersion,
     User,
-    Visibility,
 )
-from mel_app.submissions.snapshot import build_snapshot
+from mel_app.submissions import services as submissions
+from mel_app.submissions.services import ItemInput, ValueInput
+
+T = TypeVar("T")
 
 # A documented demo credential, used by demo data only.
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105  # nosec B105
@@ -566,64 +564,80 @@ NARRATIVE = {
 }
 
 
-def _values_for(sub: Submission, project: Project, factor: float) -> None:
+def _step(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """A demo account's step through a service, as a page takes it; then its audit events are
+    written, as the page's commit would write them."""
+    result = service(*args, **kwargs)
+    audit.write_pending(db.session())
+    return result
+
+
+def _values_for(project: Project, factor: float) -> dict[int, ValueInput]:
+    """What a partner enters for every indicator of the project, `factor` of the way to the target."""
+    values = {}
     for result in project.results:
         for indicator in result.indicators:
-            value = IndicatorValue(submission=sub, indicator=indicator)
+            entered = ValueInput(
+                comment="From union membership registers" if indicator.code.endswith("a") else ""
+            )
             if indicator.measure is Measure.qualitative:
-                value.text_value = "Model clauses were tabled in four bargaining rounds; two were adopted."
+                entered.text_value = "Model clauses were tabled in four bargaining rounds; two were adopted."
             elif indicator.measure is Measure.yes_no:
-                value.value = Decimal(1 if factor > 0.6 else 0)
+                entered.value = Decimal(1 if factor > 0.6 else 0)
             else:
                 base = indicator.baseline_value or Decimal(0)
                 target = indicator.target_value or Decimal(0)
                 total = (base + (target - base) * Decimal(str(factor))).quantize(Decimal(1))
-                value.value = total
+                entered.value = total
                 if indicator.disaggregate_by_sex:
                     women = (total * Decimal("0.55")).quantize(Decimal(1))
-                    value.women, value.men = women, total - women
-            value.comment = "From union membership registers" if indicator.code.endswith("a") else ""
-            db.session.add(value)
+                    entered.women, entered.men = women, total - women
+            values[indicator.id] = entered
+    return values
 
 
-def _report(project, period, org, author, status, factor, *, reviewer=None, when=None, comment=None):
-    when = when or datetime.now(UTC)
-    sub = Submission(
-        project=project,
+def _report(project, period, org, author, status, factor, *, reviewer=None, comment=None) -> Submission:
+    """A progress report brought to `status` the way its author and reviewer would, page by page."""
+    sub, _created = _step(
+        submissions.start_submission,
+        project,
+        actor=author,
+        organisation_id=org.id,
         kind=SubmissionKind.progress_report,
-        organisation=org,
         period=period,
-        author=author,
-        status=Status.draft,
-        narrative=dict(NARRATIVE),
-        last_edited_by=author,
     )
-    db.session.add(sub)
-    _values_for(sub, project, factor)
+    narrative = {"achievements": NARRATIVE["achievements"]} if status is Status.draft else dict(NARRATIVE)
+    _step(
+        submissions.save_report,
+        sub,
+        actor=author,
+        expected_version=sub.version,
+        narrative=narrative,
+        values=_values_for(project, factor),
+    )
     if status is Status.draft:
-        sub.narrative = {"achievements": NARRATIVE["achievements"]}
         return sub
-    db.session.flush()
-    sub.status, sub.submitted_at, sub.submitted_by, sub.version = Status.submitted, when, author, 2
-    db.session.add(
-        SubmissionVersion(
-            submission=sub, number=1, content=build_snapshot(sub), submitted_by=author, submitted_at=when
+    if status is Status.withdrawn:
+        # The organisation withdraws what it has not sent (a submitted report is the ILO's to return).
+        _step(
+            submissions.withdraw_submission,
+            sub,
+            actor=author,
+            expected_version=sub.version,
+            reason="Sent through the federation instead.",
         )
-    )
+        return sub
+    _step(submissions.submit_submission, sub, actor=author, expected_version=sub.version)
     if status is Status.returned:
-        sub.status, sub.returned_at, sub.returned_by, sub.version = Status.returned, when, reviewer, 3
-        db.session.add(
-            Comment(
-                submission=sub,
-                author=reviewer,
-                visibility=Visibility.shared,
-                body=comment or "Please give the women/men split for indicator 1.1.a.",
-            )
+        _step(
+            submissions.return_submission,
+            sub,
+            actor=reviewer,
+            expected_version=sub.version,
+            comment=comment or "Please give the women/men split for indicator 1.1.a.",
         )
     elif status is Status.approved:
-        sub.status, sub.approved_at, sub.approved_by, sub.version = Status.approved, when, reviewer, 3
-    elif status is Status.withdrawn:
-        sub.status = Status.withdrawn
+        _step(submissions.approve_submission, sub, actor=reviewer, expected_version=sub.version)
     return sub
 
 
@@ -632,58 +646,37 @@ def _reports(world: _World, today: date) -> None:
     spec = u["specialist"]
     nor, fin, ssc, rbsa = (world.projects[k] for k in ("nor", "fin", "ssc", "rbsa"))
     old, past, current = world.periods["nor"]
-    stamp = datetime.combine(past.end_date, datetime.min.time(), UTC) + timedelta(days=20)
     # RAF/22/11/NOR: approved history, one returned and one awaiting review in the past period,
-    # nothing from the government (overdue), a draft in the open period.
+    # one withdrawn, nothing from the government (overdue), a draft in the open period.
     for org, user, factor in [
         ("union_ke", "union", 0.35),
         ("employers_ke", "employer", 0.3),
         ("union_gh", "union.ghana", 0.3),
     ]:
-        _report(
-            nor,
-            old,
-            o[org],
-            u[user],
-            Status.approved,
-            factor,
-            reviewer=spec,
-            when=stamp - timedelta(days=180),
-        )
-    _report(nor, past, o["union_ke"], u["union"], Status.returned, 0.5, reviewer=spec, when=stamp)
-    _report(nor, past, o["employers_ke"], u["employer"], Status.submitted, 0.45, when=stamp)
-    _report(nor, past, o["union_gh"], u["union.ghana"], Status.approved, 0.45, reviewer=spec, when=stamp)
-    _report(nor, past, o["union_sn"], u["union.senegal"], Status.withdrawn, 0.4, when=stamp)
+        _report(nor, old, o[org], u[user], Status.approved, factor, reviewer=spec)
+    _report(nor, past, o["union_ke"], u["union"], Status.returned, 0.5, reviewer=spec)
+    _report(nor, past, o["employers_ke"], u["employer"], Status.submitted, 0.45)
+    _report(nor, past, o["union_gh"], u["union.ghana"], Status.approved, 0.45, reviewer=spec)
+    _report(nor, past, o["union_sn"], u["union.senegal"], Status.withdrawn, 0.4)
     _report(nor, current, o["union_ke"], u["union"], Status.draft, 0.6)
 
     f_old, f_past, _f_current = world.periods["fin"]
-    _report(
-        fin,
-        f_old,
-        o["union_zm"],
-        u["union.zambia"],
-        Status.approved,
-        0.4,
-        reviewer=spec,
-        when=stamp - timedelta(days=180),
-    )
-    _report(fin, f_past, o["union_zm"], u["union.zambia"], Status.submitted, 0.6, when=stamp)
-    _report(fin, f_past, o["union_gh"], u["union.ghana"], Status.approved, 0.55, reviewer=spec, when=stamp)
+    _report(fin, f_old, o["union_zm"], u["union.zambia"], Status.approved, 0.4, reviewer=spec)
+    _report(fin, f_past, o["union_zm"], u["union.zambia"], Status.submitted, 0.6)
+    _report(fin, f_past, o["union_gh"], u["union.ghana"], Status.approved, 0.55, reviewer=spec)
 
     _r_old, r_past, _r_current = world.periods["rbsa"]
-    _report(rbsa, r_past, o["union_sn"], u["union.senegal"], Status.submitted, 0.3, when=stamp)
+    _report(rbsa, r_past, o["union_sn"], u["union.senegal"], Status.submitted, 0.3)
 
     # Design input on the project in its design phase, with the ILO's responses.
-    design = Submission(
-        project=ssc,
+    fiji = u["union.fiji"]
+    design, _created = _step(
+        submissions.start_submission,
+        ssc,
+        actor=fiji,
+        organisation_id=o["union_fj"].id,
         kind=SubmissionKind.design_input,
-        organisation=o["union_fj"],
-        author=u["union.fiji"],
-        status=Status.draft,
-        narrative={},
-        last_edited_by=u["union.fiji"],
     )
-    db.session.add(design)
     items = [
         (
             DesignItemKind.need,
@@ -704,158 +697,136 @@ def _reports(world: _World, today: date) -> None:
             "Outside the project's control; raised with the UN Resident Coordinator.",
         ),
     ]
-    for position, (kind, text, _disposition, _reason) in enumerate(items):
-        db.session.add(DesignInputItem(submission=design, position=position, kind=kind, text=text))
-    db.session.flush()
-    design.status, design.submitted_at, design.submitted_by, design.version = (
-        Status.submitted,
-        stamp,
-        u["union.fiji"],
-        2,
+    _step(
+        submissions.save_design_input,
+        design,
+        actor=fiji,
+        expected_version=design.version,
+        items=[ItemInput(id=None, kind=kind, text=text) for kind, text, _disposition, _reason in items],
     )
-    db.session.add(
-        SubmissionVersion(
-            submission=design,
-            number=1,
-            content=build_snapshot(design),
-            submitted_by=u["union.fiji"],
-            submitted_at=stamp,
-        )
+    _step(submissions.submit_submission, design, actor=fiji, expected_version=design.version)
+    _step(
+        submissions.record_responses,
+        design,
+        actor=spec,
+        expected_version=design.version,
+        responses={
+            item.id: (disposition, reason)
+            for item, (_kind, _text, disposition, reason) in zip(design.design_items, items, strict=True)
+        },
     )
-    design.status, design.approved_at, design.approved_by, design.version = Status.approved, stamp, spec, 3
-    for item, (_kind, _text, disposition, reason) in zip(design.design_items, items, strict=True):
-        item.disposition, item.response_reason = disposition, reason
-        item.responded_by, item.responded_at = spec, stamp
-    db.session.add(
-        Submission(
-            project=ssc,
-            kind=SubmissionKind.design_input,
-            organisation=o["union_bb"],
-            author=u["union.barbados"],
-            status=Status.draft,
-            last_edited_by=u["union.barbados"],
-            narrative={},
-        )
+    _step(submissions.approve_submission, design, actor=spec, expected_version=design.version)
+    # Barbados has started its design input and not sent it yet.
+    _step(
+        submissions.start_submission,
+        ssc,
+        actor=u["union.barbados"],
+        organisation_id=o["union_bb"].id,
+        kind=SubmissionKind.design_input,
     )
 
 
-def _scorecard(evaluation, scorer, group, criteria, points, *, submitted, when):
-    card = Scorecard(
-        evaluation=evaluation,
-        scorer=scorer,
-        group=group,
-        status=ScorecardStatus.submitted if submitted else ScorecardStatus.draft,
-        submitted_at=when if submitted else None,
-        version=2 if submitted else 1,
-    )
-    db.session.add(card)
-    for criterion, point in zip(criteria, points, strict=False):
-        db.session.add(
-            Score(
-                scorecard=card,
-                criterion=criterion,
-                point=point,
-                cannot_assess=point is None,
-                justification="Based on the approved progress reports and our own records."
-                if point is not None
-                else "We did not take part in this part of the project.",
-            )
+def _score(evaluation: Evaluation, scorer: User, points: list[int | None], *, submit: bool) -> None:
+    """The scorer fills in their scorecard (a point, or None for "cannot assess", per criterion in
+    order) and saves it as a draft or submits it."""
+    card = evaluations.load_scorecard(evaluation.id, scorer.id)
+    answers = {
+        criterion.id: evaluations.Answer(
+            point=point,
+            cannot_assess=point is None,
+            justification="Based on the approved progress reports and our own records."
+            if point is not None
+            else "We did not take part in this part of the project.",
         )
-    return card
+        for criterion, point in zip(evaluation.criteria_set.criteria, points, strict=False)
+    }
+    _step(
+        evaluations.save_scorecard,
+        card,
+        actor=scorer,
+        expected_version=card.version,
+        answers=answers,
+        submit=submit,
+    )
 
 
 def _evaluations(world: _World, criteria_set, scale, today: date) -> None:
-    u = world.users
-    criteria = list(criteria_set.criteria)
+    u, o = world.users, world.orgs
+    spec = u["specialist"]
     nor, fin, rbsa = world.projects["nor"], world.projects["fin"], world.projects["rbsa"]
-    when = datetime.combine(today, datetime.min.time(), UTC) - timedelta(days=10)
-    mid = Evaluation(
-        project=nor,
+    mid = _step(
+        evaluations.open_evaluation,
+        nor,
+        actor=spec,
         kind=EvaluationKind.mid_term,
         title="Mid-term evaluation 2026",
         criteria_set=criteria_set,
         scale=scale,
-        status=EvaluationStatus.open,
         deadline=today + timedelta(days=30),
-        opened_by=u["specialist"],
-        opened_at=when,
+        evaluator_ids=[u["evaluator"].id],
+        organisation_ids=[o["union_ke"].id, o["employers_ke"].id],
+        ilo_staff_ids=[spec.id],
     )
-    db.session.add(mid)
-    _scorecard(
-        mid,
-        u["evaluator"],
-        ScorerGroup.independent,
-        criteria,
-        [5, 4, 4, 3, 4, 3, 5, 5, 4, 3],
-        submitted=True,
-        when=when,
-    )
-    _scorecard(
-        mid,
-        u["union"],
-        ScorerGroup.workers,
-        criteria,
-        [6, 5, 3, 2, 4, None, 5, 3, 5, 4],
-        submitted=True,
-        when=when,
-    )
-    _scorecard(mid, u["employer"], ScorerGroup.employers, criteria, [4, 4, 5, 5], submitted=False, when=when)
-    _scorecard(
-        mid,
-        u["specialist"],
-        ScorerGroup.ilo,
-        criteria,
-        [5, 5, 4, 4, 4, 4, 5, 4, 4, 3],
-        submitted=True,
-        when=when,
-    )
+    _score(mid, u["evaluator"], [5, 4, 4, 3, 4, 3, 5, 5, 4, 3], submit=True)
+    _score(mid, u["union"], [6, 5, 3, 2, 4, None, 5, 3, 5, 4], submit=True)
+    _score(mid, u["employer"], [4, 4, 5, 5], submit=False)
+    _score(mid, spec, [5, 5, 4, 4, 4, 4, 5, 4, 4, 3], submit=True)
 
-    final = Evaluation(
-        project=fin,
+    final = _step(
+        evaluations.open_evaluation,
+        fin,
+        actor=spec,
         kind=EvaluationKind.final,
         title="Final independent evaluation",
         criteria_set=criteria_set,
         scale=scale,
-        status=EvaluationStatus.closed,
         deadline=today - timedelta(days=20),
-        opened_by=u["specialist"],
-        opened_at=when - timedelta(days=60),
-        closed_by=u["specialist"],
-        closed_at=when - timedelta(days=5),
+        evaluator_ids=[u["evaluator"].id],
+        organisation_ids=[o["union_zm"].id],
+        ilo_staff_ids=[spec.id],
     )
-    db.session.add(final)
-    _scorecard(
-        final,
-        u["evaluator"],
-        ScorerGroup.independent,
-        criteria,
-        [5, 4, 4, 4, 3, 3, 4, 5, 4, 2],
-        submitted=True,
-        when=when - timedelta(days=30),
-    )
-    _scorecard(
-        final,
-        u["union.zambia"],
-        ScorerGroup.workers,
-        criteria,
-        [6, 5, 5, 3, 4, 4, 5, 6, 4, 3],
-        submitted=True,
-        when=when - timedelta(days=25),
-    )
-    _scorecard(
-        final,
-        u["specialist"],
-        ScorerGroup.ilo,
-        criteria,
-        [5, 5, 4, 4, 4, 3, 4, 5, 3, 3],
-        submitted=True,
-        when=when - timedelta(days=20),
-    )
+    _score(final, u["evaluator"], [5, 4, 4, 4, 3, 3, 4, 5, 4, 2], submit=True)
+    _score(final, u["union.zambia"], [6, 5, 5, 3, 4, 4, 5, 6, 4, 3], submit=True)
+    _score(final, spec, [5, 5, 4, 4, 4, 3, 4, 5, 3, 3], submit=True)
+    _step(evaluations.close_evaluation, final, actor=spec, expected_version=final.version)
+    for text, addressed_to, response, status, action, days in [
+        (
+            "Institutionalise the trade policy research network within the regional trade union "
+            "organisation.",
+            "ILO ACTRAV and partner unions",
+            ResponseKind.accepted,
+            ActionStatus.in_progress,
+            "Hand over the network to the regional federation.",
+            120,
+        ),
+        (
+            "Extend the project to two more countries in a second phase.",
+            "ILO",
+            ResponseKind.partially_accepted,
+            ActionStatus.not_started,
+            "Include one more country subject to donor funding.",
+            365,
+        ),
+    ]:
+        recommendation = _step(
+            evaluations.add_recommendation, final, actor=u["evaluator"], text=text, addressed_to=addressed_to
+        )
+        _step(
+            evaluations.respond_to_recommendation,
+            recommendation,
+            actor=spec,
+            response=response,
+            planned_action=action,
+            due_date=today + timedelta(days=days),
+            action_status=status,
+        )
+
     # An evaluation just opened, so that the evaluator has a scorecard still to fill in My tasks
     # (their scorecard of the mid-term evaluation is submitted already).
-    open_evaluation(
+    _step(
+        evaluations.open_evaluation,
         rbsa,
-        actor=u["specialist"],
+        actor=spec,
         kind=EvaluationKind.mid_term,
         title="Mid-term review",
         criteria_set=criteria_set,
@@ -863,36 +834,5 @@ def _evaluations(world: _World, criteria_set, scale, today: date) -> None:
         deadline=today + timedelta(days=45),
         evaluator_ids=[u["evaluator"].id],
         organisation_ids=[],
-        ilo_staff_ids=[u["specialist"].id],
-    )
-    db.session.add(
-        Recommendation(
-            evaluation=final,
-            position=0,
-            created_by=u["evaluator"],
-            addressed_to="ILO ACTRAV and partner unions",
-            text="Institutionalise the trade policy research network within the regional trade union "
-            "organisation.",
-            response=ResponseKind.accepted,
-            action_status=ActionStatus.in_progress,
-            planned_action="Hand over the network to the regional federation.",
-            due_date=today + timedelta(days=120),
-            responded_by=u["specialist"],
-            responded_at=when,
-        )
-    )
-    db.session.add(
-        Recommendation(
-            evaluation=final,
-            position=1,
-            created_by=u["evaluator"],
-            addressed_to="ILO",
-            text="Extend the project to two more countries in a second phase.",
-            response=ResponseKind.partially_accepted,
-            action_status=ActionStatus.not_started,
-            planned_action="Include one more country subject to donor funding.",
-            due_date=today + timedelta(days=365),
-            responded_by=u["specialist"],
-            responded_at=when,
-        )
+        ilo_staff_ids=[spec.id],
     )

@@ -91,3 +91,24 @@ def test_verify_passes_on_an_intact_chain_and_names_a_changed_event(app, make, r
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1
     assert "event 2" in result.output
+
+
+def test_steps_of_one_transaction_written_in_turn_keep_their_own_names(app, make):
+    """Without `write_pending` between them, the second change would be taken for what the first
+    note names (the first change to the record after the note); with it, each is named as a
+    commit after each step would name it."""
+    org = make.organisation("Steps Union")
+    with app.app_context():
+        o = db.session.get(Organisation, org)
+        audit.record(db.session, "organisation.rename", target=o, reason="first step")
+        o.acronym = "SU"
+        audit.write_pending(db.session())
+        o.acronym = "SU2"
+        audit.record(db.session, "organisation.renumber", target=o, reason="second step")
+        db.session.commit()
+        first, second = _events("organisation.ren")
+        assert [(e.action, e.reason, e.after["acronym"]) for e in (first, second)] == [
+            ("organisation.rename", "first step", "SU"),
+            ("organisation.renumber", "second step", "SU2"),
+        ]
+        assert audit.chain.verify(db.session.connection()).ok

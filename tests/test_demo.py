@@ -90,3 +90,41 @@ def test_favicon_is_linked_and_served(app, client, login):
     assert answer.status_code == 302 and "/static/favicon.svg" in answer.headers["Location"]
     with client.get(answer.headers["Location"]) as icon:
         assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+
+
+def test_the_demo_reaches_every_state_through_the_workflow_by_its_accounts(app, demo):
+    """Demo data is what using the app produces: each submission's trail holds the steps that led
+    to its state, each taken by a demo account, with a snapshot for every time it was sent."""
+    expected = {
+        Status.draft: ["submission.start", "submission.save"],
+        Status.withdrawn: ["submission.start", "submission.save", "submission.withdraw"],
+        Status.submitted: ["submission.start", "submission.save", "submission.submit"],
+        Status.returned: ["submission.start", "submission.save", "submission.submit", "submission.return"],
+        Status.approved: ["submission.start", "submission.save", "submission.submit", "submission.approve"],
+    }
+    with app.app_context():
+        for sub in db.session.scalars(sa.select(Submission)):
+            events = db.session.scalars(
+                sa.select(AuditEvent)
+                .where(AuditEvent.entity_type == "submission", AuditEvent.entity_id == str(sub.id))
+                .order_by(AuditEvent.id)
+            ).all()
+            steps = [e.action for e in events if e.action != "submission.respond"]
+            if sub.kind.value == "design_input" and sub.status is Status.draft:
+                assert steps == ["submission.start"]  # started, nothing written yet
+            else:
+                assert steps == expected[sub.status], (sub.id, sub.status)
+            assert all(e.actor_id is not None and e.actor_name != "system" for e in events)
+            sent = steps.count("submission.submit")
+            assert len(sub.versions) == sent and sub.submitted_at is not None or not sent
+        for card in db.session.scalars(sa.select(Scorecard)):
+            actions = {
+                e.action: e.actor_id
+                for e in db.session.scalars(
+                    sa.select(AuditEvent).where(
+                        AuditEvent.entity_type == "scorecard", AuditEvent.entity_id == str(card.id)
+                    )
+                )
+            }
+            if card.status.value == "submitted":
+                assert actions.get("scorecard.submit") == card.scorer_id

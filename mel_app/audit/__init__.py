@@ -22,6 +22,7 @@ from mel_app.audit.capture import (
     current_actor,
     install,
     set_actor,
+    write_pending,
 )
 from mel_app.audit.chain import append_many
 
@@ -84,4 +85,5 @@ __all__ = [
     "install",
     "record",
     "set_actor",
+    "write_pending",
 ]

@@ -549,6 +549,14 @@ def _write(session: Session) -> None:
     chain.append(session.connection(), [e.fields for e in events])
 
 
+def write_pending(session: Session) -> None:
+    """Chain and insert what this transaction changed so far, each change named by its service's
+    note, as the commit does. For one transaction that takes many steps in turn (the demo loader):
+    a later step's change to the same record is then never taken for what an earlier note names."""
+    session.flush()
+    _write(session)
+
+
 def _before_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint is released: its events wait for the real commit
