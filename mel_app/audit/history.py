@@ -19,7 +19,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import InstrumentedAttribute, Mapper
+from sqlalchemy.orm import InstrumentedAttribute as Attribute
+from sqlalchemy.orm import Mapper
 
 from mel_app import dates
 from mel_app.audit import naming
@@ -379,8 +380,6 @@ class Entry:
     changes: list[Change] = field(default_factory=list)
 
 
-Attribute = InstrumentedAttribute
-
 # How a linked record is named: a query per kind of record, for all the ids of a page at once.
 def _names_query(table: str, ids: set[int]) -> Iterable[tuple[int, str]]:
     if table == "user":
@@ -393,7 +392,7 @@ def _names_query(table: str, ids: set[int]) -> Iterable[tuple[int, str]]:
             )
         )
         return ((r.id, f"{r.name} ({r.acronym})" if r.acronym else r.name) for r in rows)
-    simple: dict[str, tuple[InstrumentedAttribute[int], InstrumentedAttribute[str]]] = {
+    simple: dict[str, tuple[Attribute[int], Attribute[str]]] = {
         "project": (Project.id, Project.reference),
         "reporting_period": (ReportingPeriod.id, ReportingPeriod.label),
         "criteria_set": (CriteriaSet.id, CriteriaSet.name),
