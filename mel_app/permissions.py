@@ -12,19 +12,24 @@ from typing import Any
 import sqlalchemy as sa
 from flask import abort, current_app, g
 
+from mel_app import workflow
+from mel_app.audit.capture import project_id_of
 from mel_app.extensions import db
 from mel_app.models import (
+    AuditEvent,
     Evaluation,
     EvaluationStatus,
     Membership,
     Phase,
     Project,
     Role,
+    Score,
     Scorecard,
     ScorecardStatus,
     Status,
     Submission,
     SubmissionKind,
+    User,
 )
 
 
@@ -266,8 +271,6 @@ def visible_audit_event_filter(user: Any) -> sa.ColumnElement[bool]:
     a deleted score are left out. Events of a scorecard itself (invited, saved, submitted,
     reopened) hold no score and stay in the trail of those who read the project's trail, as the
     evaluation page shows them the cards' status."""
-    from mel_app.models import AuditEvent, Score
-
     # One primary-key lookup per score event (the CASE keeps other records' ids, which need not
     # be numbers, away from the cast), rather than a set of every readable score.
     score_id = sa.case((AuditEvent.entity_type == "score", sa.cast(AuditEvent.entity_id, sa.Integer)))
@@ -280,27 +283,60 @@ def visible_audit_event_filter(user: Any) -> sa.ColumnElement[bool]:
     return sa.or_(AuditEvent.entity_type.is_(None), AuditEvent.entity_type != "score", readable)
 
 
-def can_score(user: Any, scorecard: Any) -> bool:
-    """Fill one's own scorecard while it is a draft and the evaluation is open."""
+def can_view_scorecard(user: Any, scorecard: Any) -> bool:
+    """Someone else's scorecard page: a submitted card for those who may read its contents with
+    its scorer's name; a draft (only that it exists, never its scores) for the evaluation's managers."""
+    if scorecard.status is ScorecardStatus.submitted:
+        return can_view_named_scores(user, scorecard)
+    return can_manage_evaluation(user, scorecard.evaluation)
+
+
+def can_view_named_scores(user: Any, scorecard: Any) -> bool:
+    """A scorecard's scores beside its scorer's name: the blind-scoring rule and the names rule."""
+    return can_view_scorecard_contents(user, scorecard) and can_view_individual_scores(
+        user, scorecard.evaluation
+    )
+
+
+def can_view_scorers(user: Any, evaluation: Any) -> bool:
+    """The list of scorecards of an evaluation (who was invited, whose card is in)."""
+    return can_manage_evaluation(user, evaluation) or can_view_individual_scores(user, evaluation)
+
+
+# Who may act on a scorecard or an evaluation (`may_…`: 403/404 when not), and whether its state
+# allows it now (the workflow's tables: 409 when not). `can_…` is both, for showing a button.
+
+
+def may_score(user: Any, scorecard: Any) -> bool:
+    """One's own scorecard, in a project one belongs to."""
     return (
         _authenticated(user)
         and scorecard.scorer_id == user.id
-        and scorecard.status is ScorecardStatus.draft
-        and scorecard.evaluation.status is EvaluationStatus.open
         and is_member(user, scorecard.evaluation.project_id)
     )
 
 
+def can_score(user: Any, scorecard: Any) -> bool:
+    """Fill one's own scorecard while it is a draft and the evaluation is open."""
+    return may_score(user, scorecard) and workflow.scorecard_allowed(
+        scorecard.status, workflow.ScorecardAction.save, scorecard.evaluation.status
+    )
+
+
 def can_reopen_scorecard(user: Any, scorecard: Any) -> bool:
-    return (
-        scorecard.status is ScorecardStatus.submitted
-        and scorecard.evaluation.status is EvaluationStatus.open
-        and can_manage_evaluation(user, scorecard.evaluation)
+    return can_manage_evaluation(user, scorecard.evaluation) and workflow.scorecard_allowed(
+        scorecard.status, workflow.ScorecardAction.reopen, scorecard.evaluation.status
     )
 
 
 def can_close_evaluation(user: Any, evaluation: Any) -> bool:
-    return evaluation.status is EvaluationStatus.open and can_manage_evaluation(user, evaluation)
+    return can_manage_evaluation(user, evaluation) and workflow.EVALUATION.allowed(
+        evaluation.status, workflow.EvaluationAction.close
+    )
+
+
+def can_invite_scorers(user: Any, evaluation: Any) -> bool:
+    return can_manage_evaluation(user, evaluation) and workflow.takes_scores(evaluation.status)
 
 
 def can_add_recommendation(user: Any, evaluation: Any) -> bool:
@@ -404,6 +440,8 @@ TEMPLATE_PREDICATES.update(
         "view_results": can_view_results,
         "view_scorecard_contents": can_view_scorecard_contents,
         "score": can_score,
+        "view_scorecard": can_view_scorecard,
+        "view_scorers": can_view_scorers,
         "reopen_scorecard": can_reopen_scorecard,
         "close_evaluation": can_close_evaluation,
         "add_recommendation": can_add_recommendation,
@@ -481,8 +519,6 @@ TEMPLATE_PREDICATES.update(
 # only their own organisation's submissions; evaluators and observers only approved ones;
 # administrators read everything and change nothing.
 
-from mel_app import workflow  # noqa: E402 - kept inside this block to avoid merge conflicts
-
 
 def reporter_organisation_id(user: Any, project_id: int) -> int | None:
     """The organisation the user reports for in a project (memoised for the request)."""
@@ -544,21 +580,22 @@ def can_reopen_submission(user: Any, sub: Submission) -> bool:
     return is_submission_reviewer(user, sub) and workflow.allowed(sub.status, workflow.Action.reopen)
 
 
+def may_withdraw_submission(user: Any, sub: Submission) -> bool:
+    """Who may withdraw: its author, while a reporter for its organisation (whatever its state)."""
+    return _authenticated(user) and sub.author_id == user.id and is_submission_reporter(user, sub)
+
+
 def can_withdraw_submission(user: Any, sub: Submission) -> bool:
-    return (
-        _authenticated(user)
-        and sub.author_id == user.id
-        and is_submission_reporter(user, sub)
-        and workflow.allowed(sub.status, workflow.Action.withdraw)
-    )
+    return may_withdraw_submission(user, sub) and workflow.allowed(sub.status, workflow.Action.withdraw)
+
+
+def may_respond_to_design_input(user: Any, sub: Submission) -> bool:
+    """Who records the ILO's responses to design input: its reviewers (whatever its state)."""
+    return sub.kind is SubmissionKind.design_input and is_submission_reviewer(user, sub)
 
 
 def can_respond_to_design_input(user: Any, sub: Submission) -> bool:
-    return (
-        sub.kind is SubmissionKind.design_input
-        and is_submission_reviewer(user, sub)
-        and sub.status in workflow.RESPONDABLE
-    )
+    return may_respond_to_design_input(user, sub) and sub.status in workflow.RESPONDABLE
 
 
 def can_see_comments(user: Any, sub: Submission) -> bool:
@@ -703,9 +740,6 @@ def can_view_history(user: Any, obj: Any) -> bool:
     A score's history: those of its scorecard, when the blind-scoring rule lets them read it; a
     scorecard's shows its scores only to those the rule lets read them
     (`visible_audit_event_filter`)."""
-    from mel_app.audit.capture import project_id_of
-    from mel_app.models import Score, Scorecard, Submission, User
-
     if not _authenticated(user) or obj is None:
         return False
     if isinstance(obj, Score):
@@ -737,9 +771,6 @@ def may_know_of_history(user: Any, obj: Any) -> bool:
 
     Members of the project other than reporters know its records exist; reporters only know
     their own organisation's, and nobody learns of another user's account."""
-    from mel_app.audit.capture import project_id_of
-    from mel_app.models import Project, User
-
     if not _authenticated(user) or obj is None or isinstance(obj, User):
         return False
     project_id = project_id_of(obj) if getattr(type(obj), "__audited__", False) else None

@@ -533,6 +533,17 @@ def load_scorecard(evaluation_id: int, scorer_id: int) -> Scorecard | None:
     )
 
 
+def check_scorecard_state(card: Scorecard, *, submit: bool = False, reopen: bool = False) -> None:
+    """Refuse (EvaluationError, 409) when the card's or its evaluation's state does not allow saving,
+    submitting or reopening it now, before the user's input is even read."""
+    if reopen:
+        action = workflow.ScorecardAction.reopen
+    else:
+        action = workflow.ScorecardAction.submit if submit else workflow.ScorecardAction.save
+    with _state_rules():
+        workflow.scorecard_target(card.status, action, card.evaluation.status)
+
+
 def save_scorecard(
     card: Scorecard,
     *,
