@@ -51,7 +51,7 @@ TAKES_SCORES = frozenset({EvaluationStatus.open})
 
 
 def _evaluation_refusal(status: EvaluationStatus, action: EvaluationAction) -> str:
-    return _("This evaluation is already closed.")
+    return str(_("This evaluation is already closed."))
 
 
 EVALUATION: Machine[EvaluationStatus, EvaluationAction] = Machine(
@@ -99,8 +99,8 @@ SCORECARD_TRANSITIONS: dict[ScorecardAction, Transition[ScorecardStatus]] = {
 
 def _scorecard_refusal(status: ScorecardStatus, action: ScorecardAction) -> str:
     if action is ScorecardAction.reopen:
-        return _("Only a submitted scorecard can be reopened.")
-    return _("This scorecard has been submitted. A specialist can reopen it.")
+        return str(_("Only a submitted scorecard can be reopened."))
+    return str(_("This scorecard has been submitted. A specialist can reopen it."))
 
 
 SCORECARD: Machine[ScorecardStatus, ScorecardAction] = Machine(

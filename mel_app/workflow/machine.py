@@ -12,11 +12,15 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeAlias, TypeVar
 
 import sqlalchemy as sa
 
 from mel_app.extensions import db
+from mel_app.models import Evaluation, Scorecard, Submission
+
+# The rows a machine moves: each has an id, a version and a state.
+Versioned: TypeAlias = Submission | Evaluation | Scorecard
 
 S = TypeVar("S", bound=enum.Enum)
 A = TypeVar("A", bound=enum.Enum)
@@ -75,12 +79,12 @@ class Machine(Generic[S, A]):
 
 
 def conditional_update(
-    model: Any,
-    obj: Any,
+    model: type[Versioned],
+    obj: Versioned,
     *,
     expected_version: int,
     conditions: tuple[sa.ColumnElement[bool], ...] = (),
-    values: Mapping[str, Any] | None = None,
+    values: Mapping[str, object] | None = None,
 ) -> bool:
     """The one UPDATE that changes a row of a state machine: bumps its version (and sets `values`)
     only if nobody changed it since `expected_version` and `conditions` still hold.

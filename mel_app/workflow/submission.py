@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -45,7 +44,7 @@ TRANSITIONS: dict[Action, Transition[Status]] = {
 
 
 def _refusal(status: Status, action: Action) -> str:
-    return _("This is not possible while the submission is %(status)s.", status=status_label(status))
+    return str(_("This is not possible while the submission is %(status)s.", status=status_label(status)))
 
 
 SUBMISSION: Machine[Status, Action] = Machine("submission", Status, TRANSITIONS, _refusal)
@@ -78,9 +77,9 @@ class WorkflowConflict(WorkflowError):
 
     def describe(self) -> str:
         if not self.who or not self.when:
-            return _("Someone else changed this in the meantime.")
+            return str(_("Someone else changed this in the meantime."))
         when = _format_when(self.when)
-        messages = {
+        messages: dict[str, str] = {
             "submission.submit": _("Already submitted by %(who)s at %(when)s."),
             "submission.return": _("Already returned by %(who)s at %(when)s."),
             "submission.approve": _("Already approved by %(who)s at %(when)s."),
@@ -89,7 +88,7 @@ class WorkflowConflict(WorkflowError):
             "submission.save": _("Saved by %(who)s at %(when)s."),
             "submission.respond": _("Responses recorded by %(who)s at %(when)s."),
         }
-        template = messages.get(self.action or "", _("Changed by %(who)s at %(when)s."))
+        template: str = messages.get(self.action or "", _("Changed by %(who)s at %(when)s."))
         return template % {"who": self.who, "when": when}
 
 
@@ -142,7 +141,7 @@ def last_change(sub: Submission) -> WorkflowConflict:
 
 
 def _conditional_update(
-    sub: Submission, *, expected_status: Status, expected_version: int, values: dict[str, Any]
+    sub: Submission, *, expected_status: Status, expected_version: int, values: dict[str, object]
 ) -> None:
     """The one UPDATE that changes a submission; refuses with a conflict when someone came first."""
     won = conditional_update(
@@ -162,7 +161,7 @@ def _check_version(sub: Submission, expected_version: int) -> None:
         raise last_change(sub)
 
 
-def _stamps(action: Action, actor: User, now: datetime) -> dict[str, Any]:
+def _stamps(action: Action, actor: User, now: datetime) -> dict[str, object]:
     if action is Action.submit:
         return {"submitted_at": now, "submitted_by_id": actor.id}
     if action is Action.return_:
@@ -195,7 +194,7 @@ def transition(
         key: getattr(sub, key) for key in values if key not in ("status", "updated_at")
     }
     audit.record(
-        db.session,
+        db.session(),
         f"submission.{action.value}",
         actor=actor,
         target=sub,
@@ -211,7 +210,7 @@ def claim_edit(
     actor: User,
     expected_version: int,
     allowed_states: frozenset[Status] = EDITABLE,
-    values: dict[str, Any] | None = None,
+    values: dict[str, object] | None = None,
     touch_editor: bool = True,
 ) -> None:
     """Take the optimistic lock for an edit: bumps the version if nobody saved in between.
