@@ -87,9 +87,7 @@ POLICIES = {
         get=admin_page(200), post=admin_page(409), args=lambda w: {"set_id": w.criteria_set}
     ),
     "admin.copy_criteria_set": Route(post=admin_page(302), args=lambda w: {"set_id": w.criteria_set}),
-    "admin.default_criteria_set": Route(
-        post=admin_page(302), args=lambda w: {"set_id": w.criteria_set}
-    ),
+    "admin.default_criteria_set": Route(post=admin_page(302), args=lambda w: {"set_id": w.criteria_set}),
     "admin.scales": Route(get=admin_page(200)),
     "admin.new_scale": Route(get=admin_page(200), post=admin_page(422)),
     "admin.edit_scale": Route(
