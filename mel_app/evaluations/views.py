@@ -193,7 +193,6 @@ def detail(evaluation_id: int):
 
 
 def _render_detail(evaluation: Evaluation, status: int = 200, **forms: Any):
-    manager = can_manage_evaluation(current_user, evaluation)
     own_card = services.load_scorecard(evaluation.id, current_user.id)
     scorecards: list[Scorecard] = []
     if can_view_scorers(current_user, evaluation):
@@ -225,7 +224,6 @@ def _render_detail(evaluation: Evaluation, status: int = 200, **forms: Any):
         own_card=own_card,
         scorecards=scorecards,
         recommendations=recommendations,
-        manager=manager,
         invite_form=invite_form,
         recommendation_form=forms.get("recommendation_form") or RecommendationForm(formdata=None),
     ), status
