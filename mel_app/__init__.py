@@ -179,13 +179,16 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from mel_app.account.views import bp as account_bp
-    from mel_app.admin.views import bp as admin_bp
+    from mel_app.admin import criteria_views as _criteria_views  # noqa: F401 - admin pages
+    from mel_app.admin import views as _admin_views  # noqa: F401 - admin pages
+    from mel_app.admin.blueprint import bp as admin_bp
     from mel_app.audit.views import bp as audit_bp
     from mel_app.auth.views import bp as auth_bp
     from mel_app.evaluations.views import bp as evaluations_bp
     from mel_app.exports.views import bp as exports_bp
     from mel_app.main.views import bp as main_bp
     from mel_app.members.views import bp as members_bp
+    from mel_app.notifications import admin_views as _outbox_views  # noqa: F401 - admin pages
     from mel_app.notifications.views import bp as notifications_bp
     from mel_app.printing.views import bp as printing_bp
     from mel_app.projects.views import bp as projects_bp

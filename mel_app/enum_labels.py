@@ -36,6 +36,7 @@ from mel_app.models.notification import DeliveryMode, NotificationKind, OutboxSt
 from mel_app.notifications.preferences import KIND_LABELS, MODE_LABELS
 from mel_app.projects.grid import CellStatus
 from mel_app.projects.periods import Frequency
+from mel_app.workflow import labels as state_labels
 
 LABELS: dict[type[enum.Enum], dict[Any, Any]] = {
     Aggregation: {
@@ -78,7 +79,7 @@ LABELS: dict[type[enum.Enum], dict[Any, Any]] = {
         EvaluationKind.internal_review: _l("Internal review"),
         EvaluationKind.self_assessment: _l("Self-assessment"),
     },
-    EvaluationStatus: {EvaluationStatus.open: _l("Open"), EvaluationStatus.closed: _l("Closed")},
+    EvaluationStatus: dict(state_labels.EVALUATION_STATUS),
     Frequency: {
         Frequency.quarterly: _l("Quarterly"),
         Frequency.half_yearly: _l("Half-yearly"),
@@ -121,7 +122,7 @@ LABELS: dict[type[enum.Enum], dict[Any, Any]] = {
         Role.evaluator: _l("Evaluator"),
         Role.observer: _l("Observer"),
     },
-    ScorecardStatus: {ScorecardStatus.draft: _l("Draft"), ScorecardStatus.submitted: _l("Submitted")},
+    ScorecardStatus: dict(state_labels.SCORECARD_STATUS),
     ScorerGroup: {
         ScorerGroup.workers: _l("Workers"),
         ScorerGroup.employers: _l("Employers"),
@@ -129,13 +130,7 @@ LABELS: dict[type[enum.Enum], dict[Any, Any]] = {
         ScorerGroup.ilo: _l("ILO"),
         ScorerGroup.independent: _l("Independent evaluators"),
     },
-    Status: {
-        Status.draft: _l("Draft"),
-        Status.submitted: _l("Awaiting review"),
-        Status.returned: _l("Returned for revision"),
-        Status.approved: _l("Approved"),
-        Status.withdrawn: _l("Withdrawn"),
-    },
+    Status: dict(state_labels.STATUS),
     SubmissionKind: {
         SubmissionKind.progress_report: _l("Progress report"),
         SubmissionKind.design_input: _l("Design input"),

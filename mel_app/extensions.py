@@ -8,6 +8,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
+from mel_app.integers import arg_int, to_int
 from mel_app.models.base import Base
 
 
@@ -18,8 +19,6 @@ class _SQLAlchemy(SQLAlchemy):
         Left to the library, `?page=9223372036854775808` would reach the database as an OFFSET it
         cannot hold; out of range or not a number, the page is the first one, as for any junk.
         """
-        from mel_app.integers import arg_int, to_int
-
         page = arg_int("page", 1, minimum=1) if page is None else to_int(page, 1, minimum=1)
         if per_page is None:
             per_page = arg_int("per_page", 20, minimum=1, maximum=100)

@@ -7,32 +7,49 @@ they cannot even learn that it exists; a member without the right role gets 403.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard
 
 import sqlalchemy as sa
 from flask import abort, current_app, g
 
+from mel_app import workflow
+from mel_app.audit.capture import project_id_of
 from mel_app.extensions import db
 from mel_app.models import (
+    Attachment,
+    AuditEvent,
     Evaluation,
     EvaluationStatus,
     Membership,
     Phase,
     Project,
+    Recommendation,
     Role,
+    Score,
     Scorecard,
     ScorecardStatus,
     Status,
     Submission,
     SubmissionKind,
+    User,
 )
 
+if TYPE_CHECKING:
+    from flask_login import AnonymousUserMixin
 
-def _authenticated(user: Any) -> bool:
+# Whom a rule is asked about: a signed-in user, the anonymous user, nobody (no request), or the
+# command line's reader of exports (`SYSTEM_READER`). Only an active, signed-in `User` passes
+# `_authenticated`.
+Viewer: TypeAlias = "User | AnonymousUserMixin | _SystemReader | None"
+
+
+def _authenticated(user: Viewer) -> TypeGuard[User]:
+    """Signed in with an active account (the anonymous user and the command line's reader are not)."""
     return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active)
 
 
-def roles_in(user: Any, project_id: int) -> frozenset[Role]:
+def roles_in(user: Viewer, project_id: int) -> frozenset[Role]:
     """The user's roles in a project, memoised for the request (one query per project)."""
     if not _authenticated(user):
         return frozenset()
@@ -49,7 +66,7 @@ def roles_in(user: Any, project_id: int) -> frozenset[Role]:
     return cache[key]
 
 
-def roles_anywhere(user: Any) -> frozenset[Role]:
+def roles_anywhere(user: Viewer) -> frozenset[Role]:
     """The roles the user holds in at least one project, memoised for the request (one query).
 
     Every "may use this feature somewhere" check (the navigation asks several) reads this set."""
@@ -63,25 +80,25 @@ def roles_anywhere(user: Any) -> frozenset[Role]:
     return cache[user.id]
 
 
-def has_role(user: Any, project: Project | int, *roles: Role) -> bool:
+def has_role(user: Viewer, project: Project | int, *roles: Role) -> bool:
     project_id = project if isinstance(project, int) else project.id
     return bool(roles_in(user, project_id) & set(roles))
 
 
-def is_member(user: Any, project: Project | int) -> bool:
+def is_member(user: Viewer, project: Project | int) -> bool:
     project_id = project if isinstance(project, int) else project.id
     return bool(roles_in(user, project_id))
 
 
-def is_admin(user: Any) -> bool:
+def is_admin(user: Viewer) -> TypeGuard[User]:
     return _authenticated(user) and bool(user.is_admin)
 
 
-def can_view_project(user: Any, project: Project) -> bool:
+def can_view_project(user: Viewer, project: Project | int) -> bool:
     return is_admin(user) or is_member(user, project)
 
 
-def visible_project_ids(user: Any) -> sa.Select:
+def visible_project_ids(user: Viewer) -> sa.Select[tuple[int]]:
     """A subquery of the ids of projects the user may see, for filtering lists in SQL."""
     if is_admin(user):
         return sa.select(Project.id)
@@ -96,18 +113,19 @@ def require(allowed: bool, *, visible: bool = False) -> None:
         abort(403 if visible else 404)
 
 
-def require_project_access(user: Any, project: Project) -> None:
+def require_project_access(user: Viewer, project: Project) -> None:
     """404 for anyone who may not know that the project exists."""
     require(can_view_project(user, project))
 
 
 # Functions templates may call, e.g. {% if can('view_project', project) %}.
-TEMPLATE_PREDICATES = {
+TEMPLATE_PREDICATES: dict[str, Callable[[Viewer, Any], bool]] = {
     "view_project": can_view_project,
 }
 
 
-def can(user: Any, action: str, obj: Any = None) -> bool:
+def can(user: Viewer, action: str, obj: Any = None) -> bool:
+    """`obj` is whatever the template passes; each predicate states what it reads."""
     predicate = TEMPLATE_PREDICATES.get(action)
     if predicate is None:
         return False  # deny unknown actions rather than guess
@@ -120,25 +138,25 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
 # so nobody anchors on the first opinion.
 
 
-def can_manage_criteria(user: Any, obj: Any = None) -> bool:
+def can_manage_criteria(user: Viewer, obj: object = None) -> bool:
     """Criteria sets and scales are managed by administrators."""
     return is_admin(user)
 
 
-def can_open_evaluation(user: Any, project: Project) -> bool:
+def can_open_evaluation(user: Viewer, project: Project) -> bool:
     return has_role(user, project, Role.specialist)
 
 
-def can_view_evaluation(user: Any, evaluation: Any) -> bool:
+def can_view_evaluation(user: Viewer, evaluation: Evaluation) -> bool:
     return can_view_project(user, evaluation.project_id)
 
 
-def can_manage_evaluation(user: Any, evaluation: Any) -> bool:
+def can_manage_evaluation(user: Viewer, evaluation: Evaluation) -> bool:
     """Close, invite, reopen scorecards, respond to recommendations: specialists of the project."""
     return has_role(user, evaluation.project_id, Role.specialist)
 
 
-def own_scorecard_status(user: Any, evaluation: Any) -> ScorecardStatus | None:
+def own_scorecard_status(user: Viewer, evaluation: Evaluation) -> ScorecardStatus | None:
     """The status of the user's own scorecard in the evaluation (None if not invited), memoised."""
     if not _authenticated(user):
         return None
@@ -153,20 +171,20 @@ def own_scorecard_status(user: Any, evaluation: Any) -> ScorecardStatus | None:
     return cache[key]
 
 
-def _not_anchored(user: Any, evaluation: Any) -> bool:
+def _not_anchored(user: Viewer, evaluation: Evaluation) -> bool:
     """True unless the user has a scorecard in this evaluation that is not submitted yet."""
     status = own_scorecard_status(user, evaluation)
     return status is None or status is ScorecardStatus.submitted
 
 
-def can_view_individual_scores(user: Any, evaluation: Any) -> bool:
+def can_view_individual_scores(user: Viewer, evaluation: Evaluation) -> bool:
     """Individual scores with names: evaluators and specialists of the project only."""
     return has_role(user, evaluation.project_id, Role.evaluator, Role.specialist) and _not_anchored(
         user, evaluation
     )
 
 
-def can_view_results(user: Any, evaluation: Any) -> bool:
+def can_view_results(user: Viewer, evaluation: Evaluation) -> bool:
     """The consolidated view (and the recommendations): evaluators and specialists; the other
     members of the project (constituents, observers) once the evaluation is closed."""
     if not can_view_evaluation(user, evaluation) or not _not_anchored(user, evaluation):
@@ -191,7 +209,7 @@ def can_view_results(user: Any, evaluation: Any) -> bool:
 SCORE_READER_ROLES = (Role.evaluator, Role.specialist)
 
 
-def can_read_submitted_scores(user: Any, evaluation: Any) -> bool:
+def can_read_submitted_scores(user: Viewer, evaluation: Evaluation) -> bool:
     """Whether the user may read the submitted scorecards of an evaluation, one by one."""
     if not _authenticated(user) or not _not_anchored(user, evaluation):
         return False
@@ -202,7 +220,7 @@ def can_read_submitted_scores(user: Any, evaluation: Any) -> bool:
     )
 
 
-def can_view_scorecard_contents(user: Any, scorecard: Any) -> bool:
+def can_view_scorecard_contents(user: Viewer, scorecard: Scorecard) -> bool:
     """The blind-scoring rule for one scorecard (and each of its scores)."""
     if not _authenticated(user):
         return False
@@ -213,7 +231,7 @@ def can_view_scorecard_contents(user: Any, scorecard: Any) -> bool:
     )
 
 
-def anchored_evaluation_ids(user: Any) -> sa.Select:
+def anchored_evaluation_ids(user: Viewer) -> sa.Select[tuple[int]]:
     """Evaluations where the user has a scorecard not submitted (the SQL twin of `_not_anchored`):
     they read nobody's scores there, even once the evaluation is closed."""
     return sa.select(Scorecard.evaluation_id).where(
@@ -222,7 +240,7 @@ def anchored_evaluation_ids(user: Any) -> sa.Select:
     )
 
 
-def score_readable_evaluation_ids(user: Any) -> sa.Select:
+def score_readable_evaluation_ids(user: Viewer) -> sa.Select[tuple[int]]:
     """Evaluations whose submitted scores the user may read (the SQL twin of
     `can_read_submitted_scores`)."""
     if not _authenticated(user):
@@ -244,7 +262,7 @@ def score_readable_evaluation_ids(user: Any) -> sa.Select:
     )
 
 
-def visible_scorecard_filter(user: Any) -> sa.ColumnElement[bool]:
+def visible_scorecard_filter(user: Viewer) -> sa.ColumnElement[bool]:
     """A WHERE clause on `Scorecard` keeping the cards whose contents the user may read."""
     if not _authenticated(user):
         return sa.false()
@@ -257,7 +275,7 @@ def visible_scorecard_filter(user: Any) -> sa.ColumnElement[bool]:
     )
 
 
-def visible_audit_event_filter(user: Any) -> sa.ColumnElement[bool]:
+def visible_audit_event_filter(user: Viewer) -> sa.ColumnElement[bool]:
     """A WHERE clause on `AuditEvent` leaving out the events of scores the user may not read.
 
     A score's events (its creation, every change of its point or justification) carry its
@@ -266,8 +284,6 @@ def visible_audit_event_filter(user: Any) -> sa.ColumnElement[bool]:
     a deleted score are left out. Events of a scorecard itself (invited, saved, submitted,
     reopened) hold no score and stay in the trail of those who read the project's trail, as the
     evaluation page shows them the cards' status."""
-    from mel_app.models import AuditEvent, Score
-
     # One primary-key lookup per score event (the CASE keeps other records' ids, which need not
     # be numbers, away from the cast), rather than a set of every readable score.
     score_id = sa.case((AuditEvent.entity_type == "score", sa.cast(AuditEvent.entity_id, sa.Integer)))
@@ -280,36 +296,69 @@ def visible_audit_event_filter(user: Any) -> sa.ColumnElement[bool]:
     return sa.or_(AuditEvent.entity_type.is_(None), AuditEvent.entity_type != "score", readable)
 
 
-def can_score(user: Any, scorecard: Any) -> bool:
-    """Fill one's own scorecard while it is a draft and the evaluation is open."""
+def can_view_scorecard(user: Viewer, scorecard: Scorecard) -> bool:
+    """Someone else's scorecard page: a submitted card for those who may read its contents with
+    its scorer's name; a draft (only that it exists, never its scores) for the evaluation's managers."""
+    if scorecard.status is ScorecardStatus.submitted:
+        return can_view_named_scores(user, scorecard)
+    return can_manage_evaluation(user, scorecard.evaluation)
+
+
+def can_view_named_scores(user: Viewer, scorecard: Scorecard) -> bool:
+    """A scorecard's scores beside its scorer's name: the blind-scoring rule and the names rule."""
+    return can_view_scorecard_contents(user, scorecard) and can_view_individual_scores(
+        user, scorecard.evaluation
+    )
+
+
+def can_view_scorers(user: Viewer, evaluation: Evaluation) -> bool:
+    """The list of scorecards of an evaluation (who was invited, whose card is in)."""
+    return can_manage_evaluation(user, evaluation) or can_view_individual_scores(user, evaluation)
+
+
+# Who may act on a scorecard or an evaluation (`may_…`: 403/404 when not), and whether its state
+# allows it now (the workflow's tables: 409 when not). `can_…` is both, for showing a button.
+
+
+def may_score(user: Viewer, scorecard: Scorecard) -> bool:
+    """One's own scorecard, in a project one belongs to."""
     return (
         _authenticated(user)
         and scorecard.scorer_id == user.id
-        and scorecard.status is ScorecardStatus.draft
-        and scorecard.evaluation.status is EvaluationStatus.open
         and is_member(user, scorecard.evaluation.project_id)
     )
 
 
-def can_reopen_scorecard(user: Any, scorecard: Any) -> bool:
-    return (
-        scorecard.status is ScorecardStatus.submitted
-        and scorecard.evaluation.status is EvaluationStatus.open
-        and can_manage_evaluation(user, scorecard.evaluation)
+def can_score(user: Viewer, scorecard: Scorecard) -> bool:
+    """Fill one's own scorecard while it is a draft and the evaluation is open."""
+    return may_score(user, scorecard) and workflow.scorecard_allowed(
+        scorecard.status, workflow.ScorecardAction.save, scorecard.evaluation.status
     )
 
 
-def can_close_evaluation(user: Any, evaluation: Any) -> bool:
-    return evaluation.status is EvaluationStatus.open and can_manage_evaluation(user, evaluation)
+def can_reopen_scorecard(user: Viewer, scorecard: Scorecard) -> bool:
+    return can_manage_evaluation(user, scorecard.evaluation) and workflow.scorecard_allowed(
+        scorecard.status, workflow.ScorecardAction.reopen, scorecard.evaluation.status
+    )
 
 
-def can_add_recommendation(user: Any, evaluation: Any) -> bool:
+def can_close_evaluation(user: Viewer, evaluation: Evaluation) -> bool:
+    return can_manage_evaluation(user, evaluation) and workflow.EVALUATION.allowed(
+        evaluation.status, workflow.EvaluationAction.close
+    )
+
+
+def can_invite_scorers(user: Viewer, evaluation: Evaluation) -> bool:
+    return can_manage_evaluation(user, evaluation) and workflow.takes_scores(evaluation.status)
+
+
+def can_add_recommendation(user: Viewer, evaluation: Evaluation) -> bool:
     """Evaluators of the project, once their own scorecard (if they have one) is in: the
     recommendations sit beside the results, which they may not read before that."""
     return has_role(user, evaluation.project_id, Role.evaluator) and _not_anchored(user, evaluation)
 
 
-def can_edit_recommendation(user: Any, recommendation: Any) -> bool:
+def can_edit_recommendation(user: Viewer, recommendation: Recommendation) -> bool:
     """The evaluator who wrote it, until management has responded."""
     return (
         _authenticated(user)
@@ -319,32 +368,32 @@ def can_edit_recommendation(user: Any, recommendation: Any) -> bool:
     )
 
 
-def can_respond_to_recommendation(user: Any, recommendation: Any) -> bool:
+def can_respond_to_recommendation(user: Viewer, recommendation: Recommendation) -> bool:
     return can_manage_evaluation(user, recommendation.evaluation)
 
 
 # --- access (accounts, memberships, administration) ---
 
 
-def can_manage_members(user: Any, project: Project | int) -> bool:
+def can_manage_members(user: Viewer, project: Project | int) -> bool:
     """See a project's members, add, invite and remove them: its specialists, and administrators."""
     return is_admin(user) or has_role(user, project, Role.specialist)
 
 
-def can_administer_users(user: Any, _obj: Any = None) -> bool:
+def can_administer_users(user: Viewer, _obj: object = None) -> bool:
     return is_admin(user)
 
 
-def can_administer_organisations(user: Any, _obj: Any = None) -> bool:
+def can_administer_organisations(user: Viewer, _obj: object = None) -> bool:
     return is_admin(user)
 
 
-def can_change_account_status(user: Any, account: Any) -> bool:
+def can_change_account_status(user: Viewer, account: User | None) -> bool:
     """Deactivate, reactivate or take the admin flag from an account; never one's own (no lock-out)."""
     return is_admin(user) and account is not None and account.id != user.id
 
 
-def can_edit_own_account(user: Any, account: Any = None) -> bool:
+def can_edit_own_account(user: Viewer, account: User | None = None) -> bool:
     """The profile page: only signed-in users, only their own account."""
     return _authenticated(user) and (account is None or account.id == user.id)
 
@@ -353,12 +402,12 @@ def can_edit_own_account(user: Any, account: Any = None) -> bool:
 # Who must use a second factor (TWO_FACTOR_REQUIRED_ROLES), who may switch it off, who resets it.
 
 
-def two_factor_exempt(user: Any) -> bool:
+def two_factor_exempt(user: Viewer) -> bool:
     """Demo accounts where the demo switch is on: their published password alone signs them in."""
     return bool(getattr(user, "is_demo", False)) and bool(current_app.config.get("DEMO_ACCOUNTS_SKIP_2FA"))
 
 
-def two_factor_required(user: Any, _obj: Any = None) -> bool:
+def two_factor_required(user: Viewer, _obj: object = None) -> bool:
     """Whether the user's roles oblige them to sign in with a second factor.
 
     "admin" stands for administrators; the other names are project roles held anywhere. The
@@ -371,24 +420,24 @@ def two_factor_required(user: Any, _obj: Any = None) -> bool:
     return any(role.value in required for role in roles_anywhere(user))
 
 
-def asks_second_factor(user: Any) -> bool:
+def asks_second_factor(user: Viewer) -> bool:
     """Whether a right password must be followed by a code before the user is signed in."""
     return bool(getattr(user, "two_factor_enabled", False)) and not two_factor_exempt(user)
 
 
-def must_enrol_two_factor(user: Any) -> bool:
+def must_enrol_two_factor(user: Viewer) -> bool:
     """Signed in, obliged to use a second factor and without one yet: only its set-up is open."""
     return (
         _authenticated(user) and not getattr(user, "two_factor_enabled", False) and two_factor_required(user)
     )
 
 
-def can_turn_off_two_factor(user: Any, _obj: Any = None) -> bool:
+def can_turn_off_two_factor(user: Viewer, _obj: object = None) -> bool:
     """One's own second factor, unless one's role requires it."""
     return _authenticated(user) and not two_factor_required(user)
 
 
-def can_reset_two_factor(user: Any, account: Any) -> bool:
+def can_reset_two_factor(user: Viewer, account: User | None) -> bool:
     """An administrator resets someone else's second factor (a lost phone); never their own,
     which would let a stolen session of theirs remove it."""
     return is_admin(user) and account is not None and account.id != user.id
@@ -404,6 +453,8 @@ TEMPLATE_PREDICATES.update(
         "view_results": can_view_results,
         "view_scorecard_contents": can_view_scorecard_contents,
         "score": can_score,
+        "view_scorecard": can_view_scorecard,
+        "view_scorers": can_view_scorers,
         "reopen_scorecard": can_reopen_scorecard,
         "close_evaluation": can_close_evaluation,
         "add_recommendation": can_add_recommendation,
@@ -422,34 +473,34 @@ TEMPLATE_PREDICATES.update(
 
 
 # --- projects ---
-def _has_any_role(user: Any, *roles: Role) -> bool:
+def _has_any_role(user: Viewer, *roles: Role) -> bool:
     """Whether the user holds one of the roles in at least one project (memoised for the request)."""
     return bool(roles_anywhere(user) & set(roles))
 
 
-def can_create_project(user: Any, _obj: Any = None) -> bool:
+def can_create_project(user: Viewer, _obj: object = None) -> bool:
     """Administrators, and specialists of at least one project. The creator becomes its specialist."""
     return is_admin(user) or _has_any_role(user, Role.specialist)
 
 
-def can_edit_project(user: Any, project: Project) -> bool:
+def can_edit_project(user: Viewer, project: Project) -> bool:
     """Project details, partners, results framework and reporting periods: the project's specialists."""
     return _authenticated(user) and has_role(user, project, Role.specialist)
 
 
-def can_edit_framework(user: Any, project: Project) -> bool:
+def can_edit_framework(user: Viewer, project: Project) -> bool:
     return can_edit_project(user, project)
 
 
-def can_manage_periods(user: Any, project: Project) -> bool:
+def can_manage_periods(user: Viewer, project: Project) -> bool:
     return can_edit_project(user, project)
 
 
-def can_view_portfolio(user: Any, _obj: Any = None) -> bool:
+def can_view_portfolio(user: Viewer, _obj: object = None) -> bool:
     return is_admin(user) or _has_any_role(user, Role.specialist, Role.evaluator)
 
 
-def portfolio_project_ids(user: Any) -> sa.Select:
+def portfolio_project_ids(user: Viewer) -> sa.Select[tuple[int]]:
     """Projects on the user's portfolio: all for administrators, else where specialist or evaluator."""
     if is_admin(user):
         return sa.select(Project.id)
@@ -459,7 +510,7 @@ def portfolio_project_ids(user: Any) -> sa.Select:
     )
 
 
-def can_view_all_report_statuses(user: Any, project: Project) -> bool:
+def can_view_all_report_statuses(user: Viewer, project: Project) -> bool:
     """Every organisation's row of the status grid; reporters see only their own organisation's."""
     return is_admin(user) or has_role(user, project, Role.specialist, Role.evaluator, Role.observer)
 
@@ -481,10 +532,8 @@ TEMPLATE_PREDICATES.update(
 # only their own organisation's submissions; evaluators and observers only approved ones;
 # administrators read everything and change nothing.
 
-from mel_app import workflow  # noqa: E402 - kept inside this block to avoid merge conflicts
 
-
-def reporter_organisation_id(user: Any, project_id: int) -> int | None:
+def reporter_organisation_id(user: Viewer, project_id: int) -> int | None:
     """The organisation the user reports for in a project (memoised for the request)."""
     if not _authenticated(user):
         return None
@@ -501,7 +550,7 @@ def reporter_organisation_id(user: Any, project_id: int) -> int | None:
     return cache[key]
 
 
-def is_submission_reporter(user: Any, sub: Submission) -> bool:
+def is_submission_reporter(user: Viewer, sub: Submission) -> bool:
     """A reporter of the project for the submission's organisation."""
     return (
         has_role(user, sub.project_id, Role.reporter)
@@ -509,12 +558,14 @@ def is_submission_reporter(user: Any, sub: Submission) -> bool:
     )
 
 
-def is_submission_reviewer(user: Any, sub: Submission) -> bool:
+def is_submission_reviewer(user: Viewer, sub: Submission) -> bool:
     """A specialist of the project, who is not the submission's author."""
-    return has_role(user, sub.project_id, Role.specialist) and sub.author_id != user.id
+    return (
+        _authenticated(user) and has_role(user, sub.project_id, Role.specialist) and sub.author_id != user.id
+    )
 
 
-def can_view_submission(user: Any, sub: Submission) -> bool:
+def can_view_submission(user: Viewer, sub: Submission) -> bool:
     if not _authenticated(user):
         return False
     if is_admin(user) or has_role(user, sub.project_id, Role.specialist):
@@ -524,70 +575,71 @@ def can_view_submission(user: Any, sub: Submission) -> bool:
     return sub.status is Status.approved and has_role(user, sub.project_id, Role.evaluator, Role.observer)
 
 
-def can_edit_submission(user: Any, sub: Submission) -> bool:
+def can_edit_submission(user: Viewer, sub: Submission) -> bool:
     return is_submission_reporter(user, sub) and workflow.is_editable(sub.status)
 
 
-def can_submit_submission(user: Any, sub: Submission) -> bool:
+def can_submit_submission(user: Viewer, sub: Submission) -> bool:
     return is_submission_reporter(user, sub) and workflow.allowed(sub.status, workflow.Action.submit)
 
 
-def can_return_submission(user: Any, sub: Submission) -> bool:
+def can_return_submission(user: Viewer, sub: Submission) -> bool:
     return is_submission_reviewer(user, sub) and workflow.allowed(sub.status, workflow.Action.return_)
 
 
-def can_approve_submission(user: Any, sub: Submission) -> bool:
+def can_approve_submission(user: Viewer, sub: Submission) -> bool:
     return is_submission_reviewer(user, sub) and workflow.allowed(sub.status, workflow.Action.approve)
 
 
-def can_reopen_submission(user: Any, sub: Submission) -> bool:
+def can_reopen_submission(user: Viewer, sub: Submission) -> bool:
     return is_submission_reviewer(user, sub) and workflow.allowed(sub.status, workflow.Action.reopen)
 
 
-def can_withdraw_submission(user: Any, sub: Submission) -> bool:
-    return (
-        _authenticated(user)
-        and sub.author_id == user.id
-        and is_submission_reporter(user, sub)
-        and workflow.allowed(sub.status, workflow.Action.withdraw)
-    )
+def may_withdraw_submission(user: Viewer, sub: Submission) -> bool:
+    """Who may withdraw: its author, while a reporter for its organisation (whatever its state)."""
+    return _authenticated(user) and sub.author_id == user.id and is_submission_reporter(user, sub)
 
 
-def can_respond_to_design_input(user: Any, sub: Submission) -> bool:
-    return (
-        sub.kind is SubmissionKind.design_input
-        and is_submission_reviewer(user, sub)
-        and sub.status in workflow.RESPONDABLE
-    )
+def can_withdraw_submission(user: Viewer, sub: Submission) -> bool:
+    return may_withdraw_submission(user, sub) and workflow.allowed(sub.status, workflow.Action.withdraw)
 
 
-def can_see_comments(user: Any, sub: Submission) -> bool:
+def may_respond_to_design_input(user: Viewer, sub: Submission) -> bool:
+    """Who records the ILO's responses to design input: its reviewers (whatever its state)."""
+    return sub.kind is SubmissionKind.design_input and is_submission_reviewer(user, sub)
+
+
+def can_respond_to_design_input(user: Viewer, sub: Submission) -> bool:
+    return may_respond_to_design_input(user, sub) and sub.status in workflow.RESPONDABLE
+
+
+def can_see_comments(user: Viewer, sub: Submission) -> bool:
     """The conversation between the ILO and the organisation; not for evaluators or observers."""
     return (
         is_admin(user) or has_role(user, sub.project_id, Role.specialist) or is_submission_reporter(user, sub)
     )
 
 
-def can_see_internal_comments(user: Any, sub: Submission) -> bool:
+def can_see_internal_comments(user: Viewer, sub: Submission) -> bool:
     """ILO-internal notes: never shown to constituents."""
     return is_admin(user) or has_role(user, sub.project_id, Role.specialist)
 
 
-def can_comment_on_submission(user: Any, sub: Submission) -> bool:
+def can_comment_on_submission(user: Viewer, sub: Submission) -> bool:
     if sub.status is Status.withdrawn:
         return False
     return has_role(user, sub.project_id, Role.specialist) or is_submission_reporter(user, sub)
 
 
-def can_comment_internally(user: Any, sub: Submission) -> bool:
+def can_comment_internally(user: Viewer, sub: Submission) -> bool:
     return has_role(user, sub.project_id, Role.specialist)
 
 
-def can_download_attachment(user: Any, attachment: Any) -> bool:
+def can_download_attachment(user: Viewer, attachment: Attachment) -> bool:
     return can_view_submission(user, attachment.submission)
 
 
-def can_start_report(user: Any, project: Project) -> bool:
+def can_start_report(user: Viewer, project: Project) -> bool:
     return (
         project.phase is not Phase.closed
         and has_role(user, project, Role.reporter)
@@ -595,16 +647,16 @@ def can_start_report(user: Any, project: Project) -> bool:
     )
 
 
-def can_start_design_input(user: Any, project: Project) -> bool:
+def can_start_design_input(user: Viewer, project: Project) -> bool:
     """New design input is collected while the project is in design (a reopened one stays open)."""
     return project.phase is Phase.design and can_start_report(user, project)
 
 
-def can_use_review_queue(user: Any, _obj: Any = None) -> bool:
+def can_use_review_queue(user: Viewer, _obj: object = None) -> bool:
     return Role.specialist in roles_anywhere(user)
 
 
-def visible_submission_filter(user: Any) -> sa.ColumnElement[bool]:
+def visible_submission_filter(user: Viewer) -> sa.ColumnElement[bool]:
     """A WHERE clause limiting submissions to those the user may see, for lists built in SQL."""
     if is_admin(user):
         return sa.true()
@@ -652,13 +704,13 @@ TEMPLATE_PREDICATES.update(
 # record, so only those who may see all of it today read it.
 
 
-def _specialist_project_ids(user: Any) -> sa.Select:
+def _specialist_project_ids(user: Viewer) -> sa.Select[tuple[int]]:
     return sa.select(Membership.project_id).where(
         Membership.user_id == (user.id if _authenticated(user) else -1), Membership.role == Role.specialist
     )
 
 
-def can_view_audit_trail(user: Any, obj: Any = None) -> bool:
+def can_view_audit_trail(user: Viewer, obj: object = None) -> bool:
     """Administrators read the whole trail; specialists the trail of their projects."""
     if not _authenticated(user):
         return False
@@ -667,17 +719,17 @@ def can_view_audit_trail(user: Any, obj: Any = None) -> bool:
     return Role.specialist in roles_anywhere(user)
 
 
-def audit_trail_project_ids(user: Any) -> sa.Select | None:
+def audit_trail_project_ids(user: Viewer) -> sa.Select[tuple[int]] | None:
     """The projects whose events the user may read in the trail; None means every event."""
     return None if is_admin(user) else _specialist_project_ids(user)
 
 
-def can_see_remote_addresses(user: Any) -> bool:
+def can_see_remote_addresses(user: Viewer) -> bool:
     # Addresses can identify a person: administrators only.
     return is_admin(user)
 
 
-def _reports_for(user: Any, project_id: int, organisation_id: int) -> bool:
+def _reports_for(user: User, project_id: int, organisation_id: int) -> bool:
     cache: dict[tuple[int, int, int], bool] = g.setdefault("_reporter_cache", {})
     key = (user.id, project_id, organisation_id)
     if key not in cache:
@@ -696,16 +748,13 @@ def _reports_for(user: Any, project_id: int, organisation_id: int) -> bool:
     return cache[key]
 
 
-def can_view_history(user: Any, obj: Any) -> bool:
+def can_view_history(user: Viewer, obj: object) -> bool:
     """The History tab of a record: administrators; specialists of its project; reporters for
     their own organisation's submissions; a scorer for their own scorecard; a user for their own
     account. Records outside any project (organisations, criteria sets, scales): administrators.
     A score's history: those of its scorecard, when the blind-scoring rule lets them read it; a
     scorecard's shows its scores only to those the rule lets read them
     (`visible_audit_event_filter`)."""
-    from mel_app.audit.capture import project_id_of
-    from mel_app.models import Score, Scorecard, Submission, User
-
     if not _authenticated(user) or obj is None:
         return False
     if isinstance(obj, Score):
@@ -727,19 +776,16 @@ def can_view_history(user: Any, obj: Any) -> bool:
     return False
 
 
-def can_view_internal_history(user: Any, project_id: int | None) -> bool:
+def can_view_internal_history(user: Viewer, project_id: int | None) -> bool:
     """ILO-internal parts of a history (comments of every visibility): administrators, specialists."""
     return is_admin(user) or (project_id is not None and has_role(user, project_id, Role.specialist))
 
 
-def may_know_of_history(user: Any, obj: Any) -> bool:
+def may_know_of_history(user: Viewer, obj: object) -> bool:
     """Whether a refused history is answered 403 (the user knows the record) rather than 404.
 
     Members of the project other than reporters know its records exist; reporters only know
     their own organisation's, and nobody learns of another user's account."""
-    from mel_app.audit.capture import project_id_of
-    from mel_app.models import Project, User
-
     if not _authenticated(user) or obj is None or isinstance(obj, User):
         return False
     project_id = project_id_of(obj) if getattr(type(obj), "__audited__", False) else None
@@ -784,7 +830,7 @@ class _SystemReader:
 SYSTEM_READER = _SystemReader()
 
 
-def _project_ids_with_roles(user: Any, roles: tuple[Role, ...]) -> sa.Select:
+def _project_ids_with_roles(user: Viewer, roles: tuple[Role, ...]) -> sa.Select[tuple[int]]:
     return sa.select(Membership.project_id).where(
         Membership.user_id == (user.id if _authenticated(user) else -1),
         Membership.role.in_(roles),
@@ -792,14 +838,14 @@ def _project_ids_with_roles(user: Any, roles: tuple[Role, ...]) -> sa.Select:
     )
 
 
-def exportable_project_ids(user: Any) -> sa.Select:
+def exportable_project_ids(user: Viewer) -> sa.Select[tuple[int]]:
     """Projects whose data the user may download."""
     if user is SYSTEM_READER or is_admin(user):
         return sa.select(Project.id)
     return _project_ids_with_roles(user, EXPORT_ROLES)
 
 
-def member_export_project_ids(user: Any) -> dict[str, tuple[int, ...]]:
+def member_export_project_ids(user: Viewer) -> dict[str, tuple[int, ...]]:
     """For a reader who is not an administrator: the same four sets as `exportable_project_ids`,
     `unapproved_export_project_ids`, `scorer_names_project_ids` and `open_evaluation_project_ids`,
     as literal ids read in one query (an export builds all four at once)."""
@@ -816,21 +862,21 @@ def member_export_project_ids(user: Any) -> dict[str, tuple[int, ...]]:
     }
 
 
-def unapproved_export_project_ids(user: Any) -> sa.Select:
+def unapproved_export_project_ids(user: Viewer) -> sa.Select[tuple[int]]:
     """Projects where the user may include submitted and returned reports, not only approved ones."""
     if user is SYSTEM_READER or is_admin(user):
         return sa.select(Project.id)
     return _project_ids_with_roles(user, UNAPPROVED_EXPORT_ROLES)
 
 
-def scorer_names_project_ids(user: Any) -> sa.Select:
+def scorer_names_project_ids(user: Viewer) -> sa.Select[tuple[int]]:
     """Projects where the user may see who gave which score (evaluators and specialists)."""
     if user is SYSTEM_READER:
         return sa.select(Project.id)
     return _project_ids_with_roles(user, SCORER_NAME_ROLES)
 
 
-def open_evaluation_project_ids(user: Any) -> sa.Select:
+def open_evaluation_project_ids(user: Viewer) -> sa.Select[tuple[int]]:
     """Projects where the user may read the scores of evaluations still open. Observers read only
     closed evaluations (their final results), as they read only approved reports."""
     if user is SYSTEM_READER or is_admin(user):
@@ -838,7 +884,7 @@ def open_evaluation_project_ids(user: Any) -> sa.Select:
     return _project_ids_with_roles(user, SCORER_NAME_ROLES)
 
 
-def hidden_evaluation_ids(user: Any) -> sa.Select:
+def hidden_evaluation_ids(user: Viewer) -> sa.Select[tuple[int]]:
     """Evaluations the user scores and has not submitted a scorecard for: they see none of it, so
     nobody anchors on someone else's opinion (the blind-scoring rule, as on the pages: a card left
     as a draft when the evaluation closed still keeps its scorer from the others' scores)."""
@@ -847,14 +893,14 @@ def hidden_evaluation_ids(user: Any) -> sa.Select:
     return anchored_evaluation_ids(user)
 
 
-def can_export(user: Any, obj: Any = None) -> bool:
+def can_export(user: Viewer, obj: object = None) -> bool:
     """May open the Downloads page: an administrator, or a specialist, evaluator or observer somewhere."""
     if is_admin(user):
         return True
     return bool(roles_anywhere(user) & set(EXPORT_ROLES))
 
 
-def can_export_unapproved(user: Any, obj: Any = None) -> bool:
+def can_export_unapproved(user: Viewer, obj: object = None) -> bool:
     """May include reports that are not yet approved in some project (specialists, administrators)."""
     if is_admin(user):
         return True

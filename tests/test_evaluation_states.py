@@ -69,3 +69,28 @@ def test_a_project_with_evaluations_still_offers_to_open_another_and_lists_them_
     page = client.get(f"/projects/{world.project}").get_data(as_text=True)
     assert f'href="/projects/{world.project}/evaluations/new"' in page
     assert f'href="/projects/{world.project}/evaluations"' in page
+
+
+def test_a_specialist_still_scoring_is_offered_no_link_to_others_scorecards_they_may_not_open(
+    app, client, login, world
+):
+    """Blind scoring holds for the project's specialists too: while their own scorecard is a draft,
+    the evaluation page links to nobody else's submitted scorecard (which would answer 403)."""
+    evaluation_id = add_evaluation(app, world)
+    add_scorecard(app, evaluation_id, world.users["specialist"], ScorerGroup.ilo, {"REL": 3}, submitted=False)
+    other = add_scorecard(app, evaluation_id, world.users["union1"], ScorerGroup.workers, {"REL": 4})
+    login(world.emails["specialist"])
+    page = client.get(f"/evaluations/{evaluation_id}").get_data(as_text=True)
+    assert f"/evaluations/{evaluation_id}/scorecards/{other}" not in page
+    assert client.get(f"/evaluations/{evaluation_id}/scorecards/{other}").status_code == 403
+
+
+@pytest.mark.parametrize(("who", "offered"), [("specialist", True), ("admin", True), ("evaluator", False)])
+def test_the_history_of_an_evaluation_is_offered_to_those_who_may_read_it(
+    app, client, login, world, who, offered
+):
+    evaluation_id = add_evaluation(app, world)
+    login(world.emails[who])
+    page = client.get(f"/evaluations/{evaluation_id}").get_data(as_text=True)
+    history = f"/history/evaluation/{evaluation_id}"
+    assert (history in page) is offered

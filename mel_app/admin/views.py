@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 
 from mel_app import mail
 from mel_app.admin import country_choices, country_names, group_label, services
+from mel_app.admin.blueprint import bp
 from mel_app.admin.forms import (
     ButtonForm,
     DeactivateForm,
@@ -34,18 +35,9 @@ from mel_app.permissions import (
     can_administer_users,
     can_change_account_status,
     can_reset_two_factor,
-    is_admin,
     require,
     two_factor_required,
 )
-
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-@bp.before_request
-def administrators_only():
-    # Deny by default for every page of this blueprint; each view checks its own rule too.
-    require(is_admin(current_user), visible=True)
 
 
 def _organisation_choices(*, blank: str, exclude: set[int] | None = None) -> list[SelectChoice]:
@@ -416,7 +408,3 @@ def new_organisation():
 def edit_organisation(org_id: int):
     require(can_administer_organisations(current_user), visible=True)
     return _save_organisation(db.get_or_404(Organisation, org_id))
-
-
-# The outgoing-mail pages join this blueprint (and its administrators-only guard).
-from mel_app.notifications import admin_views as _outbox_views  # noqa: E402,F401

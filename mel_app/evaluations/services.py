@@ -7,6 +7,8 @@ trail automatically; the services name the action and give the reason with `audi
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -15,7 +17,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
-from mel_app import audit
+from mel_app import audit, workflow
 from mel_app.evaluations import stats
 from mel_app.extensions import db
 from mel_app.integers import to_int
@@ -395,7 +397,7 @@ def invite_scorers(
     Evaluators score as independent, ILO staff as ILO, reporters for their organisation's
     constituency. Someone chosen twice gets one scorecard (evaluator first, then ILO staff).
     """
-    if evaluation.status is not EvaluationStatus.open:
+    if not workflow.takes_scores(evaluation.status):
         raise EvaluationError(_("This evaluation is closed."))
     candidates = invitation_candidates(evaluation.project)
     allowed_evaluators = {u.id: u for u in candidates.evaluators}
@@ -436,33 +438,23 @@ def invite_scorers(
 invite_more_scorers = retry_on_duplicate(invite_scorers)
 
 
-def _claim(model: Any, obj: Any, expected_version: int, *conditions: Any) -> None:
-    """Optimistic lock: one conditional UPDATE that only the first of two racing users wins.
-
-    The ORM then writes the actual change to the same row (captured by the audit trail).
-    """
-    result = db.session.execute(
-        sa.update(model)
-        .where(model.id == obj.id, model.version == expected_version, *conditions)
-        .values(version=expected_version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        db.session.expire(obj)
-        raise ConflictError(
-            _(
-                "Someone else changed this in the meantime. Nothing of yours was lost: "
-                "check it and send it again."
-            )
-        )
-    obj.version = expected_version + 1
+@contextmanager
+def _state_rules() -> Iterator[None]:
+    """The workflow's refusals, as this feature's errors (the views answer them with 409)."""
+    try:
+        yield
+    except workflow.StaleError as exc:
+        raise ConflictError(str(exc)) from exc
+    except workflow.WorkflowError as exc:
+        raise EvaluationError(str(exc)) from exc
 
 
 def close_evaluation(evaluation: Evaluation, *, actor: User, expected_version: int) -> None:
-    if evaluation.status is not EvaluationStatus.open:
-        raise EvaluationError(_("This evaluation is already closed."))
-    _claim(Evaluation, evaluation, expected_version, Evaluation.status == EvaluationStatus.open)
-    evaluation.status = EvaluationStatus.closed
+    with _state_rules():
+        target = workflow.claim_evaluation(
+            evaluation, workflow.EvaluationAction.close, expected_version=expected_version
+        )
+    evaluation.status = target
     evaluation.closed_by_id = actor.id
     evaluation.closed_at = utcnow()
     audit.record(db.session, "evaluation.close", actor=actor, target=evaluation)
@@ -541,6 +533,17 @@ def load_scorecard(evaluation_id: int, scorer_id: int) -> Scorecard | None:
     )
 
 
+def check_scorecard_state(card: Scorecard, *, submit: bool = False, reopen: bool = False) -> None:
+    """Refuse (EvaluationError, 409) when the card's or its evaluation's state does not allow saving,
+    submitting or reopening it now, before the user's input is even read."""
+    if reopen:
+        action = workflow.ScorecardAction.reopen
+    else:
+        action = workflow.ScorecardAction.submit if submit else workflow.ScorecardAction.save
+    with _state_rules():
+        workflow.scorecard_target(card.status, action, card.evaluation.status)
+
+
 def save_scorecard(
     card: Scorecard,
     *,
@@ -557,10 +560,9 @@ def save_scorecard(
     evaluation = card.evaluation
     if card.scorer_id != actor.id:
         raise EvaluationError(_("Only the person invited can fill this scorecard."))
-    if evaluation.status is not EvaluationStatus.open:
-        raise EvaluationError(_("This evaluation is closed: it takes no more scores."))
-    if card.status is not ScorecardStatus.draft:
-        raise EvaluationError(_("This scorecard has been submitted. A specialist can reopen it."))
+    action = workflow.ScorecardAction.submit if submit else workflow.ScorecardAction.save
+    with _state_rules():
+        workflow.scorecard_target(card.status, action, evaluation.status)
     criteria = list(evaluation.criteria_set.criteria)
     valid_points = {p.value for p in evaluation.scale.points}
     allowed_evidence = {c.key for c in evidence_choices(evaluation.project_id)}
@@ -575,14 +577,10 @@ def save_scorecard(
                 _("Give every criterion a point or “cannot assess”, and a justification, before submitting.")
             )
 
-    _claim(
-        Scorecard,
-        card,
-        expected_version,
-        Scorecard.status == ScorecardStatus.draft,
-        # The evaluation may have been closed since the page was loaded.
-        sa.exists().where(Evaluation.id == evaluation.id, Evaluation.status == EvaluationStatus.open),
-    )
+    with _state_rules():
+        target = workflow.claim_scorecard(
+            card, action, evaluation=evaluation, expected_version=expected_version
+        )
     existing = {score.criterion_id: score for score in card.scores}
     for criterion in criteria:
         answer = answers.get(criterion.id, Answer())
@@ -596,8 +594,8 @@ def save_scorecard(
         score.cannot_assess = answer.cannot_assess
         score.justification = answer.justification.strip()
         score.evidence = answer.evidence
-    if submit:
-        card.status = ScorecardStatus.submitted
+    if action is workflow.ScorecardAction.submit:
+        card.status = target
         card.submitted_at = utcnow()
     audit.record(db.session, "scorecard.submit" if submit else "scorecard.save", actor=actor, target=card)
     db.session.flush()
@@ -607,12 +605,13 @@ def reopen_scorecard(card: Scorecard, *, actor: User, expected_version: int, rea
     """A specialist sends a submitted scorecard back to its scorer (reason required)."""
     if not reason.strip():
         raise EvaluationError(_("Say why the scorecard is reopened."))
-    if card.evaluation.status is not EvaluationStatus.open:
-        raise EvaluationError(_("This evaluation is closed."))
-    if card.status is not ScorecardStatus.submitted:
-        raise EvaluationError(_("Only a submitted scorecard can be reopened."))
-    _claim(Scorecard, card, expected_version, Scorecard.status == ScorecardStatus.submitted)
-    card.status = ScorecardStatus.draft
+    with _state_rules():
+        card.status = workflow.claim_scorecard(
+            card,
+            workflow.ScorecardAction.reopen,
+            evaluation=card.evaluation,
+            expected_version=expected_version,
+        )
     card.submitted_at = None
     audit.record(db.session, "scorecard.reopen", actor=actor, target=card, reason=reason.strip())
     db.session.flush()
@@ -647,7 +646,7 @@ def open_scorecards(user: Any, limit: int = 20) -> list[Scorecard]:
             .where(
                 Scorecard.scorer_id == user.id,
                 Scorecard.status == ScorecardStatus.draft,
-                Evaluation.status == EvaluationStatus.open,
+                Evaluation.status.in_(workflow.TAKES_SCORES),
                 Evaluation.project_id.in_(
                     sa.select(Membership.project_id).where(Membership.user_id == user.id)
                 ),

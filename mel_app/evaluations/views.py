@@ -37,7 +37,6 @@ from mel_app.models import (
     CriteriaSet,
     Evaluation,
     EvaluationKind,
-    EvaluationStatus,
     Project,
     Recommendation,
     ResponseKind,
@@ -48,17 +47,21 @@ from mel_app.models import (
 )
 from mel_app.permissions import (
     can_add_recommendation,
+    can_close_evaluation,
     can_edit_recommendation,
+    can_invite_scorers,
     can_manage_evaluation,
     can_open_evaluation,
-    can_reopen_scorecard,
     can_respond_to_recommendation,
     can_score,
     can_view_evaluation,
     can_view_individual_scores,
+    can_view_named_scores,
     can_view_project,
     can_view_results,
-    can_view_scorecard_contents,
+    can_view_scorecard,
+    can_view_scorers,
+    may_score,
     require,
     visible_project_ids,
 )
@@ -190,10 +193,9 @@ def detail(evaluation_id: int):
 
 
 def _render_detail(evaluation: Evaluation, status: int = 200, **forms: Any):
-    manager = can_manage_evaluation(current_user, evaluation)
     own_card = services.load_scorecard(evaluation.id, current_user.id)
     scorecards: list[Scorecard] = []
-    if manager or can_view_individual_scores(current_user, evaluation):
+    if can_view_scorers(current_user, evaluation):
         scorecards = list(
             db.session.scalars(
                 sa.select(Scorecard)
@@ -213,7 +215,7 @@ def _render_detail(evaluation: Evaluation, status: int = 200, **forms: Any):
             )
         )
     invite_form = forms.get("invite_form")
-    if manager and invite_form is None and evaluation.status is EvaluationStatus.open:
+    if invite_form is None and can_invite_scorers(current_user, evaluation):
         invite_form = InviteForm(formdata=None)
         _fill_choices(invite_form, services.invitation_candidates(evaluation.project))
     return render_template(
@@ -222,7 +224,6 @@ def _render_detail(evaluation: Evaluation, status: int = 200, **forms: Any):
         own_card=own_card,
         scorecards=scorecards,
         recommendations=recommendations,
-        manager=manager,
         invite_form=invite_form,
         recommendation_form=forms.get("recommendation_form") or RecommendationForm(formdata=None),
     ), status
@@ -290,7 +291,7 @@ def close(evaluation_id: int):
     evaluation = _evaluation_or_404(evaluation_id)
     require(can_manage_evaluation(current_user, evaluation), visible=True)
     if request.method == "GET" or not confirmation.came_through_confirmation():
-        if evaluation.status is not EvaluationStatus.open:
+        if not can_close_evaluation(current_user, evaluation):
             flash(_("This evaluation is closed already."), "error")
             return redirect(url_for("evaluations.detail", evaluation_id=evaluation.id))
         if request.method == "POST":
@@ -375,11 +376,11 @@ def scorecard(evaluation_id: int):
         return _render_scorecard(evaluation, card, form)
 
     form = scorecard_form(criteria, evaluation.scale.points, evidence)
-    if not can_score(current_user, card):
-        if evaluation.status is EvaluationStatus.closed:
-            flash(_("This evaluation is closed: it takes no more scores."), "error")
-        else:
-            flash(_("This scorecard has been submitted. A specialist can reopen it."), "error")
+    require(may_score(current_user, card), visible=True)
+    try:
+        services.check_scorecard_state(card, submit=bool(form.submit_card.data))
+    except EvaluationError as exc:
+        flash(str(exc), "error")
         return _render_scorecard(evaluation, card, form, 409)
     if not form.validate_on_submit() or not str(form.version.data).isdigit():
         return _render_scorecard(evaluation, card, form, 422)
@@ -429,25 +430,15 @@ def view_scorecard(evaluation_id: int, card_id: int):
     card = _others_scorecard(evaluation, card_id)
     if card.scorer_id == current_user.id:
         return redirect(url_for("evaluations.scorecard", evaluation_id=evaluation.id))
-    manager = can_manage_evaluation(current_user, evaluation)
-    if card.status is ScorecardStatus.submitted:
-        require(
-            can_view_scorecard_contents(current_user, card)
-            and can_view_individual_scores(current_user, evaluation),
-            visible=True,
-        )
-    else:
-        # Nobody reads a draft but its scorer; specialists see that it exists.
-        require(manager, visible=True)
+    # Nobody reads a draft but its scorer; specialists see that it exists.
+    require(can_view_scorecard(current_user, card), visible=True)
     return _render_other(evaluation, card)
 
 
 def _render_other(evaluation: Evaluation, card: Scorecard, form: Any = None, status: int = 200):
     evidence_labels = {c.key: c.label for c in services.evidence_choices(evaluation.project_id)}
     # The blind-scoring rule, and the names rule: this page names the scorer.
-    show_scores = can_view_scorecard_contents(current_user, card) and can_view_individual_scores(
-        current_user, evaluation
-    )
+    show_scores = can_view_named_scores(current_user, card)
     return render_template(
         "evaluations/view_scorecard.html",
         evaluation=evaluation,
@@ -466,8 +457,10 @@ def reopen_scorecard(evaluation_id: int, card_id: int):
     card = _others_scorecard(evaluation, card_id)
     require(can_manage_evaluation(current_user, evaluation), visible=True)
     form = ReopenScorecardForm()
-    if not can_reopen_scorecard(current_user, card):
-        flash(_("Only a submitted scorecard of an open evaluation can be reopened."), "error")
+    try:
+        services.check_scorecard_state(card, reopen=True)
+    except EvaluationError as exc:
+        flash(str(exc), "error")
         return _render_other(evaluation, card, form, 409)
     if not form.validate_on_submit() or not str(form.version.data).isdigit():
         return _render_other(evaluation, card, form, 422)
@@ -658,7 +651,3 @@ def respond(rec_id: int):
     db.session.commit()
     flash(_("Management response saved."), "success")
     return redirect(url_for("evaluations.detail", evaluation_id=rec.evaluation_id, _anchor="recommendations"))
-
-
-# The administrators' pages for criteria sets and scales register on the same blueprint.
-from mel_app.evaluations import admin_views as _admin_views  # noqa: E402, F401

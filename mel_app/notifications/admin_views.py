@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from mel_app import audit
-from mel_app.admin.views import bp
+from mel_app.admin.blueprint import bp
 from mel_app.extensions import db
 from mel_app.integers import arg_int
 from mel_app.models import OutboxMessage, OutboxStatus

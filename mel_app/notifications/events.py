@@ -130,7 +130,7 @@ def _sub_link(sub: Submission) -> str:
 
 
 def submission_transition(sub: Submission, action: str, *, actor: User, reason: str | None) -> None:
-    """Called by `workflow.transition` for every transition, whatever the path to it."""
+    """Called by the submissions service for every transition, whatever the path to it."""
     shared = (reason or "").strip()  # the reviewer's reason is the shared comment of the service
     key = f"submission:{sub.id}:{action}:v{sub.version}"
 

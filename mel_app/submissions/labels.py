@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from mel_app.enum_labels import LABELS
 from mel_app.models import DesignItemKind, Disposition, Measure, Status, SubmissionKind, Visibility
+from mel_app.workflow import labels as state_labels
 
 STATUS = LABELS[Status]
 
@@ -47,10 +48,8 @@ VALUE_FIELDS = {
 }
 
 
-def status_label(status: Status | str) -> str:
-    """The status in the middle of a sentence ("… while it is awaiting review"): the label, in
-    lower case, which reads right in English, French and Spanish."""
-    return str(STATUS.get(Status(status), status)).lower()
+# The status in the middle of a sentence; the workflow's refusals use it too.
+status_label = state_labels.status_label
 
 
 # What a comment may be about, besides the narrative sections.

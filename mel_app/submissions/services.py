@@ -459,7 +459,7 @@ def submit_submission(sub: Submission, *, actor: User, expected_version: int) ->
         problems = completeness_problems(sub)
         if problems:
             raise Incomplete(problems)
-    workflow.transition(sub, workflow.Action.submit, actor=actor, expected_version=expected_version)
+    _transition(sub, workflow.Action.submit, actor=actor, expected_version=expected_version)
     number = (
         db.session.scalar(
             sa.select(sa.func.max(SubmissionVersion.number)).where(SubmissionVersion.submission_id == sub.id)
@@ -478,6 +478,19 @@ def submit_submission(sub: Submission, *, actor: User, expected_version: int) ->
     return version
 
 
+def _transition(
+    sub: Submission,
+    action: workflow.Action,
+    *,
+    actor: User,
+    expected_version: int,
+    reason: str | None = None,
+) -> None:
+    """Move the submission along the workflow, and tell who needs to know, in this transaction."""
+    workflow.transition(sub, action, actor=actor, expected_version=expected_version, reason=reason)
+    notification_events.submission_transition(sub, action.value, actor=actor, reason=reason)
+
+
 def _shared_comment(sub: Submission, actor: User, body: str) -> None:
     db.session.add(Comment(submission=sub, author_id=actor.id, body=body, visibility=Visibility.shared))
 
@@ -487,9 +500,7 @@ def return_submission(sub: Submission, *, actor: User, expected_version: int, co
     comment = (comment or "").strip()
     if not comment:
         raise workflow.WorkflowError(_("Say what needs to change before returning it."), http_status=422)
-    workflow.transition(
-        sub, workflow.Action.return_, actor=actor, expected_version=expected_version, reason=comment
-    )
+    _transition(sub, workflow.Action.return_, actor=actor, expected_version=expected_version, reason=comment)
     _shared_comment(sub, actor, comment)
     db.session.flush()
 
@@ -504,7 +515,7 @@ def approve_submission(sub: Submission, *, actor: User, expected_version: int, c
         raise workflow.WorkflowError(
             _("Record the ILO's response to every item before approving."), http_status=422
         )
-    workflow.transition(
+    _transition(
         sub, workflow.Action.approve, actor=actor, expected_version=expected_version, reason=comment or None
     )
     if comment:
@@ -517,15 +528,13 @@ def reopen_submission(sub: Submission, *, actor: User, expected_version: int, re
     reason = (reason or "").strip()
     if not reason:
         raise workflow.WorkflowError(_("Give the reason for reopening it."), http_status=422)
-    workflow.transition(
-        sub, workflow.Action.reopen, actor=actor, expected_version=expected_version, reason=reason
-    )
+    _transition(sub, workflow.Action.reopen, actor=actor, expected_version=expected_version, reason=reason)
     _shared_comment(sub, actor, reason)
     db.session.flush()
 
 
 def withdraw_submission(sub: Submission, *, actor: User, expected_version: int, reason: str = "") -> None:
-    workflow.transition(
+    _transition(
         sub,
         workflow.Action.withdraw,
         actor=actor,

@@ -38,10 +38,13 @@ from mel_app.models import (
     utcnow,
 )
 from mel_app.permissions import (
+    can_approve_submission,
     can_comment_internally,
     can_comment_on_submission,
     can_edit_submission,
+    can_reopen_submission,
     can_respond_to_design_input,
+    can_return_submission,
     can_see_comments,
     can_see_internal_comments,
     can_start_design_input,
@@ -52,6 +55,8 @@ from mel_app.permissions import (
     can_withdraw_submission,
     is_submission_reporter,
     is_submission_reviewer,
+    may_respond_to_design_input,
+    may_withdraw_submission,
     reporter_organisation_id,
     require,
 )
@@ -197,12 +202,12 @@ def _page_forms(sub: Submission, given: dict[str, Any], indicators=None, attachm
         if forms["edit"] is None:
             forms["edit"] = _edit_form(sub, bind=False, indicators=indicators, attachments=attachments)
             forms["edit"].base.data = merge.base_of(forms["edit"])
-    if is_submission_reviewer(user, sub):
-        if workflow.allowed(sub.status, workflow.Action.return_):
-            forms["return"] = given.get("return") or _fresh(ReturnForm, sub)
-            forms["approve"] = given.get("approve") or _fresh(ApproveForm, sub)
-        if workflow.allowed(sub.status, workflow.Action.reopen):
-            forms["reopen"] = given.get("reopen") or _fresh(ReopenForm, sub)
+    if can_return_submission(user, sub):
+        forms["return"] = given.get("return") or _fresh(ReturnForm, sub)
+    if can_approve_submission(user, sub):
+        forms["approve"] = given.get("approve") or _fresh(ApproveForm, sub)
+    if can_reopen_submission(user, sub):
+        forms["reopen"] = given.get("reopen") or _fresh(ReopenForm, sub)
     if can_respond_to_design_input(user, sub):
         forms["responses"] = given.get("responses") or responses_form(sub, bind=False)
     if can_withdraw_submission(user, sub):
@@ -788,7 +793,7 @@ def _render_withdraw(sub: Submission, form, status: int = 200):
 def withdraw(sub_id: int):
     """GET: the confirmation page. POST (from that page): withdraw."""
     sub = _load(sub_id)
-    require(is_submission_reporter(current_user, sub) and sub.author_id == current_user.id, visible=True)
+    require(may_withdraw_submission(current_user, sub), visible=True)
     if request.method == "GET" or not confirmation.came_through_confirmation():
         if not can_withdraw_submission(current_user, sub):
             flash(
@@ -826,9 +831,7 @@ def withdraw(sub_id: int):
 @bp.post("/submissions/<int:sub_id>/responses")
 def responses(sub_id: int):
     sub = _load(sub_id)
-    require(
-        is_submission_reviewer(current_user, sub) and sub.kind is SubmissionKind.design_input, visible=True
-    )
+    require(may_respond_to_design_input(current_user, sub), visible=True)
     form = responses_form(sub, bind=True)
     if not form.validate_on_submit():
         return _render_detail(sub, forms={"responses": form}, status=422)

@@ -81,22 +81,20 @@ POLICIES = {
         args=lambda w: {"rec_id": w.recommendation},
     ),
     # Criteria sets and scales.
-    "evaluations.criteria_sets": Route(get=admin_page(200)),
-    "evaluations.new_criteria_set": Route(get=admin_page(200), post=admin_page(422)),
-    "evaluations.edit_criteria_set": Route(
+    "admin.criteria_sets": Route(get=admin_page(200)),
+    "admin.new_criteria_set": Route(get=admin_page(200), post=admin_page(422)),
+    "admin.edit_criteria_set": Route(
         get=admin_page(200), post=admin_page(409), args=lambda w: {"set_id": w.criteria_set}
     ),
-    "evaluations.copy_criteria_set": Route(post=admin_page(302), args=lambda w: {"set_id": w.criteria_set}),
-    "evaluations.default_criteria_set": Route(
-        post=admin_page(302), args=lambda w: {"set_id": w.criteria_set}
-    ),
-    "evaluations.scales": Route(get=admin_page(200)),
-    "evaluations.new_scale": Route(get=admin_page(200), post=admin_page(422)),
-    "evaluations.edit_scale": Route(
+    "admin.copy_criteria_set": Route(post=admin_page(302), args=lambda w: {"set_id": w.criteria_set}),
+    "admin.default_criteria_set": Route(post=admin_page(302), args=lambda w: {"set_id": w.criteria_set}),
+    "admin.scales": Route(get=admin_page(200)),
+    "admin.new_scale": Route(get=admin_page(200), post=admin_page(422)),
+    "admin.edit_scale": Route(
         get=admin_page(200), post=admin_page(409), args=lambda w: {"scale_id": w.scale}
     ),
-    "evaluations.copy_scale": Route(post=admin_page(302), args=lambda w: {"scale_id": w.scale}),
-    "evaluations.default_scale": Route(post=admin_page(302), args=lambda w: {"scale_id": w.scale}),
+    "admin.copy_scale": Route(post=admin_page(302), args=lambda w: {"scale_id": w.scale}),
+    "admin.default_scale": Route(post=admin_page(302), args=lambda w: {"scale_id": w.scale}),
 }
 
 

@@ -1,4 +1,4 @@
-"""The submission state machine (DESIGN.md §3) — the only place that knows the transitions.
+"""The submission state machine (DESIGN.md §3).
 
     draft --submit--> submitted --return--> returned --submit--> submitted
     submitted --approve--> approved --reopen--> returned
@@ -7,15 +7,14 @@
 Every transition, and every edit, is one conditional UPDATE
 (`... WHERE id = :id AND status = :expected AND version = :v`). Of two people acting on the same
 version exactly one changes the row; the other gets a `WorkflowConflict` that says who did what
-and when, and their own input is never lost (the views show it again).
+and when, and their own input is never lost (the views show it again). Who is told of a
+transition is the caller's business (the submissions service notifies).
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -23,7 +22,8 @@ from flask_babel import gettext as _
 from mel_app import audit, dates
 from mel_app.extensions import db
 from mel_app.models import AuditEvent, Status, Submission, User, utcnow
-from mel_app.submissions.labels import status_label
+from mel_app.workflow.labels import status_label
+from mel_app.workflow.machine import Machine, Transition, WorkflowError, conditional_update
 
 
 class Action(enum.StrEnum):
@@ -34,19 +34,20 @@ class Action(enum.StrEnum):
     withdraw = "withdraw"
 
 
-@dataclass(frozen=True)
-class Transition:
-    sources: frozenset[Status]
-    target: Status
-
-
-TRANSITIONS: dict[Action, Transition] = {
+TRANSITIONS: dict[Action, Transition[Status]] = {
     Action.submit: Transition(frozenset({Status.draft, Status.returned}), Status.submitted),
     Action.return_: Transition(frozenset({Status.submitted}), Status.returned),
     Action.approve: Transition(frozenset({Status.submitted}), Status.approved),
     Action.reopen: Transition(frozenset({Status.approved}), Status.returned),
     Action.withdraw: Transition(frozenset({Status.draft, Status.returned}), Status.withdrawn),
 }
+
+
+def _refusal(status: Status, action: Action) -> str:
+    return str(_("This is not possible while the submission is %(status)s.", status=status_label(status)))
+
+
+SUBMISSION: Machine[Status, Action] = Machine("submission", Status, TRANSITIONS, _refusal)
 
 # The organisation edits its words only while it holds the pen.
 EDITABLE = frozenset({Status.draft, Status.returned})
@@ -57,32 +58,17 @@ LIVE = frozenset(set(Status) - {Status.withdrawn})
 
 
 def allowed(status: Status, action: Action) -> bool:
-    return status in TRANSITIONS[action].sources
+    return SUBMISSION.allowed(status, action)
 
 
 def is_editable(status: Status) -> bool:
     return status in EDITABLE
 
 
-class WorkflowError(Exception):
-    """A rule of the workflow refused the action (wrong state, reason missing, incomplete...).
-
-    `http_status`: 409 when the state does not allow the action, 422 when the content does not.
-    """
-
-    def __init__(self, message: str = "", *, http_status: int = 409) -> None:
-        super().__init__(message)
-        self.message = message
-        self.http_status = http_status
-
-    def __str__(self) -> str:
-        return self.message
-
-
 class WorkflowConflict(WorkflowError):
     """Someone else changed the submission since the user loaded it."""
 
-    def __init__(self, *, action: str | None, who: str | None, when: datetime | None, status: Status):
+    def __init__(self, *, action: str | None, who: str | None, when: datetime | None, status: Status) -> None:
         super().__init__()
         self.action, self.who, self.when, self.status = action, who, when, status
 
@@ -91,9 +77,9 @@ class WorkflowConflict(WorkflowError):
 
     def describe(self) -> str:
         if not self.who or not self.when:
-            return _("Someone else changed this in the meantime.")
+            return str(_("Someone else changed this in the meantime."))
         when = _format_when(self.when)
-        messages = {
+        messages: dict[str, str] = {
             "submission.submit": _("Already submitted by %(who)s at %(when)s."),
             "submission.return": _("Already returned by %(who)s at %(when)s."),
             "submission.approve": _("Already approved by %(who)s at %(when)s."),
@@ -102,7 +88,7 @@ class WorkflowConflict(WorkflowError):
             "submission.save": _("Saved by %(who)s at %(when)s."),
             "submission.respond": _("Responses recorded by %(who)s at %(when)s."),
         }
-        template = messages.get(self.action or "", _("Changed by %(who)s at %(when)s."))
+        template: str = messages.get(self.action or "", _("Changed by %(who)s at %(when)s."))
         return template % {"who": self.who, "when": when}
 
 
@@ -155,21 +141,18 @@ def last_change(sub: Submission) -> WorkflowConflict:
 
 
 def _conditional_update(
-    sub: Submission, *, expected_status: Status, expected_version: int, values: dict
+    sub: Submission, *, expected_status: Status, expected_version: int, values: dict[str, object]
 ) -> None:
     """The one UPDATE that changes a submission; refuses with a conflict when someone came first."""
-    result = db.session.execute(
-        sa.update(Submission)
-        .where(
-            Submission.id == sub.id,
-            Submission.status == expected_status,
-            Submission.version == expected_version,
-        )
-        .values(version=expected_version + 1, **values)
-        .execution_options(synchronize_session=False)
+    won = conditional_update(
+        Submission,
+        sub,
+        expected_version=expected_version,
+        conditions=(Submission.status == expected_status,),
+        values=values,
     )
     db.session.refresh(sub)
-    if result.rowcount != 1:
+    if not won:
         raise last_change(sub)
 
 
@@ -178,7 +161,7 @@ def _check_version(sub: Submission, expected_version: int) -> None:
         raise last_change(sub)
 
 
-def _stamps(action: Action, actor: User, now: datetime) -> dict[str, Any]:
+def _stamps(action: Action, actor: User, now: datetime) -> dict[str, object]:
     if action is Action.submit:
         return {"submitted_at": now, "submitted_by_id": actor.id}
     if action is Action.return_:
@@ -200,13 +183,9 @@ def transition(
     WorkflowError when the action does not apply to its current state.
     """
     _check_version(sub, expected_version)
-    rule = TRANSITIONS[action]
-    if sub.status not in rule.sources:
-        raise WorkflowError(
-            _("This is not possible while the submission is %(status)s.", status=status_label(sub.status))
-        )
+    target = SUBMISSION.target(sub.status, action)
     now = utcnow()
-    values = {"status": rule.target, "updated_at": now, **_stamps(action, actor, now)}
+    values = {"status": target, "updated_at": now, **_stamps(action, actor, now)}
     before = {"status": sub.status, "version": sub.version} | {
         key: getattr(sub, key) for key in values if key not in ("status", "updated_at")
     }
@@ -215,7 +194,7 @@ def transition(
         key: getattr(sub, key) for key in values if key not in ("status", "updated_at")
     }
     audit.record(
-        db.session,
+        db.session(),
         f"submission.{action.value}",
         actor=actor,
         target=sub,
@@ -223,11 +202,6 @@ def transition(
         before=before,
         after=after,
     )
-    # Who is told, in this transaction (imported here: notifications read the permissions,
-    # which import this module).
-    from mel_app.notifications import events
-
-    events.submission_transition(sub, action.value, actor=actor, reason=reason)
 
 
 def claim_edit(
@@ -236,7 +210,7 @@ def claim_edit(
     actor: User,
     expected_version: int,
     allowed_states: frozenset[Status] = EDITABLE,
-    values: dict[str, Any] | None = None,
+    values: dict[str, object] | None = None,
     touch_editor: bool = True,
 ) -> None:
     """Take the optimistic lock for an edit: bumps the version if nobody saved in between.

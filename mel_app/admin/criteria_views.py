@@ -1,4 +1,6 @@
-"""Administrators' pages for criteria sets and scales. One used by an evaluation is only copied."""
+"""Administrators' pages for criteria sets and scales. One used by an evaluation is only copied.
+
+They sit on the administrators' blueprint, under its deny-by-default guard."""
 
 from __future__ import annotations
 
@@ -8,10 +10,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from mel_app.admin.blueprint import bp
 from mel_app.evaluations import services
 from mel_app.evaluations.forms import ActionForm, CriteriaSetForm, ScaleForm
 from mel_app.evaluations.services import CriterionInput, EvaluationError, InUseError, PointInput
-from mel_app.evaluations.views import bp
 from mel_app.extensions import db
 from mel_app.integers import to_int
 from mel_app.models import CriteriaSet, Evaluation, Scale
@@ -28,7 +30,7 @@ def _require_admin() -> None:
 # --- criteria sets --------------------------------------------------------------------------------
 
 
-@bp.get("/admin/criteria-sets")
+@bp.get("/criteria-sets")
 def criteria_sets():
     _require_admin()
     query = (
@@ -114,7 +116,7 @@ def _edit_criteria_set(criteria_set: CriteriaSet | None):
         return _render_set(criteria_set, form, in_use, 409 if isinstance(exc, InUseError) else 422)
     db.session.commit()
     flash(_("Criteria set saved."), "success")
-    return redirect(url_for("evaluations.edit_criteria_set", set_id=saved.id))
+    return redirect(url_for("admin.edit_criteria_set", set_id=saved.id))
 
 
 def _render_set(criteria_set: CriteriaSet | None, form: CriteriaSetForm, in_use: bool, status: int = 200):
@@ -127,19 +129,19 @@ def _render_set(criteria_set: CriteriaSet | None, form: CriteriaSetForm, in_use:
     ), status
 
 
-@bp.route("/admin/criteria-sets/new", methods=["GET", "POST"])
+@bp.route("/criteria-sets/new", methods=["GET", "POST"])
 def new_criteria_set():
     _require_admin()
     return _edit_criteria_set(None)
 
 
-@bp.route("/admin/criteria-sets/<int:set_id>", methods=["GET", "POST"])
+@bp.route("/criteria-sets/<int:set_id>", methods=["GET", "POST"])
 def edit_criteria_set(set_id: int):
     _require_admin()
     return _edit_criteria_set(db.get_or_404(CriteriaSet, set_id))
 
 
-@bp.post("/admin/criteria-sets/<int:set_id>/copy")
+@bp.post("/criteria-sets/<int:set_id>/copy")
 def copy_criteria_set(set_id: int):
     _require_admin()
     source = db.get_or_404(CriteriaSet, set_id)
@@ -148,10 +150,10 @@ def copy_criteria_set(set_id: int):
     copy = services.copy_criteria_set(source, actor=current_user)
     db.session.commit()
     flash(_("Copied. You can now change the copy."), "success")
-    return redirect(url_for("evaluations.edit_criteria_set", set_id=copy.id))
+    return redirect(url_for("admin.edit_criteria_set", set_id=copy.id))
 
 
-@bp.post("/admin/criteria-sets/<int:set_id>/default")
+@bp.post("/criteria-sets/<int:set_id>/default")
 def default_criteria_set(set_id: int):
     _require_admin()
     criteria_set = db.get_or_404(CriteriaSet, set_id)
@@ -160,13 +162,13 @@ def default_criteria_set(set_id: int):
     services.make_default(criteria_set, actor=current_user)
     db.session.commit()
     flash(_("“%(name)s” is now proposed first for new evaluations.", name=criteria_set.name), "success")
-    return redirect(url_for("evaluations.criteria_sets"))
+    return redirect(url_for("admin.criteria_sets"))
 
 
 # --- scales --------------------------------------------------------------------------------------
 
 
-@bp.get("/admin/scales")
+@bp.get("/scales")
 def scales():
     _require_admin()
     query = sa.select(Scale).options(selectinload(Scale.points)).order_by(Scale.is_default.desc(), Scale.name)
@@ -221,7 +223,7 @@ def _edit_scale(scale: Scale | None):
         return _render_scale(scale, form, in_use, 409 if isinstance(exc, InUseError) else 422)
     db.session.commit()
     flash(_("Scale saved."), "success")
-    return redirect(url_for("evaluations.edit_scale", scale_id=saved.id))
+    return redirect(url_for("admin.edit_scale", scale_id=saved.id))
 
 
 def _render_scale(scale: Scale | None, form: ScaleForm, in_use: bool, status: int = 200):
@@ -230,19 +232,19 @@ def _render_scale(scale: Scale | None, form: ScaleForm, in_use: bool, status: in
     ), status
 
 
-@bp.route("/admin/scales/new", methods=["GET", "POST"])
+@bp.route("/scales/new", methods=["GET", "POST"])
 def new_scale():
     _require_admin()
     return _edit_scale(None)
 
 
-@bp.route("/admin/scales/<int:scale_id>", methods=["GET", "POST"])
+@bp.route("/scales/<int:scale_id>", methods=["GET", "POST"])
 def edit_scale(scale_id: int):
     _require_admin()
     return _edit_scale(db.get_or_404(Scale, scale_id))
 
 
-@bp.post("/admin/scales/<int:scale_id>/copy")
+@bp.post("/scales/<int:scale_id>/copy")
 def copy_scale(scale_id: int):
     _require_admin()
     source = db.get_or_404(Scale, scale_id)
@@ -251,10 +253,10 @@ def copy_scale(scale_id: int):
     copy = services.copy_scale(source, actor=current_user)
     db.session.commit()
     flash(_("Copied. You can now change the copy."), "success")
-    return redirect(url_for("evaluations.edit_scale", scale_id=copy.id))
+    return redirect(url_for("admin.edit_scale", scale_id=copy.id))
 
 
-@bp.post("/admin/scales/<int:scale_id>/default")
+@bp.post("/scales/<int:scale_id>/default")
 def default_scale(scale_id: int):
     _require_admin()
     scale = db.get_or_404(Scale, scale_id)
@@ -263,4 +265,4 @@ def default_scale(scale_id: int):
     services.make_default(scale, actor=current_user)
     db.session.commit()
     flash(_("“%(name)s” is now proposed first for new evaluations.", name=scale.name), "success")
-    return redirect(url_for("evaluations.scales"))
+    return redirect(url_for("admin.scales"))
