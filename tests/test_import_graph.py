@@ -43,8 +43,6 @@ COMPOSITION = {
     "mel_app": "the app factory registers every feature's blueprint",
     "mel_app.cli": "the command line offers features' commands",
     "mel_app.demo": "the demonstration data goes through the features' services",
-    "mel_app.loadgen": "the load generator fills every feature's tables",
-    "mel_app.loadgen.portfolio": "the load generator fills every feature's tables",
     "mel_app.enum_labels": "the labels of every enumeration, features' own included",
     "mel_app.errors": "an error page keeps the draft a feature was sent",
     "mel_app.templating": "the template globals include the sign-out form",
