@@ -17,6 +17,7 @@ reason, for an administrator to see and resend.
 from __future__ import annotations
 
 import os
+import signal
 import smtplib
 import socket
 import uuid
@@ -207,8 +208,17 @@ def _send_with(marks: _Marks, batch: list[OutboxMessage], result: DrainResult) -
                 for rest in batch[index:]:
                     _retry_or_fail(marks, rest, f"connection lost: {exc}", result, permanent=False)
                 return
+            _fault_after_accept(result)
             marks.finish(message, status=OutboxStatus.sent, sent_at=utcnow(), last_error=None)
             result.sent += 1
+
+
+def _fault_after_accept(result: DrainResult) -> None:
+    """The delivery tests' crash between the server's 250 and the commit (config.TestingConfig,
+    NOTIFY_FAULT_KILL_AFTER_ACCEPT); absent from every other configuration, so a no-op there."""
+    nth = current_app.config.get("NOTIFY_FAULT_KILL_AFTER_ACCEPT")
+    if nth and current_app.testing and result.sent + 1 >= nth:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def next_due() -> datetime | None:
