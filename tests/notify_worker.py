@@ -33,6 +33,7 @@ class Sink:
     def __init__(self, delay: float = 0.0):
         self.delay = delay
         self.received: list = []  # every delivery: (Message-ID, To)
+        self.raw: list[EmailMessage] = []  # every delivery, as it arrived
         self.mailbox: dict[str, EmailMessage] = {}  # Message-ID -> the first copy kept
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
@@ -41,6 +42,7 @@ class Sink:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         message_id = message["Message-ID"]
         self.received.append((message_id, envelope.rcpt_tos[0]))
+        self.raw.append(message)
         if message_id is not None:
             self.mailbox.setdefault(str(message_id), message)
         return "250 Message accepted"

@@ -22,9 +22,9 @@ import smtplib
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import format_datetime
 
 import sqlalchemy as sa
 from flask import current_app
@@ -98,12 +98,18 @@ def claim(worker: str, limit: int) -> list[OutboxMessage] | None:
     return rows
 
 
+def _as_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def build_email(message: OutboxMessage) -> EmailMessage:
     email = EmailMessage()
     email["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
     email["To"] = message.to_address
     email["Subject"] = message.subject
-    email["Date"] = formatdate(localtime=False)
+    # Both derived from the row, the same on every attempt: a message sent again after a crash
+    # is the same message to the receiving side (RFC 5322: the Date is when it was ready to send).
+    email["Date"] = format_datetime(_as_utc(message.created_at), usegmt=True)
     email["Message-ID"] = message_id(message.idempotency_key)
     email["Auto-Submitted"] = "auto-generated"
     for name, value in (message.headers or {}).items():
