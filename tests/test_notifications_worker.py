@@ -104,6 +104,7 @@ def test_worker_killed_mid_batch_at_random_and_restarted_delivers_each_message_e
     keys = queue_messages(app, 150)
     env = worker_env(app, tmp_path, port)
     crashes = 0
+    left_claimed: list[int] = []  # messages a killed worker left claimed, after each kill
     worker = None
     try:
         for round_ in range(3):
@@ -114,7 +115,9 @@ def test_worker_killed_mid_batch_at_random_and_restarted_delivers_each_message_e
             worker.wait(timeout=10)
             crashes += 1
             assert len(sink.mailbox) < 150, f"killed mid-delivery (seed {seed})"
-            assert _in_flight(app), f"the killed worker left claimed messages behind (seed {seed})"
+            left_claimed.append(_in_flight(app))
+        # (A kill may fall between two batches, with nothing claimed: not three times in a row.)
+        assert any(left_claimed), f"the killed workers left claimed messages behind (seed {seed})"
         worker = start(["notifications-worker", "--workers", "1"], env, tmp_path / "last.log")
         wait_until(lambda: all_sent(app, 150), 120, what=f"every message after the restarts (seed {seed})")
         time.sleep(1)  # nothing more arrives afterwards
