@@ -196,6 +196,12 @@ class TestingConfig(Config):
     DEMO_ACCOUNTS_SKIP_2FA = True
     # No queue in tests unless a test starts a worker: the tests drain the outbox themselves.
     NOTIFY_QUEUE = os.environ.get("NOTIFY_QUEUE", "")
+    # Fault injection for the delivery tests, and only there (the other configurations have no
+    # such setting): the worker kills itself (SIGKILL) right after the mail server accepted its
+    # Nth message and before that message is marked sent, the one window in which a crash makes
+    # a message go out twice. A test cannot hit that window reliably by killing from outside;
+    # this reproduces it every time, to show that the re-sent message keeps its Message-ID.
+    NOTIFY_FAULT_KILL_AFTER_ACCEPT = _int("NOTIFY_FAULT_KILL_AFTER_ACCEPT", 0)
     # No role requires two-factor sign-in in tests by default, so that the suite's `login` helper
     # (password only) keeps working for specialists, evaluators and administrators. The tests of
     # two-factor sign-in switch it on themselves (tests/security/test_totp.py). Accounts that have

@@ -372,6 +372,15 @@ def can_respond_to_recommendation(user: Viewer, recommendation: Recommendation) 
     return can_manage_evaluation(user, recommendation.evaluation)
 
 
+def is_addressed_reporter(user: Any, recommendation: Any) -> bool:
+    """A reporter, on the project, of the partner organisation the recommendation is addressed to
+    (told of it and reminded of its planned action, once they may read the results)."""
+    organisation_id = recommendation.addressed_organisation_id
+    return organisation_id is not None and (
+        reporter_organisation_id(user, recommendation.evaluation.project_id) == organisation_id
+    )
+
+
 # --- access (accounts, memberships, administration) ---
 
 

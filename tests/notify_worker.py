@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import os
 import signal
 import socket
@@ -10,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from email.message import EmailMessage
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -23,28 +26,29 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class Sink:
-    """Records every message it accepts (raw, in arrival order), optionally slowly."""
+    """A mailbox, as mail stores behave: it keeps one copy of a message per Message-ID, however
+    often it arrives. It also records every raw delivery (in arrival order), to count repeats.
+    Optionally slow."""
 
     def __init__(self, delay: float = 0.0):
         self.delay = delay
-        self.received: list = []  # (Message-ID, To)
+        self.received: list = []  # every delivery: (Message-ID, To)
+        self.raw: list[EmailMessage] = []  # every delivery, as it arrived
+        self.mailbox: dict[str, EmailMessage] = {}  # Message-ID -> the first copy kept
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         if self.delay:
             await asyncio.sleep(self.delay)
-        text = envelope.content.decode("utf-8", "replace")
-        message_id = next(
-            (
-                line.split(":", 1)[1].strip()
-                for line in text.splitlines()
-                if line.lower().startswith("message-id:")
-            ),
-            None,
-        )
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        message_id = message["Message-ID"]
         self.received.append((message_id, envelope.rcpt_tos[0]))
+        self.raw.append(message)
+        if message_id is not None:
+            self.mailbox.setdefault(str(message_id), message)
         return "250 Message accepted"
 
     def counts(self) -> Counter:
+        """How many times each Message-ID arrived (raw deliveries, repeats included)."""
         return Counter(message_id for message_id, _to in self.received)
 
 

@@ -4,7 +4,9 @@ two workers draining one outbox on PostgreSQL."""
 
 from __future__ import annotations
 
+import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -71,41 +73,104 @@ def _attempted(app) -> int:
     return n
 
 
-def test_worker_killed_mid_batch_and_restarted_delivers_every_message(app, tmp_path):
+def _in_flight(app) -> int:
+    with app.app_context():
+        n = db.session.scalar(sa.select(sa.func.count()).where(OutboxMessage.status == OutboxStatus.sending))
+        db.session.remove()
+    return n
+
+
+def _assert_each_exactly_once_in_the_mailbox(app, sink, keys, *, crashes: int) -> None:
+    expected = _message_ids(app, keys)
+    counts = sink.counts()
+    assert set(sink.mailbox) == expected, "every message is in the mailbox, and nothing else"
+    assert set(counts) == expected, "every delivery carried the Message-ID of an outbox message"
+    # Each message is marked sent in its own transaction right after the server's 250: a crash
+    # can repeat only the message in flight, and its repeat is the same message (same
+    # Message-ID), which the mailbox keeps once.
+    repeated = [mid for mid, n in counts.items() if n > 1]
+    assert len(repeated) <= crashes and max(counts.values()) <= 2, repeated
+    for mid, kept in sink.mailbox.items():
+        assert kept["Message-ID"] == mid
+
+
+def test_worker_killed_mid_batch_at_random_and_restarted_delivers_each_message_exactly_once(app, tmp_path):
+    """Three SIGKILLs at random points of the delivery, a restart after each: the mailbox ends
+    with every outbox message exactly once."""
+    seed = random.randrange(1_000_000)
+    rng = random.Random(seed)
     port = free_port()
     controller, sink = start_sink(port, delay=0.02)
     keys = queue_messages(app, 150)
     env = worker_env(app, tmp_path, port)
-    first = start(["notifications-worker", "--workers", "1"], env, tmp_path / "w1.log")
+    crashes = 0
+    left_claimed: list[int] = []  # messages a killed worker left claimed, after each kill
+    worker = None
     try:
-        wait_until(lambda: len(sink.received) >= 30, 60, interval=0.01, what="the first deliveries")
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=10)
-        delivered_before = len(sink.received)
-        assert delivered_before < 150, "killed mid-batch"
+        for round_ in range(3):
+            worker = start(["notifications-worker", "--workers", "1"], env, tmp_path / f"w{round_}.log")
+            target = len(sink.received) + rng.randint(5, 35)
+            wait_until(lambda t=target: len(sink.received) >= t, 90, interval=0.005, what="more deliveries")
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(timeout=10)
+            crashes += 1
+            assert len(sink.mailbox) < 150, f"killed mid-delivery (seed {seed})"
+            left_claimed.append(_in_flight(app))
+        # (A kill may fall between two batches, with nothing claimed: not three times in a row.)
+        assert any(left_claimed), f"the killed workers left claimed messages behind (seed {seed})"
+        worker = start(["notifications-worker", "--workers", "1"], env, tmp_path / "last.log")
+        wait_until(lambda: all_sent(app, 150), 120, what=f"every message after the restarts (seed {seed})")
+        time.sleep(1)  # nothing more arrives afterwards
+        stop(worker)
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.kill()
+        controller.stop()
+    assert statuses(app) == {OutboxStatus.sent: 150}
+    _assert_each_exactly_once_in_the_mailbox(app, sink, keys, crashes=crashes)
+
+
+def test_worker_killed_after_the_servers_accept_before_marking_sent_resends_the_same_message(app, tmp_path):
+    """The one window where a crash repeats a message: the server has accepted it, the worker dies
+    before recording so (NOTIFY_FAULT_KILL_AFTER_ACCEPT, a setting of the test configuration
+    only). The restarted worker sends it again under the same Message-ID: the mailbox keeps it once."""
+    port = free_port()
+    controller, sink = start_sink(port)
+    keys = queue_messages(app, 12)
+    env = worker_env(app, tmp_path, port)
+    try:
+        crashing = start(
+            ["notifications-drain"], {**env, "NOTIFY_FAULT_KILL_AFTER_ACCEPT": "5"}, tmp_path / "crash.log"
+        )
+        crashing.wait(timeout=60)
+        assert crashing.returncode == -signal.SIGKILL, (tmp_path / "crash.log").read_text()
+        assert len(sink.received) == 5
+        accepted_not_marked = sink.received[-1][0]
         with app.app_context():
-            in_flight = db.session.scalar(
-                sa.select(sa.func.count()).where(OutboxMessage.status == OutboxStatus.sending)
-            )
+            left = db.session.execute(
+                sa.select(OutboxMessage.idempotency_key, OutboxMessage.status).order_by(OutboxMessage.id)
+            ).all()
             db.session.remove()
-        assert in_flight, "the killed worker left claimed messages behind"
-        second = start(["notifications-worker", "--workers", "1"], env, tmp_path / "w2.log")
+        assert [status for _key, status in left[:4]] == [OutboxStatus.sent] * 4
+        assert all(status is OutboxStatus.sending for _key, status in left[4:])
+        assert _message_ids(app, [left[4][0]]) == {accepted_not_marked}
+        worker = start(["notifications-worker", "--workers", "1"], env, tmp_path / "w.log")
         try:
-            wait_until(lambda: all_sent(app, 150), 90, what="every message after the restart")
+            wait_until(lambda: all_sent(app, 12), 60, what="every message after the lease ran out")
             time.sleep(1)
         finally:
-            stop(second)
+            stop(worker)
     finally:
-        if first.poll() is None:
-            first.kill()
         controller.stop()
     counts = sink.counts()
-    assert set(counts) == _message_ids(app, keys), "every message delivered"
-    # Each message is marked sent in its own transaction right after the server's 250; only the
-    # one in flight when the worker was killed can arrive twice, under the same Message-ID.
-    repeated = [mid for mid, n in counts.items() if n > 1]
-    assert len(repeated) <= 1, repeated
-    assert len(sink.received) <= 151
+    assert counts[accepted_not_marked] == 2, "sent again after the crash..."
+    assert len(sink.received) == 13
+    first, again = (m for m in sink.raw if m["Message-ID"] == accepted_not_marked)
+    for header in ("Message-ID", "Date", "To", "Subject"):
+        assert first[header] == again[header], f"the same message: its {header} too"
+    assert first.get_body(("plain",)).get_content() == again.get_body(("plain",)).get_content()
+    _assert_each_exactly_once_in_the_mailbox(app, sink, keys, crashes=1)
+    assert sink.mailbox[accepted_not_marked]["Subject"] == "Hello " + keys[4].split(":")[1]
 
 
 @pytest.mark.postgres_only
@@ -134,6 +199,46 @@ def test_two_workers_draining_one_outbox_on_postgresql_send_nothing_twice(app, t
         }
         db.session.remove()
     assert len(claimers) == 2, f"both workers took part: {claimers}"
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(not is_postgres(), reason="FOR UPDATE SKIP LOCKED: PostgreSQL")
+def test_two_huey_consumers_on_redis_drain_one_outbox_on_postgresql_each_message_exactly_once(app, tmp_path):
+    """Production's set-up: two `flask notifications-worker` processes (Huey consumers, two
+    threads each) on one Redis queue (127.0.0.1:6379, a queue name of this test's own), the
+    outbox on PostgreSQL. Every message reaches the mailbox once; none is lost or sent twice."""
+    port = free_port()
+    controller, sink = start_sink(port, delay=0.005)
+    queue_name = f"mel-test-{uuid.uuid4().hex[:8]}"
+    env = worker_env(
+        app, tmp_path, port, NOTIFY_QUEUE="redis", NOTIFY_QUEUE_NAME=queue_name, NOTIFY_BATCH_SIZE="10"
+    )
+    config = {**app.config, "NOTIFY_QUEUE": "redis", "NOTIFY_QUEUE_NAME": queue_name}
+    huey = get_queue(config)
+    logs = [tmp_path / f"c{i}.log" for i in range(2)]
+    consumers = [start(["notifications-worker", "--workers", "2"], env, log) for log in logs]
+    try:
+        time.sleep(3)  # both consumers are up and have found nothing to do
+        keys = queue_messages(app, 300)
+        for _ in range(8):  # nudges, as the web processes send after their commits
+            huey.mel_deliver()
+        wait_until(lambda: all_sent(app, 300), 120, what="every message, drained by both consumers")
+        time.sleep(1.5)  # nothing more arrives afterwards
+        assert all(c.poll() is None for c in consumers), [log.read_text() for log in logs]
+    finally:
+        for consumer in consumers:
+            stop(consumer)
+        controller.stop()
+        huey.storage.flush_all()
+    counts = sink.counts()
+    assert set(sink.mailbox) == _message_ids(app, keys), "none lost"
+    assert max(counts.values()) == 1 and len(sink.received) == 300, "none sent twice"
+    with app.app_context():
+        claimers = {
+            claim.rsplit(":", 1)[0] for claim in db.session.scalars(sa.select(OutboxMessage.claimed_by))
+        }
+        db.session.remove()
+    assert claimers == {f"{socket.gethostname()}:{c.pid}"[:60] for c in consumers}, "both took part"
 
 
 def test_worker_command_refuses_without_a_queue(app, tmp_path):

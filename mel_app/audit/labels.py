@@ -53,6 +53,7 @@ FIELD_LABELS = {
     "acronym": _l("Acronym"),
     "action_status": _l("Action status"),
     "addressed_to": _l("Addressed to"),
+    "addressed_organisation_id": _l("Addressed to a partner organisation"),
     "approved_at": _l("Approved on"),
     "approved_by_id": _l("Approved by"),
     "ascending": _l("Higher is better"),

@@ -149,10 +149,37 @@ class ReopenScorecardForm(FlaskForm):
 # --- recommendations -----------------------------------------------------------------------------
 
 
+NOT_A_PARTNER = _l(
+    "A recommendation can be addressed only to a partner organisation of this project. "
+    "Choose one of its partners, or write to whom it is addressed."
+)
+
+
 class RecommendationForm(FlaskForm):
+    """`partners`: the project's partner organisations, the only ones it may be addressed to."""
+
     text = TextAreaField(_l("Recommendation"), validators=[DataRequired(), Length(max=5000)])
-    addressed_to = StringField(_l("Addressed to"), validators=[Optional(), Length(max=300)])
+    # Its choices are the project's partners (set in __init__); anything else is refused below
+    # with a message that says why, the text typed kept.
+    addressed_organisation_id = SelectField(
+        _l("Addressed to a partner organisation"),
+        choices=[],
+        coerce=lambda value: "" if value is None else str(value),
+        validate_choice=False,
+    )
+    addressed_to = StringField(_l("Addressed to (others)"), validators=[Optional(), Length(max=300)])
     submit = SubmitField(_l("Save the recommendation"))
+
+    def __init__(self, *args: Any, partners: list[Any] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.addressed_organisation_id.choices = [SelectChoice("", _l("None of them"))] + [
+            SelectChoice(str(o.id), o.label) for o in partners
+        ]
+
+    def validate_addressed_organisation_id(self, field: SelectField) -> None:
+        allowed = {choice.value for choice in field.choices}
+        if (field.data or "") not in allowed:
+            raise ValidationError(NOT_A_PARTNER)
 
 
 class ResponseForm(FlaskForm):

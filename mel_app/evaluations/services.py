@@ -790,11 +790,43 @@ def summary_source_rows(evaluation: Evaluation) -> list[tuple[Any, ...]]:
 # --- recommendations and management response ------------------------------------------------------
 
 
+def partner_organisations(project_id: int) -> list[Organisation]:
+    """The organisations a recommendation of the project may be addressed to: its partners."""
+    return list(
+        db.session.scalars(
+            sa.select(Organisation)
+            .join(Partner, Partner.organisation_id == Organisation.id)
+            .where(Partner.project_id == project_id)
+            .order_by(Organisation.name)
+        )
+    )
+
+
+def _addressee(evaluation: Evaluation, organisation_id: int | None) -> Organisation | None:
+    if organisation_id is None:
+        return None
+    for organisation in partner_organisations(evaluation.project_id):
+        if organisation.id == organisation_id:
+            return organisation
+    raise EvaluationError(
+        _(
+            "A recommendation can be addressed only to a partner organisation of this project. "
+            "Choose one of its partners, or write to whom it is addressed."
+        )
+    )
+
+
 def add_recommendation(
-    evaluation: Evaluation, *, actor: User, text: str, addressed_to: str
+    evaluation: Evaluation,
+    *,
+    actor: User,
+    text: str,
+    addressed_to: str,
+    addressed_organisation_id: int | None = None,
 ) -> Recommendation:
     if not text.strip():
         raise EvaluationError(_("Write the recommendation."))
+    organisation = _addressee(evaluation, addressed_organisation_id)
     position = db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.max(Recommendation.position), -1)).where(
             Recommendation.evaluation_id == evaluation.id
@@ -805,23 +837,37 @@ def add_recommendation(
         position=position + 1,
         text=text.strip(),
         addressed_to=addressed_to.strip(),
+        addressed_organisation=organisation,
         created_by_id=actor.id,
     )
     db.session.add(rec)
     audit.record(db.session, "recommendation.create", actor=actor, target=rec)
     db.session.flush()
     notification_events.recommendation_added(rec, actor=actor)
+    notification_events.recommendation_addressed(rec, actor=actor)
     return rec
 
 
-def update_recommendation(rec: Recommendation, *, actor: User, text: str, addressed_to: str) -> None:
+def update_recommendation(
+    rec: Recommendation,
+    *,
+    actor: User,
+    text: str,
+    addressed_to: str,
+    addressed_organisation_id: int | None = None,
+) -> None:
     if rec.response is not None:
         raise EvaluationError(_("Management has responded to this recommendation: it can no longer change."))
     if not text.strip():
         raise EvaluationError(_("Write the recommendation."))
+    organisation = _addressee(rec.evaluation, addressed_organisation_id)
+    changed = organisation is not None and organisation.id != rec.addressed_organisation_id
     rec.text, rec.addressed_to = text.strip(), addressed_to.strip()
+    rec.addressed_organisation = organisation
     audit.record(db.session, "recommendation.update", actor=actor, target=rec)
     db.session.flush()
+    if changed:
+        notification_events.recommendation_addressed(rec, actor=actor)
 
 
 def respond_to_recommendation(

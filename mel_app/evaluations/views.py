@@ -32,6 +32,7 @@ from mel_app.evaluations.services import Answer, ConflictError, EvaluationError
 from mel_app.exports.tables import TABLES_BY_NAME, summary_rows
 from mel_app.exports.writers import csv_cells
 from mel_app.extensions import db
+from mel_app.integers import to_int
 from mel_app.models import (
     ActionStatus,
     CriteriaSet,
@@ -209,7 +210,11 @@ def _render_detail(evaluation: Evaluation, status: int = 200, **forms: Any):
         recommendations = list(
             db.session.scalars(
                 sa.select(Recommendation)
-                .options(joinedload(Recommendation.created_by), joinedload(Recommendation.responded_by))
+                .options(
+                    joinedload(Recommendation.created_by),
+                    joinedload(Recommendation.responded_by),
+                    joinedload(Recommendation.addressed_organisation),
+                )
                 .where(Recommendation.evaluation_id == evaluation.id)
                 .order_by(Recommendation.position)
             )
@@ -225,7 +230,8 @@ def _render_detail(evaluation: Evaluation, status: int = 200, **forms: Any):
         scorecards=scorecards,
         recommendations=recommendations,
         invite_form=invite_form,
-        recommendation_form=forms.get("recommendation_form") or RecommendationForm(formdata=None),
+        recommendation_form=forms.get("recommendation_form")
+        or RecommendationForm(formdata=None, partners=services.partner_organisations(evaluation.project_id)),
     ), status
 
 
@@ -573,12 +579,16 @@ def _csv_safe(text: str) -> str:
 def add_recommendation(evaluation_id: int):
     evaluation = _evaluation_or_404(evaluation_id)
     require(can_add_recommendation(current_user, evaluation), visible=True)
-    form = RecommendationForm()
+    form = RecommendationForm(partners=services.partner_organisations(evaluation.project_id))
     if not form.validate_on_submit():
         return _render_detail(evaluation, 422, recommendation_form=form)
     try:
         services.add_recommendation(
-            evaluation, actor=current_user, text=form.text.data, addressed_to=form.addressed_to.data or ""
+            evaluation,
+            actor=current_user,
+            text=form.text.data,
+            addressed_to=form.addressed_to.data or "",
+            addressed_organisation_id=to_int(form.addressed_organisation_id.data, minimum=1),
         )
     except EvaluationError as exc:
         db.session.rollback()
@@ -605,13 +615,17 @@ def _recommendation_or_404(rec_id: int) -> Recommendation:
 def edit_recommendation(rec_id: int):
     rec = _recommendation_or_404(rec_id)
     require(can_edit_recommendation(current_user, rec), visible=True)
-    form = RecommendationForm(obj=rec)
+    form = RecommendationForm(obj=rec, partners=services.partner_organisations(rec.evaluation.project_id))
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_template("evaluations/recommendation_edit.html", rec=rec, form=form), status
     try:
         services.update_recommendation(
-            rec, actor=current_user, text=form.text.data, addressed_to=form.addressed_to.data or ""
+            rec,
+            actor=current_user,
+            text=form.text.data,
+            addressed_to=form.addressed_to.data or "",
+            addressed_organisation_id=to_int(form.addressed_organisation_id.data, minimum=1),
         )
     except EvaluationError as exc:
         db.session.rollback()

@@ -1041,6 +1041,11 @@ RECOMMENDATION_COLUMNS = (
     _c("number", INT, _l("Number of the recommendation in the evaluation.")),
     _c("text", LT, _l("The recommendation.")),
     _c("addressed_to", T, _l("To whom it is addressed.")),
+    _c(
+        "addressed_organisation",
+        T,
+        _l("The partner organisation it is addressed to, if any (its reporters are told)."),
+    ),
     _c("response", T, _l("Management response: accepted, partially_accepted or rejected.")),
     _c("planned_action", LT, _l("Action planned in response.")),
     _c("due_date", DATE, _l("When the action is due.")),
@@ -1051,6 +1056,7 @@ RECOMMENDATION_COLUMNS = (
 
 def _recommendations_query(ctx: ExportContext) -> sa.Select:
     t = ctx.text
+    addressed = aliased(Organisation)
     return (
         sa.select(
             Recommendation.id,
@@ -1060,6 +1066,7 @@ def _recommendations_query(ctx: ExportContext) -> sa.Select:
             Recommendation.position + 1,
             t(Recommendation.text),
             t(Recommendation.addressed_to),
+            t(addressed.name),
             _e(Recommendation.response),
             t(Recommendation.planned_action),
             Recommendation.due_date,
@@ -1069,6 +1076,7 @@ def _recommendations_query(ctx: ExportContext) -> sa.Select:
         .select_from(Recommendation)
         .join(Evaluation, Evaluation.id == Recommendation.evaluation_id)
         .join(Project, Project.id == Evaluation.project_id)
+        .outerjoin(addressed, addressed.id == Recommendation.addressed_organisation_id)
         .where(ctx.evaluations())
         .order_by(
             Project.reference, Evaluation.opened_at, Evaluation.id, Recommendation.position, Recommendation.id

@@ -23,7 +23,7 @@ from mel_app.models.base import (
 
 if TYPE_CHECKING:
     from mel_app.models.project import Project
-    from mel_app.models.user import User
+    from mel_app.models.user import Organisation, User
 
 
 class CriteriaSet(TimestampMixin, Base):
@@ -182,7 +182,12 @@ class Recommendation(TimestampMixin, Base):
     evaluation_id: Mapped[int] = mapped_column(sa.ForeignKey("evaluation.id"), index=True)
     position: Mapped[int] = mapped_column(default=0)
     text: Mapped[str] = mapped_column(sa.Text)
+    # To whom it is addressed: one of the project's partner organisations (whose reporters are
+    # told, and reminded of the planned action), and/or free text for others ("ILO", "donor").
     addressed_to: Mapped[str] = mapped_column(sa.String(300), default="")
+    addressed_organisation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organisation.id"), index=True
+    )
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
     response: Mapped[ResponseKind | None] = mapped_column(str_enum(ResponseKind, 30))
     planned_action: Mapped[str] = mapped_column(sa.Text, default="")
@@ -194,3 +199,10 @@ class Recommendation(TimestampMixin, Base):
     evaluation: Mapped[Evaluation] = relationship(back_populates="recommendations")
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
     responded_by: Mapped[User | None] = relationship(foreign_keys=[responded_by_id])
+    addressed_organisation: Mapped[Organisation | None] = relationship()
+
+    @property
+    def addressees(self) -> list[str]:
+        """To whom it is addressed, as people read it: the partner organisation, then the text."""
+        names = [self.addressed_organisation.label] if self.addressed_organisation is not None else []
+        return names + ([self.addressed_to] if self.addressed_to else [])

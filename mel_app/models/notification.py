@@ -23,6 +23,7 @@ class NotificationKind(enum.StrEnum):
     scorecard_reopened = "scorecard_reopened"
     evaluation_closed = "evaluation_closed"
     recommendation_added = "recommendation_added"
+    recommendation_addressed = "recommendation_addressed"
     response_due = "response_due"
     report_due = "report_due"
     scorecard_due = "scorecard_due"

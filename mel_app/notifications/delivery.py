@@ -17,13 +17,14 @@ reason, for an administrator to see and resend.
 from __future__ import annotations
 
 import os
+import signal
 import smtplib
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import format_datetime
 
 import sqlalchemy as sa
 from flask import current_app
@@ -97,12 +98,18 @@ def claim(worker: str, limit: int) -> list[OutboxMessage] | None:
     return rows
 
 
+def _as_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def build_email(message: OutboxMessage) -> EmailMessage:
     email = EmailMessage()
     email["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
     email["To"] = message.to_address
     email["Subject"] = message.subject
-    email["Date"] = formatdate(localtime=False)
+    # Both derived from the row, the same on every attempt: a message sent again after a crash
+    # is the same message to the receiving side (RFC 5322: the Date is when it was ready to send).
+    email["Date"] = format_datetime(_as_utc(message.created_at), usegmt=True)
     email["Message-ID"] = message_id(message.idempotency_key)
     email["Auto-Submitted"] = "auto-generated"
     for name, value in (message.headers or {}).items():
@@ -207,8 +214,17 @@ def _send_with(marks: _Marks, batch: list[OutboxMessage], result: DrainResult) -
                 for rest in batch[index:]:
                     _retry_or_fail(marks, rest, f"connection lost: {exc}", result, permanent=False)
                 return
+            _fault_after_accept(result)
             marks.finish(message, status=OutboxStatus.sent, sent_at=utcnow(), last_error=None)
             result.sent += 1
+
+
+def _fault_after_accept(result: DrainResult) -> None:
+    """The delivery tests' crash between the server's 250 and the commit (config.TestingConfig,
+    NOTIFY_FAULT_KILL_AFTER_ACCEPT); absent from every other configuration, so a no-op there."""
+    nth = current_app.config.get("NOTIFY_FAULT_KILL_AFTER_ACCEPT")
+    if nth and current_app.testing and result.sent + 1 >= nth:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def next_due() -> datetime | None:

@@ -380,6 +380,10 @@ def evaluation_closed(evaluation: Evaluation, *, actor: User) -> None:
         may_see=lambda u: permissions.can_view_evaluation(u, evaluation),
         build=build,
     )
+    # Its results, recommendations included, are now open to the project's other members: the
+    # reporters of each organisation a recommendation is addressed to are told of it now.
+    for rec in evaluation.recommendations:
+        recommendation_addressed(rec, actor=actor)
 
 
 def recommendation_added(rec: Recommendation, *, actor: User) -> None:
@@ -394,8 +398,8 @@ def recommendation_added(rec: Recommendation, *, actor: User) -> None:
                 title=evaluation.title,
             )
         ]
-        if rec.addressed_to:
-            paragraphs.append(_("Addressed to: %(whom)s", whom=rec.addressed_to))
+        if rec.addressees:
+            paragraphs.append(_("Addressed to: %(whom)s", whom="; ".join(rec.addressees)))
         return Content(
             subject=_("New recommendation: “%(title)s”", title=evaluation.title),
             paragraphs=paragraphs,
@@ -412,6 +416,49 @@ def recommendation_added(rec: Recommendation, *, actor: User) -> None:
         subject=("recommendation", rec.id),
         may_see=lambda u: (
             permissions.can_respond_to_recommendation(u, rec) and permissions.can_view_results(u, evaluation)
+        ),
+        build=build,
+    )
+
+
+def recommendation_addressed(rec: Recommendation, *, actor: User | None) -> None:
+    """A recommendation addressed to a partner organisation (made so, or changed to it): that
+    organisation's reporters on the project, once they may read the results. Called again when
+    the evaluation closes, so that those who could not read it before are told then, once."""
+    organisation = rec.addressed_organisation
+    if organisation is None:
+        return
+    evaluation = rec.evaluation
+
+    def build(user: User) -> Content:
+        return Content(
+            subject=_(
+                "A recommendation to %(organisation)s: “%(title)s”",
+                organisation=organisation.acronym or organisation.name,
+                title=evaluation.title,
+            ),
+            paragraphs=[
+                _(
+                    "The evaluation “%(title)s” of %(project)s makes a recommendation addressed to "
+                    "%(organisation)s.",
+                    title=evaluation.title,
+                    project=evaluation.project.reference,
+                    organisation=organisation.name,
+                )
+            ],
+            quote=rec.text,
+            link_path=path_for("evaluations.detail", evaluation_id=evaluation.id, _anchor="recommendations"),
+            action=_("Read the recommendation"),
+        )
+
+    notify(
+        NotificationKind.recommendation_addressed,
+        event_key=f"recommendation:{rec.id}:addressed:{organisation.id}",
+        recipients=reporters(evaluation.project_id, organisation.id),
+        actor=actor,
+        subject=("recommendation", rec.id),
+        may_see=lambda u: (
+            permissions.is_addressed_reporter(u, rec) and permissions.can_view_results(u, evaluation)
         ),
         build=build,
     )

@@ -42,7 +42,7 @@ from mel_app.models import (
 )
 from mel_app.notifications import compose
 from mel_app.notifications.compose import Content, path_for
-from mel_app.notifications.events import notify, specialists
+from mel_app.notifications.events import notify, reporters, specialists
 
 CHUNK = 500  # reminders written per transaction: memory stays flat however large the portfolio
 
@@ -87,6 +87,19 @@ def _report_offset(due: date, today: date, offsets: list[int]) -> str | None:
     return None
 
 
+def _report_in(report: type[Submission]) -> sa.ColumnElement[bool]:
+    """The join condition to the progress report (`report`, an alias of Submission) that the
+    reporting organisation of a `Membership` has submitted for a `ReportingPeriod`: outer-joined,
+    `report.id IS NULL` means that report is not in yet (neither submitted nor approved)."""
+    return sa.and_(
+        report.project_id == ReportingPeriod.project_id,
+        report.period_id == ReportingPeriod.id,
+        report.organisation_id == Membership.organisation_id,
+        report.kind == SubmissionKind.progress_report,
+        report.status.in_([Status.submitted, Status.approved]),
+    )
+
+
 def report_reminders(today: date) -> int:
     report = aliased(Submission)
     # Every offset some project uses (or the default), to find the periods in SQL; each
@@ -110,16 +123,7 @@ def report_reminders(today: date) -> int:
             Membership,
             sa.and_(Membership.project_id == ReportingPeriod.project_id, Membership.role == Role.reporter),
         )
-        .outerjoin(
-            report,
-            sa.and_(
-                report.project_id == ReportingPeriod.project_id,
-                report.period_id == ReportingPeriod.id,
-                report.organisation_id == Membership.organisation_id,
-                report.kind == SubmissionKind.progress_report,
-                report.status.in_([Status.submitted, Status.approved]),
-            ),
-        )
+        .outerjoin(report, _report_in(report))
         .where(
             Project.phase != Phase.closed,
             report.id.is_(None),
@@ -250,7 +254,8 @@ RESPONSE_REMINDER_DAYS = 7
 
 def response_reminders(today: date) -> int:
     """A planned action of a management response: 7 days before its due date, then weekly while
-    overdue, to those responsible for it (the project's specialists), until it is completed."""
+    overdue, to those responsible for it (the project's specialists, and the reporters of the
+    partner organisation the recommendation is addressed to), until it is completed."""
     recommendations = db.session.scalars(
         sa.select(Recommendation)
         .where(
@@ -283,21 +288,35 @@ def response_reminders(today: date) -> int:
                 if days > 0
                 else _("Planned action overdue: “%(title)s”", title=evaluation.title)
             )
+            if permissions.can_respond_to_recommendation(user, rec):
+                link = path_for("evaluations.consolidated", evaluation_id=evaluation.id)
+                action = _("Update the management response")
+            else:  # a reporter of the organisation it is addressed to
+                link = path_for("evaluations.detail", evaluation_id=evaluation.id, _anchor="recommendations")
+                action = _("Read the recommendation")
             return Content(
-                subject=subject,
-                paragraphs=[rec.planned_action or rec.text],
-                link_path=path_for("evaluations.consolidated", evaluation_id=evaluation.id),
-                action=_("Update the management response"),
+                subject=subject, paragraphs=[rec.planned_action or rec.text], link_path=link, action=action
             )
 
+        # Those who respond (the project's specialists), and the reporters of the partner
+        # organisation it is addressed to, once they may read the results.
+        recipients = specialists(evaluation.project_id)
+        if rec.addressed_organisation_id is not None:
+            recipients += reporters(evaluation.project_id, rec.addressed_organisation_id)
         told += len(
             notify(
                 NotificationKind.response_due,
                 event_key=f"response-due:{rec.id}:{rec.due_date.isoformat()}:{days}",
-                recipients=specialists(evaluation.project_id),
+                recipients=recipients,
                 actor=None,
                 subject=("recommendation", rec.id),
-                may_see=lambda u, rec=rec: permissions.can_respond_to_recommendation(u, rec),
+                may_see=lambda u, rec=rec: (
+                    permissions.can_respond_to_recommendation(u, rec)
+                    or (
+                        permissions.is_addressed_reporter(u, rec)
+                        and permissions.can_view_results(u, rec.evaluation)
+                    )
+                ),
                 build=build,
             )
         )
@@ -377,16 +396,7 @@ def _overdue_by_organisation(projects: sa.Select, today: date) -> Counter:
             sa.and_(Membership.project_id == ReportingPeriod.project_id, Membership.role == Role.reporter),
         )
         .join(Organisation, Organisation.id == Membership.organisation_id)
-        .outerjoin(
-            report,
-            sa.and_(
-                report.project_id == ReportingPeriod.project_id,
-                report.period_id == ReportingPeriod.id,
-                report.organisation_id == Membership.organisation_id,
-                report.kind == SubmissionKind.progress_report,
-                report.status.in_([Status.submitted, Status.approved]),
-            ),
-        )
+        .outerjoin(report, _report_in(report))
         .where(
             ReportingPeriod.project_id.in_(projects),
             Project.phase != Phase.closed,
