@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 
 from mel_app import audit, dates
 from mel_app.extensions import db
+from mel_app.kit.errors import DomainError
 from mel_app.models import AuditEvent, Status, Submission, User, utcnow
 from mel_app.submissions.labels import status_label
 
@@ -64,7 +65,7 @@ def is_editable(status: Status) -> bool:
     return status in EDITABLE
 
 
-class WorkflowError(Exception):
+class WorkflowError(DomainError):
     """A rule of the workflow refused the action (wrong state, reason missing, incomplete...).
 
     `http_status`: 409 when the state does not allow the action, 422 when the content does not.

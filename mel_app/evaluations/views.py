@@ -32,6 +32,7 @@ from mel_app.evaluations.services import Answer, ConflictError, EvaluationError
 from mel_app.exports.tables import TABLES_BY_NAME, summary_rows
 from mel_app.exports.writers import csv_cells
 from mel_app.extensions import db
+from mel_app.kit.cells import csv_safe
 from mel_app.models import (
     ActionStatus,
     CriteriaSet,
@@ -531,20 +532,20 @@ def download_results(evaluation_id: int):
             crit = codes[row.criterion_id]
             writer.writerow(
                 [
-                    _csv_safe(crit.code),
-                    _csv_safe(crit.name),
-                    _csv_safe(row.scorer_name),
+                    csv_safe(crit.code),
+                    csv_safe(crit.name),
+                    csv_safe(row.scorer_name),
                     row.group.value,
                     "" if row.point is None else row.point,
                     "yes" if row.cannot_assess else "no",
-                    _csv_safe(row.justification),
+                    csv_safe(row.justification),
                 ]
             )
     else:
         # The downloads page's score_summary.csv, for this one evaluation: same columns, same values.
         table = TABLES_BY_NAME["score_summary"]
         source = [
-            (eid, ref, _csv_safe(title), status, cid, _csv_safe(code), _csv_safe(name), group, point)
+            (eid, ref, csv_safe(title), status, cid, csv_safe(code), csv_safe(name), group, point)
             for eid, ref, title, status, cid, code, name, group, point in services.summary_source_rows(
                 evaluation
             )
@@ -566,11 +567,6 @@ def download_results(evaluation_id: int):
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-
-
-def _csv_safe(text: str) -> str:
-    """Neutralise spreadsheet formulas in free text (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 # --- recommendations --------------------------------------------------------------------------

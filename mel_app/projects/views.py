@@ -127,9 +127,7 @@ def figure_basis(figure: Figure) -> str:
     if figure.method is Aggregation.responsible:
         return _("the responsible organisation's report")
     if figure.method is Aggregation.mean:
-        return ngettext(
-            "mean of %(num)d organisation's report", "mean of %(num)d organisations' reports", n
-        )
+        return ngettext("mean of %(num)d organisation's report", "mean of %(num)d organisations' reports", n)
     if figure.method is Aggregation.all_yes:
         return ngettext(
             "yes only if all say yes: %(num)d organisation's report",
