@@ -109,6 +109,11 @@ class Saving:
         return self.error is not None
 
     @property
+    def integrity_clash(self) -> bool:
+        """Whether the refusal was a clash on a unique key (the `integrity` message)."""
+        return isinstance(self.error, sa.exc.IntegrityError)
+
+    @property
     def status(self) -> int:
         """The status of the page that shows the refusal (409 for a clash on a unique key)."""
         return getattr(self.error, "http_status", 409)
