@@ -13,9 +13,7 @@ from mel_app.account.forms import (
     ChangePasswordForm,
     ConfirmIdentityForm,
     ConfirmTwoFactorForm,
-    EndOtherSessionsForm,
     ProfileForm,
-    StartTwoFactorForm,
 )
 from mel_app.account.services import end_other_sessions as end_other_sessions_service
 from mel_app.account.services import update_profile
@@ -27,6 +25,7 @@ from mel_app.auth.sessions import active_sessions, is_current
 from mel_app.auth.two_factor import CodeRejected
 from mel_app.auth.views import try_again_message
 from mel_app.extensions import db
+from mel_app.kit.web import ConfirmForm
 from mel_app.permissions import (
     can_edit_own_account,
     can_turn_off_two_factor,
@@ -52,7 +51,7 @@ def _render(*, profile_form=None, password_form=None, status: int = 200):
         "account/profile.html",
         profile_form=profile_form,
         password_form=password_form or ChangePasswordForm(formdata=None),
-        sessions_form=EndOtherSessionsForm(formdata=None),
+        sessions_form=ConfirmForm(formdata=None),
         sessions=sessions,
         is_current=is_current,
         others=sum(1 for s in sessions if not is_current(s)),
@@ -120,7 +119,7 @@ def change_password():
 @bp.post("/sessions/end-others")
 def end_other_sessions():
     require(can_edit_own_account(current_user), visible=True)
-    form = EndOtherSessionsForm()
+    form = ConfirmForm()
     if not form.validate_on_submit():
         return _render(status=400)
     ended = end_other_sessions_service(current_user._get_current_object(), keep_token=current_user.get_id())
@@ -148,7 +147,7 @@ def _two_factor_page(*, off_form=None, codes_form=None, status: int = 200):
         exempt=two_factor_exempt(user),
         recovery_codes_left=two_factor.remaining_recovery_codes(user.id) if user.two_factor_enabled else 0,
         recovery_code_total=two_factor.RECOVERY_CODE_COUNT,
-        start_form=StartTwoFactorForm(formdata=None),
+        start_form=ConfirmForm(formdata=None),
         off_form=off_form or ConfirmIdentityForm(formdata=None, prefix="off"),
         codes_form=codes_form or ConfirmIdentityForm(formdata=None, prefix="codes"),
     ), status
@@ -164,7 +163,7 @@ def two_factor_page():
 def two_factor_start():
     """A new key to scan (replacing a set-up that was never finished)."""
     require(can_edit_own_account(current_user), visible=True)
-    form = StartTwoFactorForm()
+    form = ConfirmForm()
     if not form.validate_on_submit():
         return _two_factor_page(status=400)
     try:

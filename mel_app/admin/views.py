@@ -13,7 +13,6 @@ from wtforms.fields.choices import SelectChoice
 from mel_app import mail
 from mel_app.admin import country_choices, country_names, group_label, services
 from mel_app.admin.forms import (
-    ButtonForm,
     DeactivateForm,
     EditUserForm,
     InviteUserForm,
@@ -27,6 +26,7 @@ from mel_app.auth import emails, two_factor
 from mel_app.auth.sessions import active_sessions
 from mel_app.extensions import db
 from mel_app.integers import arg_int
+from mel_app.kit.web import ConfirmForm
 from mel_app.members import role_label
 from mel_app.models import Membership, Organisation, OrgGroup, User
 from mel_app.permissions import (
@@ -166,7 +166,7 @@ def _user_page(
         sessions=active_sessions(user.id),
         pending=is_pending(user),
         deactivate_form=DeactivateForm(formdata=None),
-        button_form=ButtonForm(formdata=None),
+        button_form=ConfirmForm(formdata=None),
         reset_form=reset_form or ResetTwoFactorForm(formdata=None, prefix="reset"),
         recovery_codes_left=two_factor.remaining_recovery_codes(user.id) if user.two_factor_enabled else 0,
         two_factor_required=two_factor_required(user),
@@ -206,7 +206,7 @@ def user(user_id: int):
     return redirect(url_for("admin.user", user_id=account.id))
 
 
-def _account_action(user_id: int, form_class=ButtonForm) -> tuple[User, object]:
+def _account_action(user_id: int, form_class=ConfirmForm) -> tuple[User, object]:
     require(can_administer_users(current_user), visible=True)
     account = db.get_or_404(User, user_id)
     return account, form_class()

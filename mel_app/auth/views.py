@@ -16,7 +16,6 @@ from mel_app.auth.forms import (
     PASSWORD_HINT,
     AcceptInvitationForm,
     LoginForm,
-    LogoutForm,
     NewPasswordForm,
     PasswordResetRequestForm,
     RecoveryCodeForm,
@@ -27,6 +26,7 @@ from mel_app.auth.sessions import revoke_session, start_session
 from mel_app.auth.tokens import Purpose, TokenError, TokenProblem
 from mel_app.auth.two_factor import CodeRejected
 from mel_app.extensions import db
+from mel_app.kit.web import ConfirmForm
 from mel_app.permissions import asks_second_factor, must_enrol_two_factor
 from mel_app.urls import safe_next
 
@@ -89,7 +89,7 @@ def _second_step_page(user, code_form, recovery_form, *, status: int = 200, reco
         user=user,
         code_form=code_form,
         recovery_form=recovery_form,
-        cancel_form=LogoutForm(formdata=None),
+        cancel_form=ConfirmForm(formdata=None),
         recovery_open=recovery_open,
     ), status
 
@@ -152,7 +152,7 @@ def second_step():
 @bp.post("/logout")
 @public  # also cancels a sign-in waiting for its second factor, where nobody is signed in yet
 def logout():
-    form = LogoutForm()
+    form = ConfirmForm()
     if form.validate_on_submit():
         was_waiting = pending.is_waiting()
         pending.forget()

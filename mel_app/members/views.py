@@ -15,8 +15,9 @@ from mel_app.auth import emails
 from mel_app.auth.services import invite
 from mel_app.extensions import db
 from mel_app.integers import arg_int
+from mel_app.kit.web import ConfirmForm
 from mel_app.members import role_label
-from mel_app.members.forms import AddMemberForm, RemoveMemberForm
+from mel_app.members.forms import AddMemberForm
 from mel_app.members.services import MembershipError, add_member, remove_member
 from mel_app.models import Membership, Organisation, Partner, Project, Role, User
 from mel_app.permissions import can_manage_members, can_view_project, is_admin, require
@@ -73,7 +74,7 @@ def _page(project: Project, form: AddMemberForm, status: int = 200):
         project=project,
         form=form,
         pagination=pagination,
-        remove_form=RemoveMemberForm(formdata=None),
+        remove_form=ConfirmForm(formdata=None),
         role_label=role_label,
         is_pending=is_pending,
     ), status
@@ -177,7 +178,7 @@ def remove(project_id: int, membership_id: int):
         return _confirm_remove_page(project, membership)
     if not confirmation.came_through_confirmation():
         return confirmation.to_confirmation()
-    form = RemoveMemberForm()
+    form = ConfirmForm()
     if not form.validate_on_submit():
         return _page(project, _add_form(project, submitted=False), status=400)
     name = membership.user.display_name
@@ -201,7 +202,7 @@ def resend_invitation(project_id: int, membership_id: int):
     """Send a new invitation link to a member who has not accepted theirs yet."""
     project = _load_project(project_id)
     membership = _load_membership(project, membership_id)
-    form = RemoveMemberForm()
+    form = ConfirmForm()
     if not form.validate_on_submit():
         return _page(project, _add_form(project, submitted=False), status=400)
     user = membership.user

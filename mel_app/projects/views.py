@@ -27,7 +27,7 @@ from mel_app.enum_labels import LABELS
 from mel_app.extensions import db
 from mel_app.figures import Aggregation, Figure, NoShare
 from mel_app.integers import arg_int
-from mel_app.kit.web import CSV, XLSX, download, get_or_404, project_or_404, saving
+from mel_app.kit.web import CSV, XLSX, ConfirmForm, choices, download, get_or_404, project_or_404, saving
 from mel_app.models import (
     Indicator,
     IndicatorValue,
@@ -62,7 +62,6 @@ from mel_app.projects.forms import (
     PHASE_LABELS,
     RESULT_TYPE_LABELS,
     ChangeForm,
-    ConfirmForm,
     ConfirmImportForm,
     GeneratePeriodsForm,
     ImportForm,
@@ -72,7 +71,6 @@ from mel_app.projects.forms import (
     ProjectFilterForm,
     ProjectForm,
     ResultForm,
-    opts,
 )
 from mel_app.projects.grid import CellStatus
 
@@ -152,9 +150,9 @@ def _page_number() -> int:
 @bp.get("/projects")
 def index():
     form = ProjectFilterForm(request.args)
-    form.country.choices = opts([("", _("Any country")), *country_choices()])
-    form.phase.choices = opts([("", _("Any phase"))] + [(p.value, PHASE_LABELS[p]) for p in Phase])
-    form.constituency.choices = opts(
+    form.country.choices = choices([("", _("Any country")), *country_choices()])
+    form.phase.choices = choices([("", _("Any phase"))] + [(p.value, PHASE_LABELS[p]) for p in Phase])
+    form.constituency.choices = choices(
         [("", _("Any constituency"))] + [(g.value, label) for g, label in group_labels().items()]
     )
     filters = services.ListFilters(
@@ -320,7 +318,7 @@ def _partner_form(project: Project) -> PartnerForm:
     form = PartnerForm()
     taken = sa.select(Partner.organisation_id).where(Partner.project_id == project.id)
     labels = group_labels()
-    form.organisation_id.choices = opts(
+    form.organisation_id.choices = choices(
         [("", _("Choose an organisation"))]
         + [
             (org.id, f"{org.label} — {labels[org.group]}")
@@ -441,7 +439,7 @@ def _parent_choices(project: Project, exclude: Result | None = None) -> list[tup
         )
         .order_by(Result.code)
     )
-    return opts(
+    return choices(
         [("", _("Nothing (top level)"))]
         + [
             (r.id, f"{RESULT_TYPE_LABELS[r.type]} {r.code} — {r.title}")
@@ -519,7 +517,7 @@ def edit_result(project_id: int, result_id: int):
 def _indicator_form(project: Project, formdata: bool, obj: Indicator | None = None) -> IndicatorForm:
     form = IndicatorForm(obj=obj) if not formdata else IndicatorForm()
     form.needs_reason = project.framework_approved
-    form.responsible_organisation_id.choices = opts(
+    form.responsible_organisation_id.choices = choices(
         [("", _("None in particular"))] + [(org.id, org.label) for org in fw.partner_organisations(project)]
     )
     return form
