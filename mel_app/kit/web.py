@@ -128,7 +128,7 @@ class Saving:
             try:
                 db.session.commit()
             except sa.exc.IntegrityError as clash:
-                if self.integrity is None:
+                if not self._handles(clash):
                     db.session.rollback()
                     raise
                 self._refused(clash)
@@ -136,18 +136,21 @@ class Saving:
             if self.success:
                 flash(self.success, "success")
             return False
-        if isinstance(exc, self.catch) or (
-            self.integrity is not None and isinstance(exc, sa.exc.IntegrityError)
-        ):
+        if self._handles(exc):
             self._refused(exc)
             return True  # the view goes on and shows the refusal
         db.session.rollback()
         return False
 
+    def _handles(self, exc: BaseException) -> bool:
+        if isinstance(exc, self.catch):
+            return True
+        return self.integrity is not None and isinstance(exc, sa.exc.IntegrityError)
+
     def _refused(self, exc: BaseException) -> None:
         db.session.rollback()
         self.error = exc
-        if isinstance(exc, sa.exc.IntegrityError):
+        if self.integrity is not None and isinstance(exc, sa.exc.IntegrityError):
             self.message = str(self.integrity)
         else:
             self.message = str(exc)
@@ -160,7 +163,7 @@ class Saving:
 def saving(
     success: str | None = None,
     *,
-    catch: type[BaseException] | tuple[type[BaseException], ...] = DomainError,
+    catch: type[BaseException] | tuple[type[BaseException], ...] = (),
     integrity: str | None = None,
     field: Any = None,
     quiet: bool = False,
@@ -168,10 +171,11 @@ def saving(
     """Commit what the block did, or roll it back when a service refused it.
 
     On success: commit, then flash `success` (if given). When the block raises one of `catch`
-    (or, with `integrity`, a clash on a unique key, whose message is `integrity`): roll back, keep
-    the error in the outcome and tell the user: in `field`'s errors when given, else as an error
-    flash, or not at all with `quiet` (the view words it itself). Other exceptions roll back and
-    go on to the error handler.
+    (e.g. `DomainError`, or a service's own error class), or, with `integrity`, a clash on a
+    unique key (whose message is then `integrity`): roll back, keep the error in the outcome and
+    tell the user: in `field`'s errors when given, else as an error flash, or not at all with
+    `quiet` (the view words it itself). The view then checks `failed`. Other exceptions roll back
+    and go on to the error handlers (a `DomainError` there gets the page of its `http_status`).
     """
     return Saving(success, catch, integrity, field, quiet)
 
@@ -204,7 +208,7 @@ def download(data: Any, filename: str, mimetype: str, *, untrusted: bool = True)
     `untrusted` (the default): the file holds users' text, so it gets the sandbox headers of
     evidence files (mel_app/security.py sets them). Otherwise only the attachment header.
     """
-    response = Response(data, mimetype=mimetype)
+    response = Response(data, content_type=mimetype)
     if untrusted:
         return untrusted_download(response, filename)
     response.headers["Content-Disposition"] = content_disposition(filename)
