@@ -9,11 +9,12 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from mel_app.evaluations import services
-from mel_app.evaluations.forms import ActionForm, CriteriaSetForm, ScaleForm
+from mel_app.evaluations.forms import CriteriaSetForm, ScaleForm
 from mel_app.evaluations.services import CriterionInput, EvaluationError, InUseError, PointInput
 from mel_app.evaluations.views import bp
 from mel_app.extensions import db
 from mel_app.integers import to_int
+from mel_app.kit.web import ConfirmForm, saving
 from mel_app.models import CriteriaSet, Evaluation, Scale
 from mel_app.permissions import can_manage_criteria, require
 
@@ -41,7 +42,7 @@ def criteria_sets():
         "evaluations/admin/criteria_sets.html",
         page=page,
         in_use=services.in_use_ids(Evaluation.criteria_set_id),
-        action_form=ActionForm(),
+        action_form=ConfirmForm(),
     )
 
 
@@ -100,7 +101,7 @@ def _edit_criteria_set(criteria_set: CriteriaSet | None):
         return _render_set(criteria_set, form, in_use, 409)
     if not form.validate_on_submit():
         return _render_set(criteria_set, form, in_use, 422)
-    try:
+    with saving(_("Criteria set saved."), catch=EvaluationError) as outcome:
         saved = services.save_criteria_set(
             criteria_set,
             actor=current_user,
@@ -108,12 +109,8 @@ def _edit_criteria_set(criteria_set: CriteriaSet | None):
             description=form.description.data or "",
             criteria=_criteria_input(form),
         )
-    except EvaluationError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return _render_set(criteria_set, form, in_use, 409 if isinstance(exc, InUseError) else 422)
-    db.session.commit()
-    flash(_("Criteria set saved."), "success")
+    if outcome.failed:
+        return _render_set(criteria_set, form, in_use, 409 if isinstance(outcome.error, InUseError) else 422)
     return redirect(url_for("evaluations.edit_criteria_set", set_id=saved.id))
 
 
@@ -123,7 +120,7 @@ def _render_set(criteria_set: CriteriaSet | None, form: CriteriaSetForm, in_use:
         criteria_set=criteria_set,
         form=form,
         in_use=in_use,
-        action_form=ActionForm(),
+        action_form=ConfirmForm(),
     ), status
 
 
@@ -143,11 +140,10 @@ def edit_criteria_set(set_id: int):
 def copy_criteria_set(set_id: int):
     _require_admin()
     source = db.get_or_404(CriteriaSet, set_id)
-    if not ActionForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         require(False, visible=True)
-    copy = services.copy_criteria_set(source, actor=current_user)
-    db.session.commit()
-    flash(_("Copied. You can now change the copy."), "success")
+    with saving(_("Copied. You can now change the copy.")):
+        copy = services.copy_criteria_set(source, actor=current_user)
     return redirect(url_for("evaluations.edit_criteria_set", set_id=copy.id))
 
 
@@ -155,11 +151,10 @@ def copy_criteria_set(set_id: int):
 def default_criteria_set(set_id: int):
     _require_admin()
     criteria_set = db.get_or_404(CriteriaSet, set_id)
-    if not ActionForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         require(False, visible=True)
-    services.make_default(criteria_set, actor=current_user)
-    db.session.commit()
-    flash(_("“%(name)s” is now proposed first for new evaluations.", name=criteria_set.name), "success")
+    with saving(_("“%(name)s” is now proposed first for new evaluations.", name=criteria_set.name)):
+        services.make_default(criteria_set, actor=current_user)
     return redirect(url_for("evaluations.criteria_sets"))
 
 
@@ -175,7 +170,7 @@ def scales():
         "evaluations/admin/scales.html",
         page=page,
         in_use=services.in_use_ids(Evaluation.scale_id),
-        action_form=ActionForm(),
+        action_form=ConfirmForm(),
     )
 
 
@@ -211,22 +206,18 @@ def _edit_scale(scale: Scale | None):
         return _render_scale(scale, form, in_use, 409)
     if not form.validate_on_submit():
         return _render_scale(scale, form, in_use, 422)
-    try:
+    with saving(_("Scale saved."), catch=EvaluationError) as outcome:
         saved = services.save_scale(
             scale, actor=current_user, name=form.name.data, points=_points_input(form)
         )
-    except EvaluationError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return _render_scale(scale, form, in_use, 409 if isinstance(exc, InUseError) else 422)
-    db.session.commit()
-    flash(_("Scale saved."), "success")
+    if outcome.failed:
+        return _render_scale(scale, form, in_use, 409 if isinstance(outcome.error, InUseError) else 422)
     return redirect(url_for("evaluations.edit_scale", scale_id=saved.id))
 
 
 def _render_scale(scale: Scale | None, form: ScaleForm, in_use: bool, status: int = 200):
     return render_template(
-        "evaluations/admin/scale.html", scale=scale, form=form, in_use=in_use, action_form=ActionForm()
+        "evaluations/admin/scale.html", scale=scale, form=form, in_use=in_use, action_form=ConfirmForm()
     ), status
 
 
@@ -246,11 +237,10 @@ def edit_scale(scale_id: int):
 def copy_scale(scale_id: int):
     _require_admin()
     source = db.get_or_404(Scale, scale_id)
-    if not ActionForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         require(False, visible=True)
-    copy = services.copy_scale(source, actor=current_user)
-    db.session.commit()
-    flash(_("Copied. You can now change the copy."), "success")
+    with saving(_("Copied. You can now change the copy.")):
+        copy = services.copy_scale(source, actor=current_user)
     return redirect(url_for("evaluations.edit_scale", scale_id=copy.id))
 
 
@@ -258,9 +248,8 @@ def copy_scale(scale_id: int):
 def default_scale(scale_id: int):
     _require_admin()
     scale = db.get_or_404(Scale, scale_id)
-    if not ActionForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         require(False, visible=True)
-    services.make_default(scale, actor=current_user)
-    db.session.commit()
-    flash(_("“%(name)s” is now proposed first for new evaluations.", name=scale.name), "success")
+    with saving(_("“%(name)s” is now proposed first for new evaluations.", name=scale.name)):
+        services.make_default(scale, actor=current_user)
     return redirect(url_for("evaluations.scales"))

@@ -7,7 +7,7 @@ import io
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -33,6 +33,7 @@ from mel_app.exports.tables import TABLES_BY_NAME, summary_rows
 from mel_app.exports.writers import csv_cells
 from mel_app.extensions import db
 from mel_app.kit.cells import csv_safe
+from mel_app.kit.web import CSV, download, saving
 from mel_app.models import (
     ActionStatus,
     CriteriaSet,
@@ -162,7 +163,9 @@ def new(project_id: int):
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_template("evaluations/new.html", project=project, form=form), status
-    try:
+    with saving(
+        _("The evaluation is open. The people invited see it in their tasks."), catch=EvaluationError
+    ) as saved:
         evaluation = services.open_evaluation(
             project,
             actor=current_user,
@@ -175,12 +178,8 @@ def new(project_id: int):
             organisation_ids=form.organisations.data or [],
             ilo_staff_ids=form.ilo_staff.data or [],
         )
-    except EvaluationError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return render_template("evaluations/new.html", project=project, form=form), 422
-    db.session.commit()
-    flash(_("The evaluation is open. The people invited see it in their tasks."), "success")
     return redirect(url_for("evaluations.detail", evaluation_id=evaluation.id))
 
 
@@ -237,7 +236,7 @@ def invite(evaluation_id: int):
     _fill_choices(form, services.invitation_candidates(evaluation.project))
     if not form.validate_on_submit():
         return _render_detail(evaluation, 422, invite_form=form)
-    try:
+    with saving(catch=EvaluationError) as saved:
         cards = services.invite_more_scorers(
             evaluation,
             actor=current_user,
@@ -245,11 +244,8 @@ def invite(evaluation_id: int):
             organisation_ids=form.organisations.data or [],
             ilo_staff_ids=form.ilo_staff.data or [],
         )
-    except EvaluationError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return _render_detail(services.load_evaluation(evaluation_id), 409, invite_form=form)
-    db.session.commit()
     if cards:
         flash(_("%(n)d more people invited to score.", n=len(cards)), "success")
     else:
@@ -300,14 +296,10 @@ def close(evaluation_id: int):
     form = CloseEvaluationForm()
     if not form.validate_on_submit() or not str(form.version.data).isdigit():
         return _confirm_close_page(evaluation, form, 400)
-    try:
+    with saving(_("The evaluation is closed: it takes no more scores."), catch=EvaluationError) as saved:
         services.close_evaluation(evaluation, actor=current_user, expected_version=int(form.version.data))
-    except EvaluationError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return _render_detail(services.load_evaluation(evaluation_id), 409)
-    db.session.commit()
-    flash(_("The evaluation is closed: it takes no more scores."), "success")
     return redirect(url_for("evaluations.detail", evaluation_id=evaluation.id))
 
 
@@ -392,20 +384,17 @@ def scorecard(evaluation_id: int):
             "error",
         )
         return _render_scorecard(evaluation, card, form, 422)
-    try:
+    with saving(catch=EvaluationError) as saved:
         services.save_scorecard(
             card, actor=current_user, expected_version=int(form.version.data), answers=answers, submit=submit
         )
-    except EvaluationError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         evaluation = services.load_evaluation(evaluation_id)
         card = services.load_scorecard(evaluation_id, current_user.id)
-        if isinstance(exc, ConflictError):
+        if isinstance(saved.error, ConflictError):
             # Keep the user's answers; the next save is made against what is stored now.
             form.version.data = card.version
         return _render_scorecard(evaluation, card, form, 409)
-    db.session.commit()
     if submit:
         flash(_("Your scorecard is submitted. Thank you."), "success")
         return redirect(url_for("evaluations.detail", evaluation_id=evaluation.id))
@@ -472,17 +461,15 @@ def reopen_scorecard(evaluation_id: int, card_id: int):
         return _render_other(evaluation, card, form, 409)
     if not form.validate_on_submit() or not str(form.version.data).isdigit():
         return _render_other(evaluation, card, form, 422)
-    try:
+    with saving(
+        _("The scorecard is reopened; its scorer can change it and submit it again."), catch=EvaluationError
+    ) as saved:
         services.reopen_scorecard(
             card, actor=current_user, expected_version=int(form.version.data), reason=form.reason.data
         )
-    except EvaluationError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         evaluation = services.load_evaluation(evaluation_id)
         return _render_other(evaluation, _others_scorecard(evaluation, card_id), form, 409)
-    db.session.commit()
-    flash(_("The scorecard is reopened; its scorer can change it and submit it again."), "success")
     return redirect(url_for("evaluations.detail", evaluation_id=evaluation.id))
 
 
@@ -553,20 +540,16 @@ def download_results(evaluation_id: int):
         writer.writerow([column.key for column in table.columns])
         if source:
             writer.writerows(csv_cells(table, summary_rows(source)))
-    audit.record(
-        db.session,
-        "evaluation.download",
-        actor=current_user,
-        target=evaluation,
-        after={"format": "csv", "content": "individual scores" if individual else "summary"},
-    )
-    db.session.commit()
+    with saving():
+        audit.record(
+            db.session,
+            "evaluation.download",
+            actor=current_user,
+            target=evaluation,
+            after={"format": "csv", "content": "individual scores" if individual else "summary"},
+        )
     name = f"evaluation-{evaluation.id}-{'scores' if individual else 'summary'}.csv"
-    return Response(
-        "\ufeff" + buffer.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return download("\ufeff" + buffer.getvalue(), name, CSV)
 
 
 # --- recommendations --------------------------------------------------------------------------
@@ -579,16 +562,12 @@ def add_recommendation(evaluation_id: int):
     form = RecommendationForm()
     if not form.validate_on_submit():
         return _render_detail(evaluation, 422, recommendation_form=form)
-    try:
+    with saving(_("Recommendation recorded."), catch=EvaluationError) as saved:
         services.add_recommendation(
             evaluation, actor=current_user, text=form.text.data, addressed_to=form.addressed_to.data or ""
         )
-    except EvaluationError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return _render_detail(services.load_evaluation(evaluation_id), 422, recommendation_form=form)
-    db.session.commit()
-    flash(_("Recommendation recorded."), "success")
     return redirect(url_for("evaluations.detail", evaluation_id=evaluation.id, _anchor="recommendations"))
 
 
@@ -612,16 +591,12 @@ def edit_recommendation(rec_id: int):
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_template("evaluations/recommendation_edit.html", rec=rec, form=form), status
-    try:
+    with saving(_("Recommendation saved."), catch=EvaluationError) as saved:
         services.update_recommendation(
             rec, actor=current_user, text=form.text.data, addressed_to=form.addressed_to.data or ""
         )
-    except EvaluationError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return render_template("evaluations/recommendation_edit.html", rec=rec, form=form), 409
-    db.session.commit()
-    flash(_("Recommendation saved."), "success")
     return redirect(url_for("evaluations.detail", evaluation_id=rec.evaluation_id, _anchor="recommendations"))
 
 
@@ -638,7 +613,7 @@ def respond(rec_id: int):
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_template("evaluations/respond.html", rec=rec, form=form), status
-    try:
+    with saving(_("Management response saved."), catch=EvaluationError) as saved:
         services.respond_to_recommendation(
             rec,
             actor=current_user,
@@ -647,12 +622,8 @@ def respond(rec_id: int):
             due_date=form.due_date.data,
             action_status=ActionStatus(form.action_status.data),
         )
-    except EvaluationError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return render_template("evaluations/respond.html", rec=rec, form=form), 422
-    db.session.commit()
-    flash(_("Management response saved."), "success")
     return redirect(url_for("evaluations.detail", evaluation_id=rec.evaluation_id, _anchor="recommendations"))
 
 
