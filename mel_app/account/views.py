@@ -24,8 +24,7 @@ from mel_app.auth.services import PasswordRejected, Throttled
 from mel_app.auth.sessions import active_sessions, is_current
 from mel_app.auth.two_factor import CodeRejected
 from mel_app.auth.views import try_again_message
-from mel_app.extensions import db
-from mel_app.kit.web import ConfirmForm
+from mel_app.kit.web import ConfirmForm, choices, saving
 from mel_app.permissions import (
     can_edit_own_account,
     can_turn_off_two_factor,
@@ -38,7 +37,7 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 
 
 def _language_choices() -> list[SelectChoice]:
-    return [SelectChoice(code, name) for code, name in current_app.config["LANGUAGES"].items()]
+    return choices(current_app.config["LANGUAGES"].items())
 
 
 def _render(*, profile_form=None, password_form=None, status: int = 200):
@@ -71,13 +70,13 @@ def profile():
     form.preferred_language.choices = _language_choices()
     if not form.validate_on_submit():
         return _render(profile_form=form, status=400)
-    update_profile(
-        current_user._get_current_object(),
-        full_name=form.full_name.data,
-        preferred_language=form.preferred_language.data,
-        time_zone=form.time_zone.data,
-    )
-    db.session.commit()
+    with saving():
+        update_profile(
+            current_user._get_current_object(),
+            full_name=form.full_name.data,
+            preferred_language=form.preferred_language.data,
+            time_zone=form.time_zone.data,
+        )
     session["lang"] = form.preferred_language.data
     flash(_("Your profile has been saved."), "success")
     return redirect(url_for("account.profile"))
@@ -88,22 +87,20 @@ def change_password():
     require(can_edit_own_account(current_user), visible=True)
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
+        # A refusal changes nothing but the failure's count and its audit record, which are kept.
+        with saving(catch=(Throttled, PasswordRejected), keep=True, quiet=True) as saved:
             ended = auth_services.change_password(
                 current_user._get_current_object(),
                 current=form.current_password.data,
                 new=form.password.data,
                 keep_token=current_user.get_id(),
             )
-        except Throttled as exc:
-            db.session.commit()  # keep the audit record
-            flash(try_again_message(exc.blocked.minutes), "error")
+        if isinstance(saved.error, Throttled):
+            flash(try_again_message(saved.error.blocked.minutes), "error")
             return _render(password_form=form, status=429)
-        except PasswordRejected as exc:
-            db.session.commit()  # nothing was changed but the failure's count and its audit record
-            getattr(form, exc.field).errors.append(str(exc))
+        if saved.failed:
+            getattr(form, saved.error.field).errors.append(saved.message)
         else:
-            db.session.commit()
             message = _("Your password has been changed.")
             if ended:
                 message += " " + ngettext(
@@ -122,8 +119,10 @@ def end_other_sessions():
     form = ConfirmForm()
     if not form.validate_on_submit():
         return _render(status=400)
-    ended = end_other_sessions_service(current_user._get_current_object(), keep_token=current_user.get_id())
-    db.session.commit()
+    with saving():
+        ended = end_other_sessions_service(
+            current_user._get_current_object(), keep_token=current_user.get_id()
+        )
     flash(
         ngettext(
             "You have been signed out of %(num)d other session.",
@@ -166,15 +165,12 @@ def two_factor_start():
     form = ConfirmForm()
     if not form.validate_on_submit():
         return _two_factor_page(status=400)
-    try:
+    with saving(catch=CodeRejected) as saved:
         two_factor.begin_enrolment(
             current_user._get_current_object(), actor=current_user._get_current_object()
         )
-    except CodeRejected as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return redirect(url_for("account.two_factor"))
-    db.session.commit()
     return redirect(url_for("account.two_factor_setup"))
 
 
@@ -190,13 +186,9 @@ def two_factor_setup():
         return redirect(url_for("account.two_factor"))
     form = ConfirmTwoFactorForm()
     if form.validate_on_submit():
-        try:
+        with saving(catch=CodeRejected, field=form.code) as saved:
             codes = two_factor.confirm_enrolment(user, form.code.data, actor=user)
-        except CodeRejected as exc:
-            db.session.rollback()
-            form.code.errors.append(str(exc))
-        else:
-            db.session.commit()
+        if not saved.failed:
             flash(
                 _("Two-factor sign-in is on. From now on, signing in asks for a code from your app."),
                 "success",
@@ -217,15 +209,14 @@ def two_factor_setup():
 def _confirmed_identity(form: ConfirmIdentityForm, page_kw: str):
     """Check the password-or-code field; on refusal, the page to answer with (else None)."""
     user = current_user._get_current_object()
-    try:
+    # A refusal is counted: the count is kept (committed).
+    with saving(catch=(Throttled, CodeRejected), keep=True, quiet=True) as saved:
         two_factor.confirm_identity(user, form.password_or_code.data, remote_addr=request.remote_addr)
-    except Throttled as exc:
-        db.session.commit()  # keep the count
-        flash(try_again_message(exc.blocked.minutes), "error")
+    if isinstance(saved.error, Throttled):
+        flash(try_again_message(saved.error.blocked.minutes), "error")
         return _two_factor_page(**{page_kw: form}, status=429)
-    except CodeRejected as exc:
-        db.session.commit()  # keep the count
-        form.password_or_code.errors.append(str(exc))
+    if saved.failed:
+        form.password_or_code.errors.append(saved.message)
         return _two_factor_page(**{page_kw: form}, status=400)
     return None
 
@@ -244,9 +235,8 @@ def two_factor_off():
     refused = _confirmed_identity(form, "off_form")
     if refused is not None:
         return refused
-    two_factor.turn_off(user, actor=user)
-    db.session.commit()
-    flash(_("Two-factor sign-in is off. Signing in asks only for your password."), "success")
+    with saving(_("Two-factor sign-in is off. Signing in asks only for your password.")):
+        two_factor.turn_off(user, actor=user)
     return redirect(url_for("account.two_factor"))
 
 
@@ -263,7 +253,6 @@ def new_recovery_codes():
     refused = _confirmed_identity(form, "codes_form")
     if refused is not None:
         return refused
-    codes = two_factor.issue_recovery_codes(user, actor=user)
-    db.session.commit()
-    flash(_("New recovery codes have been created; the earlier ones no longer work."), "success")
+    with saving(_("New recovery codes have been created; the earlier ones no longer work.")):
+        codes = two_factor.issue_recovery_codes(user, actor=user)
     return render_template("account/recovery_codes.html", codes=codes)

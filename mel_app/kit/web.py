@@ -95,12 +95,14 @@ class Saving:
         integrity: str | None,
         field: Any,
         quiet: bool,
+        keep: bool,
     ) -> None:
         self.success = success
         self.catch = catch
         self.integrity = integrity
         self.field = field
         self.quiet = quiet
+        self.keep = keep
         self.error: BaseException | None = None
         self.message = ""
 
@@ -148,7 +150,10 @@ class Saving:
         return self.integrity is not None and isinstance(exc, sa.exc.IntegrityError)
 
     def _refused(self, exc: BaseException) -> None:
-        db.session.rollback()
+        if self.keep and not isinstance(exc, sa.exc.IntegrityError):
+            db.session.commit()
+        else:
+            db.session.rollback()
         self.error = exc
         if self.integrity is not None and isinstance(exc, sa.exc.IntegrityError):
             self.message = str(self.integrity)
@@ -167,6 +172,7 @@ def saving(
     integrity: str | None = None,
     field: Any = None,
     quiet: bool = False,
+    keep: bool = False,
 ) -> Saving:
     """Commit what the block did, or roll it back when a service refused it.
 
@@ -176,8 +182,11 @@ def saving(
     tell the user: in `field`'s errors when given, else as an error flash, or not at all with
     `quiet` (the view words it itself). The view then checks `failed`. Other exceptions roll back
     and go on to the error handlers (a `DomainError` there gets the page of its `http_status`).
+
+    `keep`: a refusal still commits what the service recorded before refusing (the audit record
+    of a failed sign-in, a failure count), instead of rolling back.
     """
-    return Saving(success, catch, integrity, field, quiet)
+    return Saving(success, catch, integrity, field, quiet, keep)
 
 
 # --- forms -------------------------------------------------------------------------------------
