@@ -51,9 +51,8 @@ ALL_STATUSES = (Status.submitted, Status.returned, Status.approved)
 CONSTITUENCIES = ("workers", "employers", "government", "ilo", "donor", "other", "independent")
 
 
-def neutralise(text: str) -> str:
-    """Make a text cell inert in spreadsheets: a leading quote stops formula evaluation."""
-    return csv_safe(text)
+# The formula guard of every CSV and XLSX writer (mel_app/kit/cells.py), under its older name.
+neutralise = csv_safe
 
 
 @dataclass(frozen=True)
@@ -168,7 +167,7 @@ class ExportContext:
         """The same for text assembled in Python."""
         if value is None or not self.spreadsheet:
             return value
-        return neutralise(value)
+        return csv_safe(value)
 
     # --- clauses ------------------------------------------------------------------------------
 
