@@ -4,9 +4,9 @@ Function views stay function views; these are plain helpers:
 
     project = project_or_404(project_id, need=can_edit_project)
     period = get_or_404(ReportingPeriod, period_id, parent=project)
-    with saving(_("Period saved.")) as saved:
+    with saving(_("Period saved."), catch=periods.PeriodError) as saved:
         periods.update_period(period, spec, actor=current_user)
-    if saved.failed:
+    if saved.failed:  # rolled back, and the refusal flashed
         return page(saved.status)
     return redirect(...)
 """
