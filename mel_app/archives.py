@@ -21,9 +21,13 @@ import io
 import zipfile
 from dataclasses import dataclass
 
+from mel_app.kit.errors import DomainError
 
-class ArchiveRefused(ValueError):
+
+class ArchiveRefused(DomainError, ValueError):
     """The archive cannot be opened safely; `reason` says which check it failed."""
+
+    http_status = 422
 
     def __init__(self, reason: str):
         super().__init__(reason)

@@ -11,8 +11,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from mel_app.extensions import db
+from mel_app.kit.errors import DomainError
 
-PAGES = frozenset({400, 401, 403, 404, 405, 409, 413, 429, 500, 503})
+PAGES = frozenset({400, 401, 403, 404, 405, 409, 413, 422, 429, 500, 503})
 
 
 def _titles() -> dict[int, tuple[str, str]]:
@@ -30,6 +31,10 @@ def _titles() -> dict[int, tuple[str, str]]:
                 "The upload is larger than the limit of %(mb)s MB. Please send a smaller file.",
                 mb=_limit_mb(),
             ),
+        ),
+        422: (
+            _("Not accepted"),
+            _("What was sent could not be accepted. Please go back, correct it and try again."),
         ),
         429: (_("Too many attempts"), _("Please wait a little and try again.")),
         500: (_("Something went wrong"), _("The error has been logged. Please try again in a moment.")),
@@ -138,6 +143,13 @@ def register_error_handlers(app: Flask) -> None:
         if code not in PAGES:
             return exc
         return render_error(code)
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        """A service refused the action and the view left the wording to this page."""
+        db.session.rollback()
+        code = exc.http_status if exc.http_status in PAGES else 409
+        return render_error(code, str(exc) or None)
 
     @app.errorhandler(Exception)
     def unhandled(exc: Exception):

@@ -30,6 +30,8 @@ from babel.numbers import format_decimal, get_decimal_symbol, get_group_symbol
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from mel_app.kit.errors import DomainError
+
 SPACES = frozenset({" ", "\u00a0", "\u202f", "\u2009"})
 MINUS_SIGNS = frozenset({"-", "\u2212"})
 _DIGITS = re.compile(r"[0-9]+")
@@ -37,8 +39,10 @@ READING_PATTERN = "#,##0.####"  # grouped thousands, at most four decimals (the 
 PLAIN_PATTERN = "0.####"  # no grouping: for files a spreadsheet reads back
 
 
-class NumberError(ValueError):
+class NumberError(DomainError, ValueError):
     """The text is not a number written the user's way; the message says how to write it."""
+
+    http_status = 422
 
 
 @dataclass(frozen=True)

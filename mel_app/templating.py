@@ -15,13 +15,13 @@ def init_templating(app: Flask) -> None:
 
     @app.context_processor
     def inject_globals():
-        from mel_app.auth.forms import LogoutForm
+        from mel_app.kit.web import ConfirmForm
 
         return {
             "can": lambda action, obj=None: permissions.can(current_user, action, obj),
             # Never bound to the request's form data: the header's sign-out button posts nothing
             # else, and an error page for a too-large upload must not read the body again.
-            "logout_form": LogoutForm(formdata=None) if current_user.is_authenticated else None,
+            "logout_form": ConfirmForm(formdata=None) if current_user.is_authenticated else None,
             "languages": app.config["LANGUAGES"],
             "get_locale": get_locale,
             "time_zone_name": dates.select_timezone,

@@ -50,14 +50,6 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField(_l("Change the password"))
 
 
-class EndOtherSessionsForm(FlaskForm):
-    submit = SubmitField(_l("Sign out everywhere else"))
-
-
-class StartTwoFactorForm(FlaskForm):
-    submit = SubmitField(_l("Set up two-factor sign-in"))
-
-
 class ConfirmTwoFactorForm(FlaskForm):
     code = StringField(
         _l("6-digit code shown by the app"),

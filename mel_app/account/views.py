@@ -13,9 +13,7 @@ from mel_app.account.forms import (
     ChangePasswordForm,
     ConfirmIdentityForm,
     ConfirmTwoFactorForm,
-    EndOtherSessionsForm,
     ProfileForm,
-    StartTwoFactorForm,
 )
 from mel_app.account.services import end_other_sessions as end_other_sessions_service
 from mel_app.account.services import update_profile
@@ -26,7 +24,7 @@ from mel_app.auth.services import PasswordRejected, Throttled
 from mel_app.auth.sessions import active_sessions, is_current
 from mel_app.auth.two_factor import CodeRejected
 from mel_app.auth.views import try_again_message
-from mel_app.extensions import db
+from mel_app.kit.web import ConfirmForm, choices, saving
 from mel_app.permissions import (
     can_edit_own_account,
     can_turn_off_two_factor,
@@ -39,7 +37,7 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 
 
 def _language_choices() -> list[SelectChoice]:
-    return [SelectChoice(code, name) for code, name in current_app.config["LANGUAGES"].items()]
+    return choices(current_app.config["LANGUAGES"].items())
 
 
 def _render(*, profile_form=None, password_form=None, status: int = 200):
@@ -52,7 +50,7 @@ def _render(*, profile_form=None, password_form=None, status: int = 200):
         "account/profile.html",
         profile_form=profile_form,
         password_form=password_form or ChangePasswordForm(formdata=None),
-        sessions_form=EndOtherSessionsForm(formdata=None),
+        sessions_form=ConfirmForm(formdata=None),
         sessions=sessions,
         is_current=is_current,
         others=sum(1 for s in sessions if not is_current(s)),
@@ -72,13 +70,13 @@ def profile():
     form.preferred_language.choices = _language_choices()
     if not form.validate_on_submit():
         return _render(profile_form=form, status=400)
-    update_profile(
-        current_user._get_current_object(),
-        full_name=form.full_name.data,
-        preferred_language=form.preferred_language.data,
-        time_zone=form.time_zone.data,
-    )
-    db.session.commit()
+    with saving():
+        update_profile(
+            current_user._get_current_object(),
+            full_name=form.full_name.data,
+            preferred_language=form.preferred_language.data,
+            time_zone=form.time_zone.data,
+        )
     session["lang"] = form.preferred_language.data
     flash(_("Your profile has been saved."), "success")
     return redirect(url_for("account.profile"))
@@ -89,22 +87,20 @@ def change_password():
     require(can_edit_own_account(current_user), visible=True)
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
+        # A refusal changes nothing but the failure's count and its audit record, which are kept.
+        with saving(catch=(Throttled, PasswordRejected), keep=True, quiet=True) as saved:
             ended = auth_services.change_password(
                 current_user._get_current_object(),
                 current=form.current_password.data,
                 new=form.password.data,
                 keep_token=current_user.get_id(),
             )
-        except Throttled as exc:
-            db.session.commit()  # keep the audit record
-            flash(try_again_message(exc.blocked.minutes), "error")
+        if isinstance(saved.error, Throttled):
+            flash(try_again_message(saved.error.blocked.minutes), "error")
             return _render(password_form=form, status=429)
-        except PasswordRejected as exc:
-            db.session.commit()  # nothing was changed but the failure's count and its audit record
-            getattr(form, exc.field).errors.append(str(exc))
+        if saved.failed:
+            getattr(form, saved.error.field).errors.append(saved.message)
         else:
-            db.session.commit()
             message = _("Your password has been changed.")
             if ended:
                 message += " " + ngettext(
@@ -120,11 +116,13 @@ def change_password():
 @bp.post("/sessions/end-others")
 def end_other_sessions():
     require(can_edit_own_account(current_user), visible=True)
-    form = EndOtherSessionsForm()
+    form = ConfirmForm()
     if not form.validate_on_submit():
         return _render(status=400)
-    ended = end_other_sessions_service(current_user._get_current_object(), keep_token=current_user.get_id())
-    db.session.commit()
+    with saving():
+        ended = end_other_sessions_service(
+            current_user._get_current_object(), keep_token=current_user.get_id()
+        )
     flash(
         ngettext(
             "You have been signed out of %(num)d other session.",
@@ -148,7 +146,7 @@ def _two_factor_page(*, off_form=None, codes_form=None, status: int = 200):
         exempt=two_factor_exempt(user),
         recovery_codes_left=two_factor.remaining_recovery_codes(user.id) if user.two_factor_enabled else 0,
         recovery_code_total=two_factor.RECOVERY_CODE_COUNT,
-        start_form=StartTwoFactorForm(formdata=None),
+        start_form=ConfirmForm(formdata=None),
         off_form=off_form or ConfirmIdentityForm(formdata=None, prefix="off"),
         codes_form=codes_form or ConfirmIdentityForm(formdata=None, prefix="codes"),
     ), status
@@ -164,18 +162,15 @@ def two_factor_page():
 def two_factor_start():
     """A new key to scan (replacing a set-up that was never finished)."""
     require(can_edit_own_account(current_user), visible=True)
-    form = StartTwoFactorForm()
+    form = ConfirmForm()
     if not form.validate_on_submit():
         return _two_factor_page(status=400)
-    try:
+    with saving(catch=CodeRejected) as saved:
         two_factor.begin_enrolment(
             current_user._get_current_object(), actor=current_user._get_current_object()
         )
-    except CodeRejected as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return redirect(url_for("account.two_factor"))
-    db.session.commit()
     return redirect(url_for("account.two_factor_setup"))
 
 
@@ -191,13 +186,9 @@ def two_factor_setup():
         return redirect(url_for("account.two_factor"))
     form = ConfirmTwoFactorForm()
     if form.validate_on_submit():
-        try:
+        with saving(catch=CodeRejected, field=form.code) as saved:
             codes = two_factor.confirm_enrolment(user, form.code.data, actor=user)
-        except CodeRejected as exc:
-            db.session.rollback()
-            form.code.errors.append(str(exc))
-        else:
-            db.session.commit()
+        if not saved.failed:
             flash(
                 _("Two-factor sign-in is on. From now on, signing in asks for a code from your app."),
                 "success",
@@ -218,15 +209,14 @@ def two_factor_setup():
 def _confirmed_identity(form: ConfirmIdentityForm, page_kw: str):
     """Check the password-or-code field; on refusal, the page to answer with (else None)."""
     user = current_user._get_current_object()
-    try:
+    # A refusal is counted: the count is kept (committed).
+    with saving(catch=(Throttled, CodeRejected), keep=True, quiet=True) as saved:
         two_factor.confirm_identity(user, form.password_or_code.data, remote_addr=request.remote_addr)
-    except Throttled as exc:
-        db.session.commit()  # keep the count
-        flash(try_again_message(exc.blocked.minutes), "error")
+    if isinstance(saved.error, Throttled):
+        flash(try_again_message(saved.error.blocked.minutes), "error")
         return _two_factor_page(**{page_kw: form}, status=429)
-    except CodeRejected as exc:
-        db.session.commit()  # keep the count
-        form.password_or_code.errors.append(str(exc))
+    if saved.failed:
+        form.password_or_code.errors.append(saved.message)
         return _two_factor_page(**{page_kw: form}, status=400)
     return None
 
@@ -245,9 +235,8 @@ def two_factor_off():
     refused = _confirmed_identity(form, "off_form")
     if refused is not None:
         return refused
-    two_factor.turn_off(user, actor=user)
-    db.session.commit()
-    flash(_("Two-factor sign-in is off. Signing in asks only for your password."), "success")
+    with saving(_("Two-factor sign-in is off. Signing in asks only for your password.")):
+        two_factor.turn_off(user, actor=user)
     return redirect(url_for("account.two_factor"))
 
 
@@ -264,7 +253,6 @@ def new_recovery_codes():
     refused = _confirmed_identity(form, "codes_form")
     if refused is not None:
         return refused
-    codes = two_factor.issue_recovery_codes(user, actor=user)
-    db.session.commit()
-    flash(_("New recovery codes have been created; the earlier ones no longer work."), "success")
+    with saving(_("New recovery codes have been created; the earlier ones no longer work.")):
+        codes = two_factor.issue_recovery_codes(user, actor=user)
     return render_template("account/recovery_codes.html", codes=codes)

@@ -12,10 +12,11 @@ from sqlalchemy.orm import selectinload
 
 from mel_app.admin.blueprint import bp
 from mel_app.evaluations import services
-from mel_app.evaluations.forms import ActionForm, CriteriaSetForm, ScaleForm
+from mel_app.evaluations.forms import CriteriaSetForm, ScaleForm
 from mel_app.evaluations.services import CriterionInput, EvaluationError, InUseError, PointInput
 from mel_app.extensions import db
 from mel_app.integers import to_int
+from mel_app.kit.web import ConfirmForm, saving
 from mel_app.models import CriteriaSet, Evaluation, Scale
 from mel_app.permissions import can_manage_criteria, require
 
@@ -43,7 +44,7 @@ def criteria_sets():
         "evaluations/admin/criteria_sets.html",
         page=page,
         in_use=services.in_use_ids(Evaluation.criteria_set_id),
-        action_form=ActionForm(),
+        action_form=ConfirmForm(),
     )
 
 
@@ -102,7 +103,7 @@ def _edit_criteria_set(criteria_set: CriteriaSet | None):
         return _render_set(criteria_set, form, in_use, 409)
     if not form.validate_on_submit():
         return _render_set(criteria_set, form, in_use, 422)
-    try:
+    with saving(_("Criteria set saved."), catch=EvaluationError) as outcome:
         saved = services.save_criteria_set(
             criteria_set,
             actor=current_user,
@@ -110,12 +111,8 @@ def _edit_criteria_set(criteria_set: CriteriaSet | None):
             description=form.description.data or "",
             criteria=_criteria_input(form),
         )
-    except EvaluationError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return _render_set(criteria_set, form, in_use, 409 if isinstance(exc, InUseError) else 422)
-    db.session.commit()
-    flash(_("Criteria set saved."), "success")
+    if outcome.failed:
+        return _render_set(criteria_set, form, in_use, 409 if isinstance(outcome.error, InUseError) else 422)
     return redirect(url_for("admin.edit_criteria_set", set_id=saved.id))
 
 
@@ -125,7 +122,7 @@ def _render_set(criteria_set: CriteriaSet | None, form: CriteriaSetForm, in_use:
         criteria_set=criteria_set,
         form=form,
         in_use=in_use,
-        action_form=ActionForm(),
+        action_form=ConfirmForm(),
     ), status
 
 
@@ -145,11 +142,10 @@ def edit_criteria_set(set_id: int):
 def copy_criteria_set(set_id: int):
     _require_admin()
     source = db.get_or_404(CriteriaSet, set_id)
-    if not ActionForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         require(False, visible=True)
-    copy = services.copy_criteria_set(source, actor=current_user)
-    db.session.commit()
-    flash(_("Copied. You can now change the copy."), "success")
+    with saving(_("Copied. You can now change the copy.")):
+        copy = services.copy_criteria_set(source, actor=current_user)
     return redirect(url_for("admin.edit_criteria_set", set_id=copy.id))
 
 
@@ -157,11 +153,10 @@ def copy_criteria_set(set_id: int):
 def default_criteria_set(set_id: int):
     _require_admin()
     criteria_set = db.get_or_404(CriteriaSet, set_id)
-    if not ActionForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         require(False, visible=True)
-    services.make_default(criteria_set, actor=current_user)
-    db.session.commit()
-    flash(_("“%(name)s” is now proposed first for new evaluations.", name=criteria_set.name), "success")
+    with saving(_("“%(name)s” is now proposed first for new evaluations.", name=criteria_set.name)):
+        services.make_default(criteria_set, actor=current_user)
     return redirect(url_for("admin.criteria_sets"))
 
 
@@ -177,7 +172,7 @@ def scales():
         "evaluations/admin/scales.html",
         page=page,
         in_use=services.in_use_ids(Evaluation.scale_id),
-        action_form=ActionForm(),
+        action_form=ConfirmForm(),
     )
 
 
@@ -213,22 +208,18 @@ def _edit_scale(scale: Scale | None):
         return _render_scale(scale, form, in_use, 409)
     if not form.validate_on_submit():
         return _render_scale(scale, form, in_use, 422)
-    try:
+    with saving(_("Scale saved."), catch=EvaluationError) as outcome:
         saved = services.save_scale(
             scale, actor=current_user, name=form.name.data, points=_points_input(form)
         )
-    except EvaluationError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return _render_scale(scale, form, in_use, 409 if isinstance(exc, InUseError) else 422)
-    db.session.commit()
-    flash(_("Scale saved."), "success")
+    if outcome.failed:
+        return _render_scale(scale, form, in_use, 409 if isinstance(outcome.error, InUseError) else 422)
     return redirect(url_for("admin.edit_scale", scale_id=saved.id))
 
 
 def _render_scale(scale: Scale | None, form: ScaleForm, in_use: bool, status: int = 200):
     return render_template(
-        "evaluations/admin/scale.html", scale=scale, form=form, in_use=in_use, action_form=ActionForm()
+        "evaluations/admin/scale.html", scale=scale, form=form, in_use=in_use, action_form=ConfirmForm()
     ), status
 
 
@@ -248,11 +239,10 @@ def edit_scale(scale_id: int):
 def copy_scale(scale_id: int):
     _require_admin()
     source = db.get_or_404(Scale, scale_id)
-    if not ActionForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         require(False, visible=True)
-    copy = services.copy_scale(source, actor=current_user)
-    db.session.commit()
-    flash(_("Copied. You can now change the copy."), "success")
+    with saving(_("Copied. You can now change the copy.")):
+        copy = services.copy_scale(source, actor=current_user)
     return redirect(url_for("admin.edit_scale", scale_id=copy.id))
 
 
@@ -260,9 +250,8 @@ def copy_scale(scale_id: int):
 def default_scale(scale_id: int):
     _require_admin()
     scale = db.get_or_404(Scale, scale_id)
-    if not ActionForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         require(False, visible=True)
-    services.make_default(scale, actor=current_user)
-    db.session.commit()
-    flash(_("“%(name)s” is now proposed first for new evaluations.", name=scale.name), "success")
+    with saving(_("“%(name)s” is now proposed first for new evaluations.", name=scale.name)):
+        services.make_default(scale, actor=current_user)
     return redirect(url_for("admin.scales"))

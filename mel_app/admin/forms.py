@@ -78,12 +78,6 @@ class ResetTwoFactorForm(FlaskForm):
     submit = SubmitField(_l("Reset two-factor sign-in"))
 
 
-class ButtonForm(FlaskForm):
-    """A button that only needs its CSRF token."""
-
-    submit = SubmitField()
-
-
 class OrganisationSearchForm(FlaskForm):
     class Meta:
         csrf = False

@@ -17,12 +17,15 @@ from mel_app.auth.sessions import end_user_sessions
 from mel_app.exports.iati_codes import ORGANISATION_TYPES, normalise_org_ref, org_ref_error
 from mel_app.extensions import db
 from mel_app.integers import to_int
+from mel_app.kit.errors import DomainError
 from mel_app.models import Organisation, OrgGroup, User
 from mel_app.uniqueness import retry_on_duplicate
 
 
-class AdminError(ValueError):
+class AdminError(DomainError, ValueError):
     """A refused change; str() is the message for the administrator."""
+
+    http_status = 422
 
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
@@ -31,6 +34,8 @@ class AdminError(ValueError):
 
 class Conflict(AdminError):
     """Someone else changed the record since the form was opened."""
+
+    http_status = 409
 
 
 def fingerprint(*values: Any) -> str:

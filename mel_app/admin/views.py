@@ -14,7 +14,6 @@ from mel_app import mail
 from mel_app.admin import country_choices, country_names, group_label, services
 from mel_app.admin.blueprint import bp
 from mel_app.admin.forms import (
-    ButtonForm,
     DeactivateForm,
     EditUserForm,
     InviteUserForm,
@@ -28,6 +27,7 @@ from mel_app.auth import emails, two_factor
 from mel_app.auth.sessions import active_sessions
 from mel_app.extensions import db
 from mel_app.integers import arg_int
+from mel_app.kit.web import ConfirmForm, choices, saving
 from mel_app.members import role_label
 from mel_app.models import Membership, Organisation, OrgGroup, User
 from mel_app.permissions import (
@@ -55,7 +55,7 @@ def _organisation_choices(*, blank: str, exclude: set[int] | None = None) -> lis
 
 
 def _language_choices() -> list[SelectChoice]:
-    return [SelectChoice(code, name) for code, name in current_app.config["LANGUAGES"].items()]
+    return choices(current_app.config["LANGUAGES"].items())
 
 
 def _page() -> int:
@@ -113,7 +113,7 @@ def invite_user():
     if request.method == "GET":
         form.preferred_language.data = current_app.config["BABEL_DEFAULT_LOCALE"]
     if form.validate_on_submit():
-        try:
+        with saving(catch=AdminError, quiet=True) as saved:
             user, token = services.create_invited_user(
                 email=form.email.data,
                 full_name=form.full_name.data,
@@ -122,11 +122,9 @@ def invite_user():
                 is_admin=form.is_admin.data,
                 actor=current_user._get_current_object(),
             )
-        except AdminError as exc:
-            db.session.rollback()
-            getattr(form, exc.field or "email").errors.append(str(exc))
+        if saved.failed:
+            getattr(form, saved.error.field or "email").errors.append(saved.message)
         else:
-            db.session.commit()
             _send_invitation(user, token)
             return redirect(url_for("admin.user", user_id=user.id))
     status = 400 if request.method == "POST" else 200
@@ -158,7 +156,7 @@ def _user_page(
         sessions=active_sessions(user.id),
         pending=is_pending(user),
         deactivate_form=DeactivateForm(formdata=None),
-        button_form=ButtonForm(formdata=None),
+        button_form=ConfirmForm(formdata=None),
         reset_form=reset_form or ResetTwoFactorForm(formdata=None, prefix="reset"),
         recovery_codes_left=two_factor.remaining_recovery_codes(user.id) if user.two_factor_enabled else 0,
         two_factor_required=two_factor_required(user),
@@ -176,7 +174,7 @@ def user(user_id: int):
     form.organisation_id.choices = _organisation_choices(blank=_("(none)"))
     if not form.validate_on_submit():
         return _user_page(account, form=form, status=400)
-    try:
+    with saving(catch=AdminError, quiet=True) as saved:
         changed = services.update_user(
             account,
             organisation_id=form.organisation_id.data,
@@ -184,21 +182,18 @@ def user(user_id: int):
             seen=form.fingerprint.data or "",
             actor=current_user._get_current_object(),
         )
-    except Conflict as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if isinstance(saved.error, Conflict):
+        flash(saved.message, "error")
         form.fingerprint.data = services.user_fingerprint(account)
         return _user_page(account, form=form, status=409)
-    except AdminError as exc:
-        db.session.rollback()
-        getattr(form, exc.field or "organisation_id").errors.append(str(exc))
+    if saved.failed:
+        getattr(form, saved.error.field or "organisation_id").errors.append(saved.message)
         return _user_page(account, form=form, status=400)
-    db.session.commit()
     flash(_("The account has been saved.") if changed else _("Nothing was changed."), "success")
     return redirect(url_for("admin.user", user_id=account.id))
 
 
-def _account_action(user_id: int, form_class=ButtonForm) -> tuple[User, object]:
+def _account_action(user_id: int, form_class=ConfirmForm) -> tuple[User, object]:
     require(can_administer_users(current_user), visible=True)
     account = db.get_or_404(User, user_id)
     return account, form_class()
@@ -210,15 +205,12 @@ def deactivate_user(user_id: int):
     require(can_change_account_status(current_user, account), visible=True)
     if not form.validate_on_submit():
         return _user_page(account, status=400)
-    try:
+    with saving(catch=AdminError) as saved:
         ended = services.deactivate_user(
             account, actor=current_user._get_current_object(), reason=form.reason.data or ""
         )
-    except AdminError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return _user_page(account, status=409)
-    db.session.commit()
     flash(
         _("%(name)s can no longer sign in.", name=account.display_name)
         + " "
@@ -234,14 +226,10 @@ def reactivate_user(user_id: int):
     require(can_change_account_status(current_user, account), visible=True)
     if not form.validate_on_submit():
         return _user_page(account, status=400)
-    try:
+    with saving(_("%(name)s can sign in again.", name=account.display_name), catch=AdminError) as saved:
         services.reactivate_user(account, actor=current_user._get_current_object())
-    except AdminError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return _user_page(account, status=409)
-    db.session.commit()
-    flash(_("%(name)s can sign in again.", name=account.display_name), "success")
     return redirect(url_for("admin.user", user_id=account.id))
 
 
@@ -253,15 +241,12 @@ def reset_two_factor(user_id: int):
     require(can_reset_two_factor(current_user, account), visible=True)
     if not form.validate_on_submit():
         return _user_page(account, reset_form=form, status=400)
-    try:
+    with saving(catch=AdminError) as saved:
         services.reset_two_factor(
             account, actor=current_user._get_current_object(), reason=form.reason.data or ""
         )
-    except AdminError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return _user_page(account, status=409)
-    db.session.commit()
     flash(
         _(
             "Two-factor sign-in of %(name)s has been reset, and their recovery codes no longer work. "
@@ -279,10 +264,10 @@ def end_sessions(user_id: int):
     account, form = _account_action(user_id)
     if not form.validate_on_submit():
         return _user_page(account, status=400)
-    ended = services.end_sessions(
-        account, actor=current_user._get_current_object(), keep_token=current_user.get_id()
-    )
-    db.session.commit()
+    with saving():
+        ended = services.end_sessions(
+            account, actor=current_user._get_current_object(), keep_token=current_user.get_id()
+        )
     flash(ngettext("%(num)d open session was ended.", "%(num)d open sessions were ended.", ended), "success")
     return redirect(url_for("admin.user", user_id=account.id))
 
@@ -292,13 +277,10 @@ def resend_invitation(user_id: int):
     account, form = _account_action(user_id)
     if not form.validate_on_submit():
         return _user_page(account, status=400)
-    try:
+    with saving(catch=AdminError) as saved:
         token = services.resend_invitation(account, actor=current_user._get_current_object())
-    except AdminError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return _user_page(account, status=409)
-    db.session.commit()
     _send_invitation(account, token)
     return redirect(url_for("admin.user", user_id=account.id))
 
@@ -377,21 +359,18 @@ def _save_organisation(org: Organisation | None):
             "iati_type": form.iati_type.data or None,
             "actor": current_user._get_current_object(),
         }
-        try:
+        with saving(catch=AdminError, quiet=True) as saved:
             if org is None:
                 org = services.create_organisation(**fields)
             else:
                 services.update_organisation(org, seen=form.fingerprint.data or "", **fields)
-        except Conflict as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        if isinstance(saved.error, Conflict):
+            flash(saved.message, "error")
             form.fingerprint.data = services.organisation_fingerprint(org)
             return render_template("admin/organisation_form.html", form=form, org=org), 409
-        except AdminError as exc:
-            db.session.rollback()
-            getattr(form, exc.field or "name").errors.append(str(exc))
+        if saved.failed:
+            getattr(form, saved.error.field or "name").errors.append(saved.message)
         else:
-            db.session.commit()
             flash(_("%(name)s has been saved.", name=org.name), "success")
             return redirect(url_for("admin.organisations", q=org.name))
     status = 400 if request.method == "POST" else 200

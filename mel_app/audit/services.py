@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from mel_app import audit
 from mel_app.audit.chain import format_timestamp
 from mel_app.audit.history import TrailFilters, trail_condition
+from mel_app.kit.cells import csv_safe
 from mel_app.models import AuditEvent, Project
 
 CSV_COLUMNS = (
@@ -33,8 +34,6 @@ CSV_COLUMNS = (
     "prev_hash",
     "hash",
 )
-# Spreadsheets run a cell that starts with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BATCH = 1000
 
 
@@ -57,9 +56,7 @@ def record_trail_download(
 
 
 def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    return csv_safe(value)
 
 
 def _json(value: Any) -> str:

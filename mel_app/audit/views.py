@@ -17,6 +17,8 @@ from mel_app.audit.forms import TrailDownloadForm, TrailFilterForm
 from mel_app.audit.labels import entity_label
 from mel_app.extensions import db
 from mel_app.integers import arg_int, to_int
+from mel_app.kit.web import CSV, saving
+from mel_app.kit.web import download as file_download
 from mel_app.models import AuditEvent, Project, Submission
 from mel_app.permissions import (
     audit_trail_project_ids,
@@ -220,10 +222,14 @@ def download() -> Response | tuple[str, int]:
     with_addresses = can_see_remote_addresses(current_user)
     # Everything up to the event before this download's own: the file is a fixed snapshot.
     up_to_id = audit.chain.head(db.session.connection())[0]
-    services.record_trail_download(
-        db.session(), actor=current_user, filters=filters, up_to_id=up_to_id, with_addresses=with_addresses
-    )
-    db.session.commit()
+    with saving():
+        services.record_trail_download(
+            db.session(),
+            actor=current_user,
+            filters=filters,
+            up_to_id=up_to_id,
+            with_addresses=with_addresses,
+        )
     body = services.trail_csv(
         db.session(),
         filters,
@@ -233,8 +239,4 @@ def download() -> Response | tuple[str, int]:
         with_addresses=with_addresses,
     )
     filename = f"audit-trail-up-to-{up_to_id}.csv"
-    return Response(
-        stream_with_context(body),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return file_download(stream_with_context(body), filename, CSV)

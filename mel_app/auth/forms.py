@@ -32,10 +32,6 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Sign in"))
 
 
-class LogoutForm(FlaskForm):
-    submit = SubmitField(_l("Sign out"))
-
-
 def _new_password_fields():
     password = PasswordField(
         _l("New password"),

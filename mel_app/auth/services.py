@@ -11,19 +11,24 @@ from mel_app.auth.passwords import hash_password, password_problem, verify_passw
 from mel_app.auth.sessions import end_user_sessions
 from mel_app.auth.tokens import Purpose, TokenError, TokenProblem, consume, issue, peek, void_links
 from mel_app.extensions import db
+from mel_app.kit.errors import DomainError
 from mel_app.models import User, utcnow
 
 
-class PasswordRejected(ValueError):
+class PasswordRejected(DomainError, ValueError):
     """A password is refused; str() is the message for the user, `field` the form field it is about."""
+
+    http_status = 422
 
     def __init__(self, message: str, field: str = "password"):
         super().__init__(message)
         self.field = field
 
 
-class Throttled(Exception):
+class Throttled(DomainError):
     """Too many failures: try again after `blocked.retry_at`."""
+
+    http_status = 429
 
     def __init__(self, blocked: throttle.Blocked):
         super().__init__(f"blocked until {blocked.retry_at.isoformat()}")

@@ -124,9 +124,7 @@ class _RedisStore:
         scores = self.client.zrangebyscore(
             self.prefix + key, f"({since.timestamp()}", "+inf", withscores=True
         )
-        return [
-            datetime.fromtimestamp(score, UTC) for member, score in scores if member.decode() != mine
-        ]
+        return [datetime.fromtimestamp(score, UTC) for member, score in scores if member.decode() != mine]
 
     def remove(self, key: str, mine: object) -> None:
         self.client.zrem(self.prefix + key, mine)

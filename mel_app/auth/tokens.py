@@ -10,6 +10,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from mel_app.extensions import db
+from mel_app.kit.errors import DomainError
 from mel_app.models import OneTimeToken, User, utcnow
 
 
@@ -24,7 +25,9 @@ class TokenProblem(enum.StrEnum):
     used = "used"
 
 
-class TokenError(Exception):
+class TokenError(DomainError):
+    http_status = 404
+
     def __init__(self, problem: TokenProblem):
         super().__init__(problem.value)
         self.problem = problem

@@ -25,6 +25,7 @@ from mel_app.auth import throttle
 from mel_app.auth.passwords import verify_password
 from mel_app.auth.services import Throttled
 from mel_app.extensions import db
+from mel_app.kit.errors import DomainError
 from mel_app.models import RecoveryCode, User, utcnow
 
 STEP_SECONDS = 30  # what every authenticator app uses
@@ -38,8 +39,10 @@ RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 RECOVERY_CODE_LENGTH = 10
 
 
-class CodeRejected(ValueError):
+class CodeRejected(DomainError, ValueError):
     """A code (or password) is refused; str() is the message for the user."""
+
+    http_status = 422
 
 
 # --- enrolment ---------------------------------------------------------------------------------

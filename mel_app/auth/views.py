@@ -16,7 +16,6 @@ from mel_app.auth.forms import (
     PASSWORD_HINT,
     AcceptInvitationForm,
     LoginForm,
-    LogoutForm,
     NewPasswordForm,
     PasswordResetRequestForm,
     RecoveryCodeForm,
@@ -27,6 +26,7 @@ from mel_app.auth.sessions import revoke_session, start_session
 from mel_app.auth.tokens import Purpose, TokenError, TokenProblem
 from mel_app.auth.two_factor import CodeRejected
 from mel_app.extensions import db
+from mel_app.kit.web import ConfirmForm, saving
 from mel_app.permissions import asks_second_factor, must_enrol_two_factor
 from mel_app.urls import safe_next
 
@@ -50,30 +50,30 @@ def login():
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
-        try:
+        # A refusal or a failure is audited and counted: kept (committed) either way.
+        with saving(catch=Throttled, keep=True, quiet=True) as saved:
             user = services.authenticate(form.email.data, form.password.data, remote_addr=request.remote_addr)
-        except Throttled as exc:
-            db.session.commit()  # keep the audited refusal
-            flash(try_again_message(exc.blocked.minutes), "error")
+        if saved.failed:
+            flash(try_again_message(saved.error.blocked.minutes), "error")
             form.password.data = ""
             return render_template("auth/login.html", form=form), 429
         if user is None:
-            db.session.commit()  # keep the audited failure and the throttling count
             flash(_("The email or password is not right, or the account is not active."), "error")
             form.password.data = ""
             return render_template("auth/login.html", form=form), 401
-        adopt_browser_zone(user, form.browser_time_zone.data)
         if asks_second_factor(user):
-            db.session.commit()  # keep the cleared failure count (and a rehashed password)
+            with saving():
+                adopt_browser_zone(user, form.browser_time_zone.data)
             pending.remember(user, safe_next(form.next.data))
             return redirect(url_for("auth.second_step"))
         pending.forget()
-        services.complete_login(user, remote_addr=request.remote_addr)
-        enrol = must_enrol_two_factor(user)
-        if enrol and not user.totp_secret:
-            two_factor.begin_enrolment(user, actor=user)
-        start_session(user, remote_addr=request.remote_addr, user_agent=request.user_agent.string)
-        db.session.commit()
+        with saving():
+            adopt_browser_zone(user, form.browser_time_zone.data)
+            services.complete_login(user, remote_addr=request.remote_addr)
+            enrol = must_enrol_two_factor(user)
+            if enrol and not user.totp_secret:
+                two_factor.begin_enrolment(user, actor=user)
+            start_session(user, remote_addr=request.remote_addr, user_agent=request.user_agent.string)
         login_user(user)
         if enrol:
             # The page says why; every other page sends them back until it is done (mel_app/__init__.py).
@@ -89,7 +89,7 @@ def _second_step_page(user, code_form, recovery_form, *, status: int = 200, reco
         user=user,
         code_form=code_form,
         recovery_form=recovery_form,
-        cancel_form=LogoutForm(formdata=None),
+        cancel_form=ConfirmForm(formdata=None),
         recovery_open=recovery_open,
     ), status
 
@@ -117,27 +117,26 @@ def second_step():
     form = recovery_form if use_recovery else code_form
     if not form.validate():
         return _second_step_page(user, code_form, recovery_form, status=400, recovery_open=use_recovery)
-    try:
+    # A refusal or a failure is audited and counted: kept (committed) either way.
+    with saving(catch=(Throttled, CodeRejected), keep=True, quiet=True) as saved:
         left = two_factor.check_second_factor(
             user,
             code=None if use_recovery else form.code.data,
             recovery_code=form.recovery_code.data if use_recovery else None,
             remote_addr=request.remote_addr,
         )
-    except Throttled as exc:
-        db.session.commit()  # keep the audited refusal
-        flash(try_again_message(exc.blocked.minutes), "error")
+    if isinstance(saved.error, Throttled):
+        flash(try_again_message(saved.error.blocked.minutes), "error")
         return _second_step_page(user, code_form, recovery_form, status=429, recovery_open=use_recovery)
-    except CodeRejected as exc:
-        db.session.commit()  # keep the audited failure and the throttling count
-        (form.recovery_code if use_recovery else form.code).errors.append(str(exc))
+    if saved.failed:
+        (form.recovery_code if use_recovery else form.code).errors.append(saved.message)
         return _second_step_page(user, code_form, recovery_form, status=401, recovery_open=use_recovery)
     pending.forget()
-    services.complete_login(
-        user, remote_addr=request.remote_addr, reason="with a recovery code" if use_recovery else None
-    )
-    start_session(user, remote_addr=request.remote_addr, user_agent=request.user_agent.string)
-    db.session.commit()
+    with saving():
+        services.complete_login(
+            user, remote_addr=request.remote_addr, reason="with a recovery code" if use_recovery else None
+        )
+        start_session(user, remote_addr=request.remote_addr, user_agent=request.user_agent.string)
     login_user(user)
     if left is not None:
         message = ngettext(
@@ -152,16 +151,16 @@ def second_step():
 @bp.post("/logout")
 @public  # also cancels a sign-in waiting for its second factor, where nobody is signed in yet
 def logout():
-    form = LogoutForm()
+    form = ConfirmForm()
     if form.validate_on_submit():
         was_waiting = pending.is_waiting()
         pending.forget()
         if current_user.is_authenticated:
             revoke_session(current_user.get_id())
-            audit.record(
-                db.session, "user.logout", actor=current_user, target=current_user._get_current_object()
-            )
-            db.session.commit()
+            with saving():
+                audit.record(
+                    db.session, "user.logout", actor=current_user, target=current_user._get_current_object()
+                )
             logout_user()
             flash(_("You have signed out."), "success")
         elif was_waiting:
@@ -215,13 +214,11 @@ def request_reset():
     """Ask for a password-reset link. The answer is the same whether or not the account exists."""
     form = PasswordResetRequestForm()
     if form.validate_on_submit():
-        try:
+        with saving(catch=Throttled, keep=True, quiet=True) as saved:
             found = services.request_password_reset(form.email.data, remote_addr=request.remote_addr)
-        except Throttled as exc:
-            db.session.commit()
-            flash(try_again_message(exc.blocked.minutes), "error")
+        if saved.failed:
+            flash(try_again_message(saved.error.blocked.minutes), "error")
             return render_template("auth/request_reset.html", form=form), 429
-        db.session.commit()
         if found is not None:
             user, token = found
             # A failure is logged; the answer must not differ from an unknown email's.
@@ -251,18 +248,18 @@ def reset_password(token: str):
         return _link_problem_page(exc.problem, Purpose.password_reset)
     form = NewPasswordForm()
     if form.validate_on_submit():
-        try:
+        with saving(
+            _("Your password has been changed. Please sign in with the new one."),
+            catch=(TokenError, PasswordRejected),
+            quiet=True,
+        ) as saved:
             services.reset_password(token, password=form.password.data)
-        except TokenError as exc:
-            db.session.rollback()
-            return _link_problem_page(exc.problem, Purpose.password_reset)
-        except PasswordRejected as exc:
-            db.session.rollback()
-            form.password.errors.append(str(exc))
-        else:
             _sign_out_this_browser()
-            db.session.commit()
-            flash(_("Your password has been changed. Please sign in with the new one."), "success")
+        if isinstance(saved.error, TokenError):
+            return _link_problem_page(saved.error.problem, Purpose.password_reset)
+        if saved.failed:
+            form.password.errors.append(saved.message)
+        else:
             return redirect(url_for("auth.login"))
     status = 400 if request.method == "POST" else 200
     page = render_template("auth/reset_password.html", form=form, email=user.email, hint=PASSWORD_HINT)
@@ -280,23 +277,20 @@ def accept_invitation(token: str):
     if request.method == "GET":
         form.full_name.data = invited.full_name
     if form.validate_on_submit():
-        try:
+        with saving(catch=(TokenError, PasswordRejected), quiet=True) as saved:
             user = services.accept_invitation(
                 token, password=form.password.data, full_name=form.full_name.data
             )
-        except TokenError as exc:
-            db.session.rollback()
-            return _link_problem_page(exc.problem, Purpose.invitation)
-        except PasswordRejected as exc:
-            db.session.rollback()
-            form.password.errors.append(str(exc))
-        else:
             _sign_out_this_browser()
             adopt_browser_zone(user, form.browser_time_zone.data)
             # Signed in like any sign-in: the trail shows it (user.login) as for the login form.
             services.complete_login(user, remote_addr=request.remote_addr, reason="invitation accepted")
             start_session(user, remote_addr=request.remote_addr, user_agent=request.user_agent.string)
-            db.session.commit()
+        if isinstance(saved.error, TokenError):
+            return _link_problem_page(saved.error.problem, Purpose.invitation)
+        if saved.failed:
+            form.password.errors.append(saved.message)
+        else:
             login_user(user)
             flash(_("Welcome, %(name)s. Your account is ready.", name=user.display_name), "success")
             return redirect(url_for("main.home"))

@@ -249,9 +249,3 @@ class ScaleForm(FlaskForm):
             raise ValidationError(_("Label from %(min)d to %(max)d points.", min=MIN_POINTS, max=MAX_POINTS))
         if filled != list(range(1, len(filled) + 1)):
             raise ValidationError(_("Label the points from 1 upwards, without gaps."))
-
-
-class ActionForm(FlaskForm):
-    """A bare POST with CSRF (copy, make default)."""
-
-    submit = SubmitField(_l("Go"))

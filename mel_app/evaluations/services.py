@@ -21,6 +21,7 @@ from mel_app import audit, workflow
 from mel_app.evaluations import stats
 from mel_app.extensions import db
 from mel_app.integers import to_int
+from mel_app.kit.errors import DomainError
 from mel_app.models import (
     ActionStatus,
     AuditEvent,
@@ -72,16 +73,22 @@ ORG_TO_SCORER_GROUP = {
 }
 
 
-class EvaluationError(Exception):
+class EvaluationError(DomainError):
     """A rule of the domain refuses the change; the message is for the user."""
+
+    http_status = 422
 
 
 class ConflictError(EvaluationError):
     """Someone else changed the object since the user loaded it (optimistic lock)."""
 
+    http_status = 409
+
 
 class InUseError(EvaluationError):
     """A criteria set or scale used by an evaluation cannot change; it can be copied."""
+
+    http_status = 409
 
 
 # --- criteria sets and scales -------------------------------------------------------------------

@@ -7,7 +7,7 @@ import io
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -33,6 +33,8 @@ from mel_app.exports.tables import TABLES_BY_NAME, summary_rows
 from mel_app.exports.writers import csv_cells
 from mel_app.extensions import db
 from mel_app.integers import to_int
+from mel_app.kit.cells import csv_safe
+from mel_app.kit.web import CSV, download, saving
 from mel_app.models import (
     ActionStatus,
     CriteriaSet,
@@ -165,7 +167,9 @@ def new(project_id: int):
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_template("evaluations/new.html", project=project, form=form), status
-    try:
+    with saving(
+        _("The evaluation is open. The people invited see it in their tasks."), catch=EvaluationError
+    ) as saved:
         evaluation = services.open_evaluation(
             project,
             actor=current_user,
@@ -178,12 +182,8 @@ def new(project_id: int):
             organisation_ids=form.organisations.data or [],
             ilo_staff_ids=form.ilo_staff.data or [],
         )
-    except EvaluationError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return render_template("evaluations/new.html", project=project, form=form), 422
-    db.session.commit()
-    flash(_("The evaluation is open. The people invited see it in their tasks."), "success")
     return redirect(url_for("evaluations.detail", evaluation_id=evaluation.id))
 
 
@@ -243,7 +243,7 @@ def invite(evaluation_id: int):
     _fill_choices(form, services.invitation_candidates(evaluation.project))
     if not form.validate_on_submit():
         return _render_detail(evaluation, 422, invite_form=form)
-    try:
+    with saving(catch=EvaluationError) as saved:
         cards = services.invite_more_scorers(
             evaluation,
             actor=current_user,
@@ -251,11 +251,8 @@ def invite(evaluation_id: int):
             organisation_ids=form.organisations.data or [],
             ilo_staff_ids=form.ilo_staff.data or [],
         )
-    except EvaluationError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return _render_detail(services.load_evaluation(evaluation_id), 409, invite_form=form)
-    db.session.commit()
     if cards:
         flash(_("%(n)d more people invited to score.", n=len(cards)), "success")
     else:
@@ -306,14 +303,10 @@ def close(evaluation_id: int):
     form = CloseEvaluationForm()
     if not form.validate_on_submit() or not str(form.version.data).isdigit():
         return _confirm_close_page(evaluation, form, 400)
-    try:
+    with saving(_("The evaluation is closed: it takes no more scores."), catch=EvaluationError) as saved:
         services.close_evaluation(evaluation, actor=current_user, expected_version=int(form.version.data))
-    except EvaluationError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return _render_detail(services.load_evaluation(evaluation_id), 409)
-    db.session.commit()
-    flash(_("The evaluation is closed: it takes no more scores."), "success")
     return redirect(url_for("evaluations.detail", evaluation_id=evaluation.id))
 
 
@@ -398,20 +391,17 @@ def scorecard(evaluation_id: int):
             "error",
         )
         return _render_scorecard(evaluation, card, form, 422)
-    try:
+    with saving(catch=EvaluationError) as saved:
         services.save_scorecard(
             card, actor=current_user, expected_version=int(form.version.data), answers=answers, submit=submit
         )
-    except EvaluationError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         evaluation = services.load_evaluation(evaluation_id)
         card = services.load_scorecard(evaluation_id, current_user.id)
-        if isinstance(exc, ConflictError):
+        if isinstance(saved.error, ConflictError):
             # Keep the user's answers; the next save is made against what is stored now.
             form.version.data = card.version
         return _render_scorecard(evaluation, card, form, 409)
-    db.session.commit()
     if submit:
         flash(_("Your scorecard is submitted. Thank you."), "success")
         return redirect(url_for("evaluations.detail", evaluation_id=evaluation.id))
@@ -470,17 +460,15 @@ def reopen_scorecard(evaluation_id: int, card_id: int):
         return _render_other(evaluation, card, form, 409)
     if not form.validate_on_submit() or not str(form.version.data).isdigit():
         return _render_other(evaluation, card, form, 422)
-    try:
+    with saving(
+        _("The scorecard is reopened; its scorer can change it and submit it again."), catch=EvaluationError
+    ) as saved:
         services.reopen_scorecard(
             card, actor=current_user, expected_version=int(form.version.data), reason=form.reason.data
         )
-    except EvaluationError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         evaluation = services.load_evaluation(evaluation_id)
         return _render_other(evaluation, _others_scorecard(evaluation, card_id), form, 409)
-    db.session.commit()
-    flash(_("The scorecard is reopened; its scorer can change it and submit it again."), "success")
     return redirect(url_for("evaluations.detail", evaluation_id=evaluation.id))
 
 
@@ -530,20 +518,20 @@ def download_results(evaluation_id: int):
             crit = codes[row.criterion_id]
             writer.writerow(
                 [
-                    _csv_safe(crit.code),
-                    _csv_safe(crit.name),
-                    _csv_safe(row.scorer_name),
+                    csv_safe(crit.code),
+                    csv_safe(crit.name),
+                    csv_safe(row.scorer_name),
                     row.group.value,
                     "" if row.point is None else row.point,
                     "yes" if row.cannot_assess else "no",
-                    _csv_safe(row.justification),
+                    csv_safe(row.justification),
                 ]
             )
     else:
         # The downloads page's score_summary.csv, for this one evaluation: same columns, same values.
         table = TABLES_BY_NAME["score_summary"]
         source = [
-            (eid, ref, _csv_safe(title), status, cid, _csv_safe(code), _csv_safe(name), group, point)
+            (eid, ref, csv_safe(title), status, cid, csv_safe(code), csv_safe(name), group, point)
             for eid, ref, title, status, cid, code, name, group, point in services.summary_source_rows(
                 evaluation
             )
@@ -551,25 +539,16 @@ def download_results(evaluation_id: int):
         writer.writerow([column.key for column in table.columns])
         if source:
             writer.writerows(csv_cells(table, summary_rows(source)))
-    audit.record(
-        db.session,
-        "evaluation.download",
-        actor=current_user,
-        target=evaluation,
-        after={"format": "csv", "content": "individual scores" if individual else "summary"},
-    )
-    db.session.commit()
+    with saving():
+        audit.record(
+            db.session,
+            "evaluation.download",
+            actor=current_user,
+            target=evaluation,
+            after={"format": "csv", "content": "individual scores" if individual else "summary"},
+        )
     name = f"evaluation-{evaluation.id}-{'scores' if individual else 'summary'}.csv"
-    return Response(
-        "\ufeff" + buffer.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
-
-
-def _csv_safe(text: str) -> str:
-    """Neutralise spreadsheet formulas in free text (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return download("\ufeff" + buffer.getvalue(), name, CSV)
 
 
 # --- recommendations --------------------------------------------------------------------------
@@ -582,7 +561,7 @@ def add_recommendation(evaluation_id: int):
     form = RecommendationForm(partners=services.partner_organisations(evaluation.project_id))
     if not form.validate_on_submit():
         return _render_detail(evaluation, 422, recommendation_form=form)
-    try:
+    with saving(_("Recommendation recorded."), catch=EvaluationError) as saved:
         services.add_recommendation(
             evaluation,
             actor=current_user,
@@ -590,12 +569,8 @@ def add_recommendation(evaluation_id: int):
             addressed_to=form.addressed_to.data or "",
             addressed_organisation_id=to_int(form.addressed_organisation_id.data, minimum=1),
         )
-    except EvaluationError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return _render_detail(services.load_evaluation(evaluation_id), 422, recommendation_form=form)
-    db.session.commit()
-    flash(_("Recommendation recorded."), "success")
     return redirect(url_for("evaluations.detail", evaluation_id=evaluation.id, _anchor="recommendations"))
 
 
@@ -619,7 +594,7 @@ def edit_recommendation(rec_id: int):
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_template("evaluations/recommendation_edit.html", rec=rec, form=form), status
-    try:
+    with saving(_("Recommendation saved."), catch=EvaluationError) as saved:
         services.update_recommendation(
             rec,
             actor=current_user,
@@ -627,12 +602,8 @@ def edit_recommendation(rec_id: int):
             addressed_to=form.addressed_to.data or "",
             addressed_organisation_id=to_int(form.addressed_organisation_id.data, minimum=1),
         )
-    except EvaluationError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return render_template("evaluations/recommendation_edit.html", rec=rec, form=form), 409
-    db.session.commit()
-    flash(_("Recommendation saved."), "success")
     return redirect(url_for("evaluations.detail", evaluation_id=rec.evaluation_id, _anchor="recommendations"))
 
 
@@ -649,7 +620,7 @@ def respond(rec_id: int):
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_template("evaluations/respond.html", rec=rec, form=form), status
-    try:
+    with saving(_("Management response saved."), catch=EvaluationError) as saved:
         services.respond_to_recommendation(
             rec,
             actor=current_user,
@@ -658,10 +629,6 @@ def respond(rec_id: int):
             due_date=form.due_date.data,
             action_status=ActionStatus(form.action_status.data),
         )
-    except EvaluationError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return render_template("evaluations/respond.html", rec=rec, form=form), 422
-    db.session.commit()
-    flash(_("Management response saved."), "success")
     return redirect(url_for("evaluations.detail", evaluation_id=rec.evaluation_id, _anchor="recommendations"))

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from mel_app import permissions
 from mel_app.exports.sql import decimal_text, flag_text, iso_utc
+from mel_app.kit.cells import FORMULA_TRIGGERS, csv_safe
 from mel_app.models import (
     Evaluation,
     EvaluationStatus,
@@ -49,15 +50,9 @@ ALL_STATUSES = (Status.submitted, Status.returned, Status.approved)
 # Constituencies a reader may filter on: organisation groups and scorer groups share most values.
 CONSTITUENCIES = ("workers", "employers", "government", "ilo", "donor", "other", "independent")
 
-# First characters that make a spreadsheet read a cell as a formula (or hide what follows).
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
-
-def neutralise(text: str) -> str:
-    """Make a text cell inert in spreadsheets: a leading quote stops formula evaluation."""
-    if text and text[0] in FORMULA_TRIGGERS:
-        return "'" + text
-    return text
+# The formula guard of every CSV and XLSX writer (mel_app/kit/cells.py), under its older name.
+neutralise = csv_safe
 
 
 @dataclass(frozen=True)
@@ -172,7 +167,7 @@ class ExportContext:
         """The same for text assembled in Python."""
         if value is None or not self.spreadsheet:
             return value
-        return neutralise(value)
+        return csv_safe(value)
 
     # --- clauses ------------------------------------------------------------------------------
 

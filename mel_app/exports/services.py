@@ -24,6 +24,7 @@ from mel_app.audit import chain
 from mel_app.exports.iati import ReportingOrg, write_iati
 from mel_app.exports.scope import ExportContext, Reader, Scope
 from mel_app.exports.writers import About, write_csv_zip, write_json, write_xlsx
+from mel_app.kit.errors import DomainError
 from mel_app.models import Project, utcnow
 
 
@@ -50,8 +51,10 @@ WRITERS: dict[Format, Callable[..., Iterator[bytes]]] = {
 }
 
 
-class NothingToExport(Exception):
+class NothingToExport(DomainError):
     """An IATI file needs at least one activity: there is no project in the scope."""
+
+    http_status = 422
 
 
 def reporting_org_from(config: Mapping[str, Any]) -> ReportingOrg:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
+from flask import Blueprint, current_app, render_template, request, stream_with_context
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -24,6 +24,8 @@ from mel_app.exports.services import (
 )
 from mel_app.exports.tables import TABLES, row_counts
 from mel_app.extensions import db
+from mel_app.kit.web import download as file_download
+from mel_app.kit.web import saving
 from mel_app.models import Project, ProjectCountry, utcnow
 from mel_app.permissions import can_export, can_export_unapproved, exportable_project_ids, require
 
@@ -113,15 +115,13 @@ def download():
     scope = form.scope(may_include_unapproved=may_include_unapproved)
     user = current_user._get_current_object()
     ctx = prepare(scope, Reader.of(user), fmt)
-    try:
+    with saving(catch=NothingToExport, quiet=True) as saved:
         record_download(db.session, ctx, fmt, actor=user, bom=bool(form.bom.data))
-    except NothingToExport:
-        db.session.rollback()
+    if saved.failed:
         form.format.errors = [_("An IATI file needs at least one project: choose a scope with projects.")]
         scope_form = ScopeForm(formdata=None, data=_scope_data(scope))
         _fill_choices(scope_form)
         return _page(scope_form, form, scope, 422)
-    db.session.commit()
     when = utcnow()
     stream = generate(
         db.engine,
@@ -131,11 +131,4 @@ def download():
         reporting_org=reporting_org_from(current_app.config),
         generated_at=when,
     )
-    return Response(
-        stream_with_context(stream),
-        mimetype=MEDIA_TYPES[fmt],
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename(fmt, when)}"',
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return file_download(stream_with_context(stream), filename(fmt, when), MEDIA_TYPES[fmt])

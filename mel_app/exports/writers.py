@@ -31,8 +31,9 @@ import xlsxwriter
 from flask_babel import gettext as _
 from sqlalchemy.engine import Connection
 
-from mel_app.exports.scope import ExportContext, neutralise
+from mel_app.exports.scope import ExportContext
 from mel_app.exports.tables import KIND_NAMES, TABLES, Kind, Table
+from mel_app.kit.cells import csv_safe
 
 CHUNK_BYTES = 256 * 1024
 XLSX_MAX_ROWS = 1_048_576  # rows of an Excel worksheet, the header included
@@ -410,7 +411,7 @@ class _XlsxBook:
                 ws.write_number(row, 1, value)
             else:
                 # Holds the reader's name, which they chose themselves.
-                ws.write_string(row, 1, neutralise(str(value)))
+                ws.write_string(row, 1, csv_safe(str(value)))
             row += 1
         row += 1
         ws.write_row(row, 0, [_("Data dictionary"), "", "", ""], self.header)

@@ -30,7 +30,3 @@ class AddMemberForm(FlaskForm):
     def validate_organisation_id(self, field):
         if self.role.data == Role.reporter.value and field.data is None:
             raise ValidationError(_l("A reporter reports for an organisation: choose it."))
-
-
-class RemoveMemberForm(FlaskForm):
-    submit = SubmitField(_l("Remove"))

@@ -10,13 +10,16 @@ from flask_babel import gettext as _
 from mel_app import audit
 from mel_app.auth.services import find_user_by_email, invite, normalise_email
 from mel_app.extensions import db
+from mel_app.kit.errors import DomainError
 from mel_app.members.constituency import reporter_problem
 from mel_app.models import Membership, Organisation, Project, Role, User
 from mel_app.uniqueness import retry_on_duplicate
 
 
-class MembershipError(ValueError):
+class MembershipError(DomainError, ValueError):
     """A refused change; str() is the message for the user, `field` the form field concerned."""
+
+    http_status = 422
 
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)

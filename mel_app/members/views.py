@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
@@ -15,11 +15,12 @@ from mel_app.auth import emails
 from mel_app.auth.services import invite
 from mel_app.extensions import db
 from mel_app.integers import arg_int
+from mel_app.kit.web import ConfirmForm, get_or_404, project_or_404, saving
 from mel_app.members import role_label
-from mel_app.members.forms import AddMemberForm, RemoveMemberForm
+from mel_app.members.forms import AddMemberForm
 from mel_app.members.services import MembershipError, add_member, remove_member
 from mel_app.models import Membership, Organisation, Partner, Project, Role, User
-from mel_app.permissions import can_manage_members, can_view_project, is_admin, require
+from mel_app.permissions import can_manage_members, is_admin
 
 bp = Blueprint("members", __name__, url_prefix="/projects/<int:project_id>/members")
 
@@ -27,10 +28,8 @@ PER_PAGE = 100
 
 
 def _load_project(project_id: int) -> Project:
-    project = db.get_or_404(Project, project_id)
-    require(can_view_project(current_user, project))  # 404: a non-member must not learn it exists
-    require(can_manage_members(current_user, project), visible=True)
-    return project
+    # 404: a non-member must not learn it exists; 403 for a member who may not manage members.
+    return project_or_404(project_id, need=can_manage_members)
 
 
 def _organisation_choices(project: Project) -> list[SelectChoice]:
@@ -73,7 +72,7 @@ def _page(project: Project, form: AddMemberForm, status: int = 200):
         project=project,
         form=form,
         pagination=pagination,
-        remove_form=RemoveMemberForm(formdata=None),
+        remove_form=ConfirmForm(formdata=None),
         role_label=role_label,
         is_pending=is_pending,
     ), status
@@ -93,7 +92,7 @@ def add(project_id: int):
     form = _add_form(project, submitted=True)
     if not form.validate_on_submit():
         return _page(project, form, status=400)
-    try:
+    with saving(catch=MembershipError, quiet=True) as saved:
         membership, token = add_member(
             project,
             email=form.email.data,
@@ -102,11 +101,9 @@ def add(project_id: int):
             organisation_id=form.organisation_id.data,
             actor=current_user._get_current_object(),
         )
-    except MembershipError as exc:
-        db.session.rollback()
-        getattr(form, exc.field or "email").errors.append(str(exc))
-        return _page(project, form, status=409 if exc.field == "role" else 400)
-    db.session.commit()
+    if saved.failed:
+        getattr(form, saved.error.field or "email").errors.append(saved.message)
+        return _page(project, form, status=409 if saved.error.field == "role" else 400)
     user = membership.user
     actor = current_user._get_current_object()
     message = (
@@ -131,13 +128,6 @@ def add(project_id: int):
             "success",
         )
     return redirect(url_for("members.index", project_id=project.id))
-
-
-def _load_membership(project: Project, membership_id: int) -> Membership:
-    membership = db.session.get(Membership, membership_id)
-    if membership is None or membership.project_id != project.id:
-        abort(404)
-    return membership
 
 
 def _confirm_remove_page(project: Project, membership: Membership):
@@ -172,25 +162,24 @@ def _confirm_remove_page(project: Project, membership: Membership):
 def remove(project_id: int, membership_id: int):
     """GET: the confirmation page. POST (from that page): take the role away."""
     project = _load_project(project_id)
-    membership = _load_membership(project, membership_id)
+    membership = get_or_404(Membership, membership_id, parent=project)
     if request.method == "GET":
         return _confirm_remove_page(project, membership)
     if not confirmation.came_through_confirmation():
         return confirmation.to_confirmation()
-    form = RemoveMemberForm()
+    form = ConfirmForm()
     if not form.validate_on_submit():
         return _page(project, _add_form(project, submitted=False), status=400)
     name = membership.user.display_name
     role = role_label(membership.role)
     removed_self = membership.user_id == current_user.id and membership.role is Role.specialist
-    try:
+    with saving(
+        _("%(name)s is no longer %(role)s in this project.", name=name, role=role),
+        catch=MembershipError,
+    ) as saved:
         remove_member(membership, actor=current_user._get_current_object())
-    except MembershipError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return _page(project, _add_form(project, submitted=False), status=409)
-    db.session.commit()
-    flash(_("%(name)s is no longer %(role)s in this project.", name=name, role=role), "success")
     if removed_self and not is_admin(current_user):
         return redirect(url_for("main.home"))  # this page is no longer theirs
     return redirect(url_for("members.index", project_id=project.id))
@@ -200,16 +189,16 @@ def remove(project_id: int, membership_id: int):
 def resend_invitation(project_id: int, membership_id: int):
     """Send a new invitation link to a member who has not accepted theirs yet."""
     project = _load_project(project_id)
-    membership = _load_membership(project, membership_id)
-    form = RemoveMemberForm()
+    membership = get_or_404(Membership, membership_id, parent=project)
+    form = ConfirmForm()
     if not form.validate_on_submit():
         return _page(project, _add_form(project, submitted=False), status=400)
     user = membership.user
     if not is_pending(user) or not user.is_active:
         flash(_("%(email)s has an account already.", email=user.email), "error")
         return _page(project, _add_form(project, submitted=False), status=409)
-    token = invite(user, actor=current_user._get_current_object())
-    db.session.commit()
+    with saving():
+        token = invite(user, actor=current_user._get_current_object())
     try:
         mail.send(emails.invitation(user, token, inviter=current_user._get_current_object(), project=project))
     except mail.MailError:

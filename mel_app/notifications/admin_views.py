@@ -14,6 +14,7 @@ from mel_app import audit
 from mel_app.admin.blueprint import bp
 from mel_app.extensions import db
 from mel_app.integers import arg_int
+from mel_app.kit.web import saving
 from mel_app.models import OutboxMessage, OutboxStatus
 from mel_app.notifications.delivery import resend
 from mel_app.permissions import is_admin, require
@@ -64,14 +65,13 @@ def outbox_resend(message_id: int):
         return redirect(url_for("admin.outbox_message", message_id=message.id)), 303
     before = {"status": message.status.value, "last_error": message.last_error}
     resend(message)
-    audit.record(
-        db.session,
-        "outbox.resend",
-        actor=current_user._get_current_object(),
-        reason=f"message #{message.id} to {message.to_address}",
-        before=before,
-        after={"status": message.status.value},
-    )
-    db.session.commit()
-    flash(_("The message is queued to be sent again."), "success")
+    with saving(_("The message is queued to be sent again.")):
+        audit.record(
+            db.session,
+            "outbox.resend",
+            actor=current_user._get_current_object(),
+            reason=f"message #{message.id} to {message.to_address}",
+            before=before,
+            after={"status": message.status.value},
+        )
     return redirect(url_for("admin.outbox_message", message_id=message.id))

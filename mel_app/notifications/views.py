@@ -11,6 +11,7 @@ from mel_app import audit
 from mel_app.auth import public
 from mel_app.extensions import csrf, db
 from mel_app.integers import arg_int
+from mel_app.kit.web import saving
 from mel_app.models import DeliveryMode, Notification, NotificationKind, User, utcnow
 from mel_app.notifications import compose, preferences
 from mel_app.permissions import can_edit_own_account, require
@@ -53,21 +54,20 @@ def open_notification(notification_id: int):
     # Only its recipient: anyone else learns nothing, not even that it exists.
     require(note is not None and note.recipient_id == current_user.id)
     if note.read_at is None:
-        note.read_at = utcnow()
-        db.session.commit()
+        with saving():
+            note.read_at = utcnow()
     return redirect(safe_next(note.link) or url_for("notifications.index"))
 
 
 @bp.post("/read")
 def mark_all_read():
     require(can_edit_own_account(current_user), visible=True)
-    db.session.execute(
-        sa.update(Notification)
-        .where(Notification.recipient_id == current_user.id, Notification.read_at.is_(None))
-        .values(read_at=utcnow())
-    )
-    db.session.commit()
-    flash(_("Every notification is marked as read."), "success")
+    with saving(_("Every notification is marked as read.")):
+        db.session.execute(
+            sa.update(Notification)
+            .where(Notification.recipient_id == current_user.id, Notification.read_at.is_(None))
+            .values(read_at=utcnow())
+        )
     return redirect(url_for("notifications.index"))
 
 
@@ -86,8 +86,8 @@ def preferences_page():
             except ValueError:
                 errors.append(str(preferences.KIND_LABELS[kind]))
         if not errors:
-            changed = [kind for kind, mode in chosen.items() if preferences.set_mode(user, kind, mode)]
-            db.session.commit()
+            with saving():
+                changed = [kind for kind, mode in chosen.items() if preferences.set_mode(user, kind, mode)]
             flash(_("Your choices are saved.") if changed else _("Nothing changed."), "success")
             return redirect(url_for("notifications.preferences"))
         return _render_preferences(current, errors), 400
@@ -144,9 +144,9 @@ def unsubscribe_confirm(token: str):
         if kind == compose.DIGEST
         else [NotificationKind(kind)]
     )
-    for each in kinds:
-        preferences.set_mode(user, each, DeliveryMode.off)
-    db.session.commit()
+    with saving():
+        for each in kinds:
+            preferences.set_mode(user, each, DeliveryMode.off)
     return render_template("notifications/unsubscribe.html", token=token, label=_label(kind), done=True)
 
 

@@ -32,6 +32,7 @@ from wtforms.widgets import TextInput
 from mel_app.enum_labels import LABELS
 from mel_app.exports.iati_codes import CURRENCIES, ORGANISATION_TYPES, SECTORS
 from mel_app.integers import BoundedIntegerField, to_int
+from mel_app.kit.web import choices
 from mel_app.models import Aggregation, FundingModality, Measure, Phase, ResultType
 from mel_app.projects import framework as fw
 from mel_app.projects.countries import country_choices, country_name
@@ -46,11 +47,6 @@ from mel_app.projects.services import (
     sector_shares_error,
 )
 from mel_app.submissions.forms import NumberField
-
-
-def opts(pairs: Any) -> list[SelectChoice]:
-    """Select options from (value, label) pairs."""
-    return [SelectChoice("" if value is None else str(value), label) for value, label in pairs]
 
 
 def optional_int(value: Any) -> int | None:
@@ -118,7 +114,7 @@ class ShareForm(Form):
 
 def currency_choices() -> list[SelectChoice]:
     locale = str(get_locale() or "en")
-    return opts(
+    return choices(
         [("", _l("(no budget)"))] + [(c, f"{c} — {get_currency_name(c, locale=locale)}") for c in CURRENCIES]
     )
 
@@ -151,7 +147,7 @@ class ProjectForm(FlaskForm):
     donor = StringField(_l("Donor"), validators=[Optional(), Length(max=200)])
     funding_modality = SelectField(
         _l("Funding modality"),
-        choices=opts((m.value, m.value) for m in FundingModality),
+        choices=choices((m.value, m.value) for m in FundingModality),
         validators=[DataRequired()],
     )
     countries = SelectMultipleField(_l("Countries"), validators=[Optional()], render_kw={"size": 8})
@@ -182,9 +178,9 @@ class ProjectForm(FlaskForm):
     ):
         super().__init__(*args, **kw)
         self._project_id = project_id
-        self.countries.choices = opts(country_choices())
-        self.phase.choices = opts((p.value, PHASE_LABELS[p]) for p in (phases or list(Phase)))
-        self.donor_iati_type.choices = opts([("", _l("(not known)"))] + list(ORGANISATION_TYPES.items()))
+        self.countries.choices = choices(country_choices())
+        self.phase.choices = choices((p.value, PHASE_LABELS[p]) for p in (phases or list(Phase)))
+        self.donor_iati_type.choices = choices([("", _l("(not known)"))] + list(ORGANISATION_TYPES.items()))
         self.budget_currency.choices = currency_choices()
 
     def fill_shares(self, sectors: dict[str, Decimal], countries: dict[str, Decimal | None]) -> None:
@@ -287,12 +283,6 @@ class PartnerForm(FlaskForm):
     submit = SubmitField(_l("Add partner"))
 
 
-class ConfirmForm(FlaskForm):
-    """A bare POST with its CSRF token (remove, approve, delete)."""
-
-    submit = SubmitField(_l("Confirm"))
-
-
 class ChangeForm(ReasonMixin, FlaskForm):
     submit = SubmitField(_l("Confirm"))
 
@@ -300,7 +290,7 @@ class ChangeForm(ReasonMixin, FlaskForm):
 class ResultForm(ReasonMixin, FlaskForm):
     type = SelectField(
         _l("Level"),
-        choices=opts((t.value, RESULT_TYPE_LABELS[t]) for t in ResultType),
+        choices=choices((t.value, RESULT_TYPE_LABELS[t]) for t in ResultType),
         default=ResultType.outcome.value,
     )
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=fw.CODE_MAX)])
@@ -324,7 +314,7 @@ class IndicatorForm(ReasonMixin, FlaskForm):
     description = TextAreaField(
         _l("Description"), validators=[Optional(), Length(max=5000)], render_kw={"rows": 2}
     )
-    measure = SelectField(_l("Measure"), choices=opts((m.value, MEASURE_LABELS[m]) for m in Measure))
+    measure = SelectField(_l("Measure"), choices=choices((m.value, MEASURE_LABELS[m]) for m in Measure))
     unit = StringField(_l("Unit"), validators=[Optional(), Length(max=fw.UNIT_MAX)])
     ascending = BooleanField(_l("A higher value is better"), default=True)
     baseline_value = StringField(_l("Baseline value"), validators=[Optional(), Length(max=40)])
@@ -346,7 +336,7 @@ class IndicatorForm(ReasonMixin, FlaskForm):
     )
     aggregation = SelectField(
         _l("How the organisations' reports make the project's figure"),
-        choices=opts(
+        choices=choices(
             [("", _l("The usual way for the measure"))]
             + [(a.value, AGGREGATION_LABELS[a]) for a in Aggregation]
         ),
@@ -445,7 +435,7 @@ class PeriodForm(FlaskForm):
 class GeneratePeriodsForm(FlaskForm):
     frequency = SelectField(
         _l("Frequency"),
-        choices=opts((f.value, FREQUENCY_LABELS[f]) for f in Frequency),
+        choices=choices((f.value, FREQUENCY_LABELS[f]) for f in Frequency),
         default=Frequency.half_yearly.value,
     )
     due_days = BoundedIntegerField(

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 
 from mel_app import audit
 from mel_app.extensions import db
+from mel_app.kit.errors import DomainError
 from mel_app.models import (
     AGGREGATIONS,
     DEFAULT_AGGREGATION,
@@ -54,7 +55,7 @@ YES_WORDS = frozenset({"yes", "y", "true", "1", "oui", "si", "sí", "x"})
 NO_WORDS = frozenset({"no", "n", "false", "0", "non"})
 
 
-class FrameworkError(Exception):
+class FrameworkError(DomainError):
     """A change the framework's rules refuse; the message is for the user."""
 
 

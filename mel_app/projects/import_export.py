@@ -31,6 +31,8 @@ from openpyxl.utils import get_column_letter
 
 from mel_app import archives, audit
 from mel_app.extensions import db
+from mel_app.kit.cells import csv_safe, csv_unsafe
+from mel_app.kit.errors import DomainError
 from mel_app.models import (
     Aggregation,
     FrameworkImport,
@@ -184,8 +186,10 @@ HEADER_ALIASES = {
 }
 
 
-class ImportFileError(Exception):
+class ImportFileError(DomainError):
     """The upload cannot be read at all (wrong type, empty, too large); the message is for the user."""
+
+    http_status = 422
 
 
 @dataclass(frozen=True)
@@ -360,9 +364,7 @@ def _text(value: Any) -> str:
         value = value.date()
     text = str(value).strip()
     # Spreadsheet formula guard written by our exports: '=... is the text =...
-    if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_TRIGGERS:
-        text = text[1:]
-    return text
+    return csv_unsafe(text)
 
 
 def _date(value: Any) -> date | None:
@@ -989,14 +991,9 @@ EXAMPLE_ROWS: tuple[dict[str, Any], ...] = (
 )
 
 
-# First characters that make a spreadsheet read a cell as a formula (or hide what follows), as
-# in the data downloads (mel_app/exports/scope.py).
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
 def _safe_text(value: str) -> str:
     """Text that a spreadsheet will not run as a formula, even once the cell is edited."""
-    return "'" + value if value[:1] in FORMULA_TRIGGERS else value
+    return csv_safe(value)
 
 
 def write_csv(rows: Iterable[dict[str, Any]]) -> bytes:

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from mel_app import audit
 from mel_app.dates import format_date
 from mel_app.extensions import db
+from mel_app.kit.errors import DomainError
 from mel_app.models import Project, ReportingPeriod, Submission
 from mel_app.uniqueness import retry_on_duplicate
 
@@ -32,7 +33,7 @@ class Frequency(enum.StrEnum):
 MONTHS = {Frequency.quarterly: 3, Frequency.half_yearly: 6, Frequency.yearly: 12}
 
 
-class PeriodError(Exception):
+class PeriodError(DomainError):
     """A change to the periods the rules refuse; the message is for the user."""
 
 

@@ -26,6 +26,7 @@ from mel_app.exports.iati_codes import (
     org_ref_error,
 )
 from mel_app.extensions import db
+from mel_app.kit.errors import DomainError
 from mel_app.models import (
     Evaluation,
     FundingModality,
@@ -54,7 +55,7 @@ from mel_app.uniqueness import retry_on_duplicate
 PHASE_ORDER = (Phase.design, Phase.implementation, Phase.closed)
 
 
-class ProjectError(Exception):
+class ProjectError(DomainError):
     """A change the project rules refuse; the message is for the user."""
 
 

@@ -9,7 +9,6 @@ from typing import Any
 import sqlalchemy as sa
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -28,6 +27,7 @@ from mel_app.enum_labels import LABELS
 from mel_app.extensions import db
 from mel_app.figures import Aggregation, Figure, NoShare
 from mel_app.integers import arg_int
+from mel_app.kit.web import CSV, XLSX, ConfirmForm, choices, download, get_or_404, project_or_404, saving
 from mel_app.models import (
     Indicator,
     IndicatorValue,
@@ -48,7 +48,6 @@ from mel_app.permissions import (
     can_manage_periods,
     can_view_all_report_statuses,
     can_view_portfolio,
-    can_view_project,
     portfolio_project_ids,
     require,
     visible_project_ids,
@@ -63,7 +62,6 @@ from mel_app.projects.forms import (
     PHASE_LABELS,
     RESULT_TYPE_LABELS,
     ChangeForm,
-    ConfirmForm,
     ConfirmImportForm,
     GeneratePeriodsForm,
     ImportForm,
@@ -73,10 +71,8 @@ from mel_app.projects.forms import (
     ProjectFilterForm,
     ProjectForm,
     ResultForm,
-    opts,
 )
 from mel_app.projects.grid import CellStatus
-from mel_app.security import untrusted_download
 
 bp = Blueprint("projects", __name__)
 
@@ -94,14 +90,6 @@ def _stamp(obj: Any) -> str:
 
 def _stale(form: Any, obj: Any) -> bool:
     return bool(form.updated_at.data) and form.updated_at.data != _stamp(obj)
-
-
-@bp.app_template_global()
-def url_for_if_exists(endpoint: str, **values: Any) -> str | None:
-    """A link to a page of another feature, or None while that feature is not installed."""
-    if endpoint not in current_app.view_functions:
-        return None
-    return url_for(endpoint, **values)
 
 
 # Enumeration labels come from the `label` filter (mel_app/enum_labels.py); only what is not an
@@ -127,9 +115,7 @@ def figure_basis(figure: Figure) -> str:
     if figure.method is Aggregation.responsible:
         return _("the responsible organisation's report")
     if figure.method is Aggregation.mean:
-        return ngettext(
-            "mean of %(num)d organisation's report", "mean of %(num)d organisations' reports", n
-        )
+        return ngettext("mean of %(num)d organisation's report", "mean of %(num)d organisations' reports", n)
     if figure.method is Aggregation.all_yes:
         return ngettext(
             "yes only if all say yes: %(num)d organisation's report",
@@ -154,23 +140,6 @@ def no_share_labels() -> dict[NoShare, str]:
     }
 
 
-def _load_project(project_id: int) -> Project:
-    project = db.session.scalar(
-        sa.select(Project).where(Project.id == project_id).options(selectinload(Project.countries))
-    )
-    if project is None:
-        abort(404)
-    require(can_view_project(current_user, project))
-    return project
-
-
-def _project_for(project_id: int, predicate: Any) -> Project:
-    """The project, 404 for non-members, 403 for members whose role does not allow the page."""
-    project = _load_project(project_id)
-    require(predicate(current_user, project), visible=True)
-    return project
-
-
 def _page_number() -> int:
     return arg_int("page", 1, minimum=1)
 
@@ -181,9 +150,9 @@ def _page_number() -> int:
 @bp.get("/projects")
 def index():
     form = ProjectFilterForm(request.args)
-    form.country.choices = opts([("", _("Any country")), *country_choices()])
-    form.phase.choices = opts([("", _("Any phase"))] + [(p.value, PHASE_LABELS[p]) for p in Phase])
-    form.constituency.choices = opts(
+    form.country.choices = choices([("", _("Any country")), *country_choices()])
+    form.phase.choices = choices([("", _("Any phase"))] + [(p.value, PHASE_LABELS[p]) for p in Phase])
+    form.constituency.choices = choices(
         [("", _("Any constituency"))] + [(g.value, label) for g, label in group_labels().items()]
     )
     filters = services.ListFilters(
@@ -232,7 +201,7 @@ def portfolio():
 
 @bp.get("/projects/<int:project_id>")
 def detail(project_id: int):
-    project = _load_project(project_id)
+    project = project_or_404(project_id)
     reporter_orgs = (
         None
         if can_view_all_report_statuses(current_user, project)
@@ -283,16 +252,15 @@ def new():
     require(can_create_project(current_user), visible=True)
     form = ProjectForm(phases=services.allowed_phases(None))
     if form.validate_on_submit():
-        try:
+        with saving(
+            catch=services.ProjectError, integrity=_("Another project has this reference."), quiet=True
+        ) as saved:
             project = services.create_project(_project_data(form), actor=current_user)
-            db.session.commit()
-        except services.ProjectError as exc:
-            db.session.rollback()
-            form.reference.errors = [*form.reference.errors, str(exc)]
-            return render_template("projects/form.html", form=form, project=None), 409
-        except sa.exc.IntegrityError:
-            db.session.rollback()
-            form.reference.errors = [_("Another project has this reference.")]
+        if saved.failed:
+            if saved.integrity_clash:
+                form.reference.errors = [saved.message]
+            else:
+                form.reference.errors = [*form.reference.errors, saved.message]
             return render_template("projects/form.html", form=form, project=None), 409
         flash(
             _("Project %(reference)s created. You are its specialist.", reference=project.reference),
@@ -305,7 +273,7 @@ def new():
 
 @bp.route("/projects/<int:project_id>/edit", methods=["GET", "POST"])
 def edit(project_id: int):
-    project = _project_for(project_id, can_edit_project)
+    project = project_or_404(project_id, need=can_edit_project)
     form = ProjectForm(project_id=project.id, phases=services.allowed_phases(project.phase))
     if request.method == "GET":
         form.process(obj=project)
@@ -329,14 +297,10 @@ def edit(project_id: int):
         )
         form.updated_at.data = _stamp(project)
         return render_template("projects/form.html", form=form, project=project), 409
-    try:
+    with saving(_("Project saved."), catch=services.ProjectError) as saved:
         services.update_project(project, _project_data(form), actor=current_user)
-        db.session.commit()
-    except services.ProjectError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return render_template("projects/form.html", form=form, project=project), 409
-    flash(_("Project saved."), "success")
     return redirect(url_for("projects.detail", project_id=project.id))
 
 
@@ -354,7 +318,7 @@ def _partner_form(project: Project) -> PartnerForm:
     form = PartnerForm()
     taken = sa.select(Partner.organisation_id).where(Partner.project_id == project.id)
     labels = group_labels()
-    form.organisation_id.choices = opts(
+    form.organisation_id.choices = choices(
         [("", _("Choose an organisation"))]
         + [
             (org.id, f"{org.label} — {labels[org.group]}")
@@ -368,45 +332,35 @@ def _partner_form(project: Project) -> PartnerForm:
 
 @bp.route("/projects/<int:project_id>/partners", methods=["GET", "POST"])
 def partners(project_id: int):
-    project = _project_for(project_id, can_edit_project)
+    project = project_or_404(project_id, need=can_edit_project)
     form = _partner_form(project)
     if request.method == "GET":
         return _partners_page(project, form)
     if not form.validate_on_submit() or form.organisation_id.data is None:
         return _partners_page(project, form, 422)
-    organisation = db.session.get(Organisation, form.organisation_id.data)
-    if organisation is None:
-        abort(404)
-    try:
+    organisation = get_or_404(Organisation, form.organisation_id.data)
+    with saving(
+        _("%(org)s is now a partner.", org=organisation.name),
+        catch=services.ProjectError,
+        integrity=_("This is a partner already."),
+    ) as saved:
         services.add_partner(project, organisation, actor=current_user)
-        db.session.commit()
-    except (services.ProjectError, sa.exc.IntegrityError) as exc:
-        db.session.rollback()
-        flash(
-            str(exc) if isinstance(exc, services.ProjectError) else _("This is a partner already."), "error"
-        )
+    if saved.failed:
         return _partners_page(project, _partner_form(project), 409)
-    flash(_("%(org)s is now a partner.", org=organisation.name), "success")
     return redirect(url_for("projects.partners", project_id=project.id))
 
 
 @bp.post("/projects/<int:project_id>/partners/<int:partner_id>/remove")
 def remove_partner(project_id: int, partner_id: int):
-    project = _project_for(project_id, can_edit_project)
-    partner = db.session.get(Partner, partner_id)
-    if partner is None or partner.project_id != project.id:
-        abort(404)
+    project = project_or_404(project_id, need=can_edit_project)
+    partner = get_or_404(Partner, partner_id, parent=project)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     name = partner.organisation.name
-    try:
+    with saving(_("%(org)s is no longer a partner.", org=name), catch=services.ProjectError) as saved:
         services.remove_partner(partner, actor=current_user)
-        db.session.commit()
-    except services.ProjectError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return _partners_page(project, _partner_form(project), 409)
-    flash(_("%(org)s is no longer a partner.", org=name), "success")
     return redirect(url_for("projects.partners", project_id=project.id))
 
 
@@ -435,14 +389,14 @@ def _framework_page(project: Project, status: int = 200):
 
 @bp.get("/projects/<int:project_id>/framework")
 def framework(project_id: int):
-    project = _project_for(project_id, can_edit_framework)
+    project = project_or_404(project_id, need=can_edit_framework)
     return _framework_page(project)
 
 
 @bp.route("/projects/<int:project_id>/framework/approve", methods=["GET", "POST"])
 def approve_framework(project_id: int):
     """GET: the confirmation page. POST (from that page): approve the framework."""
-    project = _project_for(project_id, can_edit_framework)
+    project = project_or_404(project_id, need=can_edit_framework)
     if project.framework_approved:
         flash(_("The framework is approved already."), "error")
         return redirect(url_for("projects.framework", project_id=project.id))
@@ -466,14 +420,12 @@ def approve_framework(project_id: int):
         return confirmation.to_confirmation()
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
+    with saving(
+        _("Framework approved. From now on every change asks for a reason."), catch=fw.FrameworkError
+    ) as saved:
         fw.approve_framework(project, actor=current_user)
-        db.session.commit()
-    except fw.FrameworkError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return _framework_page(project, 409)
-    flash(_("Framework approved. From now on every change asks for a reason."), "success")
     return redirect(url_for("projects.framework", project_id=project.id))
 
 
@@ -487,7 +439,7 @@ def _parent_choices(project: Project, exclude: Result | None = None) -> list[tup
         )
         .order_by(Result.code)
     )
-    return opts(
+    return choices(
         [("", _("Nothing (top level)"))]
         + [
             (r.id, f"{RESULT_TYPE_LABELS[r.type]} {r.code} — {r.title}")
@@ -513,7 +465,7 @@ def _result_data(form: ResultForm) -> fw.ResultData:
 
 @bp.route("/projects/<int:project_id>/framework/results/new", methods=["GET", "POST"])
 def new_result(project_id: int):
-    project = _project_for(project_id, can_edit_framework)
+    project = project_or_404(project_id, need=can_edit_framework)
     form = ResultForm()
     form.needs_reason = project.framework_approved
     form.parent_id.choices = _parent_choices(project)
@@ -526,35 +478,18 @@ def new_result(project_id: int):
         return _result_form_page(project, form, None)
     if not form.validate_on_submit():
         return _result_form_page(project, form, None, 422)
-    try:
+    with saving(catch=fw.FrameworkError) as saved:
         result = fw.add_result(project, _result_data(form), actor=current_user, reason=form.reason.data)
-        db.session.commit()
-    except fw.FrameworkError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return _result_form_page(project, form, None, 409)
     flash(_("%(level)s %(code)s added.", level=RESULT_TYPE_LABELS[result.type], code=result.code), "success")
     return redirect(url_for("projects.framework", project_id=project.id, _anchor=f"result-{result.id}"))
 
 
-def _result_of(project: Project, result_id: int) -> Result:
-    result = db.session.get(Result, result_id)
-    if result is None or result.project_id != project.id:
-        abort(404)
-    return result
-
-
-def _indicator_of(project: Project, indicator_id: int) -> Indicator:
-    indicator = db.session.get(Indicator, indicator_id)
-    if indicator is None or indicator.project_id != project.id:
-        abort(404)
-    return indicator
-
-
 @bp.route("/projects/<int:project_id>/framework/results/<int:result_id>/edit", methods=["GET", "POST"])
 def edit_result(project_id: int, result_id: int):
-    project = _project_for(project_id, can_edit_framework)
-    result = _result_of(project, result_id)
+    project = project_or_404(project_id, need=can_edit_framework)
+    result = get_or_404(Result, result_id, parent=project)
     form = ResultForm(obj=result) if request.method == "GET" else ResultForm()
     form.needs_reason = project.framework_approved
     form.parent_id.choices = _parent_choices(project, exclude=result)
@@ -572,21 +507,17 @@ def edit_result(project_id: int, result_id: int):
         )
         form.updated_at.data = _stamp(result)
         return _result_form_page(project, form, result, 409)
-    try:
+    with saving(_("Saved."), catch=fw.FrameworkError) as saved:
         fw.update_result(result, _result_data(form), actor=current_user, reason=form.reason.data)
-        db.session.commit()
-    except fw.FrameworkError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return _result_form_page(project, form, result, 409)
-    flash(_("Saved."), "success")
     return redirect(url_for("projects.framework", project_id=project.id, _anchor=f"result-{result.id}"))
 
 
 def _indicator_form(project: Project, formdata: bool, obj: Indicator | None = None) -> IndicatorForm:
     form = IndicatorForm(obj=obj) if not formdata else IndicatorForm()
     form.needs_reason = project.framework_approved
-    form.responsible_organisation_id.choices = opts(
+    form.responsible_organisation_id.choices = choices(
         [("", _("None in particular"))] + [(org.id, org.label) for org in fw.partner_organisations(project)]
     )
     return form
@@ -604,19 +535,16 @@ def _indicator_form_page(
     "/projects/<int:project_id>/framework/results/<int:result_id>/indicators/new", methods=["GET", "POST"]
 )
 def new_indicator(project_id: int, result_id: int):
-    project = _project_for(project_id, can_edit_framework)
-    result = _result_of(project, result_id)
+    project = project_or_404(project_id, need=can_edit_framework)
+    result = get_or_404(Result, result_id, parent=project)
     form = _indicator_form(project, formdata=request.method == "POST")
     if request.method == "GET":
         return _indicator_form_page(project, form, result, None)
     if not form.validate_on_submit():
         return _indicator_form_page(project, form, result, None, 422)
-    try:
+    with saving(catch=fw.FrameworkError) as saved:
         indicator = fw.add_indicator(result, form.to_data(), actor=current_user, reason=form.reason.data)
-        db.session.commit()
-    except fw.FrameworkError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return _indicator_form_page(project, form, result, None, 409)
     flash(_("Indicator %(code)s added.", code=indicator.code), "success")
     return redirect(url_for("projects.framework", project_id=project.id, _anchor=f"indicator-{indicator.id}"))
@@ -624,8 +552,8 @@ def new_indicator(project_id: int, result_id: int):
 
 @bp.route("/projects/<int:project_id>/framework/indicators/<int:indicator_id>/edit", methods=["GET", "POST"])
 def edit_indicator(project_id: int, indicator_id: int):
-    project = _project_for(project_id, can_edit_framework)
-    indicator = _indicator_of(project, indicator_id)
+    project = project_or_404(project_id, need=can_edit_framework)
+    indicator = get_or_404(Indicator, indicator_id, parent=project)
     form = _indicator_form(project, formdata=request.method == "POST", obj=indicator)
     if request.method == "GET":
         form.measure.data = indicator.measure.value
@@ -642,14 +570,10 @@ def edit_indicator(project_id: int, indicator_id: int):
         )
         form.updated_at.data = _stamp(indicator)
         return _indicator_form_page(project, form, indicator.result, indicator, 409)
-    try:
+    with saving(_("Saved."), catch=fw.FrameworkError) as saved:
         fw.update_indicator(indicator, form.to_data(), actor=current_user, reason=form.reason.data)
-        db.session.commit()
-    except fw.FrameworkError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return _indicator_form_page(project, form, indicator.result, indicator, 409)
-    flash(_("Saved."), "success")
     return redirect(url_for("projects.framework", project_id=project.id, _anchor=f"indicator-{indicator.id}"))
 
 
@@ -695,8 +619,12 @@ def framework_change(project_id: int, kind: str, item_id: int, action: str):
     """GET: a confirmation page (with the reason field once approved). POST: make the change."""
     if action not in CHANGE_ACTIONS:
         abort(404)
-    project = _project_for(project_id, can_edit_framework)
-    item = _result_of(project, item_id) if kind == "result" else _indicator_of(project, item_id)
+    project = project_or_404(project_id, need=can_edit_framework)
+    item = (
+        get_or_404(Result, item_id, parent=project)
+        if kind == "result"
+        else get_or_404(Indicator, item_id, parent=project)
+    )
     form = ChangeForm()
     form.needs_reason = project.framework_approved
 
@@ -717,14 +645,10 @@ def framework_change(project_id: int, kind: str, item_id: int, action: str):
         return page()
     if not form.validate_on_submit():
         return page(422)
-    try:
+    with saving(_change_messages()[action], catch=fw.FrameworkError) as saved:
         CHANGES[(kind, action)](item, actor=current_user, reason=form.reason.data)
-        db.session.commit()
-    except fw.FrameworkError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return page(409)
-    flash(_change_messages()[action], "success")
     anchor = None if action == "delete" else f"{kind}-{item_id}"
     return redirect(url_for("projects.framework", project_id=project.id, _anchor=anchor))
 
@@ -733,14 +657,9 @@ def framework_change(project_id: int, kind: str, item_id: int, action: str):
 
 
 def _download(data: bytes, filename: str, file_format: str):
-    mimetype = (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        if file_format == "xlsx"
-        else "text/csv; charset=utf-8"
-    )
     # The name holds the project's reference: the security hook makes it a safe header, and the
     # file (users' text) gets the same download headers as evidence files.
-    return untrusted_download(Response(data, mimetype=mimetype), filename)
+    return download(data, filename, XLSX if file_format == "xlsx" else CSV)
 
 
 @bp.get("/projects/framework-template.<any(xlsx, csv):file_format>")
@@ -756,7 +675,7 @@ def framework_template(file_format: str):
 
 @bp.get("/projects/<int:project_id>/framework/export.<any(xlsx, csv):file_format>")
 def export_framework(project_id: int, file_format: str):
-    project = _load_project(project_id)
+    project = project_or_404(project_id)
     rows = ie.framework_rows(services.walk(services.framework_tree(project)))
     if file_format == "xlsx":
         data = ie.write_xlsx(rows, title=f"{project.reference} — {project.title}")
@@ -764,10 +683,14 @@ def export_framework(project_id: int, file_format: str):
         data = ie.write_csv(rows)
     name = project.reference.replace("/", "-")
     # Recorded like every other download of project data (the template below holds none).
-    audit.record(
-        db.session, "framework.download", actor=current_user, target=project, after={"format": file_format}
-    )
-    db.session.commit()
+    with saving():
+        audit.record(
+            db.session,
+            "framework.download",
+            actor=current_user,
+            target=project,
+            after={"format": file_format},
+        )
     return _download(data, f"{name}-framework.{file_format}", file_format)
 
 
@@ -785,7 +708,7 @@ def _import_page(project: Project, form: ImportForm, *, errors=None, file_error=
 
 @bp.route("/projects/<int:project_id>/framework/import", methods=["GET", "POST"])
 def import_framework(project_id: int):
-    project = _project_for(project_id, can_edit_framework)
+    project = project_or_404(project_id, need=can_edit_framework)
     form = ImportForm()
     if request.method == "GET":
         return _import_page(project, form)
@@ -800,12 +723,11 @@ def import_framework(project_id: int):
         return _import_page(project, form, file_error=str(exc), status=422)
     plan = ie.plan_import(table, ie.FrameworkState.load(project))
     if plan.errors:
-        db.session.rollback()
         return _import_page(project, form, errors=plan.errors, status=422)
-    staged = ie.stage_upload(
-        project, actor=current_user, filename=filename, file_format=table.file_format, data=data
-    )
-    db.session.commit()
+    with saving():
+        staged = ie.stage_upload(
+            project, actor=current_user, filename=filename, file_format=table.file_format, data=data
+        )
     return redirect(url_for("projects.import_preview", project_id=project.id, import_id=staged.id))
 
 
@@ -835,7 +757,7 @@ def _preview_page(project, staged, plan, form, status=200):
 
 @bp.get("/projects/<int:project_id>/framework/import/<int:import_id>")
 def import_preview(project_id: int, import_id: int):
-    project = _project_for(project_id, can_edit_framework)
+    project = project_or_404(project_id, need=can_edit_framework)
     staged, plan = _staged_plan(project, import_id)
     form = ConfirmImportForm()
     form.needs_reason = project.framework_approved
@@ -846,7 +768,7 @@ def import_preview(project_id: int, import_id: int):
 
 @bp.post("/projects/<int:project_id>/framework/import/<int:import_id>")
 def confirm_import(project_id: int, import_id: int):
-    project = _project_for(project_id, can_edit_framework)
+    project = project_or_404(project_id, need=can_edit_framework)
     staged, plan = _staged_plan(project, import_id)
     form = ConfirmImportForm()
     form.needs_reason = project.framework_approved
@@ -862,18 +784,12 @@ def confirm_import(project_id: int, import_id: int):
         )
         return _preview_page(project, staged, plan, form, 409)
     filename = staged.filename
-    try:
+    with saving(catch=fw.FrameworkError, integrity=_("The import clashed with another change.")) as saved:
         created, updated = ie.apply_plan(
             project, plan, actor=current_user, reason=form.reason.data, filename=filename
         )
         ie.discard_upload(staged)
-        db.session.commit()
-    except (fw.FrameworkError, sa.exc.IntegrityError) as exc:
-        db.session.rollback()
-        flash(
-            str(exc) if isinstance(exc, fw.FrameworkError) else _("The import clashed with another change."),
-            "error",
-        )
+    if saved.failed:
         return _preview_page(project, staged, plan, form, 409)
     flash(
         _("Import applied: %(created)s added, %(updated)s changed.", created=created, updated=updated),
@@ -909,7 +825,7 @@ def _periods_page(project: Project, *, add_form=None, generate_form=None, status
 
 @bp.get("/projects/<int:project_id>/periods")
 def periods(project_id: int):
-    project = _project_for(project_id, can_manage_periods)
+    project = project_or_404(project_id, need=can_manage_periods)
     return _periods_page(project)
 
 
@@ -924,18 +840,16 @@ def _spec(form: PeriodForm) -> periods_mod.PeriodSpec:
 
 @bp.post("/projects/<int:project_id>/periods")
 def add_period(project_id: int):
-    project = _project_for(project_id, can_manage_periods)
+    project = project_or_404(project_id, need=can_manage_periods)
     form = PeriodForm()
     if not form.validate_on_submit():
         return _periods_page(project, add_form=form, status=422)
-    try:
+    with saving(
+        catch=periods_mod.PeriodError, integrity=_("This clashes with another period."), quiet=True
+    ) as saved:
         period = periods_mod.add_period(project, _spec(form), actor=current_user)
-        db.session.commit()
-    except (periods_mod.PeriodError, sa.exc.IntegrityError) as exc:
-        db.session.rollback()
-        form.label.errors = [
-            str(exc) if isinstance(exc, periods_mod.PeriodError) else _("This clashes with another period.")
-        ]
+    if saved.failed:
+        form.label.errors = [saved.message]
         return _periods_page(project, add_form=form, status=409)
     flash(_("Period %(label)s added.", label=period.label), "success")
     return redirect(url_for("projects.periods", project_id=project.id))
@@ -943,18 +857,16 @@ def add_period(project_id: int):
 
 @bp.post("/projects/<int:project_id>/periods/generate")
 def generate_periods(project_id: int):
-    project = _project_for(project_id, can_manage_periods)
+    project = project_or_404(project_id, need=can_manage_periods)
     form = GeneratePeriodsForm()
     if not form.validate_on_submit():
         return _periods_page(project, generate_form=form, status=422)
-    try:
+    with saving(catch=periods_mod.PeriodError, quiet=True) as saved:
         added, skipped = periods_mod.generate_periods(
             project, periods_mod.Frequency(form.frequency.data), form.due_days.data, actor=current_user
         )
-        db.session.commit()
-    except periods_mod.PeriodError as exc:
-        db.session.rollback()
-        form.frequency.errors = [str(exc)]
+    if saved.failed:
+        form.frequency.errors = [saved.message]
         return _periods_page(project, generate_form=form, status=409)
     if added:
         flash(_("%(n)s periods added.", n=len(added)), "success")
@@ -970,17 +882,10 @@ def generate_periods(project_id: int):
     return redirect(url_for("projects.periods", project_id=project.id))
 
 
-def _period_of(project: Project, period_id: int) -> ReportingPeriod:
-    period = db.session.get(ReportingPeriod, period_id)
-    if period is None or period.project_id != project.id:
-        abort(404)
-    return period
-
-
 @bp.route("/projects/<int:project_id>/periods/<int:period_id>/edit", methods=["GET", "POST"])
 def edit_period(project_id: int, period_id: int):
-    project = _project_for(project_id, can_manage_periods)
-    period = _period_of(project, period_id)
+    project = project_or_404(project_id, need=can_manage_periods)
+    period = get_or_404(ReportingPeriod, period_id, parent=project)
     form = PeriodForm(obj=period) if request.method == "GET" else PeriodForm()
     has_reports = periods_mod.has_reports(period)
 
@@ -1001,33 +906,24 @@ def edit_period(project_id: int, period_id: int):
         )
         form.updated_at.data = _stamp(period)
         return page(409)
-    try:
+    with saving(
+        _("Period saved."), catch=periods_mod.PeriodError, integrity=_("This clashes with another period.")
+    ) as saved:
         periods_mod.update_period(period, _spec(form), actor=current_user)
-        db.session.commit()
-    except (periods_mod.PeriodError, sa.exc.IntegrityError) as exc:
-        db.session.rollback()
-        flash(
-            str(exc) if isinstance(exc, periods_mod.PeriodError) else _("This clashes with another period."),
-            "error",
-        )
+    if saved.failed:
         return page(409)
-    flash(_("Period saved."), "success")
     return redirect(url_for("projects.periods", project_id=project.id))
 
 
 @bp.post("/projects/<int:project_id>/periods/<int:period_id>/delete")
 def delete_period(project_id: int, period_id: int):
-    project = _project_for(project_id, can_manage_periods)
-    period = _period_of(project, period_id)
+    project = project_or_404(project_id, need=can_manage_periods)
+    period = get_or_404(ReportingPeriod, period_id, parent=project)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     label = period.label
-    try:
+    with saving(_("Period %(label)s deleted.", label=label), catch=periods_mod.PeriodError) as saved:
         periods_mod.delete_period(period, actor=current_user)
-        db.session.commit()
-    except periods_mod.PeriodError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.failed:
         return _periods_page(project, status=409)
-    flash(_("Period %(label)s deleted.", label=label), "success")
     return redirect(url_for("projects.periods", project_id=project.id))

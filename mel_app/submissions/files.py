@@ -30,6 +30,7 @@ from flask_babel import gettext as _
 from PIL import Image, ImageOps, JpegImagePlugin
 
 from mel_app import archives
+from mel_app.kit.errors import DomainError
 from mel_app.submissions import scanning
 
 # media type -> the extensions a file of that type may carry
@@ -110,8 +111,10 @@ _IMAGES = frozenset({"image/png", "image/jpeg"})
 _IMAGE_INFO_KEPT = ("icc_profile", "transparency")
 
 
-class FileRejected(ValueError):
+class FileRejected(DomainError, ValueError):
     """The upload is not acceptable; the message says why, for the person who sent it."""
+
+    http_status = 422
 
 
 class FileTooLarge(FileRejected):

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -26,6 +25,7 @@ from mel_app import audit, confirmation, workflow
 from mel_app.error_summary import ErrorLink, page_error_links
 from mel_app.extensions import db
 from mel_app.integers import arg_int
+from mel_app.kit.web import download, get_or_404, project_or_404, saving
 from mel_app.models import (
     NARRATIVE_SECTIONS,
     Attachment,
@@ -50,7 +50,6 @@ from mel_app.permissions import (
     can_start_design_input,
     can_start_report,
     can_use_review_queue,
-    can_view_project,
     can_view_submission,
     can_withdraw_submission,
     is_submission_reporter,
@@ -60,7 +59,6 @@ from mel_app.permissions import (
     reporter_organisation_id,
     require,
 )
-from mel_app.security import untrusted_download
 from mel_app.submissions import labels, merge, services, stash
 from mel_app.submissions.diff import (
     compare,
@@ -387,8 +385,9 @@ def _unsent_text(form, indicators) -> dict[str, str]:
 
 
 def _refused(sub_id: int, exc: workflow.WorkflowError, *, key: str, form, text: str | None = None):
-    """Re-show the page after a refused action, with what the user typed and why it was refused."""
-    db.session.rollback()
+    """Re-show the page after a refused action, with what the user typed and why it was refused.
+
+    The refused change is rolled back already (`saving`)."""
     sub = _load(sub_id)
     flash(str(exc), "error")
     forms: dict[str, Any] = {}
@@ -416,18 +415,14 @@ def _refused(sub_id: int, exc: workflow.WorkflowError, *, key: str, form, text: 
 
 @bp.post("/projects/<int:project_id>/periods/<int:period_id>/report")
 def start_report(project_id: int, period_id: int):
-    project = db.get_or_404(Project, project_id)
-    require(can_view_project(current_user, project))
-    period = db.session.get(ReportingPeriod, period_id)
-    if period is None or period.project_id != project.id:
-        abort(404)
+    project = project_or_404(project_id)
+    period = get_or_404(ReportingPeriod, period_id, parent=project)
     return _start(project, SubmissionKind.progress_report, period, can_start_report(current_user, project))
 
 
 @bp.post("/projects/<int:project_id>/design-input")
 def start_design_input(project_id: int):
-    project = db.get_or_404(Project, project_id)
-    require(can_view_project(current_user, project))
+    project = project_or_404(project_id)
     return _start(project, SubmissionKind.design_input, None, can_start_design_input(current_user, project))
 
 
@@ -440,17 +435,15 @@ def _start(project: Project, kind: SubmissionKind, period: ReportingPeriod | Non
         return redirect(url_for(".detail", sub_id=existing.id))
     if not may_create:
         abort(403)
-    try:
+    with saving(catch=IntegrityError, quiet=True) as saved:
         sub, _created = services.start_submission(
             project, actor=current_user, organisation_id=organisation_id, kind=kind, period=period
         )
-        db.session.commit()
-    except IntegrityError:
+    if saved.failed:
         # A colleague opened it at the same moment: theirs is the one.
-        db.session.rollback()
         sub = services.find_live_submission(project.id, organisation_id, kind, period.id if period else None)
         if sub is None:
-            raise
+            raise saved.error
     return redirect(url_for(".detail", sub_id=sub.id))
 
 
@@ -468,8 +461,9 @@ def detail(sub_id: int):
 
 def _render_restored(sub: Submission, token: str | None):
     """The page with the text the user sent when their session had expired, not saved yet."""
-    kept = stash.find(token, current_user, sub)
-    edit_data, comment_data = stash.restorable(kept, current_user, sub) if kept else (None, None)
+    with saving():  # an expired stash found on the way is deleted
+        kept = stash.find(token, current_user, sub)
+        edit_data, comment_data = stash.restorable(kept, current_user, sub) if kept else (None, None)
     forms: dict[str, Any] = {}
     if edit_data is not None:
         forms["edit"] = _edit_form(sub, bind=True, formdata=edit_data)
@@ -496,7 +490,6 @@ def _render_restored(sub: Submission, token: str | None):
             ),
             "error",
         )
-    db.session.commit()  # an expired stash found on the way is deleted
     return _render_detail(sub, forms=forms, unsaved="edit" in forms)
 
 
@@ -530,15 +523,16 @@ def _save_posted(sub_id: int, sub: Submission, form):
     """
     if not form.validate_on_submit():
         if form.infected:
-            services.record_infected_uploads(sub, actor=current_user, refused=form.infected)
-            db.session.commit()
+            with saving():
+                services.record_infected_uploads(sub, actor=current_user, refused=form.infected)
         if form.upload_too_large:
             return _render_detail(sub, forms={"edit": form}, status=413)
         return _render_detail(sub, forms={"edit": form}, status=422)
-    try:
+    with saving(catch=workflow.WorkflowError, quiet=True) as saved:
         _save(sub, form, uploads=form.uploads, removed=form.removed_attachment_ids())
-    except workflow.WorkflowError as exc:
-        db.session.rollback()
+        stash.forget(current_user.id, sub.id)
+    if saved.failed:
+        exc = saved.error
         sub = _load(sub_id)
         conflict = exc if isinstance(exc, workflow.WorkflowConflict) else workflow.last_change(sub)
         # The text lost to another save, but new files conflict with nobody's words: they are
@@ -546,12 +540,9 @@ def _save_posted(sub_id: int, sub: Submission, form):
         names = ", ".join(upload.filename for upload in form.uploads)
         files_kept = False
         if form.uploads and can_edit_submission(current_user, sub):
-            try:
+            with saving(catch=workflow.WorkflowError, quiet=True) as attached:
                 services.attach_evidence(sub, actor=current_user, uploads=form.uploads)
-                db.session.commit()
-                files_kept = True
-            except workflow.WorkflowError:
-                db.session.rollback()
+            files_kept = not attached.failed
             sub = _load(sub_id)
         clashes: list[merge.Clash] = []
         if can_edit_submission(current_user, sub):
@@ -577,8 +568,6 @@ def _save_posted(sub_id: int, sub: Submission, form):
         elif names:
             flash(_("Your files were not saved: %(names)s. Attach them again.", names=names), "error")
         return _render_detail(sub, forms={"edit": form}, status=409, conflict=conflict, clashes=clashes)
-    stash.forget(current_user.id, sub.id)
-    db.session.commit()
     return None
 
 
@@ -635,20 +624,18 @@ def autosave(sub_id: int):
                 "Not saved automatically: some entries need correcting. Press “Save draft” to see them."
             ),
         ), 422
-    try:
+    with saving(catch=workflow.WorkflowError, quiet=True) as saved:
         _save(sub, form, uploads=[], removed=set())
-    except workflow.WorkflowError as exc:
-        db.session.rollback()
+        stash.forget(current_user.id, sub.id)
+    if saved.failed:
         return jsonify(
             ok=False,
-            conflict=isinstance(exc, workflow.WorkflowConflict),
+            conflict=isinstance(saved.error, workflow.WorkflowConflict),
             message=_(
                 "Not saved automatically: %(what)s Press “Save draft” to compare both versions.",
-                what=str(exc),
+                what=saved.message,
             ),
         ), 409
-    stash.forget(current_user.id, sub.id)
-    db.session.commit()
     # The saved text is the form's new starting point for merging (mel_app/submissions/merge.py).
     base = merge.base_of(_edit_form(_load(sub_id), bind=False))
     return jsonify(ok=True, version=sub.version, base=base, message=_("Draft saved automatically."))
@@ -699,19 +686,19 @@ def submit(sub_id: int):
     form = ConfirmSubmitForm()
     if not form.validate_on_submit():
         return _render_confirm(sub, form, services.completeness_problems(sub), 400)
-    try:
+    with saving(
+        _("Submitted for review. The ILO specialist can see it now."),
+        catch=workflow.WorkflowError,
+        quiet=True,
+    ) as saved:
         services.submit_submission(sub, actor=current_user, expected_version=form.version.data)
-    except services.Incomplete as exc:
-        db.session.rollback()
+    if isinstance(saved.error, services.Incomplete):
         sub = _load(sub_id)
-        return _render_confirm(sub, _fresh(ConfirmSubmitForm, sub), exc.problems, 422)
-    except workflow.WorkflowError as exc:
-        db.session.rollback()
+        return _render_confirm(sub, _fresh(ConfirmSubmitForm, sub), saved.error.problems, 422)
+    if saved.failed:
         sub = _load(sub_id)
-        flash(str(exc), "error")
+        flash(saved.message, "error")
         return _render_detail(sub, status=409)
-    db.session.commit()
-    flash(_("Submitted for review. The ILO specialist can see it now."), "success")
     return redirect(url_for(".detail", sub_id=sub.id))
 
 
@@ -730,11 +717,10 @@ def _review(sub_id: int, key: str, form_class, transition, text_field: str, done
     if not form.validate_on_submit():
         return _render_detail(sub, forms={key: form}, status=422)
     text = form[text_field].data
-    try:
+    with saving(catch=workflow.WorkflowError, quiet=True) as saved:
         transition(sub, actor=current_user, expected_version=form.version.data, **{text_field: text})
-    except workflow.WorkflowError as exc:
-        return _refused(sub_id, exc, key=key, form=form, text=text)
-    db.session.commit()
+    if saved.failed:
+        return _refused(sub_id, saved.error, key=key, form=form, text=text)
     flash(done_message(sub), "success")
     return redirect(url_for(".detail", sub_id=sub.id))
 
@@ -810,21 +796,18 @@ def withdraw(sub_id: int):
     form = WithdrawForm()
     if not form.validate_on_submit():
         return _render_withdraw(sub, form, 422)
-    try:
+    with saving(_("Withdrawn."), catch=workflow.WorkflowError, quiet=True) as saved:
         services.withdraw_submission(
             sub, actor=current_user, expected_version=form.version.data, reason=form.reason.data
         )
-    except workflow.WorkflowError as exc:
-        db.session.rollback()
+    if saved.failed:
         sub = _load(sub_id)
         if can_withdraw_submission(current_user, sub):
             # Saved meanwhile, still withdrawable: ask again, about the submission as it is now.
-            flash(str(exc), "error")
+            flash(saved.message, "error")
             form.version.set(sub.version)
-            return _render_withdraw(sub, form, exc.http_status)
-        return _refused(sub_id, exc, key="withdraw", form=form, text=form.reason.data)
-    db.session.commit()
-    flash(_("Withdrawn."), "success")
+            return _render_withdraw(sub, form, saved.status)
+        return _refused(sub_id, saved.error, key="withdraw", form=form, text=form.reason.data)
     return redirect(url_for(".detail", sub_id=sub.id))
 
 
@@ -835,14 +818,14 @@ def responses(sub_id: int):
     form = responses_form(sub, bind=True)
     if not form.validate_on_submit():
         return _render_detail(sub, forms={"responses": form}, status=422)
-    try:
+    with saving(
+        _("Responses saved. The organisation can see them."), catch=workflow.WorkflowError, quiet=True
+    ) as saved:
         services.record_responses(
             sub, actor=current_user, expected_version=form.version.data, responses=form.response_inputs()
         )
-    except workflow.WorkflowError as exc:
-        return _refused(sub_id, exc, key="responses", form=form)
-    db.session.commit()
-    flash(_("Responses saved. The organisation can see them."), "success")
+    if saved.failed:
+        return _refused(sub_id, saved.error, key="responses", form=form)
     return redirect(url_for(".detail", sub_id=sub.id, _anchor="items"))
 
 
@@ -860,15 +843,14 @@ def comment(sub_id: int):
     if not form.validate_on_submit():
         given = {"comment": form} | ({"edit": edit} if edit is not None else {})
         return _render_detail(sub, forms=given, status=422, unsaved=edit is not None)
-    services.add_comment(
-        sub,
-        actor=current_user,
-        body=form.body.data,
-        visibility=Visibility(form.visibility.data),
-        section=form.section.data or None,
-    )
-    db.session.commit()
-    flash(_("Comment added."), "success")
+    with saving(_("Comment added.")):
+        services.add_comment(
+            sub,
+            actor=current_user,
+            body=form.body.data,
+            visibility=Visibility(form.visibility.data),
+            section=form.section.data or None,
+        )
     if edit is not None and (merge.changed_fields(edit) or _files_posted()):
         refused = _save_posted(sub_id, _load(sub_id), edit)
         if refused is not None:
@@ -916,23 +898,21 @@ def version(sub_id: int, number: int):
 @bp.get("/submissions/<int:sub_id>/attachments/<int:attachment_id>")
 def attachment(sub_id: int, attachment_id: int):
     sub = _load(sub_id)
-    item = db.session.get(Attachment, attachment_id)
-    if item is None or item.submission_id != sub.id:
-        abort(404)
+    item = get_or_404(Attachment, attachment_id, parent=sub)
     if item.is_deleted and not services.attachment_in_a_version(item):
         abort(404)
     # Who read which evidence file is part of the trail, as for every other download; the hash
     # lets the file be checked against what was uploaded.
-    audit.record(
-        db.session,
-        "attachment.download",
-        actor=current_user,
-        target=item,
-        after={"filename": item.filename, "sha256": item.sha256},
-    )
-    db.session.commit()
+    with saving():
+        audit.record(
+            db.session,
+            "attachment.download",
+            actor=current_user,
+            target=item,
+            after={"filename": item.filename, "sha256": item.sha256},
+        )
     # The download headers (sandbox, nosniff, attachment) come from mel_app/security.py.
-    return untrusted_download(Response(item.data, content_type=item.media_type), item.filename)
+    return download(item.data, item.filename, item.media_type)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Generic, TypeAlias, TypeVar
 import sqlalchemy as sa
 
 from mel_app.extensions import db
+from mel_app.kit.errors import DomainError
 from mel_app.models import Evaluation, Scorecard, Submission
 
 # The rows a machine moves: each has an id, a version and a state.
@@ -26,7 +27,7 @@ S = TypeVar("S", bound=enum.Enum)
 A = TypeVar("A", bound=enum.Enum)
 
 
-class WorkflowError(Exception):
+class WorkflowError(DomainError):
     """A rule of the workflow refused the action (wrong state, reason missing, incomplete...).
 
     `http_status`: 409 when the state does not allow the action, 422 when the content does not.
