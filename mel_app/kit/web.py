@@ -192,7 +192,7 @@ def saving(
 # --- forms -------------------------------------------------------------------------------------
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF has no type hints
     """A bare POST with its CSRF token (remove, approve, delete, sign out...)."""
 
     submit = SubmitField(_l("Confirm"))
