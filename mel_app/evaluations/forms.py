@@ -24,12 +24,13 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from mel_app.confirmation import ConfirmedMixin
 from mel_app.enum_labels import LABELS
 from mel_app.evaluations.services import MAX_POINTS, MIN_POINTS
 from mel_app.integers import BoundedIntegerField
+from mel_app.locking import VersionField
 from mel_app.models import ActionStatus, EvaluationKind, ResponseKind, ScorerGroup
 
 KIND_LABELS = LABELS[EvaluationKind]
@@ -91,7 +92,7 @@ class InviteForm(FlaskForm):
 
 
 class CloseEvaluationForm(ConfirmedMixin, FlaskForm):
-    version = BoundedIntegerField(widget=HiddenInput(), validators=[InputRequired()], minimum=1)
+    version = VersionField()
     submit = SubmitField(_l("Close the evaluation"))
 
 
@@ -101,7 +102,7 @@ class CloseEvaluationForm(ConfirmedMixin, FlaskForm):
 class ScorecardForm(FlaskForm):
     """Fields per criterion are added by `scorecard_form`: point_<id>, justification_<id>, evidence_<id>."""
 
-    version = BoundedIntegerField(widget=HiddenInput(), validators=[InputRequired()], minimum=1)
+    version = VersionField()
     save = SubmitField(_l("Save draft"))
     submit_card = SubmitField(_l("Submit my scorecard"))
 
@@ -139,7 +140,7 @@ def scorecard_form(
 
 
 class ReopenScorecardForm(FlaskForm):
-    version = BoundedIntegerField(widget=HiddenInput(), validators=[InputRequired()], minimum=1)
+    version = VersionField()
     reason = TextAreaField(
         _l("Reason for reopening"), validators=[DataRequired(), Length(max=2000)], render_kw={"rows": 2}
     )

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
-from mel_app import audit
+from mel_app import audit, locking
 from mel_app.evaluations import stats
 from mel_app.extensions import db
 from mel_app.integers import to_int
@@ -74,8 +74,8 @@ class EvaluationError(Exception):
     """A rule of the domain refuses the change; the message is for the user."""
 
 
-class ConflictError(EvaluationError):
-    """Someone else changed the object since the user loaded it (optimistic lock)."""
+class ConflictError(EvaluationError, locking.EditConflict):
+    """Someone else changed the object since the user loaded it (optimistic lock, `mel_app.locking`)."""
 
 
 class InUseError(EvaluationError):
@@ -436,26 +436,17 @@ def invite_scorers(
 invite_more_scorers = retry_on_duplicate(invite_scorers)
 
 
-def _claim(model: Any, obj: Any, expected_version: int, *conditions: Any) -> None:
-    """Optimistic lock: one conditional UPDATE that only the first of two racing users wins.
+def _claim(model: Any, obj: Any, expected_version: int | None, *conditions: Any) -> None:
+    """Optimistic lock (`mel_app.locking.claim`): only the first of two racing users wins.
 
     The ORM then writes the actual change to the same row (captured by the audit trail).
     """
-    result = db.session.execute(
-        sa.update(model)
-        .where(model.id == obj.id, model.version == expected_version, *conditions)
-        .values(version=expected_version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        db.session.expire(obj)
-        raise ConflictError(
-            _(
-                "Someone else changed this in the meantime. Nothing of yours was lost: "
-                "check it and send it again."
-            )
-        )
-    obj.version = expected_version + 1
+    locking.claim(obj, expected_version, *conditions, conflict=_conflict)
+
+
+def _conflict(obj: Any) -> ConflictError:
+    found = locking.last_change(obj)
+    return ConflictError(who=found.who, when=found.when)
 
 
 def close_evaluation(evaluation: Evaluation, *, actor: User, expected_version: int) -> None:

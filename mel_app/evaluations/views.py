@@ -297,10 +297,10 @@ def close(evaluation_id: int):
             return confirmation.to_confirmation()
         return _confirm_close_page(evaluation, CloseEvaluationForm(formdata=None, version=evaluation.version))
     form = CloseEvaluationForm()
-    if not form.validate_on_submit() or not str(form.version.data).isdigit():
+    if not form.validate_on_submit():
         return _confirm_close_page(evaluation, form, 400)
     try:
-        services.close_evaluation(evaluation, actor=current_user, expected_version=int(form.version.data))
+        services.close_evaluation(evaluation, actor=current_user, expected_version=form.version.data)
     except EvaluationError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -381,7 +381,7 @@ def scorecard(evaluation_id: int):
         else:
             flash(_("This scorecard has been submitted. A specialist can reopen it."), "error")
         return _render_scorecard(evaluation, card, form, 409)
-    if not form.validate_on_submit() or not str(form.version.data).isdigit():
+    if not form.validate_on_submit():
         return _render_scorecard(evaluation, card, form, 422)
     submit = bool(form.submit_card.data)
     answers = _answers(form, criteria)
@@ -393,7 +393,7 @@ def scorecard(evaluation_id: int):
         return _render_scorecard(evaluation, card, form, 422)
     try:
         services.save_scorecard(
-            card, actor=current_user, expected_version=int(form.version.data), answers=answers, submit=submit
+            card, actor=current_user, expected_version=form.version.data, answers=answers, submit=submit
         )
     except EvaluationError as exc:
         db.session.rollback()
@@ -402,7 +402,7 @@ def scorecard(evaluation_id: int):
         card = services.load_scorecard(evaluation_id, current_user.id)
         if isinstance(exc, ConflictError):
             # Keep the user's answers; the next save is made against what is stored now.
-            form.version.data = card.version
+            form.version.set(card.version)
         return _render_scorecard(evaluation, card, form, 409)
     db.session.commit()
     if submit:
@@ -469,11 +469,11 @@ def reopen_scorecard(evaluation_id: int, card_id: int):
     if not can_reopen_scorecard(current_user, card):
         flash(_("Only a submitted scorecard of an open evaluation can be reopened."), "error")
         return _render_other(evaluation, card, form, 409)
-    if not form.validate_on_submit() or not str(form.version.data).isdigit():
+    if not form.validate_on_submit():
         return _render_other(evaluation, card, form, 422)
     try:
         services.reopen_scorecard(
-            card, actor=current_user, expected_version=int(form.version.data), reason=form.reason.data
+            card, actor=current_user, expected_version=form.version.data, reason=form.reason.data
         )
     except EvaluationError as exc:
         db.session.rollback()

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mel_app.models.base import Base, OrgGroup, TimestampMixin, str_enum, utcnow
+from mel_app.models.base import Base, OrgGroup, TimestampMixin, Versioned, str_enum, utcnow
 
 if TYPE_CHECKING:
     from mel_app.models.project import Membership
 
 
-class Organisation(TimestampMixin, Base):
+class Organisation(Versioned, TimestampMixin, Base):
     __tablename__ = "organisation"
     __audited__ = True
     __table_args__ = (
@@ -45,7 +45,7 @@ class Organisation(TimestampMixin, Base):
         return f"{self.name} ({self.acronym})" if self.acronym else self.name
 
 
-class User(TimestampMixin, Base):
+class User(Versioned, TimestampMixin, Base):
     __tablename__ = "user"
     __audited__ = True
     # Secrets never reach the trail; the last used time step changes at every sign-in with a code

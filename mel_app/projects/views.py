@@ -23,7 +23,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from mel_app import audit, confirmation
+from mel_app import audit, confirmation, locking
 from mel_app.enum_labels import LABELS
 from mel_app.extensions import db
 from mel_app.figures import Aggregation, Figure, NoShare
@@ -85,15 +85,6 @@ CHANGE_ACTIONS = ("up", "down", "archive", "restore", "delete")
 
 def _today() -> date:
     return datetime.now(UTC).date()
-
-
-def _stamp(obj: Any) -> str:
-    """The optimistic-lock token of a row without a version column: its last update time."""
-    return obj.updated_at.isoformat() if getattr(obj, "updated_at", None) else ""
-
-
-def _stale(form: Any, obj: Any) -> bool:
-    return bool(form.updated_at.data) and form.updated_at.data != _stamp(obj)
 
 
 @bp.app_template_global()
@@ -318,20 +309,19 @@ def edit(project_id: int):
             {s.code: s.percentage for s in project.sectors},
             {c.country: c.percentage for c in project.countries},
         )
-        form.updated_at.data = _stamp(project)
+        form.version.set(project.version)
         return render_template("projects/form.html", form=form, project=project)
     if not form.validate_on_submit():
         return render_template("projects/form.html", form=form, project=project), 422
-    if _stale(form, project):
-        flash(
-            _("Someone else changed this project meanwhile. Your changes are below: check and save again."),
-            "error",
-        )
-        form.updated_at.data = _stamp(project)
-        return render_template("projects/form.html", form=form, project=project), 409
     try:
+        locking.claim(project, form.version.data)
         services.update_project(project, _project_data(form), actor=current_user)
         db.session.commit()
+    except locking.EditConflict as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        form.version.set(project.version)
+        return render_template("projects/form.html", form=form, project=project), 409
     except services.ProjectError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -561,20 +551,19 @@ def edit_result(project_id: int, result_id: int):
     if request.method == "GET":
         form.type.data = result.type.value
         form.parent_id.data = result.parent_id
-        form.updated_at.data = _stamp(result)
+        form.version.set(result.version)
         return _result_form_page(project, form, result)
     if not form.validate_on_submit():
         return _result_form_page(project, form, result, 422)
-    if _stale(form, result):
-        flash(
-            _("Someone else changed this result meanwhile. Your changes are below: check and save again."),
-            "error",
-        )
-        form.updated_at.data = _stamp(result)
-        return _result_form_page(project, form, result, 409)
     try:
+        locking.claim(result, form.version.data)
         fw.update_result(result, _result_data(form), actor=current_user, reason=form.reason.data)
         db.session.commit()
+    except locking.EditConflict as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        form.version.set(result.version)
+        return _result_form_page(project, form, result, 409)
     except fw.FrameworkError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -631,20 +620,19 @@ def edit_indicator(project_id: int, indicator_id: int):
         form.measure.data = indicator.measure.value
         form.baseline_value.data = fw.input_text(indicator.baseline_value, indicator.measure)
         form.target_value.data = fw.input_text(indicator.target_value, indicator.measure)
-        form.updated_at.data = _stamp(indicator)
+        form.version.set(indicator.version)
         return _indicator_form_page(project, form, indicator.result, indicator)
     if not form.validate_on_submit():
         return _indicator_form_page(project, form, indicator.result, indicator, 422)
-    if _stale(form, indicator):
-        flash(
-            _("Someone else changed this indicator meanwhile. Your changes are below: check and save again."),
-            "error",
-        )
-        form.updated_at.data = _stamp(indicator)
-        return _indicator_form_page(project, form, indicator.result, indicator, 409)
     try:
+        locking.claim(indicator, form.version.data)
         fw.update_indicator(indicator, form.to_data(), actor=current_user, reason=form.reason.data)
         db.session.commit()
+    except locking.EditConflict as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        form.version.set(indicator.version)
+        return _indicator_form_page(project, form, indicator.result, indicator, 409)
     except fw.FrameworkError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -990,20 +978,19 @@ def edit_period(project_id: int, period_id: int):
         ), status
 
     if request.method == "GET":
-        form.updated_at.data = _stamp(period)
+        form.version.set(period.version)
         return page()
     if not form.validate_on_submit():
         return page(422)
-    if _stale(form, period):
-        flash(
-            _("Someone else changed this period meanwhile. Your changes are below: check and save again."),
-            "error",
-        )
-        form.updated_at.data = _stamp(period)
-        return page(409)
     try:
+        locking.claim(period, form.version.data)
         periods_mod.update_period(period, _spec(form), actor=current_user)
         db.session.commit()
+    except locking.EditConflict as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        form.version.set(period.version)
+        return page(409)
     except (periods_mod.PeriodError, sa.exc.IntegrityError) as exc:
         db.session.rollback()
         flash(
