@@ -145,7 +145,7 @@ def claim(
         result = db.session.execute(
             sa.update(model)
             .where(model.id == obj.id, model.version == loaded_version, *conditions)
-            .values(version=loaded_version + 1, **_unstamped(model), **(values or {}))
+            .values({"version": loaded_version + 1, **_unstamped(model), **(values or {})})
             .execution_options(synchronize_session=False)
         )
     if result is None or result.rowcount != 1:
