@@ -32,9 +32,11 @@ Why a generalised conditional UPDATE rather than SQLAlchemy's `version_id_col` m
   further condition on the status; `claim()` takes such conditions, so the workflow, the
   evaluations and the plain edit forms share one statement and one error.
 
-The version only moves through `claim()` and `bump()` (a change made without a form that must
-still make open forms stale, such as deactivating an account). It is not captured by the audit
-trail (mel_app/audit/capture.py): it is bookkeeping, not something a person changed.
+Changes made without an edit form (an import, a move up or down, an approval, an account
+deactivated) move the version too, by `version = version + 1` at the flush, so that forms opened
+before them are stale as well; columns a model lists in `__version_ignores__` (an account's
+sign-ins and preferences) are bookkeeping and move nothing. The version is not captured by the
+audit trail (mel_app/audit/capture.py): it is bookkeeping, not something a person changed.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from wtforms.validators import InputRequired, Optional
 from wtforms.widgets import HiddenInput
@@ -54,6 +58,7 @@ from mel_app import dates
 from mel_app.extensions import db
 from mel_app.integers import BoundedIntegerField
 from mel_app.models import AuditEvent, utcnow
+from mel_app.models.base import Versioned
 
 
 class EditConflict(Exception):
@@ -153,8 +158,12 @@ def claim(
         raise conflict(obj)
     # What the statement wrote, without the ORM writing it a second time at the next flush.
     set_committed_value(obj, "version", loaded_version + 1)
+    db.session.info.setdefault(_CLAIMED, set()).add(sa.inspect(obj).key)
     for key, value in (values or {}).items():
         set_committed_value(obj, key, value)
+
+
+_CLAIMED = "locking_claimed"
 
 
 def _unstamped(model: type) -> dict[str, Any]:
@@ -163,16 +172,37 @@ def _unstamped(model: type) -> dict[str, Any]:
     return {"updated_at": model.updated_at} if hasattr(model, "updated_at") else {}
 
 
-def bump(obj: Any) -> None:
-    """Make forms opened before this change stale, for a change made without an edit form."""
-    model = type(obj)
-    db.session.execute(
-        sa.update(model)
-        .where(model.id == obj.id)
-        .values(version=model.version + 1, **_unstamped(model))
-        .execution_options(synchronize_session=False)
-    )
-    db.session.refresh(obj, ["version"])
+def _move_versions(session: Session, flush_context: Any, instances: Any) -> None:
+    """Any other change to a versioned row moves its version too (`version = version + 1`).
+
+    An import, a move up or down, an approval, an account deactivated: forms opened before it are
+    stale, as after an edit. A row claimed in this transaction has moved already (once per save);
+    columns a model lists in `__version_ignores__` are bookkeeping and move nothing.
+    """
+    claimed = session.info.get(_CLAIMED, set())
+    for obj in session.dirty:
+        if not isinstance(obj, Versioned):
+            continue
+        state = sa.inspect(obj)
+        if state.key is None or state.key in claimed or state.attrs.version.history.has_changes():
+            continue
+        ignored = type(obj).__version_ignores__
+        if any(
+            state.attrs[attr.key].history.has_changes()
+            for attr in state.mapper.column_attrs
+            if attr.key not in ignored
+        ):
+            obj.version = type(obj).version + 1
+
+
+def _forget_claims(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_CLAIMED, None)
+
+
+if not event.contains(Session, "before_flush", _move_versions):
+    event.listen(Session, "before_flush", _move_versions)
+    event.listen(Session, "after_transaction_end", _forget_claims)
 
 
 class VersionField(BoundedIntegerField):

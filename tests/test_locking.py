@@ -248,3 +248,36 @@ def test_two_saves_of_the_same_version_at_once_exactly_one_wins(app, login, worl
         ).all()
         assert len(changes) == 1, "one change in the audit trail: the winner's"
         assert "version" not in (changes[0].after or {}), "the edit counter is not a change people read"
+
+
+def test_a_change_made_without_the_form_makes_open_forms_stale_too(app, client, login, post, world):
+    edit = _edit(app, world, "indicator")
+    login(edit.editors[0])
+    loaded = _version_on(client.get(edit.url).get_data(as_text=True))
+    with app.app_context():  # a change from elsewhere: an import, a move, a script
+        db.session.get(Indicator, world["indicator"]).unit = "paying members"
+        db.session.commit()
+    resp = post(edit.url, {**edit.data(0), "version": loaded})
+    assert resp.status_code == 409 and edit.shown(0) in resp.get_data(as_text=True)
+    with app.app_context():
+        indicator = db.session.get(Indicator, world["indicator"])
+        assert indicator.unit == "paying members" and indicator.title == "Members"
+
+
+def test_an_account_signing_in_leaves_the_administrators_form_valid_a_deactivation_does_not(
+    app, client, login, post, world
+):
+    edit = _edit(app, world, "user")
+    login(edit.editors[0])
+    loaded = _version_on(client.get(edit.url).get_data(as_text=True))
+    login("rep@example.org", on=app.test_client())  # the person signs in meanwhile: no edit
+    assert post(edit.url, {**edit.data(0), "version": loaded}).status_code == 302
+
+    loaded = _version_on(client.get(edit.url).get_data(as_text=True))
+    other = app.test_client()
+    login(edit.editors[1], on=other)
+    assert post(f"/admin/users/{world['reporter']}/deactivate", {"reason": ""}, on=other).status_code == 302
+    resp = post(edit.url, {**edit.data(1), "version": loaded})
+    assert resp.status_code == 409
+    assert f"{edit.names[1]} changed this at" in resp.get_data(as_text=True)
+    assert edit.stored() == edit.value(0)

@@ -257,9 +257,11 @@ def test_editing_a_result_and_an_indicator(app, client, login, post, fw):
         assert db.session.get(Indicator, fw["first"]).target_value == 30
         assert db.session.get(Result, fw["outcome"]).title == "Much stronger unions"
     # An outcome with outputs under it cannot become an output.
+    page = client.get(f"/projects/{p}/framework/results/{fw['outcome']}/edit").get_data(as_text=True)
+    stamp = page.split('name="version" type="hidden" value="')[1].split('"')[0]
     resp = post(
         f"/projects/{p}/framework/results/{fw['outcome']}/edit",
-        {"type": "impact", "code": "1", "title": "Impact now", "parent_id": ""},
+        {"type": "impact", "code": "1", "title": "Impact now", "parent_id": "", "version": stamp},
     )
     assert resp.status_code == 409 and "its level cannot change" in resp.get_data(as_text=True)
 

@@ -124,7 +124,6 @@ def deactivate_user(user: User, *, actor: User, reason: str = "") -> int:
         raise AdminError(_("You cannot deactivate your own account."))
     if not user.is_active:
         raise AdminError(_("This account is deactivated already."))
-    locking.bump(user)
     user.is_active = False
     audit.record(db.session, "user.deactivate", actor=actor, target=user, reason=reason.strip() or None)
     return end_user_sessions(user)
@@ -133,7 +132,6 @@ def deactivate_user(user: User, *, actor: User, reason: str = "") -> int:
 def reactivate_user(user: User, *, actor: User) -> None:
     if user.is_active:
         raise AdminError(_("This account is active already."))
-    locking.bump(user)
     user.is_active = True
     audit.record(db.session, "user.reactivate", actor=actor, target=user)
 

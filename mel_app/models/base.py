@@ -91,6 +91,9 @@ class Versioned:
 
     version: Mapped[int] = mapped_column(default=1, server_default=sa.text("1"))
 
+    # Columns whose change is bookkeeping, not an edit: they leave the version where it is.
+    __version_ignores__: frozenset[str] = frozenset({"created_at", "updated_at"})
+
 
 class OrgGroup(enum.StrEnum):
     """The constituency of an organisation: every consolidated figure can be broken down by it."""

@@ -53,6 +53,23 @@ class User(Versioned, TimestampMixin, Base):
     __audit_exclude__ = frozenset(
         {"password_hash", "session_token", "totp_secret", "totp_last_step", "last_seen_at"}
     )
+    # An administrator edits the organisation and the administrator flag (and deactivates): the
+    # person's own sign-ins, password, second factor and preferences do not make that form stale.
+    __version_ignores__ = frozenset(
+        {
+            "created_at",
+            "updated_at",
+            "last_login_at",
+            "last_seen_at",
+            "password_hash",
+            "session_token",
+            "totp_secret",
+            "totp_enabled_at",
+            "totp_last_step",
+            "preferred_language",
+            "time_zone",
+        }
+    )
     __table_args__ = (
         # Emails are stored lower-cased, so the unique constraint is case-insensitive.
         sa.CheckConstraint("email = lower(email)", name="email_lowercase"),
