@@ -1,9 +1,9 @@
 """Optimistic locking: the one way two people saving the same record at once are kept apart.
 
 Every record people edit in a form — projects, results, indicators, reporting periods, accounts
-(administrators' edits), organisations, submissions, evaluations and scorecards — has an integer
-`version` column (`models.base.Versioned`; submissions, evaluations and scorecards had theirs
-already). Every edit form carries the version it was loaded with in one hidden field
+(administrators' edits), organisations, criteria sets, scales, recommendations, submissions,
+evaluations and scorecards — has an integer `version` column (`models.base.Versioned`;
+submissions, evaluations and scorecards had theirs already). Every edit form carries the version it was loaded with in one hidden field
 (`VersionField`). Saving starts with `claim()`:
 
     UPDATE <table> SET version = version + 1 [, ...] WHERE id = :id AND version = :loaded [AND ...]
@@ -219,6 +219,12 @@ class VersionField(BoundedIntegerField):
     def __init__(self, *, required: bool = True, **kwargs: Any) -> None:
         required_ = InputRequired(message=_l("Reload the page and try again."))
         super().__init__(validators=[required_ if required else Optional()], minimum=1, **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:  # a form sent without it: no version, even if the form was given the record
+            self.data = None
+            return
+        super().process_formdata(valuelist)
 
     def set(self, version: int) -> None:
         self.data, self.raw_data = version, None

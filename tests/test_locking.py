@@ -1,7 +1,7 @@
 """Two people saving the same record: exactly one save wins, the other is told and keeps their input.
 
 For every record edited in a form (projects, results, indicators, reporting periods, accounts,
-organisations): a form loaded before someone else saved is refused with a message naming who
+organisations, criteria sets, scales, recommendations and their management responses): a form loaded before someone else saved is refused with a message naming who
 changed it and when, the typed input comes back, the database keeps the other person's save;
 two saves of the same loaded version at the same moment (threads, on SQLite and PostgreSQL)
 let exactly one through.
@@ -20,16 +20,23 @@ import sqlalchemy as sa
 from mel_app.extensions import db
 from mel_app.models import (
     AuditEvent,
+    CriteriaSet,
+    Criterion,
+    EvaluationStatus,
     Indicator,
     Organisation,
     OrgGroup,
     Project,
+    Recommendation,
     ReportingPeriod,
     Result,
     Role,
+    Scale,
+    ScalePoint,
     User,
 )
 from tests import concurrency
+from tests.evaluation_world import add_evaluation, build_world
 
 CONFLICT = re.compile(r"changed this at .+, after you opened it\. Nothing of yours was lost")
 
@@ -49,8 +56,7 @@ class Edit:
     record_id: int
 
 
-@pytest.fixture
-def world(make):
+def _project_world(make):
     union = make.organisation("Kenya Union", OrgGroup.workers)
     other = make.organisation("Kenya Employers", OrgGroup.employers)
     third = make.organisation("Ghana Union", OrgGroup.workers, country="GH")
@@ -168,7 +174,61 @@ def _edit(app, world, kind: str) -> Edit:
     )
 
 
-KINDS = ["project", "result", "indicator", "period", "organisation", "user"]
+def _evaluation_edit(app, make, kind: str) -> Edit:
+    world = build_world(app, make)
+    admin = ((world.emails["admin"],) * 2, ("Ada Admin",) * 2)
+    with app.app_context():
+        if kind == "criteria_set":
+            record = CriteriaSet(name="Short set", criteria=[Criterion(code="A", name="Alpha", position=1)])
+        elif kind == "scale":
+            labels = ("Poor", "Fair", "Good", "Very good")
+            record = Scale(
+                name="Four points", points=[ScalePoint(value=i + 1, label=x) for i, x in enumerate(labels)]
+            )
+        else:
+            evaluation_id = add_evaluation(app, world, status=EvaluationStatus.closed)
+            record = Recommendation(
+                evaluation_id=evaluation_id,
+                text="Hand the network over.",
+                created_by_id=world.users["evaluator"],
+            )
+        db.session.add(record)
+        db.session.commit()
+        record_id = record.id
+        criterion_id = record.criteria[0].id if kind == "criteria_set" else None
+    if kind == "criteria_set":
+        data = {
+            "description": "",
+            "criteria-0-id": str(criterion_id),
+            "criteria-0-code": "A",
+            "criteria-0-name": "Alpha",
+            "criteria-0-position": "1",
+        }
+        return _text_edit(
+            app, f"/admin/criteria-sets/{record_id}", CriteriaSet, record_id, "name", data, admin
+        )
+    if kind == "scale":
+        data = {f"points-{i}-label": x for i, x in enumerate(("Poor", "Fair", "Good", "Very good"))}
+        return _text_edit(app, f"/admin/scales/{record_id}", Scale, record_id, "name", data, admin)
+    if kind == "recommendation":
+        evaluator = ((world.emails["evaluator"],) * 2, ("Eva Evaluator",) * 2)
+        url = f"/recommendations/{record_id}/edit"
+        return _text_edit(app, url, Recommendation, record_id, "text", {"addressed_to": "ILO"}, evaluator)
+    assert kind == "response"
+    specialist = ((world.emails["specialist"],) * 2, ("Carla Specialist",) * 2)
+    data = {"response": "partially_accepted", "due_date": "2027-06-30", "action_status": "in_progress"}
+    url = f"/recommendations/{record_id}/response"
+    return _text_edit(app, url, Recommendation, record_id, "planned_action", data, specialist)
+
+
+EVALUATION_KINDS = ["criteria_set", "scale", "recommendation", "response"]
+KINDS = ["project", "result", "indicator", "period", "organisation", "user", *EVALUATION_KINDS]
+
+
+def _make_edit(app, make, kind: str) -> Edit:
+    if kind in EVALUATION_KINDS:
+        return _evaluation_edit(app, make, kind)
+    return _edit(app, _project_world(make), kind)
 
 
 def _version_on(page: str) -> str:
@@ -181,10 +241,8 @@ def _version_in_db(app, edit: Edit) -> int:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_a_form_loaded_before_someone_else_saved_is_refused_and_keeps_the_input(
-    app, login, post, world, kind
-):
-    edit = _edit(app, world, kind)
+def test_a_form_loaded_before_someone_else_saved_is_refused_and_keeps_the_input(app, make, login, post, kind):
+    edit = _make_edit(app, make, kind)
     first, second = app.test_client(), app.test_client()
     login(edit.editors[0], on=first)
     login(edit.editors[1], on=second)
@@ -209,8 +267,8 @@ def test_a_form_loaded_before_someone_else_saved_is_refused_and_keeps_the_input(
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_a_save_without_the_version_it_was_loaded_with_overwrites_nothing(app, login, post, world, kind):
-    edit = _edit(app, world, kind)
+def test_a_save_without_the_version_it_was_loaded_with_overwrites_nothing(app, make, login, post, kind):
+    edit = _make_edit(app, make, kind)
     login(edit.editors[0])
     before = edit.stored()
     resp = post(edit.url, edit.data(0))
@@ -220,8 +278,8 @@ def test_a_save_without_the_version_it_was_loaded_with_overwrites_nothing(app, l
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_two_saves_of_the_same_version_at_once_exactly_one_wins(app, login, world, kind):
-    edit = _edit(app, world, kind)
+def test_two_saves_of_the_same_version_at_once_exactly_one_wins(app, make, login, kind):
+    edit = _make_edit(app, make, kind)
     browsers = concurrency.browsers(app, login, edit.editors)
     loaded = _version_on(browsers[0][0].get(edit.url).get_data(as_text=True))
 
@@ -250,7 +308,8 @@ def test_two_saves_of_the_same_version_at_once_exactly_one_wins(app, login, worl
         assert "version" not in (changes[0].after or {}), "the edit counter is not a change people read"
 
 
-def test_a_change_made_without_the_form_makes_open_forms_stale_too(app, client, login, post, world):
+def test_a_change_made_without_the_form_makes_open_forms_stale_too(app, client, make, login, post):
+    world = _project_world(make)
     edit = _edit(app, world, "indicator")
     login(edit.editors[0])
     loaded = _version_on(client.get(edit.url).get_data(as_text=True))
@@ -265,8 +324,9 @@ def test_a_change_made_without_the_form_makes_open_forms_stale_too(app, client, 
 
 
 def test_an_account_signing_in_leaves_the_administrators_form_valid_a_deactivation_does_not(
-    app, client, login, post, world
+    app, client, make, login, post
 ):
+    world = _project_world(make)
     edit = _edit(app, world, "user")
     login(edit.editors[0])
     loaded = _version_on(client.get(edit.url).get_data(as_text=True))

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from mel_app import locking
 from mel_app.evaluations import services
 from mel_app.evaluations.forms import ActionForm, CriteriaSetForm, ScaleForm
 from mel_app.evaluations.services import CriterionInput, EvaluationError, InUseError, PointInput
@@ -88,6 +89,7 @@ def _edit_criteria_set(criteria_set: CriteriaSet | None):
                 "name": criteria_set.name if criteria_set else "",
                 "description": criteria_set.description if criteria_set else "",
                 "criteria": _criteria_rows(criteria_set),
+                "version": criteria_set.version if criteria_set else None,
             },
         )
         return _render_set(criteria_set, form, in_use)
@@ -101,6 +103,8 @@ def _edit_criteria_set(criteria_set: CriteriaSet | None):
     if not form.validate_on_submit():
         return _render_set(criteria_set, form, in_use, 422)
     try:
+        if criteria_set is not None:
+            locking.claim(criteria_set, form.version.data)
         saved = services.save_criteria_set(
             criteria_set,
             actor=current_user,
@@ -108,6 +112,11 @@ def _edit_criteria_set(criteria_set: CriteriaSet | None):
             description=form.description.data or "",
             criteria=_criteria_input(form),
         )
+    except locking.EditConflict as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        form.version.set(criteria_set.version)
+        return _render_set(criteria_set, form, in_use, 409)
     except EvaluationError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -202,6 +211,7 @@ def _edit_scale(scale: Scale | None):
                     }
                     for v in range(1, services.MAX_POINTS + 1)
                 ],
+                "version": scale.version if scale else None,
             },
         )
         return _render_scale(scale, form, in_use)
@@ -212,9 +222,16 @@ def _edit_scale(scale: Scale | None):
     if not form.validate_on_submit():
         return _render_scale(scale, form, in_use, 422)
     try:
+        if scale is not None:
+            locking.claim(scale, form.version.data)
         saved = services.save_scale(
             scale, actor=current_user, name=form.name.data, points=_points_input(form)
         )
+    except locking.EditConflict as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        form.version.set(scale.version)
+        return _render_scale(scale, form, in_use, 409)
     except EvaluationError as exc:
         db.session.rollback()
         flash(str(exc), "error")

@@ -153,10 +153,12 @@ class ReopenScorecardForm(FlaskForm):
 class RecommendationForm(FlaskForm):
     text = TextAreaField(_l("Recommendation"), validators=[DataRequired(), Length(max=5000)])
     addressed_to = StringField(_l("Addressed to"), validators=[Optional(), Length(max=300)])
+    version = VersionField(required=False)
     submit = SubmitField(_l("Save the recommendation"))
 
 
 class ResponseForm(FlaskForm):
+    version = VersionField(required=False)
     response = SelectField(
         _l("Management response"),
         choices=[SelectChoice(k.value, label) for k, label in RESPONSE_LABELS.items()],
@@ -192,6 +194,7 @@ class CriteriaSetForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Optional()], render_kw={"rows": 2})
     criteria = FieldList(FormField(CriterionRowForm), min_entries=1, max_entries=60)
+    version = VersionField(required=False)
     submit = SubmitField(_l("Save the criteria set"))
 
     def validate_criteria(self, field: FieldList) -> None:
@@ -215,6 +218,7 @@ class ScaleForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     # Row i is point i + 1; an empty label leaves the point out.
     points = FieldList(FormField(PointRowForm), min_entries=MAX_POINTS, max_entries=MAX_POINTS)
+    version = VersionField(required=False)
     submit = SubmitField(_l("Save the scale"))
 
     def validate_points(self, field: FieldList) -> None:

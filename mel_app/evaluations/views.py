@@ -14,7 +14,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import SelectChoice
 
-from mel_app import audit, confirmation
+from mel_app import audit, confirmation, locking
 from mel_app.evaluations import services
 from mel_app.evaluations.chart import group_chart
 from mel_app.evaluations.forms import (
@@ -613,13 +613,21 @@ def edit_recommendation(rec_id: int):
     rec = _recommendation_or_404(rec_id)
     require(can_edit_recommendation(current_user, rec), visible=True)
     form = RecommendationForm(obj=rec)
+    if request.method == "GET":
+        form.version.set(rec.version)
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_template("evaluations/recommendation_edit.html", rec=rec, form=form), status
     try:
+        locking.claim(rec, form.version.data)
         services.update_recommendation(
             rec, actor=current_user, text=form.text.data, addressed_to=form.addressed_to.data or ""
         )
+    except locking.EditConflict as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        form.version.set(rec.version)
+        return render_template("evaluations/recommendation_edit.html", rec=rec, form=form), 409
     except EvaluationError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -639,10 +647,12 @@ def respond(rec_id: int):
         form.planned_action.data = rec.planned_action
         form.due_date.data = rec.due_date
         form.action_status.data = (rec.action_status or ActionStatus.not_started).value
+        form.version.set(rec.version)
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_template("evaluations/respond.html", rec=rec, form=form), status
     try:
+        locking.claim(rec, form.version.data)
         services.respond_to_recommendation(
             rec,
             actor=current_user,
@@ -651,6 +661,11 @@ def respond(rec_id: int):
             due_date=form.due_date.data,
             action_status=ActionStatus(form.action_status.data),
         )
+    except locking.EditConflict as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        form.version.set(rec.version)
+        return render_template("evaluations/respond.html", rec=rec, form=form), 409
     except EvaluationError as exc:
         db.session.rollback()
         flash(str(exc), "error")

@@ -5,9 +5,9 @@ Revises: 7a3d9c4e2f61
 Create Date: 2026-12-07 05:30:00
 
 An edit counter (`version`) on every record people edit in forms that had none: projects,
-results, indicators, reporting periods, organisations and accounts. Saving moves it on with one
-conditional UPDATE, so of two people saving the same version exactly one succeeds
-(mel_app/locking.py). Existing rows start at 1.
+results, indicators, reporting periods, organisations, accounts, criteria sets, scales and
+recommendations. Saving moves it on with one conditional UPDATE, so of two people saving the
+same version exactly one succeeds (mel_app/locking.py). Existing rows start at 1.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -19,7 +19,17 @@ down_revision = '7a3d9c4e2f61'
 branch_labels = None
 depends_on = None
 
-TABLES = ("project", "reporting_period", "result", "indicator", "organisation", "user")
+TABLES = (
+    "project",
+    "reporting_period",
+    "result",
+    "indicator",
+    "organisation",
+    "user",
+    "criteria_set",
+    "scale",
+    "recommendation",
+)
 
 
 def upgrade():
