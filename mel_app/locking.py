@@ -3,8 +3,8 @@
 Every record people edit in a form — projects, results, indicators, reporting periods, accounts
 (administrators' edits), organisations, criteria sets, scales, recommendations, submissions,
 evaluations and scorecards — has an integer `version` column (`models.base.Versioned`;
-submissions, evaluations and scorecards had theirs already). Every edit form carries the version it was loaded with in one hidden field
-(`VersionField`). Saving starts with `claim()`:
+submissions, evaluations and scorecards had theirs already). Every edit form carries the version
+it was loaded with in one hidden field (`VersionField`). Saving starts with `claim()`:
 
     UPDATE <table> SET version = version + 1 [, ...] WHERE id = :id AND version = :loaded [AND ...]
 

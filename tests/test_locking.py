@@ -1,10 +1,10 @@
 """Two people saving the same record: exactly one save wins, the other is told and keeps their input.
 
 For every record edited in a form (projects, results, indicators, reporting periods, accounts,
-organisations, criteria sets, scales, recommendations and their management responses): a form loaded before someone else saved is refused with a message naming who
-changed it and when, the typed input comes back, the database keeps the other person's save;
-two saves of the same loaded version at the same moment (threads, on SQLite and PostgreSQL)
-let exactly one through.
+organisations, criteria sets, scales, recommendations and their management responses): a form
+loaded before someone else saved is refused with a message naming who changed it and when, the
+typed input comes back, the database keeps the other person's save; two saves of the same loaded
+version at the same moment (threads, on SQLite and PostgreSQL) let exactly one through.
 """
 
 from __future__ import annotations
