@@ -100,13 +100,13 @@ def test_changing_organisation_and_admin_flag_is_audited(app, client, make, logi
     rep = make.user("rep@example.org", organisation_id=org_a)
     login("admin@example.org")
     page = client.get(f"/admin/users/{rep}").get_data(as_text=True)
-    seen = _form_value(page, "fingerprint")
-    resp = post(f"/admin/users/{rep}", {"organisation_id": str(org_b), "fingerprint": seen})
+    seen = _form_value(page, "version")
+    resp = post(f"/admin/users/{rep}", {"organisation_id": str(org_b), "version": seen})
     assert resp.status_code == 302
     page = client.get(f"/admin/users/{rep}").get_data(as_text=True)
     resp = post(
         f"/admin/users/{rep}",
-        {"organisation_id": str(org_b), "is_admin": "y", "fingerprint": _form_value(page, "fingerprint")},
+        {"organisation_id": str(org_b), "is_admin": "y", "version": _form_value(page, "version")},
     )
     assert resp.status_code == 302
     change, grant = _events(app, "user.change_organisation") + _events(app, "user.grant_admin")
@@ -125,15 +125,15 @@ def test_two_admins_editing_the_same_account_the_second_is_told_and_keeps_the_in
     login("admin@example.org")
     other = app.test_client()
     login("admin2@example.org", on=other)
-    seen = _form_value(client.get(f"/admin/users/{rep}").get_data(as_text=True), "fingerprint")
-    seen_other = _form_value(other.get(f"/admin/users/{rep}").get_data(as_text=True), "fingerprint")
+    seen = _form_value(client.get(f"/admin/users/{rep}").get_data(as_text=True), "version")
+    seen_other = _form_value(other.get(f"/admin/users/{rep}").get_data(as_text=True), "version")
     assert (
-        post(f"/admin/users/{rep}", {"organisation_id": str(org_b), "fingerprint": seen}).status_code == 302
+        post(f"/admin/users/{rep}", {"organisation_id": str(org_b), "version": seen}).status_code == 302
     )
-    resp = post(f"/admin/users/{rep}", {"organisation_id": str(org_c), "fingerprint": seen_other}, on=other)
+    resp = post(f"/admin/users/{rep}", {"organisation_id": str(org_c), "version": seen_other}, on=other)
     assert resp.status_code == 409
     page = resp.get_data(as_text=True)
-    assert "Someone else changed this account" in page
+    assert "changed this at" in page and "after you opened it" in page, "told who changed it, and when"
     assert f'<option selected value="{org_c}">' in page, "the second admin's choice is still in the form"
     with app.app_context():
         assert db.session.get(User, rep).organisation_id == org_b, "nothing was overwritten"
@@ -146,7 +146,7 @@ def test_an_admin_cannot_lock_themselves_out(app, client, make, login, post):
     page = client.get(f"/admin/users/{admin}").get_data(as_text=True)
     assert f"/admin/users/{admin}/deactivate" not in page
     resp = post(
-        f"/admin/users/{admin}", {"organisation_id": "", "fingerprint": _form_value(page, "fingerprint")}
+        f"/admin/users/{admin}", {"organisation_id": "", "version": _form_value(page, "version")}
     )
     assert resp.status_code == 400 and "your own administrator rights" in resp.get_data(as_text=True)
     with app.app_context():
@@ -213,7 +213,7 @@ def test_organisations_are_created_edited_searched_and_never_deleted(app, client
             "group": "workers",
             "country": "UG",
             "parent_id": str(regional),
-            "fingerprint": _form_value(page, "fingerprint"),
+            "version": _form_value(page, "version"),
         },
     )
     assert resp.status_code == 302
@@ -228,8 +228,8 @@ def test_organisation_rules(app, client, make, login, post):
     child = make.organisation("National Centre", parent_id=parent)
     login("admin@example.org")
     page = client.get(f"/admin/organisations/{parent}/edit").get_data(as_text=True)
-    seen = _form_value(page, "fingerprint")
-    base = {"name": "Regional Federation", "group": "workers", "country": "KE", "fingerprint": seen}
+    seen = _form_value(page, "version")
+    base = {"name": "Regional Federation", "group": "workers", "country": "KE", "version": seen}
     # A child cannot become its parent's parent: not even offered, and refused if sent.
     assert f'value="{child}"' not in page.split('name="parent_id"')[1].split("</select>")[0]
     resp = post(f"/admin/organisations/{parent}/edit", {**base, "parent_id": str(child)})

@@ -28,6 +28,7 @@ from hypothesis.stateful import (
 )
 
 from mel_app import audit
+from mel_app.audit.capture import UNCAPTURED
 from mel_app.audit.chain import to_json_value
 from mel_app.audit.history import audited_models
 from mel_app.auth.passwords import hash_password
@@ -332,7 +333,8 @@ def replay_mismatches() -> list[str]:
             state.update(after)
     problems = []
     for table, cls in audited_models().items():
-        attrs = [a for a in sa.inspect(cls).column_attrs if a.key not in cls.__audit_exclude__]
+        skipped = cls.__audit_exclude__ | UNCAPTURED
+        attrs = [a for a in sa.inspect(cls).column_attrs if a.key not in skipped]
         pk = [sa.inspect(cls).get_property_by_column(c).key for c in sa.inspect(cls).primary_key]
         seen = set()
         for obj in db.session.scalars(sa.select(cls)):

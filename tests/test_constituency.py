@@ -120,9 +120,9 @@ def test_an_administrator_cannot_move_a_reporter_to_another_constituency(
         user_id = user.id
     login("admin@example.org")
     page = client.get(f"/admin/users/{user_id}").get_data(as_text=True)
-    seen = page.split('name="fingerprint" type="hidden" value="')[1].split('"')[0]
+    seen = page.split('name="version" type="hidden" value="')[1].split('"')[0]
     resp = post(
-        f"/admin/users/{user_id}", {"organisation_id": str(tripartite["employers"]), "fingerprint": seen}
+        f"/admin/users/{user_id}", {"organisation_id": str(tripartite["employers"]), "version": seen}
     )
     assert resp.status_code == 400
     assert_summary_links_every_error(
@@ -132,6 +132,6 @@ def test_an_administrator_cannot_move_a_reporter_to_another_constituency(
         assert db.session.get(User, user_id).organisation_id == tripartite["union"]
     # Within the constituency, the change is fine.
     resp = post(
-        f"/admin/users/{user_id}", {"organisation_id": str(tripartite["regional"]), "fingerprint": seen}
+        f"/admin/users/{user_id}", {"organisation_id": str(tripartite["regional"]), "version": seen}
     )
     assert resp.status_code == 302

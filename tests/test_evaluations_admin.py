@@ -37,6 +37,13 @@ def _scale_form(name, labels, rubrics=None):
     return form
 
 
+def _version(client, url) -> str:
+    """The version the edit form at `url` was loaded with."""
+    return re.search(
+        r'name="version" type="hidden" value="(\d+)"', client.get(url).get_data(as_text=True)
+    ).group(1)
+
+
 def _points(app, scale_id):
     with app.app_context():
         return [
@@ -69,9 +76,13 @@ def test_an_admin_creates_and_changes_a_scale_of_four_to_ten_points(app, client,
     ]
     # Not yet in use: it can change, down to fewer points or up to ten.
     labels = [f"Level {i}" for i in range(1, 11)]
-    assert post(f"/admin/scales/{scale_id}", _scale_form("Ten points", labels)).status_code == 302
+    url = f"/admin/scales/{scale_id}"
+    assert (
+        post(url, {**_scale_form("Ten points", labels), "version": _version(client, url)}).status_code == 302
+    )
     assert [p[1] for p in _points(app, scale_id)] == labels
-    assert post(f"/admin/scales/{scale_id}", _scale_form("Ten points", labels[:5])).status_code == 302
+    form = _scale_form("Ten points", labels[:5])
+    assert post(url, {**form, "version": _version(client, url)}).status_code == 302
     assert len(_points(app, scale_id)) == 5
     with app.app_context():
         actions = list(
@@ -97,7 +108,8 @@ def test_a_scale_in_use_cannot_be_edited_only_copied(app, client, login, post, w
     assert resp.status_code == 302
     copy_id = int(re.search(r"/admin/scales/(\d+)$", resp.headers["Location"]).group(1))
     assert [p[:2] for p in _points(app, copy_id)] == [p[:2] for p in before]
-    resp = post(f"/admin/scales/{copy_id}", _scale_form("Adapted scale", ["a", "b", "c", "d"]))
+    url = f"/admin/scales/{copy_id}"
+    resp = post(url, {**_scale_form("Adapted scale", ["a", "b", "c", "d"]), "version": _version(client, url)})
     assert resp.status_code == 302
     assert _points(app, world.scale) == before
 
@@ -146,6 +158,7 @@ def test_a_criteria_set_in_use_cannot_be_edited_only_copied(app, client, login, 
         "criteria-2-code": "voice",
         "criteria-2-name": "Voice of members",
         "criteria-2-position": "30",
+        "version": _version(client, f"/admin/criteria-sets/{copy_id}"),
     }
     assert post(f"/admin/criteria-sets/{copy_id}", form).status_code == 302
     with app.app_context():
@@ -233,15 +246,18 @@ def test_recommendations_and_the_management_response(app, client, login, post, w
     assert resp.status_code == 302
     with app.app_context():
         rec_id = db.session.scalar(sa.select(Recommendation.id))
-    resp = post(f"/recommendations/{rec_id}/edit", {"text": "Hand the network over.", "addressed_to": "ILO"})
-    assert resp.status_code == 302
+    url = f"/recommendations/{rec_id}/edit"
+    form = {"text": "Hand the network over.", "addressed_to": "ILO", "version": _version(client, url)}
+    assert post(url, form).status_code == 302
     assert post(f"/recommendations/{rec_id}/response", {"response": "accepted"}).status_code == 403
     post("/logout")
 
     login(world.emails["specialist"])
     assert client.get(f"/recommendations/{rec_id}/response").status_code == 200
+    version = _version(client, f"/recommendations/{rec_id}/response")
     resp = post(
-        f"/recommendations/{rec_id}/response", {"response": "accepted", "action_status": "not_started"}
+        f"/recommendations/{rec_id}/response",
+        {"response": "accepted", "action_status": "not_started", "version": version},
     )
     assert resp.status_code == 422 and "Say what action is planned" in resp.get_data(as_text=True)
     resp = post(
@@ -251,6 +267,7 @@ def test_recommendations_and_the_management_response(app, client, login, post, w
             "planned_action": "Hand over in two countries first.",
             "due_date": "2027-06-30",
             "action_status": "in_progress",
+            "version": version,
         },
     )
     assert resp.status_code == 302

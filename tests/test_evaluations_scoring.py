@@ -180,7 +180,8 @@ def test_a_stale_scorecard_is_refused_and_the_typed_text_comes_back(app, client,
     )
     assert resp.status_code == 409
     html = resp.get_data(as_text=True)
-    assert "Someone else changed this in the meantime" in html and "Second tab text (REL)" in html
+    assert "changed this at" in html and "Nothing of yours was lost" in html
+    assert "Second tab text (REL)" in html
     # The page now carries the stored version, so saving again is a deliberate choice.
     assert re.search(r'<input[^>]*name="version"[^>]*value="2"', html)
     rel = world.criteria["REL"]

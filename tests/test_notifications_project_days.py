@@ -9,9 +9,9 @@ from tests.test_projects_pages import _form, world  # noqa: F401 - the fixture
 
 def _edit(client, post, world, days):  # noqa: F811 - the fixture imported above
     page = client.get(f"/projects/{world.project}/edit").get_data(as_text=True)
-    stamp = page.split('name="updated_at" type="hidden" value="')[1].split('"')[0]
+    stamp = page.split('name="version" type="hidden" value="')[1].split('"')[0]
     data = _form(
-        reference="RAF/22/11/NOR", phase="implementation", updated_at=stamp, report_reminder_days=days
+        reference="RAF/22/11/NOR", phase="implementation", version=stamp, report_reminder_days=days
     )
     return post(f"/projects/{world.project}/edit", data)
 

@@ -234,20 +234,22 @@ def test_editing_a_result_and_an_indicator(app, client, login, post, fw):
     p = fw["project"]
     page = client.get(f"/projects/{p}/framework/indicators/{fw['first']}/edit").get_data(as_text=True)
     assert 'value="10"' in page and 'value="20"' in page, "values show as typed, without trailing zeros"
-    stamp = page.split('name="updated_at" type="hidden" value="')[1].split('"')[0]
+    stamp = page.split('name="version" type="hidden" value="')[1].split('"')[0]
     resp = post(
         f"/projects/{p}/framework/indicators/{fw['first']}/edit",
-        _indicator_form(code="1.a", title="Members (all)", target_value="30", updated_at=stamp),
+        _indicator_form(code="1.a", title="Members (all)", target_value="30", version=stamp),
     )
     assert resp.status_code == 302
     stale = post(
         f"/projects/{p}/framework/indicators/{fw['first']}/edit",
-        _indicator_form(code="1.a", title="Someone else", updated_at=stamp),
+        _indicator_form(code="1.a", title="Someone else", version=stamp),
     )
     assert stale.status_code == 409 and "Someone else" in stale.get_data(as_text=True)
+    page = client.get(f"/projects/{p}/framework/results/{fw['outcome']}/edit").get_data(as_text=True)
+    stamp = page.split('name="version" type="hidden" value="')[1].split('"')[0]
     resp = post(
         f"/projects/{p}/framework/results/{fw['outcome']}/edit",
-        {"type": "outcome", "code": "1", "title": "Much stronger unions", "parent_id": ""},
+        {"type": "outcome", "code": "1", "title": "Much stronger unions", "parent_id": "", "version": stamp},
     )
     assert resp.status_code == 302
     with app.app_context():
@@ -255,9 +257,11 @@ def test_editing_a_result_and_an_indicator(app, client, login, post, fw):
         assert db.session.get(Indicator, fw["first"]).target_value == 30
         assert db.session.get(Result, fw["outcome"]).title == "Much stronger unions"
     # An outcome with outputs under it cannot become an output.
+    page = client.get(f"/projects/{p}/framework/results/{fw['outcome']}/edit").get_data(as_text=True)
+    stamp = page.split('name="version" type="hidden" value="')[1].split('"')[0]
     resp = post(
         f"/projects/{p}/framework/results/{fw['outcome']}/edit",
-        {"type": "impact", "code": "1", "title": "Impact now", "parent_id": ""},
+        {"type": "impact", "code": "1", "title": "Impact now", "parent_id": "", "version": stamp},
     )
     assert resp.status_code == 409 and "its level cannot change" in resp.get_data(as_text=True)
 

@@ -43,7 +43,7 @@ def _sectors(**shares):
 
 
 def _stamp(page: str) -> str:
-    return page.split('name="updated_at" type="hidden" value="')[1].split('"')[0]
+    return page.split('name="version" type="hidden" value="')[1].split('"')[0]
 
 
 def test_sectors_budget_and_donor_are_saved_from_the_new_project_form(app, client, login, post, world):
@@ -84,14 +84,14 @@ def test_country_shares_are_edited_and_reset_when_the_countries_change(app, clie
         "country_shares-1-code": "KE",
         "country_shares-1-percentage": "70",
     }
-    assert post(url, {**base, **shares, "updated_at": _stamp(page)}).status_code == 302
+    assert post(url, {**base, **shares, "version": _stamp(page)}).status_code == 302
     with app.app_context():
         project = db.session.get(Project, world["project"])
         assert {c.country: c.percentage for c in project.countries} == {"GH": 30, "KE": 70}
     page = client.get(url).get_data(as_text=True)
     assert 'value="70"' in page and 'value="100"' in page  # the stored shares are shown back
     # A third country: the shares on the page were for two, so the split is even again.
-    resp = post(url, {**base, **shares, "countries": ["GH", "KE", "ZM"], "updated_at": _stamp(page)})
+    resp = post(url, {**base, **shares, "countries": ["GH", "KE", "ZM"], "version": _stamp(page)})
     assert resp.status_code == 302
     with app.app_context():
         project = db.session.get(Project, world["project"])
@@ -133,7 +133,7 @@ def test_country_shares_that_do_not_make_100_are_refused(app, client, login, pos
     url = f"/projects/{world['project']}/edit"
     page = client.get(url).get_data(as_text=True)
     base = _form(
-        reference="RAF/22/11/NOR", countries=["GH", "KE"], phase="implementation", updated_at=_stamp(page)
+        reference="RAF/22/11/NOR", countries=["GH", "KE"], phase="implementation", version=_stamp(page)
     )
     half = {"country_shares-0-code": "GH", "country_shares-0-percentage": "30", "country_shares-1-code": "KE"}
     resp = post(url, {**base, **half})
@@ -153,7 +153,7 @@ def test_an_organisation_has_an_iati_identifier_and_type(app, client, login, pos
     url = f"/admin/organisations/{world['ilo']}/edit"
     page = client.get(url).get_data(as_text=True)
     assert "IATI organisation identifier" in page
-    fingerprint = page.split('name="fingerprint" type="hidden" value="')[1].split('"')[0]
+    version = page.split('name="version" type="hidden" value="')[1].split('"')[0]
     data = {
         "name": "ILO",
         "acronym": "",
@@ -162,7 +162,7 @@ def test_an_organisation_has_an_iati_identifier_and_type(app, client, login, pos
         "parent_id": "",
         "iati_ref": "xm-dac-41302",
         "iati_type": "40",
-        "fingerprint": fingerprint,
+        "version": version,
     }
     bad = post(url, {**data, "iati_ref": "ILO Geneva"})
     assert bad.status_code == 400

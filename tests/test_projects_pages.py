@@ -156,22 +156,22 @@ def test_specialist_edits_the_project_and_phase_moves_forward_only(app, client, 
     login("spec@example.org")
     page = client.get(f"/projects/{world.project}/edit")
     assert page.status_code == 200
-    stamp = page.get_data(as_text=True).split('name="updated_at" type="hidden" value="')[1].split('"')[0]
-    data = _form(reference="RAF/22/11/NOR", title="Renamed", phase="implementation", updated_at=stamp)
+    stamp = page.get_data(as_text=True).split('name="version" type="hidden" value="')[1].split('"')[0]
+    data = _form(reference="RAF/22/11/NOR", title="Renamed", phase="implementation", version=stamp)
     assert post(f"/projects/{world.project}/edit", data).status_code == 302
     with app.app_context():
         project = db.session.get(Project, world.project)
         assert project.title == "Renamed" and project.phase is Phase.implementation
-        stamp = project.updated_at.isoformat()
-    back = post(f"/projects/{world.project}/edit", {**data, "phase": "design", "updated_at": stamp})
+        stamp = str(project.version)
+    back = post(f"/projects/{world.project}/edit", {**data, "phase": "design", "version": stamp})
     assert back.status_code == 422, "design is no longer a choice once implementation started"
 
 
 def test_an_edit_racing_another_is_refused_with_the_input_kept(app, client, login, post, world):
     login("spec@example.org")
     page = client.get(f"/projects/{world.project}/edit").get_data(as_text=True)
-    stamp = page.split('name="updated_at" type="hidden" value="')[1].split('"')[0]
-    first = _form(reference="RAF/22/11/NOR", title="First edit", phase="implementation", updated_at=stamp)
+    stamp = page.split('name="version" type="hidden" value="')[1].split('"')[0]
+    first = _form(reference="RAF/22/11/NOR", title="First edit", phase="implementation", version=stamp)
     assert post(f"/projects/{world.project}/edit", first).status_code == 302
     second = post(f"/projects/{world.project}/edit", {**first, "title": "Second edit"})
     assert second.status_code == 409

@@ -138,14 +138,14 @@ def test_a_period_with_reports_keeps_its_dates_but_may_get_a_later_due_date(
     make.submission(p, setup["union"], setup["rep"], period_id=period, status=Status.draft)
     login("spec@example.org")
     page = client.get(f"/projects/{p}/periods/{period}/edit").get_data(as_text=True)
-    stamp = page.split('name="updated_at" type="hidden" value="')[1].split('"')[0]
+    stamp = page.split('name="version" type="hidden" value="')[1].split('"')[0]
     data = {
         "label": "2025 H1",
         "start_date": "2025-01-01",
         "end_date": "2025-06-30",
         "due_date": "2025-08-31",
     }
-    assert post(f"/projects/{p}/periods/{period}/edit", {**data, "updated_at": stamp}).status_code == 302
+    assert post(f"/projects/{p}/periods/{period}/edit", {**data, "version": stamp}).status_code == 302
     resp = post(f"/projects/{p}/periods/{period}/edit", {**data, "end_date": "2025-05-31"})
     assert resp.status_code == 409 and "only its name and due date can change" in resp.get_data(as_text=True)
     assert _periods(app, p) == [("2025 H1", date(2025, 1, 1), date(2025, 6, 30), date(2025, 8, 31))]

@@ -7,15 +7,14 @@ SQLite serialises every writer, so these run on PostgreSQL only.
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import sqlalchemy as sa
 
 from mel_app.audit import chain
 from mel_app.extensions import db
 from mel_app.models import Comment, IndicatorValue, Membership, Role, Status, Submission, User
-from tests.conftest import csrf_token, is_postgres
+from tests import concurrency
+from tests.conftest import is_postgres
 from tests.submissions_world import add_submission, build_world, events, report_payload, state
 
 pytestmark = [
@@ -24,39 +23,6 @@ pytestmark = [
 ]
 
 THREADS = 20
-
-
-def _browsers(app, login, emails):
-    """One signed-in test client per email, each with its CSRF token ready."""
-    browsers = []
-    for email in emails:
-        client = app.test_client()
-        login(email, on=client)
-        browsers.append((client, csrf_token(client)))
-    return browsers
-
-
-def _all_at_once(browsers, request):
-    """Run request(i, client, token) in one thread per browser, released together."""
-    barrier = threading.Barrier(len(browsers))
-    results: list = [None] * len(browsers)
-    errors: list = []
-
-    def run(i, client, token):
-        try:
-            barrier.wait(timeout=60)
-            resp = request(i, client, token)
-            results[i] = (resp.status_code, resp.get_data(as_text=True))
-        except Exception as exc:  # reported below: a thread must not fail silently
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i, c, t)) for i, (c, t) in enumerate(browsers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert not errors, errors
-    return results
 
 
 def _more_specialists(app, world, count):
@@ -81,7 +47,7 @@ def _more_specialists(app, world, count):
 def test_twenty_reviewers_approving_or_returning_at_once_exactly_one_wins(app, make, login):
     world = build_world(make)
     sub_id = add_submission(app, world, Status.submitted)
-    browsers = _browsers(app, login, _more_specialists(app, world, THREADS))
+    browsers = concurrency.browsers(app, login, _more_specialists(app, world, THREADS))
 
     def review(i, client, token):
         if i % 2:
@@ -89,7 +55,7 @@ def test_twenty_reviewers_approving_or_returning_at_once_exactly_one_wins(app, m
         data = {"version": "1", "comment": f"Reviewer {i}: please revise", "csrf_token": token}
         return client.post(f"/submissions/{sub_id}/return", data=data)
 
-    results = _all_at_once(browsers, review)
+    results = concurrency.all_at_once(browsers, review)
     codes = sorted(code for code, _page in results)
     assert codes == [302] + [409] * (THREADS - 1), codes
 
@@ -114,14 +80,14 @@ def test_twenty_concurrent_draft_saves_exactly_one_is_saved_and_the_others_are_r
     world = build_world(make)
     sub_id = add_submission(app, world, Status.draft, complete=False)
     emails = [world.emails["author"], world.emails["colleague"]] * (THREADS // 2)
-    browsers = _browsers(app, login, emails)
+    browsers = concurrency.browsers(app, login, emails)
 
     def save(i, client, token):
         data = report_payload(world, 1, achievements=f"Text of editor {i}")
         data["csrf_token"] = token
         return client.post(f"/submissions/{sub_id}/save", data=data)
 
-    results = _all_at_once(browsers, save)
+    results = concurrency.all_at_once(browsers, save)
     codes = [code for code, _page in results]
     assert sorted(codes) == [302] + [409] * (THREADS - 1), sorted(codes)
     winner = codes.index(302)
@@ -142,10 +108,14 @@ def test_twenty_concurrent_draft_saves_exactly_one_is_saved_and_the_others_are_r
 
 def test_twenty_reporters_opening_the_same_report_at_once_get_one_report(app, make, login):
     world = build_world(make)
-    browsers = _browsers(app, login, [world.emails["author"], world.emails["colleague"]] * (THREADS // 2))
+    browsers = concurrency.browsers(
+        app, login, [world.emails["author"], world.emails["colleague"]] * (THREADS // 2)
+    )
     url = f"/projects/{world.project}/periods/{world.period}/report"
 
-    results = _all_at_once(browsers, lambda i, client, token: client.post(url, data={"csrf_token": token}))
+    results = concurrency.all_at_once(
+        browsers, lambda i, client, token: client.post(url, data={"csrf_token": token})
+    )
     assert {code for code, _page in results} == {302}
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Submission.id))) == 1

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from mel_app import audit
 from mel_app.audit import chain
-from mel_app.audit.capture import SYSTEM
+from mel_app.audit.capture import SYSTEM, UNCAPTURED
 from mel_app.models import (
     Attachment,
     Comment,
@@ -93,7 +93,7 @@ def _spec(model: type) -> _TableSpec:
             defaults[column.name] = column.default.arg
         else:
             defaults[column.name] = _MISSING  # callable defaults are given explicitly
-    excluded = model.__audit_exclude__
+    excluded = model.__audit_exclude__ | UNCAPTURED  # as the automatic capture leaves them out
     audited = [
         (attr.key, attr.columns[0].name, attr.columns[0].default is None)
         for attr in mapper.column_attrs

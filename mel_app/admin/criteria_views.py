@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from mel_app import locking
 from mel_app.admin.blueprint import bp
 from mel_app.evaluations import services
 from mel_app.evaluations.forms import CriteriaSetForm, ScaleForm
@@ -91,6 +92,7 @@ def _edit_criteria_set(criteria_set: CriteriaSet | None):
                 "name": criteria_set.name if criteria_set else "",
                 "description": criteria_set.description if criteria_set else "",
                 "criteria": _criteria_rows(criteria_set),
+                "version": criteria_set.version if criteria_set else None,
             },
         )
         return _render_set(criteria_set, form, in_use)
@@ -103,7 +105,9 @@ def _edit_criteria_set(criteria_set: CriteriaSet | None):
         return _render_set(criteria_set, form, in_use, 409)
     if not form.validate_on_submit():
         return _render_set(criteria_set, form, in_use, 422)
-    with saving(_("Criteria set saved."), catch=EvaluationError) as outcome:
+    with saving(_("Criteria set saved."), catch=(locking.EditConflict, EvaluationError)) as outcome:
+        if criteria_set is not None:
+            locking.claim(criteria_set, form.version.data)
         saved = services.save_criteria_set(
             criteria_set,
             actor=current_user,
@@ -111,6 +115,9 @@ def _edit_criteria_set(criteria_set: CriteriaSet | None):
             description=form.description.data or "",
             criteria=_criteria_input(form),
         )
+    if isinstance(outcome.error, locking.EditConflict):
+        form.version.set(criteria_set.version)
+        return _render_set(criteria_set, form, in_use, 409)
     if outcome.failed:
         return _render_set(criteria_set, form, in_use, 409 if isinstance(outcome.error, InUseError) else 422)
     return redirect(url_for("admin.edit_criteria_set", set_id=saved.id))
@@ -199,6 +206,7 @@ def _edit_scale(scale: Scale | None):
                     }
                     for v in range(1, services.MAX_POINTS + 1)
                 ],
+                "version": scale.version if scale else None,
             },
         )
         return _render_scale(scale, form, in_use)
@@ -208,10 +216,15 @@ def _edit_scale(scale: Scale | None):
         return _render_scale(scale, form, in_use, 409)
     if not form.validate_on_submit():
         return _render_scale(scale, form, in_use, 422)
-    with saving(_("Scale saved."), catch=EvaluationError) as outcome:
+    with saving(_("Scale saved."), catch=(locking.EditConflict, EvaluationError)) as outcome:
+        if scale is not None:
+            locking.claim(scale, form.version.data)
         saved = services.save_scale(
             scale, actor=current_user, name=form.name.data, points=_points_input(form)
         )
+    if isinstance(outcome.error, locking.EditConflict):
+        form.version.set(scale.version)
+        return _render_scale(scale, form, in_use, 409)
     if outcome.failed:
         return _render_scale(scale, form, in_use, 409 if isinstance(outcome.error, InUseError) else 422)
     return redirect(url_for("admin.edit_scale", scale_id=saved.id))

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from mel_app.exports.iati_codes import ORGANISATION_TYPES
+from mel_app.locking import VersionField
 
 
 def _int_or_none(value):
@@ -60,7 +61,7 @@ class EditUserForm(FlaskForm):
     is_admin = BooleanField(
         _l("Administrator (manages accounts and organisations, reads the whole audit trail)")
     )
-    fingerprint = HiddenField()
+    version = VersionField(required=False)
     submit = SubmitField(_l("Save"))
 
 
@@ -105,5 +106,5 @@ class OrganisationForm(FlaskForm):
         + [SelectChoice(code, f"{code} — {label}") for code, label in ORGANISATION_TYPES.items()],
         validators=[Optional()],
     )
-    fingerprint = HiddenField()
+    version = VersionField(required=False)
     submit = SubmitField(_l("Save"))

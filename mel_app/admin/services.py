@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
-from mel_app import audit
+from mel_app import audit, locking
 from mel_app.auth import two_factor
 from mel_app.auth.services import find_user_by_email, invite, normalise_email
 from mel_app.auth.sessions import end_user_sessions
@@ -32,25 +30,20 @@ class AdminError(DomainError, ValueError):
         self.field = field
 
 
-class Conflict(AdminError):
-    """Someone else changed the record since the form was opened."""
-
-    http_status = 409
-
-
-def fingerprint(*values: Any) -> str:
-    """A short digest of what a form showed, to notice that someone else changed it meanwhile."""
-    return hashlib.sha256(repr(values).encode()).hexdigest()[:20]
-
-
-def user_fingerprint(user: User) -> str:
-    return fingerprint(user.organisation_id, user.is_admin, user.is_active)
+# What an account's edit form changes, and so what may have made an open form stale (the
+# account's trail also holds its sign-ins and password changes, which are none of these).
+USER_EDITS = (
+    "user.update",
+    "user.change_organisation",
+    "user.grant_admin",
+    "user.revoke_admin",
+    "user.deactivate",
+    "user.reactivate",
+)
 
 
-def organisation_fingerprint(org: Organisation) -> str:
-    return fingerprint(
-        org.name, org.acronym, org.group.value, org.country, org.parent_id, org.iati_ref, org.iati_type
-    )
+def _user_conflict(user: User) -> locking.EditConflict:
+    return locking.last_change(user, USER_EDITS)
 
 
 def is_pending(user: User) -> bool:
@@ -95,12 +88,14 @@ def resend_invitation(user: User, *, actor: User) -> str:
     return invite(user, actor=actor)
 
 
-def update_user(user: User, *, organisation_id: int | None, is_admin: bool, seen: str, actor: User) -> bool:
-    """Change a user's organisation and administrator flag. Returns whether anything changed."""
-    if seen != user_fingerprint(user):
-        raise Conflict(
-            _("Someone else changed this account while you were editing it. Check it and save again.")
-        )
+def update_user(
+    user: User, *, organisation_id: int | None, is_admin: bool, expected_version: int | None, actor: User
+) -> bool:
+    """Change a user's organisation and administrator flag. Returns whether anything changed.
+
+    Raises `locking.EditConflict` when the account changed since the form showed `expected_version`.
+    """
+    locking.claim(user, expected_version, conflict=_user_conflict)
     if is_admin != user.is_admin and user.id == actor.id:
         raise AdminError(_("You cannot take away your own administrator rights."), field="is_admin")
     org_changed = organisation_id != user.organisation_id
@@ -275,15 +270,14 @@ def update_organisation(
     group: OrgGroup,
     country: str | None,
     parent_id: int | None,
-    seen: str,
+    expected_version: int | None,
     actor: User,
     iati_ref: str | None = None,
     iati_type: str | None = None,
 ) -> None:
-    if seen != organisation_fingerprint(org):
-        raise Conflict(
-            _("Someone else changed this organisation while you were editing it. Check it and save again.")
-        )
+    """Raises `locking.EditConflict` when the organisation changed since the form showed
+    `expected_version`."""
+    locking.claim(org, expected_version)
     iati_ref, iati_type = normalise_org_ref(iati_ref), iati_type or None
     _check_organisation(org, name=name, parent_id=parent_id, iati_ref=iati_ref, iati_type=iati_type)
     org.name = name.strip()

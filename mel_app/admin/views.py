@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms.fields.choices import SelectChoice
 
-from mel_app import mail
+from mel_app import locking, mail
 from mel_app.admin import country_choices, country_names, group_label, services
 from mel_app.admin.blueprint import bp
 from mel_app.admin.forms import (
@@ -22,7 +22,7 @@ from mel_app.admin.forms import (
     ResetTwoFactorForm,
     UserSearchForm,
 )
-from mel_app.admin.services import AdminError, Conflict, is_pending
+from mel_app.admin.services import AdminError, is_pending
 from mel_app.auth import emails, two_factor
 from mel_app.auth.sessions import active_sessions
 from mel_app.extensions import db
@@ -140,7 +140,7 @@ def _user_page(
 ):
     if form is None:
         form = EditUserForm(formdata=None, obj=user)
-        form.fingerprint.data = services.user_fingerprint(user)
+        form.version.set(user.version)
     form.organisation_id.choices = _organisation_choices(blank=_("(none)"))
     memberships = db.session.scalars(
         sa.select(Membership)
@@ -174,17 +174,17 @@ def user(user_id: int):
     form.organisation_id.choices = _organisation_choices(blank=_("(none)"))
     if not form.validate_on_submit():
         return _user_page(account, form=form, status=400)
-    with saving(catch=AdminError, quiet=True) as saved:
+    with saving(catch=(AdminError, locking.EditConflict), quiet=True) as saved:
         changed = services.update_user(
             account,
             organisation_id=form.organisation_id.data,
             is_admin=form.is_admin.data,
-            seen=form.fingerprint.data or "",
+            expected_version=form.version.data,
             actor=current_user._get_current_object(),
         )
-    if isinstance(saved.error, Conflict):
+    if isinstance(saved.error, locking.EditConflict):
         flash(saved.message, "error")
-        form.fingerprint.data = services.user_fingerprint(account)
+        form.version.set(account.version)
         return _user_page(account, form=form, status=409)
     if saved.failed:
         getattr(form, saved.error.field or "organisation_id").errors.append(saved.message)
@@ -345,7 +345,7 @@ def _save_organisation(org: Organisation | None):
             form = _organisation_form(OrganisationForm(formdata=None, obj=org), org)
             form.group.data = org.group.value
             form.iati_type.data = org.iati_type or ""
-            form.fingerprint.data = services.organisation_fingerprint(org)
+            form.version.set(org.version)
         else:
             form.group.data = OrgGroup.workers.value
     elif form.validate_on_submit():
@@ -359,14 +359,14 @@ def _save_organisation(org: Organisation | None):
             "iati_type": form.iati_type.data or None,
             "actor": current_user._get_current_object(),
         }
-        with saving(catch=AdminError, quiet=True) as saved:
+        with saving(catch=(AdminError, locking.EditConflict), quiet=True) as saved:
             if org is None:
                 org = services.create_organisation(**fields)
             else:
-                services.update_organisation(org, seen=form.fingerprint.data or "", **fields)
-        if isinstance(saved.error, Conflict):
+                services.update_organisation(org, expected_version=form.version.data, **fields)
+        if isinstance(saved.error, locking.EditConflict):
             flash(saved.message, "error")
-            form.fingerprint.data = services.organisation_fingerprint(org)
+            form.version.set(org.version)
             return render_template("admin/organisation_form.html", form=form, org=org), 409
         if saved.failed:
             getattr(form, saved.error.field or "name").errors.append(saved.message)

@@ -173,10 +173,19 @@ def _is_audited(obj: object) -> TypeIs[Base]:
     return isinstance(obj, Base) and type(obj).__audited__
 
 
+# Never captured on any model: the optimistic lock's edit counter (mel_app/locking.py) is
+# bookkeeping that moves with every save, not a change a person made or needs to read.
+UNCAPTURED = frozenset({"version"})
+
+
 @cache
 def _audited_attrs(cls: type[Base]) -> tuple[ColumnProperty[Any], ...]:
     mapper: Mapper[Base] = inspect(cls)
-    return tuple(attr for attr in mapper.column_attrs if attr.key not in cls.__audit_exclude__)
+    return tuple(
+        attr
+        for attr in mapper.column_attrs
+        if attr.key not in cls.__audit_exclude__ and attr.key not in UNCAPTURED
+    )
 
 
 def _columns(obj: Base) -> list[ColumnProperty[Any]]:

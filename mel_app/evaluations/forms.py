@@ -24,12 +24,13 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from mel_app.confirmation import ConfirmedMixin
 from mel_app.enum_labels import LABELS
 from mel_app.evaluations.services import MAX_POINTS, MIN_POINTS
 from mel_app.integers import BoundedIntegerField
+from mel_app.locking import VersionField
 from mel_app.models import ActionStatus, EvaluationKind, ResponseKind, ScorerGroup
 
 KIND_LABELS = LABELS[EvaluationKind]
@@ -91,7 +92,7 @@ class InviteForm(FlaskForm):
 
 
 class CloseEvaluationForm(ConfirmedMixin, FlaskForm):
-    version = BoundedIntegerField(widget=HiddenInput(), validators=[InputRequired()], minimum=1)
+    version = VersionField()
     submit = SubmitField(_l("Close the evaluation"))
 
 
@@ -101,7 +102,7 @@ class CloseEvaluationForm(ConfirmedMixin, FlaskForm):
 class ScorecardForm(FlaskForm):
     """Fields per criterion are added by `scorecard_form`: point_<id>, justification_<id>, evidence_<id>."""
 
-    version = BoundedIntegerField(widget=HiddenInput(), validators=[InputRequired()], minimum=1)
+    version = VersionField()
     save = SubmitField(_l("Save draft"))
     submit_card = SubmitField(_l("Submit my scorecard"))
 
@@ -139,7 +140,7 @@ def scorecard_form(
 
 
 class ReopenScorecardForm(FlaskForm):
-    version = BoundedIntegerField(widget=HiddenInput(), validators=[InputRequired()], minimum=1)
+    version = VersionField()
     reason = TextAreaField(
         _l("Reason for reopening"), validators=[DataRequired(), Length(max=2000)], render_kw={"rows": 2}
     )
@@ -168,6 +169,7 @@ class RecommendationForm(FlaskForm):
         validate_choice=False,
     )
     addressed_to = StringField(_l("Addressed to (others)"), validators=[Optional(), Length(max=300)])
+    version = VersionField(required=False)
     submit = SubmitField(_l("Save the recommendation"))
 
     def __init__(self, *args: Any, partners: list[Any] = (), **kwargs: Any) -> None:
@@ -183,6 +185,7 @@ class RecommendationForm(FlaskForm):
 
 
 class ResponseForm(FlaskForm):
+    version = VersionField(required=False)
     response = SelectField(
         _l("Management response"),
         choices=[SelectChoice(k.value, label) for k, label in RESPONSE_LABELS.items()],
@@ -218,6 +221,7 @@ class CriteriaSetForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Optional()], render_kw={"rows": 2})
     criteria = FieldList(FormField(CriterionRowForm), min_entries=1, max_entries=60)
+    version = VersionField(required=False)
     submit = SubmitField(_l("Save the criteria set"))
 
     def validate_criteria(self, field: FieldList) -> None:
@@ -241,6 +245,7 @@ class ScaleForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     # Row i is point i + 1; an empty label leaves the point out.
     points = FieldList(FormField(PointRowForm), min_entries=MAX_POINTS, max_entries=MAX_POINTS)
+    version = VersionField(required=False)
     submit = SubmitField(_l("Save the scale"))
 
     def validate_points(self, field: FieldList) -> None:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
-from mel_app import audit, workflow
+from mel_app import audit, locking, workflow
 from mel_app.evaluations import stats
 from mel_app.extensions import db
 from mel_app.integers import to_int
@@ -79,8 +79,8 @@ class EvaluationError(DomainError):
     http_status = 422
 
 
-class ConflictError(EvaluationError):
-    """Someone else changed the object since the user loaded it (optimistic lock)."""
+class ConflictError(EvaluationError, locking.EditConflict):
+    """Someone else changed the object since the user loaded it (optimistic lock, `mel_app.locking`)."""
 
     http_status = 409
 

@@ -14,7 +14,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import SelectChoice
 
-from mel_app import audit, confirmation
+from mel_app import audit, confirmation, locking
 from mel_app.evaluations import services
 from mel_app.evaluations.chart import group_chart
 from mel_app.evaluations.forms import (
@@ -301,10 +301,10 @@ def close(evaluation_id: int):
             return confirmation.to_confirmation()
         return _confirm_close_page(evaluation, CloseEvaluationForm(formdata=None, version=evaluation.version))
     form = CloseEvaluationForm()
-    if not form.validate_on_submit() or not str(form.version.data).isdigit():
+    if not form.validate_on_submit():
         return _confirm_close_page(evaluation, form, 400)
     with saving(_("The evaluation is closed: it takes no more scores."), catch=EvaluationError) as saved:
-        services.close_evaluation(evaluation, actor=current_user, expected_version=int(form.version.data))
+        services.close_evaluation(evaluation, actor=current_user, expected_version=form.version.data)
     if saved.failed:
         return _render_detail(services.load_evaluation(evaluation_id), 409)
     return redirect(url_for("evaluations.detail", evaluation_id=evaluation.id))
@@ -381,7 +381,7 @@ def scorecard(evaluation_id: int):
     except EvaluationError as exc:
         flash(str(exc), "error")
         return _render_scorecard(evaluation, card, form, 409)
-    if not form.validate_on_submit() or not str(form.version.data).isdigit():
+    if not form.validate_on_submit():
         return _render_scorecard(evaluation, card, form, 422)
     submit = bool(form.submit_card.data)
     answers = _answers(form, criteria)
@@ -393,14 +393,14 @@ def scorecard(evaluation_id: int):
         return _render_scorecard(evaluation, card, form, 422)
     with saving(catch=EvaluationError) as saved:
         services.save_scorecard(
-            card, actor=current_user, expected_version=int(form.version.data), answers=answers, submit=submit
+            card, actor=current_user, expected_version=form.version.data, answers=answers, submit=submit
         )
     if saved.failed:
         evaluation = services.load_evaluation(evaluation_id)
         card = services.load_scorecard(evaluation_id, current_user.id)
         if isinstance(saved.error, ConflictError):
             # Keep the user's answers; the next save is made against what is stored now.
-            form.version.data = card.version
+            form.version.set(card.version)
         return _render_scorecard(evaluation, card, form, 409)
     if submit:
         flash(_("Your scorecard is submitted. Thank you."), "success")
@@ -458,13 +458,13 @@ def reopen_scorecard(evaluation_id: int, card_id: int):
     except EvaluationError as exc:
         flash(str(exc), "error")
         return _render_other(evaluation, card, form, 409)
-    if not form.validate_on_submit() or not str(form.version.data).isdigit():
+    if not form.validate_on_submit():
         return _render_other(evaluation, card, form, 422)
     with saving(
         _("The scorecard is reopened; its scorer can change it and submit it again."), catch=EvaluationError
     ) as saved:
         services.reopen_scorecard(
-            card, actor=current_user, expected_version=int(form.version.data), reason=form.reason.data
+            card, actor=current_user, expected_version=form.version.data, reason=form.reason.data
         )
     if saved.failed:
         evaluation = services.load_evaluation(evaluation_id)
@@ -591,10 +591,13 @@ def edit_recommendation(rec_id: int):
     rec = _recommendation_or_404(rec_id)
     require(can_edit_recommendation(current_user, rec), visible=True)
     form = RecommendationForm(obj=rec, partners=services.partner_organisations(rec.evaluation.project_id))
+    if request.method == "GET":
+        form.version.set(rec.version)
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_template("evaluations/recommendation_edit.html", rec=rec, form=form), status
-    with saving(_("Recommendation saved."), catch=EvaluationError) as saved:
+    with saving(_("Recommendation saved."), catch=(locking.EditConflict, EvaluationError)) as saved:
+        locking.claim(rec, form.version.data)
         services.update_recommendation(
             rec,
             actor=current_user,
@@ -602,6 +605,8 @@ def edit_recommendation(rec_id: int):
             addressed_to=form.addressed_to.data or "",
             addressed_organisation_id=to_int(form.addressed_organisation_id.data, minimum=1),
         )
+    if isinstance(saved.error, locking.EditConflict):
+        form.version.set(rec.version)
     if saved.failed:
         return render_template("evaluations/recommendation_edit.html", rec=rec, form=form), 409
     return redirect(url_for("evaluations.detail", evaluation_id=rec.evaluation_id, _anchor="recommendations"))
@@ -617,10 +622,12 @@ def respond(rec_id: int):
         form.planned_action.data = rec.planned_action
         form.due_date.data = rec.due_date
         form.action_status.data = (rec.action_status or ActionStatus.not_started).value
+        form.version.set(rec.version)
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_template("evaluations/respond.html", rec=rec, form=form), status
-    with saving(_("Management response saved."), catch=EvaluationError) as saved:
+    with saving(_("Management response saved."), catch=(locking.EditConflict, EvaluationError)) as saved:
+        locking.claim(rec, form.version.data)
         services.respond_to_recommendation(
             rec,
             actor=current_user,
@@ -629,6 +636,9 @@ def respond(rec_id: int):
             due_date=form.due_date.data,
             action_status=ActionStatus(form.action_status.data),
         )
+    if isinstance(saved.error, locking.EditConflict):
+        form.version.set(rec.version)
+        return render_template("evaluations/respond.html", rec=rec, form=form), 409
     if saved.failed:
         return render_template("evaluations/respond.html", rec=rec, form=form), 422
     return redirect(url_for("evaluations.detail", evaluation_id=rec.evaluation_id, _anchor="recommendations"))

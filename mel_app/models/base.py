@@ -83,6 +83,19 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class Versioned:
+    """The optimistic lock of a row people edit in forms (mel_app/locking.py): an edit counter.
+
+    Every edit form carries the number it was loaded with; `locking.claim` moves it on with one
+    conditional UPDATE, so of two people saving the same version exactly one succeeds.
+    """
+
+    version: Mapped[int] = mapped_column(default=1, server_default=sa.text("1"))
+
+    # Columns whose change is bookkeeping, not an edit: they leave the version where it is.
+    __version_ignores__: frozenset[str] = frozenset({"created_at", "updated_at"})
+
+
 class OrgGroup(enum.StrEnum):
     """The constituency of an organisation: every consolidated figure can be broken down by it."""
 

@@ -17,6 +17,7 @@ from mel_app.models.base import (
     ScorecardStatus,
     ScorerGroup,
     TimestampMixin,
+    Versioned,
     str_enum,
     utcnow,
 )
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from mel_app.models.user import Organisation, User
 
 
-class CriteriaSet(TimestampMixin, Base):
+class CriteriaSet(Versioned, TimestampMixin, Base):
     __tablename__ = "criteria_set"
     __audited__ = True
 
@@ -55,7 +56,7 @@ class Criterion(TimestampMixin, Base):
     criteria_set: Mapped[CriteriaSet] = relationship(back_populates="criteria")
 
 
-class Scale(TimestampMixin, Base):
+class Scale(Versioned, TimestampMixin, Base):
     __tablename__ = "scale"
     __audited__ = True
 
@@ -168,7 +169,7 @@ class Score(TimestampMixin, Base):
     criterion: Mapped[Criterion] = relationship()
 
 
-class Recommendation(TimestampMixin, Base):
+class Recommendation(Versioned, TimestampMixin, Base):
     """An evaluation's recommendation and the management response, as the ILO publishes them."""
 
     __tablename__ = "recommendation"

@@ -20,6 +20,7 @@ from mel_app.models.base import (
     Measure,
     ResultType,
     TimestampMixin,
+    Versioned,
     str_enum,
     utcnow,
 )
@@ -39,7 +40,7 @@ def _default_aggregation(context: DefaultExecutionContext) -> str:
     return DEFAULT_AGGREGATION[measure].value
 
 
-class Result(TimestampMixin, Base):
+class Result(Versioned, TimestampMixin, Base):
     __tablename__ = "result"
     __audited__ = True
     __table_args__ = (
@@ -66,7 +67,7 @@ class Result(TimestampMixin, Base):
     )
 
 
-class Indicator(TimestampMixin, Base):
+class Indicator(Versioned, TimestampMixin, Base):
     __tablename__ = "indicator"
     __audited__ = True
     __table_args__ = (

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mel_app.models.base import Base, FundingModality, Phase, Role, TimestampMixin, str_enum
+from mel_app.models.base import Base, FundingModality, Phase, Role, TimestampMixin, Versioned, str_enum
 
 if TYPE_CHECKING:
     from mel_app.models.framework import Result
@@ -25,7 +25,7 @@ def is_valid_reference(reference: str) -> bool:
     return bool(ILO_REFERENCE_RE.fullmatch(reference or ""))
 
 
-class Project(TimestampMixin, Base):
+class Project(Versioned, TimestampMixin, Base):
     __tablename__ = "project"
     __audit_project__ = "id"
     __audited__ = True
@@ -150,7 +150,7 @@ class Partner(TimestampMixin, Base):
     organisation: Mapped[Organisation] = relationship()
 
 
-class ReportingPeriod(TimestampMixin, Base):
+class ReportingPeriod(Versioned, TimestampMixin, Base):
     __tablename__ = "reporting_period"
     __audited__ = True
     __table_args__ = (

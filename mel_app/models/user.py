@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mel_app.models.base import Base, OrgGroup, TimestampMixin, str_enum, utcnow
+from mel_app.models.base import Base, OrgGroup, TimestampMixin, Versioned, str_enum, utcnow
 
 if TYPE_CHECKING:
     from mel_app.models.project import Membership
 
 
-class Organisation(TimestampMixin, Base):
+class Organisation(Versioned, TimestampMixin, Base):
     __tablename__ = "organisation"
     __audited__ = True
     __table_args__ = (
@@ -45,13 +45,30 @@ class Organisation(TimestampMixin, Base):
         return f"{self.name} ({self.acronym})" if self.acronym else self.name
 
 
-class User(TimestampMixin, Base):
+class User(Versioned, TimestampMixin, Base):
     __tablename__ = "user"
     __audited__ = True
     # Secrets never reach the trail; the last used time step changes at every sign-in with a code
     # and says nothing a reader needs (the sign-in itself is recorded).
     __audit_exclude__ = frozenset(
         {"password_hash", "session_token", "totp_secret", "totp_last_step", "last_seen_at"}
+    )
+    # An administrator edits the organisation and the administrator flag (and deactivates): the
+    # person's own sign-ins, password, second factor and preferences do not make that form stale.
+    __version_ignores__ = frozenset(
+        {
+            "created_at",
+            "updated_at",
+            "last_login_at",
+            "last_seen_at",
+            "password_hash",
+            "session_token",
+            "totp_secret",
+            "totp_enabled_at",
+            "totp_last_step",
+            "preferred_language",
+            "time_zone",
+        }
     )
     __table_args__ = (
         # Emails are stored lower-cased, so the unique constraint is case-insensitive.

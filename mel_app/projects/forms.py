@@ -33,6 +33,7 @@ from mel_app.enum_labels import LABELS
 from mel_app.exports.iati_codes import CURRENCIES, ORGANISATION_TYPES, SECTORS
 from mel_app.integers import BoundedIntegerField, to_int
 from mel_app.kit.web import choices
+from mel_app.locking import VersionField
 from mel_app.models import Aggregation, FundingModality, Measure, Phase, ResultType
 from mel_app.projects import framework as fw
 from mel_app.projects.countries import country_choices, country_name
@@ -170,7 +171,7 @@ class ProjectForm(FlaskForm):
         filters=[normalise_reminder_days],
         render_kw={"autocomplete": "off", "inputmode": "numeric"},
     )
-    updated_at = HiddenField()
+    version = VersionField(required=False)
     submit = SubmitField(_l("Save"))
 
     def __init__(
@@ -299,7 +300,7 @@ class ResultForm(ReasonMixin, FlaskForm):
         _l("Description"), validators=[Optional(), Length(max=5000)], render_kw={"rows": 3}
     )
     parent_id = SelectField(_l("Under"), coerce=optional_int, validators=[Optional()])
-    updated_at = HiddenField()
+    version = VersionField(required=False)
     submit = SubmitField(_l("Save"))
 
     def validate_code(self, field: Any) -> None:
@@ -342,7 +343,7 @@ class IndicatorForm(ReasonMixin, FlaskForm):
         ),
         validators=[Optional()],
     )
-    updated_at = HiddenField()
+    version = VersionField(required=False)
     submit = SubmitField(_l("Save"))
 
     def validate_code(self, field: Any) -> None:
@@ -420,7 +421,7 @@ class PeriodForm(FlaskForm):
     start_date = DateField(_l("Start date"), validators=[InputRequired()])
     end_date = DateField(_l("End date"), validators=[InputRequired()])
     due_date = DateField(_l("Reports due on"), validators=[InputRequired()])
-    updated_at = HiddenField()
+    version = VersionField(required=False)
     submit = SubmitField(_l("Save period"))
 
     def validate_end_date(self, field: Any) -> None:

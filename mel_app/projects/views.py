@@ -22,7 +22,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from mel_app import audit, confirmation
+from mel_app import audit, confirmation, locking
 from mel_app.enum_labels import LABELS
 from mel_app.extensions import db
 from mel_app.figures import Aggregation, Figure, NoShare
@@ -81,15 +81,6 @@ CHANGE_ACTIONS = ("up", "down", "archive", "restore", "delete")
 
 def _today() -> date:
     return datetime.now(UTC).date()
-
-
-def _stamp(obj: Any) -> str:
-    """The optimistic-lock token of a row without a version column: its last update time."""
-    return obj.updated_at.isoformat() if getattr(obj, "updated_at", None) else ""
-
-
-def _stale(form: Any, obj: Any) -> bool:
-    return bool(form.updated_at.data) and form.updated_at.data != _stamp(obj)
 
 
 # Enumeration labels come from the `label` filter (mel_app/enum_labels.py); only what is not an
@@ -286,19 +277,15 @@ def edit(project_id: int):
             {s.code: s.percentage for s in project.sectors},
             {c.country: c.percentage for c in project.countries},
         )
-        form.updated_at.data = _stamp(project)
+        form.version.set(project.version)
         return render_template("projects/form.html", form=form, project=project)
     if not form.validate_on_submit():
         return render_template("projects/form.html", form=form, project=project), 422
-    if _stale(form, project):
-        flash(
-            _("Someone else changed this project meanwhile. Your changes are below: check and save again."),
-            "error",
-        )
-        form.updated_at.data = _stamp(project)
-        return render_template("projects/form.html", form=form, project=project), 409
-    with saving(_("Project saved."), catch=services.ProjectError) as saved:
+    with saving(_("Project saved."), catch=(locking.EditConflict, services.ProjectError)) as saved:
+        locking.claim(project, form.version.data)
         services.update_project(project, _project_data(form), actor=current_user)
+    if isinstance(saved.error, locking.EditConflict):
+        form.version.set(project.version)
     if saved.failed:
         return render_template("projects/form.html", form=form, project=project), 409
     return redirect(url_for("projects.detail", project_id=project.id))
@@ -496,19 +483,15 @@ def edit_result(project_id: int, result_id: int):
     if request.method == "GET":
         form.type.data = result.type.value
         form.parent_id.data = result.parent_id
-        form.updated_at.data = _stamp(result)
+        form.version.set(result.version)
         return _result_form_page(project, form, result)
     if not form.validate_on_submit():
         return _result_form_page(project, form, result, 422)
-    if _stale(form, result):
-        flash(
-            _("Someone else changed this result meanwhile. Your changes are below: check and save again."),
-            "error",
-        )
-        form.updated_at.data = _stamp(result)
-        return _result_form_page(project, form, result, 409)
-    with saving(_("Saved."), catch=fw.FrameworkError) as saved:
+    with saving(_("Saved."), catch=(locking.EditConflict, fw.FrameworkError)) as saved:
+        locking.claim(result, form.version.data)
         fw.update_result(result, _result_data(form), actor=current_user, reason=form.reason.data)
+    if isinstance(saved.error, locking.EditConflict):
+        form.version.set(result.version)
     if saved.failed:
         return _result_form_page(project, form, result, 409)
     return redirect(url_for("projects.framework", project_id=project.id, _anchor=f"result-{result.id}"))
@@ -559,19 +542,15 @@ def edit_indicator(project_id: int, indicator_id: int):
         form.measure.data = indicator.measure.value
         form.baseline_value.data = fw.input_text(indicator.baseline_value, indicator.measure)
         form.target_value.data = fw.input_text(indicator.target_value, indicator.measure)
-        form.updated_at.data = _stamp(indicator)
+        form.version.set(indicator.version)
         return _indicator_form_page(project, form, indicator.result, indicator)
     if not form.validate_on_submit():
         return _indicator_form_page(project, form, indicator.result, indicator, 422)
-    if _stale(form, indicator):
-        flash(
-            _("Someone else changed this indicator meanwhile. Your changes are below: check and save again."),
-            "error",
-        )
-        form.updated_at.data = _stamp(indicator)
-        return _indicator_form_page(project, form, indicator.result, indicator, 409)
-    with saving(_("Saved."), catch=fw.FrameworkError) as saved:
+    with saving(_("Saved."), catch=(locking.EditConflict, fw.FrameworkError)) as saved:
+        locking.claim(indicator, form.version.data)
         fw.update_indicator(indicator, form.to_data(), actor=current_user, reason=form.reason.data)
+    if isinstance(saved.error, locking.EditConflict):
+        form.version.set(indicator.version)
     if saved.failed:
         return _indicator_form_page(project, form, indicator.result, indicator, 409)
     return redirect(url_for("projects.framework", project_id=project.id, _anchor=f"indicator-{indicator.id}"))
@@ -895,21 +874,19 @@ def edit_period(project_id: int, period_id: int):
         ), status
 
     if request.method == "GET":
-        form.updated_at.data = _stamp(period)
+        form.version.set(period.version)
         return page()
     if not form.validate_on_submit():
         return page(422)
-    if _stale(form, period):
-        flash(
-            _("Someone else changed this period meanwhile. Your changes are below: check and save again."),
-            "error",
-        )
-        form.updated_at.data = _stamp(period)
-        return page(409)
     with saving(
-        _("Period saved."), catch=periods_mod.PeriodError, integrity=_("This clashes with another period.")
+        _("Period saved."),
+        catch=(locking.EditConflict, periods_mod.PeriodError),
+        integrity=_("This clashes with another period."),
     ) as saved:
+        locking.claim(period, form.version.data)
         periods_mod.update_period(period, _spec(form), actor=current_user)
+    if isinstance(saved.error, locking.EditConflict):
+        form.version.set(period.version)
     if saved.failed:
         return page(409)
     return redirect(url_for("projects.periods", project_id=project.id))

@@ -27,17 +27,17 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
-    InputRequired,
     Length,
     NumberRange,
     Optional,
     StopValidation,
     ValidationError,
 )
-from wtforms.widgets import HiddenInput, TextInput
+from wtforms.widgets import TextInput
 
 from mel_app.confirmation import ConfirmedMixin
-from mel_app.integers import BoundedIntegerField, to_int
+from mel_app.integers import to_int
+from mel_app.locking import VersionField
 from mel_app.models import (
     NARRATIVE_SECTIONS,
     DesignItemKind,
@@ -125,20 +125,6 @@ class NumberField(Field):
         if number != number.quantize(Decimal("0.0001")):
             raise ValueError(_("Use at most four decimal places."))
         self.data = number
-
-
-class VersionField(BoundedIntegerField):
-    """The version of the submission the user saw: every edit and transition carries it."""
-
-    widget = HiddenInput()
-
-    def __init__(self, **kwargs):
-        super().__init__(
-            validators=[InputRequired(message=_l("Reload the page and try again."))], minimum=1, **kwargs
-        )
-
-    def set(self, version: int) -> None:
-        self.data, self.raw_data = version, None
 
 
 def options(pairs) -> list[SelectChoice]:

@@ -77,7 +77,6 @@ def claim_evaluation(
     )
     if not won:
         _stale(evaluation)
-    evaluation.version = expected_version + 1
     return target
 
 
@@ -144,7 +143,6 @@ def claim_scorecard(
     )
     if not won:
         _stale(card)
-    card.version = expected_version + 1
     return target
 
 

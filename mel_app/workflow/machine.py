@@ -16,7 +16,7 @@ from typing import Generic, TypeAlias, TypeVar
 
 import sqlalchemy as sa
 
-from mel_app.extensions import db
+from mel_app import locking
 from mel_app.kit.errors import DomainError
 from mel_app.models import Evaluation, Scorecard, Submission
 
@@ -87,14 +87,21 @@ def conditional_update(
     conditions: tuple[sa.ColumnElement[bool], ...] = (),
     values: Mapping[str, object] | None = None,
 ) -> bool:
-    """The one UPDATE that changes a row of a state machine: bumps its version (and sets `values`)
-    only if nobody changed it since `expected_version` and `conditions` still hold.
+    """The one UPDATE that changes a row of a state machine: the app's optimistic lock
+    (`mel_app.locking.claim`) with the state as a further condition. It bumps the version (and
+    sets `values`) only if nobody changed the row since `expected_version` and `conditions` still
+    hold.
 
     True when this request won; the caller then refuses the loser with who came first."""
-    result = db.session.execute(
-        sa.update(model)
-        .where(model.id == obj.id, model.version == expected_version, *conditions)
-        .values(version=expected_version + 1, **(values or {}))
-        .execution_options(synchronize_session=False)
-    )
-    return bool(getattr(result, "rowcount", 0) == 1)
+    try:
+        locking.claim(obj, expected_version, *conditions, values=dict(values or {}), conflict=_Lost)
+    except _Lost:
+        return False
+    return True
+
+
+class _Lost(Exception):
+    """Another request changed the row first (the caller words the refusal)."""
+
+    def __init__(self, obj: object) -> None:
+        super().__init__()

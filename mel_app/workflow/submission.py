@@ -4,8 +4,8 @@
     submitted --approve--> approved --reopen--> returned
     draft/returned --withdraw--> withdrawn
 
-Every transition, and every edit, is one conditional UPDATE
-(`... WHERE id = :id AND status = :expected AND version = :v`). Of two people acting on the same
+Every transition, and every edit, is one conditional UPDATE (`mel_app.locking.claim`:
+`... WHERE id = :id AND status = :expected AND version = :v`). Of two people acting on the same
 version exactly one changes the row; the other gets a `WorkflowConflict` that says who did what
 and when, and their own input is never lost (the views show it again). Who is told of a
 transition is the caller's business (the submissions service notifies).
@@ -19,11 +19,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from mel_app import audit, dates
+from mel_app import audit, locking
 from mel_app.extensions import db
 from mel_app.models import AuditEvent, Status, Submission, User, utcnow
 from mel_app.workflow.labels import status_label
-from mel_app.workflow.machine import Machine, Transition, WorkflowError, conditional_update
+from mel_app.workflow.machine import Machine, Transition, WorkflowError
 
 
 class Action(enum.StrEnum):
@@ -65,8 +65,8 @@ def is_editable(status: Status) -> bool:
     return status in EDITABLE
 
 
-class WorkflowConflict(WorkflowError):
-    """Someone else changed the submission since the user loaded it."""
+class WorkflowConflict(WorkflowError, locking.EditConflict):
+    """Someone else changed the submission since the user loaded it (`mel_app.locking`)."""
 
     def __init__(self, *, action: str | None, who: str | None, when: datetime | None, status: Status) -> None:
         super().__init__()
@@ -92,11 +92,7 @@ class WorkflowConflict(WorkflowError):
         return template % {"who": self.who, "when": when}
 
 
-def _format_when(when: datetime) -> str:
-    # Today's: the time alone (with its zone); "today" is the reader's day, not UTC's.
-    if dates.local(when).date() == dates.local(utcnow()).date():
-        return dates.format_time(when)
-    return dates.format_datetime(when, "short")
+_format_when = locking.format_when
 
 
 # The actions that tell who last changed a submission (the automatic capture's generic
@@ -144,21 +140,14 @@ def _conditional_update(
     sub: Submission, *, expected_status: Status, expected_version: int, values: dict[str, object]
 ) -> None:
     """The one UPDATE that changes a submission; refuses with a conflict when someone came first."""
-    won = conditional_update(
-        Submission,
-        sub,
-        expected_version=expected_version,
-        conditions=(Submission.status == expected_status,),
-        values=values,
+    locking.claim(
+        sub, expected_version, Submission.status == expected_status, values=values, conflict=last_change
     )
     db.session.refresh(sub)
-    if not won:
-        raise last_change(sub)
 
 
 def _check_version(sub: Submission, expected_version: int) -> None:
-    if sub.version != expected_version:
-        raise last_change(sub)
+    locking.check(sub, expected_version, conflict=last_change)
 
 
 def _stamps(action: Action, actor: User, now: datetime) -> dict[str, object]:

@@ -5,7 +5,7 @@ from tests.authz.policy import Route, admin_only
 POLICIES = {
     "admin.users": Route(get=admin_only(200)),
     "admin.invite_user": Route(get=admin_only(200), post=admin_only(400)),
-    # The empty form lacks the fingerprint of what the admin saw: refused as a conflict.
+    # The empty form lacks the version of what the admin saw: refused as a conflict.
     "admin.user": Route(get=admin_only(200), post=admin_only(409)),
     "admin.deactivate_user": Route(post=admin_only(302)),
     "admin.reactivate_user": Route(post=admin_only(302), args=lambda w: {"user_id": w.user_deactivated}),

@@ -65,11 +65,11 @@ POLICIES = {
     # The evaluator of this world has a draft scorecard: like the results, recommending waits
     # until it is in (tests/test_evaluations_admin.py covers the evaluator who has scored).
     "evaluations.add_recommendation": Route(post=project()),
-    # Its author edits a recommendation until management has responded (an empty form keeps the
-    # text as it is).
+    # Its author edits a recommendation until management has responded (the empty form lacks the
+    # version the author saw: refused as a conflict).
     "evaluations.edit_recommendation": Route(
         get=project(evaluator=200),
-        post=project(evaluator=302),
+        post=project(evaluator=409),
         args=lambda w: {"rec_id": w.recommendation},
     ),
     # Management (the project's specialists) responds. The evaluation is closed, so every member
