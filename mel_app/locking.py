@@ -49,8 +49,9 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import InstanceState, Session
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from wtforms.validators import InputRequired, Optional
 from wtforms.widgets import HiddenInput
 
@@ -82,15 +83,19 @@ class EditConflict(DomainError):
 
     def describe(self) -> str:
         if self.who and self.when:
-            return _(
-                "%(who)s changed this at %(when)s, after you opened it. Nothing of yours was lost: "
-                "check it and send it again.",
-                who=self.who,
-                when=format_when(self.when),
+            return str(
+                _(
+                    "%(who)s changed this at %(when)s, after you opened it. Nothing of yours was lost: "
+                    "check it and send it again.",
+                    who=self.who,
+                    when=format_when(self.when),
+                )
             )
-        return _(
-            "Someone else changed this in the meantime. Nothing of yours was lost: "
-            "check it and send it again."
+        return str(
+            _(
+                "Someone else changed this in the meantime. Nothing of yours was lost: "
+                "check it and send it again."
+            )
         )
 
 
@@ -146,15 +151,16 @@ def claim(
     then reloaded so the page shows what is stored now.
     """
     model = type(obj)
-    result = None
+    won = False
     if loaded_version is not None:
-        result = db.session.execute(
+        result: CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
             sa.update(model)
             .where(model.id == obj.id, model.version == loaded_version, *conditions)
             .values({"version": loaded_version + 1, **_unstamped(model), **(values or {})})
             .execution_options(synchronize_session=False)
         )
-    if result is None or result.rowcount != 1:
+        won = result.rowcount == 1
+    if not won or loaded_version is None:
         db.session.refresh(obj)
         raise conflict(obj)
     # What the statement wrote, without the ORM writing it a second time at the next flush.
@@ -184,7 +190,7 @@ def _move_versions(session: Session, flush_context: Any, instances: Any) -> None
     for obj in session.dirty:
         if not isinstance(obj, Versioned):
             continue
-        state = sa.inspect(obj)
+        state: InstanceState[Versioned] = instance_state(obj)
         if state.key is None or state.key in claimed or state.attrs.version.history.has_changes():
             continue
         ignored = type(obj).__version_ignores__
@@ -220,6 +226,8 @@ class VersionField(BoundedIntegerField):
     def __init__(self, *, required: bool = True, **kwargs: Any) -> None:
         required_ = InputRequired(message=_l("Reload the page and try again."))
         super().__init__(validators=[required_ if required else Optional()], minimum=1, **kwargs)
+
+    data: int | None
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         if not valuelist:  # a form sent without it: no version, even if the form was given the record
