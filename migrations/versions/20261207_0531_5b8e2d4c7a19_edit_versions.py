@@ -1,7 +1,7 @@
 """edit versions
 
 Revision ID: 5b8e2d4c7a19
-Revises: 7a3d9c4e2f61
+Revises: 9b2e4c7d1a58
 Create Date: 2026-12-07 05:30:00
 
 An edit counter (`version`) on every record people edit in forms that had none: projects,
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5b8e2d4c7a19'
-down_revision = '7a3d9c4e2f61'
+down_revision = '9b2e4c7d1a58'
 branch_labels = None
 depends_on = None
 
