@@ -18,21 +18,15 @@ from typing import NoReturn
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from mel_app import locking
 from mel_app.extensions import db
 from mel_app.models import Evaluation, EvaluationStatus, Scorecard, ScorecardStatus
 from mel_app.workflow.machine import Machine, Transition, WorkflowError, conditional_update
 
 
 class StaleError(WorkflowError):
-    """Someone else changed the evaluation or scorecard since the user loaded it."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            _(
-                "Someone else changed this in the meantime. Nothing of yours was lost: "
-                "check it and send it again."
-            )
-        )
+    """Someone else changed the evaluation or scorecard since the user loaded it; the message
+    says who and when, as every conflict of the app does (`mel_app.locking`)."""
 
 
 # --- evaluations ----------------------------------------------------------------------------------
@@ -147,5 +141,6 @@ def claim_scorecard(
 
 
 def _stale(obj: Evaluation | Scorecard) -> NoReturn:
+    message = str(locking.last_change(obj))
     db.session.expire(obj)
-    raise StaleError()
+    raise StaleError(message)
