@@ -251,6 +251,8 @@ ACTION_LABELS = {
     "project.create": _l("Project created"),
     "project.update": _l("Project details changed"),
     "project.approve_framework": _l("Results framework approved"),
+    "project.publish": _l("Project dashboard made public"),
+    "project.unpublish": _l("Project dashboard no longer public"),
     "project_country.create": _l("Country added"),
     "project_country.update": _l("Country share changed"),
     "project_country.delete": _l("Country removed"),
