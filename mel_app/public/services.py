@@ -30,7 +30,6 @@ from mel_app import audit
 from mel_app.evaluations import services as evaluation_services
 from mel_app.exports.scope import ExportContext, Scope
 from mel_app.extensions import db
-from mel_app.integers import to_int
 from mel_app.models import Evaluation, EvaluationStatus, Project, Recommendation, utcnow
 from mel_app.permissions import public_project_ids
 from mel_app.projects import services as project_services
@@ -69,18 +68,13 @@ def published_projects() -> list[Project]:
     )
 
 
-def published_project(key: str) -> Project | None:
-    """A published project by its id or its ILO reference; None for any other (unpublished or
-    missing alike, so the answer does not tell whether a project exists)."""
-    clauses = [Project.reference == key.strip().upper()[:32]]
-    project_id = to_int(key, minimum=1)
-    if project_id is not None:
-        clauses.append(Project.id == project_id)
+def published_project(project_id: int) -> Project | None:
+    """A published project; None for any other (unpublished or missing alike, so the answer does
+    not tell whether a project exists)."""
     return db.session.scalar(
         sa.select(Project)
-        .where(sa.or_(*clauses), Project.id.in_(public_project_ids()))
+        .where(Project.id == project_id, Project.id.in_(public_project_ids()))
         .options(selectinload(Project.countries))
-        .limit(1)
     )
 
 

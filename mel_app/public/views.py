@@ -69,10 +69,10 @@ def index():
     return render_template("public/index.html", projects=services.published_projects(), public_page=True)
 
 
-@bp.get("/public/projects/<key>")
+@bp.get("/public/projects/<int:project_id>")
 @public
-def project(key: str):
-    found = services.published_project(key)
+def project(project_id: int):
+    found = services.published_project(project_id)
     if found is None:
         abort(404)
     today = datetime.now(UTC).date()
@@ -89,11 +89,11 @@ def project(key: str):
     )
 
 
-@bp.get("/public/projects/<key>/evaluations/<int:evaluation_id>")
+@bp.get("/public/projects/<int:project_id>/evaluations/<int:evaluation_id>")
 @public
-def evaluation(key: str, evaluation_id: int):
+def evaluation(project_id: int, evaluation_id: int):
     """A closed evaluation of a published project: consolidated results and management responses."""
-    found = services.published_project(key)
+    found = services.published_project(project_id)
     item = services.closed_evaluation(found, evaluation_id) if found is not None else None
     if item is None:
         abort(404)
