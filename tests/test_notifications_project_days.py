@@ -17,11 +17,7 @@ def _edit(client, post, world, days):  # noqa: F811 - the fixture imported above
 
 
 def test_the_days_are_saved_in_order_and_bad_ones_refused_with_a_message(
-    app,
-    client,
-    login,
-    post,
-    world,  # noqa: F811 - the fixture imported above
+    app, client, login, post, world  # noqa: F811 - the fixture imported above
 ):
     login("spec@example.org")
     assert _edit(client, post, world, " 3, 14 ").status_code == 302

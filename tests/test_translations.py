@@ -49,16 +49,10 @@ def test_every_message_is_translated_with_its_placeholders(source_messages, lang
         if m.id and not m.fuzzy:
             singular = m.id[0] if isinstance(m.id, tuple) else m.id
             translations[(m.context, singular)] = m
-    missing = sorted(
-        s
-        for c, s in source_messages
-        if (c, s) not in translations
-        or not all(
-            translations[(c, s)].string
-            if isinstance(translations[(c, s)].string, tuple)
-            else [translations[(c, s)].string]
-        )
-    )
+    missing = sorted(s for c, s in source_messages if (c, s) not in translations or not all(
+        translations[(c, s)].string if isinstance(translations[(c, s)].string, tuple)
+        else [translations[(c, s)].string]
+    ))
     assert not missing, f"{len(missing)} message(s) without a {lang} translation, e.g. {missing[:5]}"
     wrong, lost = [], []
     for key in source_messages:

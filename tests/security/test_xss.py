@@ -503,10 +503,8 @@ def html_string_problems(source: str, where: str) -> list[str]:
             problems.append(f"{where}:{node.lineno}: a lazy string formatted with a value: use _() instead")
         elif name in markup and not all(isinstance(a, ast.Constant) for a in node.args):
             problems.append(f"{where}:{node.lineno}: Markup() of something other than a literal")
-        elif (
-            isinstance(func, ast.Attribute)
-            and func.attr == "format"
-            and (isinstance(func.value, ast.Call) and getattr(func.value.func, "id", "") in markup)
+        elif isinstance(func, ast.Attribute) and func.attr == "format" and (
+            isinstance(func.value, ast.Call) and getattr(func.value.func, "id", "") in markup
         ):
             problems.append(f"{where}:{node.lineno}: Markup(...).format(...)")
     return problems
