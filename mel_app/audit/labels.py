@@ -124,6 +124,7 @@ FIELD_LABELS = {
     "preferred_language": _l("Language"),
     "time_zone": _l("Time zone"),
     "project_id": _l("Project"),
+    "published_at": _l("Public since"),
     "reference": _l("ILO reference"),
     "responded_at": _l("Responded on"),
     "responded_by_id": _l("Responded by"),
