@@ -102,6 +102,7 @@ def test_a_published_project_shows_approved_data_only_without_sign_in(app, clien
     # Every link of the public pages leads to a public page, without signing in.
     for href in etree.HTML(page).xpath("//main//a/@href"):
         assert client.get(urljoin("http://localhost/public/projects", href)).status_code == 200, href
+    client.get("/public/projects?lang=en")  # the language links above chose each language in turn
 
     resp = client.get(f"/public/projects/{world['project']}")
     assert resp.status_code == 200
@@ -119,6 +120,9 @@ def test_a_published_project_shows_approved_data_only_without_sign_in(app, clien
     ev_html = evaluation.get_data(as_text=True)
     assert "Train more women organisers" in ev_html and "Two more campaigns" in ev_html
     assert "Individual scores" not in ev_html
+    # One scorecard per group in this evaluation: only the "All groups" lines are public.
+    rows = etree.HTML(ev_html).xpath("//table[contains(@class,'stats')]//th[@scope='row']")
+    assert rows and {"".join(r.itertext()).strip() for r in rows} == {"All groups"}
     _assert_nothing_private(app, ev_html)
     # An open evaluation is not public.
     assert (

@@ -8,9 +8,9 @@ make known, and nothing that names or points at a person:
 - its results framework with the figures of *approved* reports only (the same figures as the
   project page, from `mel_app.figures` through `projects.services.load_project_page`), without
   the per-organisation breakdown of those figures;
-- its *closed* evaluations: the consolidated statistics per criterion and group (never one
-  person's scores, never who scored) and the recommendations with their management responses
-  (never who wrote or answered them).
+- its *closed* evaluations: the consolidated statistics per criterion, overall and for the groups
+  with enough scorecards (`MIN_PUBLIC_SCORECARDS`; never one person's scores, never who scored)
+  and the recommendations with their management responses (never who wrote or answered them).
 
 Never: names or e-mail addresses of users, comments, reports that are drafts, submitted,
 returned or withdrawn, attachments, the reporting status grid, open evaluations.
@@ -18,7 +18,7 @@ returned or withdrawn, attachments, the reporting status grid, open evaluations.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -28,6 +28,7 @@ from sqlalchemy.orm import selectinload
 
 from mel_app import audit
 from mel_app.evaluations import services as evaluation_services
+from mel_app.evaluations.stats import CriterionSummary
 from mel_app.exports.scope import ExportContext, Scope
 from mel_app.extensions import db
 from mel_app.models import Evaluation, EvaluationStatus, Project, Recommendation, utcnow
@@ -78,11 +79,32 @@ def published_project(project_id: int) -> Project | None:
     )
 
 
+# A group's statistics are public only when at least this many of its scorecards were submitted,
+# and an evaluation's statistics only when at least this many were submitted in all: the mean,
+# minimum and maximum of one or two scorecards are those people's own scores, and the people
+# who take part in a project know who scored for a small group.
+MIN_PUBLIC_SCORECARDS = 3
+
+
 @dataclass
 class PublicEvaluation:
     evaluation: Evaluation
     results: Any
     recommendations: list[Recommendation]
+    too_few_scorecards: bool = False
+
+
+def _without_small_groups(results: Any) -> Any:
+    """The consolidated results without the lines of groups with too few scorecards (their
+    scores still count in the "All groups" line)."""
+    shown = [g for g in results.groups if results.submitted.get(g, 0) >= MIN_PUBLIC_SCORECARDS]
+    summaries = {
+        criterion_id: CriterionSummary(
+            overall=summary.overall, groups={g: s for g, s in summary.groups.items() if g in shown}
+        )
+        for criterion_id, summary in results.summaries.items()
+    }
+    return replace(results, groups=shown, summaries=summaries, individuals=None)
 
 
 def closed_evaluations(project: Project) -> list[Evaluation]:
@@ -114,10 +136,12 @@ def closed_evaluation(project: Project, evaluation_id: int) -> PublicEvaluation 
             .order_by(Recommendation.position, Recommendation.id)
         )
     )
+    results = evaluation_services.consolidated_results(evaluation, with_individuals=False)
     return PublicEvaluation(
         evaluation=evaluation,
-        results=evaluation_services.consolidated_results(evaluation, with_individuals=False),
+        results=_without_small_groups(results),
         recommendations=recommendations,
+        too_few_scorecards=sum(results.submitted.values()) < MIN_PUBLIC_SCORECARDS,
     )
 
 

@@ -103,6 +103,8 @@ def evaluation(project_id: int, evaluation_id: int):
         evaluation=item.evaluation,
         results=item.results,
         recommendations=item.recommendations,
+        too_few_scorecards=item.too_few_scorecards,
+        min_scorecards=services.MIN_PUBLIC_SCORECARDS,
         chart=group_chart(item.results, GROUP_LABELS),
         scorer_groups=list(ScorerGroup),
         public_page=True,
