@@ -192,6 +192,7 @@ def _register_blueprints(app: Flask) -> None:
     from mel_app.notifications.views import bp as notifications_bp
     from mel_app.printing.views import bp as printing_bp
     from mel_app.projects.views import bp as projects_bp
+    from mel_app.public.views import bp as public_bp
     from mel_app.submissions.views import bp as submissions_bp
 
     app.register_blueprint(main_bp)
@@ -206,6 +207,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(exports_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(printing_bp)
+    app.register_blueprint(public_bp)
 
 
 # Endpoints anyone may reach without signing in; everything else needs a session.

@@ -52,6 +52,7 @@ from mel_app.models import (
     SubmissionKind,
     User,
 )
+from mel_app.public import services as publishing
 from mel_app.submissions import services as submissions
 from mel_app.submissions.services import ItemInput, ValueInput
 
@@ -152,6 +153,9 @@ def load_demo(today: date | None = None) -> bool:
     db.session.flush()
     _reports(world, today)
     _evaluations(world, criteria_set, scale, today)
+    # RAF/23/05/FIN (approved reports, a closed evaluation with management responses) has a
+    # public dashboard and is the activity of the public IATI file.
+    _step(publishing.publish_project, world.projects["fin"], actor=world.users["specialist"])
     db.session.flush()
     return True
 

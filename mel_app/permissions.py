@@ -505,6 +505,17 @@ def can_manage_periods(user: Viewer, project: Project) -> bool:
     return can_edit_project(user, project)
 
 
+def can_publish_project(user: Viewer, project: Project) -> bool:
+    """Make the project's public dashboard and IATI activity visible, or withdraw them: whoever
+    may edit the project (its specialists). What the public sees is approved data only."""
+    return can_edit_project(user, project)
+
+
+def public_project_ids() -> sa.Select[tuple[int]]:
+    """Projects anyone may read without signing in: those published by their specialists."""
+    return sa.select(Project.id).where(Project.published_at.is_not(None))
+
+
 def can_view_portfolio(user: Viewer, _obj: object = None) -> bool:
     return is_admin(user) or _has_any_role(user, Role.specialist, Role.evaluator)
 
@@ -528,6 +539,7 @@ TEMPLATE_PREDICATES.update(
     {
         "create_project": can_create_project,
         "edit_project": can_edit_project,
+        "publish_project": can_publish_project,
         "edit_framework": can_edit_framework,
         "manage_periods": can_manage_periods,
         "view_portfolio": can_view_portfolio,

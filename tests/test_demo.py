@@ -128,3 +128,17 @@ def test_the_demo_reaches_every_state_through_the_workflow_by_its_accounts(app, 
             }
             if card.status.value == "submitted":
                 assert actions.get("scorecard.submit") == card.scorer_id
+
+
+def test_the_demo_has_a_public_dashboard_and_iati_file(app, demo, client):
+    listing = client.get("/public/projects").get_data(as_text=True)
+    assert "RAF/23/05/FIN" in listing and "RAF/22/11/NOR" not in listing
+    page = client.get(f"/public/projects/{_project_id(app, 'RAF/23/05/FIN')}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Final independent evaluation" in html
+    with app.app_context():
+        for user in db.session.scalars(sa.select(User)):
+            assert user.email not in html and user.full_name not in html
+    feed = client.get("/public/iati/activities.xml")
+    assert feed.status_code == 200 and b"RAF/23/05/FIN" in feed.get_data()

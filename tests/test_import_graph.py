@@ -34,6 +34,7 @@ FEATURES = frozenset(
         "notifications",
         "printing",
         "projects",
+        "public",
         "submissions",
     }
 )

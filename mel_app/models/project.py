@@ -57,6 +57,9 @@ class Project(Versioned, TimestampMixin, Base):
     # Days before a report's due date its reporters are reminded, e.g. "14,3"; NULL: the default
     # (NOTIFY_REPORT_REMINDER_DAYS). See mel_app/notifications/reminders.py.
     report_reminder_days: Mapped[str | None] = mapped_column(sa.String(40))
+    # When the project's specialists opened its dashboard to the public (approved figures and
+    # closed evaluations only, see mel_app/public/); NULL: members only.
+    published_at: Mapped[datetime | None] = mapped_column()
 
     countries: Mapped[list[ProjectCountry]] = relationship(
         back_populates="project", cascade="all, delete-orphan", order_by="ProjectCountry.country"

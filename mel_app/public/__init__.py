@@ -1,0 +1,1 @@
+"""Public project dashboards and the public IATI activity file (no sign-in)."""

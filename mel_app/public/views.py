@@ -1,0 +1,220 @@
+"""Public project dashboards and the public IATI activity file, and the project page's
+"Make public" / "Stop making public" confirmation steps.
+
+The public pages need no sign-in and show only what `mel_app.public.services` allows. A project
+that is not published answers exactly as one that does not exist (404). Every answer is sent
+with `Cache-Control: no-store` (set by `security.init_security_headers` for every page): a proxy
+or browser that kept a copy would go on showing a dashboard its specialists have withdrawn, and
+unpublishing must take effect at once; the pages are small and cheap to build again.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from mel_app import confirmation
+from mel_app.auth import public
+from mel_app.evaluations.chart import group_chart
+from mel_app.evaluations.forms import GROUP_LABELS
+from mel_app.exports.services import MEDIA_TYPES, Format, generate, reporting_org_from
+from mel_app.extensions import db
+from mel_app.models import Project, ScorerGroup, utcnow
+from mel_app.permissions import can_publish_project, can_view_project, require
+from mel_app.projects import charts
+from mel_app.projects import framework as fw
+from mel_app.public import services
+
+bp = Blueprint("public", __name__)
+
+
+@bp.before_request
+def choose_language() -> None:
+    """`?lang=fr` on a public page: the visitor's choice of language, kept for the session."""
+    lang = request.args.get("lang")
+    if lang in current_app.config["LANGUAGES"] and not current_user.is_authenticated:
+        session["lang"] = lang
+
+
+def _no_share_labels():
+    from mel_app.projects.views import no_share_labels
+
+    return no_share_labels()
+
+
+def _figure_basis(figure):
+    from mel_app.projects.views import figure_basis
+
+    return figure_basis(figure)
+
+
+@bp.get("/public/projects")
+@public
+def index():
+    return render_template("public/index.html", projects=services.published_projects(), public_page=True)
+
+
+@bp.get("/public/projects/<int:project_id>")
+@public
+def project(project_id: int):
+    found = services.published_project(project_id)
+    if found is None:
+        abort(404)
+    today = datetime.now(UTC).date()
+    return render_template(
+        "public/project.html",
+        project=found,
+        page=services.project_page(found, today=today),
+        evaluations=services.closed_evaluations(found),
+        chart=charts.progress_chart,
+        no_share_labels=_no_share_labels(),
+        figure_basis=_figure_basis,
+        display_value=fw.display_value,
+        public_page=True,
+    )
+
+
+@bp.get("/public/projects/<int:project_id>/evaluations/<int:evaluation_id>")
+@public
+def evaluation(project_id: int, evaluation_id: int):
+    """A closed evaluation of a published project: consolidated results and management responses."""
+    found = services.published_project(project_id)
+    item = services.closed_evaluation(found, evaluation_id) if found is not None else None
+    if item is None:
+        abort(404)
+    return render_template(
+        "public/evaluation.html",
+        project=found,
+        evaluation=item.evaluation,
+        results=item.results,
+        recommendations=item.recommendations,
+        too_few_scorecards=item.too_few_scorecards,
+        min_scorecards=services.MIN_PUBLIC_SCORECARDS,
+        chart=group_chart(item.results, GROUP_LABELS),
+        scorer_groups=list(ScorerGroup),
+        public_page=True,
+    )
+
+
+@bp.get("/public/iati/activities.xml")
+@public
+def iati():
+    """The IATI activity file of the published projects, approved data only."""
+    ids = tuple(p.id for p in services.published_projects())
+    if not ids:
+        abort(404)  # an IATI file needs at least one activity
+    ctx = services.public_export_context(ids)
+    stream = generate(
+        db.engine,
+        ctx,
+        Format.iati,
+        reporting_org=reporting_org_from(current_app.config),
+        generated_at=utcnow(),
+    )
+    return Response(stream_with_context(stream), mimetype=MEDIA_TYPES[Format.iati])
+
+
+# --- publishing (signed in: the project's specialists) ---------------------------------------
+
+
+def _project_to_publish(project_id: int) -> Project:
+    project = db.session.get(Project, project_id)
+    if project is None:
+        abort(404)
+    require(can_view_project(current_user, project))
+    require(can_publish_project(current_user, project), visible=True)
+    return project
+
+
+@bp.route("/projects/<int:project_id>/publish", methods=["GET", "POST"])
+def publish(project_id: int):
+    """GET: the confirmation page. POST (from that page): make the dashboard public."""
+    project = _project_to_publish(project_id)
+    back = url_for("projects.detail", project_id=project.id)
+    if project.published_at is not None:
+        flash(_("The project is public already."), "error")
+        return redirect(back)
+    if request.method == "GET":
+        return confirmation.render_confirmation(
+            title=_("Make the project's dashboard public?"),
+            context=f"{project.reference} — {project.title}",
+            lead=_("Anyone, without signing in, will be able to read it and download it as IATI data."),
+            consequences=[
+                _(
+                    "Public: the summary, the partner organisations' names, the results framework "
+                    "with the figures of approved reports, and the closed evaluations' consolidated "
+                    "results, recommendations and management responses."
+                ),
+                _(
+                    "Never public: people's names and e-mail addresses, comments, evidence files, "
+                    "reports not approved, individual scores, open evaluations."
+                ),
+                _("You can stop making it public at any time; it is then withdrawn at once."),
+            ],
+            form=confirmation.ConfirmStepForm(formdata=None),
+            yes=_("Yes, make it public"),
+            cancel_url=back,
+        )
+    if not confirmation.came_through_confirmation():
+        return confirmation.to_confirmation()
+    if not confirmation.ConfirmStepForm().validate_on_submit():
+        abort(400)
+    try:
+        services.publish_project(project, actor=current_user)
+        db.session.commit()
+    except services.PublishError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(back)
+    flash(_("The project's dashboard is public."), "success")
+    return redirect(back)
+
+
+@bp.route("/projects/<int:project_id>/unpublish", methods=["GET", "POST"])
+def unpublish(project_id: int):
+    """GET: the confirmation page. POST (from that page): withdraw the public dashboard."""
+    project = _project_to_publish(project_id)
+    back = url_for("projects.detail", project_id=project.id)
+    if project.published_at is None:
+        flash(_("The project is not public."), "error")
+        return redirect(back)
+    if request.method == "GET":
+        return confirmation.render_confirmation(
+            title=_("Stop making the project's dashboard public?"),
+            context=f"{project.reference} — {project.title}",
+            lead=_("Its public page and its activity in the public IATI file are withdrawn at once."),
+            consequences=[
+                _("Copies that others have already downloaded cannot be withdrawn."),
+            ],
+            form=confirmation.ConfirmStepForm(formdata=None),
+            yes=_("Yes, stop making it public"),
+            cancel_url=back,
+        )
+    if not confirmation.came_through_confirmation():
+        return confirmation.to_confirmation()
+    if not confirmation.ConfirmStepForm().validate_on_submit():
+        abort(400)
+    try:
+        services.unpublish_project(project, actor=current_user)
+        db.session.commit()
+    except services.PublishError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(back)
+    flash(_("The project's dashboard is no longer public."), "success")
+    return redirect(back)
