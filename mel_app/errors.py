@@ -10,7 +10,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from mel_app.api.problems import is_api_request, problem
+from mel_app.api.problems import for_http_exception, is_api_request, problem
 from mel_app.extensions import db
 
 PAGES = frozenset({400, 401, 403, 404, 405, 409, 413, 429, 500, 503})
@@ -137,7 +137,7 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(exc: HTTPException):
         code = exc.code or 500
         if is_api_request():
-            return problem(code, exc.description if code != 404 else None)
+            return for_http_exception(exc)
         if code not in PAGES:
             return exc
         return render_error(code)

@@ -40,3 +40,29 @@ def problem(
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """webargs's nested messages ({"query": {"limit": ["..."]}}) as {"query.limit": ["..."]}."""
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return {prefix or "_": list(messages)}
+    if isinstance(messages, dict):
+        flat: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    return {prefix or "_": [str(messages)]}
+
+
+def for_http_exception(exc: Any) -> Response:
+    """The problem of an HTTPException raised on an API path (validation errors included)."""
+    code = exc.code or 500
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages") if isinstance(data, dict) else None
+    if messages:
+        return problem(code, "The request has invalid fields.", errors=_flatten(messages))
+    detail = exc.description if code not in (404, 500) else None
+    headers = {}
+    if code == 405 and getattr(exc, "valid_methods", None):
+        headers["Allow"] = ", ".join(exc.valid_methods)
+    return problem(code, detail, headers=headers)

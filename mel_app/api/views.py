@@ -12,16 +12,19 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from flask import g, request
+from flask_smorest import Api, Blueprint
 
 from mel_app import audit
-from mel_app.api import tokens
+from mel_app.api import schemas, tokens
 from mel_app.api.problems import problem
 from mel_app.extensions import db
 from mel_app.models import ApiToken, User
 from mel_app.permissions import can_create_api_token
 
-bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+bp = Blueprint(
+    "api_v1", __name__, url_prefix="/api/v1", description="Projects, frameworks, reports and the audit head."
+)
 
 # The scope a request needs when its view names none: reading.
 READ = "read"
@@ -95,37 +98,61 @@ def scope(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 
 
 @bp.get("/me")
+@bp.response(200, schemas.Me)
 @scope(READ)
 def me():
     """The token's owner and the token itself (what a script checks first)."""
     user, token = api_user(), api_token()
-    return jsonify(
-        {
-            "id": user.id,
-            "name": user.display_name,
-            "email": user.email,
-            "organisation_id": user.organisation_id,
-            "token": {
-                "id": token.id,
-                "name": token.name,
-                "scopes": sorted(token.scope_set),
-                "expires_at": _iso(token.expires_at),
-            },
-        }
-    )
+    return {
+        "id": user.id,
+        "name": user.display_name,
+        "email": user.email,
+        "organisation_id": user.organisation_id,
+        "token": {
+            "id": token.id,
+            "name": token.name,
+            "scopes": sorted(token.scope_set),
+            "expires_at": token.expires_at,
+        },
+    }
 
 
-def _iso(value) -> str:
-    return value.isoformat().replace("+00:00", "Z")
+class _Api(Api):
+    """flask-smorest's Api without its error handler: the app's handler answers every error of
+    /api/ as problem details (mel_app/errors.py), and the pages keep their HTML error pages."""
+
+    ERROR_SCHEMA = schemas.Problem
+
+    def _register_error_handlers(self) -> None:
+        pass
 
 
 def init_api(app) -> None:
-    """Register the blueprint, exempt from the forms' CSRF check (it reads no cookie).
+    """Register the blueprint and its OpenAPI 3.1 document (/api/v1/openapi.json).
 
-    The app's sign-in hook lets every /api/ path through without a session (see `is_api_request`):
-    the token hook above decides, and answers a problem, never the sign-in page.
+    The blueprint is exempt from the forms' CSRF check: it reads no cookie. The app's sign-in
+    hook lets every /api/ path through without a session (see `is_api_request`): the token hook
+    above decides, and answers a problem, never the sign-in page.
     """
+    from mel_app.api import docs, reads  # noqa: F401 - the read endpoints and the docs page
     from mel_app.extensions import csrf
 
+    app.config.setdefault("API_TITLE", "MEL data API")
+    app.config.setdefault("API_VERSION", "v1")
+    app.config.setdefault("OPENAPI_VERSION", "3.1.0")
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    api = _Api(
+        app,
+        spec_kwargs={
+            "info": {"description": "See docs/API.md: authentication, conventions and examples."},
+            "security": [{"bearer": []}],
+        },
+    )
+    api.spec.components.security_scheme(
+        "bearer", {"type": "http", "scheme": "bearer", "description": "A personal access token (mel_…)."}
+    )
     csrf.exempt(bp)
-    app.register_blueprint(bp)
+    api.register_blueprint(bp)
+    app.register_blueprint(docs.bp)
+    app.extensions["mel_api"] = api

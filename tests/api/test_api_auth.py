@@ -45,7 +45,7 @@ def test_a_token_acts_as_its_owner_and_records_its_use_once_a_day(app, client, m
     for _ in range(3):
         resp = client.get("/api/v1/me", headers=bearer(secret))
         assert resp.status_code == 200
-    assert resp.json["token"]["scopes"] == ["read"] and resp.json["token"]["expires_at"].endswith("Z")
+    assert resp.json["token"]["scopes"] == ["read"] and resp.json["token"]["expires_at"].endswith("+00:00")
     assert "mel_session" not in resp.headers.get("Set-Cookie", "")
     with app.app_context():
         events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "api_token.use")).all()
@@ -110,3 +110,31 @@ def test_unknown_addresses_and_methods_answer_problem_details_not_html(app, clie
     _is_problem(client.get("/api/v1/nothing-here", headers=bearer(secret)), 404)
     _is_problem(client.delete("/api/v1/me", headers=bearer(secret)), 405)
     _is_problem(client.get("/api/v1/nothing-here"), 404)
+
+
+def test_with_redis_configured_two_workers_share_the_token_allowance(app, make):
+    import uuid
+
+    from tests.test_access_throttle import REDIS_URL, _redis_or_skip, _worker
+
+    client = _redis_or_skip()
+    prefix = f"mel-test-{uuid.uuid4().hex[:8]}:"
+    settings = {"RATELIMIT_STORAGE_URI": REDIS_URL, "RATELIMIT_KEY_PREFIX": prefix, "API_RATE_LIMIT": 2}
+    app.config.update(settings)
+    second = _worker(app, **settings)
+    try:
+        secret = make_token(app, make.user("rep@example.org"))
+        assert app.test_client().get("/api/v1/me", headers=bearer(secret)).status_code == 200
+        assert second.test_client().get("/api/v1/me", headers=bearer(secret)).status_code == 200
+        resp = app.test_client().get("/api/v1/me", headers=bearer(secret))
+        assert resp.status_code == 429 and resp.headers["Retry-After"]
+        assert list(client.scan_iter(match=prefix + "attempts:api-token:*")), "counted in Redis"
+        with app.app_context():
+            from mel_app.models import LoginAttempt
+
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt)) == 0
+    finally:
+        for key in client.scan_iter(match=prefix + "*"):
+            client.delete(key)
+        with second.app_context():
+            db.engine.dispose()
