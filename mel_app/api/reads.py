@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from mel_app.api import pagination, schemas
 from mel_app.api.views import READ, api_user, bp, scope
+from mel_app.api.writes import etag
 from mel_app.audit import chain
 from mel_app.extensions import db
 from mel_app.models import (
@@ -151,7 +152,8 @@ def submissions(args):
 @scope(READ)
 def submission(submission_id: int):
     """One report or design input: its values (women and men where counted), its narrative and
-    the metadata of its evidence files (the files themselves are downloaded on the pages)."""
+    the metadata of its evidence files (the files themselves are downloaded on the pages). Its
+    `ETag` is what a workflow step sends back in `If-Match`."""
     sub = db.session.get(Submission, submission_id)
     if sub is None or not can_view_submission(api_user(), sub):
         abort(404)
@@ -160,12 +162,13 @@ def submission(submission_id: int):
         .where(Attachment.submission_id == sub.id, Attachment.is_deleted.is_(False))
         .order_by(Attachment.id)
     ).all()
-    return {
+    body = {
         **{name: getattr(sub, name) for name in schemas.SubmissionSummary().fields},
         "narrative": {k: v for k, v in (sub.narrative or {}).items() if isinstance(v, str)},
         "values": sorted(sub.values, key=lambda v: v.indicator_id),
         "attachments": attachments,
     }
+    return body, 200, {"ETag": etag(sub)}
 
 
 @bp.get("/audit/head")

@@ -219,3 +219,11 @@ class Problem(Schema):
         values=fields.List(fields.String()),
         metadata={"description": "On 422: the messages of each field, e.g. {'query.limit': [...]}."},
     )
+
+
+class ReviewBody(Schema):
+    comment = fields.String(
+        load_default="",
+        validate=validate.Length(max=10000),
+        metadata={"description": "Required to return a report; optional to approve it."},
+    )

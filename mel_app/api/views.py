@@ -26,8 +26,10 @@ bp = Blueprint(
     "api_v1", __name__, url_prefix="/api/v1", description="Projects, frameworks, reports and the audit head."
 )
 
-# The scope a request needs when its view names none: reading.
+# The scopes (mel_app.models.TOKEN_SCOPES): every GET needs "read"; workflow steps the others.
 READ = "read"
+REPORT = "report"
+REVIEW = "review"
 
 
 def _bearer() -> str | None:
@@ -134,7 +136,7 @@ def init_api(app) -> None:
     hook lets every /api/ path through without a session (see `is_api_request`): the token hook
     above decides, and answers a problem, never the sign-in page.
     """
-    from mel_app.api import docs, reads  # noqa: F401 - the read endpoints and the docs page
+    from mel_app.api import docs, reads, writes  # noqa: F401 - the endpoints and the docs page
     from mel_app.extensions import csrf
 
     app.config.setdefault("API_TITLE", "MEL data API")
