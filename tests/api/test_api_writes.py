@@ -140,3 +140,22 @@ def test_a_signed_in_browser_cannot_take_a_step_without_a_token(app, client, mak
     assert resp.status_code == 401
     with app.app_context():
         assert db.session.get(Submission, w["draft"]).status.value == "draft"
+
+
+def test_odd_bodies_are_refused_as_problems_never_a_500(app, client, make):
+    from tests.security.test_fuzz import JSON_BODIES
+
+    w = _world(app, make)
+    secret = make_token(app, w["specialist"], scopes=("read", "review"))
+    etag = _etag(client, secret, w["draft"])
+    for label, body in {**JSON_BODIES, "a long comment": '{"comment": "' + "x" * 20000 + '"}'}.items():
+        resp = client.post(
+            f"/api/v1/submissions/{w['draft']}/approve",
+            data=body,
+            content_type="application/json",
+            headers={**bearer(secret), "If-Match": etag},
+        )
+        assert resp.status_code in (400, 409, 422), (label, resp.status_code)
+        assert resp.mimetype == PROBLEM, label
+    with app.app_context():
+        assert db.session.get(Submission, w["draft"]).status.value == "draft"
