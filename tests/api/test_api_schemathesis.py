@@ -65,7 +65,7 @@ def test_no_server_error_and_responses_match_the_document(app, api_schema):
         def run(case):
             for secret in tokens.values():
                 response = case.call(headers={"Authorization": f"Bearer {secret}"})
-                assert response.status_code < 500, (operation.label, response.text)
+                assert response.status_code < 500, (case.operation.label, response.text)
                 statuses.add(response.status_code)
                 case.validate_response(response, checks=[response_schema_conformance])
 
