@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -140,7 +140,3 @@ def rate_limited(token: ApiToken) -> throttle.Blocked | None:
 
 def retry_after_seconds(blocked: throttle.Blocked) -> int:
     return max(1, int((blocked.retry_at - utcnow()).total_seconds() + 0.999))
-
-
-def is_expired(token: ApiToken, now: datetime | None = None) -> bool:
-    return token.expires_at <= (now or utcnow())
