@@ -107,6 +107,9 @@ class Config:
     # set (e.g. redis://127.0.0.1:6379/0): either way shared by every worker and host.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "")
     RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "mel:")
+    # Requests per personal access token in a sliding window (the same storage as above).
+    API_RATE_LIMIT = _int("API_RATE_LIMIT", 120)
+    API_RATE_WINDOW_SECONDS = _int("API_RATE_WINDOW_SECONDS", 60)
     LOGIN_FAILURES_PER_ACCOUNT = _int("LOGIN_FAILURES_PER_ACCOUNT", 5)
     LOGIN_FAILURES_PER_ADDRESS = _int("LOGIN_FAILURES_PER_ADDRESS", 20)
     LOGIN_FAILURE_WINDOW = timedelta(minutes=_int("LOGIN_FAILURE_WINDOW_MINUTES", 15))

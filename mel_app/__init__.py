@@ -209,6 +209,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(printing_bp)
     app.register_blueprint(public_bp)
 
+    from mel_app.api.views import init_api
+
+    init_api(app)
+
 
 # Endpoints anyone may reach without signing in; everything else needs a session.
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "main.healthz", "static"})
@@ -223,6 +227,7 @@ def _register_request_hooks(app: Flask) -> None:
     from flask import redirect, url_for
 
     from mel_app import audit
+    from mel_app.api.problems import is_api_request
     from mel_app.permissions import must_enrol_two_factor
 
     @app.before_request
@@ -231,6 +236,8 @@ def _register_request_hooks(app: Flask) -> None:
         if endpoint == "static":
             return None  # no session lookup for stylesheets
         public = endpoint in PUBLIC_ENDPOINTS or getattr(app.view_functions.get(endpoint), "is_public", False)
+        if is_api_request():
+            return None  # no session: the API authenticates each request by its token alone
         audit.set_actor(db.session(), audit.actor_of(current_user, request.remote_addr))
         if not public and not current_user.is_authenticated:
             from mel_app.submissions.stash import keep_expired_post

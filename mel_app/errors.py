@@ -10,6 +10,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from mel_app.api.problems import for_http_exception, is_api_request, problem
 from mel_app.extensions import db
 from mel_app.kit.errors import DomainError
 
@@ -140,6 +141,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = exc.code or 500
+        if is_api_request():
+            return for_http_exception(exc)
         if code not in PAGES:
             return exc
         return render_error(code)
@@ -155,6 +158,8 @@ def register_error_handlers(app: Flask) -> None:
     def unhandled(exc: Exception):
         db.session.rollback()
         app.logger.exception("unhandled error on %s %r", request.method, request.path)
+        if is_api_request():
+            return problem(500)
         try:
             return render_error(500)
         except Exception:  # the layout itself failed: still never show a traceback

@@ -441,6 +441,24 @@ def must_enrol_two_factor(user: Viewer) -> bool:
     )
 
 
+def staff_for_two_factor(user: Viewer) -> bool:
+    """Whether the user holds a role of TWO_FACTOR_REQUIRED_ROLES, demo account or not."""
+    required = current_app.config.get("TWO_FACTOR_REQUIRED_ROLES") or frozenset()
+    if not required or not _authenticated(user):
+        return False
+    if "admin" in required and user.is_admin:
+        return True
+    return any(role.value in required for role in roles_anywhere(user))
+
+
+def can_create_api_token(user: Viewer, _obj: object = None) -> bool:
+    """Personal access tokens: anyone signed in, but staff whose roles require two-factor sign-in
+    only once it is on (a token outlives a session, so it is not created behind one password)."""
+    if not _authenticated(user):
+        return False
+    return not staff_for_two_factor(user) or bool(getattr(user, "two_factor_enabled", False))
+
+
 def can_turn_off_two_factor(user: Viewer, _obj: object = None) -> bool:
     """One's own second factor, unless one's role requires it."""
     return _authenticated(user) and not two_factor_required(user)
@@ -477,6 +495,7 @@ TEMPLATE_PREDICATES.update(
         "turn_off_two_factor": can_turn_off_two_factor,
         "reset_two_factor": can_reset_two_factor,
         "two_factor_required": two_factor_required,
+        "create_api_token": can_create_api_token,
     }
 )
 

@@ -68,6 +68,8 @@ def init_form_input(app: Flask) -> None:
     def refuse_json_body():
         if request.method in ("GET", "HEAD", "OPTIONS") or not request.is_json:
             return None
+        if request.path.startswith("/api/"):
+            return None  # the JSON API (mel_app/api) takes JSON and no form
         from flask_babel import gettext as _
 
         from mel_app.errors import render_error

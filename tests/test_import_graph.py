@@ -26,6 +26,7 @@ FEATURES = frozenset(
     {
         "account",
         "admin",
+        "api",
         "auth",
         "evaluations",
         "exports",

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField, SubmitField
+from wtforms import PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from mel_app.dates import valid_zone
 
@@ -68,3 +69,41 @@ class ConfirmIdentityForm(FlaskForm):
         validators=[DataRequired(), Length(max=1024)],
         render_kw={"autocomplete": "current-password"},
     )
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices as checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class CreateApiTokenForm(FlaskForm):
+    name = StringField(
+        _l("Name of the token"),
+        validators=[DataRequired(), Length(max=100)],
+        description=_l("What it is for, for example: quarterly export script."),
+        render_kw={"autocomplete": "off"},
+    )
+    scopes = MultiCheckboxField(
+        _l("What the token may do"),
+        choices=[
+            SelectChoice("read", _l("Read what you can see")),
+            SelectChoice("report", _l("Write and submit your organisation's reports")),
+            SelectChoice("review", _l("Return and approve reports you review")),
+        ],
+        validators=[DataRequired(message=_l("Choose at least one."))],
+        default=["read"],
+    )
+    expires_in = SelectField(
+        _l("Expires after"),
+        choices=[
+            SelectChoice("30", _l("30 days")),
+            SelectChoice("90", _l("90 days")),
+            SelectChoice("365", _l("one year")),
+        ],
+        default="90",
+    )
+    submit = SubmitField(_l("Create the token"))
+
+

@@ -13,10 +13,12 @@ from mel_app.account.forms import (
     ChangePasswordForm,
     ConfirmIdentityForm,
     ConfirmTwoFactorForm,
+    CreateApiTokenForm,
     ProfileForm,
 )
 from mel_app.account.services import end_other_sessions as end_other_sessions_service
 from mel_app.account.services import update_profile
+from mel_app.api import tokens as api_tokens
 from mel_app.auth import services as auth_services
 from mel_app.auth import two_factor
 from mel_app.auth.forms import PASSWORD_HINT
@@ -24,8 +26,11 @@ from mel_app.auth.services import PasswordRejected, Throttled
 from mel_app.auth.sessions import active_sessions, is_current
 from mel_app.auth.two_factor import CodeRejected
 from mel_app.auth.views import try_again_message
+from mel_app.integers import to_int
 from mel_app.kit.web import ConfirmForm, choices, saving
+from mel_app.models import utcnow
 from mel_app.permissions import (
+    can_create_api_token,
     can_edit_own_account,
     can_turn_off_two_factor,
     require,
@@ -256,3 +261,57 @@ def new_recovery_codes():
     with saving(_("New recovery codes have been created; the earlier ones no longer work.")):
         codes = two_factor.issue_recovery_codes(user, actor=user)
     return render_template("account/recovery_codes.html", codes=codes)
+
+
+# --- personal access tokens for the JSON API ---------------------------------------------------
+
+
+def _tokens_page(*, form=None, new_secret: str | None = None, status: int = 200):
+    user = current_user._get_current_object()
+    return render_template(
+        "account/tokens.html",
+        form=form or CreateApiTokenForm(formdata=None),
+        revoke_form=ConfirmForm(formdata=None),
+        tokens=api_tokens.tokens_of(user),
+        may_create=can_create_api_token(user),
+        new_secret=new_secret,
+        now=utcnow(),
+    ), status
+
+
+@bp.get("/tokens")
+def tokens():
+    require(can_edit_own_account(current_user), visible=True)
+    return _tokens_page()
+
+
+@bp.post("/tokens")
+def create_token():
+    require(can_edit_own_account(current_user), visible=True)
+    require(can_create_api_token(current_user), visible=True)
+    form = CreateApiTokenForm()
+    if not form.validate_on_submit():
+        return _tokens_page(form=form, status=400)
+    with saving():
+        created = api_tokens.create_token(
+            current_user._get_current_object(),
+            name=form.name.data,
+            scopes=form.scopes.data,
+            days=to_int(form.expires_in.data) or 0,
+        )
+    # The secret is shown on this response only: it is not kept anywhere to show again, and the
+    # page is not to be stored by the browser or a proxy.
+    body, status = _tokens_page(new_secret=created.secret)
+    return body, status, {"Cache-Control": "no-store"}
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+def revoke_token(token_id: int):
+    require(can_edit_own_account(current_user), visible=True)
+    if not ConfirmForm().validate_on_submit():
+        return _tokens_page(status=400)
+    with saving():
+        token = api_tokens.revoke_token(current_user._get_current_object(), token_id)
+        require(token is not None)
+    flash(_("The token “%(name)s” has been revoked.", name=token.name), "success")
+    return redirect(url_for("account.tokens"))

@@ -224,6 +224,9 @@ ACTION_LABELS = {
     "user.invitation_accepted": _l("Invitation accepted"),
     "user.reactivate": _l("Account reactivated"),
     "user.login_throttled": _l("Sign-in blocked after too many attempts"),
+    "api_token.create": _l("Access token created"),
+    "api_token.revoke": _l("Access token revoked"),
+    "api_token.use": _l("Access token used"),
     # Reports and design input, and what belongs to them.
     "submission.create": _l("Started"),
     "submission.start": _l("Started"),

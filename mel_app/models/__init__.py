@@ -1,5 +1,6 @@
 """The domain model (DESIGN.md §2): one module per aggregate, every model importable from here."""
 
+from mel_app.models.api_token import TOKEN_SCOPES, ApiToken
 from mel_app.models.audit import AuditEvent
 from mel_app.models.base import (
     AGGREGATIONS,
@@ -72,6 +73,8 @@ from mel_app.models.user import (
 )
 
 __all__ = [
+    "TOKEN_SCOPES",
+    "ApiToken",
     "DeliveryMode",
     "Notification",
     "NotificationKind",

@@ -34,8 +34,9 @@ from mel_app.evaluations.chart import group_chart
 from mel_app.evaluations.forms import GROUP_LABELS
 from mel_app.exports.services import MEDIA_TYPES, Format, generate, reporting_org_from
 from mel_app.extensions import db
+from mel_app.kit.web import project_or_404, saving
 from mel_app.models import Project, ScorerGroup, utcnow
-from mel_app.permissions import can_publish_project, can_view_project, require
+from mel_app.permissions import can_publish_project
 from mel_app.projects import charts
 from mel_app.projects import framework as fw
 from mel_app.public import services
@@ -133,12 +134,7 @@ def iati():
 
 
 def _project_to_publish(project_id: int) -> Project:
-    project = db.session.get(Project, project_id)
-    if project is None:
-        abort(404)
-    require(can_view_project(current_user, project))
-    require(can_publish_project(current_user, project), visible=True)
-    return project
+    return project_or_404(project_id, need=can_publish_project)
 
 
 @bp.route("/projects/<int:project_id>/publish", methods=["GET", "POST"])
@@ -174,14 +170,8 @@ def publish(project_id: int):
         return confirmation.to_confirmation()
     if not confirmation.ConfirmStepForm().validate_on_submit():
         abort(400)
-    try:
+    with saving(_("The project's dashboard is public."), catch=services.PublishError):
         services.publish_project(project, actor=current_user)
-        db.session.commit()
-    except services.PublishError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(back)
-    flash(_("The project's dashboard is public."), "success")
     return redirect(back)
 
 
@@ -209,12 +199,6 @@ def unpublish(project_id: int):
         return confirmation.to_confirmation()
     if not confirmation.ConfirmStepForm().validate_on_submit():
         abort(400)
-    try:
+    with saving(_("The project's dashboard is no longer public."), catch=services.PublishError):
         services.unpublish_project(project, actor=current_user)
-        db.session.commit()
-    except services.PublishError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(back)
-    flash(_("The project's dashboard is no longer public."), "success")
     return redirect(back)

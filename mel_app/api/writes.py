@@ -1,0 +1,120 @@
+"""Workflow steps through the API: a reporter submits their organisation's report, a specialist
+returns or approves it — through the same services as the pages' forms, so the checks, the
+version lock, the notifications and the audit events are the same.
+
+Each step needs the version the client last read: `If-Match` with the `ETag` of
+GET /submissions/{id}. A different version is a 412 (re-read, then decide again); none at all a
+428. Two steps racing past that check meet the services' conditional update: the loser gets 409.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, request
+
+from mel_app.api import schemas
+from mel_app.api.problems import problem
+from mel_app.api.views import REPORT, REVIEW, api_user, bp, scope
+from mel_app.extensions import db
+from mel_app.models import Submission
+from mel_app.permissions import can_view_submission, is_submission_reporter, is_submission_reviewer
+from mel_app.submissions import services
+from mel_app.workflow import WorkflowError
+
+
+def etag(sub: Submission) -> str:
+    return f'"v{sub.version}"'
+
+
+def _load(submission_id: int, may_act) -> Submission:
+    sub = services.load_submission(submission_id)
+    if sub is None or not can_view_submission(api_user(), sub):
+        abort(404)
+    if not may_act(api_user(), sub):
+        abort(403, description="You may not take this step on this report.")
+    return sub
+
+
+def _precondition(sub: Submission):
+    if not request.headers.get("If-Match"):
+        return problem(428, "Send If-Match with the ETag of GET /submissions/{id}.")
+    if not request.if_match.contains(etag(sub).strip('"')):
+        return problem(
+            412,
+            f"The report has changed since you read it (now version {sub.version}); read it again.",
+            headers={"ETag": etag(sub)},
+        )
+    return None
+
+
+def _done(sub: Submission) -> tuple[dict[str, Any], int, dict[str, str]]:
+    db.session.commit()
+    db.session.refresh(sub)
+    return {name: getattr(sub, name) for name in schemas.SubmissionSummary().fields}, 200, {"ETag": etag(sub)}
+
+
+def _refused(exc: WorkflowError, errors: dict[str, list[str]] | None = None):
+    db.session.rollback()
+    return problem(exc.http_status, str(exc), errors=errors)
+
+
+@bp.post("/submissions/<int:submission_id>/submit")
+@bp.response(200, schemas.SubmissionSummary)
+@scope(REPORT)
+def submit(submission_id: int):
+    """Submit the organisation's report for review (reporters of its organisation; scope
+    `report`). A report with missing answers is a 422 whose `errors` say what is missing."""
+    sub = _load(submission_id, is_submission_reporter)
+    refused = _precondition(sub)
+    if refused is not None:
+        return refused
+    try:
+        services.submit_submission(sub, actor=api_user(), expected_version=sub.version)
+    except services.Incomplete as exc:
+        errors: dict[str, list[str]] = {}
+        for item in exc.problems:
+            errors.setdefault(item.anchor, []).append(str(item.message))
+        return _refused(exc, errors)
+    except WorkflowError as exc:
+        return _refused(exc)
+    return _done(sub)
+
+
+@bp.post("/submissions/<int:submission_id>/return")
+@bp.arguments(schemas.ReviewBody(), location="json")
+@bp.response(200, schemas.SubmissionSummary)
+@scope(REVIEW)
+def return_(body, submission_id: int):
+    """Return a submitted report to its organisation, saying what to change (the project's
+    specialists but its author; scope `review`)."""
+    sub = _load(submission_id, is_submission_reviewer)
+    refused = _precondition(sub)
+    if refused is not None:
+        return refused
+    try:
+        services.return_submission(
+            sub, actor=api_user(), expected_version=sub.version, comment=body.get("comment", "")
+        )
+    except WorkflowError as exc:
+        return _refused(exc, {"json.comment": [str(exc)]} if exc.http_status == 422 else None)
+    return _done(sub)
+
+
+@bp.post("/submissions/<int:submission_id>/approve")
+@bp.arguments(schemas.ReviewBody(), location="json")
+@bp.response(200, schemas.SubmissionSummary)
+@scope(REVIEW)
+def approve(body, submission_id: int):
+    """Approve a submitted report, with an optional comment (scope `review`)."""
+    sub = _load(submission_id, is_submission_reviewer)
+    refused = _precondition(sub)
+    if refused is not None:
+        return refused
+    try:
+        services.approve_submission(
+            sub, actor=api_user(), expected_version=sub.version, comment=body.get("comment", "")
+        )
+    except WorkflowError as exc:
+        return _refused(exc)
+    return _done(sub)
