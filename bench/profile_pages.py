@@ -89,6 +89,7 @@ def main() -> None:
     parser.add_argument("--profile", help="write a cProfile of the measured requests to this file")
     parser.add_argument("--top", type=int, default=0, help="print the N costliest functions (cumulative)")
     parser.add_argument("--gzip", action="store_true", help="send Accept-Encoding: gzip")
+    parser.add_argument("--save-html", help="write each page's last answer into this folder (to compare)")
     args = parser.parse_args()
 
     tmp = None
@@ -125,6 +126,10 @@ def main() -> None:
         if profiler:
             profiler.disable()
         size = len(answer.get_data()) / 1024
+        if args.save_html:
+            folder = Path(args.save_html)
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{re.sub(r'[^a-z0-9]+', '-', page['name'])}.html").write_bytes(answer.get_data())
         print(f"{page['name']:<45} {answer.status_code:>6} {size:>6.1f} {spent:>10.1f}", flush=True)
     if profiler and args.profile:
         profiler.dump_stats(args.profile)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, has_request_context
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -15,13 +15,11 @@ def init_templating(app: Flask) -> None:
 
     @app.context_processor
     def inject_globals():
-        from mel_app.kit.web import ConfirmForm
-
+        # The user object itself, not the request-local proxy: each rule reads several of its
+        # attributes, and every read through the proxy looks the user up again.
+        user = current_user._get_current_object() if has_request_context() else None
         return {
-            "can": lambda action, obj=None: permissions.can(current_user, action, obj),
-            # Never bound to the request's form data: the header's sign-out button posts nothing
-            # else, and an error page for a too-large upload must not read the body again.
-            "logout_form": ConfirmForm(formdata=None) if current_user.is_authenticated else None,
+            "can": permissions.template_can(user),
             "languages": app.config["LANGUAGES"],
             "get_locale": get_locale,
             "time_zone_name": dates.select_timezone,
