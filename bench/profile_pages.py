@@ -41,12 +41,13 @@ CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 def load(url: str, scale: float, seed: int) -> None:
     env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "mel_app", "MEL_CONFIG": "development"}
     for args in (["db", "upgrade"], ["seed-load", "--scale", f"{scale:g}", "--seed", str(seed)]):
-        subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=env, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "flask", *args], cwd=ROOT, env=env, check=True, capture_output=True
+        )
 
 
 def make_app(url: str):
     from config import ProductionConfig
-
     from mel_app import create_app
 
     return create_app(
@@ -85,7 +86,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=30, help="measured requests per page")
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--pages", default="", help="only pages whose name contains this text")
-    parser.add_argument("--skip", default="save a draft,small export", help="comma-separated names to leave out")
+    parser.add_argument(
+        "--skip", default="save a draft,small export", help="comma-separated names to leave out"
+    )
     parser.add_argument("--profile", help="write a cProfile of the measured requests to this file")
     parser.add_argument("--top", type=int, default=0, help="print the N costliest functions (cumulative)")
     parser.add_argument("--gzip", action="store_true", help="send Accept-Encoding: gzip")
@@ -99,7 +102,10 @@ def main() -> None:
         url = f"sqlite:///{tmp.name}/profile.sqlite"
         started = time.perf_counter()
         load(url, args.scale, args.seed)
-        print(f"loaded scale {args.scale:g} into SQLite in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        print(
+            f"loaded scale {args.scale:g} into SQLite in {time.perf_counter() - started:.0f} s",
+            file=sys.stderr,
+        )
 
     from plan import build_plan
 
