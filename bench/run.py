@@ -413,7 +413,7 @@ def report(results, plan, db_info, exports, args, started_at, elapsed) -> str:
         f"- **Machine:** {m['cpu']}, {m['memory']} RAM; {m['os']}; Python {m['python']}; "
         f"PostgreSQL {pg_version} on 127.0.0.1 (same machine, shared with the load driver)",
         f"- **Server:** gunicorn, {args.workers} sync workers, production settings (`bench/wsgi.py`), "
-        "no reverse proxy, no compression",
+        "no reverse proxy; the app's own gzip (`COMPRESS_RESPONSES`, on) for a client that asks for it",
         f"- **Data:** scale {args.scale:g}, seed {args.seed}: {built}",
         f"- **Users:** {results['users']} simulated users, each signed in once per role (distinct accounts: "
         + ", ".join(f"{k} {v}" for k, v in plan["distinct_accounts"].items())

@@ -42,6 +42,10 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     _init_extensions(app)
+    from mel_app.compression import init_compression
+
+    # Registered first so that it runs last: it compresses the body every other hook has finished.
+    init_compression(app)
     if app.config.get("BENCH"):
         from mel_app.bench_hooks import init_bench
 

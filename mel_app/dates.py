@@ -71,10 +71,15 @@ def valid_zone(name: str | None) -> str | None:
     name = (name or "").strip()
     if not name or len(name) > 64:
         return None
-    if name in zone_names():
+    if name in _zone_set():
         return name
     # Accept a differently cased name ("africa/nairobi") but store the canonical one.
     return _by_lower_name().get(name.lower())
+
+
+@cache
+def _zone_set() -> frozenset[str]:
+    return frozenset(zone_names())
 
 
 @cache
@@ -96,8 +101,10 @@ def select_timezone() -> str:
     if has_request_context():
         from flask_login import current_user
 
-        if current_user and current_user.is_authenticated:
-            chosen = valid_zone(getattr(current_user, "time_zone", None))
+        # The user object once, rather than a look-up through the proxy for each attribute.
+        user = current_user._get_current_object()
+        if user and user.is_authenticated:
+            chosen = valid_zone(getattr(user, "time_zone", None))
             if chosen:
                 return chosen
     return default_zone()
@@ -172,10 +179,25 @@ def format_date(value: date | datetime | None, style: str = "medium") -> str:
         return ""
     if isinstance(value, datetime):
         value = local(value).date()
-    locale = _locale()
+    return _format_day(value, style, _locale())
+
+
+def _format_day(value: date, style: str, locale: Locale) -> str:
+    return babel_format_date(value, _date_pattern(locale, style), locale=locale)
+
+
+@cache
+def _date_pattern(locale: Locale, style: str) -> str:
+    """The CLDR pattern of a day in a language (English: day month year), read once per locale."""
     if locale.language == "en":
-        return babel_format_date(value, ENGLISH_DATE.get(style, ENGLISH_DATE["medium"]), locale=locale)
-    return babel_format_date(value, "long" if style == "long" else "medium", locale=locale)
+        return ENGLISH_DATE.get(style, ENGLISH_DATE["medium"])
+    return str(locale.date_formats["long" if style == "long" else "medium"])
+
+
+@cache
+def _datetime_pattern(locale: Locale, style: str) -> str:
+    """How a language joins a day ({1}) and a time ({0}), read once per locale."""
+    return str(get_datetime_format("long" if style == "long" else "medium", locale=locale)).replace("'", "")
 
 
 def format_time(value: datetime | None) -> str:
@@ -191,10 +213,10 @@ def format_datetime(value: datetime | None, style: str = "medium") -> str:
     if value is None or value == "":
         return ""
     moment = local(value)
-    day = format_date(moment.replace(tzinfo=None), style)
-    time = f"{babel_format_time(moment, TIME_PATTERN, locale=_locale())} ({offset_label(moment)})"
-    pattern = str(get_datetime_format("long" if style == "long" else "medium", locale=_locale()))
-    return pattern.replace("'", "").replace("{1}", day).replace("{0}", time)
+    locale = _locale()
+    day = _format_day(moment.date(), style, locale)
+    time = f"{babel_format_time(moment, TIME_PATTERN, locale=locale)} ({offset_label(moment)})"
+    return _datetime_pattern(locale, style).replace("{1}", day).replace("{0}", time)
 
 
 def machine(value: datetime | date | None) -> str:

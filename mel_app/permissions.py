@@ -132,6 +132,27 @@ def can(user: Viewer, action: str, obj: Any = None) -> bool:
     return bool(predicate(user, obj))
 
 
+def template_can(user: Viewer) -> Callable[..., bool]:
+    """The `can(action, obj=None)` of templates, for one request's user.
+
+    The navigation of every page asks the same "may use this feature somewhere" questions (no
+    object): their answers are kept for the rest of the request, keyed by user and action, so a
+    page that renders several templates asks each rule once. Questions about an object are asked
+    every time."""
+    memo: dict[tuple[int | None, str], bool] = g.setdefault("_template_can", {})
+    user_id = getattr(user, "id", None) if _authenticated(user) else None
+
+    def template_can_(action: str, obj: Any = None) -> bool:
+        if obj is not None:
+            return can(user, action, obj)
+        key = (user_id, action)
+        if key not in memo:
+            memo[key] = can(user, action)
+        return memo[key]
+
+    return template_can_
+
+
 # --- evaluations ---
 # Who may do what in participatory evaluations (DESIGN.md §2, issue #6). A scorer never sees
 # anyone else's scores (nor figures derived from them) before their own scorecard is submitted,

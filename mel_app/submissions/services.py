@@ -698,12 +698,50 @@ def review_filter_choices(user: User) -> dict[str, list[tuple[str, str]]]:
 # My tasks
 
 
+@dataclass(frozen=True, slots=True)
+class TaskProject:
+    id: int
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPeriod:
+    id: int
+    label: str
+    due_date: date
+
+
+@dataclass(frozen=True, slots=True)
+class TaskReport:
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOrganisation:
+    name: str
+    acronym: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewTask:
+    """A submission awaiting the specialist's review, as the home page lists it."""
+
+    id: int
+    kind: SubmissionKind
+    period: TaskPeriod | None
+    organisation: TaskOrganisation
+    project: TaskProject
+    submitted_at: datetime | None
+
+
 @dataclass
 class ReportTask:
-    project: Project
-    period: ReportingPeriod
+    """A report to write: read as plain columns, as the home page shows only these few of them."""
+
+    project: TaskProject
+    period: TaskPeriod
     organisation_id: int
-    submission: Submission | None
+    submission: TaskReport | None
     state: str  # "due", "overdue" or "returned"
 
 
@@ -713,7 +751,7 @@ class SubmissionTasks:
     overdue: list[ReportTask] = field(default_factory=list)
     returned: list[Submission] = field(default_factory=list)
     drafts: list[Submission] = field(default_factory=list)
-    awaiting_review: list[Submission] = field(default_factory=list)
+    awaiting_review: list[ReviewTask] = field(default_factory=list)
     awaiting_review_count: int = 0
 
     @property
@@ -742,10 +780,55 @@ def submission_tasks(user: Any, today: date | None = None) -> SubmissionTasks:
             sa.select(sa.func.count(Submission.id)).where(_awaiting_review(user))
         )
         if tasks.awaiting_review_count:
-            tasks.awaiting_review = list(
-                db.session.scalars(review_queue_query(user, QueueFilters()).limit(10))
-            )
+            tasks.awaiting_review = _review_tasks(user)
     return tasks
+
+
+def _review_tasks(user: Any) -> list[ReviewTask]:
+    """The ten oldest submissions of the review queue, as plain rows (the queue's order)."""
+    rows = db.session.execute(
+        sa.select(
+            Submission.id,
+            Submission.kind,
+            Submission.submitted_at,
+            Project.id,
+            Project.reference,
+            Organisation.name,
+            Organisation.acronym,
+            ReportingPeriod.id,
+            ReportingPeriod.label,
+            ReportingPeriod.due_date,
+        )
+        .select_from(Submission)
+        .join(Project, Project.id == Submission.project_id)
+        .join(Organisation, Organisation.id == Submission.organisation_id)
+        .outerjoin(ReportingPeriod, ReportingPeriod.id == Submission.period_id)
+        .where(_awaiting_review(user))
+        .order_by(Submission.submitted_at, Submission.id)
+        .limit(10)
+    )
+    return [
+        ReviewTask(
+            id=sub_id,
+            kind=kind,
+            period=TaskPeriod(period_id, label, due_date) if period_id is not None else None,
+            organisation=TaskOrganisation(name, acronym),
+            project=TaskProject(project_id, reference),
+            submitted_at=submitted_at,
+        )
+        for (
+            sub_id,
+            kind,
+            submitted_at,
+            project_id,
+            reference,
+            name,
+            acronym,
+            period_id,
+            label,
+            due_date,
+        ) in rows
+    ]
 
 
 def _reporter_tasks(user: Any, tasks: SubmissionTasks, today: date) -> None:
@@ -758,7 +841,16 @@ def _reporter_tasks(user: Any, tasks: SubmissionTasks, today: date) -> None:
     # live report if it has one — unless that report is already submitted or approved.
     report = aliased(Submission)
     rows = db.session.execute(
-        sa.select(ReportingPeriod, Membership.organisation_id, report)
+        sa.select(
+            Project.id,
+            Project.reference,
+            ReportingPeriod.id,
+            ReportingPeriod.label,
+            ReportingPeriod.due_date,
+            Membership.organisation_id,
+            report.id,
+        )
+        .select_from(ReportingPeriod)
         .join(Membership, sa.and_(Membership.project_id == ReportingPeriod.project_id, reporter))
         .join(Project, Project.id == ReportingPeriod.project_id)
         .outerjoin(
@@ -776,17 +868,16 @@ def _reporter_tasks(user: Any, tasks: SubmissionTasks, today: date) -> None:
             ReportingPeriod.start_date <= today,
             sa.or_(report.id.is_(None), report.status == Status.draft),
         )
-        .options(contains_eager(ReportingPeriod.project))
         .order_by(ReportingPeriod.due_date, Project.reference)
         .limit(TASK_LIMIT * 2)
     ).all()
-    for period, organisation_id, sub in rows:
+    for project_id, reference, period_id, label, due_date, organisation_id, report_id in rows:
         task = ReportTask(
-            project=period.project,
-            period=period,
+            project=TaskProject(project_id, reference),
+            period=TaskPeriod(period_id, label, due_date),
             organisation_id=organisation_id,
-            submission=sub,
-            state="overdue" if period.due_date < today else "due",
+            submission=TaskReport(report_id) if report_id is not None else None,
+            state="overdue" if due_date < today else "due",
         )
         (tasks.overdue if task.state == "overdue" else tasks.due).append(task)
     # Returned submissions (and drafts of design input) of the user's organisations.
