@@ -75,17 +75,12 @@ class Config:
     # A report posted after the session timed out is kept this long for its author to sign in again.
     DRAFT_STASH_HOURS = _int("DRAFT_STASH_HOURS", 2)
 
+    # HTML and JSON gzipped by the app when the client accepts it (mel_app/compression.py); off
+    # when a reverse proxy compresses instead.
+    COMPRESS_RESPONSES = _bool("COMPRESS_RESPONSES", True)
+    COMPRESS_LEVEL = _int("COMPRESS_LEVEL", 6)
+    COMPRESS_MIN_BYTES = _int("COMPRESS_MIN_BYTES", 1024)
     # Evidence files: 10 MB each by default; the request limit leaves room for the form.
-    # HTML and JSON gzipped by the app when the client accepts it (mel_app/compression.py); off
-    # when a reverse proxy compresses instead.
-    COMPRESS_RESPONSES = _bool("COMPRESS_RESPONSES", True)
-    COMPRESS_LEVEL = _int("COMPRESS_LEVEL", 6)
-    COMPRESS_MIN_BYTES = _int("COMPRESS_MIN_BYTES", 1024)
-    # HTML and JSON gzipped by the app when the client accepts it (mel_app/compression.py); off
-    # when a reverse proxy compresses instead.
-    COMPRESS_RESPONSES = _bool("COMPRESS_RESPONSES", True)
-    COMPRESS_LEVEL = _int("COMPRESS_LEVEL", 6)
-    COMPRESS_MIN_BYTES = _int("COMPRESS_MIN_BYTES", 1024)
     MAX_UPLOAD_BYTES = _int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 4 * 10 * 1024 * 1024 + 1024 * 1024)
     MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024
