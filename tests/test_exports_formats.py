@@ -379,3 +379,28 @@ def test_a_table_longer_than_a_worksheet_continues_on_the_next(client, login, wo
     assert parts[:2] == ["Indicator values", "Indicator values (2)"]
     assert all(len(book[name]) <= 3 for name in parts)
     assert sum(len(book[name]) for name in parts) == expected
+
+
+def test_a_text_longer_than_an_xlsx_cell_is_cut_and_the_row_still_complete(app, client, login, world):
+    """A spreadsheet cell holds at most 32,767 characters: the text is cut with an ellipsis, made
+    inert all the same, and the cells after it in the row are still written."""
+    long_comment = "=" + "x" * 40_000
+    with app.app_context():
+        value = db.session.scalars(
+            sa.select(IndicatorValue).where(IndicatorValue.comment == "@SUM(A1:A9)")
+        ).one()
+        value.comment = long_comment
+        db.session.commit()
+    login(world.users["evaluator"])
+    json_rows = {r["value_id"]: r for r in _tables(client, "json")["indicator_values"]}
+    xlsx_rows = {r["value_id"]: r for r in _tables(client, "xlsx")["indicator_values"]}
+    cut = [r for r in xlsx_rows.values() if (r["comment"] or "").startswith("'=x")]
+    assert len(cut) == 1
+    (row,) = cut
+    assert len(row["comment"]) == 32_767 and row["comment"].endswith("…")
+    assert row["comment"][:-1] == ("'" + long_comment)[:32_766]
+    original = json_rows[row["value_id"]]
+    assert original["comment"] == long_comment
+    for key in ("organisation", "status", "approved_by"):  # columns after the comment's, and one before
+        assert row[key] == original[key] and row[key]
+    assert row["approved_at"] is not None

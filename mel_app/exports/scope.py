@@ -26,7 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mel_app import permissions
-from mel_app.exports.sql import decimal_text, flag_text, iso_utc
+from mel_app.exports.sql import decimal_text, excel_date, excel_datetime, excel_number, flag_text, iso_utc
 from mel_app.kit.cells import FORMULA_TRIGGERS, csv_safe
 from mel_app.models import (
     Evaluation,
@@ -91,7 +91,9 @@ class ExportContext:
     so a streamed response can run it after the request's transaction has been committed.
     `spreadsheet` neutralises formula triggers in text columns (CSV and XLSX); `text_cells` has the
     database spell numbers, timestamps and flags as the CSV files write them (the tables that are
-    not shaped in Python then need no per-row work at all).
+    not shaped in Python then need no per-row work at all); `excel_cells` has it give numbers,
+    dates and timestamps as the numbers an XLSX cell holds (floats and spreadsheet day numbers), so
+    the rows of those tables go to the XLSX writer as they come.
     """
 
     scope: Scope
@@ -103,11 +105,18 @@ class ExportContext:
     hidden_evaluations: sa.Select
     spreadsheet: bool = False
     text_cells: bool = False
+    excel_cells: bool = False
     is_system: bool = False
 
     @classmethod
     def build(
-        cls, scope: Scope, reader: Reader, *, spreadsheet: bool = False, text_cells: bool = False
+        cls,
+        scope: Scope,
+        reader: Reader,
+        *,
+        spreadsheet: bool = False,
+        text_cells: bool = False,
+        excel_cells: bool = False,
     ) -> ExportContext:
         user = reader.user
         if user is permissions.SYSTEM_READER or permissions.is_admin(user):
@@ -128,6 +137,7 @@ class ExportContext:
             hidden_evaluations=permissions.hidden_evaluation_ids(user),
             spreadsheet=spreadsheet,
             text_cells=text_cells,
+            excel_cells=excel_cells,
             is_system=user is permissions.SYSTEM_READER,
         )
 
@@ -148,14 +158,22 @@ class ExportContext:
             else_=column,
         )
 
-    # --- other cells: typed, or already spelled as text for CSV (`text_cells`) -------------------
+    # --- other cells: typed, spelled as text for CSV (`text_cells`) or as XLSX numbers -------------
 
     def number(self, column: Any) -> Any:
+        if self.excel_cells:
+            return excel_number(column)
         return decimal_text(column) if self.text_cells else column
+
+    def day(self, column: Any) -> Any:
+        """A date: as the driver gives it (CSV writes it as ISO 8601), or a spreadsheet day number."""
+        return excel_date(column) if self.excel_cells else column
 
     def when(self, column: Any) -> Any:
         if self.text_cells:
             return iso_utc(column)
+        if self.excel_cells:
+            return excel_datetime(column)
         # As the driver gives it (UTC: the export's connection is set to UTC), without the per-row
         # work of the models' timezone type. SQLite gives it naive, in UTC.
         return sa.type_coerce(column, sa.DateTime(timezone=True))

@@ -70,7 +70,11 @@ def reporting_org_from(config: Mapping[str, Any]) -> ReportingOrg:
 def prepare(scope: Scope, reader: Reader, fmt: Format) -> ExportContext:
     """Turn the scope and the reader into the export's SQL clauses (while the reader is loaded)."""
     return ExportContext.build(
-        scope, reader, spreadsheet=fmt in (Format.xlsx, Format.csv), text_cells=fmt is Format.csv
+        scope,
+        reader,
+        spreadsheet=fmt in (Format.xlsx, Format.csv),
+        text_cells=fmt is Format.csv,
+        excel_cells=fmt is Format.xlsx,
     )
 
 

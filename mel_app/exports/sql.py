@@ -60,3 +60,61 @@ def _iso_utc_sqlite(element, compiler, **kw):
 def flag_text(column: Any) -> Any:
     """A boolean as 'true' or 'false' (NULL stays NULL)."""
     return sa.case((column.is_(True), "true"), (column.is_(False), "false"), else_=sa.null())
+
+
+# --- spreadsheet serial numbers (XLSX) -------------------------------------------------------------
+#
+# A spreadsheet stores a date as the number of days since 1899-12-30 (1900-01-01 is day 1; day 60 is
+# the 29 February 1900 that never was, so days before 1 March 1900 count one less), and a time of
+# day as the fraction of the day. Spelled by the database, a date or timestamp arrives as the number
+# the cell holds, as XlsxWriter would have computed it from a Python date.
+
+
+class excel_date(FunctionElement):  # noqa: N801
+    """A DATE as a spreadsheet's day number: 2026-01-20 → 46042."""
+
+    type = sa.Integer()
+    inherit_cache = True
+    name = "excel_date"
+
+
+class excel_datetime(FunctionElement):  # noqa: N801
+    """A UTC timestamp as a spreadsheet's day number and fraction: 2026-01-20 12:00 UTC → 46042.5."""
+
+    type = sa.Float()
+    inherit_cache = True
+    name = "excel_datetime"
+
+
+def _before_march_1900(days: str) -> str:
+    return f"CASE WHEN {days} < 61 THEN {days} - 1 ELSE {days} END"
+
+
+@compiles(excel_date)
+def _excel_date_default(element, compiler, **kw):
+    return _before_march_1900(f"({_argument(element, compiler, **kw)} - DATE '1899-12-30')")
+
+
+@compiles(excel_date, "sqlite")
+def _excel_date_sqlite(element, compiler, **kw):
+    days = f"CAST(julianday({_argument(element, compiler, **kw)}) - 2415018.5 AS INTEGER)"
+    return _before_march_1900(days)
+
+
+@compiles(excel_datetime)
+def _excel_datetime_default(element, compiler, **kw):
+    utc = f"({_argument(element, compiler, **kw)} AT TIME ZONE 'UTC')"
+    days = f"(CAST({utc} AS DATE) - DATE '1899-12-30')"
+    seconds = f"CAST(EXTRACT(EPOCH FROM CAST({utc} AS TIME)) AS DOUBLE PRECISION)"
+    return _before_march_1900(f"({days} + {seconds} / 86400.0)")
+
+
+@compiles(excel_datetime, "sqlite")
+def _excel_datetime_sqlite(element, compiler, **kw):
+    # SQLite keeps timestamps as naive UTC text; julianday() counts in milliseconds.
+    return _before_march_1900(f"(julianday({_argument(element, compiler, **kw)}) - 2415018.5)")
+
+
+def excel_number(column: Any) -> Any:
+    """A NUMERIC as a float, the number a spreadsheet cell holds."""
+    return sa.cast(column, sa.Float())

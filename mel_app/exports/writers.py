@@ -321,6 +321,7 @@ class _XlsxBook:
                 "strings_to_formulas": False,
                 "strings_to_urls": False,
                 "remove_timezone": True,
+                "default_date_format": "yyyy-mm-dd",
             },
         )
         add = self.book.add_format
@@ -373,6 +374,8 @@ class _XlsxBook:
         return [writers[c.kind] for c in table.columns]
 
     def write_table(self, conn: Connection, ctx: ExportContext, table: Table) -> int:
+        if ctx.excel_cells and table.shape is None:
+            return self.write_cells(conn, ctx, table)
         title = str(table.title)
         ws = self.sheet(title, table)
         writers = self.cell_writers(ws, table)
@@ -392,6 +395,37 @@ class _XlsxBook:
                     if value is not None:
                         write(row_index, col, value)
             total += len(batch)
+        ws.autofilter(0, 0, max(row_index, 1), last_col)
+        return total
+
+    def write_cells(self, conn: Connection, ctx: ExportContext, table: Table) -> int:
+        """A table whose rows come from the database as XLSX cells (`ExportContext.excel_cells`):
+        text already made inert, numbers as floats or integers, dates and timestamps as spreadsheet
+        day numbers, flags as booleans. Each row goes to XlsxWriter as it is, in one `write_row`;
+        the column's number format (set once, on the column) is the cell's."""
+        title = str(table.title)
+        ws = self.sheet(title, table)
+        last_col = len(table.columns) - 1
+        row_index, total, part = 0, 0, 1
+        for batch in table.batches(conn, ctx):
+            total += len(batch)
+            start = 0
+            while start < len(batch):
+                room = XLSX_MAX_ROWS - 1 - row_index
+                if room == 0:
+                    # A worksheet is full: the table continues on the next one, with its header.
+                    ws.autofilter(0, 0, row_index, last_col)
+                    part += 1
+                    ws = self.sheet(f"{title} ({part})", table)
+                    row_index, room = 0, XLSX_MAX_ROWS - 1
+                rows = batch if start == 0 and len(batch) <= room else batch[start : start + room]
+                put = ws.write_row
+                for row in rows:
+                    row_index += 1
+                    if put(row_index, 0, row):
+                        # A text longer than a cell holds: XlsxWriter stopped the row there.
+                        _write_long_row(ws, row_index, row)
+                start += len(rows)
         ws.autofilter(0, 0, max(row_index, 1), last_col)
         return total
 
@@ -423,6 +457,14 @@ class _XlsxBook:
             for column in table.columns:
                 row += 1
                 ws.write_row(row, 0, ["", column.key, KIND_NAMES[column.kind], str(column.description)])
+
+
+def _write_long_row(ws, row_index: int, row: Sequence[Any]) -> None:
+    """A row with a text too long for a cell, cut to what a cell holds (with an ellipsis)."""
+    for col, value in enumerate(row):
+        if value.__class__ is str and len(value) > XLSX_MAX_TEXT:
+            value = value[: XLSX_MAX_TEXT - 1] + "…"
+        ws._write(row_index, col, value, None)  # XlsxWriter cuts what is still too long for it
 
 
 def write_xlsx(conn: Connection, ctx: ExportContext, about: About, **_options: Any) -> Iterator[bytes]:
