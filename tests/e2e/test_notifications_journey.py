@@ -7,11 +7,12 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from mel_app.demo import DEMO_PASSWORD
 from mel_app.extensions import db
-from mel_app.models import Status, Visibility
+from mel_app.models import Notification, Status, Visibility, utcnow
 from mel_app.submissions import services as submissions
 from tests import notify_world as w
 from tests.e2e.steps import main_nav, sign_in
@@ -25,6 +26,12 @@ def test_the_returned_report_from_the_email_to_the_notifications_page(journey, l
     w.load(app)
     mail_server.messages.clear()
     with app.app_context():
+        # The demo's own steps left the union notifications; they have read them all.
+        db.session.execute(
+            sa.update(Notification)
+            .where(Notification.recipient_id == w.user(UNION).id)
+            .values(read_at=utcnow())
+        )
         # The union's report was sent back once; they resubmitted it; the specialist returns it again.
         sub = w.report("RAF/22/11/NOR", "F-COTU", Status.returned)
         submissions.submit_submission(sub, actor=w.user(UNION), expected_version=sub.version)
@@ -60,7 +67,8 @@ def test_the_returned_report_from_the_email_to_the_notifications_page(journey, l
     expect(page).to_have_url(live_server + report_path)
     main_nav(page).get_by_role("link", name=re.compile(r"^Notifications")).click()
     journey.check(page)
-    expect(page.get_by_role("link", name=re.compile(r"^Returned for changes"))).to_be_visible()
+    # The newest first: the demo had returned this report once already.
+    expect(page.get_by_role("link", name=re.compile(r"^Returned for changes")).first).to_be_visible()
     expect(page.get_by_text("Unread:")).to_have_count(0)
     expect(main_nav(page).get_by_role("link", name="Notifications", exact=True)).to_be_visible()
 
