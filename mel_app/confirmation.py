@@ -65,3 +65,13 @@ def render_confirmation(
         context=context,
         fields=fields,
     ), status
+
+
+def render_project_confirmation(project: Any, **page: Any):
+    """The confirmation page of an action on a whole project: its reference and title above the
+    question, nothing to fill in. `page` as for `render_confirmation`."""
+    return render_confirmation(
+        context=f"{project.reference} — {project.title}",
+        form=ConfirmStepForm(formdata=None),
+        **page,
+    )

@@ -141,9 +141,9 @@ def _confirm_remove_page(project: Project, membership: Membership):
         consequences.insert(
             1, _("They can no longer report for %(organisation)s.", organisation=membership.organisation.name)
         )
-    return confirmation.render_confirmation(
+    return confirmation.render_project_confirmation(
+        project,
         title=_("Remove %(name)s from the project?", name=name),
-        context=f"{project.reference} — {project.title}",
         lead=_(
             "%(name)s (%(email)s) will no longer be %(role)s in %(reference)s.",
             name=name,
@@ -152,7 +152,6 @@ def _confirm_remove_page(project: Project, membership: Membership):
             reference=project.reference,
         ),
         consequences=consequences,
-        form=confirmation.ConfirmStepForm(formdata=None),
         yes=_("Yes, remove them"),
         cancel_url=url_for("members.index", project_id=project.id),
     )

@@ -388,9 +388,9 @@ def approve_framework(project_id: int):
         flash(_("The framework is approved already."), "error")
         return redirect(url_for("projects.framework", project_id=project.id))
     if request.method == "GET":
-        return confirmation.render_confirmation(
+        return confirmation.render_project_confirmation(
+            project,
             title=_("Approve the results framework?"),
-            context=f"{project.reference} — {project.title}",
             lead=_("Approve it once the partners have agreed on it."),
             consequences=[
                 _(
@@ -399,7 +399,6 @@ def approve_framework(project_id: int):
                 ),
                 _("An approved framework cannot go back to draft."),
             ],
-            form=confirmation.ConfirmStepForm(formdata=None),
             yes=_("Yes, approve the framework"),
             cancel_url=url_for("projects.framework", project_id=project.id),
         )

@@ -11,6 +11,7 @@ unpublishing must take effect at once; the pages are small and cheap to build ag
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -137,20 +138,38 @@ def _project_to_publish(project_id: int) -> Project:
     return project_or_404(project_id, need=can_publish_project)
 
 
+def _publishing_step(project_id: int, *, make_public: bool, already: str, page: dict[str, Any], done: str):
+    """The steps "Make public" and "Stop making public". GET: the confirmation page (`page`); POST (from
+    that page): the change, then back to the project page. `already`: the error when there is nothing
+    to change; `done`: the message once it is changed."""
+    project = _project_to_publish(project_id)
+    back = url_for("projects.detail", project_id=project.id)
+    if (project.published_at is not None) == make_public:
+        flash(already, "error")
+        return redirect(back)
+    if request.method == "GET":
+        return confirmation.render_project_confirmation(project, cancel_url=back, **page)
+    if not confirmation.came_through_confirmation():
+        return confirmation.to_confirmation()
+    if not confirmation.ConfirmStepForm().validate_on_submit():
+        abort(400)
+    change = services.publish_project if make_public else services.unpublish_project
+    with saving(done, catch=services.PublishError):
+        change(project, actor=current_user)
+    return redirect(back)
+
+
 @bp.route("/projects/<int:project_id>/publish", methods=["GET", "POST"])
 def publish(project_id: int):
     """GET: the confirmation page. POST (from that page): make the dashboard public."""
-    project = _project_to_publish(project_id)
-    back = url_for("projects.detail", project_id=project.id)
-    if project.published_at is not None:
-        flash(_("The project is public already."), "error")
-        return redirect(back)
-    if request.method == "GET":
-        return confirmation.render_confirmation(
-            title=_("Make the project's dashboard public?"),
-            context=f"{project.reference} — {project.title}",
-            lead=_("Anyone, without signing in, will be able to read it and download it as IATI data."),
-            consequences=[
+    return _publishing_step(
+        project_id,
+        make_public=True,
+        already=_("The project is public already."),
+        page={
+            "title": _("Make the project's dashboard public?"),
+            "lead": _("Anyone, without signing in, will be able to read it and download it as IATI data."),
+            "consequences": [
                 _(
                     "Public: the summary, the partner organisations' names, the results framework "
                     "with the figures of approved reports, and the closed evaluations' consolidated "
@@ -162,43 +181,24 @@ def publish(project_id: int):
                 ),
                 _("You can stop making it public at any time; it is then withdrawn at once."),
             ],
-            form=confirmation.ConfirmStepForm(formdata=None),
-            yes=_("Yes, make it public"),
-            cancel_url=back,
-        )
-    if not confirmation.came_through_confirmation():
-        return confirmation.to_confirmation()
-    if not confirmation.ConfirmStepForm().validate_on_submit():
-        abort(400)
-    with saving(_("The project's dashboard is public."), catch=services.PublishError):
-        services.publish_project(project, actor=current_user)
-    return redirect(back)
+            "yes": _("Yes, make it public"),
+        },
+        done=_("The project's dashboard is public."),
+    )
 
 
 @bp.route("/projects/<int:project_id>/unpublish", methods=["GET", "POST"])
 def unpublish(project_id: int):
     """GET: the confirmation page. POST (from that page): withdraw the public dashboard."""
-    project = _project_to_publish(project_id)
-    back = url_for("projects.detail", project_id=project.id)
-    if project.published_at is None:
-        flash(_("The project is not public."), "error")
-        return redirect(back)
-    if request.method == "GET":
-        return confirmation.render_confirmation(
-            title=_("Stop making the project's dashboard public?"),
-            context=f"{project.reference} — {project.title}",
-            lead=_("Its public page and its activity in the public IATI file are withdrawn at once."),
-            consequences=[
-                _("Copies that others have already downloaded cannot be withdrawn."),
-            ],
-            form=confirmation.ConfirmStepForm(formdata=None),
-            yes=_("Yes, stop making it public"),
-            cancel_url=back,
-        )
-    if not confirmation.came_through_confirmation():
-        return confirmation.to_confirmation()
-    if not confirmation.ConfirmStepForm().validate_on_submit():
-        abort(400)
-    with saving(_("The project's dashboard is no longer public."), catch=services.PublishError):
-        services.unpublish_project(project, actor=current_user)
-    return redirect(back)
+    return _publishing_step(
+        project_id,
+        make_public=False,
+        already=_("The project is not public."),
+        page={
+            "title": _("Stop making the project's dashboard public?"),
+            "lead": _("Its public page and its activity in the public IATI file are withdrawn at once."),
+            "consequences": [_("Copies that others have already downloaded cannot be withdrawn.")],
+            "yes": _("Yes, stop making it public"),
+        },
+        done=_("The project's dashboard is no longer public."),
+    )
