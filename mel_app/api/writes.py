@@ -84,6 +84,23 @@ def _comment_refused(exc: WorkflowError) -> dict[str, list[str]] | None:
     return {"json.comment": [str(exc)]} if exc.http_status == 422 else None
 
 
+def _review(
+    submission_id: int,
+    body: dict[str, Any],
+    service: Callable[..., object],
+    errors_of: Callable[[WorkflowError], dict[str, list[str]] | None] = lambda exc: None,
+):
+    """A specialist's step (`service`: return or approve) with the body's comment."""
+    return _step(
+        submission_id,
+        is_submission_reviewer,
+        lambda sub: service(
+            sub, actor=api_user(), expected_version=sub.version, comment=body.get("comment", "")
+        ),
+        errors_of,
+    )
+
+
 @bp.post("/submissions/<int:submission_id>/submit")
 @bp.response(200, schemas.SubmissionSummary)
 @scope(REPORT)
@@ -105,14 +122,7 @@ def submit(submission_id: int):
 def return_(body, submission_id: int):
     """Return a submitted report to its organisation, saying what to change (the project's
     specialists but its author; scope `review`)."""
-    return _step(
-        submission_id,
-        is_submission_reviewer,
-        lambda sub: services.return_submission(
-            sub, actor=api_user(), expected_version=sub.version, comment=body.get("comment", "")
-        ),
-        _comment_refused,
-    )
+    return _review(submission_id, body, services.return_submission, _comment_refused)
 
 
 @bp.post("/submissions/<int:submission_id>/approve")
@@ -121,10 +131,4 @@ def return_(body, submission_id: int):
 @scope(REVIEW)
 def approve(body, submission_id: int):
     """Approve a submitted report, with an optional comment (scope `review`)."""
-    return _step(
-        submission_id,
-        is_submission_reviewer,
-        lambda sub: services.approve_submission(
-            sub, actor=api_user(), expected_version=sub.version, comment=body.get("comment", "")
-        ),
-    )
+    return _review(submission_id, body, services.approve_submission)
