@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField, SubmitField
+from wtforms import PasswordField, SelectField, SelectMultipleField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from mel_app.dates import valid_zone
+from mel_app.kit.web import choices
 
 
 def valid_time_zone(form, field) -> None:
@@ -87,23 +88,19 @@ class CreateApiTokenForm(FlaskForm):
     )
     scopes = MultiCheckboxField(
         _l("What the token may do"),
-        choices=[
-            SelectChoice("read", _l("Read what you can see")),
-            SelectChoice("report", _l("Write and submit your organisation's reports")),
-            SelectChoice("review", _l("Return and approve reports you review")),
-        ],
+        choices=choices(
+            [
+                ("read", _l("Read what you can see")),
+                ("report", _l("Write and submit your organisation's reports")),
+                ("review", _l("Return and approve reports you review")),
+            ]
+        ),
         validators=[DataRequired(message=_l("Choose at least one."))],
         default=["read"],
     )
     expires_in = SelectField(
         _l("Expires after"),
-        choices=[
-            SelectChoice("30", _l("30 days")),
-            SelectChoice("90", _l("90 days")),
-            SelectChoice("365", _l("one year")),
-        ],
+        choices=choices([("30", _l("30 days")), ("90", _l("90 days")), ("365", _l("one year"))]),
         default="90",
     )
     submit = SubmitField(_l("Create the token"))
-
-

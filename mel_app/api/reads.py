@@ -7,11 +7,12 @@ pages, and one the owner may not know of is a 404, as on the pages.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from flask import abort
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import InstrumentedAttribute, selectinload
 
 from mel_app.api import pagination, schemas
 from mel_app.api.views import READ, api_user, bp, scope
@@ -52,6 +53,28 @@ def _project_out(project: Project) -> dict[str, Any]:
     }
 
 
+def _page(
+    query: sa.Select,
+    args: dict[str, Any],
+    *,
+    key_column: InstrumentedAttribute[Any],
+    id_column: InstrumentedAttribute[int],
+    out: Callable[[Any], Any] = lambda row: row,
+) -> dict[str, Any]:
+    """The page of `query` that the `limit` and `cursor` arguments ask for (see pagination.py),
+    ordered by (key_column, id_column), each row through `out`, and the next page's cursor."""
+    rows, cursor = pagination.page(
+        db.session,
+        query,
+        key_column=key_column,
+        id_column=id_column,
+        key_of=lambda row: getattr(row, key_column.key),
+        limit=args["limit"],
+        cursor=args["cursor"],
+    )
+    return {"items": [out(row) for row in rows], "next_cursor": cursor}
+
+
 @bp.get("/projects")
 @bp.arguments(schemas.ProjectArgs, location="query")
 @bp.response(200, schemas.ProjectPage)
@@ -66,16 +89,7 @@ def projects(args):
         selectinload(Project.sectors),
         selectinload(Project.partners).selectinload(Partner.organisation),
     )
-    rows, cursor = pagination.page(
-        db.session,
-        query,
-        key_column=Project.reference,
-        id_column=Project.id,
-        key_of=lambda p: p.reference,
-        limit=args["limit"],
-        cursor=args["cursor"],
-    )
-    return {"items": [_project_out(p) for p in rows], "next_cursor": cursor}
+    return _page(query, args, key_column=Project.reference, id_column=Project.id, out=_project_out)
 
 
 @bp.get("/projects/<int:project_id>")
@@ -135,16 +149,7 @@ def submissions(args):
     if args["updated_since"]:
         query = query.where(Submission.updated_at >= args["updated_since"])
     query = query.options(selectinload(Submission.organisation))
-    rows, cursor = pagination.page(
-        db.session,
-        query,
-        key_column=Submission.updated_at,
-        id_column=Submission.id,
-        key_of=lambda s: s.updated_at,
-        limit=args["limit"],
-        cursor=args["cursor"],
-    )
-    return {"items": rows, "next_cursor": cursor}
+    return _page(query, args, key_column=Submission.updated_at, id_column=Submission.id)
 
 
 @bp.get("/submissions/<int:submission_id>")

@@ -18,6 +18,34 @@ def _decimal(**kw):
     return fields.Decimal(as_string=True, allow_none=True, **kw)
 
 
+def _id_filter():
+    """An optional query argument naming a row by its id."""
+    return fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
+
+
+def _one_of(choices, **kw):
+    """A string that is one of the values of the enum `choices`."""
+    return fields.String(validate=validate.OneOf([c.value for c in choices]), **kw)
+
+
+def _updated_since(what: str):
+    return fields.AwareDateTime(
+        load_default=None, metadata={"description": f"Only {what} changed at or after this time."}
+    )
+
+
+class _Identified(Schema):
+    id = fields.Integer()
+
+
+class _Coded(_Identified):
+    """A result or an indicator of a framework."""
+
+    code = fields.String()
+    title = fields.String()
+    description = fields.String()
+
+
 class PageArgs(Schema):
     limit = fields.Integer(
         load_default=50,
@@ -32,38 +60,31 @@ class PageArgs(Schema):
 
 
 class ProjectArgs(PageArgs):
-    updated_since = fields.AwareDateTime(
-        load_default=None, metadata={"description": "Only projects changed at or after this time."}
-    )
+    updated_since = _updated_since("projects")
 
 
 class SubmissionArgs(PageArgs):
-    project = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
-    period = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
-    status = fields.String(load_default=None, validate=validate.OneOf([s.value for s in Status]))
-    kind = fields.String(load_default=None, validate=validate.OneOf([k.value for k in SubmissionKind]))
-    updated_since = fields.AwareDateTime(
-        load_default=None, metadata={"description": "Only reports changed at or after this time."}
-    )
+    project = _id_filter()
+    period = _id_filter()
+    status = _one_of(Status, load_default=None)
+    kind = _one_of(SubmissionKind, load_default=None)
+    updated_since = _updated_since("reports")
 
 
-class TokenInfo(Schema):
-    id = fields.Integer()
+class TokenInfo(_Identified):
     name = fields.String()
     scopes = fields.List(fields.String())
     expires_at = fields.DateTime()
 
 
-class Me(Schema):
-    id = fields.Integer()
+class Me(_Identified):
     name = fields.String()
     email = fields.String()
     organisation_id = fields.Integer(allow_none=True)
     token = fields.Nested(TokenInfo)
 
 
-class Organisation(Schema):
-    id = fields.Integer()
+class Organisation(_Identified):
     name = fields.String()
     acronym = fields.String(allow_none=True)
     group = fields.String()
@@ -80,14 +101,13 @@ class Sector(Schema):
     percentage = _decimal()
 
 
-class Project(Schema):
-    id = fields.Integer()
+class Project(_Identified):
     reference = fields.String()
     title = fields.String()
     summary = fields.String()
     donor = fields.String()
     funding_modality = fields.String()
-    phase = fields.String(validate=validate.OneOf([p.value for p in Phase]))
+    phase = _one_of(Phase)
     start_date = fields.Date(allow_none=True)
     end_date = fields.Date(allow_none=True)
     framework_approved = fields.Boolean()
@@ -107,11 +127,7 @@ class ProjectPage(Page):
     items = fields.List(fields.Nested(Project))
 
 
-class Indicator(Schema):
-    id = fields.Integer()
-    code = fields.String()
-    title = fields.String()
-    description = fields.String()
+class Indicator(_Coded):
     measure = fields.String()
     aggregation = fields.String()
     unit = fields.String()
@@ -126,12 +142,8 @@ class Indicator(Schema):
     is_archived = fields.Boolean()
 
 
-class Result(Schema):
-    id = fields.Integer()
+class Result(_Coded):
     type = fields.String()
-    code = fields.String()
-    title = fields.String()
-    description = fields.String()
     parent_id = fields.Integer(allow_none=True)
     is_archived = fields.Boolean()
     indicators = fields.List(fields.Nested(Indicator))
@@ -143,8 +155,7 @@ class Framework(Schema):
     results = fields.List(fields.Nested(Result))
 
 
-class Period(Schema):
-    id = fields.Integer()
+class Period(_Identified):
     label = fields.String()
     start_date = fields.Date()
     end_date = fields.Date()
@@ -165,8 +176,7 @@ class Value(Schema):
     comment = fields.String()
 
 
-class AttachmentMeta(Schema):
-    id = fields.Integer()
+class AttachmentMeta(_Identified):
     filename = fields.String()
     media_type = fields.String()
     size = fields.Integer()
@@ -174,8 +184,7 @@ class AttachmentMeta(Schema):
     created_at = fields.DateTime()
 
 
-class SubmissionSummary(Schema):
-    id = fields.Integer()
+class SubmissionSummary(_Identified):
     project_id = fields.Integer()
     kind = fields.String()
     organisation = fields.Nested(Organisation)

@@ -140,3 +140,29 @@ def rate_limited(token: ApiToken) -> throttle.Blocked | None:
 
 def retry_after_seconds(blocked: throttle.Blocked) -> int:
     return max(1, int((blocked.retry_at - utcnow()).total_seconds() + 0.999))
+
+
+def wait_if_rate_limited(token: ApiToken) -> int | None:
+    """Count this request (`rate_limited`); the seconds to wait when the allowance is spent.
+
+    A refused request commits the count itself: it is answered at once, and nothing else of the
+    request commits.
+    """
+    blocked = rate_limited(token)
+    if blocked is None:
+        return None
+    db.session.commit()
+    return retry_after_seconds(blocked)
+
+
+def record_use(token: ApiToken, remote_addr: str | None) -> None:
+    """Start a request made with `token`: its owner becomes the audit actor, the use is recorded
+    (`note_use`), and that is committed here.
+
+    It commits because the request may be a read that commits nothing: the last use, the day's
+    event and the request's count must be kept all the same, and a write that fails and rolls
+    back must not take them with it.
+    """
+    audit.set_actor(db.session(), audit.actor_of(token.user, remote_addr))
+    note_use(token)
+    db.session.commit()

@@ -15,10 +15,8 @@ from typing import Any
 from flask import g, request
 from flask_smorest import Api, Blueprint
 
-from mel_app import audit
 from mel_app.api import schemas, tokens
 from mel_app.api.problems import problem
-from mel_app.extensions import db
 from mel_app.models import ApiToken, User
 from mel_app.permissions import can_create_api_token
 
@@ -53,10 +51,8 @@ def authenticate():
     if token is None:
         # Unknown, revoked or expired look the same: the answer tells nothing about the secret.
         return _unauthorized("The token is unknown, revoked or expired.")
-    blocked = tokens.rate_limited(token)
-    if blocked is not None:
-        db.session.commit()
-        wait = tokens.retry_after_seconds(blocked)
+    wait = tokens.wait_if_rate_limited(token)
+    if wait is not None:
         return problem(
             429,
             f"Too many requests with this token. Try again in {wait} seconds.",
@@ -66,9 +62,7 @@ def authenticate():
     if not can_create_api_token(owner):
         # Staff whose two-factor sign-in was reset since: their tokens wait until it is on again.
         return problem(403, "Your role requires two-factor sign-in: turn it on to use your tokens.")
-    audit.set_actor(db.session(), audit.actor_of(owner, request.remote_addr))
-    tokens.note_use(token)
-    db.session.commit()
+    tokens.record_use(token, request.remote_addr)
     g.api_token = token
     g.api_user = owner
     return None

@@ -9,6 +9,7 @@ GET /submissions/{id}. A different version is a 412 (re-read, then decide again)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, request
@@ -16,7 +17,7 @@ from flask import abort, request
 from mel_app.api import schemas
 from mel_app.api.problems import problem
 from mel_app.api.views import REPORT, REVIEW, api_user, bp, scope
-from mel_app.extensions import db
+from mel_app.kit.web import saving
 from mel_app.models import Submission
 from mel_app.permissions import can_view_submission, is_submission_reporter, is_submission_reviewer
 from mel_app.submissions import services
@@ -48,15 +49,56 @@ def _precondition(sub: Submission):
     return None
 
 
-def _done(sub: Submission) -> tuple[dict[str, Any], int, dict[str, str]]:
-    db.session.commit()
-    db.session.refresh(sub)
-    return {name: getattr(sub, name) for name in schemas.SubmissionSummary().fields}, 200, {"ETag": etag(sub)}
+def _step(
+    submission_id: int,
+    may_act: Callable[[Any, Submission], bool],
+    act: Callable[[Submission], object],
+    errors_of: Callable[[WorkflowError], dict[str, list[str]] | None] = lambda exc: None,
+):
+    """Load the report, check `If-Match`, take the step through the service (`act`), then commit
+    and answer the new summary with its `ETag`, or roll back and answer the service's refusal
+    (with the `errors` that `errors_of` finds in it)."""
+    sub = _load(submission_id, may_act)
+    refused = _precondition(sub)
+    if refused is not None:
+        return refused
+    with saving(catch=WorkflowError, quiet=True) as saved:
+        act(sub)
+    if isinstance(saved.error, WorkflowError):
+        return problem(saved.status, saved.message, errors=errors_of(saved.error))
+    summary: dict[str, Any] = {name: getattr(sub, name) for name in schemas.SubmissionSummary().fields}
+    return summary, 200, {"ETag": etag(sub)}
 
 
-def _refused(exc: WorkflowError, errors: dict[str, list[str]] | None = None):
-    db.session.rollback()
-    return problem(exc.http_status, str(exc), errors=errors)
+def _missing(exc: WorkflowError) -> dict[str, list[str]] | None:
+    """What a submitted report lacks, by the anchor of each missing answer."""
+    if not isinstance(exc, services.Incomplete):
+        return None
+    errors: dict[str, list[str]] = {}
+    for item in exc.problems:
+        errors.setdefault(item.anchor, []).append(str(item.message))
+    return errors
+
+
+def _comment_refused(exc: WorkflowError) -> dict[str, list[str]] | None:
+    return {"json.comment": [str(exc)]} if exc.http_status == 422 else None
+
+
+def _review(
+    submission_id: int,
+    body: dict[str, Any],
+    service: Callable[..., object],
+    errors_of: Callable[[WorkflowError], dict[str, list[str]] | None] = lambda exc: None,
+):
+    """A specialist's step (`service`: return or approve) with the body's comment."""
+    return _step(
+        submission_id,
+        is_submission_reviewer,
+        lambda sub: service(
+            sub, actor=api_user(), expected_version=sub.version, comment=body.get("comment", "")
+        ),
+        errors_of,
+    )
 
 
 @bp.post("/submissions/<int:submission_id>/submit")
@@ -65,20 +107,12 @@ def _refused(exc: WorkflowError, errors: dict[str, list[str]] | None = None):
 def submit(submission_id: int):
     """Submit the organisation's report for review (reporters of its organisation; scope
     `report`). A report with missing answers is a 422 whose `errors` say what is missing."""
-    sub = _load(submission_id, is_submission_reporter)
-    refused = _precondition(sub)
-    if refused is not None:
-        return refused
-    try:
-        services.submit_submission(sub, actor=api_user(), expected_version=sub.version)
-    except services.Incomplete as exc:
-        errors: dict[str, list[str]] = {}
-        for item in exc.problems:
-            errors.setdefault(item.anchor, []).append(str(item.message))
-        return _refused(exc, errors)
-    except WorkflowError as exc:
-        return _refused(exc)
-    return _done(sub)
+    return _step(
+        submission_id,
+        is_submission_reporter,
+        lambda sub: services.submit_submission(sub, actor=api_user(), expected_version=sub.version),
+        _missing,
+    )
 
 
 @bp.post("/submissions/<int:submission_id>/return")
@@ -88,17 +122,7 @@ def submit(submission_id: int):
 def return_(body, submission_id: int):
     """Return a submitted report to its organisation, saying what to change (the project's
     specialists but its author; scope `review`)."""
-    sub = _load(submission_id, is_submission_reviewer)
-    refused = _precondition(sub)
-    if refused is not None:
-        return refused
-    try:
-        services.return_submission(
-            sub, actor=api_user(), expected_version=sub.version, comment=body.get("comment", "")
-        )
-    except WorkflowError as exc:
-        return _refused(exc, {"json.comment": [str(exc)]} if exc.http_status == 422 else None)
-    return _done(sub)
+    return _review(submission_id, body, services.return_submission, _comment_refused)
 
 
 @bp.post("/submissions/<int:submission_id>/approve")
@@ -107,14 +131,4 @@ def return_(body, submission_id: int):
 @scope(REVIEW)
 def approve(body, submission_id: int):
     """Approve a submitted report, with an optional comment (scope `review`)."""
-    sub = _load(submission_id, is_submission_reviewer)
-    refused = _precondition(sub)
-    if refused is not None:
-        return refused
-    try:
-        services.approve_submission(
-            sub, actor=api_user(), expected_version=sub.version, comment=body.get("comment", "")
-        )
-    except WorkflowError as exc:
-        return _refused(exc)
-    return _done(sub)
+    return _review(submission_id, body, services.approve_submission)

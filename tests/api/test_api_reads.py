@@ -17,12 +17,10 @@ from mel_app.models import (
     IndicatorValue,
     ProjectSector,
     Role,
-    Status,
     Submission,
     User,
-    utcnow,
 )
-from tests.api.helpers import bearer, make_token
+from tests.api.helpers import bearer, make_token, member, submitted_report
 
 PROBLEM = "application/problem+json"
 
@@ -50,29 +48,17 @@ def world(app, make):
     project = make.project("RAF/26/01/NOR", countries=("KE", "TZ"))
     other = make.project("RAF/26/02/NOR")
     make.partner(project, union)
-    reporter = make.user("rep@example.org", organisation_id=union)
-    make.member(reporter, project, Role.reporter, organisation_id=union)
-    other_reporter = make.user("rep2@example.org", organisation_id=other_union)
-    make.member(other_reporter, project, Role.reporter, organisation_id=other_union)
-    specialist = make.user("ilo@example.org")
-    make.member(specialist, project, Role.specialist)
-    outsider = make.user("out@example.org", organisation_id=other_union)
-    make.member(outsider, other, Role.reporter, organisation_id=other_union)
+    reporter = member(make, "rep@example.org", project, Role.reporter, union)
+    other_reporter = member(make, "rep2@example.org", project, Role.reporter, other_union)
+    specialist = member(make, "ilo@example.org", project, Role.specialist)
+    outsider = member(make, "out@example.org", other, Role.reporter, other_union)
     result = make.result(project)
     indicator = make.indicator(result, baseline_value=10, target_value="1200.5", disaggregate_by_sex=True)
     period = make.period(project)
     draft = make.submission(
         project, union, reporter, period_id=period, narrative={"achievements": "Trained 40"}
     )
-    theirs = make.submission(
-        project,
-        other_union,
-        other_reporter,
-        period_id=period,
-        status=Status.submitted,
-        submitted_at=utcnow(),
-        submitted_by_id=other_reporter,
-    )
+    theirs = submitted_report(make, project, other_union, other_reporter, period_id=period)
     with app.app_context():
         db.session.add(ProjectSector(project_id=project, code="16020", percentage=Decimal("100")))
         db.session.add(

@@ -11,18 +11,16 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from mel_app.models import Role, Status, utcnow
-from tests.api.helpers import make_token
+from mel_app.models import Role
+from tests.api.helpers import make_token, member, submitted_report
 
 
 @pytest.fixture
 def api_schema(app, make):
     union = make.organisation("Union")
     project = make.project()
-    reporter = make.user("rep@example.org", organisation_id=union)
-    make.member(reporter, project, Role.reporter, organisation_id=union)
-    specialist = make.user("ilo@example.org")
-    make.member(specialist, project, Role.specialist)
+    reporter = member(make, "rep@example.org", project, Role.reporter, union)
+    specialist = member(make, "ilo@example.org", project, Role.specialist)
     admin = make.user("admin@example.org", is_admin=True)
     make.indicator(make.result(project))
     period = make.period(project)
@@ -30,15 +28,7 @@ def api_schema(app, make):
         project, "2026 H2", start=date(2026, 7, 1), end=date(2026, 12, 31), due=date(2027, 1, 31)
     )
     make.submission(project, union, reporter, period_id=period)
-    make.submission(
-        project,
-        union,
-        reporter,
-        period_id=later,
-        status=Status.submitted,
-        submitted_at=utcnow(),
-        submitted_by_id=reporter,
-    )
+    submitted_report(make, project, union, reporter, period_id=later)
     app.config["API_RATE_LIMIT"] = 100000
     tokens = {
         who: make_token(app, user, scopes=("read", "report", "review"))

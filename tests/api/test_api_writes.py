@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from mel_app.extensions import db
 from mel_app.models import AuditEvent, IndicatorValue, Role, Submission
-from tests.api.helpers import bearer, make_token
+from tests.api.helpers import bearer, make_token, member
 
 PROBLEM = "application/problem+json"
 
@@ -18,14 +18,10 @@ def _world(app, make):
     union = make.organisation("Union")
     other_union = make.organisation("Other union")
     project = make.project()
-    reporter = make.user("rep@example.org", organisation_id=union)
-    make.member(reporter, project, Role.reporter, organisation_id=union)
-    other_reporter = make.user("rep2@example.org", organisation_id=other_union)
-    make.member(other_reporter, project, Role.reporter, organisation_id=other_union)
-    specialist = make.user("ilo@example.org")
-    make.member(specialist, project, Role.specialist)
-    observer = make.user("donor@example.org")
-    make.member(observer, project, Role.observer)
+    reporter = member(make, "rep@example.org", project, Role.reporter, union)
+    other_reporter = member(make, "rep2@example.org", project, Role.reporter, other_union)
+    specialist = member(make, "ilo@example.org", project, Role.specialist)
+    observer = member(make, "donor@example.org", project, Role.observer)
     indicator = make.indicator(make.result(project))
     period = make.period(project)
     from mel_app.submissions.services import REQUIRED_SECTIONS
