@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import re
-import threading
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +16,7 @@ import sqlalchemy as sa
 from mel_app import audit
 from mel_app.extensions import db
 from mel_app.models import Attachment, Indicator, Measure, Status, SubmissionKind
+from tests.concurrency import all_at_once
 from tests.conftest import csrf_token, is_postgres
 from tests.submissions_world import add_submission, build_world, post, report_payload, signed_in, state
 
@@ -163,31 +163,18 @@ THREADS = 20
 def test_twenty_concurrent_saves_with_files_none_fails_and_every_file_is_kept(app, make, login):
     world = build_world(make)
     sub_id = add_submission(app, world, Status.draft)
-    browsers = []
+    clients = []
     for n in range(THREADS):
         client = signed_in(app, login, world, "author" if n % 2 == 0 else "colleague")
-        browsers.append((client, csrf_token(client)))
-    barrier = threading.Barrier(THREADS)
-    results: list = [None] * THREADS
-    errors: list = []
+        clients.append((client, csrf_token(client)))
 
-    def run(i, client, token):
-        try:
-            data = report_payload(world, 1, achievements=f"Text of editor {i}")
-            data["csrf_token"] = token
-            data["evidence"] = [(io.BytesIO(f"Notes of editor {i}\n".encode()), f"notes-{i}.txt")]
-            barrier.wait(timeout=60)
-            resp = client.post(f"/submissions/{sub_id}/save", data=data, content_type="multipart/form-data")
-            results[i] = (resp.status_code, resp.get_data(as_text=True))
-        except Exception as exc:  # reported below: a thread must not fail silently
-            errors.append(exc)
+    def save(i, client, token):
+        data = report_payload(world, 1, achievements=f"Text of editor {i}")
+        data["csrf_token"] = token
+        data["evidence"] = [(io.BytesIO(f"Notes of editor {i}\n".encode()), f"notes-{i}.txt")]
+        return client.post(f"/submissions/{sub_id}/save", data=data, content_type="multipart/form-data")
 
-    threads = [threading.Thread(target=run, args=(i, c, t)) for i, (c, t) in enumerate(browsers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert not errors, errors
+    results = all_at_once(clients, save)
     codes = [code for code, _page in results]
     assert sorted(codes) == [302] + [409] * (THREADS - 1), sorted(codes)
     for i, (code, page) in enumerate(results):
