@@ -29,8 +29,10 @@ from openpyxl import load_workbook
 from werkzeug.datastructures import MultiDict
 
 from mel_app import audit
+from mel_app.api import tokens as api_tokens
 from mel_app.extensions import db
 from mel_app.models import (
+    ApiToken,
     Attachment,
     Comment,
     CriteriaSet,
@@ -115,6 +117,7 @@ ATTACKED = {
     # outgoing-mail pages.
     Notification: ["title"],
     OutboxMessage: ["subject", "text_body", "last_error"],
+    ApiToken: ["name"],
 }
 # The browser's name, kept with each session and shown on the account page.
 ATTACKED_ELSEWHERE = {("user_session", "user_agent")}
@@ -160,6 +163,9 @@ NOT_USER_TEXT = {
     ("outbox_message", "html_body"): "rendered by the app from autoescaped templates; sent, never shown",
     ("outbox_message", "headers"): "set by the app (the unsubscribe address); sent, never shown",
     ("outbox_message", "claimed_by"): "set by the worker (host and process), never shown",
+    ("api_token", "scopes"): "chosen from a list (read, report, review)",
+    ("api_token", "token_hash"): "secret, never shown",
+    ("api_token", "hint"): "the first characters of a secret the app generated",
 }
 
 
@@ -225,8 +231,12 @@ def _json_text(value, text: str):
 
 
 def _add_missing_rows(world) -> None:
-    """Rows the matrix's world does not have: values, design input and its answers, scores."""
+    """Rows the matrix's world does not have: values, design input and its answers, scores, an
+    access token (its name is shown on its owner's tokens page)."""
     session = db.session
+    api_tokens.create_token(
+        session.get(User, world.user_reporter_same_org), name="token", scopes=["read"], days=30
+    )
     session.add(
         IndicatorValue(submission_id=world.submission, indicator_id=world.indicator, value=3, comment="c")
     )
