@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import Response, abort, flash
+from flask import Response, abort, current_app, flash
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -27,6 +27,7 @@ from wtforms import SubmitField
 from wtforms.fields.choices import SelectChoice
 
 from mel_app.extensions import db
+from mel_app.integers import arg_int
 from mel_app.kit.errors import DomainError
 from mel_app.models import Project
 from mel_app.permissions import can_view_project, require
@@ -41,6 +42,7 @@ __all__ = [
     "choices",
     "download",
     "get_or_404",
+    "paginate",
     "project_or_404",
     "saving",
 ]
@@ -80,6 +82,18 @@ def project_or_404(project_id: int, need: Callable[[Any, Project], bool] | None 
     if need is not None:
         require(need(current_user, project), visible=True)
     return project
+
+
+def paginate(query: sa.Select[Any], *, per_page: int | None = None) -> Any:
+    """One page of `query`: the page the `page` argument asks for (the first when it is missing
+    or not a number; an empty page past the end, never a 404), `per_page` rows (the app's
+    PAGE_SIZE unless given)."""
+    return db.paginate(
+        query,
+        page=arg_int("page", 1, minimum=1),
+        per_page=per_page or current_app.config["PAGE_SIZE"],
+        error_out=False,
+    )
 
 
 # --- commit or roll back -----------------------------------------------------------------------

@@ -29,9 +29,9 @@ from email.utils import format_datetime
 import sqlalchemy as sa
 from flask import current_app
 
-from mel_app import mail
+from mel_app import audit, mail
 from mel_app.extensions import db
-from mel_app.models import OutboxMessage, OutboxStatus, utcnow
+from mel_app.models import OutboxMessage, OutboxStatus, User, utcnow
 from mel_app.notifications.compose import message_id
 
 
@@ -262,8 +262,34 @@ def drain(
     return result
 
 
-def resend(message: OutboxMessage) -> None:
-    """Queue a failed message again (an administrator's action; the caller audits and commits)."""
+def outbox_newest_first(status: OutboxStatus | None) -> sa.Select[tuple[OutboxMessage]]:
+    """The outgoing-mail page's list, of one status or all."""
+    query = sa.select(OutboxMessage).order_by(OutboxMessage.id.desc())
+    return query if status is None else query.where(OutboxMessage.status == status)
+
+
+def outbox_counts() -> dict[OutboxStatus, int]:
+    rows = db.session.execute(
+        sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)
+    ).all()
+    return {status: count for status, count in rows}
+
+
+def resend(message: OutboxMessage, *, actor: User) -> None:
+    """Queue a failed message again (an administrator's action, audited; the caller commits)."""
+    before = {"status": message.status.value, "last_error": message.last_error}
+    _requeue(message)
+    audit.record(
+        db.session,
+        "outbox.resend",
+        actor=actor,
+        reason=f"message #{message.id} to {message.to_address}",
+        before=before,
+        after={"status": message.status.value},
+    )
+
+
+def _requeue(message: OutboxMessage) -> None:
     message.status = OutboxStatus.queued
     message.next_attempt_at = utcnow()
     message.attempts = 0

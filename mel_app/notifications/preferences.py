@@ -9,8 +9,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from mel_app import audit
 from mel_app.extensions import db
 from mel_app.models import DeliveryMode, NotificationKind, NotificationPreference, User
+from mel_app.notifications import compose
 
 # What people read on their preferences page, in this order.
 KIND_LABELS = {
@@ -74,3 +76,17 @@ def set_mode(user: User, kind: NotificationKind, mode: DeliveryMode) -> bool:
         return False
     row.mode = mode
     return True
+
+
+def unsubscribe(user: User, kind: str, *, remote_addr: str | None) -> None:
+    """The signed link of an e-mail: no more e-mail of that kind (`kind`), or of every kind the
+    person gets in the digest (`compose.DIGEST`). Recorded as the person the link was sent to:
+    only they received the signed link."""
+    audit.set_actor(db.session(), audit.actor_of(user, remote_addr))
+    kinds = (
+        [k for k, mode in modes(user).items() if mode is DeliveryMode.digest]
+        if kind == compose.DIGEST
+        else [NotificationKind(kind)]
+    )
+    for each in kinds:
+        set_mode(user, each, DeliveryMode.off)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from mel_app import audit
 from mel_app.auth import public
-from mel_app.extensions import csrf, db
-from mel_app.integers import arg_int
-from mel_app.kit.web import saving
-from mel_app.models import DeliveryMode, Notification, NotificationKind, User, utcnow
-from mel_app.notifications import compose, preferences
+from mel_app.extensions import csrf
+from mel_app.kit.web import paginate, saving
+from mel_app.models import DeliveryMode, NotificationKind, User
+from mel_app.notifications import compose, inbox, preferences
 from mel_app.permissions import can_edit_own_account, require
 from mel_app.urls import safe_next
 
@@ -25,37 +22,26 @@ def unread_count() -> int:
     if not getattr(current_user, "is_authenticated", False):
         return 0
     if "_unread_notifications" not in g:
-        g._unread_notifications = db.session.scalar(
-            sa.select(sa.func.count(Notification.id)).where(
-                Notification.recipient_id == current_user.id, Notification.read_at.is_(None)
-            )
-        )
+        g._unread_notifications = inbox.unread_count(current_user)
     return g._unread_notifications
 
 
 @bp.get("")
 def index():
     require(can_edit_own_account(current_user), visible=True)
-    page = db.paginate(
-        sa.select(Notification)
-        .where(Notification.recipient_id == current_user.id)
-        .order_by(Notification.id.desc()),
-        page=arg_int("page", 1, minimum=1),
-        per_page=25,
-        error_out=False,
-    )
+    page = paginate(inbox.newest_first(current_user), per_page=25)
     return render_template("notifications/index.html", page=page)
 
 
 @bp.get("/<int:notification_id>", endpoint="open")
 def open_notification(notification_id: int):
     """Follow a notification: mark it read, then go to the thing it is about."""
-    note = db.session.get(Notification, notification_id)
     # Only its recipient: anyone else learns nothing, not even that it exists.
-    require(note is not None and note.recipient_id == current_user.id)
+    note = inbox.own(current_user, notification_id)
+    require(note is not None)
     if note.read_at is None:
         with saving():
-            note.read_at = utcnow()
+            inbox.mark_read(note)
     return redirect(safe_next(note.link) or url_for("notifications.index"))
 
 
@@ -63,11 +49,7 @@ def open_notification(notification_id: int):
 def mark_all_read():
     require(can_edit_own_account(current_user), visible=True)
     with saving(_("Every notification is marked as read.")):
-        db.session.execute(
-            sa.update(Notification)
-            .where(Notification.recipient_id == current_user.id, Notification.read_at.is_(None))
-            .values(read_at=utcnow())
-        )
+        inbox.mark_all_read(current_user)
     return redirect(url_for("notifications.index"))
 
 
@@ -108,8 +90,8 @@ def _unsubscribe(token: str) -> tuple[User, str] | None:
     found = compose.read_unsubscribe_token(token)
     if found is None:
         return None
-    user = db.session.get(User, found[0])
-    return (user, found[1]) if user is not None and user.is_active else None
+    user = inbox.active_user(found[0])
+    return (user, found[1]) if user is not None else None
 
 
 @bp.get("/unsubscribe/<token>")
@@ -137,16 +119,8 @@ def unsubscribe_confirm(token: str):
     if found is None:
         abort(404)
     user, kind = found
-    # Recorded as the person the link was sent to: only they received the signed link.
-    audit.set_actor(db.session(), audit.actor_of(user, request.remote_addr))
-    kinds = (
-        [k for k, mode in preferences.modes(user).items() if mode is DeliveryMode.digest]
-        if kind == compose.DIGEST
-        else [NotificationKind(kind)]
-    )
     with saving():
-        for each in kinds:
-            preferences.set_mode(user, each, DeliveryMode.off)
+        preferences.unsubscribe(user, kind, remote_addr=request.remote_addr)
     return render_template("notifications/unsubscribe.html", token=token, label=_label(kind), done=True)
 
 
