@@ -4,20 +4,17 @@ They sit on the administrators' blueprint, under its deny-by-default guard."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 
 from mel_app import locking
 from mel_app.admin.blueprint import bp
-from mel_app.evaluations import services
+from mel_app.evaluations import queries, services
 from mel_app.evaluations.forms import CriteriaSetForm, ScaleForm
 from mel_app.evaluations.services import CriterionInput, EvaluationError, InUseError, PointInput
-from mel_app.extensions import db
 from mel_app.integers import to_int
-from mel_app.kit.web import ConfirmForm, saving
+from mel_app.kit.web import ConfirmForm, get_or_404, paginate, saving
 from mel_app.models import CriteriaSet, Evaluation, Scale
 from mel_app.permissions import can_manage_criteria, require
 
@@ -35,12 +32,7 @@ def _require_admin() -> None:
 @bp.get("/criteria-sets")
 def criteria_sets():
     _require_admin()
-    query = (
-        sa.select(CriteriaSet)
-        .options(selectinload(CriteriaSet.criteria))
-        .order_by(CriteriaSet.is_default.desc(), CriteriaSet.name)
-    )
-    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(queries.criteria_sets(with_criteria=True))
     return render_template(
         "evaluations/admin/criteria_sets.html",
         page=page,
@@ -142,13 +134,13 @@ def new_criteria_set():
 @bp.route("/criteria-sets/<int:set_id>", methods=["GET", "POST"])
 def edit_criteria_set(set_id: int):
     _require_admin()
-    return _edit_criteria_set(db.get_or_404(CriteriaSet, set_id))
+    return _edit_criteria_set(get_or_404(CriteriaSet, set_id))
 
 
 @bp.post("/criteria-sets/<int:set_id>/copy")
 def copy_criteria_set(set_id: int):
     _require_admin()
-    source = db.get_or_404(CriteriaSet, set_id)
+    source = get_or_404(CriteriaSet, set_id)
     if not ConfirmForm().validate_on_submit():
         require(False, visible=True)
     with saving(_("Copied. You can now change the copy.")):
@@ -159,7 +151,7 @@ def copy_criteria_set(set_id: int):
 @bp.post("/criteria-sets/<int:set_id>/default")
 def default_criteria_set(set_id: int):
     _require_admin()
-    criteria_set = db.get_or_404(CriteriaSet, set_id)
+    criteria_set = get_or_404(CriteriaSet, set_id)
     if not ConfirmForm().validate_on_submit():
         require(False, visible=True)
     with saving(_("“%(name)s” is now proposed first for new evaluations.", name=criteria_set.name)):
@@ -173,8 +165,7 @@ def default_criteria_set(set_id: int):
 @bp.get("/scales")
 def scales():
     _require_admin()
-    query = sa.select(Scale).options(selectinload(Scale.points)).order_by(Scale.is_default.desc(), Scale.name)
-    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(queries.scales(with_points=True))
     return render_template(
         "evaluations/admin/scales.html",
         page=page,
@@ -245,13 +236,13 @@ def new_scale():
 @bp.route("/scales/<int:scale_id>", methods=["GET", "POST"])
 def edit_scale(scale_id: int):
     _require_admin()
-    return _edit_scale(db.get_or_404(Scale, scale_id))
+    return _edit_scale(get_or_404(Scale, scale_id))
 
 
 @bp.post("/scales/<int:scale_id>/copy")
 def copy_scale(scale_id: int):
     _require_admin()
-    source = db.get_or_404(Scale, scale_id)
+    source = get_or_404(Scale, scale_id)
     if not ConfirmForm().validate_on_submit():
         require(False, visible=True)
     with saving(_("Copied. You can now change the copy.")):
@@ -262,7 +253,7 @@ def copy_scale(scale_id: int):
 @bp.post("/scales/<int:scale_id>/default")
 def default_scale(scale_id: int):
     _require_admin()
-    scale = db.get_or_404(Scale, scale_id)
+    scale = get_or_404(Scale, scale_id)
     if not ConfirmForm().validate_on_submit():
         require(False, visible=True)
     with saving(_("“%(name)s” is now proposed first for new evaluations.", name=scale.name)):

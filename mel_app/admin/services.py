@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -16,7 +17,7 @@ from mel_app.exports.iati_codes import ORGANISATION_TYPES, normalise_org_ref, or
 from mel_app.extensions import db
 from mel_app.integers import to_int
 from mel_app.kit.errors import DomainError
-from mel_app.models import Organisation, OrgGroup, User
+from mel_app.models import Membership, Organisation, OrgGroup, User
 from mel_app.uniqueness import retry_on_duplicate
 
 
@@ -181,21 +182,58 @@ def search_users(*, q: str = "", status: str = "", organisation: str = "") -> sa
     if (organisation_id := to_int(organisation)) is not None:
         stmt = stmt.where(User.organisation_id == organisation_id)
     elif organisation:
-        needle = organisation.lower()
         stmt = stmt.where(
-            User.organisation_id.in_(
-                sa.select(Organisation.id).where(
-                    sa.or_(
-                        sa.func.lower(Organisation.name).contains(needle, autoescape=True),
-                        sa.func.lower(Organisation.acronym).contains(needle, autoescape=True),
-                    )
-                )
-            )
+            User.organisation_id.in_(sa.select(Organisation.id).where(_name_or_acronym(organisation)))
         )
     return stmt.order_by(sa.func.lower(User.full_name), User.id)
 
 
+def user_memberships(user: User) -> list[Membership]:
+    """The person's memberships, with each project and organisation, by project then role."""
+    return list(
+        db.session.scalars(
+            sa.select(Membership)
+            .where(Membership.user_id == user.id)
+            .options(joinedload(Membership.project), joinedload(Membership.organisation))
+            .order_by(Membership.project_id, Membership.role)
+        )
+    )
+
+
 # --- organisations ---------------------------------------------------------------------------
+
+
+def _name_or_acronym(text: str) -> sa.ColumnElement[bool]:
+    needle = text.strip().lower()
+    return sa.or_(
+        sa.func.lower(Organisation.name).contains(needle, autoescape=True),
+        sa.func.lower(Organisation.acronym).contains(needle, autoescape=True),
+    )
+
+
+def organisation_choices() -> list[sa.Row[Any]]:
+    """Every organisation (id, name, acronym) by name, for a select."""
+    return list(
+        db.session.execute(
+            sa.select(Organisation.id, Organisation.name, Organisation.acronym).order_by(
+                sa.func.lower(Organisation.name)
+            )
+        )
+    )
+
+
+def search_organisations(
+    *, q: str = "", group: str = "", country: str = ""
+) -> sa.Select[tuple[Organisation]]:
+    """Organisations matching every filter given (part of the name or acronym, group, country)."""
+    stmt = sa.select(Organisation).options(joinedload(Organisation.parent))
+    if q.strip():
+        stmt = stmt.where(_name_or_acronym(q))
+    if group:
+        stmt = stmt.where(Organisation.group == OrgGroup(group))
+    if country:
+        stmt = stmt.where(Organisation.country == country)
+    return stmt.order_by(sa.func.lower(Organisation.name), Organisation.id)
 
 
 def descendant_ids(org_id: int) -> set[int]:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from mel_app import locking, mail
@@ -25,11 +24,9 @@ from mel_app.admin.forms import (
 from mel_app.admin.services import AdminError, is_pending
 from mel_app.auth import emails, two_factor
 from mel_app.auth.sessions import active_sessions
-from mel_app.extensions import db
-from mel_app.integers import arg_int
-from mel_app.kit.web import ConfirmForm, choices, saving
+from mel_app.kit.web import ConfirmForm, choices, get_or_404, paginate, saving
 from mel_app.members import role_label
-from mel_app.models import Membership, Organisation, OrgGroup, User
+from mel_app.models import Organisation, OrgGroup, User
 from mel_app.permissions import (
     can_administer_organisations,
     can_administer_users,
@@ -41,11 +38,7 @@ from mel_app.permissions import (
 
 
 def _organisation_choices(*, blank: str, exclude: set[int] | None = None) -> list[SelectChoice]:
-    rows = db.session.execute(
-        sa.select(Organisation.id, Organisation.name, Organisation.acronym).order_by(
-            sa.func.lower(Organisation.name)
-        )
-    ).all()
+    rows = services.organisation_choices()
     exclude = exclude or set()
     return [SelectChoice("", blank)] + [
         SelectChoice(str(row.id), f"{row.name} ({row.acronym})" if row.acronym else row.name)
@@ -56,10 +49,6 @@ def _organisation_choices(*, blank: str, exclude: set[int] | None = None) -> lis
 
 def _language_choices() -> list[SelectChoice]:
     return choices(current_app.config["LANGUAGES"].items())
-
-
-def _page() -> int:
-    return arg_int("page", 1, minimum=1)
 
 
 def _send_invitation(user: User, token: str) -> None:
@@ -92,12 +81,7 @@ def users():
             "status": form.status.data or "",
             "organisation": form.organisation.data or "",
         }
-    pagination = db.paginate(
-        services.search_users(**filters),
-        page=_page(),
-        per_page=current_app.config["PAGE_SIZE"],
-        error_out=False,
-    )
+    pagination = paginate(services.search_users(**filters))
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
         "admin/users.html", form=form, pagination=pagination, is_pending=is_pending, page_args=args
@@ -142,12 +126,7 @@ def _user_page(
         form = EditUserForm(formdata=None, obj=user)
         form.version.set(user.version)
     form.organisation_id.choices = _organisation_choices(blank=_("(none)"))
-    memberships = db.session.scalars(
-        sa.select(Membership)
-        .where(Membership.user_id == user.id)
-        .options(joinedload(Membership.project), joinedload(Membership.organisation))
-        .order_by(Membership.project_id, Membership.role)
-    ).all()
+    memberships = services.user_memberships(user)
     return render_template(
         "admin/user.html",
         user=user,
@@ -167,7 +146,7 @@ def _user_page(
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 def user(user_id: int):
     require(can_administer_users(current_user), visible=True)
-    account = db.get_or_404(User, user_id, options=[selectinload(User.organisation)])
+    account = get_or_404(User, user_id, options=[selectinload(User.organisation)])
     if request.method == "GET":
         return _user_page(account)
     form = EditUserForm()
@@ -195,7 +174,7 @@ def user(user_id: int):
 
 def _account_action(user_id: int, form_class=ConfirmForm) -> tuple[User, object]:
     require(can_administer_users(current_user), visible=True)
-    account = db.get_or_404(User, user_id)
+    account = get_or_404(User, user_id)
     return account, form_class()
 
 
@@ -236,7 +215,7 @@ def reactivate_user(user_id: int):
 @bp.post("/users/<int:user_id>/two-factor/reset")
 def reset_two_factor(user_id: int):
     require(can_administer_users(current_user), visible=True)
-    account = db.get_or_404(User, user_id)
+    account = get_or_404(User, user_id)
     form = ResetTwoFactorForm(prefix="reset")  # its reason field must not clash with deactivation's
     require(can_reset_two_factor(current_user, account), visible=True)
     if not form.validate_on_submit():
@@ -299,26 +278,10 @@ def organisations():
     form = OrganisationSearchForm(request.args)
     form.group.choices = _group_choices(blank=_("All"))
     form.country.choices = [SelectChoice("", _("All")), *country_choices()]
-    stmt = sa.select(Organisation).options(joinedload(Organisation.parent))
+    filters = {}
     if form.validate():
-        if form.q.data:
-            needle = form.q.data.strip().lower()
-            stmt = stmt.where(
-                sa.or_(
-                    sa.func.lower(Organisation.name).contains(needle, autoescape=True),
-                    sa.func.lower(Organisation.acronym).contains(needle, autoescape=True),
-                )
-            )
-        if form.group.data:
-            stmt = stmt.where(Organisation.group == OrgGroup(form.group.data))
-        if form.country.data:
-            stmt = stmt.where(Organisation.country == form.country.data)
-    pagination = db.paginate(
-        stmt.order_by(sa.func.lower(Organisation.name), Organisation.id),
-        page=_page(),
-        per_page=current_app.config["PAGE_SIZE"],
-        error_out=False,
-    )
+        filters = {"q": form.q.data or "", "group": form.group.data or "", "country": form.country.data or ""}
+    pagination = paginate(services.search_organisations(**filters))
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
         "admin/organisations.html",
@@ -386,4 +349,4 @@ def new_organisation():
 @bp.route("/organisations/<int:org_id>/edit", methods=["GET", "POST"])
 def edit_organisation(org_id: int):
     require(can_administer_organisations(current_user), visible=True)
-    return _save_organisation(db.get_or_404(Organisation, org_id))
+    return _save_organisation(get_or_404(Organisation, org_id))

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import joinedload, selectinload
 from wtforms import SelectChoice
 
-from mel_app import audit, confirmation, locking
-from mel_app.evaluations import services
+from mel_app import confirmation, locking
+from mel_app.evaluations import downloads, queries, services
 from mel_app.evaluations.chart import group_chart
 from mel_app.evaluations.forms import (
     CANNOT_ASSESS,
@@ -29,23 +25,17 @@ from mel_app.evaluations.forms import (
     scorecard_form,
 )
 from mel_app.evaluations.services import Answer, ConflictError, EvaluationError
-from mel_app.exports.tables import TABLES_BY_NAME, summary_rows
-from mel_app.exports.writers import csv_cells
-from mel_app.extensions import db
 from mel_app.integers import to_int
-from mel_app.kit.cells import csv_safe
-from mel_app.kit.web import CSV, download, saving
+from mel_app.kit.web import CSV, download, get_or_404, paginate, project_or_404, saving
 from mel_app.models import (
     ActionStatus,
     CriteriaSet,
     Evaluation,
     EvaluationKind,
-    Project,
     Recommendation,
     ResponseKind,
     Scale,
     Scorecard,
-    ScorecardStatus,
     ScorerGroup,
 )
 from mel_app.permissions import (
@@ -60,7 +50,6 @@ from mel_app.permissions import (
     can_view_evaluation,
     can_view_individual_scores,
     can_view_named_scores,
-    can_view_project,
     can_view_results,
     can_view_scorecard,
     can_view_scorers,
@@ -94,38 +83,20 @@ def _evaluation_or_404(evaluation_id: int) -> Evaluation:
     return evaluation
 
 
-def _project_or_404(project_id: int) -> Project:
-    project = db.get_or_404(Project, project_id)
-    require(can_view_project(current_user, project))
-    return project
-
-
 # --- lists --------------------------------------------------------------------------------------
 
 
 @bp.get("/evaluations")
 def index():
     """The evaluations of the user's projects, newest first."""
-    query = (
-        sa.select(Evaluation)
-        .options(joinedload(Evaluation.project))
-        .where(Evaluation.project_id.in_(visible_project_ids(current_user)))
-        .order_by(Evaluation.opened_at.desc(), Evaluation.id.desc())
-    )
-    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(queries.evaluations_newest_first(visible_project_ids(current_user)))
     return render_template("evaluations/index.html", page=page, project=None)
 
 
 @bp.get("/projects/<int:project_id>/evaluations")
 def project_index(project_id: int):
-    project = _project_or_404(project_id)
-    query = (
-        sa.select(Evaluation)
-        .options(joinedload(Evaluation.project))
-        .where(Evaluation.project_id == project.id)
-        .order_by(Evaluation.opened_at.desc(), Evaluation.id.desc())
-    )
-    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    project = project_or_404(project_id)
+    page = paginate(queries.evaluations_newest_first([project.id]))
     return render_template("evaluations/index.html", page=page, project=project)
 
 
@@ -151,13 +122,11 @@ def _fill_choices(form: EvaluationForm | InviteForm, candidates: services.Candid
 
 @bp.route("/projects/<int:project_id>/evaluations/new", methods=["GET", "POST"])
 def new(project_id: int):
-    project = _project_or_404(project_id)
+    project = project_or_404(project_id)
     require(can_open_evaluation(current_user, project), visible=True)
     form = EvaluationForm()
-    sets = db.session.scalars(
-        sa.select(CriteriaSet).order_by(CriteriaSet.is_default.desc(), CriteriaSet.name)
-    ).all()
-    scales = db.session.scalars(sa.select(Scale).order_by(Scale.is_default.desc(), Scale.name)).all()
+    sets = queries.all_of(queries.criteria_sets())
+    scales = queries.all_of(queries.scales())
     form.criteria_set_id.choices = [SelectChoice(s.id, s.name) for s in sets]
     form.scale_id.choices = [SelectChoice(s.id, s.name) for s in scales]
     candidates = services.invitation_candidates(project)
@@ -175,8 +144,8 @@ def new(project_id: int):
             actor=current_user,
             kind=EvaluationKind(form.kind.data),
             title=form.title.data,
-            criteria_set=db.session.get(CriteriaSet, form.criteria_set_id.data),
-            scale=db.session.get(Scale, form.scale_id.data),
+            criteria_set=get_or_404(CriteriaSet, form.criteria_set_id.data),
+            scale=get_or_404(Scale, form.scale_id.data),
             deadline=form.deadline.data,
             evaluator_ids=form.evaluators.data or [],
             organisation_ids=form.organisations.data or [],
@@ -197,28 +166,10 @@ def _render_detail(evaluation: Evaluation, status: int = 200, **forms: Any):
     own_card = services.load_scorecard(evaluation.id, current_user.id)
     scorecards: list[Scorecard] = []
     if can_view_scorers(current_user, evaluation):
-        scorecards = list(
-            db.session.scalars(
-                sa.select(Scorecard)
-                .options(joinedload(Scorecard.scorer))
-                .where(Scorecard.evaluation_id == evaluation.id)
-                .order_by(Scorecard.group, Scorecard.id)
-            )
-        )
+        scorecards = queries.scorecards_of(evaluation)
     recommendations: list[Recommendation] = []
     if can_view_results(current_user, evaluation):
-        recommendations = list(
-            db.session.scalars(
-                sa.select(Recommendation)
-                .options(
-                    joinedload(Recommendation.created_by),
-                    joinedload(Recommendation.responded_by),
-                    joinedload(Recommendation.addressed_organisation),
-                )
-                .where(Recommendation.evaluation_id == evaluation.id)
-                .order_by(Recommendation.position)
-            )
-        )
+        recommendations = queries.recommendations_of(evaluation)
     invite_form = forms.get("invite_form")
     if invite_form is None and can_invite_scorers(current_user, evaluation):
         invite_form = InviteForm(formdata=None)
@@ -261,17 +212,14 @@ def invite(evaluation_id: int):
 
 
 def _confirm_close_page(evaluation: Evaluation, form: CloseEvaluationForm, status: int = 200):
-    statuses = list(
-        db.session.scalars(sa.select(Scorecard.status).where(Scorecard.evaluation_id == evaluation.id))
-    )
-    submitted = sum(1 for s in statuses if s is ScorecardStatus.submitted)
+    submitted, total = queries.scorecard_counts(evaluation)
     consequences = [
         _(
             "%(submitted)d of %(total)d scorecards are submitted; the %(missing)d others will be left "
             "out of the results, and their scorers can no longer submit them.",
             submitted=submitted,
-            total=len(statuses),
-            missing=len(statuses) - submitted,
+            total=total,
+            missing=total - submitted,
         ),
         _("The project's constituents and observers can then read the consolidated results."),
         _("A closed evaluation cannot be opened again."),
@@ -410,11 +358,7 @@ def scorecard(evaluation_id: int):
 
 
 def _others_scorecard(evaluation: Evaluation, card_id: int) -> Scorecard:
-    card = db.session.scalar(
-        sa.select(Scorecard)
-        .options(selectinload(Scorecard.scores), joinedload(Scorecard.scorer))
-        .where(Scorecard.id == card_id, Scorecard.evaluation_id == evaluation.id)
-    )
+    card = queries.scorecard_in(evaluation, card_id)
     require(card is not None)
     return card
 
@@ -506,49 +450,10 @@ def download_results(evaluation_id: int):
     individual = what == "scores"
     if individual:
         require(can_view_individual_scores(current_user, evaluation), visible=True)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    if individual:
-        results = services.consolidated_results(evaluation, with_individuals=True)
-        codes = {c.id: c for c in results.criteria}
-        writer.writerow(
-            ["criterion_code", "criterion", "scorer", "group", "point", "cannot_assess", "justification"]
-        )
-        for row in results.individuals or []:
-            crit = codes[row.criterion_id]
-            writer.writerow(
-                [
-                    csv_safe(crit.code),
-                    csv_safe(crit.name),
-                    csv_safe(row.scorer_name),
-                    row.group.value,
-                    "" if row.point is None else row.point,
-                    "yes" if row.cannot_assess else "no",
-                    csv_safe(row.justification),
-                ]
-            )
-    else:
-        # The downloads page's score_summary.csv, for this one evaluation: same columns, same values.
-        table = TABLES_BY_NAME["score_summary"]
-        source = [
-            (eid, ref, csv_safe(title), status, cid, csv_safe(code), csv_safe(name), group, point)
-            for eid, ref, title, status, cid, code, name, group, point in services.summary_source_rows(
-                evaluation
-            )
-        ]
-        writer.writerow([column.key for column in table.columns])
-        if source:
-            writer.writerows(csv_cells(table, summary_rows(source)))
     with saving():
-        audit.record(
-            db.session,
-            "evaluation.download",
-            actor=current_user,
-            target=evaluation,
-            after={"format": "csv", "content": "individual scores" if individual else "summary"},
-        )
+        text = downloads.results_csv(evaluation, individual=individual, actor=current_user)
     name = f"evaluation-{evaluation.id}-{'scores' if individual else 'summary'}.csv"
-    return download("\ufeff" + buffer.getvalue(), name, CSV)
+    return download(text, name, CSV)
 
 
 # --- recommendations --------------------------------------------------------------------------
@@ -575,11 +480,7 @@ def add_recommendation(evaluation_id: int):
 
 
 def _recommendation_or_404(rec_id: int) -> Recommendation:
-    rec = db.session.scalar(
-        sa.select(Recommendation)
-        .options(joinedload(Recommendation.evaluation).joinedload(Evaluation.project))
-        .where(Recommendation.id == rec_id)
-    )
+    rec = queries.recommendation(rec_id)
     require(rec is not None)
     require(can_view_evaluation(current_user, rec.evaluation))
     require(can_view_results(current_user, rec.evaluation))

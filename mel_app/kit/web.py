@@ -51,12 +51,15 @@ __all__ = [
 # --- loaders -----------------------------------------------------------------------------------
 
 
-def get_or_404(model: type[T], ident: Any, *, parent: Any = None, key: str | None = None) -> T:
+def get_or_404(
+    model: type[T], ident: Any, *, parent: Any = None, key: str | None = None, options: Iterable[Any] = ()
+) -> T:
     """The row, or 404. With `parent`: 404 too when the row is not a child of that parent.
 
     The link is the row's `<parent table>_id` column (`project_id` for a project), or `key`.
+    `options`: loader options (e.g. `selectinload(...)`) for the row.
     """
-    obj = db.session.get(model, ident) if ident is not None else None
+    obj = db.session.get(model, ident, options=list(options)) if ident is not None else None
     if obj is None:
         abort(404)
     if parent is not None:

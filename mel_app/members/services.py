@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
 
 from mel_app import audit
 from mel_app.auth.services import find_user_by_email, invite, normalise_email
 from mel_app.extensions import db
 from mel_app.kit.errors import DomainError
 from mel_app.members.constituency import reporter_problem
-from mel_app.models import Membership, Organisation, Project, Role, User
+from mel_app.models import Membership, Organisation, Partner, Project, Role, User
 from mel_app.uniqueness import retry_on_duplicate
 
 
@@ -95,3 +97,27 @@ def remove_member(membership: Membership, *, actor: User) -> None:
     audit.record(db.session, "membership.remove", actor=actor, target=membership)
     db.session.delete(membership)
     db.session.flush()
+
+
+def partner_organisations(project: Project) -> list[sa.Row[Any]]:
+    """The project's partner organisations (id, name, acronym) by name: those whose reporters
+    the project may have."""
+    return list(
+        db.session.execute(
+            sa.select(Organisation.id, Organisation.name, Organisation.acronym)
+            .join(Partner, Partner.organisation_id == Organisation.id)
+            .where(Partner.project_id == project.id)
+            .order_by(sa.func.lower(Organisation.name))
+        )
+    )
+
+
+def members_query(project: Project) -> sa.Select[tuple[Membership]]:
+    """The members page's list: by role, then name, with each person and organisation."""
+    return (
+        sa.select(Membership)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.project_id == project.id)
+        .options(joinedload(Membership.user), joinedload(Membership.organisation))
+        .order_by(Membership.role, sa.func.lower(User.full_name), Membership.id)
+    )

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
 from mel_app import confirmation, mail
 from mel_app.admin.services import is_pending
 from mel_app.auth import emails
 from mel_app.auth.services import invite
-from mel_app.extensions import db
-from mel_app.integers import arg_int
-from mel_app.kit.web import ConfirmForm, get_or_404, project_or_404, saving
+from mel_app.kit.web import ConfirmForm, get_or_404, paginate, project_or_404, saving
 from mel_app.members import role_label
 from mel_app.members.forms import AddMemberForm
-from mel_app.members.services import MembershipError, add_member, remove_member
-from mel_app.models import Membership, Organisation, Partner, Project, Role, User
+from mel_app.members.services import (
+    MembershipError,
+    add_member,
+    members_query,
+    partner_organisations,
+    remove_member,
+)
+from mel_app.models import Membership, Project, Role
 from mel_app.permissions import can_manage_members, is_admin
 
 bp = Blueprint("members", __name__, url_prefix="/projects/<int:project_id>/members")
@@ -37,12 +39,7 @@ def _organisation_choices(project: Project) -> list[SelectChoice]:
 
     Only the partners, not every organisation: a portfolio has thousands, which would make this
     page weigh hundreds of kilobytes on a phone, for choices that are nearly always wrong."""
-    partners = db.session.execute(
-        sa.select(Organisation.id, Organisation.name, Organisation.acronym)
-        .join(Partner, Partner.organisation_id == Organisation.id)
-        .where(Partner.project_id == project.id)
-        .order_by(sa.func.lower(Organisation.name))
-    )
+    partners = partner_organisations(project)
     return [SelectChoice("", _("(not a reporter)"))] + [
         SelectChoice(str(row.id), f"{row.name} ({row.acronym})" if row.acronym else row.name)
         for row in partners
@@ -57,16 +54,7 @@ def _add_form(project: Project, *, submitted: bool) -> AddMemberForm:
 
 
 def _page(project: Project, form: AddMemberForm, status: int = 200):
-    pagination = db.paginate(
-        sa.select(Membership)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.project_id == project.id)
-        .options(joinedload(Membership.user), joinedload(Membership.organisation))
-        .order_by(Membership.role, sa.func.lower(User.full_name), Membership.id),
-        page=arg_int("page", 1, minimum=1),
-        per_page=PER_PAGE,
-        error_out=False,
-    )
+    pagination = paginate(members_query(project), per_page=PER_PAGE)
     return render_template(
         "members/index.html",
         project=project,
