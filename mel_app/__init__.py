@@ -195,7 +195,11 @@ def _register_blueprints(app: Flask) -> None:
     from mel_app.notifications import admin_views as _outbox_views  # noqa: F401 - admin pages
     from mel_app.notifications.views import bp as notifications_bp
     from mel_app.printing.views import bp as printing_bp
-    from mel_app.projects.views import bp as projects_bp
+    from mel_app.projects import framework_views as _framework_views  # noqa: F401 - project pages
+    from mel_app.projects import period_views as _period_views  # noqa: F401 - project pages
+    from mel_app.projects import spreadsheet_views as _spreadsheet_views  # noqa: F401 - project pages
+    from mel_app.projects import views as _project_views  # noqa: F401 - project pages
+    from mel_app.projects.blueprint import bp as projects_bp
     from mel_app.public.views import bp as public_bp
     from mel_app.submissions.views import bp as submissions_bp
 

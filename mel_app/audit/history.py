@@ -181,6 +181,16 @@ def _refers_to(column: str, parent_id: int) -> sa.ColumnElement[bool]:
     )
 
 
+def project_of_deleted(entity_type: str, entity_id: str) -> int | None:
+    """The project a deleted record belonged to, as its events recorded it."""
+    return db.session.scalar(
+        sa.select(AuditEvent.project_id)
+        .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id)
+        .where(AuditEvent.project_id.is_not(None))
+        .limit(1)
+    )
+
+
 def history_condition(
     entity_type: str, entity_id: str, *, project_id: int | None = None, exclude: Iterable[str] = ()
 ) -> sa.ColumnElement[bool]:

@@ -9,11 +9,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from mel_app import audit
+from mel_app.audit import chain
 from mel_app.audit.chain import format_timestamp
 from mel_app.audit.history import TrailFilters, trail_condition
+from mel_app.extensions import db
 from mel_app.kit.cells import csv_safe
 from mel_app.models import AuditEvent, Project
 
@@ -37,12 +38,21 @@ CSV_COLUMNS = (
 BATCH = 1000
 
 
-def record_trail_download(
-    session: Session, *, actor: Any, filters: TrailFilters, up_to_id: int, with_addresses: bool
-) -> None:
-    """Audit the download itself (in the caller's transaction; the view commits before streaming)."""
+def project_references(ids: sa.Select[tuple[int]] | None) -> list[tuple[int, str]]:
+    """(id, reference) of these projects (of every project when `ids` is None), by reference."""
+    query = sa.select(Project.id, Project.reference).order_by(Project.reference)
+    if ids is not None:
+        query = query.where(Project.id.in_(ids))
+    return [(row.id, row.reference) for row in db.session.execute(query)]
+
+
+def record_trail_download(*, actor: Any, filters: TrailFilters, with_addresses: bool) -> int:
+    """Audit the download itself (in the caller's transaction; the view commits before streaming)
+    and answer the event the file goes up to: the one before this download's own, so that the
+    file is a fixed snapshot."""
+    up_to_id = chain.head(db.session.connection())[0]
     audit.record(
-        session,
+        db.session(),
         "audit.download",
         actor=actor,
         project_id=filters.project_id,
@@ -53,6 +63,7 @@ def record_trail_download(
             "with_addresses": with_addresses,
         },
     )
+    return up_to_id
 
 
 def _cell(value: Any) -> Any:
@@ -66,7 +77,6 @@ def _json(value: Any) -> str:
 
 
 def trail_csv(
-    session: Session,
     filters: TrailFilters,
     project_ids: sa.Select[tuple[int]] | None,
     *,
@@ -91,7 +101,7 @@ def trail_csv(
     writer = csv.writer(buffer)
     buffer.write("\ufeff")  # spreadsheets then read the file as UTF-8
     writer.writerow(columns)
-    stream = session.connection().execute(query.execution_options(stream_results=True, yield_per=BATCH))
+    stream = db.session.connection().execute(query.execution_options(stream_results=True, yield_per=BATCH))
     with stream:
         for rows in stream.partitions():
             for row in rows:

@@ -9,17 +9,15 @@ from flask import Blueprint, Response, abort, g, render_template, request, strea
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
-from mel_app import audit
 from mel_app.audit import history, services
 from mel_app.audit.capture import entity_id as entity_id_of
 from mel_app.audit.capture import project_id_of
 from mel_app.audit.forms import TrailDownloadForm, TrailFilterForm
 from mel_app.audit.labels import entity_label
-from mel_app.extensions import db
 from mel_app.integers import arg_int, to_int
 from mel_app.kit.web import CSV, saving
 from mel_app.kit.web import download as file_download
-from mel_app.models import AuditEvent, Project, Submission
+from mel_app.models import Project, Submission
 from mel_app.permissions import (
     audit_trail_project_ids,
     can_see_remote_addresses,
@@ -104,12 +102,7 @@ def entity_history(entity_type: str, entity_id: str) -> str:
         page, entries = for_entity(obj, current_user, before=before, after=after)
     else:
         # A deleted record: its history stays readable to those who may read its project's trail.
-        project_id = db.session.scalar(
-            sa.select(AuditEvent.project_id)
-            .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id)
-            .where(AuditEvent.project_id.is_not(None))
-            .limit(1)
-        )
+        project_id = history.project_of_deleted(entity_type, entity_id)
         allowed = is_admin(current_user) or (
             project_id is not None and can_view_internal_history(current_user, project_id)
         )
@@ -154,11 +147,7 @@ def _record_title(entity_type: str, entity_id: str, obj: Any, entries: list[hist
 def _project_choices() -> list[tuple[int, str]]:
     """The projects whose trail the user may read (every project for administrators), once a request."""
     if "_trail_projects" not in g:
-        ids = audit_trail_project_ids(current_user)
-        query = sa.select(Project.id, Project.reference).order_by(Project.reference)
-        if ids is not None:
-            query = query.where(Project.id.in_(ids))
-        g._trail_projects = [(row.id, row.reference) for row in db.session.execute(query)]
+        g._trail_projects = services.project_references(audit_trail_project_ids(current_user))
     choices: list[tuple[int, str]] = g._trail_projects
     return choices
 
@@ -221,17 +210,13 @@ def download() -> Response | tuple[str, int]:
     filters = form.filters()
     with_addresses = can_see_remote_addresses(current_user)
     # Everything up to the event before this download's own: the file is a fixed snapshot.
-    up_to_id = audit.chain.head(db.session.connection())[0]
     with saving():
-        services.record_trail_download(
-            db.session(),
+        up_to_id = services.record_trail_download(
             actor=current_user,
             filters=filters,
-            up_to_id=up_to_id,
             with_addresses=with_addresses,
         )
     body = services.trail_csv(
-        db.session(),
         filters,
         audit_trail_project_ids(current_user),
         visible=visible_audit_event_filter(current_user),

@@ -8,7 +8,7 @@ from flask import current_app
 from mel_app import audit
 from mel_app.auth import throttle
 from mel_app.auth.passwords import hash_password, password_problem, verify_password
-from mel_app.auth.sessions import end_user_sessions
+from mel_app.auth.sessions import end_user_sessions, revoke_session
 from mel_app.auth.tokens import Purpose, TokenError, TokenProblem, consume, issue, peek, void_links
 from mel_app.extensions import db
 from mel_app.kit.errors import DomainError
@@ -90,6 +90,12 @@ def complete_login(user: User, *, remote_addr: str | None, reason: str | None = 
     audit.record(
         db.session, "user.login", actor=audit.actor_of(user, remote_addr), target=user, reason=reason
     )
+
+
+def sign_out(user: User, *, session_token: str) -> None:
+    """End this browser's session of `user`, audited (the caller commits, then logs out)."""
+    revoke_session(session_token)
+    audit.record(db.session, "user.logout", actor=user, target=user)
 
 
 def check_new_password(user: User, password: str) -> None:

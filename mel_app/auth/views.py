@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
-from mel_app import audit, mail
+from mel_app import mail
 from mel_app.account.services import adopt_browser_zone
 from mel_app.auth import emails, pending, public, services, two_factor
 from mel_app.auth.forms import (
@@ -25,7 +25,6 @@ from mel_app.auth.services import PasswordRejected, Throttled
 from mel_app.auth.sessions import revoke_session, start_session
 from mel_app.auth.tokens import Purpose, TokenError, TokenProblem
 from mel_app.auth.two_factor import CodeRejected
-from mel_app.extensions import db
 from mel_app.kit.web import ConfirmForm, saving
 from mel_app.permissions import asks_second_factor, must_enrol_two_factor
 from mel_app.urls import safe_next
@@ -156,11 +155,8 @@ def logout():
         was_waiting = pending.is_waiting()
         pending.forget()
         if current_user.is_authenticated:
-            revoke_session(current_user.get_id())
             with saving():
-                audit.record(
-                    db.session, "user.logout", actor=current_user, target=current_user._get_current_object()
-                )
+                services.sign_out(current_user._get_current_object(), session_token=current_user.get_id())
             logout_user()
             flash(_("You have signed out."), "success")
         elif was_waiting:

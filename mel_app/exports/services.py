@@ -23,9 +23,11 @@ from mel_app import audit
 from mel_app.audit import chain
 from mel_app.exports.iati import ReportingOrg, write_iati
 from mel_app.exports.scope import ExportContext, Reader, Scope
+from mel_app.exports.tables import row_counts
 from mel_app.exports.writers import About, write_csv_zip, write_json, write_xlsx
+from mel_app.extensions import db
 from mel_app.kit.errors import DomainError
-from mel_app.models import Project, utcnow
+from mel_app.models import Project, ProjectCountry, utcnow
 
 
 class Format(enum.StrEnum):
@@ -80,6 +82,34 @@ def prepare(scope: Scope, reader: Reader, fmt: Format) -> ExportContext:
 
 def filename(fmt: Format, when: datetime) -> str:
     return f"mel-results-{when.strftime('%Y%m%d-%H%M%S')}{SUFFIXES[fmt]}"
+
+
+def project_choices(project_ids: sa.Select[tuple[int]]) -> list[sa.Row[Any]]:
+    """(id, reference, title) of these projects, by reference: what the scope form offers."""
+    return list(
+        db.session.execute(
+            sa.select(Project.id, Project.reference, Project.title)
+            .where(Project.id.in_(project_ids))
+            .order_by(Project.reference)
+        )
+    )
+
+
+def country_choices(project_ids: sa.Select[tuple[int]]) -> list[str]:
+    """The countries of these projects (codes, sorted)."""
+    return list(
+        db.session.scalars(
+            sa.select(ProjectCountry.country)
+            .where(ProjectCountry.project_id.in_(project_ids))
+            .distinct()
+            .order_by(ProjectCountry.country)
+        )
+    )
+
+
+def preview_counts(ctx: ExportContext) -> dict[str, int]:
+    """How many rows each table of the export will hold, for the downloads page."""
+    return row_counts(db.session.connection(), ctx)
 
 
 def count_projects(connection: Connection, ctx: ExportContext) -> int:

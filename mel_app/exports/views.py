@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, render_template, request, stream_with_context
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from mel_app.exports import services
 from mel_app.exports.cli import export_command
 from mel_app.exports.forms import FORMAT_LABELS, DownloadForm, ScopeForm
 from mel_app.exports.scope import Reader, Scope
@@ -22,11 +22,11 @@ from mel_app.exports.services import (
     record_download,
     reporting_org_from,
 )
-from mel_app.exports.tables import TABLES, row_counts
+from mel_app.exports.tables import TABLES
 from mel_app.extensions import db
 from mel_app.kit.web import download as file_download
 from mel_app.kit.web import saving
-from mel_app.models import Project, ProjectCountry, utcnow
+from mel_app.models import utcnow
 from mel_app.permissions import can_export, can_export_unapproved, exportable_project_ids, require
 
 bp = Blueprint("exports", __name__, cli_group=None)
@@ -38,21 +38,12 @@ def _fill_choices(form: ScopeForm) -> None:
     visible = exportable_project_ids(current_user)
     form.projects.choices = [
         SelectChoice(pid, f"{reference} — {title}")
-        for pid, reference, title in db.session.execute(
-            sa.select(Project.id, Project.reference, Project.title)
-            .where(Project.id.in_(visible))
-            .order_by(Project.reference)
-        )
+        for pid, reference, title in services.project_choices(visible)
     ]
     territories = get_locale().territories if get_locale() else {}
     form.countries.choices = [
         SelectChoice(code, f"{territories.get(code, code)} ({code})")
-        for code in db.session.scalars(
-            sa.select(ProjectCountry.country)
-            .where(ProjectCountry.project_id.in_(visible))
-            .distinct()
-            .order_by(ProjectCountry.country)
-        )
+        for code in services.country_choices(visible)
     ]
 
 
@@ -60,7 +51,7 @@ def _page(scope_form: ScopeForm, download_form: DownloadForm, scope: Scope | Non
     counts = None
     if scope is not None:
         ctx = prepare(scope, Reader.of(current_user), Format.json)
-        counts = row_counts(db.session.connection(), ctx)
+        counts = services.preview_counts(ctx)
     return (
         render_template(
             "exports/index.html",

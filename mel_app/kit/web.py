@@ -91,7 +91,7 @@ def paginate(query: sa.Select[Any], *, per_page: int | None = None) -> Any:
     """One page of `query`: the page the `page` argument asks for (the first when it is missing
     or not a number; an empty page past the end, never a 404), `per_page` rows (the app's
     PAGE_SIZE unless given)."""
-    return db.paginate(
+    return db.paginate(  # type: ignore[no-untyped-call]  # Flask-SQLAlchemy's is untyped
         query,
         page=arg_int("page", 1, minimum=1),
         per_page=per_page or current_app.config["PAGE_SIZE"],

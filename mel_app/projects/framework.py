@@ -329,11 +329,17 @@ def _next_position(model: Any, **where: Any) -> int:
     return 0 if current is None else current + 1
 
 
+def project_result(project: Project, result_id: int | None) -> Result | None:
+    """The result if it is one of this project's; None otherwise."""
+    result = db.session.get(Result, result_id) if result_id else None
+    return result if result is not None and result.project_id == project.id else None
+
+
 def _resolve_parent(project: Project, parent_id: int | None) -> Result | None:
     if parent_id is None:
         return None
-    parent = db.session.get(Result, parent_id)
-    if parent is None or parent.project_id != project.id:
+    parent = project_result(project, parent_id)
+    if parent is None:
         raise FrameworkError(_("Choose a parent result of this project."))
     if parent.is_archived:
         raise FrameworkError(_("The parent result is archived: restore it first or choose another."))
@@ -497,6 +503,32 @@ def delete_result(result: Result, *, actor: Any, reason: str | None = None) -> N
 
 
 # --- indicators --------------------------------------------------------------------------------
+
+
+def indicator_ids_with_values(project: Project) -> set[int]:
+    """The project's indicators that have a value in some report (they cannot be deleted)."""
+    return set(
+        db.session.scalars(
+            sa.select(sa.distinct(IndicatorValue.indicator_id))
+            .join(Indicator, Indicator.id == IndicatorValue.indicator_id)
+            .where(Indicator.project_id == project.id)
+        )
+    )
+
+
+def parent_candidates(project: Project) -> list[Result]:
+    """Results that may hold others (impacts and outcomes, not archived), by code."""
+    return list(
+        db.session.scalars(
+            sa.select(Result)
+            .where(
+                Result.project_id == project.id,
+                Result.is_archived.is_(False),
+                Result.type.in_([ResultType.impact, ResultType.outcome]),
+            )
+            .order_by(Result.code)
+        )
+    )
 
 
 def apply_indicator_data(indicator: Indicator, data: IndicatorData) -> None:

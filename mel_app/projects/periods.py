@@ -121,6 +121,16 @@ def project_periods(project: Project) -> list[ReportingPeriod]:
     )
 
 
+def report_counts(project: Project) -> dict[int, int]:
+    """How many reports (and design input) each period of the project has, by period id."""
+    rows = db.session.execute(
+        sa.select(Submission.period_id, sa.func.count())
+        .where(Submission.project_id == project.id, Submission.period_id.is_not(None))
+        .group_by(Submission.period_id)
+    ).all()
+    return {period_id: count for period_id, count in rows}
+
+
 @retry_on_duplicate
 def add_period(project: Project, spec: PeriodSpec, *, actor: Any) -> ReportingPeriod:
     errors = spec_errors(project, spec, project_periods(project))

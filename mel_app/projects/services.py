@@ -252,6 +252,16 @@ def update_project(project: Project, data: ProjectData, *, actor: Any) -> None:
 # --- partners ----------------------------------------------------------------------------------
 
 
+def organisations_not_partners(project: Project) -> list[Organisation]:
+    """The organisations that could still become the project's partners, by name."""
+    taken = sa.select(Partner.organisation_id).where(Partner.project_id == project.id)
+    return list(
+        db.session.scalars(
+            sa.select(Organisation).where(Organisation.id.not_in(taken)).order_by(Organisation.name)
+        )
+    )
+
+
 def project_partners(project: Project) -> list[Partner]:
     return list(
         db.session.scalars(
@@ -646,6 +656,16 @@ def overdue_counts(project_ids: list[int], today: date) -> dict[int, int]:
         sa.select(both.c.project_id, sa.func.sum(both.c.n)).group_by(both.c.project_id)
     ).all()
     return {project_id: int(count) for project_id, count in rows if count}
+
+
+def portfolio_query(project_ids: sa.Select[tuple[int]]) -> sa.Select[tuple[Project]]:
+    """The portfolio page's projects, by reference, with their countries."""
+    return (
+        sa.select(Project)
+        .where(Project.id.in_(project_ids))
+        .options(selectinload(Project.countries))
+        .order_by(Project.reference)
+    )
 
 
 def portfolio_rows(projects: list[Project], today: date) -> list[PortfolioRow]:

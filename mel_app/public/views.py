@@ -54,13 +54,13 @@ def choose_language() -> None:
 
 
 def _no_share_labels():
-    from mel_app.projects.views import no_share_labels
+    from mel_app.projects.labels import no_share_labels
 
     return no_share_labels()
 
 
 def _figure_basis(figure):
-    from mel_app.projects.views import figure_basis
+    from mel_app.projects.labels import figure_basis
 
     return figure_basis(figure)
 

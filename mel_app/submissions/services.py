@@ -169,6 +169,16 @@ def versions_of(sub: Submission) -> list[SubmissionVersion]:
     )
 
 
+def record_attachment_download(item: Attachment, *, actor: User) -> None:
+    audit.record(
+        db.session,
+        "attachment.download",
+        actor=actor,
+        target=item,
+        after={"filename": item.filename, "sha256": item.sha256},
+    )
+
+
 def attachment_in_a_version(attachment: Attachment) -> bool:
     """Whether a removed file was part of a submitted version (so readers of it may still open it)."""
     for content in db.session.scalars(

@@ -21,11 +21,9 @@ from sqlalchemy.exc import IntegrityError
 from wtforms import FieldList, FormField
 from wtforms.validators import Length
 
-from mel_app import audit, confirmation, workflow
+from mel_app import confirmation, workflow
 from mel_app.error_summary import ErrorLink, page_error_links
-from mel_app.extensions import db
-from mel_app.integers import arg_int
-from mel_app.kit.web import download, get_or_404, project_or_404, saving
+from mel_app.kit.web import download, get_or_404, paginate, project_or_404, saving
 from mel_app.models import (
     NARRATIVE_SECTIONS,
     Attachment,
@@ -904,13 +902,7 @@ def attachment(sub_id: int, attachment_id: int):
     # Who read which evidence file is part of the trail, as for every other download; the hash
     # lets the file be checked against what was uploaded.
     with saving():
-        audit.record(
-            db.session,
-            "attachment.download",
-            actor=current_user,
-            target=item,
-            after={"filename": item.filename, "sha256": item.sha256},
-        )
+        services.record_attachment_download(item, actor=current_user)
     # The download headers (sandbox, nosniff, attachment) come from mel_app/security.py.
     return download(item.data, item.filename, item.media_type)
 
@@ -936,11 +928,6 @@ def review_queue():
         period_label=form.chosen("period"),
         min_age_days=int(age) if age else None,
     )
-    page = db.paginate(
-        services.review_queue_query(current_user, filters),
-        page=arg_int("page", 1, minimum=1),
-        per_page=current_app.config["PAGE_SIZE"],
-        error_out=False,
-    )
+    page = paginate(services.review_queue_query(current_user, filters))
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("submissions/review_queue.html", form=form, page=page, args=args, now=utcnow())

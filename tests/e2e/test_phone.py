@@ -57,6 +57,8 @@ def phone_sign_in(new_context, base: str, email: str) -> Page:
 
 def assert_no_sideways_scroll(page: Page) -> None:
     """The page is no wider than the phone's screen: nothing to scroll sideways."""
+    # After a form's redirect the next document may still be parsing (no root element yet).
+    page.wait_for_load_state("load")
     width = page.evaluate("document.documentElement.scrollWidth")
     if width > WIDTH:
         raise AssertionError(
