@@ -488,100 +488,138 @@ def _show(value: Any, measure: Measure | None = None) -> str:
 
 def plan_import(table: Table, state: FrameworkState) -> ImportPlan:
     """Check every row; return what the import would do, or every error by row and column."""
-    plan = ImportPlan(errors=list(table.errors))
-    errors = plan.errors
-    seen_results: dict[str, int] = {}
-    seen_indicators: dict[tuple[str, str], int] = {}
-
-    def err(row: int, key: str, message: str) -> None:
-        errors.append(RowError(row, table.where(key) if key else "", message))
-
+    planner = _Planner(table, state)
     # First pass: each row on its own.
     for number, cells in table.rows:
-        level = _text(table.cell(cells, "level")).casefold()
-        code = _text(table.cell(cells, "code"))
-        title = _text(table.cell(cells, "title"))
-        parent = _text(table.cell(cells, "parent"))
-        description = _text(table.cell(cells, "description"))
+        planner.read_row(number, cells)
+    # Second pass: how the rows fit together and with the framework as it is.
+    file_types = {r.code.casefold(): r.type for r in planner.plan.results if r.code}
+    for result in planner.plan.results:
+        planner.fit_result(result, file_types)
+    for indicator in planner.plan.indicators:
+        planner.fit_indicator(indicator, file_types)
+    planner.plan.errors.sort(key=lambda e: (e.row, e.column))
+    return planner.plan
+
+
+class _Planner:
+    """The state of one check of a file: the plan so far, and the codes seen on earlier rows."""
+
+    def __init__(self, table: Table, state: FrameworkState) -> None:
+        self.table = table
+        self.state = state
+        self.plan = ImportPlan(errors=list(table.errors))
+        self.seen_results: dict[str, int] = {}
+        self.seen_indicators: dict[tuple[str, str], int] = {}
+
+    def err(self, row: int, key: str, message: str) -> None:
+        self.plan.errors.append(RowError(row, self.table.where(key) if key else "", message))
+
+    def text(self, cells: Any, key: str) -> str:
+        return _text(self.table.cell(cells, key))
+
+    # --- first pass: one row --------------------------------------------------------------------
+
+    def read_row(self, number: int, cells: Any) -> None:
+        level = self.text(cells, "level").casefold()
+        code = self.text(cells, "code")
+        title = self.text(cells, "title")
         if level not in LEVELS:
-            err(number, "level", _("Write impact, outcome, output or indicator."))
-            continue
+            self.err(number, "level", _("Write impact, outcome, output or indicator."))
+            return
         if message := fw.code_error(code):
-            err(number, "code", message)
+            self.err(number, "code", message)
         if not title:
-            err(number, "title", _("Give a title."))
+            self.err(number, "title", _("Give a title."))
         elif len(title) > fw.TITLE_MAX:
-            err(number, "title", _("At most %(n)s characters.", n=fw.TITLE_MAX))
+            self.err(number, "title", _("At most %(n)s characters.", n=fw.TITLE_MAX))
+        if level == "indicator":
+            self.read_indicator(number, cells, code, title)
+        else:
+            self.read_result(number, cells, ResultType(level), code, title)
 
-        if level != "indicator":
-            for column in COLUMNS:
-                if column.indicator_only and _text(table.cell(cells, column.key)):
-                    err(
-                        number,
-                        column.key,
-                        _("This column is for indicator rows: leave it empty on a result row."),
-                    )
-            if code:
-                key = code.casefold()
-                if key in seen_results:
-                    err(
-                        number,
-                        "code",
-                        _("Result %(code)s is also on row %(row)s.", code=code, row=seen_results[key]),
-                    )
-                seen_results.setdefault(key, number)
-            plan.results.append(
-                PlannedResult(number, "create", ResultType(level), code, title, description, parent)
-            )
-            continue
+    def read_result(self, number: int, cells: Any, rtype: ResultType, code: str, title: str) -> None:
+        for column in COLUMNS:
+            if column.indicator_only and self.text(cells, column.key):
+                self.err(
+                    number,
+                    column.key,
+                    _("This column is for indicator rows: leave it empty on a result row."),
+                )
+        if code:
+            key = code.casefold()
+            if key in self.seen_results:
+                self.err(
+                    number,
+                    "code",
+                    _("Result %(code)s is also on row %(row)s.", code=code, row=self.seen_results[key]),
+                )
+            self.seen_results.setdefault(key, number)
+        description, parent = self.text(cells, "description"), self.text(cells, "parent")
+        self.plan.results.append(PlannedResult(number, "create", rtype, code, title, description, parent))
 
-        data = fw.IndicatorData(code=code, title=title, description=description, measure=Measure.number)
-        measure_text = _text(table.cell(cells, "measure")).casefold()
+    def read_indicator(self, number: int, cells: Any, code: str, title: str) -> None:
+        data = fw.IndicatorData(
+            code=code, title=title, description=self.text(cells, "description"), measure=Measure.number
+        )
+        measure_text = self.text(cells, "measure").casefold()
         if not measure_text:
-            err(number, "measure", _("Give the measure: number, percentage, yes/no or qualitative."))
-            continue
+            self.err(number, "measure", _("Give the measure: number, percentage, yes/no or qualitative."))
+            return
         if measure_text not in MEASURE_WORDS:
-            err(number, "measure", _("Write number, percentage, yes/no or qualitative."))
-            continue
+            self.err(number, "measure", _("Write number, percentage, yes/no or qualitative."))
+            return
         data.measure = MEASURE_WORDS[measure_text]
-        data.unit = _text(table.cell(cells, "unit"))
-        data.baseline_comment = _text(table.cell(cells, "baseline_comment"))
-        data.target_comment = _text(table.cell(cells, "target_comment"))
-        data.means_of_verification = _text(table.cell(cells, "means_of_verification"))
+        for key in ("unit", "baseline_comment", "target_comment", "means_of_verification"):
+            setattr(data, key, self.text(cells, key))
+        self.read_indicator_values(number, cells, data)
+        responsible = self.text(cells, "responsible_organisation")
+        self.read_responsible(number, cells, data, responsible)
+        parent = self.text(cells, "parent")
+        if not parent:
+            self.err(number, "parent", _("Give the code of the result this indicator measures."))
+        elif code:
+            self.check_indicator_code_once(number, parent, code)
+        self.plan.indicators.append(PlannedIndicator(number, "create", parent, data, responsible))
+
+    def read_indicator_values(self, number: int, cells: Any, data: fw.IndicatorData) -> None:
+        """The yes/no flags, the baseline and target values and their dates."""
         for key, default in (("ascending", True), ("disaggregate_by_sex", False)):
-            raw = table.cell(cells, key)
+            raw = self.table.cell(cells, key)
             if raw is None or not _text(raw):
                 setattr(data, key, default)
                 continue
             try:
                 setattr(data, key, fw.parse_yes_no(raw if isinstance(raw, bool) else _text(raw)))
             except ValueError as exc:
-                err(number, key, str(exc))
+                self.err(number, key, str(exc))
         for key in ("baseline_value", "target_value"):
             try:
-                setattr(data, key, fw.parse_value(table.cell(cells, key), data.measure))
+                setattr(data, key, fw.parse_value(self.table.cell(cells, key), data.measure))
             except ValueError as exc:
-                err(number, key, str(exc))
+                self.err(number, key, str(exc))
         for key in ("baseline_date", "target_date"):
             try:
-                setattr(data, key, _date(table.cell(cells, key)))
+                setattr(data, key, _date(self.table.cell(cells, key)))
             except ValueError as exc:
-                err(number, key, str(exc))
-        responsible = _text(table.cell(cells, "responsible_organisation"))
+                self.err(number, key, str(exc))
+
+    def read_responsible(self, number: int, cells: Any, data: fw.IndicatorData, responsible: str) -> None:
+        """The responsible organisation and the aggregation, then the indicator's own rules."""
         if responsible:
-            org = state.organisations.get(responsible.casefold())
+            org = self.state.organisations.get(responsible.casefold())
             if org is None:
-                err(
+                self.err(
                     number,
                     "responsible_organisation",
                     _("%(org)s is not a partner of this project.", org=responsible),
                 )
             else:
                 data.responsible_organisation_id = org.id
-        method_text = _text(table.cell(cells, "aggregation")).casefold()
+        method_text = self.text(cells, "aggregation").casefold()
         unknown_responsible = bool(responsible) and data.responsible_organisation_id is None
         if method_text and method_text not in AGGREGATION_WORDS:
-            err(number, "aggregation", _("Write sum, mean, responsible, all yes, any yes or listed."))
+            self.err(number, "aggregation", _("Write sum, mean, responsible, all yes, any yes or listed."))
         elif method_text:
             data.aggregation = AGGREGATION_WORDS[method_text]
         for name, message in fw.indicator_data_errors(data).items():
@@ -589,63 +627,44 @@ def plan_import(table: Table, state: FrameworkState) -> ImportPlan:
                 continue  # reported above, with the user's own text
             if name == "aggregation" and unknown_responsible:
                 continue  # the unknown organisation is reported on its own column
-            err(number, FIELD_COLUMNS.get(name, name), message)
-        if not parent:
-            err(number, "parent", _("Give the code of the result this indicator measures."))
-        elif code:
-            key2 = (parent.casefold(), code.casefold())
-            if key2 in seen_indicators:
-                err(
-                    number,
-                    "code",
-                    _(
-                        "Indicator %(code)s of result %(result)s is also on row %(row)s.",
-                        code=code,
-                        result=parent,
-                        row=seen_indicators[key2],
-                    ),
-                )
-            seen_indicators.setdefault(key2, number)
-        plan.indicators.append(PlannedIndicator(number, "create", parent, data, responsible))
+            self.err(number, FIELD_COLUMNS.get(name, name), message)
 
-    # Second pass: how the rows fit together and with the framework as it is.
-    file_types = {r.code.casefold(): r.type for r in plan.results if r.code}
-    for item in plan.results:
-        existing = state.results.get(item.code.casefold())
+    def check_indicator_code_once(self, number: int, parent: str, code: str) -> None:
+        key = (parent.casefold(), code.casefold())
+        if key in self.seen_indicators:
+            self.err(
+                number,
+                "code",
+                _(
+                    "Indicator %(code)s of result %(result)s is also on row %(row)s.",
+                    code=code,
+                    result=parent,
+                    row=self.seen_indicators[key],
+                ),
+            )
+        self.seen_indicators.setdefault(key, number)
+
+    # --- second pass: the rows together, and with the framework ---------------------------------
+
+    def fit_result(self, item: PlannedResult, file_types: dict[str, ResultType]) -> None:
+        existing = self.state.results.get(item.code.casefold())
         if existing is not None:
             # A column the file leaves out keeps the framework's value.
-            if "parent" not in table.columns:
+            if "parent" not in self.table.columns:
                 item.parent_code = existing.parent.code if existing.parent else ""
-            if "description" not in table.columns:
+            if "description" not in self.table.columns:
                 item.description = existing.description
-        parent_type = None
-        if item.parent_code:
-            key = item.parent_code.casefold()
-            if key == item.code.casefold():
-                err(item.row, "parent", _("A result cannot be its own parent."))
-                continue
-            parent_type = file_types.get(key) or (state.results[key].type if key in state.results else None)
-            if parent_type is None:
-                err(item.row, "parent", _("No result has the code %(code)s.", code=item.parent_code))
-                continue
-            parent_existing = state.results.get(key)
-            if key not in file_types and parent_existing is not None and parent_existing.is_archived:
-                err(item.row, "parent", _("Result %(code)s is archived.", code=item.parent_code))
-        if message := fw.parent_error(item.type, parent_type):
-            err(
-                item.row, "parent" if item.parent_code or item.type is ResultType.output else "level", message
-            )
-        if existing is None:
-            continue
+        if not self.check_result_parent(item, file_types) or existing is None:
+            return
         if existing.is_archived:
-            err(
+            self.err(
                 item.row,
                 "code",
                 _("Result %(code)s is archived: restore it in the editor first.", code=item.code),
             )
-            continue
+            return
         if existing.type is not item.type:
-            err(
+            self.err(
                 item.row,
                 "level",
                 _(
@@ -654,7 +673,7 @@ def plan_import(table: Table, state: FrameworkState) -> ImportPlan:
                     level=existing.type.value,
                 ),
             )
-            continue
+            return
         current_parent = existing.parent.code if existing.parent else ""
         item.changes = _diff(
             {"title": existing.title, "description": existing.description, "parent": current_parent},
@@ -663,30 +682,62 @@ def plan_import(table: Table, state: FrameworkState) -> ImportPlan:
         )
         item.action = "update" if item.changes else "unchanged"
 
-    for item in plan.indicators:
+    def check_result_parent(self, item: PlannedResult, file_types: dict[str, ResultType]) -> bool:
+        """False when the parent is missing or the result itself: nothing more to check then."""
+        parent_type = None
+        if item.parent_code:
+            key = item.parent_code.casefold()
+            if key == item.code.casefold():
+                self.err(item.row, "parent", _("A result cannot be its own parent."))
+                return False
+            in_framework = self.state.results.get(key)
+            parent_type = file_types.get(key) or (in_framework.type if in_framework is not None else None)
+            if parent_type is None:
+                self.err(item.row, "parent", _("No result has the code %(code)s.", code=item.parent_code))
+                return False
+            if key not in file_types and in_framework is not None and in_framework.is_archived:
+                self.err(item.row, "parent", _("Result %(code)s is archived.", code=item.parent_code))
+        if message := fw.parent_error(item.type, parent_type):
+            column = "parent" if item.parent_code or item.type is ResultType.output else "level"
+            self.err(item.row, column, message)
+        return True
+
+    def fit_indicator(self, item: PlannedIndicator, file_types: dict[str, ResultType]) -> None:
         key = item.result_code.casefold()
         if not key:
-            continue
+            return
         in_file = key in file_types
-        existing_result = state.results.get(key)
+        existing_result = self.state.results.get(key)
         if not in_file and existing_result is None:
-            err(item.row, "parent", _("No result has the code %(code)s.", code=item.result_code))
-            continue
-        if not in_file and existing_result.is_archived:
-            err(item.row, "parent", _("Result %(code)s is archived.", code=item.result_code))
-            continue
-        existing = state.indicators.get((key, item.data.code.casefold()))
-        if existing is None:
-            continue
+            self.err(item.row, "parent", _("No result has the code %(code)s.", code=item.result_code))
+            return
+        if not in_file and existing_result is not None and existing_result.is_archived:
+            self.err(item.row, "parent", _("Result %(code)s is archived.", code=item.result_code))
+            return
+        existing = self.state.indicators.get((key, item.data.code.casefold()))
+        if existing is None or not self.may_update_indicator(item, existing):
+            return
+        for name in item.data.__dataclass_fields__:
+            if FIELD_COLUMNS.get(name, name) not in self.table.columns:
+                setattr(item.data, name, getattr(existing, name))
+                if name == "responsible_organisation_id" and existing.responsible_organisation:
+                    item.responsible_label = existing.responsible_organisation.label
+        merged_errors = fw.indicator_data_errors(item.data)
+        for name, message in merged_errors.items():
+            self.err(item.row, FIELD_COLUMNS.get(name, name), message)
+        if not merged_errors:
+            self.diff_indicator(item, existing)
+
+    def may_update_indicator(self, item: PlannedIndicator, existing: Indicator) -> bool:
         if existing.is_archived:
-            err(
+            self.err(
                 item.row,
                 "code",
                 _("Indicator %(code)s is archived: restore it in the editor first.", code=item.data.code),
             )
-            continue
-        if existing.measure is not item.data.measure and existing.id in state.indicators_with_values:
-            err(
+            return False
+        if existing.measure is not item.data.measure and existing.id in self.state.indicators_with_values:
+            self.err(
                 item.row,
                 "measure",
                 _(
@@ -694,17 +745,10 @@ def plan_import(table: Table, state: FrameworkState) -> ImportPlan:
                     code=item.data.code,
                 ),
             )
-            continue
-        for name in item.data.__dataclass_fields__:
-            if FIELD_COLUMNS.get(name, name) not in table.columns:
-                setattr(item.data, name, getattr(existing, name))
-                if name == "responsible_organisation_id" and existing.responsible_organisation:
-                    item.responsible_label = existing.responsible_organisation.label
-        merged_errors = fw.indicator_data_errors(item.data)
-        for name, message in merged_errors.items():
-            err(item.row, FIELD_COLUMNS.get(name, name), message)
-        if merged_errors:
-            continue
+            return False
+        return True
+
+    def diff_indicator(self, item: PlannedIndicator, existing: Indicator) -> None:
         old = {f: getattr(existing, f) for f in item.data.__dataclass_fields__}
         new = dict(item.data.__dict__)
         old["responsible_organisation_id"] = (
@@ -712,7 +756,7 @@ def plan_import(table: Table, state: FrameworkState) -> ImportPlan:
         )
         new["aggregation"] = item.data.method
         new["responsible_organisation_id"] = (
-            _organisation_label(state, item.data.responsible_organisation_id)
+            _organisation_label(self.state, item.data.responsible_organisation_id)
             if item.responsible_label
             else ""
         )
@@ -721,9 +765,6 @@ def plan_import(table: Table, state: FrameworkState) -> ImportPlan:
             {k: _show(v, item.data.measure) for k, v in new.items()},
         )
         item.action = "update" if item.changes else "unchanged"
-
-    errors.sort(key=lambda e: (e.row, e.column))
-    return plan
 
 
 def _organisation_label(state: FrameworkState, organisation_id: int | None) -> str:
