@@ -3,7 +3,7 @@ framework spreadsheets and reporting periods. Views load, authorise, act and com
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,7 +46,6 @@ from mel_app.permissions import (
     can_edit_framework,
     can_edit_project,
     can_manage_periods,
-    can_view_all_report_statuses,
     can_view_portfolio,
     portfolio_project_ids,
     require,
@@ -80,7 +79,7 @@ CHANGE_ACTIONS = ("up", "down", "archive", "restore", "delete")
 
 
 def _today() -> date:
-    return datetime.now(UTC).date()
+    return services.reporting_day()
 
 
 # Enumeration labels come from the `label` filter (mel_app/enum_labels.py); only what is not an
@@ -193,13 +192,12 @@ def portfolio():
 @bp.get("/projects/<int:project_id>")
 def detail(project_id: int):
     project = project_or_404(project_id)
-    reporter_orgs = (
-        None
-        if can_view_all_report_statuses(current_user, project)
-        else services.reporter_organisations(current_user, project)
-    )
     today = _today()
-    page = services.load_project_page(project, today=today, reporter_organisation_ids=reporter_orgs)
+    page = services.load_project_page(
+        project,
+        today=today,
+        reporter_organisation_ids=services.status_grid_organisations(current_user, project),
+    )
     return render_template(
         "projects/detail.html",
         project=project,

@@ -1,0 +1,173 @@
+"""The status grid, the ILO's responses to design input and the evaluations through the API: each
+role sees what the pages show it, and no more."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from mel_app.models import OrgGroup, Role, Status, utcnow
+from tests.api.helpers import bearer, make_token, member
+
+PROBLEM = "application/problem+json"
+PAST = {"start": date(2020, 1, 1), "end": date(2020, 6, 30), "due": date(2020, 7, 31)}
+FUTURE = {"start": date(2099, 1, 1), "end": date(2099, 6, 30), "due": date(2099, 7, 31)}
+
+
+def _get(client, secret, url, **params):
+    return client.get(url, headers=bearer(secret), query_string=params)
+
+
+@pytest.fixture
+def world(app, make):
+    """A project whose partners are two unions and a donor, a member of each role, and reports:
+    the union's approved for the past period and a draft for the next; the other union's draft,
+    overdue, for the past period."""
+    union = make.organisation("Union")
+    other_union = make.organisation("Other union")
+    donor = make.organisation("Donor", group=OrgGroup.donor)
+    project = make.project("RAF/26/01/NOR")
+    elsewhere = make.project("RAF/26/02/NOR")
+    for org in (union, other_union, donor):
+        make.partner(project, org)
+    people = {
+        "reporter": member(make, "rep@example.org", project, Role.reporter, union),
+        "other_reporter": member(make, "rep2@example.org", project, Role.reporter, other_union),
+        "specialist": member(make, "ilo@example.org", project, Role.specialist),
+        "evaluator": member(make, "eva@example.org", project, Role.evaluator),
+        "observer": member(make, "obs@example.org", project, Role.observer),
+        "outsider": member(make, "out@example.org", elsewhere, Role.specialist),
+        "admin": make.user("admin@example.org", is_admin=True),
+    }
+    past = make.period(project, "2020 H1", **PAST)
+    future = make.period(project, "2099 H1", **FUTURE)
+    approved = make.submission(
+        project,
+        union,
+        people["reporter"],
+        period_id=past,
+        status=Status.approved,
+        submitted_at=utcnow(),
+        approved_at=utcnow(),
+        approved_by_id=people["specialist"],
+    )
+    draft = make.submission(project, union, people["reporter"], period_id=future)
+    overdue = make.submission(project, other_union, people["other_reporter"], period_id=past)
+    return {
+        "project": project,
+        "orgs": {"union": union, "other_union": other_union},
+        "people": people,
+        "periods": (past, future),
+        "reports": {"approved": approved, "draft": draft, "overdue": overdue},
+    }
+
+
+def _token(app, world, who, scopes=("read",)):
+    return make_token(app, world["people"][who], scopes=scopes)
+
+
+# --- the status grid ----------------------------------------------------------------------------
+
+
+def _cells(grid) -> dict[tuple[str, int], tuple[str, str | None, int | None]]:
+    return {
+        (row["organisation"]["name"], cell["period_id"]): (
+            cell["status"],
+            cell["submission_status"],
+            cell["submission_id"],
+        )
+        for row in grid["rows"]
+        for cell in row["cells"]
+    }
+
+
+def test_the_status_grid_for_the_specialist_every_partner_that_reports_and_every_report(app, client, world):
+    grid = _get(client, _token(app, world, "specialist"), f"/api/v1/projects/{world['project']}/status-grid")
+    assert grid.status_code == 200, grid.get_data(as_text=True)
+    body = grid.json
+    past, future = world["periods"]
+    reports = world["reports"]
+    assert [p["id"] for p in body["periods"]] == [past, future]
+    assert [p["due_date"] for p in body["periods"]] == ["2020-07-31", "2099-07-31"]
+    assert [r["organisation"]["name"] for r in body["rows"]] == ["Other union", "Union"], "no donor row"
+    assert body["partial"] is False and body["as_of"] == datetime.now(UTC).date().isoformat()
+    assert _cells(body) == {
+        ("Other union", past): ("overdue", "draft", reports["overdue"]),
+        ("Other union", future): ("not_started", None, None),
+        ("Union", past): ("approved", "approved", reports["approved"]),
+        ("Union", future): ("draft", "draft", reports["draft"]),
+    }
+    overdue = next(c for r in body["rows"] for c in r["cells"] if c["status"] == "overdue")
+    assert overdue["overdue"] is True
+
+
+def test_a_reporter_sees_their_own_organisations_row_only(app, client, world):
+    past, future = world["periods"]
+    reports = world["reports"]
+    url = f"/api/v1/projects/{world['project']}/status-grid"
+    mine = _get(client, _token(app, world, "reporter"), url).json
+    assert mine["partial"] is True
+    assert _cells(mine) == {
+        ("Union", past): ("approved", "approved", reports["approved"]),
+        ("Union", future): ("draft", "draft", reports["draft"]),
+    }
+    theirs = _get(client, _token(app, world, "other_reporter"), url).json
+    assert _cells(theirs) == {
+        ("Other union", past): ("overdue", "draft", reports["overdue"]),
+        ("Other union", future): ("not_started", None, None),
+    }
+
+
+def test_evaluators_and_observers_see_every_cell_but_open_approved_reports_only(app, client, world):
+    past, future = world["periods"]
+    reports = world["reports"]
+    for who in ("evaluator", "observer"):
+        body = _get(client, _token(app, world, who), f"/api/v1/projects/{world['project']}/status-grid").json
+        assert body["partial"] is False, who
+        assert _cells(body) == {
+            ("Other union", past): ("overdue", "draft", None),
+            ("Other union", future): ("not_started", None, None),
+            ("Union", past): ("approved", "approved", reports["approved"]),
+            ("Union", future): ("draft", "draft", None),
+        }, who
+
+
+def test_the_status_grid_of_a_project_one_is_not_in_does_not_exist(app, client, world):
+    url = f"/api/v1/projects/{world['project']}/status-grid"
+    resp = _get(client, _token(app, world, "outsider"), url)
+    assert resp.status_code == 404 and resp.mimetype == PROBLEM
+    assert _get(client, _token(app, world, "admin"), url).status_code == 200
+    assert _get(client, _token(app, world, "admin"), "/api/v1/projects/999999/status-grid").status_code == 404
+    no_read = _get(client, _token(app, world, "specialist", scopes=("review",)), url)
+    assert no_read.status_code == 403 and no_read.json["type"].endswith("insufficient-scope")
+
+
+def test_the_status_grid_costs_the_same_queries_whatever_the_size_of_the_project(
+    app, client, make, world, queries
+):
+    secret = _token(app, world, "specialist")
+    url = f"/api/v1/projects/{world['project']}/status-grid"
+    _get(client, secret, url)  # the token's first use of the minute is recorded once
+    with queries() as small:
+        assert _get(client, secret, url).status_code == 200
+    reporter = world["people"]["reporter"]
+    periods = [
+        make.period(
+            world["project"],
+            f"2098 P{n}",
+            start=date(2098, n, 1),
+            end=date(2098, n, 20),
+            due=date(2098, n, 28),
+        )
+        for n in range(1, 9)
+    ]
+    for n in range(12):
+        org = make.organisation(f"Union {n:02d}")
+        make.partner(world["project"], org)
+        for period in periods[: n % 4 + 1]:
+            make.submission(world["project"], org, reporter, period_id=period)
+    with queries() as large:
+        grid = _get(client, secret, url).json
+    assert len(grid["rows"]) == 14 and len(grid["periods"]) == 10
+    assert len(large) == len(small), (len(small), len(large))
