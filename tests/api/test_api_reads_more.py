@@ -7,7 +7,21 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from mel_app.models import OrgGroup, Role, Status, utcnow
+from mel_app import audit
+from mel_app.extensions import db
+from mel_app.models import (
+    Comment,
+    DesignInputItem,
+    DesignItemKind,
+    Disposition,
+    OrgGroup,
+    Role,
+    Status,
+    SubmissionKind,
+    User,
+    Visibility,
+    utcnow,
+)
 from tests.api.helpers import bearer, make_token, member
 
 PROBLEM = "application/problem+json"
@@ -16,7 +30,7 @@ FUTURE = {"start": date(2099, 1, 1), "end": date(2099, 6, 30), "due": date(2099,
 
 
 def _get(client, secret, url, **params):
-    return client.get(url, headers=bearer(secret), query_string=params)
+    return client.get(url, headers=bearer(secret), query_string=params or None)
 
 
 @pytest.fixture
@@ -65,6 +79,11 @@ def world(app, make):
 
 def _token(app, world, who, scopes=("read",)):
     return make_token(app, world["people"][who], scopes=scopes)
+
+
+def _name(app, user_id: int) -> str:
+    with app.app_context():
+        return db.session.get(User, user_id).display_name
 
 
 # --- the status grid ----------------------------------------------------------------------------
@@ -171,3 +190,119 @@ def test_the_status_grid_costs_the_same_queries_whatever_the_size_of_the_project
         grid = _get(client, secret, url).json
     assert len(grid["rows"]) == 14 and len(grid["periods"]) == 10
     assert len(large) == len(small), (len(small), len(large))
+
+
+# --- the ILO's responses to design input -----------------------------------------------------------
+
+INTERNAL = "Internal: their federation is split on this, keep it between us."
+SHARED = "Thank you: we took the training need on board."
+
+
+@pytest.fixture
+def design(app, make, world):
+    """The union's design input, approved, with two items (one answered) and a shared and an
+    internal comment; and the other union's, submitted."""
+    people, orgs = world["people"], world["orgs"]
+    theirs = make.submission(
+        world["project"],
+        orgs["other_union"],
+        people["other_reporter"],
+        kind=SubmissionKind.design_input,
+        status=Status.submitted,
+        submitted_at=utcnow(),
+    )
+    ours = make.submission(
+        world["project"],
+        orgs["union"],
+        people["reporter"],
+        kind=SubmissionKind.design_input,
+        status=Status.approved,
+        submitted_at=utcnow(),
+        approved_at=utcnow(),
+        approved_by_id=people["specialist"],
+    )
+    with app.app_context():
+        audit.set_actor(db.session(), audit.SYSTEM_ACTOR)
+        db.session.add_all(
+            [
+                DesignInputItem(
+                    submission_id=ours,
+                    position=0,
+                    kind=DesignItemKind.need,
+                    text="Training for shop stewards.",
+                    disposition=Disposition.incorporated,
+                    response_reason="Included as output 1.1.",
+                    responded_by_id=people["specialist"],
+                    responded_at=utcnow(),
+                ),
+                DesignInputItem(submission_id=ours, position=1, kind=DesignItemKind.risk, text="Elections."),
+                Comment(submission_id=ours, author_id=people["specialist"], body=SHARED, section="items"),
+                Comment(
+                    submission_id=ours,
+                    author_id=people["specialist"],
+                    body=INTERNAL,
+                    visibility=Visibility.internal,
+                ),
+            ]
+        )
+        db.session.commit()
+    return {"ours": ours, "theirs": theirs}
+
+
+def _responses(client, secret, sub_id):
+    return _get(client, secret, f"/api/v1/submissions/{sub_id}/responses")
+
+
+def test_the_organisation_reads_the_ilo_responses_and_the_shared_comments(app, client, world, design):
+    resp = _responses(client, _token(app, world, "reporter"), design["ours"])
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    body = resp.json
+    assert body["status"] == "approved"
+    answered, open_item = body["items"]
+    assert (answered["kind"], answered["text"]) == ("need", "Training for shop stewards.")
+    assert answered["response"]["disposition"] == "incorporated"
+    assert answered["response"]["reason"] == "Included as output 1.1."
+    assert answered["response"]["responded_by"] == _name(app, world["people"]["specialist"])
+    assert open_item["response"] is None
+    assert [(c["body"], c["visibility"], c["section"]) for c in body["comments"]] == [
+        (SHARED, "shared", "items")
+    ]
+
+
+def test_an_internal_comment_never_reaches_a_reporter(app, client, world, design):
+    reporter = _token(app, world, "reporter")
+    for url in (
+        f"/api/v1/submissions/{design['ours']}/responses",
+        f"/api/v1/submissions/{design['ours']}",
+        "/api/v1/submissions?kind=design_input",
+    ):
+        text = _get(client, reporter, url).get_data(as_text=True)
+        assert INTERNAL not in text and "internal" not in text, url
+    for who in ("specialist", "admin"):
+        comments = _responses(client, _token(app, world, who), design["ours"]).json["comments"]
+        assert [(c["body"], c["visibility"]) for c in comments] == [
+            (SHARED, "shared"),
+            (INTERNAL, "internal"),
+        ], who
+
+
+def test_readers_of_approved_design_input_see_the_responses_not_the_conversation(app, client, world, design):
+    for who in ("evaluator", "observer"):
+        body = _responses(client, _token(app, world, who), design["ours"]).json
+        assert body["items"][0]["response"]["disposition"] == "incorporated", who
+        assert body["comments"] is None, who
+        assert _responses(client, _token(app, world, who), design["theirs"]).status_code == 404, who
+
+
+def test_responses_of_design_input_one_may_not_see_do_not_exist(app, client, world, design):
+    assert _responses(client, _token(app, world, "other_reporter"), design["ours"]).status_code == 404
+    assert _responses(client, _token(app, world, "other_reporter"), design["theirs"]).status_code == 200
+    assert _responses(client, _token(app, world, "reporter"), design["theirs"]).status_code == 404
+    resp = _responses(client, _token(app, world, "outsider"), design["ours"])
+    assert resp.status_code == 404 and resp.mimetype == PROBLEM
+    # A progress report has no item responses.
+    specialist = _token(app, world, "specialist")
+    assert _responses(client, specialist, world["reports"]["approved"]).status_code == 404
+    assert _responses(client, specialist, 999999).status_code == 404
+    no_read = _responses(client, _token(app, world, "reporter", scopes=("report",)), design["ours"])
+    assert no_read.status_code == 403
