@@ -707,6 +707,34 @@ class Results:
         return list(rows.values())
 
 
+def scorecards_of(evaluation: Evaluation) -> list[Scorecard]:
+    """Who was invited to score and whose card is in (never their scores), by group."""
+    return list(
+        db.session.scalars(
+            sa.select(Scorecard)
+            .options(joinedload(Scorecard.scorer))
+            .where(Scorecard.evaluation_id == evaluation.id)
+            .order_by(Scorecard.group, Scorecard.id)
+        )
+    )
+
+
+def recommendations_of(evaluation: Evaluation) -> list[Recommendation]:
+    """The recommendations in their order, with their authors and addressees."""
+    return list(
+        db.session.scalars(
+            sa.select(Recommendation)
+            .options(
+                joinedload(Recommendation.created_by),
+                joinedload(Recommendation.responded_by),
+                joinedload(Recommendation.addressed_organisation),
+            )
+            .where(Recommendation.evaluation_id == evaluation.id)
+            .order_by(Recommendation.position)
+        )
+    )
+
+
 def load_evaluation(evaluation_id: int) -> Evaluation | None:
     """An evaluation with its project, criteria and scale points, in a fixed number of queries."""
     return db.session.scalar(

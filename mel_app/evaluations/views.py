@@ -66,7 +66,7 @@ from mel_app.permissions import (
     can_view_scorers,
     may_score,
     require,
-    visible_project_ids,
+    visible_evaluation_filter,
 )
 
 bp = Blueprint("evaluations", __name__)
@@ -109,7 +109,7 @@ def index():
     query = (
         sa.select(Evaluation)
         .options(joinedload(Evaluation.project))
-        .where(Evaluation.project_id.in_(visible_project_ids(current_user)))
+        .where(visible_evaluation_filter(current_user))
         .order_by(Evaluation.opened_at.desc(), Evaluation.id.desc())
     )
     page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
@@ -197,28 +197,10 @@ def _render_detail(evaluation: Evaluation, status: int = 200, **forms: Any):
     own_card = services.load_scorecard(evaluation.id, current_user.id)
     scorecards: list[Scorecard] = []
     if can_view_scorers(current_user, evaluation):
-        scorecards = list(
-            db.session.scalars(
-                sa.select(Scorecard)
-                .options(joinedload(Scorecard.scorer))
-                .where(Scorecard.evaluation_id == evaluation.id)
-                .order_by(Scorecard.group, Scorecard.id)
-            )
-        )
+        scorecards = services.scorecards_of(evaluation)
     recommendations: list[Recommendation] = []
     if can_view_results(current_user, evaluation):
-        recommendations = list(
-            db.session.scalars(
-                sa.select(Recommendation)
-                .options(
-                    joinedload(Recommendation.created_by),
-                    joinedload(Recommendation.responded_by),
-                    joinedload(Recommendation.addressed_organisation),
-                )
-                .where(Recommendation.evaluation_id == evaluation.id)
-                .order_by(Recommendation.position)
-            )
-        )
+        recommendations = services.recommendations_of(evaluation)
     invite_form = forms.get("invite_form")
     if invite_form is None and can_invite_scorers(current_user, evaluation):
         invite_form = InviteForm(formdata=None)

@@ -3,19 +3,28 @@ role sees what the pages show it, and no more."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
 import pytest
 
 from mel_app import audit
+from mel_app.evaluations.defaults import ensure_defaults
 from mel_app.extensions import db
 from mel_app.models import (
+    ActionStatus,
     Comment,
     DesignInputItem,
     DesignItemKind,
     Disposition,
+    Evaluation,
+    EvaluationKind,
+    EvaluationStatus,
     OrgGroup,
+    Recommendation,
+    ResponseKind,
     Role,
+    ScorerGroup,
     Status,
     SubmissionKind,
     User,
@@ -23,6 +32,7 @@ from mel_app.models import (
     utcnow,
 )
 from tests.api.helpers import bearer, make_token, member
+from tests.evaluation_world import add_scorecard
 
 PROBLEM = "application/problem+json"
 PAST = {"start": date(2020, 1, 1), "end": date(2020, 6, 30), "due": date(2020, 7, 31)}
@@ -306,3 +316,198 @@ def test_responses_of_design_input_one_may_not_see_do_not_exist(app, client, wor
     assert _responses(client, specialist, 999999).status_code == 404
     no_read = _responses(client, _token(app, world, "reporter", scopes=("report",)), design["ours"])
     assert no_read.status_code == 403
+
+
+# --- evaluations -------------------------------------------------------------------------------------
+
+
+def _evaluation(app, world, title: str, status: EvaluationStatus) -> int:
+    with app.app_context():
+        audit.set_actor(db.session(), audit.SYSTEM_ACTOR)
+        criteria_set, scale = ensure_defaults()
+        closed = status is EvaluationStatus.closed
+        specialist = world["people"]["specialist"]
+        evaluation = Evaluation(
+            project_id=world["project"],
+            kind=EvaluationKind.mid_term,
+            title=title,
+            criteria_set_id=criteria_set.id,
+            scale_id=scale.id,
+            status=status,
+            opened_by_id=specialist,
+            closed_by_id=specialist if closed else None,
+            closed_at=utcnow() if closed else None,
+        )
+        db.session.add(evaluation)
+        db.session.commit()
+        return evaluation.id
+
+
+def _recommend(app, world, evaluation_id: int, text: str, *, respond: bool) -> int:
+    people = world["people"]
+    with app.app_context():
+        audit.set_actor(db.session(), audit.SYSTEM_ACTOR)
+        rec = Recommendation(
+            evaluation_id=evaluation_id,
+            text=text,
+            addressed_to="ILO ACTRAV",
+            addressed_organisation_id=world["orgs"]["union"] if respond else None,
+            created_by_id=people["evaluator"],
+        )
+        if respond:
+            rec.response, rec.responded_by_id = ResponseKind.accepted, people["specialist"]
+            rec.planned_action, rec.action_status = "Train the trainers.", ActionStatus.in_progress
+            rec.due_date = date(2099, 1, 31)
+        db.session.add(rec)
+        db.session.commit()
+        return rec.id
+
+
+# Each scorer's points for the first criteria (REL, COH, EFF), and the justification of the
+# still-scoring one, which nobody else may read.
+POINTS = {
+    "evaluator": {"REL": 5, "COH": 4, "EFF": 2},
+    "specialist": {"REL": 5, "COH": 5, "EFF": None},
+    "reporter": {"REL": 2, "COH": 3, "EFF": 2},
+}
+
+
+@pytest.fixture
+def evaluations(app, world):
+    """`open`: the evaluator, the specialist and the union's reporter have submitted, the other
+    union's reporter is still scoring. `closed`: the same, closed with the other union's card
+    left as a draft, and two recommendations (one answered, addressed to the union). `blind`:
+    open, the specialist has submitted, the evaluator is still scoring."""
+    people = world["people"]
+    groups = {
+        "evaluator": ScorerGroup.independent,
+        "specialist": ScorerGroup.ilo,
+        "reporter": ScorerGroup.workers,
+        "other_reporter": ScorerGroup.workers,
+    }
+    ids = {}
+    for key, status in (("open", EvaluationStatus.open), ("closed", EvaluationStatus.closed)):
+        ids[key] = _evaluation(app, world, f"Evaluation {key}", status)
+        for who, points in POINTS.items():
+            add_scorecard(app, ids[key], people[who], groups[who], points)
+        add_scorecard(
+            app, ids[key], people["other_reporter"], ScorerGroup.workers, {"REL": 6}, submitted=False
+        )
+    ids["blind"] = _evaluation(app, world, "Evaluation blind", EvaluationStatus.open)
+    add_scorecard(app, ids["blind"], people["specialist"], ScorerGroup.ilo, {"REL": 1})
+    add_scorecard(
+        app, ids["blind"], people["evaluator"], ScorerGroup.independent, {"REL": 6}, submitted=False
+    )
+    ids["answered"] = _recommend(app, world, ids["closed"], "Hand the network over.", respond=True)
+    ids["unanswered"] = _recommend(app, world, ids["closed"], "Add a country.", respond=False)
+    return ids
+
+
+def _detail(app, client, world, who, evaluation_id):
+    resp = _get(client, _token(app, world, who), f"/api/v1/evaluations/{evaluation_id}")
+    assert resp.status_code == 200, (who, resp.get_data(as_text=True))
+    return resp.json
+
+
+def test_evaluations_listed_for_the_members_of_their_project_only(app, client, world, evaluations):
+    every = {evaluations[k] for k in ("open", "closed", "blind")}
+    for who in ("reporter", "other_reporter", "specialist", "evaluator", "observer", "admin"):
+        listed = _get(client, _token(app, world, who), "/api/v1/evaluations").json
+        assert {e["id"] for e in listed["items"]} == every, who
+    assert _get(client, _token(app, world, "outsider"), "/api/v1/evaluations").json["items"] == []
+    for key in ("open", "closed"):
+        resp = _get(client, _token(app, world, "outsider"), f"/api/v1/evaluations/{evaluations[key]}")
+        assert resp.status_code == 404 and resp.mimetype == PROBLEM
+    assert _get(client, _token(app, world, "admin"), "/api/v1/evaluations/999999").status_code == 404
+
+
+def test_evaluations_filtered_by_project_and_status_and_paged(app, client, world, evaluations):
+    secret = _token(app, world, "specialist")
+    closed = _get(client, secret, "/api/v1/evaluations", status="closed").json["items"]
+    assert [(e["id"], e["project_reference"]) for e in closed] == [(evaluations["closed"], "RAF/26/01/NOR")]
+    assert _get(client, secret, "/api/v1/evaluations", project=world["project"] + 1).json["items"] == []
+    seen, cursor = [], None
+    while True:
+        page = _get(
+            client, secret, "/api/v1/evaluations", limit=1, **({"cursor": cursor} if cursor else {})
+        ).json
+        seen += [e["id"] for e in page["items"]]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    assert seen == [evaluations["open"], evaluations["closed"], evaluations["blind"]], "oldest first"
+    resp = _get(client, secret, "/api/v1/evaluations", status="lost")
+    assert resp.status_code == 422 and "query.status" in resp.json["errors"]
+
+
+def _group_means(body) -> dict[str, dict[str, float | None]]:
+    return {c["code"]: {g["group"]: g["mean"] for g in c["groups"]} for c in body["results"]["criteria"]}
+
+
+def test_the_consolidated_results_give_every_groups_view_side_by_side(app, client, world, evaluations):
+    body = _detail(app, client, world, "evaluator", evaluations["open"])
+    assert body["results"]["groups"] == ["workers", "ilo", "independent"]
+    means = _group_means(body)
+    assert means["REL"] == {"workers": 2.0, "ilo": 5.0, "independent": 5.0}
+    assert means["EFF"] == {"workers": 2.0, "ilo": None, "independent": 2.0}, "“cannot assess” is no point"
+    rel = next(c for c in body["results"]["criteria"] if c["code"] == "REL")
+    assert rel["overall"]["n"] == 3 and rel["divergent"] is True and rel["divergence"] == 3.0
+    eff = next(c for c in body["results"]["criteria"] if c["code"] == "EFF")
+    assert eff["overall"]["cannot_assess"] == 1
+    assert {(p["group"], p["invited"], p["submitted"]) for p in body["results"]["participation"]} == {
+        ("workers", 2, 1),
+        ("ilo", 1, 1),
+        ("independent", 1, 1),
+    }
+    by_name = {card["scorer"]: card for card in body["results"]["individuals"]}
+    assert len(by_name) == 3, "submitted scorecards only"
+    assert [s["point"] for s in by_name[_name(app, world["people"]["reporter"])]["scores"][:3]] == [2, 3, 2]
+    assert body["own_scorecard"]["status"] == "submitted"
+    assert len(body["scorecards"]) == 4 and body["recommendations"] == []
+
+
+def test_blind_scoring_whoever_still_scores_sees_no_one_elses_scores(app, client, world, evaluations):
+    url = f"/api/v1/evaluations/{evaluations['blind']}"
+    text = _get(client, _token(app, world, "evaluator"), url).get_data(as_text=True)
+    blind = json.loads(text)
+    assert blind["own_scorecard"]["status"] == "draft"
+    assert blind["results"] is None and blind["recommendations"] is None and blind["scorecards"] is None
+    assert '"point"' not in text and "Reason for" not in text and '"mean"' not in text
+    # Still scoring in the open evaluation, then left as a draft when it closed: nothing, ever.
+    for key in ("open", "closed"):
+        body = _detail(app, client, world, "other_reporter", evaluations[key])
+        assert body["own_scorecard"]["status"] == "draft", key
+        assert body["results"] is None and body["recommendations"] is None and body["scorecards"] is None, key
+    # The specialist manages the blind evaluation: they see who scores (not a draft's scores).
+    managed = _detail(app, client, world, "specialist", evaluations["blind"])
+    assert sorted(c["status"] for c in managed["scorecards"]) == ["draft", "submitted"]
+    assert [card["group"] for card in managed["results"]["individuals"]] == ["ilo"]
+
+
+def test_constituents_and_observers_read_the_results_once_closed_without_names(
+    app, client, world, evaluations
+):
+    for who in ("reporter", "observer"):
+        still_open = _detail(app, client, world, who, evaluations["open"])
+        assert still_open["results"] is None and still_open["recommendations"] is None, who
+        closed = _detail(app, client, world, who, evaluations["closed"])
+        assert _group_means(closed)["REL"] == {"workers": 2.0, "ilo": 5.0, "independent": 5.0}, who
+        assert closed["results"]["individuals"] is None and closed["scorecards"] is None, who
+    admin = _detail(app, client, world, "admin", evaluations["open"])
+    assert admin["results"] is not None and admin["results"]["individuals"] is None
+    assert admin["scorecards"] is None and admin["own_scorecard"] is None
+
+
+def test_recommendations_with_their_addressee_and_management_response(app, client, world, evaluations):
+    body = _detail(app, client, world, "reporter", evaluations["closed"])
+    answered, unanswered = body["recommendations"]
+    assert answered["text"] == "Hand the network over."
+    assert answered["addressed_organisation"]["id"] == world["orgs"]["union"]
+    assert answered["addressed_to"] == "ILO ACTRAV"
+    assert answered["management_response"] == {
+        "response": "accepted",
+        "planned_action": "Train the trainers.",
+        "due_date": "2099-01-31",
+        "action_status": "in_progress",
+    }
+    assert unanswered["addressed_organisation"] is None and unanswered["management_response"] is None
