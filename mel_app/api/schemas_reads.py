@@ -301,7 +301,10 @@ class EvaluationDetail(EvaluationSummary):
     scorecards = fields.List(
         fields.Nested(ScorecardSummary),
         allow_none=True,
-        metadata=_hidden_when("the list of scorecards is for the specialists, and the evaluators"),
+        metadata=_hidden_when(
+            "the list is for the project's specialists, and for its evaluators once their own "
+            "scorecard (if they have one) is submitted"
+        ),
     )
     results = fields.Nested(EvaluationResults, allow_none=True, metadata=_hidden_when(_BLIND))
     recommendations = fields.List(
