@@ -363,8 +363,7 @@ def _recommend(app, world, evaluation_id: int, text: str, *, respond: bool) -> i
         return rec.id
 
 
-# Each scorer's points for the first criteria (REL, COH, EFF), and the justification of the
-# still-scoring one, which nobody else may read.
+# The points of each scorer who submits, for the first three criteria (None: cannot assess).
 POINTS = {
     "evaluator": {"REL": 5, "COH": 4, "EFF": 2},
     "specialist": {"REL": 5, "COH": 5, "EFF": None},
