@@ -172,6 +172,12 @@ def can_view_evaluation(user: Viewer, evaluation: Evaluation) -> bool:
     return can_view_project(user, evaluation.project_id)
 
 
+def visible_evaluation_filter(user: Viewer) -> sa.ColumnElement[bool]:
+    """A WHERE clause on `Evaluation` keeping those the user may see (the SQL twin of
+    `can_view_evaluation`), for lists built in SQL."""
+    return Evaluation.project_id.in_(visible_project_ids(user))
+
+
 def can_manage_evaluation(user: Viewer, evaluation: Evaluation) -> bool:
     """Close, invite, reopen scorecards, respond to recommendations: specialists of the project."""
     return has_role(user, evaluation.project_id, Role.specialist)

@@ -21,7 +21,11 @@ from mel_app.models import ApiToken, User
 from mel_app.permissions import can_create_api_token
 
 bp = Blueprint(
-    "api_v1", __name__, url_prefix="/api/v1", description="Projects, frameworks, reports and the audit head."
+    "api_v1",
+    __name__,
+    url_prefix="/api/v1",
+    description="Projects, frameworks, status grids, reports, design input and the ILO's responses, "
+    "evaluations and the audit head.",
 )
 
 # The scopes (mel_app.models.TOKEN_SCOPES): every GET needs "read"; workflow steps the others.
@@ -130,7 +134,8 @@ def init_api(app) -> None:
     hook lets every /api/ path through without a session (see `is_api_request`): the token hook
     above decides, and answers a problem, never the sign-in page.
     """
-    from mel_app.api import docs, reads, writes  # noqa: F401 - the endpoints and the docs page
+    # Imported for the routes they register: the endpoints and the docs page.
+    from mel_app.api import docs, evaluations, grid, reads, responses, writes  # noqa: F401
     from mel_app.extensions import csrf
 
     app.config.setdefault("API_TITLE", "MEL data API")

@@ -6,8 +6,6 @@ Reads only; who may see them is decided by the callers with mel_app/permissions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -15,21 +13,33 @@ from mel_app.extensions import db
 from mel_app.models import (
     CriteriaSet,
     Evaluation,
+    Project,
     Recommendation,
     Scale,
     Scorecard,
     ScorecardStatus,
+    User,
 )
+from mel_app.permissions import visible_evaluation_filter
 
 
-def evaluations_newest_first(project_ids: Iterable[int] | sa.Select) -> sa.Select[tuple[Evaluation]]:
-    """The evaluations of these projects (ids, or a subquery of ids), newest first."""
+def _newest_first(condition: sa.ColumnElement[bool]) -> sa.Select[tuple[Evaluation]]:
     return (
         sa.select(Evaluation)
         .options(joinedload(Evaluation.project))
-        .where(Evaluation.project_id.in_(project_ids))
+        .where(condition)
         .order_by(Evaluation.opened_at.desc(), Evaluation.id.desc())
     )
+
+
+def visible_evaluations(user: User) -> sa.Select[tuple[Evaluation]]:
+    """The evaluations `user` may see, newest first."""
+    return _newest_first(visible_evaluation_filter(user))
+
+
+def project_evaluations(project: Project) -> sa.Select[tuple[Evaluation]]:
+    """A project's evaluations, newest first (the caller has checked the project is visible)."""
+    return _newest_first(Evaluation.project_id == project.id)
 
 
 def criteria_sets(*, with_criteria: bool = False) -> sa.Select[tuple[CriteriaSet]]:

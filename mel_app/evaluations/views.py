@@ -55,7 +55,6 @@ from mel_app.permissions import (
     can_view_scorers,
     may_score,
     require,
-    visible_project_ids,
 )
 
 bp = Blueprint("evaluations", __name__)
@@ -89,14 +88,14 @@ def _evaluation_or_404(evaluation_id: int) -> Evaluation:
 @bp.get("/evaluations")
 def index():
     """The evaluations of the user's projects, newest first."""
-    page = paginate(queries.evaluations_newest_first(visible_project_ids(current_user)))
+    page = paginate(queries.visible_evaluations(current_user))
     return render_template("evaluations/index.html", page=page, project=None)
 
 
 @bp.get("/projects/<int:project_id>/evaluations")
 def project_index(project_id: int):
     project = project_or_404(project_id)
-    page = paginate(queries.evaluations_newest_first([project.id]))
+    page = paginate(queries.project_evaluations(project))
     return render_template("evaluations/index.html", page=page, project=project)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-
 from flask import Blueprint
 
 from mel_app.projects.countries import country_name
@@ -13,7 +11,3 @@ bp = Blueprint("projects", __name__)
 # Enumeration labels come from the `label` filter (mel_app/enum_labels.py); only what is not an
 # enumeration is offered to templates here.
 bp.add_app_template_global(country_name, "country_name")
-
-
-def utc_today() -> date:
-    return datetime.now(UTC).date()

@@ -23,7 +23,8 @@ from mel_app.permissions import (
     can_manage_periods,
 )
 from mel_app.projects import periods as periods_mod
-from mel_app.projects.blueprint import bp, utc_today
+from mel_app.projects import services
+from mel_app.projects.blueprint import bp
 from mel_app.projects.forms import (
     FREQUENCY_LABELS,
     GeneratePeriodsForm,
@@ -45,7 +46,7 @@ def _periods_page(project: Project, *, add_form=None, generate_form=None, status
         generate_form=generate_form or GeneratePeriodsForm(formdata=None),
         delete_form=ConfirmForm(),
         frequency_labels=FREQUENCY_LABELS,
-        today=utc_today(),
+        today=services.reporting_day(),
     ), status
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -513,29 +513,36 @@ def indicator_progress(
     }
 
 
-def load_project_page(
-    project: Project, *, today: date, reporter_organisation_ids: set[int] | None
-) -> ProjectPage:
-    """Everything the project page shows, in a fixed number of queries.
+def reporting_day() -> date:
+    """The day reports are judged due or overdue on, for every reader alike: UTC's."""
+    return datetime.now(UTC).date()
 
-    `reporter_organisation_ids` limits the status grid to those organisations (a reporter sees
-    only their own organisation's row); None shows every reporting partner.
-    """
-    partners = project_partners(project)
-    periods = list(
+
+def project_periods(project: Project) -> list[ReportingPeriod]:
+    """The project's reporting periods, oldest first (the columns of its status grid)."""
+    return list(
         db.session.scalars(
             sa.select(ReportingPeriod)
             .where(ReportingPeriod.project_id == project.id)
             .order_by(ReportingPeriod.start_date, ReportingPeriod.id)
         )
     )
-    results, indicators = load_framework(project)
 
-    found = indicator_progress([project.id], indicators, periods)
-    by_result: dict[int, list[IndicatorRow]] = defaultdict(list)
-    for indicator in indicators:
-        by_result[indicator.result_id].append(IndicatorRow(indicator, found[indicator.id]))
 
+def build_status_grid(
+    project: Project,
+    partners: list[Partner],
+    periods: list[ReportingPeriod],
+    *,
+    today: date,
+    reporter_organisation_ids: set[int] | None,
+) -> grid_mod.StatusGrid:
+    """The project's reporting status grid from its `partners` and `periods`: one query for its
+    reports, whatever the number of partners and periods.
+
+    `reporter_organisation_ids` limits it to those organisations (a reporter sees only their own
+    organisation's row); None shows every reporting partner.
+    """
     submissions = db.session.execute(
         sa.select(Submission.id, Submission.organisation_id, Submission.period_id, Submission.status).where(
             Submission.project_id == project.id, Submission.kind == SubmissionKind.progress_report
@@ -546,11 +553,33 @@ def load_project_page(
         for p in partners
         if reporter_organisation_ids is None or p.organisation_id in reporter_organisation_ids
     ]
-    status_grid = grid_mod.build_grid(
+    return grid_mod.build_grid(
         organisations,
         [grid_mod.GridPeriod(p.id, p.label, p.due_date) for p in periods],
         [grid_mod.GridSubmission(s.id, s.organisation_id, s.period_id, s.status) for s in submissions],
         today,
+    )
+
+
+def load_project_page(
+    project: Project, *, today: date, reporter_organisation_ids: set[int] | None
+) -> ProjectPage:
+    """Everything the project page shows, in a fixed number of queries.
+
+    `reporter_organisation_ids` limits the status grid to those organisations (a reporter sees
+    only their own organisation's row); None shows every reporting partner.
+    """
+    partners = project_partners(project)
+    periods = project_periods(project)
+    results, indicators = load_framework(project)
+
+    found = indicator_progress([project.id], indicators, periods)
+    by_result: dict[int, list[IndicatorRow]] = defaultdict(list)
+    for indicator in indicators:
+        by_result[indicator.result_id].append(IndicatorRow(indicator, found[indicator.id]))
+
+    status_grid = build_status_grid(
+        project, partners, periods, today=today, reporter_organisation_ids=reporter_organisation_ids
     )
     evaluations = list(
         db.session.scalars(
@@ -580,6 +609,16 @@ def reporter_organisations(user: Any, project: Project) -> set[int]:
             )
         )
     )
+
+
+def status_grid_organisations(user: Any, project: Project) -> set[int] | None:
+    """Whose rows of the project's status grid the user sees: every reporting partner's (None)
+    for those who may see all report statuses, else those of the organisations they report for."""
+    from mel_app.permissions import can_view_all_report_statuses
+
+    if can_view_all_report_statuses(user, project):
+        return None
+    return reporter_organisations(user, project)
 
 
 def openable_submission_ids(user: Any, project: Project) -> set[int]:

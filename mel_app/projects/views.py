@@ -34,7 +34,6 @@ from mel_app.models import (
 from mel_app.permissions import (
     can_create_project,
     can_edit_project,
-    can_view_all_report_statuses,
     can_view_portfolio,
     portfolio_project_ids,
     require,
@@ -42,7 +41,7 @@ from mel_app.permissions import (
 )
 from mel_app.projects import charts, services
 from mel_app.projects import framework as fw
-from mel_app.projects.blueprint import bp, utc_today
+from mel_app.projects.blueprint import bp
 from mel_app.projects.countries import COUNTRY_CODES, country_choices
 from mel_app.projects.forms import (
     PHASE_LABELS,
@@ -82,7 +81,7 @@ def index():
 def portfolio():
     require(can_view_portfolio(current_user), visible=True)
     pagination = paginate(services.portfolio_query(portfolio_project_ids(current_user)))
-    today = utc_today()
+    today = services.reporting_day()
     rows = services.portfolio_rows(list(pagination.items), today)
     return render_template(
         "projects/portfolio.html",
@@ -100,13 +99,12 @@ def portfolio():
 @bp.get("/projects/<int:project_id>")
 def detail(project_id: int):
     project = project_or_404(project_id)
-    reporter_orgs = (
-        None
-        if can_view_all_report_statuses(current_user, project)
-        else services.reporter_organisations(current_user, project)
+    today = services.reporting_day()
+    page = services.load_project_page(
+        project,
+        today=today,
+        reporter_organisation_ids=services.status_grid_organisations(current_user, project),
     )
-    today = utc_today()
-    page = services.load_project_page(project, today=today, reporter_organisation_ids=reporter_orgs)
     return render_template(
         "projects/detail.html",
         project=project,

@@ -20,6 +20,7 @@ from mel_app.models import (
     Submission,
     User,
 )
+from tests.api import parity
 from tests.api.helpers import bearer, make_token, member, submitted_report
 
 PROBLEM = "application/problem+json"
@@ -230,10 +231,12 @@ def test_the_openapi_document_is_valid_3_1_and_its_page_is_readable(app, client)
 
 def test_parity_with_the_pages_for_every_demo_account(app, client, runner):
     """For each demo account, the projects and reports the API lists are those its pages list:
-    the projects page, and the reports linked from each project's status grid."""
+    the projects page, and the reports linked from each project's status grid; and the status
+    grid, the evaluations and the ILO's responses to design input are those its pages show."""
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     from tests.conftest import csrf_token
 
+    design_inputs = 0
     for email, *_rest in DEMO_ACCOUNTS:
         with app.app_context():
             user_id = db.session.scalar(sa.select(User.id).where(User.email == email))
@@ -252,8 +255,12 @@ def test_parity_with_the_pages_for_every_demo_account(app, client, runner):
         for project in api_projects:
             html = browser.get(f"/projects/{project['id']}").get_data(as_text=True)
             linked |= {int(n) for n in re.findall(r'href="/submissions/(\d+)"', html)}
+            parity.assert_status_grid_as_on_the_page(client, browser, secret, project["id"], html)
+        parity.assert_evaluations_as_on_the_pages(client, browser, secret)
+        design_inputs += parity.assert_design_input_responses_as_on_the_pages(client, browser, secret)
         listed = _all(client, secret, "/api/v1/submissions", kind="progress_report")
         # The grid shows a withdrawn report as none; the API lists it, and its page opens.
         assert {s["id"] for s in listed if s["status"] != "withdrawn"} == linked, email
         for withdrawn in (s["id"] for s in listed if s["status"] == "withdrawn"):
             assert browser.get(f"/submissions/{withdrawn}").status_code == 200, email
+    assert design_inputs, "the demo's design input was compared"

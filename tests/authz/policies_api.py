@@ -16,6 +16,10 @@ POLICIES = {
     "api_v1.submissions": _TOKEN_ONLY,
     "api_v1.submission": _TOKEN_ONLY,
     "api_v1.audit_head": _TOKEN_ONLY,
+    "api_v1.status_grid": _TOKEN_ONLY,
+    "api_v1.design_input_responses": _TOKEN_ONLY,
+    "api_v1.evaluations": _TOKEN_ONLY,
+    "api_v1.evaluation": _TOKEN_ONLY,
     # Workflow steps: POST only; signed in on the pages is not enough (no token: 401).
     "api_v1.submit": Route(get=public(405), post=public(401)),
     "api_v1.return_": Route(get=public(405), post=public(401)),
