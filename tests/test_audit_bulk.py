@@ -50,7 +50,9 @@ def test_bulk_events_get_the_ids_and_hashes_the_normal_writer_gives_them(app, ma
         by_bulk = audit.append_many(conn, _bulk_events(3))
         db.session.commit()
         assert [(r["id"], r["hash"]) for r in by_bulk] == [(r["id"], r["hash"]) for r in by_append]
-        stored = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.id >= by_bulk[0]["id"])).all()
+        stored = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.id >= by_bulk[0]["id"]).order_by(AuditEvent.id)
+        ).all()
         assert [e.hash for e in stored] == [r["hash"] for r in by_bulk]
         assert stored[0].after["name"] == "Syndicat n°1 — Côte d’Ivoire" and stored[0].before is None
     result = _verify(runner)

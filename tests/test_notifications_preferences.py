@@ -54,7 +54,9 @@ def test_no_email_for_a_kind_turned_off_but_still_in_the_app_and_the_change_audi
             )
         ), "the notifications page still shows it"
         audited = db.session.scalars(
-            sa.select(AuditEvent).where(AuditEvent.entity_type == "notification_preference")
+            sa.select(AuditEvent)
+            .where(AuditEvent.entity_type == "notification_preference")
+            .order_by(AuditEvent.id)
         ).all()
         assert audited and audited[-1].actor_name == "Peter Otieno"
 

@@ -82,7 +82,8 @@ def _indicator_form(**kw):
 
 def _events(app, action):
     with app.app_context():
-        return list(db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)))
+        query = sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+        return list(db.session.scalars(query))
 
 
 def test_specialist_adds_results_and_indicators_with_every_field(app, client, login, post, fw):

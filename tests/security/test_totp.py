@@ -97,7 +97,8 @@ def signed_in(client) -> bool:
 
 def events(app, action: str) -> list[AuditEvent]:
     with app.app_context():
-        return list(db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)))
+        query = sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+        return list(db.session.scalars(query))
 
 
 @pytest.fixture
