@@ -130,7 +130,7 @@ def init_api(app) -> None:
     hook lets every /api/ path through without a session (see `is_api_request`): the token hook
     above decides, and answers a problem, never the sign-in page.
     """
-    from mel_app.api import docs, reads, writes  # noqa: F401 - the endpoints and the docs page
+    from mel_app.api import docs, drafts, reads, writes  # noqa: F401 - the endpoints and the docs page
     from mel_app.extensions import csrf
 
     app.config.setdefault("API_TITLE", "MEL data API")
