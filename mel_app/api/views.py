@@ -24,7 +24,7 @@ bp = Blueprint(
     "api_v1", __name__, url_prefix="/api/v1", description="Projects, frameworks, reports and the audit head."
 )
 
-# The scopes (mel_app.models.TOKEN_SCOPES): every GET needs "read"; workflow steps the others.
+# The scopes (mel_app.models.TOKEN_SCOPES): every GET needs "read"; writes "report" or "review".
 READ = "read"
 REPORT = "report"
 REVIEW = "review"

@@ -274,6 +274,30 @@ def test_a_token_without_the_report_scope_changes_nothing(app, client, make, ope
     assert (state(app, sub_id), _attachments(app, sub_id)) == before
 
 
+def test_a_signed_in_browser_changes_nothing_without_a_token(app, client, make, login):
+    world = build_world(make)
+    sub_id = add_submission(app, world, Status.draft)
+    secret = make_token(app, world.users["author"], scopes=READ_REPORT)
+    assert _attach(client, secret, sub_id, [("first.pdf", pdf_bytes())]).status_code == 201
+    etag = _etag(client, secret, sub_id)
+    before = (state(app, sub_id), _attachments(app, sub_id), _submissions(app))
+    browser = signed_in(app, login, world, "author")
+    with app.app_context():
+        attachment = db.session.scalar(sa.select(Attachment.id))
+    headers = {"If-Match": etag}
+    url = f"/api/v1/submissions/{sub_id}"
+    answers = [
+        browser.post(f"/api/v1/projects/{world.project}/periods/{world.period}/report", headers=headers),
+        browser.patch(url, json={"narrative": {"achievements": "Cookie."}}, headers=headers),
+        browser.post(
+            url + "/attachments", data={"file": [(io.BytesIO(pdf_bytes()), "a.pdf")]}, headers=headers
+        ),
+        browser.delete(f"{url}/attachments/{attachment}", headers=headers),
+    ]
+    assert [(r.status_code, r.mimetype) for r in answers] == [(401, PROBLEM)] * 4
+    assert (state(app, sub_id), _attachments(app, sub_id), _submissions(app)) == before
+
+
 # ---------------------------------------------------------------------------------------------
 # Saving narrative and values
 
