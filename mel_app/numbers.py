@@ -36,6 +36,9 @@ SPACES = frozenset({" ", "\u00a0", "\u202f", "\u2009"})
 MINUS_SIGNS = frozenset({"-", "\u2212"})
 _DIGITS = re.compile(r"[0-9]+")
 READING_PATTERN = "#,##0.####"  # grouped thousands, at most four decimals (the column's scale)
+# The amount columns are NUMERIC(18, 4): fourteen digits before the decimal point, four after.
+STORABLE_LIMIT = Decimal("1e14")
+STORABLE_PLACES = Decimal("0.0001")
 PLAIN_PATTERN = "0.####"  # no grouping: for files a spreadsheet reads back
 
 
@@ -132,6 +135,18 @@ def parse_number(text: str, locale: Locale | str | None = None) -> Decimal | Non
     except InvalidOperation:  # pragma: no cover - the text is digits only by now
         raise _not_a_number(loc) from None
     return number
+
+
+def unstorable(number: Decimal) -> str | None:
+    """Why `number` does not fit an amount column (NUMERIC(18, 4)), or None when it fits.
+
+    Asked of a number however it arrived: typed in a form, or sent as a decimal string to the API.
+    """
+    if abs(number) >= STORABLE_LIMIT:
+        return str(_("This number is too large."))
+    if number != number.quantize(STORABLE_PLACES):
+        return str(_("Use at most four decimal places."))
+    return None
 
 
 def _ambiguous_error(raw: str, whole: str, fraction: str, loc: Locale) -> NumberError:

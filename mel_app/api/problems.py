@@ -23,8 +23,10 @@ def problem(
     kind: str | None = None,
     errors: dict[str, list[str]] | None = None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> Response:
-    """A problem-details response; `kind` names the `type` (by default the status's name)."""
+    """A problem-details response; `kind` names the `type` (by default the status's name);
+    `extensions` are further members of the problem (RFC 9457, 3.2), such as what it is about."""
     title = HTTP_STATUS_CODES.get(status, "Error")
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + (kind or title.lower().replace(" ", "-").replace("'", "")),
@@ -35,6 +37,7 @@ def problem(
         body["detail"] = detail
     if errors:
         body["errors"] = errors
+    body.update(extensions or {})
     response = Response(json.dumps(body), status=status, mimetype=MEDIA_TYPE)
     response.headers["Cache-Control"] = "no-store"
     for name, value in (headers or {}).items():

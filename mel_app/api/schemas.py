@@ -15,7 +15,8 @@ MAX_PAGE = 200
 
 
 def _decimal(**kw):
-    return fields.Decimal(as_string=True, allow_none=True, **kw)
+    # Served as a string (as_string): the document must say "string", not apispec's "number".
+    return fields.Decimal(as_string=True, allow_none=True, metadata={"type": "string"}, **kw)
 
 
 def _id_filter():

@@ -28,7 +28,7 @@ bp = Blueprint(
     "evaluations and the audit head.",
 )
 
-# The scopes (mel_app.models.TOKEN_SCOPES): every GET needs "read"; workflow steps the others.
+# The scopes (mel_app.models.TOKEN_SCOPES): every GET needs "read"; writes "report" or "review".
 READ = "read"
 REPORT = "report"
 REVIEW = "review"
@@ -135,7 +135,7 @@ def init_api(app) -> None:
     above decides, and answers a problem, never the sign-in page.
     """
     # Imported for the routes they register: the endpoints and the docs page.
-    from mel_app.api import docs, evaluations, grid, reads, responses, writes  # noqa: F401
+    from mel_app.api import docs, drafts, evaluations, grid, reads, responses, writes  # noqa: F401
     from mel_app.extensions import csrf
 
     app.config.setdefault("API_TITLE", "MEL data API")

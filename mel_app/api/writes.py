@@ -28,7 +28,8 @@ def etag(sub: Submission) -> str:
     return f'"v{sub.version}"'
 
 
-def _load(submission_id: int, may_act) -> Submission:
+def load_to_act(submission_id: int, may_act) -> Submission:
+    """The report, or 404 unless the owner may see it, 403 unless `may_act` lets them act on it."""
     sub = services.load_submission(submission_id)
     if sub is None or not can_view_submission(api_user(), sub):
         abort(404)
@@ -37,7 +38,8 @@ def _load(submission_id: int, may_act) -> Submission:
     return sub
 
 
-def _precondition(sub: Submission):
+def precondition(sub: Submission):
+    """The refusal (428 or 412) of a request whose `If-Match` is not the report's `ETag`, or None."""
     if not request.headers.get("If-Match"):
         return problem(428, "Send If-Match with the ETag of GET /submissions/{id}.")
     if not request.if_match.contains(etag(sub).strip('"')):
@@ -58,8 +60,8 @@ def _step(
     """Load the report, check `If-Match`, take the step through the service (`act`), then commit
     and answer the new summary with its `ETag`, or roll back and answer the service's refusal
     (with the `errors` that `errors_of` finds in it)."""
-    sub = _load(submission_id, may_act)
-    refused = _precondition(sub)
+    sub = load_to_act(submission_id, may_act)
+    refused = precondition(sub)
     if refused is not None:
         return refused
     with saving(catch=WorkflowError, quiet=True) as saved:

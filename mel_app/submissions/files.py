@@ -23,7 +23,9 @@ import sys
 import unicodedata
 import warnings
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any
 
 import filetype
 from flask_babel import gettext as _
@@ -385,6 +387,99 @@ def check_upload(
     if media_type in _IMAGES:
         data = _strip_image(data, media_type, name, max_pixels=max_pixels)
     return Upload(filename=name, media_type=media_type, data=data, sha256=hashlib.sha256(data).hexdigest())
+
+
+@dataclass(frozen=True)
+class EvidenceLimits:
+    """What one save may bring: files, bytes per file, pixels per picture and in all."""
+
+    max_files: int
+    max_bytes: int
+    max_pixels: int
+    max_total_pixels: int
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> EvidenceLimits:
+        return cls(
+            max_files=config["MAX_FILES_PER_REQUEST"],
+            max_bytes=config["MAX_UPLOAD_BYTES"],
+            max_pixels=config["MAX_IMAGE_PIXELS"],
+            max_total_pixels=config["MAX_PIXELS_PER_REQUEST"],
+        )
+
+
+@dataclass
+class Evidence:
+    """The files of one save, checked: those fit to store, or why they were refused."""
+
+    uploads: list[Upload] = field(default_factory=list)
+    # Files the virus scanner refused, for the audit trail (the caller records them).
+    infected: list[FileInfected] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
+    too_large: bool = False  # a file was over the size limit (the page answers 413)
+
+
+def check_evidence(files: Sequence[tuple[IO[bytes], str | None]], limits: EvidenceLimits) -> Evidence:
+    """Read and check the files sent in one save (the page's form and the API alike).
+
+    `files` are (stream, name as sent). The whole save is refused when any file is: `refusals`
+    then says why, file by file. The limits per request come first, before any file is sniffed,
+    scanned or decoded: a save with many pictures, each allowed on its own, would otherwise keep
+    the worker decoding until it is killed.
+    """
+    found = Evidence()
+    if len(files) > limits.max_files:
+        found.refusals.append(
+            _(
+                "You attached %(count)d files; at most %(max)d can be added in one save. "
+                "Nothing was added: attach up to %(max)d, save, then add the others.",
+                count=len(files),
+                max=limits.max_files,
+            )
+        )
+        return found
+    received: list[tuple[str, bytes]] = []
+    for stream, filename in files:
+        try:
+            received.append(receive(stream, filename, max_bytes=limits.max_bytes))
+        except FileTooLarge as exc:
+            found.too_large = True
+            found.refusals.append(str(exc))
+    if found.refusals:
+        return found
+    pixels = [(name, declared_pixels(data)) for name, data in received]
+    too_big = [name for name, count in pixels if count > limits.max_pixels]
+    if too_big:
+        found.refusals.extend(
+            _(
+                "%(name)s has too many pixels to be processed (at most %(mp)s megapixels). "
+                "Send a smaller version of the picture.",
+                name=name,
+                mp=f"{limits.max_pixels / 1_000_000:g}",
+            )
+            for name in too_big
+        )
+        return found
+    if sum(count for _name, count in pixels) > limits.max_total_pixels:
+        found.refusals.append(
+            _(
+                "These pictures together have more than %(mp)s megapixels, more than one save "
+                "can process. Nothing was added: attach fewer pictures at a time, or smaller "
+                "versions of them.",
+                mp=f"{limits.max_total_pixels / 1_000_000:g}",
+            )
+        )
+        return found
+    scanner = scanning.configured_scanner()
+    for name, data in received:
+        try:
+            found.uploads.append(check_upload(name, data, max_pixels=limits.max_pixels, scanner=scanner))
+        except FileInfected as exc:
+            found.infected.append(exc)
+            found.refusals.append(str(exc))
+        except FileRejected as exc:
+            found.refusals.append(str(exc))
+    return found
 
 
 def read_upload(

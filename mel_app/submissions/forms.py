@@ -28,7 +28,6 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     Length,
-    NumberRange,
     Optional,
     StopValidation,
     ValidationError,
@@ -48,19 +47,10 @@ from mel_app.models import (
     SubmissionKind,
     Visibility,
 )
-from mel_app.numbers import NumberError, format_number, parse_number
-from mel_app.submissions import labels, scanning
-from mel_app.submissions.files import (
-    ACCEPT_ATTRIBUTE,
-    FileInfected,
-    FileRejected,
-    FileTooLarge,
-    Upload,
-    check_upload,
-    declared_pixels,
-    receive,
-)
-from mel_app.submissions.services import ItemInput, ValueInput
+from mel_app.numbers import NumberError, format_number, parse_number, unstorable
+from mel_app.submissions import labels, services
+from mel_app.submissions.files import ACCEPT_ATTRIBUTE, EvidenceLimits, FileInfected, Upload, check_evidence
+from mel_app.submissions.services import NARRATIVE_MAX, TEXT_MAX, ItemInput, ValueInput
 
 
 class Limit(Length):
@@ -79,11 +69,7 @@ class Limit(Length):
         self.field_flags = {}
 
 
-NARRATIVE_MAX = 20_000
-TEXT_MAX = 5_000
 COMMENT_MAX = 5_000
-# NUMERIC(18, 4): fourteen digits before the decimal point, four after.
-_LIMIT = Decimal("1e14")
 
 
 class NumberField(Field):
@@ -120,11 +106,14 @@ class NumberField(Field):
             raise ValueError(str(exc)) from None
         if number is None:
             return
-        if abs(number) >= _LIMIT:
-            raise ValueError(_("This number is too large."))
-        if number != number.quantize(Decimal("0.0001")):
-            raise ValueError(_("Use at most four decimal places."))
+        refusal = unstorable(number)
+        if refusal is not None:
+            raise ValueError(refusal)
         self.data = number
+
+
+# The parts of an indicator row that hold an answer (those that may fail to be read).
+_ANSWER_FIELDS = ("value", "women", "men", "text_value", "comment")
 
 
 def options(pairs) -> list[SelectChoice]:
@@ -137,51 +126,44 @@ def options(pairs) -> list[SelectChoice]:
 
 
 class IndicatorRowForm(Form):
-    """One row of the indicator table; the fields depend on the indicator's measure."""
+    """One row of the indicator table; the fields depend on the indicator's measure.
+
+    The fields read what was typed; what an answer must be (ranges, women and men adding up,
+    "not reported" with its reason) is the service's `check_value`, which the API asks too.
+    """
 
     indicator: Indicator
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
+        # A part that could not be read (not a number, not a choice) says so already.
+        unread = frozenset(name for name in _ANSWER_FIELDS if name in self._fields and self[name].errors)
+        checked = services.check_value(self.indicator, self._entered(unread), unread=unread)
+        for name, messages in checked.errors.items():
+            self[name].errors.extend(messages)
         value = getattr(self, "value", None)
-        women = getattr(self, "women", None)
-        men = getattr(self, "men", None)
-        text = getattr(self, "text_value", None)
-        if self.not_reported.data:
-            given = [f for f in (value, women, men, text) if f is not None and f.data not in (None, "")]
-            if given:
-                self.not_reported.errors.append(
-                    _("Leave the value empty when you mark the indicator as not reported.")
-                )
-                ok = False
-            if not (self.comment.data or "").strip():
-                self.comment.errors.append(_("Say why this indicator is not reported."))
-                ok = False
-        if not self._check_sum(value, women, men):
-            ok = False
-        return ok
+        if value is not None and value.data is None and checked.entered.value is not None:
+            value.data, value.raw_data = checked.entered.value, None  # the total follows from women and men
+        return ok and not checked.errors
 
-    @staticmethod
-    def _check_sum(value, women, men) -> bool:
-        """Women and men add up to the value; a missing value is their sum."""
-        fields = (value, women, men)
-        if any(f is None or f.errors for f in fields) or women.data is None or men.data is None:
-            return True
-        if value.data is None:
-            value.data, value.raw_data = women.data + men.data, None
-            return True
-        if value.data == women.data + men.data:
-            return True
-        value.errors.append(
-            _(
-                "Women (%(women)s) and men (%(men)s) add up to %(sum)s, not %(total)s.",
-                women=format_number(women.data),
-                men=format_number(men.data),
-                sum=format_number(women.data + men.data),
-                total=format_number(value.data),
-            )
+    def _entered(self, unread: frozenset[str]) -> ValueInput:
+        """The answer as typed, for the check (texts as they are, numbers once read)."""
+
+        def number(name: str) -> Decimal | None:
+            field = getattr(self, name, None)
+            if field is None or name in unread or field.data in (None, ""):
+                return None
+            return field.data if isinstance(field.data, Decimal) else Decimal(field.data)
+
+        text = getattr(self, "text_value", None)
+        return ValueInput(
+            value=number("value"),
+            women=number("women"),
+            men=number("men"),
+            text_value=(text.data or "") if text is not None else "",
+            not_reported=bool(self.not_reported.data),
+            comment=self.comment.data or "",
         )
-        return False
 
     def to_input(self) -> ValueInput:
         value = getattr(self, "value", None)
@@ -204,17 +186,14 @@ def indicator_row_form(indicator: Indicator) -> type[IndicatorRowForm]:
     # WTForms and Jinja would print the user's text unescaped.
     code = indicator.code
     fields: dict[str, Any] = {}
+    parts = services.value_fields(indicator)
     if indicator.measure is Measure.number:
         fields["value"] = NumberField(_("%(code)s: value", code=code), [Optional()])
-        if indicator.disaggregate_by_sex:
-            positive = NumberRange(min=0, message=_l("Cannot be negative."))
-            fields["women"] = NumberField(_("%(code)s: women", code=code), [Optional(), positive])
-            fields["men"] = NumberField(_("%(code)s: men", code=code), [Optional(), positive])
+        if "women" in parts:
+            fields["women"] = NumberField(_("%(code)s: women", code=code), [Optional()])
+            fields["men"] = NumberField(_("%(code)s: men", code=code), [Optional()])
     elif indicator.measure is Measure.percentage:
-        fields["value"] = NumberField(
-            _("%(code)s: percentage", code=code),
-            [Optional(), NumberRange(min=0, max=100, message=_l("A percentage is between 0 and 100."))],
-        )
+        fields["value"] = NumberField(_("%(code)s: percentage", code=code), [Optional()])
     elif indicator.measure is Measure.yes_no:
         fields["value"] = SelectField(
             _("%(code)s: yes or no", code=code),
@@ -237,7 +216,8 @@ def indicator_row_form(indicator: Indicator) -> type[IndicatorRowForm]:
 
 
 class EvidenceMixin:
-    """A multiple file field whose files are read, size-checked and sniffed during validation."""
+    """A multiple file field whose files are read, size-checked and sniffed during validation
+    (`files.check_evidence`, which the API asks too)."""
 
     uploads: list[Upload]
     upload_too_large: bool = False
@@ -245,68 +225,14 @@ class EvidenceMixin:
     infected: Sequence[FileInfected] = ()
 
     def validate_evidence(self, field) -> None:
-        self.uploads, self.infected, messages = [], [], []
-        config = current_app.config
-        limit = config["MAX_UPLOAD_BYTES"]
-        max_pixels = config["MAX_IMAGE_PIXELS"]
         storages = [s for s in field.data or [] if getattr(s, "filename", None)]
-        # The limits per request come first, before any file is sniffed, scanned or decoded: a
-        # save with many pictures, each allowed on its own, would otherwise keep the worker
-        # decoding until it is killed.
-        max_files = config["MAX_FILES_PER_REQUEST"]
-        if len(storages) > max_files:
-            raise ValidationError(
-                _(
-                    "You attached %(count)d files; at most %(max)d can be added in one save. "
-                    "Nothing was added: attach up to %(max)d, save, then add the others.",
-                    count=len(storages),
-                    max=max_files,
-                )
-            )
-        received: list[tuple[str, bytes]] = []
-        for storage in storages:
-            try:
-                received.append(receive(storage.stream, storage.filename, max_bytes=limit))
-            except FileTooLarge as exc:
-                self.upload_too_large = True
-                messages.append(str(exc))
-        if messages:
-            raise ValidationError(" ".join(messages))
-        max_total_pixels = config["MAX_PIXELS_PER_REQUEST"]
-        pixels = [(name, declared_pixels(data)) for name, data in received]
-        too_big = [name for name, count in pixels if count > max_pixels]
-        if too_big:
-            raise ValidationError(
-                " ".join(
-                    _(
-                        "%(name)s has too many pixels to be processed (at most %(mp)s megapixels). "
-                        "Send a smaller version of the picture.",
-                        name=name,
-                        mp=f"{max_pixels / 1_000_000:g}",
-                    )
-                    for name in too_big
-                )
-            )
-        if sum(count for _name, count in pixels) > max_total_pixels:
-            raise ValidationError(
-                _(
-                    "These pictures together have more than %(mp)s megapixels, more than one save "
-                    "can process. Nothing was added: attach fewer pictures at a time, or smaller "
-                    "versions of them.",
-                    mp=f"{max_total_pixels / 1_000_000:g}",
-                )
-            )
-        scanner = scanning.configured_scanner()
-        for name, data in received:
-            try:
-                self.uploads.append(check_upload(name, data, max_pixels=max_pixels, scanner=scanner))
-            except FileInfected as exc:
-                self.infected.append(exc)
-                messages.append(str(exc))
-            except FileRejected as exc:
-                messages.append(str(exc))
-        if messages:
-            raise ValidationError(" ".join(messages))
+        found = check_evidence(
+            [(s.stream, s.filename) for s in storages], EvidenceLimits.from_config(current_app.config)
+        )
+        self.uploads, self.infected = found.uploads, found.infected
+        self.upload_too_large = found.too_large
+        if found.refusals:
+            raise ValidationError(" ".join(found.refusals))
 
 
 def _evidence_field() -> MultipleFileField:
@@ -399,8 +325,10 @@ class DesignItemForm(Form):
     remove = BooleanField(_l("Remove this item"))
 
     def validate_text(self, field) -> None:
-        if self.id.data and not self.remove.data and not (field.data or "").strip():
-            raise ValidationError(_("Write something, or tick “Remove this item”."))
+        for message in services.item_problems(
+            field.data or "", existing=bool(self.id.data), removed=bool(self.remove.data)
+        ):
+            raise ValidationError(message)
 
     def to_input(self) -> ItemInput:
         result_id = indicator_id = None

@@ -7,7 +7,7 @@ Every state change goes through `mel_app.workflow` (one conditional UPDATE each)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -45,6 +45,7 @@ from mel_app.models import (
     utcnow,
 )
 from mel_app.notifications import events as notification_events
+from mel_app.numbers import format_number
 from mel_app.permissions import roles_anywhere
 from mel_app.submissions import labels
 from mel_app.submissions.files import FileInfected, Upload
@@ -100,6 +101,93 @@ class Incomplete(workflow.WorkflowError):
     def __init__(self, problems: list[Problem]):
         super().__init__(_("The submission is not complete yet."), http_status=422)
         self.problems = problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking what the organisation entered: the page's forms and the API ask the same questions
+
+# The longest text kept in a narrative section, and in an answer, comment or item of design input.
+NARRATIVE_MAX = 20_000
+TEXT_MAX = 5_000
+
+
+def value_fields(indicator: Indicator) -> tuple[str, ...]:
+    """The parts of an answer to `indicator` besides "not reported" and the comment: a text for a
+    qualitative indicator, else a value, and women and men where the indicator counts them."""
+    if indicator.measure is Measure.qualitative:
+        return ("text_value",)
+    if indicator.measure is Measure.number and indicator.disaggregate_by_sex:
+        return ("value", "women", "men")
+    return ("value",)
+
+
+@dataclass
+class ValueCheck:
+    """An answer checked: the answer as it is saved, and what is wrong with it, by part."""
+
+    entered: ValueInput
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+
+def check_value(
+    indicator: Indicator, entered: ValueInput, *, unread: frozenset[str] = frozenset()
+) -> ValueCheck:
+    """What is wrong with `entered` as an answer to `indicator`, by part (`value`, `women`, `men`,
+    `not_reported`, `comment`); nothing when it may be saved.
+
+    `unread`: parts the caller could not read at all (text that is not a number), whose refusal
+    says enough. The answer as saved has its texts trimmed, and the sum of women and men as its
+    value when only they were given.
+    """
+    errors: dict[str, list[str]] = {}
+
+    def refuse(part: str, message: str) -> None:
+        errors.setdefault(part, []).append(message)
+
+    measure = indicator.measure
+    if "value" not in unread and entered.value is not None:
+        if measure is Measure.percentage and not (0 <= entered.value <= 100):
+            refuse("value", _("A percentage is between 0 and 100."))
+        elif measure is Measure.yes_no and entered.value not in (0, 1):
+            refuse("value", _("Answer yes or no."))
+    for part in ("women", "men"):
+        number = getattr(entered, part)
+        if part not in unread and number is not None and number < 0:
+            refuse(part, _("Cannot be negative."))
+    if entered.not_reported:
+        if any(n is not None for n in (entered.value, entered.women, entered.men)) or entered.text_value:
+            refuse("not_reported", _("Leave the value empty when you mark the indicator as not reported."))
+        if not entered.comment.strip():
+            refuse("comment", _("Say why this indicator is not reported."))
+    value = entered.value
+    counted = entered.women is not None and entered.men is not None
+    if counted and not (unread | set(errors)) & {"value", "women", "men"}:
+        # Women and men add up to the value; a missing value is their sum.
+        total = entered.women + entered.men
+        if value is None:
+            value = total
+        elif value != total:
+            refuse(
+                "value",
+                _(
+                    "Women (%(women)s) and men (%(men)s) add up to %(sum)s, not %(total)s.",
+                    women=format_number(entered.women),
+                    men=format_number(entered.men),
+                    sum=format_number(total),
+                    total=format_number(value),
+                ),
+            )
+    saved = replace(
+        entered, value=value, text_value=entered.text_value.strip(), comment=entered.comment.strip()
+    )
+    return ValueCheck(entered=saved, errors=errors)
+
+
+def item_problems(text: str, *, existing: bool, removed: bool) -> list[str]:
+    """What is wrong with an item of design input as entered: an item kept must say something."""
+    if existing and not removed and not text.strip():
+        return [_("Write something, or tick “Remove this item”.")]
+    return []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -311,19 +399,21 @@ def record_infected_uploads(sub: Submission, *, actor: User, refused: Sequence[F
         )
 
 
-def _add_uploads(sub: Submission, uploads: list[Upload], actor: User) -> None:
-    for upload in uploads:
-        db.session.add(
-            Attachment(
-                submission=sub,
-                filename=upload.filename,
-                media_type=upload.media_type,
-                size=upload.size,
-                sha256=upload.sha256,
-                data=upload.data,
-                uploaded_by_id=actor.id,
-            )
+def _add_uploads(sub: Submission, uploads: list[Upload], actor: User) -> list[Attachment]:
+    added = [
+        Attachment(
+            submission=sub,
+            filename=upload.filename,
+            media_type=upload.media_type,
+            size=upload.size,
+            sha256=upload.sha256,
+            data=upload.data,
+            uploaded_by_id=actor.id,
         )
+        for upload in uploads
+    ]
+    db.session.add_all(added)
+    return added
 
 
 def _remove_attachments(sub: Submission, ids: set[int]) -> None:
@@ -342,9 +432,13 @@ def save_report(
     uploads: list[Upload] = (),
     remove_attachment_ids: set[int] = frozenset(),
 ) -> None:
-    """Save the draft of a progress report. Raises WorkflowConflict if someone saved in between."""
+    """Save the draft of a progress report. Raises WorkflowConflict if someone saved in between.
+
+    `narrative` gives every section (one left out is saved empty), `values` the answers to save
+    (as `check_value` returned them); other answers stay as they are.
+    """
     old = dict(sub.narrative or {})
-    new = {**old, **{key: narrative.get(key, "") for key in NARRATIVE_SECTIONS}}
+    new = {**old, **{key: (narrative.get(key) or "").strip() for key in NARRATIVE_SECTIONS}}
     changed = sorted(key for key in new if (old.get(key) or "") != (new.get(key) or ""))
     version_before = sub.version
     # The lock first: a request that loses here has written nothing.
@@ -380,24 +474,37 @@ def save_report(
     db.session.flush()
 
 
-def attach_evidence(sub: Submission, *, actor: User, uploads: list[Upload], attempts: int = 50) -> None:
-    """Add files to the draft as it is now, whichever version that is.
+def attach_evidence(
+    sub: Submission,
+    *,
+    actor: User,
+    uploads: list[Upload],
+    expected_version: int | None = None,
+    attempts: int = 50,
+) -> list[Attachment]:
+    """Add files to the draft, as a save that changes nothing else would; returns them.
 
-    Used when a save lost to another one on its text: a new file conflicts with nobody's words,
-    so it is added rather than lost. The version still moves on (the draft changed), through the
+    With `expected_version` (the API, which names the version it read): only on that version,
+    else WorkflowConflict. Without it, on the draft as it is now, whichever version that is: when
+    a save lost to another one on its text, a new file conflicts with nobody's words, so it is
+    added rather than lost. Either way the version moves on (the draft changed), through the
     same conditional UPDATE as every edit, taken again if others save in the meantime.
     Raises WorkflowError when the submission can no longer be edited.
     """
-    for _attempt in range(attempts):
-        version_before = sub.version
-        try:
-            workflow.claim_edit(sub, actor=actor, expected_version=sub.version)
-            break
-        except workflow.WorkflowConflict:
-            continue  # claim_edit has read the submission again: try on its new version
+    version_before = sub.version
+    if expected_version is not None:
+        workflow.claim_edit(sub, actor=actor, expected_version=expected_version)
     else:
-        raise workflow.last_change(sub)
-    _add_uploads(sub, list(uploads), actor)
+        for _attempt in range(attempts):
+            version_before = sub.version
+            try:
+                workflow.claim_edit(sub, actor=actor, expected_version=sub.version)
+                break
+            except workflow.WorkflowConflict:
+                continue  # claim_edit has read the submission again: try on its new version
+        else:
+            raise workflow.last_change(sub)
+    added = _add_uploads(sub, list(uploads), actor)
     audit.record(
         db.session,
         "submission.save",
@@ -405,6 +512,24 @@ def attach_evidence(sub: Submission, *, actor: User, uploads: list[Upload], atte
         target=sub,
         before={"version": version_before},
         after={"version": sub.version},  # the files themselves are in the trail as attachments
+    )
+    db.session.flush()
+    return added
+
+
+def remove_evidence(sub: Submission, *, actor: User, expected_version: int, attachment_ids: set[int]) -> None:
+    """Take files off the draft, as a save with their "remove" boxes ticked does (the files are
+    kept, marked removed: a submitted version may still show them)."""
+    version_before = sub.version
+    workflow.claim_edit(sub, actor=actor, expected_version=expected_version)
+    _remove_attachments(sub, set(attachment_ids))
+    audit.record(
+        db.session,
+        "submission.save",
+        actor=actor,
+        target=sub,
+        before={"version": version_before},
+        after={"version": sub.version},
     )
     db.session.flush()
 

@@ -193,6 +193,14 @@ def transition(
     )
 
 
+def check_editable(sub: Submission, allowed_states: frozenset[Status] = EDITABLE) -> None:
+    """Refuse (409) an edit that the submission's state does not allow, saying why."""
+    if sub.status not in allowed_states:
+        raise WorkflowError(
+            _("This submission cannot be changed while it is %(status)s.", status=status_label(sub.status))
+        )
+
+
 def claim_edit(
     sub: Submission,
     *,
@@ -209,10 +217,7 @@ def claim_edit(
     `touch_editor` False for changes that are not the organisation's words (ILO responses).
     """
     _check_version(sub, expected_version)
-    if sub.status not in allowed_states:
-        raise WorkflowError(
-            _("This submission cannot be changed while it is %(status)s.", status=status_label(sub.status))
-        )
+    check_editable(sub, allowed_states)
     _conditional_update(
         sub,
         expected_status=sub.status,

@@ -115,6 +115,10 @@ def test_every_method_a_route_accepts_has_an_expectation(rules):
                 if method in rule.methods and route.for_method(method) is None:
                     problems.append(f"{endpoint} accepts {method} but its policy says nothing about it")
             extra = rule.methods - {"GET", "HEAD", "OPTIONS", "POST"}
+            if endpoint.startswith("api_v1."):
+                # The JSON API also changes (PATCH) and removes (DELETE), with a token only: a
+                # signed-in browser gets 401 there like everywhere in it (tests/api/ checks it).
+                extra -= {"PATCH", "DELETE"}
             if extra:
                 problems.append(f"{endpoint} accepts {sorted(extra)}: only GET and POST are used in this app")
     assert not problems, "\n".join(problems)
