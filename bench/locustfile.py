@@ -6,6 +6,10 @@ them requesting that page as fast as the server answers (a closed loop, no think
 capacity of the server for that page), with the bare page measured the same way between them;
 then a realistic mix of all pages, each user pausing 1–3 s between clicks (the latency people
 see). The figures of the warm-up at the start of each phase are dropped.
+
+The API lines of the plan are sent as a script sends them: on a connection of their own, without
+the session cookie, with the user's personal access token (`Authorization: Bearer`, created by
+plan.py) and `Accept: application/json`.
 """
 
 from __future__ import annotations
@@ -41,9 +45,12 @@ SPECS = {page.name: page for page in PAGES}
 
 def _schedule() -> list[dict[str, Any]]:
     phases: list[dict[str, Any]] = [{"page": "bare page"}]
-    for i, page in enumerate(PLAN["pages"], start=1):
+    # Measured alone: every page of the plan, or those `bench/run.py --only` chose; the realistic
+    # mix draws from every page either way.
+    alone = [page for page in PLAN["pages"] if page.get("alone", True)]
+    for i, page in enumerate(alone, start=1):
         phases.append({"page": page["name"]})
-        if i % BARE_EVERY == 0 and i != len(PLAN["pages"]):
+        if i % BARE_EVERY == 0 and i != len(alone):
             phases.append({"page": "bare page"})
     phases.append({"page": "bare page"})
     start = 0.0
@@ -99,6 +106,7 @@ class BenchUser(FastHttpUser):
         for role, email in PLAN["slots"][self.slot % USERS].items():
             self.sessions[role] = self._signed_in(email)
         self.sessions["anonymous"] = self._session()
+        self.sessions["api"] = self._session()  # never signed in: the token alone authenticates
         state["ready"] += 1
         deadline = time.perf_counter() + READY_TIMEOUT
         while state["ready"] < USERS and time.perf_counter() < deadline:
@@ -153,14 +161,19 @@ class BenchUser(FastHttpUser):
             gevent.sleep(self.rng.uniform(*THINK))  # people read a page before the next click
 
     def _request(self, phase: int | None, name: str) -> None:
+        headers = None
         if name == "bare page":
             session, url, spec, page_plan = self.sessions["anonymous"], BARE_URL, None, None
         else:
             page_plan = PAGE_BY_NAME[name]
             session, url = self.sessions[page_plan["role"]], page_plan["urls"][self.slot % USERS]
             spec = SPECS[name].form
+            if page_plan.get("api"):
+                owner = PLAN["slots"][self.slot % USERS][page_plan["role"]]
+                session = self.sessions["api"]
+                headers = {**API, "Authorization": f"Bearer {PLAN['tokens'][owner]}"}
         if spec is None:
-            self._timed(phase, name, session, "GET", url, expect=(200,))
+            self._timed(phase, name, session, "GET", url, expect=(200,), headers=headers)
             return
         page = self._timed(phase, f"{name} (form page)", session, "GET", url, expect=(200,))
         if f"{name} (form page)" in state["skipped"]:
@@ -175,11 +188,16 @@ class BenchUser(FastHttpUser):
         data = _encode(spec.fill(forms[0], ctx))
         self._timed(phase, name, session, "POST", forms[0].action, data=data, expect=spec.expect)
 
-    def _timed(self, phase, name, session, method, url, *, expect, data=None):
+    def _timed(self, phase, name, session, method, url, *, expect, data=None, headers=None):
         started = time.perf_counter()
         try:
             resp = session.request(
-                method, url, name=name, data=data, allow_redirects=False, headers=FORM if data else None
+                method,
+                url,
+                name=name,
+                data=data,
+                allow_redirects=False,
+                headers={**(FORM if data else {}), **(headers or {})} or None,
             )
             status = resp.status_code
             body = resp.content  # read it all, as a browser would
@@ -198,6 +216,7 @@ class BenchUser(FastHttpUser):
 
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+API = {"Accept": "application/json"}
 
 
 def _encode(pairs: list[tuple[str, str]]) -> str:
