@@ -198,7 +198,7 @@ def run_driver(port: int, plan_file: Path, results_file: Path, args: argparse.Na
     schedule = (pages + bare_phases) * (args.warmup + args.measure) + (
         args.warmup + args.mixed if args.mixed else 0
     )
-    limit = int(schedule + 300)  # + sign-ins; a hard stop whatever happens
+    limit = int(schedule + 480)  # + sign-ins and waits for slow pages' queues; a hard stop whatever happens
     log(f"driving {args.users} users over {pages} pages: about {schedule / 60:.1f} min after sign-in")
     env = {
         **os.environ,
@@ -441,8 +441,8 @@ def report(results, plan, db_info, exports, args, started_at, elapsed) -> str:
         f"### Capacity: each page alone, {results['users']} users in a closed loop",
         "",
         f"Every user requests the page again as soon as it arrives ({results['measure_s']:g} s per page "
-        f"after {results['warmup_s']:g} s of warm-up), with the bare page measured the same way "
-        "between the pages. "
+        f"after {results['warmup_s']:g} s of warm-up, measured once every request of the page before "
+        "has been answered), with the bare page measured the same way between the pages. "
         "Latency here is mostly queueing: with 50 requests always in flight on 2 workers it is about "
         "50 ÷ req/s. Targets: ≥ 40% of the bare page's req/s, ≤ 20 SQL statements, no error. "
         f"**{_pages(len(capacity) - 3 - capacity_missed)} meet them, {capacity_missed} do not.**",
@@ -450,6 +450,19 @@ def report(results, plan, db_info, exports, args, started_at, elapsed) -> str:
         *capacity,
         "",
     ]
+    waits = results.get("waits") or []
+    if waits:
+        out += [
+            "Waited before measuring, for the requests of the page before (a slow page leaves up to "
+            f"{results['users']} of them queued): "
+            + "; ".join(
+                f"{w['page']} {w['seconds']:g} s"
+                + ("" if w["drained"] else " (still queued: measured anyway)")
+                for w in waits
+            )
+            + ".",
+            "",
+        ]
     if latency:
         out += [
             f"### Latency: a realistic mix of all the pages, {results['users']} users pausing {think} s "
