@@ -5,7 +5,13 @@ the page), then all of them follow one schedule: each page in turn for a fixed t
 them requesting that page as fast as the server answers (a closed loop, no think time: the
 capacity of the server for that page), with the bare page measured the same way between them;
 then a realistic mix of all pages, each user pausing 1–3 s between clicks (the latency people
-see). The figures of the warm-up at the start of each phase are dropped.
+see). The figures of the warm-up at the start of each phase are dropped, and a phase is measured
+only once no request of an earlier phase is still waiting for its answer: a slow page leaves up
+to fifty requests queued at the server, which would otherwise be counted against the next one.
+
+The API lines of the plan are sent as a script sends them: on a connection of their own, without
+the session cookie, with the user's personal access token (`Authorization: Bearer`, created by
+plan.py) and `Accept: application/json`.
 """
 
 from __future__ import annotations
@@ -36,29 +42,24 @@ THINK = tuple(float(x) for x in os.environ.get("BENCH_THINK_SECONDS", "1-3").spl
 BARE_EVERY = int(os.environ.get("BENCH_BARE_EVERY", "6"))
 USERS = len(PLAN["slots"])
 READY_TIMEOUT = 240.0  # seconds for every simulated user to sign in
+DRAIN_TIMEOUT = float(os.environ.get("BENCH_DRAIN_TIMEOUT_SECONDS", "60"))  # see _conduct
 SPECS = {page.name: page for page in PAGES}
 
 
 def _schedule() -> list[dict[str, Any]]:
     phases: list[dict[str, Any]] = [{"page": "bare page"}]
-    for i, page in enumerate(PLAN["pages"], start=1):
+    # Measured alone: every page of the plan, or those `bench/run.py --only` chose; the realistic
+    # mix draws from every page either way.
+    alone = [page for page in PLAN["pages"] if page.get("alone", True)]
+    for i, page in enumerate(alone, start=1):
         phases.append({"page": page["name"]})
-        if i % BARE_EVERY == 0 and i != len(PLAN["pages"]):
+        if i % BARE_EVERY == 0 and i != len(alone):
             phases.append({"page": "bare page"})
     phases.append({"page": "bare page"})
-    start = 0.0
     for phase in phases:
-        phase["start"], phase["measure_from"] = start, start + WARMUP
-        start = phase["end"] = start + WARMUP + MEASURE
+        phase["seconds"] = MEASURE
     if MIXED > 0:
-        phases.append(
-            {
-                "page": "realistic mix",
-                "start": start,
-                "measure_from": start + WARMUP,
-                "end": start + WARMUP + MIXED,
-            }
-        )
+        phases.append({"page": "realistic mix", "seconds": MIXED})
     return phases
 
 
@@ -68,7 +69,10 @@ PAGE_BY_NAME = {page["name"]: page for page in PLAN["pages"]}
 # One process, so plain module state is shared by all simulated users (gevent, no threads).
 state: dict[str, Any] = {
     "ready": 0,
-    "t0": None,
+    "conductor": None,
+    "phase": None,  # index in SCHEDULE of the phase being run (set by _conduct)
+    "measuring": False,  # whether requests started now are measured
+    "done": False,
     "slot": 0,
     "first_try": {},
     "skipped": {},
@@ -76,14 +80,26 @@ state: dict[str, Any] = {
 }
 # (phase index, page name) -> list of (seconds, as expected, status, query count)
 samples: dict[tuple[int, str], list[tuple[float, bool, int, int | None]]] = defaultdict(list)
+# phase index -> requests of that phase sent and not yet answered
+in_flight: dict[int, int] = defaultdict(int)
 
 
-def _phase_at(now: float) -> tuple[int, dict[str, Any]] | None:
-    elapsed = now - state["t0"]
-    for i, phase in enumerate(SCHEDULE):
-        if phase["start"] <= elapsed < phase["end"]:
-            return i, phase
-    return None
+def _conduct() -> None:
+    """Run the phases in turn: warm-up, then wait until every request of the earlier phases has
+    been answered (at most DRAIN_TIMEOUT seconds), then measure for the phase's seconds."""
+    for index, phase in enumerate(SCHEDULE):
+        state["phase"], state["measuring"] = index, False
+        gevent.sleep(WARMUP)
+        started = time.perf_counter()
+        while any(in_flight[i] for i in range(index)) and time.perf_counter() - started < DRAIN_TIMEOUT:
+            gevent.sleep(0.05)
+        phase["drain_s"] = time.perf_counter() - started
+        phase["drained"] = not any(in_flight[i] for i in range(index))
+        started = time.perf_counter()
+        state["measuring"] = True
+        gevent.sleep(phase["seconds"])
+        phase["measured_s"] = time.perf_counter() - started
+    state["done"] = True
 
 
 class BenchUser(FastHttpUser):
@@ -99,12 +115,13 @@ class BenchUser(FastHttpUser):
         for role, email in PLAN["slots"][self.slot % USERS].items():
             self.sessions[role] = self._signed_in(email)
         self.sessions["anonymous"] = self._session()
+        self.sessions["api"] = self._session()  # never signed in: the token alone authenticates
         state["ready"] += 1
         deadline = time.perf_counter() + READY_TIMEOUT
         while state["ready"] < USERS and time.perf_counter() < deadline:
             gevent.sleep(0.05)
-        if state["t0"] is None:
-            state["t0"] = time.perf_counter() + 0.5
+        if state["conductor"] is None:
+            state["conductor"] = gevent.spawn_later(0.5, _conduct)
 
     def _session(self) -> FastHttpSession:
         return FastHttpSession(
@@ -130,16 +147,14 @@ class BenchUser(FastHttpUser):
 
     @task
     def run_schedule(self) -> None:
-        while time.perf_counter() < state["t0"]:
+        while state["phase"] is None:
             gevent.sleep(0.01)
-        now = time.perf_counter()
-        found = _phase_at(now)
-        if found is None:
-            if now - state["t0"] >= SCHEDULE[-1]["end"]:
-                gevent.spawn(self.environment.runner.quit)  # not from this greenlet: quit() kills it
+        if state["done"]:
+            gevent.spawn(self.environment.runner.quit)  # not from this greenlet: quit() kills it
             gevent.sleep(0.05)
             return
-        index, phase = found
+        index, measuring = state["phase"], state["measuring"]
+        phase = SCHEDULE[index]
         name = phase["page"]
         if name == "realistic mix":
             pages = PLAN["pages"]
@@ -147,20 +162,28 @@ class BenchUser(FastHttpUser):
         if name in state["skipped"]:
             gevent.sleep(0.05)
             return
-        measuring = now - state["t0"] >= phase["measure_from"]
-        self._request(index if measuring else None, name)
+        in_flight[index] += 1
+        try:
+            self._request(index if measuring else None, name)
+        finally:
+            in_flight[index] -= 1
         if phase["page"] == "realistic mix":
             gevent.sleep(self.rng.uniform(*THINK))  # people read a page before the next click
 
     def _request(self, phase: int | None, name: str) -> None:
+        headers = None
         if name == "bare page":
             session, url, spec, page_plan = self.sessions["anonymous"], BARE_URL, None, None
         else:
             page_plan = PAGE_BY_NAME[name]
             session, url = self.sessions[page_plan["role"]], page_plan["urls"][self.slot % USERS]
             spec = SPECS[name].form
+            if page_plan.get("api"):
+                owner = PLAN["slots"][self.slot % USERS][page_plan["role"]]
+                session = self.sessions["api"]
+                headers = {**API, "Authorization": f"Bearer {PLAN['tokens'][owner]}"}
         if spec is None:
-            self._timed(phase, name, session, "GET", url, expect=(200,))
+            self._timed(phase, name, session, "GET", url, expect=(200,), headers=headers)
             return
         page = self._timed(phase, f"{name} (form page)", session, "GET", url, expect=(200,))
         if f"{name} (form page)" in state["skipped"]:
@@ -175,11 +198,16 @@ class BenchUser(FastHttpUser):
         data = _encode(spec.fill(forms[0], ctx))
         self._timed(phase, name, session, "POST", forms[0].action, data=data, expect=spec.expect)
 
-    def _timed(self, phase, name, session, method, url, *, expect, data=None):
+    def _timed(self, phase, name, session, method, url, *, expect, data=None, headers=None):
         started = time.perf_counter()
         try:
             resp = session.request(
-                method, url, name=name, data=data, allow_redirects=False, headers=FORM if data else None
+                method,
+                url,
+                name=name,
+                data=data,
+                allow_redirects=False,
+                headers={**(FORM if data else {}), **(headers or {})} or None,
             )
             status = resp.status_code
             body = resp.content  # read it all, as a browser would
@@ -198,6 +226,7 @@ class BenchUser(FastHttpUser):
 
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+API = {"Accept": "application/json"}
 
 
 def _encode(pairs: list[tuple[str, str]]) -> str:
@@ -210,7 +239,7 @@ def summarise() -> dict[str, Any]:
     rows = []
     for (index, name), values in sorted(samples.items()):
         phase = SCHEDULE[index]
-        seconds = phase["end"] - phase["measure_from"]
+        seconds = phase.get("measured_s") or phase["seconds"]
         times = sorted(v[0] for v in values)
         counts = [v[3] for v in values if v[3] is not None]
         errors = [v[2] for v in values if not v[1]]
@@ -236,6 +265,13 @@ def summarise() -> dict[str, Any]:
         "mixed_s": MIXED,
         "think_s": list(THINK),
         "rows": rows,
+        # Phases that waited for the requests of earlier ones before measuring (seconds waited,
+        # and whether they were all answered within DRAIN_TIMEOUT).
+        "waits": [
+            {"phase": i, "page": p["page"], "seconds": round(p["drain_s"], 1), "drained": p["drained"]}
+            for i, p in enumerate(SCHEDULE)
+            if p.get("drain_s", 0) >= 1 or not p.get("drained", True)
+        ],
         "skipped": state["skipped"],
         "login_failures": state["login_failures"],
     }

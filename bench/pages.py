@@ -6,9 +6,14 @@ are skipped, and so is a page that answers 404 on its first request, so lines fo
 being built are harmless: they are measured as soon as the page exists.
 
 The context of each account (see plan.py) has: project_id (a project the user belongs to),
-submission_id (a report the user may read), draft_id (a draft or returned report of the user's
-own organisation, for reporters), evaluation_id (a closed evaluation with scores) and
-open_evaluation_id (an open one).
+submission_id (a report the user may read), approved_id (an approved report of that project, or
+the submitted one when none is approved yet), draft_id (a draft or returned report of the user's
+own organisation, for reporters), evaluation_id (a closed evaluation with scores),
+open_evaluation_id (an open one) and, for the roles of the API lines, projects_cursor (the
+`next_cursor` the API gave for a page of that user's project list after the first).
+
+API lines (`api=True`) are read as a script reads them: with the user's personal access token in
+`Authorization: Bearer`, without the session of the pages.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class Page:
     args: Callable[[dict[str, Any]], dict[str, Any]]
     form: FormSpec | None = None
     weight: int = 1  # share of the realistic mix at the end of the run
+    api: bool = False  # a JSON API read, sent with the user's personal access token (plan.py)
 
 
 def none(ctx):
@@ -164,4 +170,29 @@ PAGES = [
     Page("users: admin", "admin", "admin.users", none),
     Page("organisations: admin", "admin", "admin.organisations", none),
     Page("my account: reporter", "reporter", "account.profile", none),
+    # The main reads of the JSON API (/api/v1), as a script sends them.
+    Page("API project list: admin", "admin", "api_v1.projects", none, api=True),
+    Page(
+        "API project list, next page: admin",
+        "admin",
+        "api_v1.projects",
+        lambda c: {"cursor": c["projects_cursor"]},
+        api=True,
+    ),
+    Page("API project list: specialist", "specialist", "api_v1.projects", none, api=True),
+    Page(
+        "API approved reports of a project: specialist",
+        "specialist",
+        "api_v1.submissions",
+        lambda c: {"project": c["project_id"], "status": "approved"},
+        api=True,
+    ),
+    Page(
+        "API values of a report: specialist",
+        "specialist",
+        "api_v1.submission",
+        lambda c: {"submission_id": c["approved_id"]},
+        api=True,
+    ),
+    Page("API status grid: specialist", "specialist", "api_v1.status_grid", project, api=True),
 ]

@@ -3,7 +3,8 @@
 Builds the app with the settings `make bench` serves (bench/wsgi.py: production, plain HTTP), on
 a portfolio loaded by `flask seed-load` into a temporary SQLite database (or on the database of
 `--database-url`, e.g. the scale-10 PostgreSQL database `make bench` keeps), signs in one person
-of each role through the real sign-in form with Flask's test client, warms every page of
+of each role through the real sign-in form with Flask's test client (the API lines of
+bench/pages.py with that person's access token instead, made by bench/plan.py), warms every page of
 bench/pages.py up, then measures the CPU time of the process (time.process_time) over
 `--requests` requests of each page and prints milliseconds per request. No server, no network:
 the figure is the app's own cost (Flask, SQLAlchemy, Jinja, the database driver; SQLite's work
@@ -58,6 +59,7 @@ def make_app(url: str):
         PREFERRED_URL_SCHEME="http",
         RATELIMIT_ENABLED=False,
         DEMO_ACCOUNTS_SKIP_2FA=True,
+        API_RATE_LIMIT=1_000_000,  # as bench/run.py serves it
         PUBLIC_BASE_URL="https://bench.invalid",
         NOTIFY_QUEUE="sqlite",
         SECRET_KEY=secrets.token_hex(32),
@@ -107,20 +109,23 @@ def main() -> None:
             file=sys.stderr,
         )
 
-    from plan import build_plan
+    from plan import build_plan, revoke_bench_tokens
 
     app = make_app(url)
     plan = build_plan(app, users=1, seed=args.seed)
     clients = {role: sign_in(app, email) for role, email in plan["slots"][0].items() if email}
-    clients["anonymous"] = app.test_client()
-    headers = {"Accept-Encoding": "gzip"} if args.gzip else {}
+    clients["anonymous"] = clients["api"] = app.test_client()
+    gzip = {"Accept-Encoding": "gzip"} if args.gzip else {}
     skip = [s for s in args.skip.split(",") if s]
     profiler = cProfile.Profile() if args.profile or args.top else None
     print(f"{'page (signed in as)':<45} {'status':>6} {'KB':>6} {'CPU ms/req':>10}")
     for page in plan["pages"]:
         if args.pages not in page["name"] or any(s in page["name"] for s in skip):
             continue
-        client, url_ = clients[page["role"]], page["urls"][0]
+        client, url_, headers = clients[page["role"]], page["urls"][0], gzip
+        if page["api"]:  # the token of the role's account, no session (as bench/locustfile.py)
+            token = plan["tokens"][plan["slots"][0][page["role"]]]
+            client, headers = clients["api"], {**gzip, "Authorization": f"Bearer {token}"}
         for _ in range(args.warmup):
             answer = client.get(url_, headers=headers)
         if profiler:
@@ -141,6 +146,7 @@ def main() -> None:
         profiler.dump_stats(args.profile)
     if profiler and args.top:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
+    revoke_bench_tokens(app, list(plan["tokens"]))
     if tmp:
         tmp.cleanup()
 

@@ -4,6 +4,12 @@ docs/PERFORMANCE.md.
 
     .venv/bin/python bench/run.py [--scale 10] [--seed 1] [--users 50] [--measure 6] [--no-doc]
 
+The API lines of bench/pages.py are read with a personal access token per simulated user (see
+bench/plan.py); the server runs with the per-token rate limit raised (`API_RATE_LIMIT`, the
+app's own setting, `--api-rate-limit`), as fifty scripts each reading as fast as the server
+answers would otherwise be refused after 120 requests a minute. The requests are still counted
+against it, as in production; only the allowance is larger. The tokens are revoked at the end.
+
 The database `mel_bench_s<scale>_seed<seed>` is kept and reused while it holds a complete load
 of that scale and seed (the `seed.load` event that ends every load); otherwise it is rebuilt.
 Everything else the run produces (plan, raw results, server and driver logs) goes to
@@ -135,7 +141,7 @@ def free_port(preferred: int) -> int:
         return s.getsockname()[1]
 
 
-def start_server(url: str, port: int, workers: int) -> tuple[subprocess.Popen, Path]:
+def start_server(url: str, port: int, workers: int, api_rate_limit: int) -> tuple[subprocess.Popen, Path]:
     pidfile = CACHE / "gunicorn.pid"
     pidfile.unlink(missing_ok=True)
     env = {
@@ -144,6 +150,7 @@ def start_server(url: str, port: int, workers: int) -> tuple[subprocess.Popen, P
         "MEL_CONFIG": "production",
         "SECRET_KEY": secrets.token_hex(32),
         "MEL_BENCH": "1",
+        "API_RATE_LIMIT": str(api_rate_limit),  # requests per token per API_RATE_WINDOW_SECONDS
     }
     command = [
         str(VENV_BIN / "gunicorn"),
@@ -191,7 +198,7 @@ def run_driver(port: int, plan_file: Path, results_file: Path, args: argparse.Na
     schedule = (pages + bare_phases) * (args.warmup + args.measure) + (
         args.warmup + args.mixed if args.mixed else 0
     )
-    limit = int(schedule + 300)  # + sign-ins; a hard stop whatever happens
+    limit = int(schedule + 480)  # + sign-ins and waits for slow pages' queues; a hard stop whatever happens
     log(f"driving {args.users} users over {pages} pages: about {schedule / 60:.1f} min after sign-in")
     env = {
         **os.environ,
@@ -408,7 +415,9 @@ def report(results, plan, db_info, exports, args, started_at, elapsed) -> str:
         f"## Latest results — {started_at:%Y-%m-%d %H:%M} UTC",
         "",
         f"- **Command:** `make bench` (`bench/run.py --scale {args.scale:g} --seed {args.seed} "
-        f"--users {args.users} --measure {args.measure:g} --warmup {args.warmup:g} --mixed {args.mixed:g}`), "
+        f"--users {args.users} --measure {args.measure:g} --warmup {args.warmup:g} --mixed {args.mixed:g}"
+        + (f" --only {args.only}" if args.only else "")
+        + "`), "
         f"{elapsed / 60:.1f} min in all",
         f"- **Machine:** {m['cpu']}, {m['memory']} RAM; {m['os']}; Python {m['python']}; "
         f"PostgreSQL {pg_version} on 127.0.0.1 (same machine, shared with the load driver)",
@@ -418,12 +427,22 @@ def report(results, plan, db_info, exports, args, started_at, elapsed) -> str:
         f"- **Users:** {results['users']} simulated users, each signed in once per role (distinct accounts: "
         + ", ".join(f"{k} {v}" for k, v in plan["distinct_accounts"].items())
         + ")",
+        *(
+            [
+                f"- **API:** the API lines read with each user's own personal access token (scope read; "
+                f"{len(plan['tokens'])} tokens), `Authorization: Bearer`, no session; the per-token rate "
+                f"limit raised to {args.api_rate_limit:,} requests a minute for the run (`API_RATE_LIMIT`; "
+                "default 120), every request still counted against it in the database"
+            ]
+            if plan.get("tokens")
+            else []
+        ),
         "",
         f"### Capacity: each page alone, {results['users']} users in a closed loop",
         "",
         f"Every user requests the page again as soon as it arrives ({results['measure_s']:g} s per page "
-        f"after {results['warmup_s']:g} s of warm-up), with the bare page measured the same way "
-        "between the pages. "
+        f"after {results['warmup_s']:g} s of warm-up, measured once every request of the page before "
+        "has been answered), with the bare page measured the same way between the pages. "
         "Latency here is mostly queueing: with 50 requests always in flight on 2 workers it is about "
         "50 ÷ req/s. Targets: ≥ 40% of the bare page's req/s, ≤ 20 SQL statements, no error. "
         f"**{_pages(len(capacity) - 3 - capacity_missed)} meet them, {capacity_missed} do not.**",
@@ -431,6 +450,19 @@ def report(results, plan, db_info, exports, args, started_at, elapsed) -> str:
         *capacity,
         "",
     ]
+    waits = results.get("waits") or []
+    if waits:
+        out += [
+            "Waited before measuring, for the requests of the page before (a slow page leaves up to "
+            f"{results['users']} of them queued): "
+            + "; ".join(
+                f"{w['page']} {w['seconds']:g} s"
+                + ("" if w["drained"] else " (still queued: measured anyway)")
+                for w in waits
+            )
+            + ".",
+            "",
+        ]
     if latency:
         out += [
             f"### Latency: a realistic mix of all the pages, {results['users']} users pausing {think} s "
@@ -453,7 +485,9 @@ def report(results, plan, db_info, exports, args, started_at, elapsed) -> str:
         out += [f"**{results['login_failures']} sign-ins failed** (see bench/.cache/gunicorn.log).", ""]
     out.append("### Exports")
     out.append("")
-    if exports is None:
+    if exports is None and args.only:
+        out.append("Not run (`--only`).")
+    elif exports is None:
         out.append("bench/export_bench.py is not on this branch yet: no export measurements in this run.")
     else:
         status = "" if exports["exit"] == 0 else f" — **FAILED (exit {exports['exit']})**"
@@ -495,12 +529,27 @@ def main() -> None:
     parser.add_argument("--bare-every", type=int, default=6)
     parser.add_argument("--export-timeout", type=int, default=180)
     parser.add_argument(
+        "--api-rate-limit",
+        type=int,
+        default=1_000_000,
+        help="the server's API_RATE_LIMIT for the run (requests per token a minute; app default 120)",
+    )
+    parser.add_argument(
         "--pg-url", default=os.environ.get("PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     )
     parser.add_argument(
         "--no-doc", action="store_true", help="print the table only; leave docs/PERFORMANCE.md alone"
     )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="measure alone only the pages whose name contains one of these comma-separated words "
+        "(e.g. API); the realistic mix keeps every page, the exports are left out, and the tables "
+        "are printed only (docs/PERFORMANCE.md is written by full runs)",
+    )
     args = parser.parse_args()
+    if args.only:
+        args.no_doc = True
     if sa.engine.make_url(args.pg_url).host not in ("127.0.0.1", "localhost", "::1"):
         raise SystemExit("The benchmark only runs against a database on 127.0.0.1.")
 
@@ -510,13 +559,19 @@ def main() -> None:
     url, db_info = ensure_database(args.pg_url, args.scale, args.seed)
     db_info["url"] = url
 
-    from plan import build_plan
+    from plan import build_plan, revoke_bench_tokens
 
     from mel_app import create_app
     from mel_app.config import DevelopmentConfig
 
     app = create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI=url, BENCH=True)
     plan = build_plan(app, users=args.users, seed=args.seed)
+    words = [w.strip().lower() for w in args.only.split(",") if w.strip()]
+    for page in plan["pages"]:
+        page["alone"] = not words or any(w in page["name"].lower() for w in words)
+    alone = sum(page["alone"] for page in plan["pages"])
+    if not alone:
+        raise SystemExit(f"--only {args.only!r} names no page of bench/pages.py")
     with app.app_context():
         from mel_app.extensions import db
 
@@ -527,12 +582,17 @@ def main() -> None:
 
     port = free_port(args.port)
     log(f"starting gunicorn ({args.workers} workers) on 127.0.0.1:{port}")
-    server, pidfile = start_server(url, port, args.workers)
+    server, pidfile = start_server(url, port, args.workers, args.api_rate_limit)
     try:
-        run_driver(port, plan_file, results_file, args, len(plan["pages"]))
-        exports = run_export_bench(url, port, plan, args)
+        run_driver(port, plan_file, results_file, args, alone)
+        exports = None if args.only else run_export_bench(url, port, plan, args)
     finally:
         stop_server(server, pidfile)
+        if plan["tokens"]:
+            revoked = revoke_bench_tokens(app, list(plan["tokens"]))
+            with app.app_context():
+                db.engine.dispose()
+            log(f"revoked the run's {revoked} access tokens")
     results = json.loads(results_file.read_text())
     section = report(results, plan, db_info, exports, args, started_at, time.perf_counter() - started)
     print("\n" + section.replace(START, "").replace(END, "").strip() + "\n")

@@ -3,7 +3,9 @@
 Only what plain HTTP on the loopback forces differs from production: the session cookie cannot
 be `Secure`/`__Host-` without TLS. Rate limits are off so that fifty sign-ins from one address in
 a few seconds are not refused. The bench sends no email, so the required PUBLIC_BASE_URL is a
-placeholder unless one is given. MEL_BENCH=1 adds the query counts and the bare page.
+placeholder unless one is given. MEL_BENCH=1 adds the query counts and the bare page. The API's
+per-token rate limit comes from the environment like every setting: bench/run.py raises it
+(API_RATE_LIMIT) so that fifty clients reading in a closed loop are not refused.
 """
 
 import os

@@ -280,3 +280,36 @@ def test_the_right_current_password_clears_the_count(app, make, client, login):
         assert _change_password(client, f"guess again {i}").status_code == 400
     new_again = "another new passphrase 2027"
     assert _change_password(client, "a brand new passphrase 2026", new_again).status_code == 302
+
+
+
+def test_on_postgresql_the_counts_reuse_connections_of_their_own(app, make):
+    """The API's rate limit counts every API request here: a new connection for each count would
+    cost more than most reads. The throttle keeps a small pool, apart from the app's."""
+    from tests.conftest import is_postgres
+
+    if not is_postgres():
+        pytest.skip("on SQLite the counts are written in the request's own transaction")
+    from mel_app.auth import throttle
+
+    opened = []
+
+    def count(*args):
+        opened.append(1)
+
+    second = _worker(app)
+    with app.test_request_context():
+        engine = throttle._own_engine()
+        assert engine is not db.engine
+        sa.event.listen(engine, "connect", count)
+        try:
+            for _ in range(5):
+                attempt = throttle.attempt([(f"test:{uuid.uuid4().hex}", 5)], window=timedelta(minutes=1))
+                assert attempt.blocked is None
+                attempt.succeeded()
+        finally:
+            sa.event.remove(engine, "connect", count)
+    assert len(opened) <= 1
+    with second.test_request_context():  # another app on the same database: the same pool
+        assert throttle._own_engine() is engine
+        db.engine.dispose()

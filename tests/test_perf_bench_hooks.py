@@ -30,3 +30,27 @@ def test_with_the_flag_the_bare_page_touches_no_database_and_pages_count_their_q
 
         db.session.remove()
         db.engine.dispose()
+
+
+def test_statements_on_an_engine_of_its_own_count_too_and_only_for_the_bench_app(app):
+    """The throttle (sign-in, the API's rate limit) writes through an engine of its own on
+    PostgreSQL: its statements are part of the request's count."""
+    import sqlalchemy as sa
+    from flask import g
+
+    bench = create_app(
+        TestingConfig, SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"], BENCH=True
+    )
+    other = sa.create_engine("sqlite://", poolclass=sa.pool.NullPool)
+    with bench.test_request_context(), other.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+        conn.execute(sa.text("SELECT 2"))
+        assert g.bench_query_count == 2
+    with app.test_request_context(), other.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+        assert "bench_query_count" not in g
+    other.dispose()
+    with bench.app_context():
+        from mel_app.extensions import db
+
+        db.engine.dispose()

@@ -41,16 +41,26 @@ def key_for(kind: str, value: str) -> str:
 
 
 def _own_engine() -> sa.Engine:
-    """An engine without a pool of its own connections, for writes that cannot wait for the request.
+    """An engine with a small pool of its own, for writes that cannot wait for the request.
 
     Not the app's pool: a request already holds one of its connections, and twenty requests each
-    waiting there for a second one would wait for each other until the pool's timeout.
+    waiting there for a second one would wait for each other until the pool's timeout. A pool of
+    its own cannot deadlock that way: each use takes one connection for a statement or two and
+    gives it back before the next. It is a pool, not a new connection each time, because the
+    API's rate limit counts every API request here (two uses a request): opening a PostgreSQL
+    connection for each use cost more than most API reads themselves. One connection stays open
+    per process and database (apps of one process on the same database share it, as tests make
+    many); more are opened for requests running at the same moment and closed after.
     """
-    engine = current_app.extensions.get("mel_throttle_engine")
+    url = db.engine.url
+    key = url.render_as_string(hide_password=False)
+    engine = _engines.get(key)
     if engine is None:
-        engine = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool)
-        current_app.extensions["mel_throttle_engine"] = engine
+        engine = _engines[key] = sa.create_engine(url, pool_size=1, max_overflow=20, pool_pre_ping=True)
     return engine
+
+
+_engines: dict[str, sa.Engine] = {}
 
 
 class _DatabaseStore:
