@@ -389,7 +389,15 @@ def latency_table(rows: list[dict[str, Any]], seconds: float) -> tuple[list[str]
     return lines, missed
 
 
-def report(results, plan, db_info, exports, args, started_at, elapsed) -> str:
+def _load(start: tuple[float, ...], end: tuple[float, ...]) -> str:
+    return (
+        f"- **Load:** load average {start[0]:.1f} (1 min) and {start[1]:.1f} (5 min) at the start of "
+        f"the run, {end[0]:.1f} and {end[1]:.1f} at its end (on {os.cpu_count()} cores; other work on "
+        "the machine slows every figure, the bare page's too: compare ratios within one run)"
+    )
+
+
+def report(results, plan, db_info, exports, args, started_at, elapsed, loads=None) -> str:
     rows = results["rows"]
     bare = _bare(rows)
     capacity, capacity_missed = capacity_table(rows, bare)
@@ -419,6 +427,7 @@ def report(results, plan, db_info, exports, args, started_at, elapsed) -> str:
         + (f" --only {args.only}" if args.only else "")
         + "`), "
         f"{elapsed / 60:.1f} min in all",
+        *([_load(*loads)] if loads else []),
         f"- **Machine:** {m['cpu']}, {m['memory']} RAM; {m['os']}; Python {m['python']}; "
         f"PostgreSQL {pg_version} on 127.0.0.1 (same machine, shared with the load driver)",
         f"- **Server:** gunicorn, {args.workers} sync workers, production settings (`bench/wsgi.py`), "
@@ -554,6 +563,7 @@ def main() -> None:
         raise SystemExit("The benchmark only runs against a database on 127.0.0.1.")
 
     started, started_at = time.perf_counter(), dt.datetime.now(dt.UTC)
+    load_at_start = os.getloadavg()
     CACHE.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(ROOT / "bench"))
     url, db_info = ensure_database(args.pg_url, args.scale, args.seed)
@@ -594,7 +604,16 @@ def main() -> None:
                 db.engine.dispose()
             log(f"revoked the run's {revoked} access tokens")
     results = json.loads(results_file.read_text())
-    section = report(results, plan, db_info, exports, args, started_at, time.perf_counter() - started)
+    section = report(
+        results,
+        plan,
+        db_info,
+        exports,
+        args,
+        started_at,
+        time.perf_counter() - started,
+        loads=(load_at_start, os.getloadavg()),
+    )
     print("\n" + section.replace(START, "").replace(END, "").strip() + "\n")
     if not args.no_doc:
         write_doc(section)
