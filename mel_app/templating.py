@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask, g, has_request_context
 from flask_babel import get_locale, get_translations
 from flask_login import current_user
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
 
 from mel_app import dates, enum_labels, permissions
 
@@ -28,7 +30,34 @@ def _translations():
     return translations
 
 
+class _CompiledTemplates(BytecodeCache):
+    """The compiled code of every template rendered in this process, shared by every app built
+    in it.
+
+    Compiling a template costs far more than rendering it, and each app has an environment of its
+    own: without this, every app (the test suite builds one per test; `flask` commands build one
+    each) compiles every page it renders again. Jinja keys a bucket by the template's name and
+    file and checks it against a checksum of the source, so an edited template is compiled again.
+    Every app of mel_app configures its environment the same way (init_templating), which is what
+    makes the code of one valid in another."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED_TEMPLATES = _CompiledTemplates()
+
+
 def init_templating(app: Flask) -> None:
+    app.jinja_env.bytecode_cache = _COMPILED_TEMPLATES
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     # The same callables Flask-Babel installs, reading the catalogue kept for the request.

@@ -2,7 +2,9 @@
 
 The suite runs against the database named by TEST_DATABASE_URL (SQLite by default). For
 PostgreSQL a throw-away database is created for the run and dropped at the end; tables are
-emptied between tests. The schema is always built by the Alembic migrations, as in production.
+emptied between tests. On SQLite each test gets a new copy of a migrated file. The schema is
+always built by the Alembic migrations, as in production. The `app` fixture is one app per worker,
+built once: after each test its settings are put back and its database emptied.
 
 The suite runs in parallel (pytest-xdist, `-n`): every worker is a session of its own, with its
 own database (`mel_test_<run>_<worker>` on PostgreSQL, files in the worker's own temporary
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -109,6 +112,9 @@ class Database:
             try:
                 with engine.connect() as conn:
                     conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+                    # A throw-away database need not wait for its WAL to reach the disk at each
+                    # commit (the tests commit thousands of times); nothing else changes.
+                    conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
             except sa.exc.OperationalError as exc:
                 message = f"PostgreSQL is not reachable at {admin.render_as_string()}: {exc.orig}"
                 if IN_CI:
@@ -129,6 +135,16 @@ class Database:
         shutil.copyfile(self.template, path)
         return f"sqlite:///{path}"
 
+    def shared_url(self) -> str:
+        """The database of the app shared by the tests of this worker (see `_shared_app`)."""
+        return self.url if is_postgres() else f"sqlite:///{self.tmp / 'shared.sqlite'}"
+
+    def restore_shared(self) -> None:
+        """Give the shared app an empty database: on SQLite a new copy of the migrated one (the
+        previous test's was removed by `clean`); on PostgreSQL the tables were emptied then."""
+        if not is_postgres():
+            shutil.copyfile(self.template, self.tmp / "shared.sqlite")
+
     def clean(self, engine: sa.Engine, url: str) -> None:
         if is_postgres():
             # DELETE, not TRUNCATE: a test leaves a few rows, and TRUNCATE of every table (new
@@ -145,6 +161,12 @@ class Database:
                     " WHERE c.relkind = 'S' AND c.relnamespace = current_schema()::regnamespace;"
                 )
         else:
+            # Every pooled connection closed first (the app's and the sign-in throttle's own):
+            # the next test's copy of the database must not be read through one of them.
+            engine.dispose()
+            from mel_app.auth import throttle
+
+            throttle.dispose_engines(url)
             Path(sa.engine.make_url(url).database).unlink(missing_ok=True)
 
     def teardown(self) -> None:
@@ -167,27 +189,51 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         )
 
 
+# SQLite files of the run live in memory where the system offers it: each test copies a database
+# and commits often, and on a disk every commit waits for the disk (tens of ms on a busy machine).
+MEMORY_FS = Path("/dev/shm")
+
+
 @pytest.fixture(scope="session")
 def database(tmp_path_factory, pytestconfig) -> Iterator[Database]:
     workerinput = getattr(pytestconfig, "workerinput", None)
     worker = workerinput["workerid"] if workerinput else "main"
     name = f"mel_test_{pytestconfig.stash[RUN_ID]}_{worker}"
-    database = Database(tmp_path_factory.mktemp("db"), name)
+    in_memory = MEMORY_FS.is_dir() and os.access(MEMORY_FS, os.W_OK)
+    folder = (
+        Path(tempfile.mkdtemp(prefix=f"{name}_", dir=MEMORY_FS))
+        if in_memory
+        else tmp_path_factory.mktemp("db")
+    )
+    database = Database(folder, name)
     database.setup()
     yield database
     database.teardown()
+    if in_memory:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def _shared_app(database):
+    """The app the `app` fixture hands every test of this worker, built once.
+
+    Building an app costs more than most tests (every URL rule compiled, the API's OpenAPI
+    document assembled); what a test may change of it is put back after each test (its settings)
+    or starts empty for each (its database)."""
+    return create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database.shared_url())
 
 
 @pytest.fixture
-def app(database):
-    url = database.fresh()
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
+def app(_shared_app, database):
+    app = _shared_app
+    settings = dict(app.config)
+    database.restore_shared()
     yield app
     with app.app_context():
         db.session.remove()
-        engine = db.engine
-        database.clean(engine, url)
-        engine.dispose()
+        database.clean(db.engine, database.shared_url())
+    app.config.clear()
+    app.config.update(settings)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ half-done at that moment, so that edge alone is no cycle).
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "mel_app"
@@ -125,8 +126,11 @@ def _all_levels(tree: ast.Module, module: str, path: Path) -> set[str]:
     }
 
 
-TREES = {module: ast.parse(path.read_text(encoding="utf-8")) for module, path in MODULES.items()}
-MODULE_LEVEL = {module: _module_level(tree, module, MODULES[module]) for module, tree in TREES.items()}
+@functools.cache
+def _trees() -> dict[str, ast.Module]:
+    # Parsed when a test asks, not when the module is collected: every worker of every run
+    # collects this file, and parsing the package takes seconds.
+    return {module: ast.parse(path.read_text(encoding="utf-8")) for module, path in MODULES.items()}
 
 
 def _feature(module: str) -> str | None:
@@ -170,7 +174,8 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_the_modules_of_mel_app_import_each_other_without_a_cycle():
-    assert _cycles(MODULE_LEVEL) == []
+    module_level = {module: _module_level(tree, module, MODULES[module]) for module, tree in _trees().items()}
+    assert _cycles(module_level) == []
 
 
 def test_a_cycle_would_be_seen():
@@ -181,7 +186,9 @@ def test_the_core_imports_no_feature():
     core = [module for module in MODULES if _feature(module) is None and module not in COMPOSITION]
     assert {"mel_app.workflow", "mel_app.permissions", "mel_app.models", "mel_app.audit"} <= set(core)
     offences = {
-        module: sorted(name for name in _all_levels(TREES[module], module, MODULES[module]) if _feature(name))
+        module: sorted(
+            name for name in _all_levels(_trees()[module], module, MODULES[module]) if _feature(name)
+        )
         for module in core
     }
     assert {module: names for module, names in offences.items() if names} == {}

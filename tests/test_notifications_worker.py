@@ -180,7 +180,9 @@ def test_two_workers_draining_one_outbox_on_postgresql_send_nothing_twice(app, t
     port = free_port()
     controller, sink = start_sink(port, delay=0.005)
     keys = queue_messages(app, 400)
-    env = worker_env(app, tmp_path, port, NOTIFY_BATCH_SIZE="10", NOTIFY_QUEUE="")
+    # No worker dies here: the short lease the crash tests need would let a worker that a busy
+    # machine slows down lose its batch to the other one while it is still sending it.
+    env = worker_env(app, tmp_path, port, NOTIFY_BATCH_SIZE="10", NOTIFY_QUEUE="", NOTIFY_LEASE_SECONDS="300")
     workers = [start(["notifications-drain"], env, tmp_path / f"d{i}.log") for i in range(2)]
     try:
         for worker in workers:
@@ -211,8 +213,14 @@ def test_two_huey_consumers_on_redis_drain_one_outbox_on_postgresql_each_message
     port = free_port()
     controller, sink = start_sink(port, delay=0.005)
     queue_name = f"mel-test-{uuid.uuid4().hex[:8]}"
-    env = worker_env(
-        app, tmp_path, port, NOTIFY_QUEUE="redis", NOTIFY_QUEUE_NAME=queue_name, NOTIFY_BATCH_SIZE="10"
+    env = worker_env(  # a lease no batch outlives: no consumer dies here (see the test above)
+        app,
+        tmp_path,
+        port,
+        NOTIFY_QUEUE="redis",
+        NOTIFY_QUEUE_NAME=queue_name,
+        NOTIFY_BATCH_SIZE="10",
+        NOTIFY_LEASE_SECONDS="300",
     )
     config = {**app.config, "NOTIFY_QUEUE": "redis", "NOTIFY_QUEUE_NAME": queue_name}
     huey = get_queue(config)

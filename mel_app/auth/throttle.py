@@ -63,6 +63,15 @@ def _own_engine() -> sa.Engine:
 _engines: dict[str, sa.Engine] = {}
 
 
+def dispose_engines(url: str) -> None:
+    """Close the connections kept for the database at `url`, which is about to be removed or
+    replaced by another file at the same place (the test suite does that between tests): a kept
+    connection would go on reading the old one."""
+    engine = _engines.pop(sa.engine.make_url(url).render_as_string(hide_password=False), None)
+    if engine is not None:
+        engine.dispose()
+
+
 class _DatabaseStore:
     """Attempts as rows of `login_attempt`.
 
