@@ -129,83 +129,85 @@ def _sub_link(sub: Submission) -> str:
     return path_for("submissions.detail", sub_id=sub.id)
 
 
+def _news(sub: Submission, subject: str, line: str, action: str, quote: str = "") -> Content:
+    """A message about a submission: one line of news, perhaps a quote, and the link to it."""
+    return Content(subject=subject, paragraphs=[line], quote=quote, link_path=_sub_link(sub), action=action)
+
+
+_DECISION_KINDS = {
+    "return": NotificationKind.submission_returned,
+    "approve": NotificationKind.submission_approved,
+    "reopen": NotificationKind.submission_reopened,
+}
+
+
 def submission_transition(sub: Submission, action: str, *, actor: User, reason: str | None) -> None:
     """Called by the submissions service for every transition, whatever the path to it."""
     shared = (reason or "").strip()  # the reviewer's reason is the shared comment of the service
     key = f"submission:{sub.id}:{action}:v{sub.version}"
-
-    def may_see(user: User) -> bool:
-        return permissions.can_view_submission(user, sub)
-
     if action == "submit":
+        _submitted(sub, actor=actor, event_key=key)
+    elif action in _DECISION_KINDS:
+        _decided(sub, action, actor=actor, event_key=key, shared=shared)
+    # A withdrawal tells nobody: the organisation did it itself.
 
-        def build_submitted(user: User) -> Content:
-            return Content(
-                subject=_("Submitted for review: %(what)s", what=_what(sub)),
-                paragraphs=[
-                    _(
-                        "%(who)s submitted %(what)s. It awaits your review.",
-                        who=actor.display_name,
-                        what=_what(sub),
-                    )
-                ],
-                link_path=_sub_link(sub),
-                action=_("Review it"),
-            )
 
-        notify(
-            NotificationKind.submission_submitted,
-            event_key=key,
-            recipients=specialists(sub.project_id),
-            actor=actor,
-            subject=("submission", sub.id),
-            may_see=lambda u: may_see(u) and permissions.has_role(u, sub.project_id, Role.specialist),
-            build=build_submitted,
-        )
-        return
-    kinds = {
-        "return": NotificationKind.submission_returned,
-        "approve": NotificationKind.submission_approved,
-        "reopen": NotificationKind.submission_reopened,
-    }
-    if action not in kinds:
-        return  # a withdrawal tells nobody: the organisation did it itself
+def _submitted(sub: Submission, *, actor: User, event_key: str) -> None:
+    """The project's specialists, who review it."""
 
-    def build_decision(user: User) -> Content:
-        subjects = {
-            "return": _("Returned for changes: %(what)s", what=_what(sub)),
-            "approve": _("Approved: %(what)s", what=_what(sub)),
-            "reopen": _("Reopened for revision: %(what)s", what=_what(sub)),
-        }
-        lines = {
-            "return": _(
-                "%(who)s returned %(what)s. Their comment says what needs to change.",
-                who=actor.display_name,
-                what=_what(sub),
-            ),
-            "approve": _("%(who)s approved %(what)s.", who=actor.display_name, what=_what(sub)),
-            "reopen": _(
-                "%(who)s reopened %(what)s so that it can be revised.",
-                who=actor.display_name,
-                what=_what(sub),
-            ),
-        }
-        return Content(
-            subject=subjects[action],
-            paragraphs=[lines[action]],
-            quote=shared,
-            link_path=_sub_link(sub),
-            action=_("Open it") if action == "approve" else _("Revise it"),
+    def build(user: User) -> Content:
+        what = _what(sub)
+        return _news(
+            sub,
+            _("Submitted for review: %(what)s", what=what),
+            _("%(who)s submitted %(what)s. It awaits your review.", who=actor.display_name, what=what),
+            _("Review it"),
         )
 
     notify(
-        kinds[action],
-        event_key=key,
+        NotificationKind.submission_submitted,
+        event_key=event_key,
+        recipients=specialists(sub.project_id),
+        actor=actor,
+        subject=("submission", sub.id),
+        may_see=lambda u: (
+            permissions.can_view_submission(u, sub)
+            and permissions.has_role(u, sub.project_id, Role.specialist)
+        ),
+        build=build,
+    )
+
+
+def _decided(sub: Submission, action: str, *, actor: User, event_key: str, shared: str) -> None:
+    """The reporters of the organisation, told of the review's decision and its comment."""
+
+    def build(user: User) -> Content:
+        what, who = _what(sub), actor.display_name
+        subjects = {
+            "return": _("Returned for changes: %(what)s", what=what),
+            "approve": _("Approved: %(what)s", what=what),
+            "reopen": _("Reopened for revision: %(what)s", what=what),
+        }
+        lines = {
+            "return": _(
+                "%(who)s returned %(what)s. Their comment says what needs to change.", who=who, what=what
+            ),
+            "approve": _("%(who)s approved %(what)s.", who=who, what=what),
+            "reopen": _("%(who)s reopened %(what)s so that it can be revised.", who=who, what=what),
+        }
+        verb = _("Open it") if action == "approve" else _("Revise it")
+        return _news(sub, subjects[action], lines[action], verb, quote=shared)
+
+    notify(
+        _DECISION_KINDS[action],
+        event_key=event_key,
         recipients=reporters(sub.project_id, sub.organisation_id),
         actor=actor,
         subject=("submission", sub.id),
-        may_see=lambda u: may_see(u) and permissions.is_submission_reporter(u, sub),
-        build=build_decision,
+        may_see=lambda u: (
+            permissions.can_view_submission(u, sub) and permissions.is_submission_reporter(u, sub)
+        ),
+        build=build,
     )
 
 
@@ -226,12 +228,13 @@ def comment_added(comment: Any, *, actor: User) -> None:
     body = comment.body
 
     def build(user: User) -> Content:
-        return Content(
-            subject=_("New comment on %(what)s", what=_what(sub)),
-            paragraphs=[_("%(who)s commented on %(what)s.", who=actor.display_name, what=_what(sub))],
+        what = _what(sub)
+        return _news(
+            sub,
+            _("New comment on %(what)s", what=what),
+            _("%(who)s commented on %(what)s.", who=actor.display_name, what=what),
+            _("Read it and reply"),
             quote=body,
-            link_path=_sub_link(sub),
-            action=_("Read it and reply"),
         )
 
     notify(
@@ -247,17 +250,12 @@ def comment_added(comment: Any, *, actor: User) -> None:
 
 def design_responses(sub: Submission, *, actor: User) -> None:
     def build(user: User) -> Content:
-        return Content(
-            subject=_("The ILO responded to %(what)s", what=_what(sub)),
-            paragraphs=[
-                _(
-                    "%(who)s recorded the ILO's responses to %(what)s.",
-                    who=actor.display_name,
-                    what=_what(sub),
-                )
-            ],
-            link_path=_sub_link(sub),
-            action=_("Read the responses"),
+        what = _what(sub)
+        return _news(
+            sub,
+            _("The ILO responded to %(what)s", what=what),
+            _("%(who)s recorded the ILO's responses to %(what)s.", who=actor.display_name, what=what),
+            _("Read the responses"),
         )
 
     notify(
