@@ -42,7 +42,7 @@ from mel_app.models import (
 )
 from mel_app.notifications import compose
 from mel_app.notifications.compose import Content, path_for
-from mel_app.notifications.events import Builder, notify, reporters, specialists
+from mel_app.notifications.events import Builder, notify, reporters, specialists, tell_scorer
 
 CHUNK = 500  # reminders written per transaction: memory stays flat however large the portfolio
 
@@ -232,17 +232,8 @@ def scorecard_reminders(today: date) -> int:
                 action=_("Fill in your scorecard"),
             )
 
-        told += len(
-            notify(
-                NotificationKind.scorecard_due,
-                event_key=f"scorecard-due:{card.id}:{evaluation.deadline.isoformat()}",
-                recipients=[card.scorer],
-                actor=None,
-                subject=("scorecard", card.id),
-                may_see=lambda u, card=card: permissions.can_score(u, card),
-                build=build,
-            )
-        )
+        key = f"scorecard-due:{card.id}:{evaluation.deadline.isoformat()}"
+        told += len(tell_scorer(NotificationKind.scorecard_due, card, key, None, build))
     db.session.commit()
     return told
 
