@@ -27,6 +27,7 @@ from mel_app.models import (
     DEFAULT_AGGREGATION,
     ActionStatus,
     Aggregation,
+    CriteriaSet,
     DesignItemKind,
     Disposition,
     Evaluation,
@@ -47,6 +48,7 @@ from mel_app.models import (
     Result,
     ResultType,
     Role,
+    Scale,
     Status,
     Submission,
     SubmissionKind,
@@ -81,44 +83,35 @@ DEMO_ACCOUNTS = [
 ]
 
 ORGANISATIONS = {
-    "ilo": ("International Labour Office — ACTRAV (demo)", "ACTRAV", OrgGroup.ilo, "CH", None),
-    "union_ke": (
-        "Fictional Central Organisation of Trade Unions, Kenya",
-        "F-COTU",
-        OrgGroup.workers,
-        "KE",
-        None,
-    ),
-    "union_gh": ("Fictional Ghana Federation of Labour", "F-GFL", OrgGroup.workers, "GH", None),
+    "ilo": ("International Labour Office — ACTRAV (demo)", "ACTRAV", OrgGroup.ilo, "CH"),
+    "union_ke": ("Fictional Central Organisation of Trade Unions, Kenya", "F-COTU", OrgGroup.workers, "KE"),
+    "union_gh": ("Fictional Ghana Federation of Labour", "F-GFL", OrgGroup.workers, "GH"),
     "union_sn": (
         "Fictional Confédération nationale des travailleurs du Sénégal",
         "F-CNTS",
         OrgGroup.workers,
         "SN",
-        None,
     ),
-    "union_zm": ("Fictional Zambia Congress of Trade Unions", "F-ZCTU", OrgGroup.workers, "ZM", None),
-    "union_fj": ("Fictional Fiji Islands Council of Trade Unions", "F-FICTU", OrgGroup.workers, "FJ", None),
-    "union_bb": ("Fictional Barbados Workers' Union", "F-BWU", OrgGroup.workers, "BB", None),
+    "union_zm": ("Fictional Zambia Congress of Trade Unions", "F-ZCTU", OrgGroup.workers, "ZM"),
+    "union_fj": ("Fictional Fiji Islands Council of Trade Unions", "F-FICTU", OrgGroup.workers, "FJ"),
+    "union_bb": ("Fictional Barbados Workers' Union", "F-BWU", OrgGroup.workers, "BB"),
     "union_regional": (
         "Fictional African Regional Trade Union Federation",
         "F-ARTUF",
         OrgGroup.workers,
         "TG",
-        None,
     ),
-    "employers_ke": ("Fictional Federation of Kenya Employers", "F-FKE", OrgGroup.employers, "KE", None),
-    "employers_gh": ("Fictional Ghana Employers' Association", "F-GEA", OrgGroup.employers, "GH", None),
-    "employers_bb": ("Fictional Barbados Employers' Confederation", "F-BEC", OrgGroup.employers, "BB", None),
+    "employers_ke": ("Fictional Federation of Kenya Employers", "F-FKE", OrgGroup.employers, "KE"),
+    "employers_gh": ("Fictional Ghana Employers' Association", "F-GEA", OrgGroup.employers, "GH"),
+    "employers_bb": ("Fictional Barbados Employers' Confederation", "F-BEC", OrgGroup.employers, "BB"),
     "gov_ke": (
         "Fictional Ministry of Labour and Social Protection, Kenya",
         "F-MLSP",
         OrgGroup.government,
         "KE",
-        None,
     ),
-    "donor": ("Fictional Norwegian Development Agency (demo)", "F-NDA", OrgGroup.donor, "NO", None),
-    "evaluators": ("Fictional Independent Evaluation Associates", "F-IEA", OrgGroup.other, "BE", None),
+    "donor": ("Fictional Norwegian Development Agency (demo)", "F-NDA", OrgGroup.donor, "NO"),
+    "evaluators": ("Fictional Independent Evaluation Associates", "F-IEA", OrgGroup.other, "BE"),
 }
 
 
@@ -161,7 +154,7 @@ def load_demo(today: date | None = None) -> bool:
 
 
 def _organisations(world: _World) -> None:
-    for key, (name, acronym, group, country, _parent) in ORGANISATIONS.items():
+    for key, (name, acronym, group, country) in ORGANISATIONS.items():
         world.orgs[key] = Organisation(
             name=name, acronym=acronym, group=group, country=country, is_fictional=True
         )
@@ -576,6 +569,11 @@ def _step(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return result
 
 
+def _act(service: Callable[..., T], thing: Any, actor: User | None, **given: Any) -> T:
+    """A step on a submission, scorecard or evaluation, sent with the version the actor's page showed."""
+    return _step(service, thing, actor=actor, expected_version=thing.version, **given)
+
+
 def _values_for(project: Project, factor: float) -> dict[int, ValueInput]:
     """What a partner enters for every indicator of the project, `factor` of the way to the target."""
     values = {}
@@ -600,55 +598,49 @@ def _values_for(project: Project, factor: float) -> dict[int, ValueInput]:
     return values
 
 
+def _start(
+    project: Project,
+    author: User,
+    org: Organisation,
+    kind: SubmissionKind,
+    period: ReportingPeriod | None = None,
+) -> Submission:
+    """The author starts their organisation's submission, as the page that starts one does."""
+    sub, _created = _step(
+        submissions.start_submission, project, actor=author, organisation_id=org.id, kind=kind, period=period
+    )
+    return sub
+
+
 def _report(project, period, org, author, status, factor, *, reviewer=None, comment=None) -> Submission:
     """A progress report brought to `status` the way its author and reviewer would, page by page."""
-    sub, _created = _step(
-        submissions.start_submission,
-        project,
-        actor=author,
-        organisation_id=org.id,
-        kind=SubmissionKind.progress_report,
-        period=period,
-    )
+    sub = _start(project, author, org, SubmissionKind.progress_report, period)
     narrative = {"achievements": NARRATIVE["achievements"]} if status is Status.draft else dict(NARRATIVE)
-    _step(
-        submissions.save_report,
-        sub,
-        actor=author,
-        expected_version=sub.version,
-        narrative=narrative,
-        values=_values_for(project, factor),
-    )
+    _act(submissions.save_report, sub, author, narrative=narrative, values=_values_for(project, factor))
     if status is Status.draft:
         return sub
     if status is Status.withdrawn:
         # The organisation withdraws what it has not sent (a submitted report is the ILO's to return).
-        _step(
-            submissions.withdraw_submission,
-            sub,
-            actor=author,
-            expected_version=sub.version,
-            reason="Sent through the federation instead.",
-        )
+        _act(submissions.withdraw_submission, sub, author, reason="Sent through the federation instead.")
         return sub
-    _step(submissions.submit_submission, sub, actor=author, expected_version=sub.version)
+    _act(submissions.submit_submission, sub, author)
     if status is Status.returned:
-        _step(
-            submissions.return_submission,
-            sub,
-            actor=reviewer,
-            expected_version=sub.version,
-            comment=comment or "Please give the women/men split for indicator 1.1.a.",
-        )
+        comment = comment or "Please give the women/men split for indicator 1.1.a."
+        _act(submissions.return_submission, sub, reviewer, comment=comment)
     elif status is Status.approved:
-        _step(submissions.approve_submission, sub, actor=reviewer, expected_version=sub.version)
+        _act(submissions.approve_submission, sub, reviewer)
     return sub
 
 
 def _reports(world: _World, today: date) -> None:
+    _progress_reports(world)
+    _design_input(world)
+
+
+def _progress_reports(world: _World) -> None:
     u, o = world.users, world.orgs
     spec = u["specialist"]
-    nor, fin, ssc, rbsa = (world.projects[k] for k in ("nor", "fin", "ssc", "rbsa"))
+    nor, fin, rbsa = (world.projects[k] for k in ("nor", "fin", "rbsa"))
     old, past, current = world.periods["nor"]
     # RAF/22/11/NOR: approved history, one returned and one awaiting review in the past period,
     # one withdrawn, nothing from the government (overdue), a draft in the open period.
@@ -672,62 +664,58 @@ def _reports(world: _World, today: date) -> None:
     _r_old, r_past, _r_current = world.periods["rbsa"]
     _report(rbsa, r_past, o["union_sn"], u["union.senegal"], Status.submitted, 0.3)
 
-    # Design input on the project in its design phase, with the ILO's responses.
-    fiji = u["union.fiji"]
-    design, _created = _step(
-        submissions.start_submission,
-        ssc,
-        actor=fiji,
-        organisation_id=o["union_fj"].id,
-        kind=SubmissionKind.design_input,
-    )
-    items = [
-        (
-            DesignItemKind.need,
-            "Training for union officers on how UNSDCF results groups work.",
-            Disposition.incorporated,
-            "Included as output 1.1.",
-        ),
-        (
-            DesignItemKind.proposed_indicator,
-            "Number of union submissions to UNSDCF annual reviews.",
-            Disposition.partly,
-            "Kept as a means of verification of indicator 1.a rather than an indicator.",
-        ),
-        (
-            DesignItemKind.risk,
-            "Governments may not invite unions to results groups.",
-            Disposition.not_incorporated,
-            "Outside the project's control; raised with the UN Resident Coordinator.",
-        ),
-    ]
-    _step(
+
+# The Fiji union's design input and the ILO's response to each point: (kind, text, disposition, reason).
+DESIGN_ITEMS = [
+    (
+        DesignItemKind.need,
+        "Training for union officers on how UNSDCF results groups work.",
+        Disposition.incorporated,
+        "Included as output 1.1.",
+    ),
+    (
+        DesignItemKind.proposed_indicator,
+        "Number of union submissions to UNSDCF annual reviews.",
+        Disposition.partly,
+        "Kept as a means of verification of indicator 1.a rather than an indicator.",
+    ),
+    (
+        DesignItemKind.risk,
+        "Governments may not invite unions to results groups.",
+        Disposition.not_incorporated,
+        "Outside the project's control; raised with the UN Resident Coordinator.",
+    ),
+]
+
+
+def _design_input(world: _World) -> None:
+    """Design input on the project in its design phase, with the ILO's responses."""
+    u, o = world.users, world.orgs
+    spec, fiji, ssc = u["specialist"], u["union.fiji"], world.projects["ssc"]
+    design = _start(ssc, fiji, o["union_fj"], SubmissionKind.design_input)
+    _act(
         submissions.save_design_input,
         design,
-        actor=fiji,
-        expected_version=design.version,
-        items=[ItemInput(id=None, kind=kind, text=text) for kind, text, _disposition, _reason in items],
+        fiji,
+        items=[
+            ItemInput(id=None, kind=kind, text=text) for kind, text, _disposition, _reason in DESIGN_ITEMS
+        ],
     )
-    _step(submissions.submit_submission, design, actor=fiji, expected_version=design.version)
-    _step(
+    _act(submissions.submit_submission, design, fiji)
+    _act(
         submissions.record_responses,
         design,
-        actor=spec,
-        expected_version=design.version,
+        spec,
         responses={
             item.id: (disposition, reason)
-            for item, (_kind, _text, disposition, reason) in zip(design.design_items, items, strict=True)
+            for item, (_kind, _text, disposition, reason) in zip(
+                design.design_items, DESIGN_ITEMS, strict=True
+            )
         },
     )
-    _step(submissions.approve_submission, design, actor=spec, expected_version=design.version)
+    _act(submissions.approve_submission, design, spec)
     # Barbados has started its design input and not sent it yet.
-    _step(
-        submissions.start_submission,
-        ssc,
-        actor=u["union.barbados"],
-        organisation_id=o["union_bb"].id,
-        kind=SubmissionKind.design_input,
-    )
+    _start(ssc, u["union.barbados"], o["union_bb"], SubmissionKind.design_input)
 
 
 def _score(evaluation: Evaluation, scorer: User, points: list[int | None], *, submit: bool) -> None:
@@ -744,99 +732,90 @@ def _score(evaluation: Evaluation, scorer: User, points: list[int | None], *, su
         )
         for criterion, point in zip(evaluation.criteria_set.criteria, points, strict=False)
     }
-    _step(
-        evaluations.save_scorecard,
-        card,
-        actor=scorer,
-        expected_version=card.version,
-        answers=answers,
-        submit=submit,
-    )
+    _act(evaluations.save_scorecard, card, scorer, answers=answers, submit=submit)
 
 
-def _evaluations(world: _World, criteria_set, scale, today: date) -> None:
-    u, o = world.users, world.orgs
+def _evaluations(world: _World, criteria_set: CriteriaSet, scale: Scale, today: date) -> None:
+    u = world.users
     spec = u["specialist"]
-    nor, fin, rbsa = world.projects["nor"], world.projects["fin"], world.projects["rbsa"]
-    mid = _step(
-        evaluations.open_evaluation,
-        nor,
-        actor=spec,
-        kind=EvaluationKind.mid_term,
-        title="Mid-term evaluation 2026",
-        criteria_set=criteria_set,
-        scale=scale,
-        deadline=today + timedelta(days=30),
-        evaluator_ids=[u["evaluator"].id],
-        organisation_ids=[o["union_ke"].id, o["employers_ke"].id],
-        ilo_staff_ids=[spec.id],
+
+    def open_evaluation(
+        key: str, kind: EvaluationKind, title: str, days_to_deadline: int, organisations: list[str]
+    ) -> Evaluation:
+        """The specialist opens an evaluation of the project, scored by the demo's evaluator,
+        the organisations named and the specialist."""
+        return _step(
+            evaluations.open_evaluation,
+            world.projects[key],
+            actor=spec,
+            kind=kind,
+            title=title,
+            criteria_set=criteria_set,
+            scale=scale,
+            deadline=today + timedelta(days=days_to_deadline),
+            evaluator_ids=[u["evaluator"].id],
+            organisation_ids=[world.orgs[org].id for org in organisations],
+            ilo_staff_ids=[spec.id],
+        )
+
+    mid = open_evaluation(
+        "nor", EvaluationKind.mid_term, "Mid-term evaluation 2026", 30, ["union_ke", "employers_ke"]
     )
     _score(mid, u["evaluator"], [5, 4, 4, 3, 4, 3, 5, 5, 4, 3], submit=True)
     _score(mid, u["union"], [6, 5, 3, 2, 4, None, 5, 3, 5, 4], submit=True)
     _score(mid, u["employer"], [4, 4, 5, 5], submit=False)
     _score(mid, spec, [5, 5, 4, 4, 4, 4, 5, 4, 4, 3], submit=True)
 
-    final = _step(
-        evaluations.open_evaluation,
-        fin,
-        actor=spec,
-        kind=EvaluationKind.final,
-        title="Final independent evaluation",
-        criteria_set=criteria_set,
-        scale=scale,
-        deadline=today - timedelta(days=20),
-        evaluator_ids=[u["evaluator"].id],
-        organisation_ids=[o["union_zm"].id],
-        ilo_staff_ids=[spec.id],
-    )
+    final = open_evaluation("fin", EvaluationKind.final, "Final independent evaluation", -20, ["union_zm"])
     _score(final, u["evaluator"], [5, 4, 4, 4, 3, 3, 4, 5, 4, 2], submit=True)
     _score(final, u["union.zambia"], [6, 5, 5, 3, 4, 4, 5, 6, 4, 3], submit=True)
     _score(final, spec, [5, 5, 4, 4, 4, 3, 4, 5, 3, 3], submit=True)
-    _step(evaluations.close_evaluation, final, actor=spec, expected_version=final.version)
-    for text, addressed_to, response, status, action, days in [
-        (
-            "Institutionalise the trade policy research network within the regional trade union "
-            "organisation.",
-            "ILO ACTRAV and partner unions",
-            ResponseKind.accepted,
-            ActionStatus.in_progress,
-            "Hand over the network to the regional federation.",
-            120,
-        ),
-        (
-            "Extend the project to two more countries in a second phase.",
-            "ILO",
-            ResponseKind.partially_accepted,
-            ActionStatus.not_started,
-            "Include one more country subject to donor funding.",
-            365,
-        ),
-    ]:
+    _act(evaluations.close_evaluation, final, spec)
+    _recommendations(world, final, today)
+
+    # An evaluation just opened, so that the evaluator has a scorecard still to fill in My tasks
+    # (their scorecard of the mid-term evaluation is submitted already).
+    open_evaluation("rbsa", EvaluationKind.mid_term, "Mid-term review", 45, [])
+
+
+# The closed evaluation's recommendations and the management response to each:
+# (text, addressed to, response, action status, planned action, days until it is due).
+RECOMMENDATIONS = [
+    (
+        "Institutionalise the trade policy research network within the regional trade union organisation.",
+        "ILO ACTRAV and partner unions",
+        ResponseKind.accepted,
+        ActionStatus.in_progress,
+        "Hand over the network to the regional federation.",
+        120,
+    ),
+    (
+        "Extend the project to two more countries in a second phase.",
+        "ILO",
+        ResponseKind.partially_accepted,
+        ActionStatus.not_started,
+        "Include one more country subject to donor funding.",
+        365,
+    ),
+]
+
+
+def _recommendations(world: _World, evaluation: Evaluation, today: date) -> None:
+    """The evaluator's recommendations, each with the specialist's management response."""
+    for text, addressed_to, response, status, action, days in RECOMMENDATIONS:
         recommendation = _step(
-            evaluations.add_recommendation, final, actor=u["evaluator"], text=text, addressed_to=addressed_to
+            evaluations.add_recommendation,
+            evaluation,
+            actor=world.users["evaluator"],
+            text=text,
+            addressed_to=addressed_to,
         )
         _step(
             evaluations.respond_to_recommendation,
             recommendation,
-            actor=spec,
+            actor=world.users["specialist"],
             response=response,
             planned_action=action,
             due_date=today + timedelta(days=days),
             action_status=status,
         )
-
-    # An evaluation just opened, so that the evaluator has a scorecard still to fill in My tasks
-    # (their scorecard of the mid-term evaluation is submitted already).
-    _step(
-        evaluations.open_evaluation,
-        rbsa,
-        actor=spec,
-        kind=EvaluationKind.mid_term,
-        title="Mid-term review",
-        criteria_set=criteria_set,
-        scale=scale,
-        deadline=today + timedelta(days=45),
-        evaluator_ids=[u["evaluator"].id],
-        organisation_ids=[],
-        ilo_staff_ids=[spec.id],
-    )

@@ -101,70 +101,84 @@ def _resubmittable_fields() -> list[tuple[str, str, bool]]:
 
 
 def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(CSRFError)
-    def csrf_error(exc: CSRFError):
-        """Refuse the POST, but give the user's text back when it came from our own page.
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(Exception, _unhandled)
 
-        The view is never called: its form may hold a valid token (the refusal can be about the
-        Referer alone), so calling it would act, commit and send mail while this page says
-        nothing was saved. The text comes back on a page of its own, with a fresh token.
-        """
-        if request.method == "POST" and _same_origin():
-            if not current_user.is_authenticated:
-                from mel_app.submissions.stash import keep_expired_post
 
-                # The session timed out too: keep the text for its author (only stored, never run).
-                kept = keep_expired_post()
-                if kept is not None:
-                    return kept
-            fields = _resubmittable_fields()
-            if fields:
-                return render_template(
-                    "errors/csrf_resubmit.html",
-                    fields=fields,
-                    action=request.full_path.rstrip("?"),
-                    had_files=bool(request.files),
-                ), 400
-        return render_error(
-            400,
-            _(
-                "Your form could not be accepted because its security token is missing or expired. "
-                "Please go back, reload the page and send it again."
-            ),
-        )
+def _csrf_error(exc: CSRFError):
+    """Refuse the POST, but give the user's text back when it came from our own page.
 
-    @app.errorhandler(RequestEntityTooLarge)
-    def too_large(exc: RequestEntityTooLarge):
-        _discard_unread_body()
-        return render_error(413)
+    The view is never called: its form may hold a valid token (the refusal can be about the
+    Referer alone), so calling it would act, commit and send mail while this page says
+    nothing was saved. The text comes back on a page of its own, with a fresh token.
+    """
+    if request.method == "POST" and _same_origin():
+        kept = _text_given_back()
+        if kept is not None:
+            return kept
+    return render_error(
+        400,
+        _(
+            "Your form could not be accepted because its security token is missing or expired. "
+            "Please go back, reload the page and send it again."
+        ),
+    )
 
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
-        code = exc.code or 500
-        if is_api_request():
-            return for_http_exception(exc)
-        if code not in PAGES:
-            return exc
-        return render_error(code)
 
-    @app.errorhandler(DomainError)
-    def domain_error(exc: DomainError):
-        """A service refused the action and the view left the wording to this page."""
-        db.session.rollback()
-        code = exc.http_status if exc.http_status in PAGES else 409
-        return render_error(code, str(exc) or None)
+def _text_given_back():
+    """The page that gives a refused form's text back, or None when there is nothing to give."""
+    if not current_user.is_authenticated:
+        from mel_app.submissions.stash import keep_expired_post
 
-    @app.errorhandler(Exception)
-    def unhandled(exc: Exception):
-        db.session.rollback()
-        app.logger.exception("unhandled error on %s %r", request.method, request.path)
-        if is_api_request():
-            return problem(500)
-        try:
-            return render_error(500)
-        except Exception:  # the layout itself failed: still never show a traceback
-            app.logger.exception("error page failed to render")
-            return "Something went wrong. The error has been logged.", 500, {"Content-Type": "text/plain"}
+        # The session timed out too: keep the text for its author (only stored, never run).
+        kept = keep_expired_post()
+        if kept is not None:
+            return kept
+    fields = _resubmittable_fields()
+    if not fields:
+        return None
+    return render_template(
+        "errors/csrf_resubmit.html",
+        fields=fields,
+        action=request.full_path.rstrip("?"),
+        had_files=bool(request.files),
+    ), 400
+
+
+def _too_large(exc: RequestEntityTooLarge):
+    _discard_unread_body()
+    return render_error(413)
+
+
+def _http_error(exc: HTTPException):
+    code = exc.code or 500
+    if is_api_request():
+        return for_http_exception(exc)
+    if code not in PAGES:
+        return exc
+    return render_error(code)
+
+
+def _domain_error(exc: DomainError):
+    """A service refused the action and the view left the wording to this page."""
+    db.session.rollback()
+    code = exc.http_status if exc.http_status in PAGES else 409
+    return render_error(code, str(exc) or None)
+
+
+def _unhandled(exc: Exception):
+    db.session.rollback()
+    current_app.logger.exception("unhandled error on %s %r", request.method, request.path)
+    if is_api_request():
+        return problem(500)
+    try:
+        return render_error(500)
+    except Exception:  # the layout itself failed: still never show a traceback
+        current_app.logger.exception("error page failed to render")
+        return "Something went wrong. The error has been logged.", 500, {"Content-Type": "text/plain"}
 
 
 # Reading at most this much of a refused upload lets the browser see the 413 page instead of a

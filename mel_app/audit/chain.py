@@ -23,7 +23,9 @@ AUDIT_TABLE = cast(sa.Table, AuditEvent.__table__)
 # so concurrent requests append one after the other and the chain never forks.
 ADVISORY_LOCK_KEY = 0x4D454C_A0D17
 
-HASHED_FIELDS = (
+# Who did what to which thing, when: the columns of an event that the hash and the downloaded
+# trail both begin with.
+EVENT_HEAD = (
     "id",
     "occurred_at",
     "actor_id",
@@ -33,11 +35,8 @@ HASHED_FIELDS = (
     "entity_type",
     "entity_id",
     "project_id",
-    "before",
-    "after",
-    "reason",
-    "prev_hash",
 )
+HASHED_FIELDS = (*EVENT_HEAD, "before", "after", "reason", "prev_hash")
 
 
 def to_json_value(value: Any) -> Any:
@@ -233,69 +232,26 @@ def _peekable(rows: Iterable[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], 
         current = following
 
 
+# What is wrong with the chain: the first bad event's id, the kind of problem, and its description.
+Finding = tuple[int, str, str]
+
+
 def _verify_rows(rows: Iterable[dict[str, Any]], anchors: dict[int, str] | None = None) -> VerifyResult:
     anchors = dict(anchors or {})
     expected_id, count = 1, 0
     # The hashes of the previous two events: an event chained to the one before its predecessor
     # means its predecessor was slipped in.
     prev_hash, prev_prev_hash = GENESIS_HASH, None
-
-    def bad(event_id: int, kind: str, message: str) -> VerifyResult:
-        return VerifyResult(count, prev_hash, event_id, message, kind, expected_id - 1)
-
     for event, following in _peekable(rows):
         event_id = event["id"]
-        if event_id != expected_id:
-            if event_id > expected_id:
-                missing = (
-                    f"event {expected_id}"
-                    if event_id == expected_id + 1
-                    else f"events {expected_id} to {event_id - 1}"
-                )
-                return bad(expected_id, DELETED, f"{missing} deleted: the chain jumps to event {event_id}")
-            return bad(event_id, INSERTED, f"event {event_id} inserted: the chain starts at event 1")
-        if event["prev_hash"] != prev_hash:
-            if following is not None and event["prev_hash"] == following["hash"]:
-                return bad(
-                    event_id,
-                    REORDERED,
-                    f"events {event_id} and {event_id + 1} swapped: event {event_id} was written after "
-                    f"event {event_id + 1}",
-                )
-            if prev_prev_hash is not None and event["prev_hash"] == prev_prev_hash:
-                return bad(
-                    event_id - 1,
-                    INSERTED,
-                    f"event {event_id - 1} inserted: event {event_id} was chained directly to "
-                    f"event {event_id - 2}",
-                )
-            if compute_hash({**event, "id": event_id + 1}) == event["hash"]:
-                return bad(
-                    event_id,
-                    DELETED,
-                    f"event {event_id} deleted: the events after it were renumbered to close the gap",
-                )
-            if compute_hash(event) != event["hash"]:
-                return bad(
-                    event_id, CHANGED, f"event {event_id} changed: its content no longer matches its hash"
-                )
-            if event_id == 1:
-                return bad(1, BROKEN, "event 1 does not start the chain: events before it were removed")
-            return bad(
-                event_id - 1,
-                BROKEN,
-                f"event {event_id} does not follow event {event_id - 1}: event {event_id - 1} was "
-                f"replaced, or events were removed or inserted before event {event_id}",
-            )
-        if compute_hash(event) != event["hash"]:
-            return bad(event_id, CHANGED, f"event {event_id} changed: its content no longer matches its hash")
-        published = anchors.pop(event_id, None)
-        if published is not None and published != event["hash"]:
-            return bad(
-                event_id,
-                ANCHOR,
-                f"event {event_id} differs from the head published earlier: the chain was rewritten",
-            )
+        finding = _misnumbered(event_id, expected_id)
+        if finding is None and event["prev_hash"] != prev_hash:
+            finding = _unlinked(event, following, prev_prev_hash)
+        if finding is None:
+            finding = _altered(event, anchors.pop(event_id, None))
+        if finding is not None:
+            first_bad_id, kind, message = finding
+            return VerifyResult(count, prev_hash, first_bad_id, message, kind, expected_id - 1)
         prev_prev_hash, prev_hash = prev_hash, event["hash"]
         expected_id, count = expected_id + 1, count + 1
     if anchors:
@@ -309,3 +265,66 @@ def _verify_rows(rows: Iterable[dict[str, Any]], anchors: dict[int, str] | None 
             expected_id - 1,
         )
     return VerifyResult(count, prev_hash, head_id=expected_id - 1)
+
+
+def _misnumbered(event_id: int, expected_id: int) -> Finding | None:
+    """Events missing before this one, or this one slipped in before the first."""
+    if event_id == expected_id:
+        return None
+    if event_id > expected_id:
+        missing = (
+            f"event {expected_id}"
+            if event_id == expected_id + 1
+            else f"events {expected_id} to {event_id - 1}"
+        )
+        return expected_id, DELETED, f"{missing} deleted: the chain jumps to event {event_id}"
+    return event_id, INSERTED, f"event {event_id} inserted: the chain starts at event 1"
+
+
+def _unlinked(event: dict[str, Any], following: dict[str, Any] | None, prev_prev_hash: str | None) -> Finding:
+    """Why an event is not chained to the one before it, told from its neighbours' hashes."""
+    event_id = event["id"]
+    if following is not None and event["prev_hash"] == following["hash"]:
+        return (
+            event_id,
+            REORDERED,
+            f"events {event_id} and {event_id + 1} swapped: event {event_id} was written after "
+            f"event {event_id + 1}",
+        )
+    if prev_prev_hash is not None and event["prev_hash"] == prev_prev_hash:
+        return (
+            event_id - 1,
+            INSERTED,
+            f"event {event_id - 1} inserted: event {event_id} was chained directly to event {event_id - 2}",
+        )
+    if compute_hash({**event, "id": event_id + 1}) == event["hash"]:
+        return (
+            event_id,
+            DELETED,
+            f"event {event_id} deleted: the events after it were renumbered to close the gap",
+        )
+    if compute_hash(event) != event["hash"]:
+        return event_id, CHANGED, f"event {event_id} changed: its content no longer matches its hash"
+    if event_id == 1:
+        return 1, BROKEN, "event 1 does not start the chain: events before it were removed"
+    return (
+        event_id - 1,
+        BROKEN,
+        f"event {event_id} does not follow event {event_id - 1}: event {event_id - 1} was "
+        f"replaced, or events were removed or inserted before event {event_id}",
+    )
+
+
+def _altered(event: dict[str, Any], published: str | None) -> Finding | None:
+    """A well-linked event whose content no longer matches its hash, or whose hash is not the
+    one published for it earlier."""
+    event_id = event["id"]
+    if compute_hash(event) != event["hash"]:
+        return event_id, CHANGED, f"event {event_id} changed: its content no longer matches its hash"
+    if published is not None and published != event["hash"]:
+        return (
+            event_id,
+            ANCHOR,
+            f"event {event_id} differs from the head published earlier: the chain was rewritten",
+        )
+    return None

@@ -18,23 +18,7 @@ from mel_app.extensions import db
 from mel_app.kit.cells import csv_safe
 from mel_app.models import AuditEvent, Project
 
-CSV_COLUMNS = (
-    "id",
-    "occurred_at",
-    "actor_id",
-    "actor_name",
-    "remote_addr",
-    "action",
-    "entity_type",
-    "entity_id",
-    "project_id",
-    "project_reference",
-    "reason",
-    "before",
-    "after",
-    "prev_hash",
-    "hash",
-)
+CSV_COLUMNS = (*chain.EVENT_HEAD, "project_reference", "reason", "before", "after", "prev_hash", "hash")
 BATCH = 1000
 
 

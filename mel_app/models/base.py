@@ -96,22 +96,13 @@ class Versioned:
     __version_ignores__: frozenset[str] = frozenset({"created_at", "updated_at"})
 
 
-class OrgGroup(enum.StrEnum):
-    """The constituency of an organisation: every consolidated figure can be broken down by it."""
+# The domain's enumerations. A member's value, the one stored, is its name: StrEnum gives each
+# member listed by name the name in lower case, and these names are all lower case already.
 
-    workers = "workers"
-    employers = "employers"
-    government = "government"
-    ilo = "ilo"
-    donor = "donor"
-    other = "other"
+# The constituency of an organisation: every consolidated figure can be broken down by it.
+OrgGroup = enum.StrEnum("OrgGroup", ["workers", "employers", "government", "ilo", "donor", "other"])
 
-
-class Role(enum.StrEnum):
-    specialist = "specialist"
-    reporter = "reporter"
-    evaluator = "evaluator"
-    observer = "observer"
+Role = enum.StrEnum("Role", ["specialist", "reporter", "evaluator", "observer"])
 
 
 class FundingModality(enum.StrEnum):
@@ -120,35 +111,15 @@ class FundingModality(enum.StrEnum):
     RBTC = "RBTC"
 
 
-class Phase(enum.StrEnum):
-    design = "design"
-    implementation = "implementation"
-    closed = "closed"
+Phase = enum.StrEnum("Phase", ["design", "implementation", "closed"])
 
+ResultType = enum.StrEnum("ResultType", ["impact", "outcome", "output"])
 
-class ResultType(enum.StrEnum):
-    impact = "impact"
-    outcome = "outcome"
-    output = "output"
+Measure = enum.StrEnum("Measure", ["number", "percentage", "yes_no", "qualitative"])
 
-
-class Measure(enum.StrEnum):
-    number = "number"
-    percentage = "percentage"
-    yes_no = "yes_no"
-    qualitative = "qualitative"
-
-
-class Aggregation(enum.StrEnum):
-    """How an indicator's figure for a period is consolidated from the organisations' approved
-    reports. The rules themselves are in `mel_app.figures`."""
-
-    sum = "sum"
-    mean = "mean"
-    responsible = "responsible"
-    all_yes = "all_yes"
-    any_yes = "any_yes"
-    listed = "listed"
+# How an indicator's figure for a period is consolidated from the organisations' approved
+# reports. The rules themselves are in `mel_app.figures`.
+Aggregation = enum.StrEnum("Aggregation", ["sum", "mean", "responsible", "all_yes", "any_yes", "listed"])
 
 
 # What each measure allows, the first being its default: counts of people or things are added up
@@ -163,73 +134,27 @@ AGGREGATIONS: dict[Measure, tuple[Aggregation, ...]] = {
 DEFAULT_AGGREGATION = {measure: methods[0] for measure, methods in AGGREGATIONS.items()}
 
 
-class SubmissionKind(enum.StrEnum):
-    design_input = "design_input"
-    progress_report = "progress_report"
+SubmissionKind = enum.StrEnum("SubmissionKind", ["design_input", "progress_report"])
 
+Status = enum.StrEnum("Status", ["draft", "submitted", "returned", "approved", "withdrawn"])
 
-class Status(enum.StrEnum):
-    draft = "draft"
-    submitted = "submitted"
-    returned = "returned"
-    approved = "approved"
-    withdrawn = "withdrawn"
+DesignItemKind = enum.StrEnum(
+    "DesignItemKind", ["need", "proposed_outcome", "proposed_indicator", "risk", "comment"]
+)
 
+Disposition = enum.StrEnum("Disposition", ["incorporated", "partly", "not_incorporated"])
 
-class DesignItemKind(enum.StrEnum):
-    need = "need"
-    proposed_outcome = "proposed_outcome"
-    proposed_indicator = "proposed_indicator"
-    risk = "risk"
-    comment = "comment"
+Visibility = enum.StrEnum("Visibility", ["shared", "internal"])
 
+EvaluationKind = enum.StrEnum("EvaluationKind", ["mid_term", "final", "internal_review", "self_assessment"])
 
-class Disposition(enum.StrEnum):
-    incorporated = "incorporated"
-    partly = "partly"
-    not_incorporated = "not_incorporated"
+EvaluationStatus = enum.StrEnum("EvaluationStatus", ["open", "closed"])
 
+ScorecardStatus = enum.StrEnum("ScorecardStatus", ["draft", "submitted"])
 
-class Visibility(enum.StrEnum):
-    shared = "shared"
-    internal = "internal"
+ResponseKind = enum.StrEnum("ResponseKind", ["accepted", "partially_accepted", "rejected"])
 
+ActionStatus = enum.StrEnum("ActionStatus", ["not_started", "in_progress", "completed", "cancelled"])
 
-class EvaluationKind(enum.StrEnum):
-    mid_term = "mid_term"
-    final = "final"
-    internal_review = "internal_review"
-    self_assessment = "self_assessment"
-
-
-class EvaluationStatus(enum.StrEnum):
-    open = "open"
-    closed = "closed"
-
-
-class ScorecardStatus(enum.StrEnum):
-    draft = "draft"
-    submitted = "submitted"
-
-
-class ResponseKind(enum.StrEnum):
-    accepted = "accepted"
-    partially_accepted = "partially_accepted"
-    rejected = "rejected"
-
-
-class ActionStatus(enum.StrEnum):
-    not_started = "not_started"
-    in_progress = "in_progress"
-    completed = "completed"
-    cancelled = "cancelled"
-
-
-class ScorerGroup(enum.StrEnum):
-    """Whose view a scorecard gives: the constituencies, ILO staff, or an independent evaluator."""
-
-    workers = "workers"
-    employers = "employers"
-    government = "government"
-    ilo = "ilo"
-    independent = "independent"
+# Whose view a scorecard gives: the constituencies, ILO staff, or an independent evaluator.
+ScorerGroup = enum.StrEnum("ScorerGroup", ["workers", "employers", "government", "ilo", "independent"])

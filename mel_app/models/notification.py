@@ -11,36 +11,30 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from mel_app.models.base import Base, str_enum, utcnow
 from mel_app.models.user import User
 
+NotificationKind = enum.StrEnum(
+    "NotificationKind",
+    [
+        "submission_submitted",
+        "submission_returned",
+        "submission_approved",
+        "submission_reopened",
+        "comment_shared",
+        "design_responses",
+        "scorecard_invited",
+        "scorecard_reopened",
+        "evaluation_closed",
+        "recommendation_added",
+        "recommendation_addressed",
+        "response_due",
+        "report_due",
+        "scorecard_due",
+        "review_digest",
+    ],
+)
 
-class NotificationKind(enum.StrEnum):
-    submission_submitted = "submission_submitted"
-    submission_returned = "submission_returned"
-    submission_approved = "submission_approved"
-    submission_reopened = "submission_reopened"
-    comment_shared = "comment_shared"
-    design_responses = "design_responses"
-    scorecard_invited = "scorecard_invited"
-    scorecard_reopened = "scorecard_reopened"
-    evaluation_closed = "evaluation_closed"
-    recommendation_added = "recommendation_added"
-    recommendation_addressed = "recommendation_addressed"
-    response_due = "response_due"
-    report_due = "report_due"
-    scorecard_due = "scorecard_due"
-    review_digest = "review_digest"
+DeliveryMode = enum.StrEnum("DeliveryMode", ["immediate", "digest", "off"])
 
-
-class DeliveryMode(enum.StrEnum):
-    immediate = "immediate"
-    digest = "digest"
-    off = "off"
-
-
-class OutboxStatus(enum.StrEnum):
-    queued = "queued"
-    sending = "sending"
-    sent = "sent"
-    failed = "failed"
+OutboxStatus = enum.StrEnum("OutboxStatus", ["queued", "sending", "sent", "failed"])
 
 
 class Notification(Base):

@@ -129,84 +129,111 @@ def _sub_link(sub: Submission) -> str:
     return path_for("submissions.detail", sub_id=sub.id)
 
 
-def submission_transition(sub: Submission, action: str, *, actor: User, reason: str | None) -> None:
-    """Called by the submissions service for every transition, whatever the path to it."""
-    shared = (reason or "").strip()  # the reviewer's reason is the shared comment of the service
-    key = f"submission:{sub.id}:{action}:v{sub.version}"
-
-    def may_see(user: User) -> bool:
-        return permissions.can_view_submission(user, sub)
-
-    if action == "submit":
-
-        def build_submitted(user: User) -> Content:
-            return Content(
-                subject=_("Submitted for review: %(what)s", what=_what(sub)),
-                paragraphs=[
-                    _(
-                        "%(who)s submitted %(what)s. It awaits your review.",
-                        who=actor.display_name,
-                        what=_what(sub),
-                    )
-                ],
-                link_path=_sub_link(sub),
-                action=_("Review it"),
-            )
-
-        notify(
-            NotificationKind.submission_submitted,
-            event_key=key,
-            recipients=specialists(sub.project_id),
-            actor=actor,
-            subject=("submission", sub.id),
-            may_see=lambda u: may_see(u) and permissions.has_role(u, sub.project_id, Role.specialist),
-            build=build_submitted,
-        )
-        return
-    kinds = {
-        "return": NotificationKind.submission_returned,
-        "approve": NotificationKind.submission_approved,
-        "reopen": NotificationKind.submission_reopened,
+def _texts(kind: NotificationKind, what: str, who: str) -> tuple[str, str, str]:
+    """The subject, the line of news and the link's action of a message about a submission, in
+    the current language."""
+    subjects = {
+        NotificationKind.submission_submitted: _("Submitted for review: %(what)s", what=what),
+        NotificationKind.submission_returned: _("Returned for changes: %(what)s", what=what),
+        NotificationKind.submission_approved: _("Approved: %(what)s", what=what),
+        NotificationKind.submission_reopened: _("Reopened for revision: %(what)s", what=what),
+        NotificationKind.comment_shared: _("New comment on %(what)s", what=what),
+        NotificationKind.design_responses: _("The ILO responded to %(what)s", what=what),
     }
-    if action not in kinds:
-        return  # a withdrawal tells nobody: the organisation did it itself
+    lines = {
+        NotificationKind.submission_submitted: _(
+            "%(who)s submitted %(what)s. It awaits your review.", who=who, what=what
+        ),
+        NotificationKind.submission_returned: _(
+            "%(who)s returned %(what)s. Their comment says what needs to change.", who=who, what=what
+        ),
+        NotificationKind.submission_approved: _("%(who)s approved %(what)s.", who=who, what=what),
+        NotificationKind.submission_reopened: _(
+            "%(who)s reopened %(what)s so that it can be revised.", who=who, what=what
+        ),
+        NotificationKind.comment_shared: _("%(who)s commented on %(what)s.", who=who, what=what),
+        NotificationKind.design_responses: _(
+            "%(who)s recorded the ILO's responses to %(what)s.", who=who, what=what
+        ),
+    }
+    actions = {
+        NotificationKind.submission_submitted: _("Review it"),
+        NotificationKind.submission_returned: _("Revise it"),
+        NotificationKind.submission_approved: _("Open it"),
+        NotificationKind.submission_reopened: _("Revise it"),
+        NotificationKind.comment_shared: _("Read it and reply"),
+        NotificationKind.design_responses: _("Read the responses"),
+    }
+    return subjects[kind], lines[kind], actions[kind]
 
-    def build_decision(user: User) -> Content:
-        subjects = {
-            "return": _("Returned for changes: %(what)s", what=_what(sub)),
-            "approve": _("Approved: %(what)s", what=_what(sub)),
-            "reopen": _("Reopened for revision: %(what)s", what=_what(sub)),
-        }
-        lines = {
-            "return": _(
-                "%(who)s returned %(what)s. Their comment says what needs to change.",
-                who=actor.display_name,
-                what=_what(sub),
-            ),
-            "approve": _("%(who)s approved %(what)s.", who=actor.display_name, what=_what(sub)),
-            "reopen": _(
-                "%(who)s reopened %(what)s so that it can be revised.",
-                who=actor.display_name,
-                what=_what(sub),
-            ),
-        }
+
+def _tell_about(
+    sub: Submission,
+    kind: NotificationKind,
+    *,
+    event_key: str,
+    actor: User,
+    recipients: Iterable[User],
+    may_see: Callable[[User], bool],
+    quote: str = "",
+) -> None:
+    """One line of news about the submission (its `_texts`), perhaps a quote, and the link to it."""
+
+    def build(user: User) -> Content:
+        subject, line, action = _texts(kind, _what(sub), actor.display_name)
         return Content(
-            subject=subjects[action],
-            paragraphs=[lines[action]],
-            quote=shared,
-            link_path=_sub_link(sub),
-            action=_("Open it") if action == "approve" else _("Revise it"),
+            subject=subject, paragraphs=[line], quote=quote, link_path=_sub_link(sub), action=action
         )
 
     notify(
-        kinds[action],
-        event_key=key,
-        recipients=reporters(sub.project_id, sub.organisation_id),
+        kind,
+        event_key=event_key,
+        recipients=recipients,
         actor=actor,
         subject=("submission", sub.id),
-        may_see=lambda u: may_see(u) and permissions.is_submission_reporter(u, sub),
-        build=build_decision,
+        may_see=may_see,
+        build=build,
     )
+
+
+_DECISION_KINDS = {
+    "return": NotificationKind.submission_returned,
+    "approve": NotificationKind.submission_approved,
+    "reopen": NotificationKind.submission_reopened,
+}
+
+
+def submission_transition(sub: Submission, action: str, *, actor: User, reason: str | None) -> None:
+    """Called by the submissions service for every transition, whatever the path to it."""
+    key = f"submission:{sub.id}:{action}:v{sub.version}"
+    if action == "submit":
+        # The project's specialists, who review it.
+        _tell_about(
+            sub,
+            NotificationKind.submission_submitted,
+            event_key=key,
+            actor=actor,
+            recipients=specialists(sub.project_id),
+            may_see=lambda u: (
+                permissions.can_view_submission(u, sub)
+                and permissions.has_role(u, sub.project_id, Role.specialist)
+            ),
+        )
+    elif action in _DECISION_KINDS:
+        # The reporters of the organisation, told of the decision with the reviewer's reason,
+        # which is the shared comment of the service.
+        _tell_about(
+            sub,
+            _DECISION_KINDS[action],
+            event_key=key,
+            actor=actor,
+            recipients=reporters(sub.project_id, sub.organisation_id),
+            may_see=lambda u: (
+                permissions.can_view_submission(u, sub) and permissions.is_submission_reporter(u, sub)
+            ),
+            quote=(reason or "").strip(),
+        )
+    # A withdrawal tells nobody: the organisation did it itself.
 
 
 def comment_added(comment: Any, *, actor: User) -> None:
@@ -223,51 +250,25 @@ def comment_added(comment: Any, *, actor: User) -> None:
     else:
         recipients = reporters(sub.project_id, sub.organisation_id)
         side = lambda u: permissions.is_submission_reporter(u, sub)  # noqa: E731
-    body = comment.body
-
-    def build(user: User) -> Content:
-        return Content(
-            subject=_("New comment on %(what)s", what=_what(sub)),
-            paragraphs=[_("%(who)s commented on %(what)s.", who=actor.display_name, what=_what(sub))],
-            quote=body,
-            link_path=_sub_link(sub),
-            action=_("Read it and reply"),
-        )
-
-    notify(
+    _tell_about(
+        sub,
         NotificationKind.comment_shared,
         event_key=f"comment:{comment.id}",
-        recipients=recipients,
         actor=actor,
-        subject=("submission", sub.id),
+        recipients=recipients,
         may_see=lambda u: side(u) and permissions.can_see_comments(u, sub),
-        build=build,
+        quote=comment.body,
     )
 
 
 def design_responses(sub: Submission, *, actor: User) -> None:
-    def build(user: User) -> Content:
-        return Content(
-            subject=_("The ILO responded to %(what)s", what=_what(sub)),
-            paragraphs=[
-                _(
-                    "%(who)s recorded the ILO's responses to %(what)s.",
-                    who=actor.display_name,
-                    what=_what(sub),
-                )
-            ],
-            link_path=_sub_link(sub),
-            action=_("Read the responses"),
-        )
-
-    notify(
+    _tell_about(
+        sub,
         NotificationKind.design_responses,
         event_key=f"responses:{sub.id}:v{sub.version}",
-        recipients=reporters(sub.project_id, sub.organisation_id),
         actor=actor,
-        subject=("submission", sub.id),
+        recipients=reporters(sub.project_id, sub.organisation_id),
         may_see=lambda u: permissions.is_submission_reporter(u, sub),
-        build=build,
     )
 
 
@@ -276,6 +277,21 @@ def design_responses(sub: Submission, *, actor: User) -> None:
 
 def _card_link(evaluation: Evaluation) -> str:
     return path_for("evaluations.scorecard", evaluation_id=evaluation.id)
+
+
+def tell_scorer(
+    kind: NotificationKind, card: Scorecard, event_key: str, actor: User | None, build: Builder
+) -> list[User]:
+    """The scorecard's scorer, as long as they may still fill it in."""
+    return notify(
+        kind,
+        event_key=event_key,
+        recipients=[card.scorer],
+        actor=actor,
+        subject=("scorecard", card.id),
+        may_see=lambda u: permissions.can_score(u, card),
+        build=build,
+    )
 
 
 def scorers_invited(evaluation: Evaluation, cards: list[Scorecard], *, actor: User) -> None:
@@ -305,15 +321,7 @@ def scorers_invited(evaluation: Evaluation, cards: list[Scorecard], *, actor: Us
                 action=_("Fill in your scorecard"),
             )
 
-        notify(
-            NotificationKind.scorecard_invited,
-            event_key=f"scorecard:{card.id}:invite",
-            recipients=[card.scorer],
-            actor=actor,
-            subject=("scorecard", card.id),
-            may_see=lambda u, card=card: permissions.can_score(u, card),
-            build=build,
-        )
+        tell_scorer(NotificationKind.scorecard_invited, card, f"scorecard:{card.id}:invite", actor, build)
 
 
 def scorecard_reopened(card: Scorecard, *, actor: User, reason: str) -> None:
@@ -330,15 +338,8 @@ def scorecard_reopened(card: Scorecard, *, actor: User, reason: str) -> None:
             action=_("Open your scorecard"),
         )
 
-    notify(
-        NotificationKind.scorecard_reopened,
-        event_key=f"scorecard:{card.id}:reopen:v{card.version}",
-        recipients=[card.scorer],
-        actor=actor,
-        subject=("scorecard", card.id),
-        may_see=lambda u: permissions.can_score(u, card),
-        build=build,
-    )
+    key = f"scorecard:{card.id}:reopen:v{card.version}"
+    tell_scorer(NotificationKind.scorecard_reopened, card, key, actor, build)
 
 
 def evaluation_closed(evaluation: Evaluation, *, actor: User) -> None:

@@ -42,7 +42,7 @@ from mel_app.models import (
 )
 from mel_app.notifications import compose
 from mel_app.notifications.compose import Content, path_for
-from mel_app.notifications.events import notify, reporters, specialists
+from mel_app.notifications.events import Builder, notify, reporters, specialists, tell_scorer
 
 CHUNK = 500  # reminders written per transaction: memory stays flat however large the portfolio
 
@@ -232,17 +232,8 @@ def scorecard_reminders(today: date) -> int:
                 action=_("Fill in your scorecard"),
             )
 
-        told += len(
-            notify(
-                NotificationKind.scorecard_due,
-                event_key=f"scorecard-due:{card.id}:{evaluation.deadline.isoformat()}",
-                recipients=[card.scorer],
-                actor=None,
-                subject=("scorecard", card.id),
-                may_see=lambda u, card=card: permissions.can_score(u, card),
-                build=build,
-            )
-        )
+        key = f"scorecard-due:{card.id}:{evaluation.deadline.isoformat()}"
+        told += len(tell_scorer(NotificationKind.scorecard_due, card, key, None, build))
     db.session.commit()
     return told
 
@@ -256,58 +247,16 @@ def response_reminders(today: date) -> int:
     """A planned action of a management response: 7 days before its due date, then weekly while
     overdue, to those responsible for it (the project's specialists, and the reporters of the
     partner organisation the recommendation is addressed to), until it is completed."""
-    recommendations = db.session.scalars(
-        sa.select(Recommendation)
-        .where(
-            Recommendation.due_date.is_not(None),
-            Recommendation.response.is_not(None),
-            Recommendation.action_status.not_in([ActionStatus.completed, ActionStatus.cancelled]),
-            sa.or_(
-                Recommendation.due_date == today + timedelta(days=RESPONSE_REMINDER_DAYS),
-                Recommendation.due_date < today,
-            ),
-        )
-        .order_by(Recommendation.id)
-    ).all()
     told = 0
-    for rec in recommendations:
+    for rec in _actions_due(today):
         days = (rec.due_date - today).days
         if days < 0 and -days % 7 != 1:
             continue  # overdue: the day after, then weekly
-        evaluation = rec.evaluation
-
-        def build(
-            user: User, rec: Recommendation = rec, days: int = days, evaluation: Evaluation = evaluation
-        ) -> Content:
-            subject = (
-                _(
-                    "Planned action due on %(date)s: “%(title)s”",
-                    date=format_date(rec.due_date, "long"),
-                    title=evaluation.title,
-                )
-                if days > 0
-                else _("Planned action overdue: “%(title)s”", title=evaluation.title)
-            )
-            if permissions.can_respond_to_recommendation(user, rec):
-                link = path_for("evaluations.consolidated", evaluation_id=evaluation.id)
-                action = _("Update the management response")
-            else:  # a reporter of the organisation it is addressed to
-                link = path_for("evaluations.detail", evaluation_id=evaluation.id, _anchor="recommendations")
-                action = _("Read the recommendation")
-            return Content(
-                subject=subject, paragraphs=[rec.planned_action or rec.text], link_path=link, action=action
-            )
-
-        # Those who respond (the project's specialists), and the reporters of the partner
-        # organisation it is addressed to, once they may read the results.
-        recipients = specialists(evaluation.project_id)
-        if rec.addressed_organisation_id is not None:
-            recipients += reporters(evaluation.project_id, rec.addressed_organisation_id)
         told += len(
             notify(
                 NotificationKind.response_due,
                 event_key=f"response-due:{rec.id}:{rec.due_date.isoformat()}:{days}",
-                recipients=recipients,
+                recipients=_responsible_for(rec),
                 actor=None,
                 subject=("recommendation", rec.id),
                 may_see=lambda u, rec=rec: (
@@ -317,11 +266,66 @@ def response_reminders(today: date) -> int:
                         and permissions.can_view_results(u, rec.evaluation)
                     )
                 ),
-                build=build,
+                build=_action_due_builder(rec, days),
             )
         )
     db.session.commit()
     return told
+
+
+def _actions_due(today: date) -> list[Recommendation]:
+    """The planned actions not completed nor cancelled that are due in a week or overdue."""
+    return list(
+        db.session.scalars(
+            sa.select(Recommendation)
+            .where(
+                Recommendation.due_date.is_not(None),
+                Recommendation.response.is_not(None),
+                Recommendation.action_status.not_in([ActionStatus.completed, ActionStatus.cancelled]),
+                sa.or_(
+                    Recommendation.due_date == today + timedelta(days=RESPONSE_REMINDER_DAYS),
+                    Recommendation.due_date < today,
+                ),
+            )
+            .order_by(Recommendation.id)
+        )
+    )
+
+
+def _responsible_for(rec: Recommendation) -> list[User]:
+    """Those who respond (the project's specialists), and the reporters of the partner
+    organisation it is addressed to, who are told once they may read the results."""
+    project_id = rec.evaluation.project_id
+    recipients = specialists(project_id)
+    if rec.addressed_organisation_id is not None:
+        recipients += reporters(project_id, rec.addressed_organisation_id)
+    return recipients
+
+
+def _action_due_builder(rec: Recommendation, days: int) -> Builder:
+    evaluation = rec.evaluation
+
+    def build(user: User) -> Content:
+        subject = (
+            _(
+                "Planned action due on %(date)s: “%(title)s”",
+                date=format_date(rec.due_date, "long"),
+                title=evaluation.title,
+            )
+            if days > 0
+            else _("Planned action overdue: “%(title)s”", title=evaluation.title)
+        )
+        if permissions.can_respond_to_recommendation(user, rec):
+            link = path_for("evaluations.consolidated", evaluation_id=evaluation.id)
+            action = _("Update the management response")
+        else:  # a reporter of the organisation it is addressed to
+            link = path_for("evaluations.detail", evaluation_id=evaluation.id, _anchor="recommendations")
+            action = _("Read the recommendation")
+        return Content(
+            subject=subject, paragraphs=[rec.planned_action or rec.text], link_path=link, action=action
+        )
+
+    return build
 
 
 # --- the specialists' weekly summary ---------------------------------------------------------------
