@@ -5,38 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import (
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from mel_app import confirmation, locking
 from mel_app.integers import arg_int
 from mel_app.kit.web import ConfirmForm, choices, get_or_404, project_or_404, saving
-from mel_app.models import (
-    Indicator,
-    Project,
-    Result,
-    ResultType,
-)
-from mel_app.permissions import (
-    can_edit_framework,
-)
+from mel_app.models import Indicator, Project, Result, ResultType
+from mel_app.permissions import can_edit_framework
 from mel_app.projects import framework as fw
 from mel_app.projects import services
 from mel_app.projects.blueprint import bp
-from mel_app.projects.forms import (
-    RESULT_TYPE_LABELS,
-    ChangeForm,
-    IndicatorForm,
-    ResultForm,
-)
+from mel_app.projects.forms import RESULT_TYPE_LABELS, ChangeForm, IndicatorForm, ResultForm
 
 CHANGE_ACTIONS = ("up", "down", "archive", "restore", "delete")
 

@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-from flask import (
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from mel_app import locking
 from mel_app.kit.web import ConfirmForm, get_or_404, project_or_404, saving
-from mel_app.models import (
-    Project,
-    ReportingPeriod,
-)
-from mel_app.permissions import (
-    can_manage_periods,
-)
+from mel_app.models import Project, ReportingPeriod
+from mel_app.permissions import can_manage_periods
 from mel_app.projects import periods as periods_mod
 from mel_app.projects import services
 from mel_app.projects.blueprint import bp
-from mel_app.projects.forms import (
-    FREQUENCY_LABELS,
-    GeneratePeriodsForm,
-    PeriodForm,
-)
+from mel_app.projects.forms import FREQUENCY_LABELS, GeneratePeriodsForm, PeriodForm
 
 # --- reporting periods -------------------------------------------------------------------------
 

@@ -5,34 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import (
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from mel_app import audit
 from mel_app.extensions import db
 from mel_app.kit.web import CSV, XLSX, download, project_or_404, saving
-from mel_app.models import (
-    Project,
-)
-from mel_app.permissions import (
-    can_edit_framework,
-)
+from mel_app.models import Project
+from mel_app.permissions import can_edit_framework
 from mel_app.projects import framework as fw
 from mel_app.projects import import_export as ie
 from mel_app.projects import services
 from mel_app.projects.blueprint import bp
-from mel_app.projects.forms import (
-    ConfirmImportForm,
-    ImportForm,
-)
+from mel_app.projects.forms import ConfirmImportForm, ImportForm
 
 # --- spreadsheets ------------------------------------------------------------------------------
 

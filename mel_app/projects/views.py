@@ -5,32 +5,13 @@ spreadsheet_views.py and period_views.py, on the same blueprint (blueprint.py)."
 
 from __future__ import annotations
 
-from flask import (
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from mel_app import locking
-from mel_app.kit.web import (
-    ConfirmForm,
-    choices,
-    get_or_404,
-    paginate,
-    project_or_404,
-    saving,
-)
-from mel_app.models import (
-    Organisation,
-    Partner,
-    Phase,
-    Project,
-)
+from mel_app.kit.web import ConfirmForm, choices, get_or_404, paginate, project_or_404, saving
+from mel_app.models import Organisation, Partner, Phase, Project
 from mel_app.permissions import (
     can_create_project,
     can_edit_project,
@@ -43,12 +24,7 @@ from mel_app.projects import charts, services
 from mel_app.projects import framework as fw
 from mel_app.projects.blueprint import bp
 from mel_app.projects.countries import COUNTRY_CODES, country_choices
-from mel_app.projects.forms import (
-    PHASE_LABELS,
-    PartnerForm,
-    ProjectFilterForm,
-    ProjectForm,
-)
+from mel_app.projects.forms import PHASE_LABELS, PartnerForm, ProjectFilterForm, ProjectForm
 from mel_app.projects.labels import cell_labels, figure_basis, group_labels, no_share_labels
 
 # --- list and portfolio ------------------------------------------------------------------------
