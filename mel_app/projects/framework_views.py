@@ -26,13 +26,11 @@ CHANGE_ACTIONS = ("up", "down", "archive", "restore", "delete")
 
 
 def _framework_page(project: Project, status: int = 200):
-    nodes = services.walk(services.framework_tree(project, include_archived=True))
-    with_values = fw.indicator_ids_with_values(project)
     return render_template(
         "projects/framework.html",
         project=project,
-        nodes=nodes,
-        with_values=with_values,
+        nodes=services.walk(services.framework_tree(project, include_archived=True)),
+        with_values=fw.indicator_ids_with_values(project),
         action_form=ChangeForm(),
         approve_form=ConfirmForm(),
         display_value=fw.display_value,
