@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, SelectMultipleField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+from wtforms import SelectField, SelectMultipleField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from mel_app.auth.forms import current_password_field, new_password_fields
 from mel_app.dates import valid_zone
 from mel_app.kit.web import choices
 
@@ -34,21 +35,8 @@ class ProfileForm(FlaskForm):
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField(
-        _l("Current password"),
-        validators=[DataRequired(), Length(max=1024)],
-        render_kw={"autocomplete": "current-password"},
-    )
-    password = PasswordField(
-        _l("New password"),
-        validators=[DataRequired(), Length(max=1024)],
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        _l("Repeat the new password"),
-        validators=[DataRequired(), EqualTo("password", message=_l("The two passwords are not the same."))],
-        render_kw={"autocomplete": "new-password"},
-    )
+    current_password = current_password_field(_l("Current password"))
+    password, confirm = new_password_fields()
     submit = SubmitField(_l("Change the password"))
 
 
@@ -65,10 +53,8 @@ class ConfirmIdentityForm(FlaskForm):
     """Before a change to the second factor: the password, or a current code from the app."""
 
     # "password" in the name keeps it out of the page that resends a refused form.
-    password_or_code = PasswordField(
-        _l("Your password, or a 6-digit code from your authenticator app"),
-        validators=[DataRequired(), Length(max=1024)],
-        render_kw={"autocomplete": "current-password"},
+    password_or_code = current_password_field(
+        _l("Your password, or a 6-digit code from your authenticator app")
     )
 
 

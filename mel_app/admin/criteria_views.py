@@ -4,6 +4,9 @@ They sit on the administrators' blueprint, under its deny-by-default guard."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -18,12 +21,35 @@ from mel_app.kit.web import ConfirmForm, get_or_404, paginate, saving
 from mel_app.models import CriteriaSet, Evaluation, Scale
 from mel_app.permissions import can_manage_criteria, require
 
+T = TypeVar("T")
+
 BLANK_CRITERION_ROWS = 3
 
 
 def _require_admin() -> None:
     # "Forbidden", as every other administrators' page says to those who are not one.
     require(can_manage_criteria(current_user), visible=True)
+
+
+def _confirmed(model: type[T], ident: int) -> T:
+    """The criteria set or scale a button (copy, make default) acts on. Without the button's
+    token: "Forbidden", as for anyone who is not an administrator."""
+    _require_admin()
+    row = get_or_404(model, ident)
+    if not ConfirmForm().validate_on_submit():
+        require(False, visible=True)
+    return row
+
+
+def _copy(copier: Callable[..., T], source: T) -> T:
+    with saving(_("Copied. You can now change the copy.")):
+        return copier(source, actor=current_user)
+
+
+def _make_default(row: CriteriaSet | Scale, list_endpoint: str):
+    with saving(_("“%(name)s” is now proposed first for new evaluations.", name=row.name)):
+        services.make_default(row, actor=current_user)
+    return redirect(url_for(list_endpoint))
 
 
 # --- criteria sets --------------------------------------------------------------------------------
@@ -139,24 +165,13 @@ def edit_criteria_set(set_id: int):
 
 @bp.post("/criteria-sets/<int:set_id>/copy")
 def copy_criteria_set(set_id: int):
-    _require_admin()
-    source = get_or_404(CriteriaSet, set_id)
-    if not ConfirmForm().validate_on_submit():
-        require(False, visible=True)
-    with saving(_("Copied. You can now change the copy.")):
-        copy = services.copy_criteria_set(source, actor=current_user)
+    copy = _copy(services.copy_criteria_set, _confirmed(CriteriaSet, set_id))
     return redirect(url_for("admin.edit_criteria_set", set_id=copy.id))
 
 
 @bp.post("/criteria-sets/<int:set_id>/default")
 def default_criteria_set(set_id: int):
-    _require_admin()
-    criteria_set = get_or_404(CriteriaSet, set_id)
-    if not ConfirmForm().validate_on_submit():
-        require(False, visible=True)
-    with saving(_("“%(name)s” is now proposed first for new evaluations.", name=criteria_set.name)):
-        services.make_default(criteria_set, actor=current_user)
-    return redirect(url_for("admin.criteria_sets"))
+    return _make_default(_confirmed(CriteriaSet, set_id), "admin.criteria_sets")
 
 
 # --- scales --------------------------------------------------------------------------------------
@@ -241,21 +256,10 @@ def edit_scale(scale_id: int):
 
 @bp.post("/scales/<int:scale_id>/copy")
 def copy_scale(scale_id: int):
-    _require_admin()
-    source = get_or_404(Scale, scale_id)
-    if not ConfirmForm().validate_on_submit():
-        require(False, visible=True)
-    with saving(_("Copied. You can now change the copy.")):
-        copy = services.copy_scale(source, actor=current_user)
+    copy = _copy(services.copy_scale, _confirmed(Scale, scale_id))
     return redirect(url_for("admin.edit_scale", scale_id=copy.id))
 
 
 @bp.post("/scales/<int:scale_id>/default")
 def default_scale(scale_id: int):
-    _require_admin()
-    scale = get_or_404(Scale, scale_id)
-    if not ConfirmForm().validate_on_submit():
-        require(False, visible=True)
-    with saving(_("“%(name)s” is now proposed first for new evaluations.", name=scale.name)):
-        services.make_default(scale, actor=current_user)
-    return redirect(url_for("admin.scales"))
+    return _make_default(_confirmed(Scale, scale_id), "admin.scales")

@@ -126,12 +126,11 @@ def _user_page(
         form = EditUserForm(formdata=None, obj=user)
         form.version.set(user.version)
     form.organisation_id.choices = _organisation_choices(blank=_("(none)"))
-    memberships = services.user_memberships(user)
     return render_template(
         "admin/user.html",
         user=user,
         form=form,
-        memberships=memberships,
+        memberships=services.user_memberships(user),
         sessions=active_sessions(user.id),
         pending=is_pending(user),
         deactivate_form=DeactivateForm(formdata=None),

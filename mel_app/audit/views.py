@@ -152,6 +152,18 @@ def _project_choices() -> list[tuple[int, str]]:
     return choices
 
 
+def _filter_values(form: TrailFilterForm) -> dict[str, str]:
+    """Each filter as the user wrote it (a refused value stays as typed, to correct)."""
+    values = {}
+    for name in FILTER_FIELDS:
+        data = form[name].data
+        if form[name].raw_data:
+            values[name] = form[name].raw_data[0]
+        else:
+            values[name] = "" if data is None else getattr(data, "isoformat", lambda d=data: str(d))()
+    return values
+
+
 def _render_trail(
     form: TrailFilterForm, status: int = 200, download_form: TrailDownloadForm | None = None
 ) -> tuple[str, int]:
@@ -170,24 +182,14 @@ def _render_trail(
             project_ids=None if is_admin(current_user) else [pid for pid, _ref in _project_choices()],
         )
         entries = history.present(page.events, show_addresses=can_see_remote_addresses(current_user))
-    if download_form is None:
-        download_form = TrailDownloadForm(formdata=None)
-    args = {k: v for k, v in request.args.items() if k not in ("before", "after")}
-    filter_values = {}
-    for name in FILTER_FIELDS:
-        data = form[name].data
-        if form[name].raw_data:
-            filter_values[name] = form[name].raw_data[0]
-        else:
-            filter_values[name] = "" if data is None else getattr(data, "isoformat", lambda d=data: str(d))()
     return render_template(
         "audit/trail.html",
         form=form,
-        download_form=download_form,
+        download_form=download_form or TrailDownloadForm(formdata=None),
         page=page,
         entries=entries,
-        args=args,
-        filter_values=filter_values,
+        args={k: v for k, v in request.args.items() if k not in ("before", "after")},
+        filter_values=_filter_values(form),
         show_addresses=can_see_remote_addresses(current_user),
     ), (200 if valid else 400)
 

@@ -6,6 +6,14 @@ from wtforms import EmailField, HiddenField, PasswordField, StringField, SubmitF
 from wtforms.validators import DataRequired, EqualTo, Length
 
 
+def current_password_field(label: str) -> PasswordField:
+    """A field for the password the user has now (password managers offer it), or another secret
+    typed in its place."""
+    return PasswordField(
+        label, validators=[DataRequired(), Length(max=1024)], render_kw={"autocomplete": "current-password"}
+    )
+
+
 class LoginForm(FlaskForm):
     # A text field with the email keyboard rather than type=email: HTML_CodeSniffer (pa11y) accepts
     # autocomplete="username", which password managers look for, on text fields only.
@@ -20,11 +28,7 @@ class LoginForm(FlaskForm):
             "autofocus": True,
         },
     )
-    password = PasswordField(
-        _l("Password"),
-        validators=[DataRequired(), Length(max=1024)],
-        render_kw={"autocomplete": "current-password"},
-    )
+    password = current_password_field(_l("Password"))
     next = HiddenField()
     # Filled by static/js/time-zone.js with the browser's zone: the default of a user who has
     # not chosen one (mel_app.account.services.adopt_browser_zone).
@@ -32,7 +36,8 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Sign in"))
 
 
-def _new_password_fields():
+def new_password_fields() -> tuple[PasswordField, PasswordField]:
+    """A new password, and the same again to catch a typing mistake."""
     password = PasswordField(
         _l("New password"),
         validators=[DataRequired(), Length(max=1024)],
@@ -62,7 +67,7 @@ class PasswordResetRequestForm(FlaskForm):
 
 
 class NewPasswordForm(FlaskForm):
-    password, confirm = _new_password_fields()
+    password, confirm = new_password_fields()
     submit = SubmitField(_l("Save the new password"))
 
 
@@ -72,7 +77,7 @@ class AcceptInvitationForm(FlaskForm):
         validators=[DataRequired(), Length(max=200)],
         render_kw={"autocomplete": "name"},
     )
-    password, confirm = _new_password_fields()
+    password, confirm = new_password_fields()
     browser_time_zone = HiddenField(render_kw={"data-browser-time-zone": ""})
     submit = SubmitField(_l("Accept and sign in"))
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -26,6 +29,7 @@ from mel_app.auth.sessions import revoke_session, start_session
 from mel_app.auth.tokens import Purpose, TokenError, TokenProblem
 from mel_app.auth.two_factor import CodeRejected
 from mel_app.kit.web import ConfirmForm, saving
+from mel_app.models import User
 from mel_app.permissions import asks_second_factor, must_enrol_two_factor
 from mel_app.urls import safe_next
 
@@ -185,6 +189,24 @@ def _referrer_to_this_site_only(response):
     return response
 
 
+def _from_link(purpose: Purpose) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A page reached through a link from an email: the view gets the token and the link's user;
+    a link that is unknown, used or expired gets the page that says so instead."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def linked(token: str) -> Any:
+            try:
+                user = services.link_user(token, purpose)
+            except TokenError as exc:
+                return _link_problem_page(exc.problem, purpose)
+            return view(token, user)
+
+        return linked
+
+    return decorate
+
+
 def _link_problem_page(problem: TokenProblem, purpose: Purpose):
     messages = {
         TokenProblem.unknown: _(
@@ -237,11 +259,8 @@ def request_reset():
 
 @bp.route("/auth/reset/<token>", methods=["GET", "POST"])
 @public
-def reset_password(token: str):
-    try:
-        user = services.link_user(token, Purpose.password_reset)
-    except TokenError as exc:
-        return _link_problem_page(exc.problem, Purpose.password_reset)
+@_from_link(Purpose.password_reset)
+def reset_password(token: str, user: User):
     form = NewPasswordForm()
     if form.validate_on_submit():
         with saving(
@@ -264,11 +283,8 @@ def reset_password(token: str):
 
 @bp.route("/auth/invitation/<token>", methods=["GET", "POST"])
 @public
-def accept_invitation(token: str):
-    try:
-        invited = services.link_user(token, Purpose.invitation)
-    except TokenError as exc:
-        return _link_problem_page(exc.problem, Purpose.invitation)
+@_from_link(Purpose.invitation)
+def accept_invitation(token: str, invited: User):
     form = AcceptInvitationForm()
     if request.method == "GET":
         form.full_name.data = invited.full_name

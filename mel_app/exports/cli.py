@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from datetime import datetime
 
 import click
@@ -68,12 +69,7 @@ def export_command(
     Runs as the system actor over every project (or the ones named), scorer names included; the
     export and its scope are recorded in the audit trail. Only approved reports unless --all-statuses.
     """
-    project_ids: list[int] = []
-    for reference in references:
-        project_id = db.session.scalar(sa.select(Project.id).where(Project.reference == reference))
-        if project_id is None:
-            raise click.UsageError(f"No project with the reference {reference}.")
-        project_ids.append(project_id)
+    project_ids = _project_ids(references)
     if period_from and period_to and period_to < period_from:
         raise click.UsageError("--to is before --from.")
     scope = Scope(
@@ -94,9 +90,6 @@ def export_command(
         raise click.ClickException("An IATI file needs at least one project; the scope has none.") from exc
     db.session.commit()
 
-    # Written next to the target and renamed at the end: a reader never sees half a file.
-    partial = f"{out}.part"
-    size = 0
     stream = generate(
         db.engine,
         ctx,
@@ -105,6 +98,26 @@ def export_command(
         reporting_org=reporting_org_from(current_app.config),
         generated_at=utcnow(),
     )
+    size = _write_file(stream, out)
+    click.echo(f"Wrote {out} ({size:,} bytes).")
+
+
+def _project_ids(references: tuple[str, ...]) -> list[int]:
+    """The projects the references name; a usage error for one that names none."""
+    project_ids: list[int] = []
+    for reference in references:
+        project_id = db.session.scalar(sa.select(Project.id).where(Project.reference == reference))
+        if project_id is None:
+            raise click.UsageError(f"No project with the reference {reference}.")
+        project_ids.append(project_id)
+    return project_ids
+
+
+def _write_file(stream: Iterable[bytes], out: str) -> int:
+    """Write the export to `out`; returns its size in bytes."""
+    # Written next to the target and renamed at the end: a reader never sees half a file.
+    partial = f"{out}.part"
+    size = 0
     try:
         with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "en")), open(partial, "wb") as file:
             for chunk in stream:
@@ -115,4 +128,4 @@ def export_command(
             os.unlink(partial)
         raise
     os.replace(partial, out)
-    click.echo(f"Wrote {out} ({size:,} bytes).")
+    return size

@@ -126,20 +126,8 @@ def _projects(conn: Connection, ctx: ExportContext) -> list[dict[str, Any]]:
             .order_by(Project.reference)
         )
     ]
-    countries: dict[int, list[tuple[str, Decimal | None]]] = defaultdict(list)
-    for project_id, country, percentage in conn.execute(
-        sa.select(ProjectCountry.project_id, ProjectCountry.country, ProjectCountry.percentage)
-        .where(ctx.projects(ProjectCountry.project_id))
-        .order_by(ProjectCountry.country)
-    ):
-        countries[project_id].append((country, percentage))
-    sectors: dict[int, list[tuple[str, Decimal]]] = defaultdict(list)
-    for project_id, code, percentage in conn.execute(
-        sa.select(ProjectSector.project_id, ProjectSector.code, ProjectSector.percentage)
-        .where(ctx.projects(ProjectSector.project_id))
-        .order_by(ProjectSector.code)
-    ):
-        sectors[project_id].append((code, percentage))
+    countries = _percentages(conn, ctx, ProjectCountry, ProjectCountry.country)
+    sectors = _percentages(conn, ctx, ProjectSector, ProjectSector.code)
     partners: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in conn.execute(
         sa.select(
@@ -159,6 +147,20 @@ def _projects(conn: Connection, ctx: ExportContext) -> list[dict[str, Any]]:
         project["sectors"] = sectors.get(project["id"], [])
         project["partners"] = partners.get(project["id"], [])
     return projects
+
+
+def _percentages(
+    conn: Connection, ctx: ExportContext, model: type[ProjectCountry] | type[ProjectSector], code: Any
+) -> dict[int, list[tuple[str, Decimal | None]]]:
+    """Each project's (code, percentage) pairs of `model`, its countries or its sectors, by code."""
+    pairs: dict[int, list[tuple[str, Decimal | None]]] = defaultdict(list)
+    for project_id, value, percentage in conn.execute(
+        sa.select(model.project_id, code, model.percentage)
+        .where(ctx.projects(model.project_id))
+        .order_by(code)
+    ):
+        pairs[project_id].append((value, percentage))
+    return pairs
 
 
 def _shares(percentages: list[Decimal | None]) -> list[Decimal | None]:

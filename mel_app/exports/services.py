@@ -37,13 +37,13 @@ class Format(enum.StrEnum):
     iati = "iati"
 
 
+SUFFIXES = {Format.xlsx: ".xlsx", Format.csv: "-csv.zip", Format.json: ".json", Format.iati: "-iati.xml"}
 MEDIA_TYPES = {
     Format.xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     Format.csv: "application/zip",
     Format.json: "application/json",
     Format.iati: "application/xml",
 }
-SUFFIXES = {Format.xlsx: ".xlsx", Format.csv: "-csv.zip", Format.json: ".json", Format.iati: "-iati.xml"}
 
 WRITERS: dict[Format, Callable[..., Iterator[bytes]]] = {
     Format.xlsx: write_xlsx,

@@ -13,20 +13,26 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 
-class decimal_text(FunctionElement):  # noqa: N801 - SQL function style
+class _Function(FunctionElement[Any]):
+    """A function of one argument that each database spells its own way (the `@compiles` below).
+
+    A subclass names its `result` type; it is named after the class. SQLAlchemy caches a construct's
+    SQL only when the class itself (not a base) says `inherit_cache`, so each subclass gets it here.
+    """
+
+    def __init_subclass__(cls, *, result: sa.types.TypeEngine[Any], **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        cls.type = result
+        cls.inherit_cache = True
+        cls.name = cls.__name__
+
+
+class decimal_text(_Function, result=sa.String()):  # noqa: N801 - SQL function style
     """A NUMERIC as text without trailing zeros: 150.0000 → '150', 0.5000 → '0.5'."""
 
-    type = sa.String()
-    inherit_cache = True
-    name = "decimal_text"
 
-
-class iso_utc(FunctionElement):  # noqa: N801
+class iso_utc(_Function, result=sa.String()):  # noqa: N801
     """A timestamp as ISO 8601 in UTC: '2026-01-20T09:30:00Z'."""
-
-    type = sa.String()
-    inherit_cache = True
-    name = "iso_utc"
 
 
 def _argument(element: FunctionElement, compiler: Any, **kw: Any) -> str:
@@ -70,20 +76,12 @@ def flag_text(column: Any) -> Any:
 # the cell holds, as XlsxWriter would have computed it from a Python date.
 
 
-class excel_date(FunctionElement):  # noqa: N801
+class excel_date(_Function, result=sa.Integer()):  # noqa: N801
     """A DATE as a spreadsheet's day number: 2026-01-20 → 46042."""
 
-    type = sa.Integer()
-    inherit_cache = True
-    name = "excel_date"
 
-
-class excel_datetime(FunctionElement):  # noqa: N801
+class excel_datetime(_Function, result=sa.Float()):  # noqa: N801
     """A UTC timestamp as a spreadsheet's day number and fraction: 2026-01-20 12:00 UTC → 46042.5."""
-
-    type = sa.Float()
-    inherit_cache = True
-    name = "excel_datetime"
 
 
 def _before_march_1900(days: str) -> str:

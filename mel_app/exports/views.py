@@ -47,18 +47,20 @@ def _fill_choices(form: ScopeForm) -> None:
     ]
 
 
+def _preview_counts(scope: Scope | None) -> dict[str, int] | None:
+    if scope is None:
+        return None
+    return services.preview_counts(prepare(scope, Reader.of(current_user), Format.json))
+
+
 def _page(scope_form: ScopeForm, download_form: DownloadForm, scope: Scope | None, status: int = 200):
-    counts = None
-    if scope is not None:
-        ctx = prepare(scope, Reader.of(current_user), Format.json)
-        counts = services.preview_counts(ctx)
     return (
         render_template(
             "exports/index.html",
             scope_form=scope_form,
             download_form=download_form,
             scope=scope,
-            counts=counts,
+            counts=_preview_counts(scope),
             tables=TABLES,
             format_labels=FORMAT_LABELS,
             may_include_unapproved=can_export_unapproved(current_user),

@@ -2,8 +2,9 @@
 
 - `mel_app.kit.errors`: `DomainError`, the base of the errors services raise for the user.
 - `mel_app.kit.cells`: `csv_safe`, the formula guard of every CSV and XLSX writer.
-- `mel_app.kit.web`: loaders (`get_or_404`, `project_or_404`), `saving` (commit or roll back and
-  say so), `ConfirmForm`, `choices`, `download`.
+- `mel_app.kit.web`: loaders (`get_or_404`, `project_or_404`, and `confirmed_child` for a bare
+  POST on a project's row: both loaded, then the `ConfirmForm` checked or 400), `saving` (commit
+  or roll back and say so), `ConfirmForm`, `choices`, `download`.
 
 This package imports nothing at its top so that services can import the errors without Flask.
 """

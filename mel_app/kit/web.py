@@ -40,6 +40,7 @@ __all__ = [
     "DomainError",
     "Saving",
     "choices",
+    "confirmed_child",
     "download",
     "get_or_404",
     "paginate",
@@ -85,6 +86,22 @@ def project_or_404(project_id: int, need: Callable[[Any, Project], bool] | None 
     if need is not None:
         require(need(current_user, project), visible=True)
     return project
+
+
+def confirmed_child(
+    model: type[T], ident: Any, project_id: int, *, need: Callable[[Any, Project], bool]
+) -> tuple[Project, T]:
+    """The project and its row `model` #`ident` for a bare POST on it (delete, remove...).
+
+    The checks run in the order the user should meet them: 404 (the project, then a row that is
+    missing or not the project's), 403 without `need`, and only then 400 when the `ConfirmForm`'s
+    CSRF token is missing or stale.
+    """
+    project = project_or_404(project_id, need=need)
+    child = get_or_404(model, ident, parent=project)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    return project, child
 
 
 def paginate(query: sa.Select[Any], *, per_page: int | None = None) -> Any:

@@ -54,12 +54,11 @@ def _add_form(project: Project, *, submitted: bool) -> AddMemberForm:
 
 
 def _page(project: Project, form: AddMemberForm, status: int = 200):
-    pagination = paginate(members_query(project), per_page=PER_PAGE)
     return render_template(
         "members/index.html",
         project=project,
         form=form,
-        pagination=pagination,
+        pagination=paginate(members_query(project), per_page=PER_PAGE),
         remove_form=ConfirmForm(formdata=None),
         role_label=role_label,
         is_pending=is_pending,

@@ -288,7 +288,16 @@ class ChangeForm(ReasonMixin, FlaskForm):
     submit = SubmitField(_l("Confirm"))
 
 
-class ResultForm(ReasonMixin, FlaskForm):
+class CodeMixin:
+    """The `code` of a result or an indicator, trimmed, follows the framework's rules for codes."""
+
+    def validate_code(self, field: Any) -> None:
+        field.data = (field.data or "").strip()
+        if message := fw.code_error(field.data):
+            raise ValidationError(message)
+
+
+class ResultForm(ReasonMixin, CodeMixin, FlaskForm):
     type = SelectField(
         _l("Level"),
         choices=choices((t.value, RESULT_TYPE_LABELS[t]) for t in ResultType),
@@ -303,13 +312,8 @@ class ResultForm(ReasonMixin, FlaskForm):
     version = VersionField(required=False)
     submit = SubmitField(_l("Save"))
 
-    def validate_code(self, field: Any) -> None:
-        field.data = (field.data or "").strip()
-        if message := fw.code_error(field.data):
-            raise ValidationError(message)
 
-
-class IndicatorForm(ReasonMixin, FlaskForm):
+class IndicatorForm(ReasonMixin, CodeMixin, FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=fw.CODE_MAX)])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=fw.TITLE_MAX)])
     description = TextAreaField(
@@ -345,11 +349,6 @@ class IndicatorForm(ReasonMixin, FlaskForm):
     )
     version = VersionField(required=False)
     submit = SubmitField(_l("Save"))
-
-    def validate_code(self, field: Any) -> None:
-        field.data = (field.data or "").strip()
-        if message := fw.code_error(field.data):
-            raise ValidationError(message)
 
     def validate_aggregation(self, field: Any) -> None:
         # A value off either list was already refused by its select field.

@@ -212,15 +212,22 @@ def aggregation_error(
     return None
 
 
+def _code_and_title_errors(code: str, title: str, no_title: str) -> dict[str, str]:
+    """What is wrong with the code and the title every result and indicator has (`no_title`: the
+    message when the title is blank), keyed by field name."""
+    errors: dict[str, str] = {}
+    if message := code_error(code):
+        errors["code"] = message
+    if not title.strip():
+        errors["title"] = no_title
+    elif len(title) > TITLE_MAX:
+        errors["title"] = _("At most %(n)s characters.", n=TITLE_MAX)
+    return errors
+
+
 def indicator_data_errors(data: IndicatorData) -> dict[str, str]:
     """Field name -> message for everything wrong with an indicator's fields taken together."""
-    errors: dict[str, str] = {}
-    if message := code_error(data.code):
-        errors["code"] = message
-    if not data.title.strip():
-        errors["title"] = _("Give the indicator a title.")
-    elif len(data.title) > TITLE_MAX:
-        errors["title"] = _("At most %(n)s characters.", n=TITLE_MAX)
+    errors = _code_and_title_errors(data.code, data.title, _("Give the indicator a title."))
     if len(data.unit) > UNIT_MAX:
         errors["unit"] = _("At most %(n)s characters.", n=UNIT_MAX)
     for name in ("baseline_value", "target_value"):
@@ -240,13 +247,7 @@ def indicator_data_errors(data: IndicatorData) -> dict[str, str]:
 
 
 def result_data_errors(data: ResultData, parent: Result | None) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    if message := code_error(data.code):
-        errors["code"] = message
-    if not data.title.strip():
-        errors["title"] = _("Give the result a title.")
-    elif len(data.title) > TITLE_MAX:
-        errors["title"] = _("At most %(n)s characters.", n=TITLE_MAX)
+    errors = _code_and_title_errors(data.code, data.title, _("Give the result a title."))
     if message := parent_error(data.type, parent.type if parent else None):
         errors["parent_id"] = message
     return errors
@@ -303,22 +304,21 @@ def _check_responsible(project: Project, organisation_id: int | None) -> None:
         raise FrameworkError(_("The responsible organisation must be a partner of the project."))
 
 
-def _result_code_taken(project: Project, code: str, except_id: int | None = None) -> bool:
-    query = sa.select(Result.id).where(
-        Result.project_id == project.id, sa.func.lower(Result.code) == code.lower()
-    )
+def _code_taken(model: type[Result] | type[Indicator], scope: Any, code: str, except_id: int | None) -> bool:
+    """Whether a row of `model` within `scope` (a condition), other than `except_id`, has `code`
+    in any case."""
+    query = sa.select(model.id).where(scope, sa.func.lower(model.code) == code.lower())
     if except_id is not None:
-        query = query.where(Result.id != except_id)
+        query = query.where(model.id != except_id)
     return db.session.scalar(query.limit(1)) is not None
+
+
+def _result_code_taken(project: Project, code: str, except_id: int | None = None) -> bool:
+    return _code_taken(Result, Result.project_id == project.id, code, except_id)
 
 
 def _indicator_code_taken(result: Result, code: str, except_id: int | None = None) -> bool:
-    query = sa.select(Indicator.id).where(
-        Indicator.result_id == result.id, sa.func.lower(Indicator.code) == code.lower()
-    )
-    if except_id is not None:
-        query = query.where(Indicator.id != except_id)
-    return db.session.scalar(query.limit(1)) is not None
+    return _code_taken(Indicator, Indicator.result_id == result.id, code, except_id)
 
 
 def _next_position(model: Any, **where: Any) -> int:
@@ -419,7 +419,18 @@ def _is_descendant(candidate: Result, ancestor: Result) -> bool:
     return False
 
 
-def _move(obj: Any, siblings: list[Any], direction: str) -> bool:
+def _move(
+    obj: Any, siblings: list[Any], direction: str, *, kind: str, actor: Any, reason: str | None
+) -> bool:
+    """Record the move of `obj` (a `kind`: result or indicator), then swap it with its neighbour
+    among `siblings`. False when it is at that end already (the attempt is recorded all the same)."""
+    audit.record(db.session, f"{kind}.move_{direction}", actor=actor, target=obj, reason=reason)
+    moved = _swap(obj, siblings, direction)
+    db.session.flush()
+    return moved
+
+
+def _swap(obj: Any, siblings: list[Any], direction: str) -> bool:
     """Swap `obj` with its neighbour among `siblings`; positions are renumbered 0..n-1 first."""
     ordered = sorted(siblings, key=lambda s: (s.position, s.id))
     for i, sibling in enumerate(ordered):
@@ -444,10 +455,7 @@ def move_result(result: Result, direction: str, *, actor: Any, reason: str | Non
             )
         )
     )
-    audit.record(db.session, f"result.move_{direction}", actor=actor, target=result, reason=reason)
-    moved = _move(result, siblings, direction)
-    db.session.flush()
-    return moved
+    return _move(result, siblings, direction, kind="result", actor=actor, reason=reason)
 
 
 def archive_result(result: Result, *, actor: Any, reason: str | None = None) -> int:
@@ -472,15 +480,30 @@ def archive_result(result: Result, *, actor: Any, reason: str | None = None) -> 
 
 def restore_result(result: Result, *, actor: Any, reason: str | None = None) -> None:
     """Bring an archived result back. Its indicators stay archived: restore the ones still needed."""
-    reason = reason_for(result.project, reason)
-    if not result.is_archived:
-        raise FrameworkError(_("This result is not archived."))
+    held_by = None
     if result.parent is not None and result.parent.is_archived:
-        raise FrameworkError(
-            _("Restore %(code)s, the result above this one, first.", code=result.parent.code)
-        )
-    result.is_archived = False
-    audit.record(db.session, "result.restore", actor=actor, target=result, reason=reason)
+        held_by = _("Restore %(code)s, the result above this one, first.", code=result.parent.code)
+    _restore(result, "result.restore", _("This result is not archived."), held_by, actor=actor, reason=reason)
+
+
+def _restore(
+    obj: Result | Indicator,
+    action: str,
+    not_archived: str,
+    held_by: str | None,
+    *,
+    actor: Any,
+    reason: str | None,
+) -> None:
+    """Bring an archived result or indicator back, recorded as `action`. Refused with `not_archived`
+    when it is not archived, with `held_by` when what it sits under is archived."""
+    reason = reason_for(obj.project, reason)
+    if not obj.is_archived:
+        raise FrameworkError(not_archived)
+    if held_by is not None:
+        raise FrameworkError(held_by)
+    obj.is_archived = False
+    audit.record(db.session, action, actor=actor, target=obj, reason=reason)
     db.session.flush()
 
 
@@ -493,12 +516,20 @@ def delete_result(result: Result, *, actor: Any, reason: str | None = None) -> N
         )
     if db.session.scalar(sa.select(Result.id).where(Result.parent_id == result.id).limit(1)):
         raise FrameworkError(_("Other results sit under this one: move or delete them first, or archive it."))
-    if db.session.scalar(
-        sa.select(DesignInputItem.id).where(DesignInputItem.result_id == result.id).limit(1)
-    ):
-        raise FrameworkError(_("Design input refers to this result: archive it instead."))
-    audit.record(db.session, "result.delete", actor=actor, target=result, reason=reason)
-    db.session.delete(result)
+    refusal = _("Design input refers to this result: archive it instead.")
+    _delete_unless_designed(result, "result", refusal, actor=actor, reason=reason)
+
+
+def _delete_unless_designed(
+    obj: Result | Indicator, kind: str, refusal: str, *, actor: Any, reason: str | None
+) -> None:
+    """Delete `obj` (a `kind`: result or indicator), unless an item of design input refers to it:
+    then refused with `refusal`."""
+    refers = getattr(DesignInputItem, f"{kind}_id") == obj.id
+    if db.session.scalar(sa.select(DesignInputItem.id).where(refers).limit(1)):
+        raise FrameworkError(refusal)
+    audit.record(db.session, f"{kind}.delete", actor=actor, target=obj, reason=reason)
+    db.session.delete(obj)
     db.session.flush()
 
 
@@ -599,10 +630,7 @@ def move_indicator(indicator: Indicator, direction: str, *, actor: Any, reason: 
     siblings = list(
         db.session.scalars(sa.select(Indicator).where(Indicator.result_id == indicator.result_id))
     )
-    audit.record(db.session, f"indicator.move_{direction}", actor=actor, target=indicator, reason=reason)
-    moved = _move(indicator, siblings, direction)
-    db.session.flush()
-    return moved
+    return _move(indicator, siblings, direction, kind="indicator", actor=actor, reason=reason)
 
 
 def archive_indicator(indicator: Indicator, *, actor: Any, reason: str | None = None) -> None:
@@ -615,16 +643,17 @@ def archive_indicator(indicator: Indicator, *, actor: Any, reason: str | None = 
 
 
 def restore_indicator(indicator: Indicator, *, actor: Any, reason: str | None = None) -> None:
-    reason = reason_for(indicator.project, reason)
-    if not indicator.is_archived:
-        raise FrameworkError(_("This indicator is not archived."))
+    held_by = None
     if indicator.result.is_archived:
-        raise FrameworkError(
-            _("Its result %(code)s is archived: restore the result first.", code=indicator.result.code)
-        )
-    indicator.is_archived = False
-    audit.record(db.session, "indicator.restore", actor=actor, target=indicator, reason=reason)
-    db.session.flush()
+        held_by = _("Its result %(code)s is archived: restore the result first.", code=indicator.result.code)
+    _restore(
+        indicator,
+        "indicator.restore",
+        _("This indicator is not archived."),
+        held_by,
+        actor=actor,
+        reason=reason,
+    )
 
 
 def delete_indicator(indicator: Indicator, *, actor: Any, reason: str | None = None) -> None:
@@ -634,13 +663,8 @@ def delete_indicator(indicator: Indicator, *, actor: Any, reason: str | None = N
         raise FrameworkError(
             _("Values were reported against this indicator, so it cannot be deleted. Archive it instead.")
         )
-    if db.session.scalar(
-        sa.select(DesignInputItem.id).where(DesignInputItem.indicator_id == indicator.id).limit(1)
-    ):
-        raise FrameworkError(_("Design input refers to this indicator: archive it instead."))
-    audit.record(db.session, "indicator.delete", actor=actor, target=indicator, reason=reason)
-    db.session.delete(indicator)
-    db.session.flush()
+    refusal = _("Design input refers to this indicator: archive it instead.")
+    _delete_unless_designed(indicator, "indicator", refusal, actor=actor, reason=reason)
 
 
 # --- approval ----------------------------------------------------------------------------------

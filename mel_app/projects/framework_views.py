@@ -5,38 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import (
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from mel_app import confirmation, locking
 from mel_app.integers import arg_int
 from mel_app.kit.web import ConfirmForm, choices, get_or_404, project_or_404, saving
-from mel_app.models import (
-    Indicator,
-    Project,
-    Result,
-    ResultType,
-)
-from mel_app.permissions import (
-    can_edit_framework,
-)
+from mel_app.models import Indicator, Project, Result, ResultType
+from mel_app.permissions import can_edit_framework
 from mel_app.projects import framework as fw
 from mel_app.projects import services
 from mel_app.projects.blueprint import bp
-from mel_app.projects.forms import (
-    RESULT_TYPE_LABELS,
-    ChangeForm,
-    IndicatorForm,
-    ResultForm,
-)
+from mel_app.projects.forms import RESULT_TYPE_LABELS, ChangeForm, IndicatorForm, ResultForm
 
 CHANGE_ACTIONS = ("up", "down", "archive", "restore", "delete")
 
@@ -45,13 +26,11 @@ CHANGE_ACTIONS = ("up", "down", "archive", "restore", "delete")
 
 
 def _framework_page(project: Project, status: int = 200):
-    nodes = services.walk(services.framework_tree(project, include_archived=True))
-    with_values = fw.indicator_ids_with_values(project)
     return render_template(
         "projects/framework.html",
         project=project,
-        nodes=nodes,
-        with_values=with_values,
+        nodes=services.walk(services.framework_tree(project, include_archived=True)),
+        with_values=fw.indicator_ids_with_values(project),
         action_form=ChangeForm(),
         approve_form=ConfirmForm(),
         display_value=fw.display_value,

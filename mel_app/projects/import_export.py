@@ -17,7 +17,7 @@ import hashlib
 import io
 import json
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -106,6 +106,11 @@ class Column:
     indicator_only: bool = False
 
 
+def _indicator_column(key: str, doc: Any) -> Column:
+    """A column only indicators fill, and need not."""
+    return Column(key, _l("no"), doc, indicator_only=True)
+
+
 COLUMNS: tuple[Column, ...] = (
     Column("level", _l("every row"), _l("impact, outcome, output or indicator.")),
     Column(
@@ -128,50 +133,40 @@ COLUMNS: tuple[Column, ...] = (
     Column("title", _l("every row"), _l("At most 500 characters.")),
     Column("description", _l("no"), _l("Free text.")),
     Column("measure", _l("indicators"), _l("number, percentage, yes/no or qualitative."), True),
-    Column("unit", _l("no"), _l("What is counted, e.g. people, members, %. At most 60 characters."), True),
-    Column(
+    _indicator_column("unit", _l("What is counted, e.g. people, members, %. At most 60 characters.")),
+    _indicator_column(
         "ascending",
-        _l("no"),
         _l("yes when a higher value is better (the default), no when lower is better."),
-        True,
     ),
-    Column(
+    _indicator_column(
         "baseline_value",
-        _l("no"),
         _l(
             "A number (a percentage between 0 and 100; yes/no as yes or no). Empty for qualitative "
             "indicators: describe the baseline in its comment."
         ),
-        True,
     ),
-    Column("baseline_date", _l("no"), _l("A date, as YYYY-MM-DD (e.g. 2024-01-31) or a date cell."), True),
-    Column("baseline_comment", _l("no"), _l("Free text."), True),
-    Column("target_value", _l("no"), _l("As baseline_value."), True),
-    Column("target_date", _l("no"), _l("As baseline_date; not before the baseline date."), True),
-    Column("target_comment", _l("no"), _l("Free text."), True),
-    Column(
+    _indicator_column("baseline_date", _l("A date, as YYYY-MM-DD (e.g. 2024-01-31) or a date cell.")),
+    _indicator_column("baseline_comment", _l("Free text.")),
+    _indicator_column("target_value", _l("As baseline_value.")),
+    _indicator_column("target_date", _l("As baseline_date; not before the baseline date.")),
+    _indicator_column("target_comment", _l("Free text.")),
+    _indicator_column(
         "disaggregate_by_sex",
-        _l("no"),
         _l("yes when reports give women and men separately (numbers and percentages only); no by default."),
-        True,
     ),
-    Column("means_of_verification", _l("no"), _l("Where the figures come from."), True),
-    Column(
+    _indicator_column("means_of_verification", _l("Where the figures come from.")),
+    _indicator_column(
         "responsible_organisation",
-        _l("no"),
         _l("The acronym or name of a partner organisation of the project."),
-        True,
     ),
-    Column(
+    _indicator_column(
         "aggregation",
-        _l("no"),
         _l(
             "How the organisations' approved reports of a period make the project's figure. Numbers: "
             "sum (the default), mean or responsible (the responsible organisation's value alone). "
             "Percentages: mean (the default) or responsible. Yes/no: all yes (the default: yes only "
             "when every organisation says yes), any yes or responsible. Qualitative: listed."
         ),
-        True,
     ),
 )
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
@@ -798,16 +793,40 @@ def apply_plan(
         raise fw.FrameworkError(_("The file has errors: nothing was imported."))
     state = FrameworkState.load(project)
     results = dict(state.results)
-    next_result_position: dict[int | None, int] = {}
-    for r in results.values():
-        next_result_position[r.parent_id] = max(next_result_position.get(r.parent_id, 0), r.position + 1)
-    next_indicator_position: dict[int, int] = {}
-    for ind in state.indicators.values():
-        next_indicator_position[ind.result_id] = max(
-            next_indicator_position.get(ind.result_id, 0), ind.position + 1
-        )
-    created = updated = 0
+    created, updated = _import_results(project, plan, results, actor=actor, reason=reason)
+    db.session.flush()
+    indicators_created, indicators_updated = _import_indicators(
+        project, plan, state, results, actor=actor, reason=reason
+    )
+    created += indicators_created
+    updated += indicators_updated
+    audit.record(
+        db.session,
+        "framework.import",
+        actor=actor,
+        target=project,
+        reason=reason,
+        after={"filename": filename, "created": created, "updated": updated},
+    )
+    db.session.flush()
+    return created, updated
 
+
+def _next_positions(rows: Iterable[Any], parent: Callable[[Any], Any]) -> dict[Any, int]:
+    """Under each parent, the position after the last one taken (rows are added at the end)."""
+    positions: dict[Any, int] = {}
+    for row in rows:
+        positions[parent(row)] = max(positions.get(parent(row), 0), row.position + 1)
+    return positions
+
+
+def _import_results(
+    project: Project, plan: ImportPlan, results: dict[str, Result], *, actor: Any, reason: str | None
+) -> tuple[int, int]:
+    """Create and update the plan's results; `results` (by folded code) gets the new ones.
+    Returns (created, updated)."""
+    next_position = _next_positions(results.values(), lambda r: r.parent_id)
+    created = updated = 0
     # Parents before children, whatever the order of the rows.
     for item in sorted(plan.results, key=lambda r: (LEVEL_RANK[r.type], r.row)):
         parent = results.get(item.parent_code.casefold()) if item.parent_code else None
@@ -824,8 +843,8 @@ def apply_plan(
             if parent is not None and parent.id is None:
                 db.session.flush()
                 parent_key = parent.id
-            result.position = next_result_position.get(parent_key, 0)
-            next_result_position[parent_key] = result.position + 1
+            result.position = next_position.get(parent_key, 0)
+            next_position[parent_key] = result.position + 1
             db.session.add(result)
             audit.record(db.session, "result.import", actor=actor, target=result, reason=reason)
             results[item.code.casefold()] = result
@@ -835,15 +854,29 @@ def apply_plan(
             result.title, result.description, result.parent = item.title, item.description, parent
             audit.record(db.session, "result.import", actor=actor, target=result, reason=reason)
             updated += 1
-    db.session.flush()
+    return created, updated
 
+
+def _import_indicators(
+    project: Project,
+    plan: ImportPlan,
+    state: FrameworkState,
+    results: dict[str, Result],
+    *,
+    actor: Any,
+    reason: str | None,
+) -> tuple[int, int]:
+    """Create and update the plan's indicators, under the `results` (by folded code) as imported.
+    Returns (created, updated)."""
+    next_position = _next_positions(state.indicators.values(), lambda ind: ind.result_id)
+    created = updated = 0
     for item in plan.indicators:
         result = results[item.result_code.casefold()]
         if item.action == "create":
             indicator = Indicator(result=result, project_id=project.id)
             fw.apply_indicator_data(indicator, item.data)
-            indicator.position = next_indicator_position.get(result.id, 0)
-            next_indicator_position[result.id] = indicator.position + 1
+            indicator.position = next_position.get(result.id, 0)
+            next_position[result.id] = indicator.position + 1
             db.session.add(indicator)
             audit.record(db.session, "indicator.import", actor=actor, target=indicator, reason=reason)
             created += 1
@@ -852,15 +885,6 @@ def apply_plan(
             fw.apply_indicator_data(indicator, item.data)
             audit.record(db.session, "indicator.import", actor=actor, target=indicator, reason=reason)
             updated += 1
-    audit.record(
-        db.session,
-        "framework.import",
-        actor=actor,
-        target=project,
-        reason=reason,
-        after={"filename": filename, "created": created, "updated": updated},
-    )
-    db.session.flush()
     return created, updated
 
 
@@ -1066,7 +1090,17 @@ def write_xlsx(rows: Iterable[dict[str, Any]], *, title: str) -> bytes:
     wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
     date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
     text_format = workbook.add_format({"num_format": "@"})
-    sheet = workbook.add_worksheet("framework")
+    _write_framework_sheet(workbook.add_worksheet("framework"), rows, bold, date_format, text_format)
+    _write_instructions(workbook, workbook.add_worksheet("instructions"), title, bold, wrap)
+    workbook.close()
+    return out.getvalue()
+
+
+def _write_framework_sheet(
+    sheet: Any, rows: Iterable[dict[str, Any]], bold: Any, date_format: Any, text_format: Any
+) -> None:
+    """One row per result or indicator under the column keys, and a drop-down list on the coded
+    columns, down to well below the last row so that added rows get it too."""
     widths = {"title": 50, "description": 30, "means_of_verification": 30, "level": 12, "measure": 13}
     for index, key in enumerate(COLUMN_KEYS):
         sheet.write_string(0, index, key, bold)
@@ -1098,7 +1132,9 @@ def write_xlsx(rows: Iterable[dict[str, Any]], *, title: str) -> bytes:
         index = COLUMN_KEYS.index(key)
         sheet.data_validation(1, index, last, index, {"validate": "list", "source": values})
 
-    notes = workbook.add_worksheet("instructions")
+
+def _write_instructions(workbook: Any, notes: Any, title: str, bold: Any, wrap: Any) -> None:
+    """The sheet that explains the file: how rows are matched, then what goes in each column."""
     notes.set_column(0, 0, 26)
     notes.set_column(1, 1, 22)
     notes.set_column(2, 2, 90, wrap)
@@ -1118,5 +1154,3 @@ def write_xlsx(rows: Iterable[dict[str, Any]], *, title: str) -> bytes:
         notes.write_string(offset, 0, column.key)
         notes.write_string(offset, 1, str(column.required))
         notes.write_string(offset, 2, str(column.doc), wrap)
-    workbook.close()
-    return out.getvalue()

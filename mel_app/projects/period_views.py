@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-from flask import (
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from mel_app import locking
-from mel_app.kit.web import ConfirmForm, get_or_404, project_or_404, saving
-from mel_app.models import (
-    Project,
-    ReportingPeriod,
-)
-from mel_app.permissions import (
-    can_manage_periods,
-)
+from mel_app.kit.web import ConfirmForm, confirmed_child, get_or_404, project_or_404, saving
+from mel_app.models import Project, ReportingPeriod
+from mel_app.permissions import can_manage_periods
 from mel_app.projects import periods as periods_mod
 from mel_app.projects import services
 from mel_app.projects.blueprint import bp
-from mel_app.projects.forms import (
-    FREQUENCY_LABELS,
-    GeneratePeriodsForm,
-    PeriodForm,
-)
+from mel_app.projects.forms import FREQUENCY_LABELS, GeneratePeriodsForm, PeriodForm
 
 # --- reporting periods -------------------------------------------------------------------------
 
@@ -142,12 +126,8 @@ def edit_period(project_id: int, period_id: int):
 
 @bp.post("/projects/<int:project_id>/periods/<int:period_id>/delete")
 def delete_period(project_id: int, period_id: int):
-    project = project_or_404(project_id, need=can_manage_periods)
-    period = get_or_404(ReportingPeriod, period_id, parent=project)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    label = period.label
-    with saving(_("Period %(label)s deleted.", label=label), catch=periods_mod.PeriodError) as saved:
+    project, period = confirmed_child(ReportingPeriod, period_id, project_id, need=can_manage_periods)
+    with saving(_("Period %(label)s deleted.", label=period.label), catch=periods_mod.PeriodError) as saved:
         periods_mod.delete_period(period, actor=current_user)
     if saved.failed:
         return _periods_page(project, status=409)

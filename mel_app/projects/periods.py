@@ -136,16 +136,24 @@ def add_period(project: Project, spec: PeriodSpec, *, actor: Any) -> ReportingPe
     errors = spec_errors(project, spec, project_periods(project))
     if errors:
         raise PeriodError(" ".join(errors.values()))
+    period = _new_period(project, spec.label.strip(), spec, "period.create", actor=actor)
+    db.session.flush()
+    return period
+
+
+def _new_period(
+    project: Project, label: str, spec: PeriodSpec, action: str, *, actor: Any
+) -> ReportingPeriod:
+    """Add the period `spec` describes to the project, under `label`, recorded as `action`."""
     period = ReportingPeriod(
         project_id=project.id,
-        label=spec.label.strip(),
+        label=label,
         start_date=spec.start_date,
         end_date=spec.end_date,
         due_date=spec.due_date,
     )
     db.session.add(period)
-    audit.record(db.session, "period.create", actor=actor, target=period)
-    db.session.flush()
+    audit.record(db.session, action, actor=actor, target=period)
     return period
 
 
@@ -164,15 +172,7 @@ def generate_periods(
         if spec_errors(project, spec, existing):
             skipped.append(spec)
             continue
-        period = ReportingPeriod(
-            project_id=project.id,
-            label=spec.label,
-            start_date=spec.start_date,
-            end_date=spec.end_date,
-            due_date=spec.due_date,
-        )
-        db.session.add(period)
-        audit.record(db.session, "period.generate", actor=actor, target=period)
+        period = _new_period(project, spec.label, spec, "period.generate", actor=actor)
         existing.append(period)
         added.append(period)
     db.session.flush()

@@ -712,13 +712,7 @@ def portfolio_rows(projects: list[Project], today: date) -> list[PortfolioRow]:
     ids = [p.id for p in projects]
     if not ids:
         return []
-    next_due = dict(
-        db.session.execute(
-            sa.select(ReportingPeriod.project_id, sa.func.min(ReportingPeriod.due_date))
-            .where(ReportingPeriod.project_id.in_(ids), ReportingPeriod.due_date >= today)
-            .group_by(ReportingPeriod.project_id)
-        ).all()
-    )
+    next_due = _next_due_dates(ids, today)
     awaiting = dict(
         db.session.execute(
             sa.select(Submission.project_id, sa.func.count())
@@ -726,6 +720,35 @@ def portfolio_rows(projects: list[Project], today: date) -> list[PortfolioRow]:
             .group_by(Submission.project_id)
         ).all()
     )
+    latest = _latest_evaluations(ids)
+    overdue = overdue_counts(ids, today)
+    by_project = _indicators_with_progress(ids)
+    return [
+        PortfolioRow(
+            project=p,
+            next_due=next_due.get(p.id),
+            overdue=overdue.get(p.id, 0),
+            awaiting_review=awaiting.get(p.id, 0),
+            latest_evaluation=latest.get(p.id),
+            indicators=by_project.get(p.id, []),
+        )
+        for p in projects
+    ]
+
+
+def _next_due_dates(ids: list[int], today: date) -> dict[int, date]:
+    """Each project's next due date from today on (none when no period is due any more)."""
+    return dict(
+        db.session.execute(
+            sa.select(ReportingPeriod.project_id, sa.func.min(ReportingPeriod.due_date))
+            .where(ReportingPeriod.project_id.in_(ids), ReportingPeriod.due_date >= today)
+            .group_by(ReportingPeriod.project_id)
+        ).all()
+    )
+
+
+def _latest_evaluations(ids: list[int]) -> dict[int, Evaluation]:
+    """Each project's most recently opened evaluation, in one query."""
     ranked = (
         sa.select(
             Evaluation.id,
@@ -739,13 +762,16 @@ def portfolio_rows(projects: list[Project], today: date) -> list[PortfolioRow]:
         .where(Evaluation.project_id.in_(ids))
         .subquery()
     )
-    latest = {
+    return {
         e.project_id: e
         for e in db.session.scalars(
             sa.select(Evaluation).join(ranked, ranked.c.id == Evaluation.id).where(ranked.c.rank == 1)
         )
     }
-    overdue = overdue_counts(ids, today)
+
+
+def _indicators_with_progress(ids: list[int]) -> dict[int, list[tuple[Indicator, figures.Progress]]]:
+    """Each project's live indicators, in framework order, with their progress."""
     indicators = list(
         db.session.scalars(
             sa.select(Indicator)
@@ -759,14 +785,4 @@ def portfolio_rows(projects: list[Project], today: date) -> list[PortfolioRow]:
     by_project: dict[int, list[tuple[Indicator, figures.Progress]]] = defaultdict(list)
     for indicator in indicators:
         by_project[indicator.project_id].append((indicator, found[indicator.id]))
-    return [
-        PortfolioRow(
-            project=p,
-            next_due=next_due.get(p.id),
-            overdue=overdue.get(p.id, 0),
-            awaiting_review=awaiting.get(p.id, 0),
-            latest_evaluation=latest.get(p.id),
-            indicators=by_project.get(p.id, []),
-        )
-        for p in projects
-    ]
+    return by_project

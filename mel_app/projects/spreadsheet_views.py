@@ -5,34 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import (
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from mel_app import audit
 from mel_app.extensions import db
 from mel_app.kit.web import CSV, XLSX, download, project_or_404, saving
-from mel_app.models import (
-    Project,
-)
-from mel_app.permissions import (
-    can_edit_framework,
-)
+from mel_app.models import Project
+from mel_app.permissions import can_edit_framework
 from mel_app.projects import framework as fw
 from mel_app.projects import import_export as ie
 from mel_app.projects import services
 from mel_app.projects.blueprint import bp
-from mel_app.projects.forms import (
-    ConfirmImportForm,
-    ImportForm,
-)
+from mel_app.projects.forms import ConfirmImportForm, ImportForm
 
 # --- spreadsheets ------------------------------------------------------------------------------
 
@@ -112,7 +98,10 @@ def import_framework(project_id: int):
     return redirect(url_for("projects.import_preview", project_id=project.id, import_id=staged.id))
 
 
-def _staged_plan(project: Project, import_id: int) -> tuple[Any, ie.ImportPlan]:
+def _staged_import(project_id: int, import_id: int) -> tuple[Project, Any, ie.ImportPlan, ConfirmImportForm]:
+    """The project, its staged upload, what importing it would do to the framework as it is now,
+    and the form that confirms it (a reason is asked once the framework is approved)."""
+    project = project_or_404(project_id, need=can_edit_framework)
     staged = ie.staged_upload(import_id, project, current_user)
     if staged is None:
         abort(404)
@@ -120,7 +109,10 @@ def _staged_plan(project: Project, import_id: int) -> tuple[Any, ie.ImportPlan]:
         table = ie.read_table(staged.filename, staged.content)
     except ie.ImportFileError:  # it was readable at upload; cannot happen unless the rules changed
         abort(404)
-    return staged, ie.plan_import(table, ie.FrameworkState.load(project))
+    plan = ie.plan_import(table, ie.FrameworkState.load(project))
+    form = ConfirmImportForm()
+    form.needs_reason = project.framework_approved
+    return project, staged, plan, form
 
 
 def _preview_page(project, staged, plan, form, status=200):
@@ -138,10 +130,7 @@ def _preview_page(project, staged, plan, form, status=200):
 
 @bp.get("/projects/<int:project_id>/framework/import/<int:import_id>")
 def import_preview(project_id: int, import_id: int):
-    project = project_or_404(project_id, need=can_edit_framework)
-    staged, plan = _staged_plan(project, import_id)
-    form = ConfirmImportForm()
-    form.needs_reason = project.framework_approved
+    project, staged, plan, form = _staged_import(project_id, import_id)
     if plan.errors:
         return _import_page(project, ImportForm(), errors=plan.errors, status=422)
     return _preview_page(project, staged, plan, form)
@@ -149,10 +138,7 @@ def import_preview(project_id: int, import_id: int):
 
 @bp.post("/projects/<int:project_id>/framework/import/<int:import_id>")
 def confirm_import(project_id: int, import_id: int):
-    project = project_or_404(project_id, need=can_edit_framework)
-    staged, plan = _staged_plan(project, import_id)
-    form = ConfirmImportForm()
-    form.needs_reason = project.framework_approved
+    project, staged, plan, form = _staged_import(project_id, import_id)
     if plan.errors:
         # The framework changed since the upload so that the file no longer fits.
         return _import_page(project, ImportForm(), errors=plan.errors, status=409)

@@ -5,14 +5,7 @@ spreadsheet_views.py and period_views.py, on the same blueprint (blueprint.py)."
 
 from __future__ import annotations
 
-from flask import (
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -20,17 +13,13 @@ from mel_app import locking
 from mel_app.kit.web import (
     ConfirmForm,
     choices,
+    confirmed_child,
     get_or_404,
     paginate,
     project_or_404,
     saving,
 )
-from mel_app.models import (
-    Organisation,
-    Partner,
-    Phase,
-    Project,
-)
+from mel_app.models import Organisation, Partner, Phase, Project
 from mel_app.permissions import (
     can_create_project,
     can_edit_project,
@@ -43,12 +32,7 @@ from mel_app.projects import charts, services
 from mel_app.projects import framework as fw
 from mel_app.projects.blueprint import bp
 from mel_app.projects.countries import COUNTRY_CODES, country_choices
-from mel_app.projects.forms import (
-    PHASE_LABELS,
-    PartnerForm,
-    ProjectFilterForm,
-    ProjectForm,
-)
+from mel_app.projects.forms import PHASE_LABELS, PartnerForm, ProjectFilterForm, ProjectForm
 from mel_app.projects.labels import cell_labels, figure_basis, group_labels, no_share_labels
 
 # --- list and portfolio ------------------------------------------------------------------------
@@ -82,10 +66,9 @@ def portfolio():
     require(can_view_portfolio(current_user), visible=True)
     pagination = paginate(services.portfolio_query(portfolio_project_ids(current_user)))
     today = services.reporting_day()
-    rows = services.portfolio_rows(list(pagination.items), today)
     return render_template(
         "projects/portfolio.html",
-        rows=rows,
+        rows=services.portfolio_rows(list(pagination.items), today),
         pagination=pagination,
         today=today,
         display_value=fw.display_value,
@@ -241,12 +224,10 @@ def partners(project_id: int):
 
 @bp.post("/projects/<int:project_id>/partners/<int:partner_id>/remove")
 def remove_partner(project_id: int, partner_id: int):
-    project = project_or_404(project_id, need=can_edit_project)
-    partner = get_or_404(Partner, partner_id, parent=project)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    name = partner.organisation.name
-    with saving(_("%(org)s is no longer a partner.", org=name), catch=services.ProjectError) as saved:
+    project, partner = confirmed_child(Partner, partner_id, project_id, need=can_edit_project)
+    with saving(
+        _("%(org)s is no longer a partner.", org=partner.organisation.name), catch=services.ProjectError
+    ) as saved:
         services.remove_partner(partner, actor=current_user)
     if saved.failed:
         return _partners_page(project, _partner_form(project), 409)
