@@ -27,6 +27,8 @@ from mel_app.kit.web import download, get_or_404, paginate, project_or_404, savi
 from mel_app.models import (
     NARRATIVE_SECTIONS,
     Attachment,
+    Comment,
+    Indicator,
     Project,
     ReportingPeriod,
     Submission,
@@ -272,7 +274,6 @@ def _render_detail(
     clashes: list[merge.Clash] | None = None,
     unsaved: bool = False,
 ):
-    user = current_user
     # Read once: the forms and the page must show the same files and indicators.
     attachments = services.live_attachments(sub)
     # Design input reads the indicators only for its form's choices (in _edit_form).
@@ -287,20 +288,6 @@ def _render_detail(
     _show_limits(page_forms)
     indicators = indicators or []
     versions = services.versions_of(sub)
-    changes = None
-    if versions:
-        latest = versions[-1]
-        previous = versions[-2] if len(versions) > 1 else None
-        changes = {
-            "latest": latest,
-            "previous": previous,
-            "groups": compare(previous.content, latest.content, indicator_order(indicators))
-            if previous
-            else [],
-        }
-    comments = None
-    if can_see_comments(user, sub):
-        comments = services.visible_comments(sub, include_internal=can_see_internal_comments(user, sub))
     edit = page_forms.get("edit")
     conflict_view = (clashes or []) if conflict is not None and edit is not None else None
     if conflict is not None and edit is None and given.get("edit") is not None:
@@ -315,8 +302,8 @@ def _render_detail(
             values={v.indicator_id: v for v in sub.values},
             attachments=attachments,
             versions=versions,
-            changes=changes,
-            comments=comments,
+            changes=_latest_changes(versions, indicators),
+            comments=_comments(sub),
             conflict=conflict,
             conflict_view=conflict_view,
             unsaved=unsaved or conflict_view is not None,
@@ -332,18 +319,24 @@ def _render_detail(
     )
 
 
-def _value_text(row, indicator) -> str:
-    return _input_text(
-        services.ValueInput(
-            value=row.value,
-            women=row.women,
-            men=row.men,
-            text_value=row.text_value,
-            not_reported=row.not_reported,
-            comment=row.comment,
-        ),
-        indicator,
-    )
+def _latest_changes(versions: list[SubmissionVersion], indicators: list[Indicator]) -> dict[str, Any] | None:
+    """What the latest submitted version changed from the one before it (None before any)."""
+    if not versions:
+        return None
+    latest = versions[-1]
+    previous = versions[-2] if len(versions) > 1 else None
+    return {
+        "latest": latest,
+        "previous": previous,
+        "groups": compare(previous.content, latest.content, indicator_order(indicators)) if previous else [],
+    }
+
+
+def _comments(sub: Submission) -> list[Comment] | None:
+    """The thread as the user may read it; None when it is not theirs to read at all."""
+    if not can_see_comments(current_user, sub):
+        return None
+    return services.visible_comments(sub, include_internal=can_see_internal_comments(current_user, sub))
 
 
 def _input_text(entered: services.ValueInput, indicator) -> str:
