@@ -615,13 +615,15 @@ def _shared_comment(sub: Submission, actor: User, body: str) -> None:
 
 
 def _give_back(
-    sub: Submission, action: workflow.Action, reason: str, unsaid: str, *, actor: User, expected_version: int
+    sub: Submission, action: workflow.Action, reason: str, *, actor: User, expected_version: int
 ) -> None:
-    """A move that hands the pen back to the organisation: it must say why (else `unsaid` is the
-    refusal), and the organisation reads that reason as a shared comment."""
+    """Return or reopen: a move that hands the pen back to the organisation must say why, and the
+    organisation reads that reason as a shared comment."""
     reason = (reason or "").strip()
     if not reason:
-        raise workflow.WorkflowError(unsaid, http_status=422)
+        if action is workflow.Action.return_:
+            raise workflow.WorkflowError(_("Say what needs to change before returning it."), http_status=422)
+        raise workflow.WorkflowError(_("Give the reason for reopening it."), http_status=422)
     _transition(sub, action, actor=actor, expected_version=expected_version, reason=reason)
     _shared_comment(sub, actor, reason)
     db.session.flush()
@@ -629,8 +631,12 @@ def _give_back(
 
 def return_submission(sub: Submission, *, actor: User, expected_version: int, comment: str) -> None:
     """Send a submitted report back to its organisation, saying what needs to change."""
-    unsaid = _("Say what needs to change before returning it.")
-    _give_back(sub, workflow.Action.return_, comment, unsaid, actor=actor, expected_version=expected_version)
+    _give_back(sub, workflow.Action.return_, comment, actor=actor, expected_version=expected_version)
+
+
+def reopen_submission(sub: Submission, *, actor: User, expected_version: int, reason: str) -> None:
+    """Give an approved submission back to its organisation for revision."""
+    _give_back(sub, workflow.Action.reopen, reason, actor=actor, expected_version=expected_version)
 
 
 def approve_submission(sub: Submission, *, actor: User, expected_version: int, comment: str = "") -> None:
@@ -649,12 +655,6 @@ def approve_submission(sub: Submission, *, actor: User, expected_version: int, c
     if comment:
         _shared_comment(sub, actor, comment)
     db.session.flush()
-
-
-def reopen_submission(sub: Submission, *, actor: User, expected_version: int, reason: str) -> None:
-    """Give an approved submission back to its organisation for revision."""
-    unsaid = _("Give the reason for reopening it.")
-    _give_back(sub, workflow.Action.reopen, reason, unsaid, actor=actor, expected_version=expected_version)
 
 
 def withdraw_submission(sub: Submission, *, actor: User, expected_version: int, reason: str = "") -> None:
