@@ -23,6 +23,7 @@ from wtforms.validators import Length
 
 from mel_app import confirmation, workflow
 from mel_app.error_summary import ErrorLink, page_error_links
+from mel_app.kit.confirming import before_confirmation
 from mel_app.kit.web import download, get_or_404, paginate, project_or_404, saving
 from mel_app.models import (
     NARRATIVE_SECTIONS,
@@ -187,6 +188,11 @@ def _copy_errors(source, target) -> None:
             other.errors = list(field.errors)
 
 
+def _render_page(template: str, sub: Submission, **context: Any) -> str:
+    """A page about one submission: each of them names it the same way."""
+    return render_template(template, sub=sub, title=_title(sub), **context)
+
+
 def _fresh(form_cls, sub: Submission, **data: Any):
     return form_cls(formdata=None, data={"version": sub.version, **data})
 
@@ -293,10 +299,9 @@ def _render_detail(
     if conflict is not None and edit is None and given.get("edit") is not None:
         unsent = _unsent_text(given["edit"], indicators)
     return (
-        render_template(
+        _render_page(
             "submissions/detail.html",
-            sub=sub,
-            title=_title(sub),
+            sub,
             forms=page_forms,
             indicators=indicators,
             values={v.indicator_id: v for v in sub.values},
@@ -642,17 +647,8 @@ def _render_confirm(sub: Submission, form, problems, status: int = 200):
     summary = page_error_links({"form": form}) + [
         ErrorLink(p.message, f"{detail_url}#{p.anchor}") for p in problems
     ]
-    return (
-        render_template(
-            "submissions/confirm.html",
-            sub=sub,
-            title=_title(sub),
-            form=form,
-            problems=problems,
-            error_summary=summary,
-        ),
-        status,
-    )
+    page = _render_page("submissions/confirm.html", sub, form=form, problems=problems, error_summary=summary)
+    return page, status
 
 
 @bp.get("/submissions/<int:sub_id>/submit")
@@ -716,16 +712,17 @@ def _review(sub_id: int, key: str, form_class, transition, text_field: str, done
     return redirect(url_for(".detail", sub_id=sub.id))
 
 
+def _returned(sub: Submission) -> str:
+    return _("Returned to %(organisation)s for revision.", organisation=sub.organisation.name)
+
+
+def _reopened(sub: Submission) -> str:
+    return _("Reopened: %(organisation)s can revise it and submit again.", organisation=sub.organisation.name)
+
+
 @bp.post("/submissions/<int:sub_id>/return")
 def return_(sub_id: int):
-    return _review(
-        sub_id,
-        "return",
-        ReturnForm,
-        services.return_submission,
-        "comment",
-        lambda sub: _("Returned to %(organisation)s for revision.", organisation=sub.organisation.name),
-    )
+    return _review(sub_id, "return", ReturnForm, services.return_submission, "comment", _returned)
 
 
 @bp.post("/submissions/<int:sub_id>/approve")
@@ -737,16 +734,7 @@ def approve(sub_id: int):
 
 @bp.post("/submissions/<int:sub_id>/reopen")
 def reopen(sub_id: int):
-    return _review(
-        sub_id,
-        "reopen",
-        ReopenForm,
-        services.reopen_submission,
-        "reason",
-        lambda sub: _(
-            "Reopened: %(organisation)s can revise it and submit again.", organisation=sub.organisation.name
-        ),
-    )
+    return _review(sub_id, "reopen", ReopenForm, services.reopen_submission, "reason", _reopened)
 
 
 def _render_withdraw(sub: Submission, form, status: int = 200):
@@ -771,19 +759,17 @@ def withdraw(sub_id: int):
     """GET: the confirmation page. POST (from that page): withdraw."""
     sub = _load(sub_id)
     require(may_withdraw_submission(current_user, sub), visible=True)
-    if request.method == "GET" or not confirmation.came_through_confirmation():
-        if not can_withdraw_submission(current_user, sub):
-            flash(
-                _(
-                    "This submission cannot be withdrawn while it is %(status)s.",
-                    status=labels.status_label(sub.status),
-                ),
-                "error",
-            )
-            return redirect(url_for(".detail", sub_id=sub.id))
-        if request.method == "POST":
-            return confirmation.to_confirmation()
-        return _render_withdraw(sub, _fresh(WithdrawForm, sub))
+    answered = before_confirmation(
+        allowed=lambda: can_withdraw_submission(current_user, sub),
+        refusal=lambda: _(
+            "This submission cannot be withdrawn while it is %(status)s.",
+            status=labels.status_label(sub.status),
+        ),
+        back=url_for(".detail", sub_id=sub.id),
+        page=lambda: _render_withdraw(sub, _fresh(WithdrawForm, sub)),
+    )
+    if answered is not None:
+        return answered
     form = WithdrawForm()
     if not form.validate_on_submit():
         return _render_withdraw(sub, form, 422)
@@ -871,10 +857,9 @@ def version(sub_id: int, number: int):
     previous = by_number.get(number - 1)
     order = indicator_order(services.active_indicators(sub.project_id))
     values = current.content.get("values") or {}
-    return render_template(
+    return _render_page(
         "submissions/version.html",
-        sub=sub,
-        title=_title(sub),
+        sub,
         version=current,
         previous=previous,
         versions=versions,
