@@ -304,19 +304,10 @@ def figures(rule: Rule, reports: Iterable[Report], periods: Sequence[Period]) ->
         share, no_share = share_of_the_way(
             rule.measure, rule.ascending, rule.baseline, rule.target, found.value
         )
-        out.append(
-            Figure(
-                period=period,
-                method=rule.aggregation,
-                value=found.value,
-                women=found.women,
-                men=found.men,
-                used=found.used,
-                reports=tuple(rows),
-                share=share,
-                no_share=no_share,
-            )
+        figure = Figure(
+            period, rule.aggregation, **vars(found), reports=tuple(rows), share=share, no_share=no_share
         )
+        out.append(figure)
     return tuple(out)
 
 

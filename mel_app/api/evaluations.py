@@ -17,6 +17,7 @@ from flask import abort
 from sqlalchemy.orm import joinedload
 
 from mel_app.api import schemas_reads
+from mel_app.api.dump import attributes
 from mel_app.api.reads import _page
 from mel_app.api.views import READ, api_user, bp, scope
 from mel_app.evaluations import queries, services
@@ -66,13 +67,7 @@ def evaluations(args):
 
 
 def _scorecard(card: Scorecard) -> dict[str, Any]:
-    return {
-        "id": card.id,
-        "scorer": card.scorer.display_name,
-        "group": card.group,
-        "status": card.status,
-        "submitted_at": card.submitted_at,
-    }
+    return {**attributes(card, "id", "group", "status", "submitted_at"), "scorer": card.scorer.display_name}
 
 
 def _criterion(results: services.Results, criterion: Any) -> dict[str, Any]:
@@ -126,18 +121,9 @@ def _results(evaluation: Evaluation, user: User) -> dict[str, Any]:
 def _recommendation(rec: Recommendation) -> dict[str, Any]:
     response = None
     if rec.response is not None:
-        response = {
-            "response": rec.response,
-            "planned_action": rec.planned_action,
-            "due_date": rec.due_date,
-            "action_status": rec.action_status,
-        }
+        response = attributes(rec, "response", "planned_action", "due_date", "action_status")
     return {
-        "id": rec.id,
-        "position": rec.position,
-        "text": rec.text,
-        "addressed_organisation": rec.addressed_organisation,
-        "addressed_to": rec.addressed_to,
+        **attributes(rec, "id", "position", "text", "addressed_organisation", "addressed_to"),
         "management_response": response,
     }
 

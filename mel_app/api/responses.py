@@ -10,6 +10,7 @@ from typing import Any
 from flask import abort
 
 from mel_app.api import schemas_reads
+from mel_app.api.dump import attributes
 from mel_app.api.views import READ, api_user, bp, scope
 from mel_app.models import Comment, DesignInputItem, SubmissionKind
 from mel_app.permissions import can_see_comments, can_see_internal_comments, can_view_submission
@@ -26,24 +27,16 @@ def _item(item: DesignInputItem) -> dict[str, Any]:
             "responded_at": item.responded_at,
         }
     return {
-        "id": item.id,
-        "position": item.position,
-        "kind": item.kind,
-        "text": item.text,
-        "result_id": item.result_id,
-        "indicator_id": item.indicator_id,
+        **attributes(item, "id", "position", "kind", "text", "result_id", "indicator_id"),
         "response": response,
     }
 
 
 def _comment(comment: Comment) -> dict[str, Any]:
     return {
-        "id": comment.id,
+        **attributes(comment, "id", "created_at", "body", "visibility"),
         "author": comment.author.display_name,
-        "created_at": comment.created_at,
-        "body": comment.body,
         "section": comment.section or None,
-        "visibility": comment.visibility,
     }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from mel_app.api.schemas import Organisation, Page, PageArgs, _id_filter, _one_of
+from mel_app.api.schemas import Organisation, Page, PageArgs, _id_filter, _Identified, _one_of
 from mel_app.models import (
     ActionStatus,
     DesignItemKind,
@@ -33,14 +33,15 @@ def _hidden_when(what: str) -> dict[str, str]:
 # --- the reporting status grid --------------------------------------------------------------------
 
 
-class GridOrganisation(Schema):
-    id = fields.Integer()
+class Named(_Identified):
     name = fields.String()
+
+
+class GridOrganisation(Named):
     group = _one_of(OrgGroup)
 
 
-class GridPeriod(Schema):
-    id = fields.Integer()
+class GridPeriod(_Identified):
     label = fields.String()
     due_date = fields.Date()
 
@@ -97,8 +98,7 @@ class ItemResponse(Schema):
     responded_at = fields.DateTime(allow_none=True)
 
 
-class DesignItem(Schema):
-    id = fields.Integer()
+class DesignItem(_Identified):
     position = fields.Integer()
     kind = _one_of(DesignItemKind)
     text = fields.String()
@@ -113,8 +113,7 @@ class DesignItem(Schema):
     )
 
 
-class SubmissionComment(Schema):
-    id = fields.Integer()
+class SubmissionComment(_Identified):
     author = fields.String(metadata={"description": "Name."})
     created_at = fields.DateTime()
     body = fields.String()
@@ -148,8 +147,7 @@ class EvaluationArgs(PageArgs):
     status = _one_of(EvaluationStatus, load_default=None)
 
 
-class EvaluationSummary(Schema):
-    id = fields.Integer()
+class EvaluationSummary(_Identified):
     project_id = fields.Integer()
     project_reference = fields.String()
     kind = _one_of(EvaluationKind)
@@ -165,11 +163,6 @@ class EvaluationPage(Page):
     items = fields.List(fields.Nested(EvaluationSummary))
 
 
-class Named(Schema):
-    id = fields.Integer()
-    name = fields.String()
-
-
 class EvaluationScalePoint(Schema):
     value = fields.Integer()
     label = fields.String()
@@ -179,15 +172,13 @@ class EvaluationScale(Named):
     points = fields.List(fields.Nested(EvaluationScalePoint))
 
 
-class EvaluationCriterion(Schema):
-    id = fields.Integer()
+class EvaluationCriterion(_Identified):
     code = fields.String()
     name = fields.String()
     guiding_question = fields.String()
 
 
-class OwnScorecard(Schema):
-    id = fields.Integer()
+class OwnScorecard(_Identified):
     status = _one_of(ScorecardStatus)
     submitted_at = fields.DateTime(allow_none=True)
 
@@ -270,8 +261,7 @@ class ManagementResponse(Schema):
     action_status = _one_of(ActionStatus, allow_none=True)
 
 
-class EvaluationRecommendation(Schema):
-    id = fields.Integer()
+class EvaluationRecommendation(_Identified):
     position = fields.Integer()
     text = fields.String()
     addressed_organisation = fields.Nested(

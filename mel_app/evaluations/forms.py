@@ -29,7 +29,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from mel_app.confirmation import ConfirmedMixin
 from mel_app.enum_labels import LABELS
 from mel_app.evaluations.services import MAX_POINTS, MIN_POINTS
-from mel_app.integers import BoundedIntegerField
+from mel_app.integers import BoundedIntegerField, to_int
 from mel_app.locking import VersionField
 from mel_app.models import ActionStatus, EvaluationKind, ResponseKind, ScorerGroup
 
@@ -50,6 +50,23 @@ class MultiCheckboxField(SelectMultipleField):
 # --- evaluations ---------------------------------------------------------------------------------
 
 
+def _invitee_fields() -> tuple[Any, Any, Any]:
+    """Who is invited to score: evaluators, partner organisations (all their reporters), ILO staff.
+    Made where each form declares them, so that they keep their place among its fields."""
+    return (
+        MultiCheckboxField(_l("Evaluators"), coerce=int),
+        MultiCheckboxField(_l("Partner organisations (all their reporters)"), coerce=int),
+        MultiCheckboxField(_l("ILO staff"), coerce=int),
+    )
+
+
+def _someone_invited(form: Any, refusal: str) -> bool:
+    if form.evaluators.data or form.organisations.data or form.ilo_staff.data:
+        return True
+    form.evaluators.errors = [refusal]
+    return False
+
+
 class EvaluationForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
     kind = SelectField(
@@ -60,9 +77,7 @@ class EvaluationForm(FlaskForm):
     criteria_set_id = SelectField(_l("Criteria set"), coerce=int, validators=[InputRequired()])
     scale_id = SelectField(_l("Scale"), coerce=int, validators=[InputRequired()])
     deadline = DateField(_l("Deadline for scoring"), validators=[Optional()])
-    evaluators = MultiCheckboxField(_l("Evaluators"), coerce=int, validate_choice=True)
-    organisations = MultiCheckboxField(_l("Partner organisations (all their reporters)"), coerce=int)
-    ilo_staff = MultiCheckboxField(_l("ILO staff"), coerce=int)
+    evaluators, organisations, ilo_staff = _invitee_fields()
     submit = SubmitField(_l("Open the evaluation"))
 
     def validate_deadline(self, field: DateField) -> None:
@@ -70,25 +85,19 @@ class EvaluationForm(FlaskForm):
             raise ValidationError(_("The deadline cannot be in the past."))
 
     def validate(self, extra_validators: Any = None) -> bool:
-        ok = super().validate(extra_validators)
-        if ok and not (self.evaluators.data or self.organisations.data or self.ilo_staff.data):
-            self.evaluators.errors = [_("Invite at least one person to score.")]
-            return False
-        return ok
+        return super().validate(extra_validators) and _someone_invited(
+            self, _("Invite at least one person to score.")
+        )
 
 
 class InviteForm(FlaskForm):
-    evaluators = MultiCheckboxField(_l("Evaluators"), coerce=int)
-    organisations = MultiCheckboxField(_l("Partner organisations (all their reporters)"), coerce=int)
-    ilo_staff = MultiCheckboxField(_l("ILO staff"), coerce=int)
+    evaluators, organisations, ilo_staff = _invitee_fields()
     submit = SubmitField(_l("Invite"))
 
     def validate(self, extra_validators: Any = None) -> bool:
-        ok = super().validate(extra_validators)
-        if ok and not (self.evaluators.data or self.organisations.data or self.ilo_staff.data):
-            self.evaluators.errors = [_("Choose at least one person or organisation.")]
-            return False
-        return ok
+        return super().validate(extra_validators) and _someone_invited(
+            self, _("Choose at least one person or organisation.")
+        )
 
 
 class CloseEvaluationForm(ConfirmedMixin, FlaskForm):
@@ -182,6 +191,14 @@ class RecommendationForm(FlaskForm):
         allowed = {choice.value for choice in field.choices}
         if (field.data or "") not in allowed:
             raise ValidationError(NOT_A_PARTNER)
+
+    def entered(self) -> dict[str, Any]:
+        """The recommendation as the services take it, whether added or changed."""
+        return {
+            "text": self.text.data,
+            "addressed_to": self.addressed_to.data or "",
+            "addressed_organisation_id": to_int(self.addressed_organisation_id.data, minimum=1),
+        }
 
 
 class ResponseForm(FlaskForm):

@@ -143,19 +143,7 @@ def save_criteria_set(
 ) -> CriteriaSet:
     """Create a criteria set (criteria_set=None) or change one not yet used by any evaluation."""
     name = name.strip()
-    if criteria_set is not None and criteria_set_in_use(criteria_set.id):
-        raise InUseError(
-            _("This criteria set is used by an evaluation and cannot be changed. Make a copy instead.")
-        )
-    if _name_taken(CriteriaSet, name, criteria_set.id if criteria_set else None):
-        raise EvaluationError(_("Another criteria set already has this name."))
-    if not criteria:
-        raise EvaluationError(_("A criteria set needs at least one criterion."))
-    codes = [c.code.strip().upper() for c in criteria]
-    duplicates = sorted(code for code, n in Counter(codes).items() if n > 1)
-    if duplicates:
-        raise EvaluationError(_("Each code may be used once: %(codes)s.", codes=", ".join(duplicates)))
-
+    _check_criteria_set(criteria_set, name, criteria)
     creating = criteria_set is None
     if criteria_set is None:
         criteria_set = CriteriaSet(name=name, description=description.strip())
@@ -170,6 +158,32 @@ def save_criteria_set(
         actor=actor,
         target=criteria_set,
     )
+    _write_criteria(criteria_set, existing, criteria)
+    db.session.expire(criteria_set, ["criteria"])
+    return criteria_set
+
+
+def _check_criteria_set(criteria_set: CriteriaSet | None, name: str, criteria: list[CriterionInput]) -> None:
+    """Refuse a set in use, a name taken, and criteria that are missing or share a code."""
+    if criteria_set is not None and criteria_set_in_use(criteria_set.id):
+        raise InUseError(
+            _("This criteria set is used by an evaluation and cannot be changed. Make a copy instead.")
+        )
+    if _name_taken(CriteriaSet, name, criteria_set.id if criteria_set else None):
+        raise EvaluationError(_("Another criteria set already has this name."))
+    if not criteria:
+        raise EvaluationError(_("A criteria set needs at least one criterion."))
+    codes = [c.code.strip().upper() for c in criteria]
+    duplicates = sorted(code for code, n in Counter(codes).items() if n > 1)
+    if duplicates:
+        raise EvaluationError(_("Each code may be used once: %(codes)s.", codes=", ".join(duplicates)))
+
+
+def _write_criteria(
+    criteria_set: CriteriaSet, existing: dict[int, Criterion], criteria: list[CriterionInput]
+) -> None:
+    """The set's criteria become `criteria`: those of `existing` not named are deleted, the
+    others updated in place, new ones added, all numbered in the order of their positions."""
     kept_ids = {item.id for item in criteria if item.id in existing}
     for crit_id, crit in existing.items():
         if crit_id not in kept_ids:
@@ -198,8 +212,6 @@ def save_criteria_set(
         crit.guiding_question = item.guiding_question.strip()
         crit.position = position
     db.session.flush()
-    db.session.expire(criteria_set, ["criteria"])
-    return criteria_set
 
 
 def _copy_name(model: Any, name: str) -> str:
@@ -210,19 +222,15 @@ def _copy_name(model: Any, name: str) -> str:
     return candidate
 
 
+# What a copy of a criteria set takes over from each criterion of the original.
+_CRITERION_COPIED = ("code", "name", "guiding_question", "position")
+
+
 def copy_criteria_set(source: CriteriaSet, *, actor: User) -> CriteriaSet:
     copy = CriteriaSet(name=_copy_name(CriteriaSet, source.name), description=source.description)
     db.session.add(copy)
     for crit in source.criteria:
-        db.session.add(
-            Criterion(
-                criteria_set=copy,
-                code=crit.code,
-                name=crit.name,
-                guiding_question=crit.guiding_question,
-                position=crit.position,
-            )
-        )
+        db.session.add(Criterion(criteria_set=copy, **{key: getattr(crit, key) for key in _CRITERION_COPIED}))
     audit.record(db.session, "criteria_set.copy", actor=actor, target=copy, reason=f"copy of #{source.id}")
     db.session.flush()
     return copy

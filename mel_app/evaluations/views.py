@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -25,7 +26,7 @@ from mel_app.evaluations.forms import (
     scorecard_form,
 )
 from mel_app.evaluations.services import Answer, ConflictError, EvaluationError
-from mel_app.integers import to_int
+from mel_app.kit.confirming import before_confirmation
 from mel_app.kit.web import CSV, download, get_or_404, paginate, project_or_404, saving
 from mel_app.models import (
     ActionStatus,
@@ -240,13 +241,16 @@ def close(evaluation_id: int):
     """GET: the confirmation page. POST (from that page): close the evaluation."""
     evaluation = _evaluation_or_404(evaluation_id)
     require(can_manage_evaluation(current_user, evaluation), visible=True)
-    if request.method == "GET" or not confirmation.came_through_confirmation():
-        if not can_close_evaluation(current_user, evaluation):
-            flash(_("This evaluation is closed already."), "error")
-            return redirect(url_for("evaluations.detail", evaluation_id=evaluation.id))
-        if request.method == "POST":
-            return confirmation.to_confirmation()
-        return _confirm_close_page(evaluation, CloseEvaluationForm(formdata=None, version=evaluation.version))
+    answered = before_confirmation(
+        allowed=lambda: can_close_evaluation(current_user, evaluation),
+        refusal=lambda: _("This evaluation is closed already."),
+        back=url_for("evaluations.detail", evaluation_id=evaluation.id),
+        page=lambda: _confirm_close_page(
+            evaluation, CloseEvaluationForm(formdata=None, version=evaluation.version)
+        ),
+    )
+    if answered is not None:
+        return answered
     form = CloseEvaluationForm()
     if not form.validate_on_submit():
         return _confirm_close_page(evaluation, form, 400)
@@ -466,13 +470,7 @@ def add_recommendation(evaluation_id: int):
     if not form.validate_on_submit():
         return _render_detail(evaluation, 422, recommendation_form=form)
     with saving(_("Recommendation recorded."), catch=EvaluationError) as saved:
-        services.add_recommendation(
-            evaluation,
-            actor=current_user,
-            text=form.text.data,
-            addressed_to=form.addressed_to.data or "",
-            addressed_organisation_id=to_int(form.addressed_organisation_id.data, minimum=1),
-        )
+        services.add_recommendation(evaluation, actor=current_user, **form.entered())
     if saved.failed:
         return _render_detail(services.load_evaluation(evaluation_id), 422, recommendation_form=form)
     return redirect(url_for("evaluations.detail", evaluation_id=evaluation.id, _anchor="recommendations"))
@@ -493,23 +491,12 @@ def edit_recommendation(rec_id: int):
     form = RecommendationForm(obj=rec, partners=services.partner_organisations(rec.evaluation.project_id))
     if request.method == "GET":
         form.version.set(rec.version)
-    if not form.validate_on_submit():
-        status = 422 if request.method == "POST" else 200
-        return render_template("evaluations/recommendation_edit.html", rec=rec, form=form), status
-    with saving(_("Recommendation saved."), catch=(locking.EditConflict, EvaluationError)) as saved:
-        locking.claim(rec, form.version.data)
-        services.update_recommendation(
-            rec,
-            actor=current_user,
-            text=form.text.data,
-            addressed_to=form.addressed_to.data or "",
-            addressed_organisation_id=to_int(form.addressed_organisation_id.data, minimum=1),
-        )
-    if isinstance(saved.error, locking.EditConflict):
-        form.version.set(rec.version)
-    if saved.failed:
-        return render_template("evaluations/recommendation_edit.html", rec=rec, form=form), 409
-    return redirect(url_for("evaluations.detail", evaluation_id=rec.evaluation_id, _anchor="recommendations"))
+
+    def change() -> None:
+        services.update_recommendation(rec, actor=current_user, **form.entered())
+
+    page = "evaluations/recommendation_edit.html"
+    return _change_recommendation(rec, form, page, _("Recommendation saved."), change, refused_status=409)
 
 
 @bp.route("/recommendations/<int:rec_id>/response", methods=["GET", "POST"])
@@ -523,11 +510,8 @@ def respond(rec_id: int):
         form.due_date.data = rec.due_date
         form.action_status.data = (rec.action_status or ActionStatus.not_started).value
         form.version.set(rec.version)
-    if not form.validate_on_submit():
-        status = 422 if request.method == "POST" else 200
-        return render_template("evaluations/respond.html", rec=rec, form=form), status
-    with saving(_("Management response saved."), catch=(locking.EditConflict, EvaluationError)) as saved:
-        locking.claim(rec, form.version.data)
+
+    def change() -> None:
         services.respond_to_recommendation(
             rec,
             actor=current_user,
@@ -536,9 +520,28 @@ def respond(rec_id: int):
             due_date=form.due_date.data,
             action_status=ActionStatus(form.action_status.data),
         )
+
+    page = "evaluations/respond.html"
+    return _change_recommendation(
+        rec, form, page, _("Management response saved."), change, refused_status=422
+    )
+
+
+def _change_recommendation(
+    rec: Recommendation, form: Any, page: str, done: str, change: Callable[[], None], *, refused_status: int
+):
+    """Check the form, then `change` the recommendation if nobody saved it since the form was
+    read: back to the evaluation, else the form again (409 on such a conflict, with the version
+    it now has; `refused_status` when the service refuses the change)."""
+    if not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render_template(page, rec=rec, form=form), status
+    with saving(done, catch=(locking.EditConflict, EvaluationError)) as saved:
+        locking.claim(rec, form.version.data)
+        change()
     if isinstance(saved.error, locking.EditConflict):
         form.version.set(rec.version)
-        return render_template("evaluations/respond.html", rec=rec, form=form), 409
+        return render_template(page, rec=rec, form=form), 409
     if saved.failed:
-        return render_template("evaluations/respond.html", rec=rec, form=form), 422
+        return render_template(page, rec=rec, form=form), refused_status
     return redirect(url_for("evaluations.detail", evaluation_id=rec.evaluation_id, _anchor="recommendations"))

@@ -102,10 +102,7 @@ def evaluation(project_id: int, evaluation_id: int):
     return render_template(
         "public/evaluation.html",
         project=found,
-        evaluation=item.evaluation,
-        results=item.results,
-        recommendations=item.recommendations,
-        too_few_scorecards=item.too_few_scorecards,
+        **vars(item),
         min_scorecards=services.MIN_PUBLIC_SCORECARDS,
         chart=group_chart(item.results, GROUP_LABELS),
         scorer_groups=list(ScorerGroup),
@@ -138,35 +135,36 @@ def _project_to_publish(project_id: int) -> Project:
     return project_or_404(project_id, need=can_publish_project)
 
 
-def _publishing_step(project_id: int, *, make_public: bool, already: str, page: dict[str, Any], done: str):
-    """The steps "Make public" and "Stop making public". GET: the confirmation page (`page`); POST (from
-    that page): the change, then back to the project page. `already`: the error when there is nothing
-    to change; `done`: the message once it is changed."""
+def _publishing_step(project_id: int, *, make_public: bool):
+    """The steps "Make public" and "Stop making public". GET: the confirmation page; POST (from
+    that page): the change, then back to the project page."""
     project = _project_to_publish(project_id)
     back = url_for("projects.detail", project_id=project.id)
     if (project.published_at is not None) == make_public:
+        already = _("The project is public already.") if make_public else _("The project is not public.")
         flash(already, "error")
         return redirect(back)
     if request.method == "GET":
-        return confirmation.render_project_confirmation(project, cancel_url=back, **page)
+        return confirmation.render_project_confirmation(
+            project, cancel_url=back, **_publishing_page(make_public=make_public)
+        )
     if not confirmation.came_through_confirmation():
         return confirmation.to_confirmation()
     if not confirmation.ConfirmStepForm().validate_on_submit():
         abort(400)
-    change = services.publish_project if make_public else services.unpublish_project
+    if make_public:
+        change, done = services.publish_project, _("The project's dashboard is public.")
+    else:
+        change, done = services.unpublish_project, _("The project's dashboard is no longer public.")
     with saving(done, catch=services.PublishError):
         change(project, actor=current_user)
     return redirect(back)
 
 
-@bp.route("/projects/<int:project_id>/publish", methods=["GET", "POST"])
-def publish(project_id: int):
-    """GET: the confirmation page. POST (from that page): make the dashboard public."""
-    return _publishing_step(
-        project_id,
-        make_public=True,
-        already=_("The project is public already."),
-        page={
+def _publishing_page(*, make_public: bool) -> dict[str, Any]:
+    """What the confirmation page of either step says."""
+    if make_public:
+        return {
             "title": _("Make the project's dashboard public?"),
             "lead": _("Anyone, without signing in, will be able to read it and download it as IATI data."),
             "consequences": [
@@ -182,23 +180,22 @@ def publish(project_id: int):
                 _("You can stop making it public at any time; it is then withdrawn at once."),
             ],
             "yes": _("Yes, make it public"),
-        },
-        done=_("The project's dashboard is public."),
-    )
+        }
+    return {
+        "title": _("Stop making the project's dashboard public?"),
+        "lead": _("Its public page and its activity in the public IATI file are withdrawn at once."),
+        "consequences": [_("Copies that others have already downloaded cannot be withdrawn.")],
+        "yes": _("Yes, stop making it public"),
+    }
+
+
+@bp.route("/projects/<int:project_id>/publish", methods=["GET", "POST"])
+def publish(project_id: int):
+    """GET: the confirmation page. POST (from that page): make the dashboard public."""
+    return _publishing_step(project_id, make_public=True)
 
 
 @bp.route("/projects/<int:project_id>/unpublish", methods=["GET", "POST"])
 def unpublish(project_id: int):
     """GET: the confirmation page. POST (from that page): withdraw the public dashboard."""
-    return _publishing_step(
-        project_id,
-        make_public=False,
-        already=_("The project is not public."),
-        page={
-            "title": _("Stop making the project's dashboard public?"),
-            "lead": _("Its public page and its activity in the public IATI file are withdrawn at once."),
-            "consequences": [_("Copies that others have already downloaded cannot be withdrawn.")],
-            "yes": _("Yes, stop making it public"),
-        },
-        done=_("The project's dashboard is no longer public."),
-    )
+    return _publishing_step(project_id, make_public=False)

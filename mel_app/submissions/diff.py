@@ -150,10 +150,13 @@ def _values(old: dict, new: dict, order: Mapping[str, int]) -> Group:
     return group
 
 
+def _by_id(rows: list) -> dict[Any, Any]:
+    return {row["id"]: row for row in rows}
+
+
 def _items(old: list, new: list) -> Group:
     group = Group(_("Design input items"))
-    before = {item["id"]: item for item in old}
-    after = {item["id"]: item for item in new}
+    before, after = _by_id(old), _by_id(new)
     for item in new:
         previous = before.get(item["id"])
         kind = str(labels.DESIGN_ITEM_KIND.get(item["kind"], item["kind"]))
@@ -192,8 +195,7 @@ def _items(old: list, new: list) -> Group:
 
 def _attachments(old: list, new: list) -> Group:
     group = Group(_("Evidence files"))
-    before = {a["id"]: a for a in old}
-    after = {a["id"]: a for a in new}
+    before, after = _by_id(old), _by_id(new)
     for a in new:
         if a["id"] not in before:
             group.changes.append(Change(_("File added"), "", a["filename"]))

@@ -438,6 +438,18 @@ def check_evidence(files: Sequence[tuple[IO[bytes], str | None]], limits: Eviden
             )
         )
         return found
+    received = _receive_all(files, limits, found)
+    if not found.refusals:
+        found.refusals.extend(_pixel_refusals(received, limits))
+    if not found.refusals:
+        _check_each(received, limits, found)
+    return found
+
+
+def _receive_all(
+    files: Sequence[tuple[IO[bytes], str | None]], limits: EvidenceLimits, found: Evidence
+) -> list[tuple[str, bytes]]:
+    """Each file's name and bytes; one over the size limit is refused in `found` instead."""
     received: list[tuple[str, bytes]] = []
     for stream, filename in files:
         try:
@@ -445,12 +457,16 @@ def check_evidence(files: Sequence[tuple[IO[bytes], str | None]], limits: Eviden
         except FileTooLarge as exc:
             found.too_large = True
             found.refusals.append(str(exc))
-    if found.refusals:
-        return found
+    return received
+
+
+def _pixel_refusals(received: list[tuple[str, bytes]], limits: EvidenceLimits) -> list[str]:
+    """Pictures too large to decode, read from their headers alone: each picture over the limit,
+    else all of them together over the limit of a save."""
     pixels = [(name, declared_pixels(data)) for name, data in received]
     too_big = [name for name, count in pixels if count > limits.max_pixels]
     if too_big:
-        found.refusals.extend(
+        return [
             _(
                 "%(name)s has too many pixels to be processed (at most %(mp)s megapixels). "
                 "Send a smaller version of the picture.",
@@ -458,18 +474,21 @@ def check_evidence(files: Sequence[tuple[IO[bytes], str | None]], limits: Eviden
                 mp=f"{limits.max_pixels / 1_000_000:g}",
             )
             for name in too_big
-        )
-        return found
+        ]
     if sum(count for _name, count in pixels) > limits.max_total_pixels:
-        found.refusals.append(
+        return [
             _(
                 "These pictures together have more than %(mp)s megapixels, more than one save "
                 "can process. Nothing was added: attach fewer pictures at a time, or smaller "
                 "versions of them.",
                 mp=f"{limits.max_total_pixels / 1_000_000:g}",
             )
-        )
-        return found
+        ]
+    return []
+
+
+def _check_each(received: list[tuple[str, bytes]], limits: EvidenceLimits, found: Evidence) -> None:
+    """Sniff, decode and scan each file: the good ones join `found.uploads`, the others its refusals."""
     scanner = scanning.configured_scanner()
     for name, data in received:
         try:
@@ -479,7 +498,6 @@ def check_evidence(files: Sequence[tuple[IO[bytes], str | None]], limits: Eviden
             found.refusals.append(str(exc))
         except FileRejected as exc:
             found.refusals.append(str(exc))
-    return found
 
 
 def read_upload(

@@ -472,35 +472,39 @@ class ConfirmSubmitForm(FlaskForm):
     confirm = SubmitField(_l("Submit for review"))
 
 
+def _note(label: Any, *, rows: int, required: Any = None, shared_with: Any = None) -> Any:
+    """A reviewer's words that the organisation reads (a comment, or a reason); `required`, when
+    given, is the message that asks for them."""
+    validators = [DataRequired(message=required)] if required is not None else []
+    return TextAreaField(
+        label,
+        [*validators, Limit(max=COMMENT_MAX)],
+        description=_l("Shared with the organisation.") if shared_with is None else shared_with,
+        render_kw={"rows": rows},
+    )
+
+
 class ReturnForm(FlaskForm):
     version = VersionField()
-    comment = TextAreaField(
-        _l("What needs to change"),
-        [DataRequired(message=_l("Say what needs to change before returning it.")), Limit(max=COMMENT_MAX)],
-        description=_l("Shared with the organisation."),
-        render_kw={"rows": 4},
+    comment = _note(
+        _l("What needs to change"), rows=4, required=_l("Say what needs to change before returning it.")
     )
     return_ = SubmitField(_l("Return for revision"))
 
 
 class ApproveForm(FlaskForm):
     version = VersionField()
-    comment = TextAreaField(
-        _l("Comment (optional)"),
-        [Limit(max=COMMENT_MAX)],
-        description=_l("Shared with the organisation."),
-        render_kw={"rows": 2},
-    )
+    comment = _note(_l("Comment (optional)"), rows=2)
     approve = SubmitField(_l("Approve"))
 
 
 class ReopenForm(FlaskForm):
     version = VersionField()
-    reason = TextAreaField(
+    reason = _note(
         _l("Why it needs reopening"),
-        [DataRequired(message=_l("Give the reason for reopening it.")), Limit(max=COMMENT_MAX)],
-        description=_l("Shared with the organisation, which can then revise and submit again."),
-        render_kw={"rows": 3},
+        rows=3,
+        required=_l("Give the reason for reopening it."),
+        shared_with=_l("Shared with the organisation, which can then revise and submit again."),
     )
     reopen = SubmitField(_l("Reopen for revision"))
 

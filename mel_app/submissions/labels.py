@@ -9,8 +9,11 @@ from mel_app.models import DesignItemKind, Disposition, Measure, Status, Submiss
 from mel_app.workflow import labels as state_labels
 
 STATUS = LABELS[Status]
-
 KIND = LABELS[SubmissionKind]
+DESIGN_ITEM_KIND = LABELS[DesignItemKind]
+DISPOSITION = LABELS[Disposition]
+MEASURE = LABELS[Measure]
+VISIBILITY = LABELS[Visibility]
 
 SECTIONS = {
     "achievements": _l("Achievements"),
@@ -29,14 +32,6 @@ SECTION_HINTS = {
     "gender_equality": _l("How did the work reach women and address discrimination?"),
     "social_dialogue": _l("What happened in bipartite or tripartite dialogue?"),
 }
-
-DESIGN_ITEM_KIND = LABELS[DesignItemKind]
-
-DISPOSITION = LABELS[Disposition]
-
-MEASURE = LABELS[Measure]
-
-VISIBILITY = LABELS[Visibility]
 
 VALUE_FIELDS = {
     "value": _l("Value"),

@@ -7,7 +7,7 @@ Every state change goes through `mel_app.workflow` (one conditional UPDATE each)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -401,15 +401,7 @@ def record_infected_uploads(sub: Submission, *, actor: User, refused: Sequence[F
 
 def _add_uploads(sub: Submission, uploads: list[Upload], actor: User) -> list[Attachment]:
     added = [
-        Attachment(
-            submission=sub,
-            filename=upload.filename,
-            media_type=upload.media_type,
-            size=upload.size,
-            sha256=upload.sha256,
-            data=upload.data,
-            uploaded_by_id=actor.id,
-        )
+        Attachment(submission=sub, size=upload.size, uploaded_by_id=actor.id, **asdict(upload))
         for upload in uploads
     ]
     db.session.add_all(added)
@@ -420,6 +412,24 @@ def _remove_attachments(sub: Submission, ids: set[int]) -> None:
     for attachment in sub.attachments:
         if attachment.id in ids and not attachment.is_deleted:
             attachment.is_deleted = True
+
+
+def _record_edit(
+    sub: Submission,
+    *,
+    actor: User,
+    version_before: int,
+    event: str = "submission.save",
+    **changed: tuple[Any, Any],
+) -> None:
+    """The audit record of an edit of the draft (or of the ILO's responses), then the flush: the
+    version it moved from and to, and each other part given as its (before, after) pair."""
+    before: dict[str, Any] = {"version": version_before}
+    after: dict[str, Any] = {"version": sub.version}
+    for key, (old, new) in changed.items():
+        before[key], after[key] = old, new
+    audit.record(db.session, event, actor=actor, target=sub, before=before, after=after)
+    db.session.flush()
 
 
 def save_report(
@@ -463,15 +473,12 @@ def save_report(
         )
     _remove_attachments(sub, set(remove_attachment_ids))
     _add_uploads(sub, list(uploads), actor)
-    audit.record(
-        db.session,
-        "submission.save",
+    _record_edit(
+        sub,
         actor=actor,
-        target=sub,
-        before={"version": version_before, "narrative": {k: old.get(k, "") for k in changed}},
-        after={"version": sub.version, "narrative": {k: new.get(k, "") for k in changed}},
+        version_before=version_before,
+        narrative=({k: old.get(k, "") for k in changed}, {k: new.get(k, "") for k in changed}),
     )
-    db.session.flush()
 
 
 def attach_evidence(
@@ -505,15 +512,8 @@ def attach_evidence(
         else:
             raise workflow.last_change(sub)
     added = _add_uploads(sub, list(uploads), actor)
-    audit.record(
-        db.session,
-        "submission.save",
-        actor=actor,
-        target=sub,
-        before={"version": version_before},
-        after={"version": sub.version},  # the files themselves are in the trail as attachments
-    )
-    db.session.flush()
+    # Only the version: the files themselves are in the trail as attachments.
+    _record_edit(sub, actor=actor, version_before=version_before)
     return added
 
 
@@ -523,15 +523,7 @@ def remove_evidence(sub: Submission, *, actor: User, expected_version: int, atta
     version_before = sub.version
     workflow.claim_edit(sub, actor=actor, expected_version=expected_version)
     _remove_attachments(sub, set(attachment_ids))
-    audit.record(
-        db.session,
-        "submission.save",
-        actor=actor,
-        target=sub,
-        before={"version": version_before},
-        after={"version": sub.version},
-    )
-    db.session.flush()
+    _record_edit(sub, actor=actor, version_before=version_before)
 
 
 def save_design_input(
@@ -573,15 +565,7 @@ def save_design_input(
             position += 1
     _remove_attachments(sub, set(remove_attachment_ids))
     _add_uploads(sub, list(uploads), actor)
-    audit.record(
-        db.session,
-        "submission.save",
-        actor=actor,
-        target=sub,
-        before={"version": version_before},
-        after={"version": sub.version},
-    )
-    db.session.flush()
+    _record_edit(sub, actor=actor, version_before=version_before)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -630,14 +614,29 @@ def _shared_comment(sub: Submission, actor: User, body: str) -> None:
     db.session.add(Comment(submission=sub, author_id=actor.id, body=body, visibility=Visibility.shared))
 
 
+def _give_back(
+    sub: Submission, action: workflow.Action, reason: str, *, actor: User, expected_version: int
+) -> None:
+    """Return or reopen: a move that hands the pen back to the organisation must say why, and the
+    organisation reads that reason as a shared comment."""
+    reason = (reason or "").strip()
+    if not reason:
+        if action is workflow.Action.return_:
+            raise workflow.WorkflowError(_("Say what needs to change before returning it."), http_status=422)
+        raise workflow.WorkflowError(_("Give the reason for reopening it."), http_status=422)
+    _transition(sub, action, actor=actor, expected_version=expected_version, reason=reason)
+    _shared_comment(sub, actor, reason)
+    db.session.flush()
+
+
 def return_submission(sub: Submission, *, actor: User, expected_version: int, comment: str) -> None:
     """Send a submitted report back to its organisation, saying what needs to change."""
-    comment = (comment or "").strip()
-    if not comment:
-        raise workflow.WorkflowError(_("Say what needs to change before returning it."), http_status=422)
-    _transition(sub, workflow.Action.return_, actor=actor, expected_version=expected_version, reason=comment)
-    _shared_comment(sub, actor, comment)
-    db.session.flush()
+    _give_back(sub, workflow.Action.return_, comment, actor=actor, expected_version=expected_version)
+
+
+def reopen_submission(sub: Submission, *, actor: User, expected_version: int, reason: str) -> None:
+    """Give an approved submission back to its organisation for revision."""
+    _give_back(sub, workflow.Action.reopen, reason, actor=actor, expected_version=expected_version)
 
 
 def approve_submission(sub: Submission, *, actor: User, expected_version: int, comment: str = "") -> None:
@@ -655,16 +654,6 @@ def approve_submission(sub: Submission, *, actor: User, expected_version: int, c
     )
     if comment:
         _shared_comment(sub, actor, comment)
-    db.session.flush()
-
-
-def reopen_submission(sub: Submission, *, actor: User, expected_version: int, reason: str) -> None:
-    """Give an approved submission back to its organisation for revision."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise workflow.WorkflowError(_("Give the reason for reopening it."), http_status=422)
-    _transition(sub, workflow.Action.reopen, actor=actor, expected_version=expected_version, reason=reason)
-    _shared_comment(sub, actor, reason)
     db.session.flush()
 
 
@@ -707,15 +696,7 @@ def record_responses(
         item.disposition, item.response_reason = disposition, reason
         item.responded_by_id, item.responded_at = actor.id, now
         changed += 1
-    audit.record(
-        db.session,
-        "submission.respond",
-        actor=actor,
-        target=sub,
-        before={"version": version_before},
-        after={"version": sub.version},
-    )
-    db.session.flush()
+    _record_edit(sub, actor=actor, version_before=version_before, event="submission.respond")
     if changed:
         notification_events.design_responses(sub, actor=actor)
     return changed
@@ -972,8 +953,15 @@ def _reporter_tasks(user: Any, tasks: SubmissionTasks, today: date) -> None:
         Membership.role == Role.reporter,
         Membership.organisation_id.is_not(None),
     )
-    # Periods that have started, for each project the user reports on, with the organisation's
-    # live report if it has one — unless that report is already submitted or approved.
+    for task in _reports_to_write(reporter, today):
+        (tasks.overdue if task.state == "overdue" else tasks.due).append(task)
+    for sub in _returned_or_design_drafts(reporter):
+        (tasks.returned if sub.status is Status.returned else tasks.drafts).append(sub)
+
+
+def _reports_to_write(reporter: sa.ColumnElement[bool], today: date) -> list[ReportTask]:
+    """Periods that have started, for each project the user reports on, with the organisation's
+    live report if it has one — unless that report is already submitted or approved."""
     report = aliased(Submission)
     rows = db.session.execute(
         sa.select(
@@ -1006,17 +994,21 @@ def _reporter_tasks(user: Any, tasks: SubmissionTasks, today: date) -> None:
         .order_by(ReportingPeriod.due_date, Project.reference)
         .limit(TASK_LIMIT * 2)
     ).all()
-    for project_id, reference, period_id, label, due_date, organisation_id, report_id in rows:
-        task = ReportTask(
+    return [
+        ReportTask(
             project=TaskProject(project_id, reference),
             period=TaskPeriod(period_id, label, due_date),
             organisation_id=organisation_id,
             submission=TaskReport(report_id) if report_id is not None else None,
             state="overdue" if due_date < today else "due",
         )
-        (tasks.overdue if task.state == "overdue" else tasks.due).append(task)
-    # Returned submissions (and drafts of design input) of the user's organisations.
-    for sub in db.session.scalars(
+        for project_id, reference, period_id, label, due_date, organisation_id, report_id in rows
+    ]
+
+
+def _returned_or_design_drafts(reporter: sa.ColumnElement[bool]) -> Sequence[Submission]:
+    """Returned submissions (and drafts of design input) of the user's organisations."""
+    return db.session.scalars(
         sa.select(Submission)
         .join(
             Membership,
@@ -1037,5 +1029,4 @@ def _reporter_tasks(user: Any, tasks: SubmissionTasks, today: date) -> None:
         )
         .order_by(Submission.updated_at.desc())
         .limit(TASK_LIMIT)
-    ):
-        (tasks.returned if sub.status is Status.returned else tasks.drafts).append(sub)
+    ).all()

@@ -23,10 +23,13 @@ from wtforms.validators import Length
 
 from mel_app import confirmation, workflow
 from mel_app.error_summary import ErrorLink, page_error_links
+from mel_app.kit.confirming import before_confirmation
 from mel_app.kit.web import download, get_or_404, paginate, project_or_404, saving
 from mel_app.models import (
     NARRATIVE_SECTIONS,
     Attachment,
+    Comment,
+    Indicator,
     Project,
     ReportingPeriod,
     Submission,
@@ -185,6 +188,11 @@ def _copy_errors(source, target) -> None:
             other.errors = list(field.errors)
 
 
+def _render_page(template: str, sub: Submission, **context: Any) -> str:
+    """A page about one submission: each of them names it the same way."""
+    return render_template(template, sub=sub, title=_title(sub), **context)
+
+
 def _fresh(form_cls, sub: Submission, **data: Any):
     return form_cls(formdata=None, data={"version": sub.version, **data})
 
@@ -272,7 +280,6 @@ def _render_detail(
     clashes: list[merge.Clash] | None = None,
     unsaved: bool = False,
 ):
-    user = current_user
     # Read once: the forms and the page must show the same files and indicators.
     attachments = services.live_attachments(sub)
     # Design input reads the indicators only for its form's choices (in _edit_form).
@@ -287,36 +294,21 @@ def _render_detail(
     _show_limits(page_forms)
     indicators = indicators or []
     versions = services.versions_of(sub)
-    changes = None
-    if versions:
-        latest = versions[-1]
-        previous = versions[-2] if len(versions) > 1 else None
-        changes = {
-            "latest": latest,
-            "previous": previous,
-            "groups": compare(previous.content, latest.content, indicator_order(indicators))
-            if previous
-            else [],
-        }
-    comments = None
-    if can_see_comments(user, sub):
-        comments = services.visible_comments(sub, include_internal=can_see_internal_comments(user, sub))
     edit = page_forms.get("edit")
     conflict_view = (clashes or []) if conflict is not None and edit is not None else None
     if conflict is not None and edit is None and given.get("edit") is not None:
         unsent = _unsent_text(given["edit"], indicators)
     return (
-        render_template(
+        _render_page(
             "submissions/detail.html",
-            sub=sub,
-            title=_title(sub),
+            sub,
             forms=page_forms,
             indicators=indicators,
             values={v.indicator_id: v for v in sub.values},
             attachments=attachments,
             versions=versions,
-            changes=changes,
-            comments=comments,
+            changes=_latest_changes(versions, indicators),
+            comments=_comments(sub),
             conflict=conflict,
             conflict_view=conflict_view,
             unsaved=unsaved or conflict_view is not None,
@@ -332,18 +324,24 @@ def _render_detail(
     )
 
 
-def _value_text(row, indicator) -> str:
-    return _input_text(
-        services.ValueInput(
-            value=row.value,
-            women=row.women,
-            men=row.men,
-            text_value=row.text_value,
-            not_reported=row.not_reported,
-            comment=row.comment,
-        ),
-        indicator,
-    )
+def _latest_changes(versions: list[SubmissionVersion], indicators: list[Indicator]) -> dict[str, Any] | None:
+    """What the latest submitted version changed from the one before it (None before any)."""
+    if not versions:
+        return None
+    latest = versions[-1]
+    previous = versions[-2] if len(versions) > 1 else None
+    return {
+        "latest": latest,
+        "previous": previous,
+        "groups": compare(previous.content, latest.content, indicator_order(indicators)) if previous else [],
+    }
+
+
+def _comments(sub: Submission) -> list[Comment] | None:
+    """The thread as the user may read it; None when it is not theirs to read at all."""
+    if not can_see_comments(current_user, sub):
+        return None
+    return services.visible_comments(sub, include_internal=can_see_internal_comments(current_user, sub))
 
 
 def _input_text(entered: services.ValueInput, indicator) -> str:
@@ -649,17 +647,8 @@ def _render_confirm(sub: Submission, form, problems, status: int = 200):
     summary = page_error_links({"form": form}) + [
         ErrorLink(p.message, f"{detail_url}#{p.anchor}") for p in problems
     ]
-    return (
-        render_template(
-            "submissions/confirm.html",
-            sub=sub,
-            title=_title(sub),
-            form=form,
-            problems=problems,
-            error_summary=summary,
-        ),
-        status,
-    )
+    page = _render_page("submissions/confirm.html", sub, form=form, problems=problems, error_summary=summary)
+    return page, status
 
 
 @bp.get("/submissions/<int:sub_id>/submit")
@@ -723,16 +712,17 @@ def _review(sub_id: int, key: str, form_class, transition, text_field: str, done
     return redirect(url_for(".detail", sub_id=sub.id))
 
 
+def _returned(sub: Submission) -> str:
+    return _("Returned to %(organisation)s for revision.", organisation=sub.organisation.name)
+
+
+def _reopened(sub: Submission) -> str:
+    return _("Reopened: %(organisation)s can revise it and submit again.", organisation=sub.organisation.name)
+
+
 @bp.post("/submissions/<int:sub_id>/return")
 def return_(sub_id: int):
-    return _review(
-        sub_id,
-        "return",
-        ReturnForm,
-        services.return_submission,
-        "comment",
-        lambda sub: _("Returned to %(organisation)s for revision.", organisation=sub.organisation.name),
-    )
+    return _review(sub_id, "return", ReturnForm, services.return_submission, "comment", _returned)
 
 
 @bp.post("/submissions/<int:sub_id>/approve")
@@ -744,16 +734,7 @@ def approve(sub_id: int):
 
 @bp.post("/submissions/<int:sub_id>/reopen")
 def reopen(sub_id: int):
-    return _review(
-        sub_id,
-        "reopen",
-        ReopenForm,
-        services.reopen_submission,
-        "reason",
-        lambda sub: _(
-            "Reopened: %(organisation)s can revise it and submit again.", organisation=sub.organisation.name
-        ),
-    )
+    return _review(sub_id, "reopen", ReopenForm, services.reopen_submission, "reason", _reopened)
 
 
 def _render_withdraw(sub: Submission, form, status: int = 200):
@@ -778,19 +759,17 @@ def withdraw(sub_id: int):
     """GET: the confirmation page. POST (from that page): withdraw."""
     sub = _load(sub_id)
     require(may_withdraw_submission(current_user, sub), visible=True)
-    if request.method == "GET" or not confirmation.came_through_confirmation():
-        if not can_withdraw_submission(current_user, sub):
-            flash(
-                _(
-                    "This submission cannot be withdrawn while it is %(status)s.",
-                    status=labels.status_label(sub.status),
-                ),
-                "error",
-            )
-            return redirect(url_for(".detail", sub_id=sub.id))
-        if request.method == "POST":
-            return confirmation.to_confirmation()
-        return _render_withdraw(sub, _fresh(WithdrawForm, sub))
+    answered = before_confirmation(
+        allowed=lambda: can_withdraw_submission(current_user, sub),
+        refusal=lambda: _(
+            "This submission cannot be withdrawn while it is %(status)s.",
+            status=labels.status_label(sub.status),
+        ),
+        back=url_for(".detail", sub_id=sub.id),
+        page=lambda: _render_withdraw(sub, _fresh(WithdrawForm, sub)),
+    )
+    if answered is not None:
+        return answered
     form = WithdrawForm()
     if not form.validate_on_submit():
         return _render_withdraw(sub, form, 422)
@@ -878,10 +857,9 @@ def version(sub_id: int, number: int):
     previous = by_number.get(number - 1)
     order = indicator_order(services.active_indicators(sub.project_id))
     values = current.content.get("values") or {}
-    return render_template(
+    return _render_page(
         "submissions/version.html",
-        sub=sub,
-        title=_title(sub),
+        sub,
         version=current,
         previous=previous,
         versions=versions,
