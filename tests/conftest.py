@@ -237,6 +237,18 @@ def app(_shared_app, database):
 
 
 @pytest.fixture
+def own_app(database):
+    """An app of the test's own, for a test that adds a route: the shared app has served requests,
+    after which Flask refuses new routes."""
+    url = database.fresh()
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        database.clean(db.engine, url)
+
+
+@pytest.fixture
 def ctx(app):
     """An application context for tests that call services directly."""
     with app.app_context():

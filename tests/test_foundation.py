@@ -9,7 +9,7 @@ import pytest
 from config import ProductionConfig, TestingConfig
 from mel_app import create_app
 from tests.conftest import csrf_token
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, Factory
 
 
 def test_healthz_answers_with_a_database_round_trip(client):
@@ -127,14 +127,18 @@ def test_error_pages_keep_the_layout(client, make, login):
     assert 'href="#main"' in page, "skip link"
 
 
-def test_an_unexpected_error_gives_the_500_page_without_a_traceback(app, make, login, client):
+def test_an_unexpected_error_gives_the_500_page_without_a_traceback(own_app, login, monkeypatch):
+    app = own_app
+
     @app.get("/boom-for-test")
     def boom():
         raise RuntimeError("SELECT secret FROM somewhere")
 
-    make.user("rep@example.org")
-    login("rep@example.org")
-    app.logger.disabled = True
+    Factory(app).user("rep@example.org")
+    client = app.test_client()
+    login("rep@example.org", on=client)
+    # The logger is shared by every app of the run: silenced for this test only.
+    monkeypatch.setattr(app.logger, "disabled", True)
     resp = client.get("/boom-for-test")
     assert resp.status_code == 500
     page = resp.get_data(as_text=True)
