@@ -23,3 +23,19 @@ def csv_unsafe(text: str) -> str:
     if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_TRIGGERS:
         return text[1:]
     return text
+
+
+def decode_csv_text(data: bytes) -> str | None:
+    """The text of a CSV file, or None when it is neither UTF-8 nor Windows-1252.
+
+    Spreadsheet programs in French and Spanish often save CSV in Windows-1252; UTF-8 is tried
+    first (with or without the byte-order mark Excel writes), since Windows-1252 reads almost any
+    bytes."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None

@@ -31,7 +31,7 @@ from openpyxl.utils import get_column_letter
 
 from mel_app import archives, audit
 from mel_app.extensions import db
-from mel_app.kit.cells import csv_safe, csv_unsafe
+from mel_app.kit.cells import csv_safe, csv_unsafe, decode_csv_text
 from mel_app.kit.errors import DomainError
 from mel_app.models import (
     Aggregation,
@@ -281,15 +281,9 @@ def _xlsx_rows(data: bytes) -> Iterator[list[Any]]:
 
 
 def _csv_rows(data: bytes) -> Iterator[list[Any]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = data.decode("cp1252")
-        except UnicodeDecodeError:
-            raise ImportFileError(
-                _("This CSV file's characters could not be read: save it as CSV UTF-8.")
-            ) from None
+    text = decode_csv_text(data)
+    if text is None:
+        raise ImportFileError(_("This CSV file's characters could not be read: save it as CSV UTF-8."))
     first_line = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=first_line.count)
     try:

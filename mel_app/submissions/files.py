@@ -32,6 +32,7 @@ from flask_babel import gettext as _
 from PIL import Image, ImageOps, JpegImagePlugin
 
 from mel_app import archives
+from mel_app.kit.cells import decode_csv_text
 from mel_app.kit.errors import DomainError
 from mel_app.submissions import scanning
 
@@ -161,15 +162,8 @@ def extension(filename: str) -> str:
 def _is_text(data: bytes) -> bool:
     if b"\x00" in data:
         return False
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Spreadsheet programs in French and Spanish often save CSV in Windows-1252.
-        try:
-            text = data.decode("cp1252")
-        except UnicodeDecodeError:
-            return False
-    if _TEXT_CONTROL.search(text):
+    text = decode_csv_text(data)
+    if text is None or _TEXT_CONTROL.search(text):
         return False
     return not (_MARKUP.search(data) or _SCRIPT.match(data[:64]))
 
