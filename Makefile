@@ -67,7 +67,7 @@ chromium:
 
 # The suite runs in parallel workers (pytest-xdist), one per core; each has its own database.
 # Serially: PYTEST_ARGS="-n 0" (or PYTEST_ARGS="-p no:xdist", which leaves the options below out).
-XDIST ?= -n auto --dist worksteal
+XDIST ?= -n auto --dist load
 PYTEST = $(PY) -m pytest $(if $(findstring no:xdist,$(PYTEST_ARGS)),,$(XDIST))
 # Keep compiled modules, and the test modules pytest rewrites, in __pycache__ even where the
 # environment says not to (PYTHONDONTWRITEBYTECODE): without them every worker of every pass

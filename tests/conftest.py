@@ -27,6 +27,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from config import TestingConfig
 from mel_app import create_app
+from mel_app.auth import throttle
 from mel_app.extensions import db
 from tests.factories import Factory
 
@@ -164,8 +165,6 @@ class Database:
             # Every pooled connection closed first (the app's and the sign-in throttle's own):
             # the next test's copy of the database must not be read through one of them.
             engine.dispose()
-            from mel_app.auth import throttle
-
             throttle.dispose_engines(url)
             Path(sa.engine.make_url(url).database).unlink(missing_ok=True)
 
@@ -220,7 +219,11 @@ def _shared_app(database):
     Building an app costs more than most tests (every URL rule compiled, the API's OpenAPI
     document assembled); what a test may change of it is put back after each test (its settings)
     or starts empty for each (its database)."""
-    return create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database.shared_url())
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database.shared_url())
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+    throttle.dispose_engines(database.shared_url())
 
 
 @pytest.fixture
@@ -246,6 +249,8 @@ def own_app(database):
     with app.app_context():
         db.session.remove()
         database.clean(db.engine, url)
+        db.engine.dispose()
+    throttle.dispose_engines(url)
 
 
 @pytest.fixture
