@@ -10,22 +10,14 @@ from __future__ import annotations
 
 import pytest
 
-from config import TestingConfig
-from mel_app import create_app
-from mel_app.extensions import db
+from tests.conftest import app_of_its_own
 from tests.factories import Factory
 
 
 @pytest.fixture(scope="module")
 def shared_app(database):
-    url = database.fresh()
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
-    yield app
-    with app.app_context():
-        db.session.remove()
-        engine = db.engine
-        database.clean(engine, url)
-        engine.dispose()
+    with app_of_its_own(database) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")

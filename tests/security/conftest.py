@@ -13,13 +13,12 @@ from collections.abc import Iterator
 import pytest
 from flask import url_for
 
-from config import TestingConfig
-from mel_app import create_app
 from mel_app.auth.sessions import start_session
 from mel_app.extensions import db
 from mel_app.models import User
 from tests.authz.policy import KINDS, Route, load_policies
 from tests.authz.world import World, build_world
+from tests.conftest import app_of_its_own
 from tests.factories import Factory
 
 POLICIES = load_policies()
@@ -67,25 +66,10 @@ def sign_in(app, world: World, *, user_agent: str = "attack suite", **client_kwa
     return clients
 
 
-def make_app(database, config=TestingConfig, **overrides):
-    url = database.fresh()
-    app = create_app(config, SQLALCHEMY_DATABASE_URI=url, **overrides)
-    return app, url
-
-
-def dispose(app, database, url) -> None:
-    with app.app_context():
-        db.session.remove()
-        engine = db.engine
-        database.clean(engine, url)
-        engine.dispose()
-
-
 @pytest.fixture(scope="module")
 def module_app(database):
-    app, url = make_app(database)
-    yield app
-    dispose(app, database, url)
+    with app_of_its_own(database) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")

@@ -53,9 +53,8 @@ from mel_app.models import (
     ScorerGroup,
     User,
 )
-from tests.conftest import csrf_token
+from tests.conftest import app_of_its_own, csrf_token
 from tests.factories import Factory
-from tests.security.conftest import dispose, make_app
 
 # The viewers, by the role that decides what they read; admin has no role in the project, the
 # outsider is not a member of it.
@@ -291,7 +290,11 @@ def build(app, make: Factory) -> World:
 
 @pytest.fixture(scope="module")
 def blind(database):
-    app, url = make_app(database)
+    with app_of_its_own(database) as app:
+        yield _signed_in_viewers(app)
+
+
+def _signed_in_viewers(app):
     world = build(app, Factory(app))
     clients = {}
     with app.app_context():
@@ -305,8 +308,7 @@ def blind(database):
                 sess["_user_id"] = token
             clients[viewer] = client
         db.session.remove()
-    yield app, world, clients
-    dispose(app, database, url)
+    return app, world, clients
 
 
 # --- reading what a viewer gets -------------------------------------------------------------------

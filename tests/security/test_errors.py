@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from config import ProductionConfig
 from mel_app.auth.sessions import start_session
 from mel_app.extensions import db
-from tests.conftest import csrf_token
-from tests.security.conftest import dispose, make_app
+from tests.conftest import app_of_its_own, csrf_token
 
 HTTPS = "https://localhost"
 LEAKS = ("Traceback", "sqlalchemy", "SELECT", "no_such_table", "secret_column", 'File "', ".py", "Error:")
@@ -18,13 +17,17 @@ LEAKS = ("Traceback", "sqlalchemy", "SELECT", "no_such_table", "secret_column", 
 
 @pytest.fixture
 def failing_app(database, monkeypatch):
-    app, url = make_app(
+    with app_of_its_own(
         database,
         ProductionConfig,
         SECRET_KEY="e" * 48,
         PUBLIC_BASE_URL="https://mel.example.org",
         PROXY_FIX_X_FOR=0,
-    )
+    ) as app:
+        yield _with_failing_routes(app, monkeypatch)
+
+
+def _with_failing_routes(app, monkeypatch):
 
     @app.route("/failing-query-for-test", methods=["GET", "POST"])
     def failing_query():
@@ -39,8 +42,7 @@ def failing_app(database, monkeypatch):
 
     # The logger is shared by every app of the run: silenced for this test only.
     monkeypatch.setattr(app.logger, "disabled", True)
-    yield app
-    dispose(app, database, url)
+    return app
 
 
 def _signed_in(app):
@@ -89,5 +91,8 @@ def test_an_unexpected_failure_shows_the_500_page_and_nothing_of_the_failure(fai
 
 
 def test_debug_cannot_be_turned_on_in_production(database):
-    with pytest.raises(SystemExit, match="DEBUG"):
-        make_app(database, ProductionConfig, SECRET_KEY="e" * 48, DEBUG=True)
+    with (
+        pytest.raises(SystemExit, match="DEBUG"),
+        app_of_its_own(database, ProductionConfig, SECRET_KEY="e" * 48, DEBUG=True),
+    ):
+        pass

@@ -214,6 +214,11 @@ def _form_pages(app, world) -> dict[str, list[tuple[str, str]]]:
 # What an attacker sends
 
 HUGE = "A" * 100_000
+# The longest value a query string can carry to the app: gunicorn refuses a request line longer than
+# 4,094 bytes (its limit_request_line) before the app sees it. Every parameter gets it at once, so
+# the request the test makes is far longer than any that can reach the app; each byte costs the
+# test client's URL handling time, hence no longer still.
+LONGEST_QUERY_VALUE = "A" * 4_000
 WRONG_TYPES = [
     "",
     " ",
@@ -314,10 +319,7 @@ def _ancestors(path: str) -> list[str]:
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
-def test_fuzzed_form_never_errs_and_never_changes_what_it_may_not(
-    module_app, module_make, form_pages, endpoint
-):
-    app, make = module_app, module_make
+def test_fuzzed_form_never_errs_and_never_changes_what_it_may_not(app, make, form_pages, endpoint):
     users = users_of(endpoint)
     if not users:
         pytest.skip("nobody gets past its authorization")
@@ -509,13 +511,12 @@ QUERY_NAMES = (
 
 @pytest.mark.parametrize(
     "value",
-    ["a\x00b", HUGE[:10_000], "-1", "1e309", "../../etc/passwd", "²", *OUT_OF_RANGE_INTEGERS.values()],
+    ["a\x00b", LONGEST_QUERY_VALUE, "-1", "1e309", "../../etc/passwd", "²", *OUT_OF_RANGE_INTEGERS.values()],
 )
-def test_query_parameters_never_err(module_app, module_make, value):
+def test_query_parameters_never_err(app, make, value):
     """The GET pages' filters and every form field a page may read from the query string, given
     what no filter form would send."""
-    app = module_app
-    world = build_world(app, module_make)
+    world = build_world(app, make)
     clients = sign_in(app, world)
     with app.app_context():
         names = sorted(set(QUERY_NAMES) | _get_form_field_names())
@@ -536,10 +537,9 @@ def _integer_arguments(rule) -> list[str]:
     return [name for name, converter in rule._converters.items() if isinstance(converter, IntegerConverter)]
 
 
-def test_out_of_range_integers_in_every_address_are_not_found(module_app, module_make):
+def test_out_of_range_integers_in_every_address_are_not_found(app, make):
     """Every route with a number in its address, given one no row can have: not found, never a 500."""
-    app = module_app
-    world = build_world(app, module_make)
+    world = build_world(app, make)
     clients = sign_in(app, world)
     problems, tried = [], 0
     for endpoint, rules in sorted(rules_by_endpoint(app).items()):

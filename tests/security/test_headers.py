@@ -12,8 +12,9 @@ import pytest
 from config import ProductionConfig, TestingConfig
 from mel_app.security import UNTRUSTED_FILE_POLICY
 from tests.authz.world import build_world
+from tests.conftest import app_of_its_own
 from tests.factories import Factory
-from tests.security.conftest import KINDS, dispose, get_routes, make_app, route_url, sign_in
+from tests.security.conftest import KINDS, get_routes, route_url, sign_in
 
 EXPECTED_POLICY = {
     "default-src": "'self'",
@@ -44,20 +45,25 @@ def setting(request, database):
     if request.param == "production":
         # Nobody is required to set up two-factor sign-in here: the world's specialists and
         # evaluators would otherwise reach only its set-up page (test_totp.py covers that path).
-        app, url = make_app(
-            database,
-            ProductionConfig,
-            SECRET_KEY="p" * 48,
-            PUBLIC_BASE_URL="https://mel.example.org",
-            PROXY_FIX_X_FOR=0,
-            TWO_FACTOR_REQUIRED_ROLES=frozenset(),
-        )
+        settings = {
+            "SECRET_KEY": "p" * 48,
+            "PUBLIC_BASE_URL": "https://mel.example.org",
+            "PROXY_FIX_X_FOR": 0,
+            "TWO_FACTOR_REQUIRED_ROLES": frozenset(),
+        }
+        config = ProductionConfig
     else:
-        app, url = make_app(database, TestingConfig)
+        settings, config = {}, TestingConfig
+    with app_of_its_own(database, config, **settings) as app:
+        yield (request.param, app, *_browsers(app, https=request.param == "production"))
+
+
+def _browsers(app, *, https: bool):
+    """The world's users signed in, and the address their browsers use."""
     world = build_world(app, Factory(app))
-    base = HTTPS if request.param == "production" else "http://localhost"
+    base = HTTPS if https else "http://localhost"
     clients = sign_in(app, world)
-    if request.param == "production":
+    if https:
         # The production cookie is __Host- and Secure: carry it over HTTPS.
         for kind, client in clients.items():
             token = None
@@ -68,8 +74,7 @@ def setting(request, database):
                 with fresh.session_transaction(base_url=HTTPS) as sess:
                     sess["_user_id"] = token
             clients[kind] = fresh
-    yield request.param, app, clients, world, base
-    dispose(app, database, url)
+    return clients, world, base
 
 
 def test_every_get_route_for_every_user_has_the_security_headers(setting):

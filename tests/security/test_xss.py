@@ -60,9 +60,9 @@ from mel_app.models import (
     utcnow,
 )
 from tests.authz.world import build_world
-from tests.conftest import csrf_token
+from tests.conftest import app_of_its_own, csrf_token
 from tests.factories import Factory
-from tests.security.conftest import KINDS, dispose, get_routes, make_app, route_url, sign_in
+from tests.security.conftest import KINDS, get_routes, route_url, sign_in
 
 SCRIPT = "<script>alert(1)</script>"
 ATTRIBUTE = '"onmouseover=alert(1) x="'
@@ -296,12 +296,10 @@ def poison(app, world, payloads: list[str], combined: str, *, skip=frozenset()) 
 
 @pytest.fixture(scope="module")
 def attacked(database):
-    app, url = make_app(database)
-    world = build_world(app, Factory(app))
-    poison(app, world, SHORT, COMBINED)
-    clients = sign_in(app, world, user_agent=COMBINED)
-    yield app, world, clients
-    dispose(app, database, url)
+    with app_of_its_own(database) as app:
+        world = build_world(app, Factory(app))
+        poison(app, world, SHORT, COMBINED)
+        yield app, world, sign_in(app, world, user_agent=COMBINED)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -445,15 +443,17 @@ def _upload_through_the_form(app, client, sub_id: int) -> None:
 
 @pytest.fixture(scope="module")
 def attacked_without_slash(database):
-    app, url = make_app(database)
-    world = build_world(app, Factory(app))
-    clients = sign_in(app, world, user_agent=NO_SLASH_COMBINED)
-    drafts = {"reporter_same_org": world.draft_submission, "reporter_other_org": world.other_org_submission}
-    for kind, sub_id in drafts.items():
-        _upload_through_the_form(app, clients[kind], sub_id)
-    poison(app, world, NO_SLASH_SHORT, NO_SLASH_COMBINED, skip={(Attachment, "filename")})
-    yield app, world, clients, drafts
-    dispose(app, database, url)
+    with app_of_its_own(database) as app:
+        world = build_world(app, Factory(app))
+        clients = sign_in(app, world, user_agent=NO_SLASH_COMBINED)
+        drafts = {
+            "reporter_same_org": world.draft_submission,
+            "reporter_other_org": world.other_org_submission,
+        }
+        for kind, sub_id in drafts.items():
+            _upload_through_the_form(app, clients[kind], sub_id)
+        poison(app, world, NO_SLASH_SHORT, NO_SLASH_COMBINED, skip={(Attachment, "filename")})
+        yield app, world, clients, drafts
 
 
 def test_no_page_runs_what_users_wrote_without_a_slash_nor_their_file_names(attacked_without_slash):
@@ -575,12 +575,10 @@ def test_a_project_reference_cannot_start_a_formula(app):
 
 @pytest.fixture(scope="module")
 def formulas(database):
-    app, url = make_app(database)
-    world = build_world(app, Factory(app))
-    poison(app, world, FORMULAS[::-1] + ["=1+1"], FORMULAS[0], skip=NOT_FORMULA_TEXT)
-    clients = sign_in(app, world, user_agent=FORMULAS[0])
-    yield app, world, clients
-    dispose(app, database, url)
+    with app_of_its_own(database) as app:
+        world = build_world(app, Factory(app))
+        poison(app, world, FORMULAS[::-1] + ["=1+1"], FORMULAS[0], skip=NOT_FORMULA_TEXT)
+        yield app, world, sign_in(app, world, user_agent=FORMULAS[0])
 
 
 def _cells(body: bytes, mimetype: str) -> list[tuple[str, object, str]]:
