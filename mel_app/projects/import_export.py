@@ -1076,6 +1076,8 @@ EXAMPLE_ROWS: tuple[dict[str, Any], ...] = (
         "code": "1",
         "parent": "0",
         "title": "Workers' organisations are stronger and more representative",
+        "pb_outcomes": "1",
+        "sdg_targets": "8.8",
     },
     {
         "level": "indicator",
