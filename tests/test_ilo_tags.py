@@ -92,6 +92,9 @@ def test_dwcp_codes_are_normalised_and_every_bad_one_is_named(app):
         assert ilo_terms.dwcp_codes("ken101, Uga  102; KEN 101\nTZA-103") == ["KEN 101", "UGA 102", "TZA 103"]
         assert ilo_terms.dwcp_codes("KEN 101 UGA 102") == ["KEN 101", "UGA 102"]
         assert ilo_terms.dwcp_codes("  ") == []
+        # The letters are a country's current ISO 3166 alpha-3 code.
+        assert ilo_terms.normalise_dwcp("mmr101") == "MMR 101"
+        assert ilo_terms.normalise_dwcp("BUR 101") is None and ilo_terms.normalise_dwcp("XYZ 101") is None
         with pytest.raises(ilo_terms.TagError) as refused:
             ilo_terms.dwcp_codes("KEN 101, KE 12, XYZ 101, KEN 1011")
         message = str(refused.value)

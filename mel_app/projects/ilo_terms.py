@@ -1,8 +1,8 @@
 """The ILO's own terms for reading its portfolio, tagged on projects and results.
 
 - Decent Work Country Programme (DWCP) outcomes: the country's ISO 3166 alpha-3 letters, a space and
-  three digits, e.g. KEN 101. Every country programme numbers its own outcomes, so only the shape
-  is checked.
+  three digits, e.g. KEN 101. Every country programme numbers its own outcomes, so the shape and the
+  country's letters are checked, not the number.
 - Programme and Budget (P&B) 2024-25 policy outcomes 1 to 8: a vetted list.
 - SDG targets the decent work agenda serves: a vetted list with short labels.
 
@@ -61,13 +61,18 @@ SDG_TARGETS: dict[str, Any] = {
 DWCP_RE = re.compile(r"^([A-Z]{3}) (\d{3})$")
 _DWCP_TOKEN = re.compile(r"[A-Za-z]{3}[\s_-]*\d{3}")
 DWCP_MAX = 40  # codes on one owner: far more than any programme has outcomes
-SCHEME_ORDER = (TagScheme.dwcp, TagScheme.pb, TagScheme.sdg)
 
-# The ISO 3166 alpha-3 codes of the countries of the one country catalogue (CLDR's aliases).
+# The ISO 3166 alpha-3 codes of the countries of the one country catalogue (CLDR's aliases), but
+# for the retired codes CLDR keeps beside the current ones (BUR for MMR, ZAR for COD...).
+_RETIRED_ALPHA3 = frozenset({"BUR", "DDR", "FXX", "TMP", "YMD", "ZAR"})
 ALPHA3 = frozenset(
     code
     for code, targets in get_global("territory_aliases").items()
-    if len(code) == 3 and code.isalpha() and len(targets) == 1 and targets[0] in COUNTRY_CODES
+    if len(code) == 3
+    and code.isalpha()
+    and len(targets) == 1
+    and targets[0] in COUNTRY_CODES
+    and code not in _RETIRED_ALPHA3
 )
 
 
