@@ -43,15 +43,18 @@ from mel_app.models import (
     Project,
     ProjectCountry,
     ProjectSector,
+    ProjectTag,
     ReportingPeriod,
     ResponseKind,
     Result,
+    ResultTag,
     ResultType,
     Role,
     Scale,
     Status,
     Submission,
     SubmissionKind,
+    TagScheme,
     User,
 )
 from mel_app.public import services as publishing
@@ -192,8 +195,10 @@ def _users(world: _World) -> None:
     _user(world, "government@example.org", "Joseph Kamau", "gov_ke")
 
 
-def _framework(project: Project, spec: list[tuple], start: date) -> None:
-    """spec: (type, code, title, parent_code, [indicator tuples])."""
+def _framework(
+    project: Project, spec: list[tuple], start: date, tags: dict[str, dict[str, list[str]]]
+) -> None:
+    """spec: (type, code, title, parent_code, [indicator tuples]); tags: result code → scheme → codes."""
     by_code: dict[str, Result] = {}
     for position, (rtype, code, title, parent_code, indicators) in enumerate(spec):
         result = Result(
@@ -203,6 +208,11 @@ def _framework(project: Project, spec: list[tuple], start: date) -> None:
             title=title,
             position=position,
             parent=by_code.get(parent_code),
+            tags=[
+                ResultTag(scheme=TagScheme(scheme), code=tag)
+                for scheme, codes in tags.get(code, {}).items()
+                for tag in codes
+            ],
         )
         by_code[code] = result
         db.session.add(result)
@@ -268,6 +278,13 @@ PROJECTS = [
         # For the IATI file: the work is weighted towards Kenya; OECD DAC purpose codes with shares.
         country_shares={"KE": 40, "GH": 30, "SN": 30},
         sectors={"16070": 60, "15170": 40},
+        # The ILO's terms: country programme outcomes, P&B outcomes and SDG targets, on the project
+        # and on some of its results.
+        tags={"dwcp": ["KEN 101", "GHA 102", "SEN 101"], "pb": ["1", "6"], "sdg": ["5.5", "8.8"]},
+        result_tags={
+            "0": {"sdg": ["5.1", "8.8"]},
+            "1": {"dwcp": ["KEN 101"], "pb": ["1", "6"], "sdg": ["5.5"]},
+        },
         budget=(Decimal("4500000"), "USD"),
         donor_iati=("XM-DAC-8", "10"),
         start=date(2022, 7, 1),
@@ -378,6 +395,8 @@ PROJECTS = [
         modality=FundingModality.XBDC,
         countries=["KE", "ZM", "GH"],
         sectors={"16070": 70, "15150": 30},
+        tags={"dwcp": ["KEN 102", "ZMB 101"], "pb": ["1", "3"], "sdg": ["8.3", "8.8"]},
+        result_tags={"1": {"pb": ["1"], "sdg": ["8.8"]}},
         budget=(Decimal("2100000"), "EUR"),
         donor_iati=("XM-DAC-18", "10"),
         start=date(2023, 1, 1),
@@ -426,6 +445,7 @@ PROJECTS = [
         modality=FundingModality.RBTC,
         countries=["FJ", "WS", "BB", "JM"],
         sectors={"15150": 100},
+        tags={"pb": ["1"], "sdg": ["8.8", "16.10"]},
         donor_iati=(None, "40"),
         start=date(2024, 1, 1),
         end=date(2027, 12, 31),
@@ -465,6 +485,8 @@ PROJECTS = [
         modality=FundingModality.RBSA,
         countries=["KE", "SN", "FJ", "BB"],
         sectors={"16080": 60, "15150": 40},
+        tags={"dwcp": ["KEN 101", "SEN 102"], "pb": ["1", "2"], "sdg": ["8.8", "10.4"]},
+        result_tags={"1": {"dwcp": ["KEN 101"], "pb": ["1"], "sdg": ["10.4"]}},
         budget=(Decimal("850000"), "USD"),
         donor_iati=("XM-DAC-41302", "40"),
         start=date(2024, 7, 1),
@@ -517,13 +539,18 @@ def _projects(world: _World, today: date) -> None:
         project.sectors = [
             ProjectSector(code=code, percentage=share) for code, share in spec["sectors"].items()
         ]
+        project.tags = [
+            ProjectTag(scheme=TagScheme(scheme), code=code)
+            for scheme, codes in spec.get("tags", {}).items()
+            for code in codes
+        ]
         project.budget_amount, project.budget_currency = spec.get("budget", (None, None))
         project.donor_iati_ref, project.donor_iati_type = spec["donor_iati"]
         db.session.add(project)
         world.projects[spec["key"]] = project
         for org in spec["partners"]:
             db.session.add(Partner(project=project, organisation=world.orgs[org]))
-        _framework(project, spec["framework"], spec["start"])
+        _framework(project, spec["framework"], spec["start"], spec.get("result_tags", {}))
         world.periods[spec["key"]] = _periods(project, today)
         db.session.add(Membership(user=world.users["specialist"], project=project, role=Role.specialist))
         db.session.add(Membership(user=world.users["evaluator"], project=project, role=Role.evaluator))

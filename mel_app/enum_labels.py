@@ -30,6 +30,7 @@ from mel_app.models import (
     ScorerGroup,
     Status,
     SubmissionKind,
+    TagScheme,
     Visibility,
 )
 from mel_app.models.notification import DeliveryMode, NotificationKind, OutboxStatus
@@ -110,6 +111,11 @@ LABELS: dict[type[enum.Enum], dict[Any, Any]] = {
         ResponseKind.accepted: _l("Accepted"),
         ResponseKind.partially_accepted: _l("Partially accepted"),
         ResponseKind.rejected: _l("Rejected"),
+    },
+    TagScheme: {
+        TagScheme.dwcp: _l("Decent Work Country Programme outcome"),
+        TagScheme.pb: _l("ILO Programme and Budget outcome"),
+        TagScheme.sdg: _l("SDG target"),
     },
     ResultType: {
         ResultType.impact: _l("Impact"),

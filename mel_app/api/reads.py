@@ -37,6 +37,7 @@ from mel_app.permissions import (
     visible_project_ids,
     visible_submission_filter,
 )
+from mel_app.projects import ilo_terms
 
 
 def _project(project_id: int) -> Project:
@@ -53,11 +54,21 @@ def _field_names(schema: type[Schema]) -> tuple[str, ...]:
     return tuple(schema().fields)
 
 
+def _tags(rows: Any) -> list[dict[str, str]]:
+    """The ILO tags as scheme and code, in the catalogue's order."""
+    return [{"scheme": scheme.value, "code": code} for scheme, code in ilo_terms.Tags.of(rows).pairs()]
+
+
+def _fields(obj: Any, schema: type[Schema]) -> dict[str, Any]:
+    return {c: getattr(obj, c) for c in _field_names(schema) if hasattr(obj, c)}
+
+
 def _project_out(project: Project) -> dict[str, Any]:
     return {
-        **{c: getattr(project, c) for c in _field_names(schemas.Project) if hasattr(project, c)},
+        **_fields(project, schemas.Project),
         "countries": sorted(project.countries, key=lambda c: c.country),
         "sectors": sorted(project.sectors, key=lambda s: s.code),
+        "tags": _tags(project.tags),
         "partners": sorted((p.organisation for p in project.partners), key=lambda o: o.id),
     }
 
@@ -96,6 +107,7 @@ def projects(args):
     query = query.options(
         selectinload(Project.countries),
         selectinload(Project.sectors),
+        selectinload(Project.tags),
         selectinload(Project.partners).selectinload(Partner.organisation),
     )
     return _page(query, args, key_column=Project.reference, id_column=Project.id, out=_project_out)
@@ -120,9 +132,13 @@ def framework(project_id: int):
         sa.select(Result)
         .where(Result.project_id == project.id)
         .order_by(Result.position, Result.id)
-        .options(selectinload(Result.indicators))
+        .options(selectinload(Result.indicators), selectinload(Result.tags))
     ).all()
-    return {"project_id": project.id, "approved": project.framework_approved, "results": results}
+    return {
+        "project_id": project.id,
+        "approved": project.framework_approved,
+        "results": [{**_fields(result, schemas.Result), "tags": _tags(result.tags)} for result in results],
+    }
 
 
 @bp.get("/projects/<int:project_id>/periods")

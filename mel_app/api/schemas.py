@@ -102,6 +102,17 @@ class Sector(Schema):
     percentage = _decimal()
 
 
+class Tag(Schema):
+    scheme = fields.String(
+        metadata={
+            "description": "dwcp (Decent Work Country Programme outcome), pb (ILO Programme and Budget "
+            "outcome) or sdg (SDG target).",
+            "enum": ["dwcp", "pb", "sdg"],
+        }
+    )
+    code = fields.String(metadata={"description": "e.g. KEN 101, 1 or 8.8."})
+
+
 class Project(_Identified):
     reference = fields.String()
     title = fields.String()
@@ -116,6 +127,7 @@ class Project(_Identified):
     budget_currency = fields.String(allow_none=True)
     countries = fields.List(fields.Nested(Country))
     sectors = fields.List(fields.Nested(Sector))
+    tags = fields.List(fields.Nested(Tag), metadata={"description": "The ILO's terms the project serves."})
     partners = fields.List(fields.Nested(Organisation))
     updated_at = fields.DateTime()
 
@@ -147,6 +159,7 @@ class Result(_Coded):
     type = fields.String()
     parent_id = fields.Integer(allow_none=True)
     is_archived = fields.Boolean()
+    tags = fields.List(fields.Nested(Tag), metadata={"description": "The ILO's terms the result serves."})
     indicators = fields.List(fields.Nested(Indicator))
 
 

@@ -36,9 +36,11 @@ from mel_app.models import (
     Partner,
     Project,
     ProjectCountry,
+    ProjectTag,
     Recommendation,
     ReportingPeriod,
     Result,
+    ResultTag,
     ScalePoint,
     Score,
     Scorecard,
@@ -47,6 +49,7 @@ from mel_app.models import (
     SubmissionKind,
     User,
 )
+from mel_app.projects import ilo_terms
 
 # Rows fetched from the database per round trip, and handed to a writer at once.
 BATCH_SIZE = 2000
@@ -111,6 +114,9 @@ class Table:
     query: Callable[[ExportContext], sa.Select]
     shape: Callable[[ExportContext, Connection, Iterator[Batch]], Iterator[Batch]] | None = None
     counter: Callable[[ExportContext], sa.Select] | None = None
+    # The shape only appends columns of inert text and leaves the query's cells as they are, so an
+    # XLSX file may still take the rows as the database gives them (`ExportContext.excel_cells`).
+    shape_keeps_cells: bool = False
 
     def batches(self, conn: Connection, ctx: ExportContext) -> Iterator[Batch]:
         stream = stream_batches(conn, self.query(ctx))
@@ -205,6 +211,22 @@ PERIOD = (
     _c("period_start", DATE, _l("First day of the reporting period.")),
     _c("period_end", DATE, _l("Last day of the reporting period.")),
 )
+# The ILO's terms a project or a result serves, codes separated by commas.
+ILO_TAGS = (
+    _c("dwcp_outcomes", T, _l("Decent Work Country Programme outcomes it serves, e.g. KEN 101.")),
+    _c("pb_outcomes", T, _l("ILO Programme and Budget 2024-25 outcomes it serves, 1 to 8.")),
+    _c("sdg_targets", T, _l("SDG targets it serves, e.g. 8.8.")),
+)
+
+
+def _tag_cells(rows: Iterable[Any]) -> tuple[str, str, str]:
+    tags = ilo_terms.Tags.of(rows)
+    return ", ".join(tags.dwcp), ", ".join(tags.pb), ", ".join(tags.sdg)
+
+
+NO_TAGS = ("", "", "")
+
+
 REVIEW = (
     _c("status", T, _l("Status of the report: approved, or submitted/returned when every status was asked.")),
     _c("submitted_at", DT, _l("When the report was last submitted.")),
@@ -228,6 +250,7 @@ PROJECT_COLUMNS = (
     _c("end_date", DATE, _l("End of the project.")),
     _c("framework_approved", BOOL, _l("Whether the results framework has been approved.")),
     _c("summary", LT, _l("Summary of the project.")),
+    *ILO_TAGS,
 )
 
 
@@ -269,6 +292,14 @@ def _projects_shape(ctx: ExportContext, conn: Connection, stream: Iterator[Batch
         .order_by(Partner.project_id, Organisation.name)
     ):
         partners[project_id].append(name)
+    tag_rows: dict[int, list[Any]] = defaultdict(list)
+    for row in conn.execute(
+        sa.select(ProjectTag.project_id, ProjectTag.scheme, ProjectTag.code).where(
+            ctx.projects(ProjectTag.project_id)
+        )
+    ):
+        tag_rows[row.project_id].append(row)
+    tags = {project_id: _tag_cells(rows) for project_id, rows in tag_rows.items()}
     for batch in stream:
         yield [
             (
@@ -284,6 +315,7 @@ def _projects_shape(ctx: ExportContext, conn: Connection, stream: Iterator[Batch
                 end,
                 approved,
                 summary,
+                *tags.get(pid, NO_TAGS),
             )
             for pid, ref, title, donor, modality, phase, start, end, approved, summary in batch
         ]
@@ -314,6 +346,7 @@ FRAMEWORK_COLUMNS = (
     _c("means_of_verification", LT, _l("Means of verification.")),
     _c("responsible_organisation", T, _l("Organisation responsible for the indicator.")),
     _c("archived", BOOL, _l("True when the result or indicator was removed from the framework.")),
+    *ILO_TAGS,
 )
 
 
@@ -354,6 +387,21 @@ def _framework_query(ctx: ExportContext) -> sa.Select:
         .where(ctx.projects(Result.project_id))
         .order_by(Project.reference, Result.position, Result.code, Indicator.position, Indicator.code)
     )
+
+
+def _framework_shape(ctx: ExportContext, conn: Connection, stream: Iterator[Batch]) -> Iterator[Batch]:
+    # The results' ILO tags: a few rows per result, read before the stream. Their codes are checked
+    # against the catalogue (letters, digits, dots, spaces), so they need no formula guard.
+    tag_rows: dict[int, list[Any]] = defaultdict(list)
+    for row in conn.execute(
+        sa.select(ResultTag.result_id, ResultTag.scheme, ResultTag.code)
+        .join(Result, Result.id == ResultTag.result_id)
+        .where(ctx.projects(Result.project_id))
+    ):
+        tag_rows[row.result_id].append(row)
+    tags = {result_id: _tag_cells(rows) for result_id, rows in tag_rows.items()}
+    for batch in stream:
+        yield [(*row, *tags.get(row[1], NO_TAGS)) for row in batch]
 
 
 # --- Indicator values (long format) -----------------------------------------------------------
@@ -1099,6 +1147,8 @@ TABLES: tuple[Table, ...] = (
         _l("One row per indicator, with its result (results without indicators have one row too)."),
         FRAMEWORK_COLUMNS,
         _framework_query,
+        shape=_framework_shape,
+        shape_keeps_cells=True,
     ),
     Table(
         "indicator_values",

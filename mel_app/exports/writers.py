@@ -374,7 +374,7 @@ class _XlsxBook:
         return [writers[c.kind] for c in table.columns]
 
     def write_table(self, conn: Connection, ctx: ExportContext, table: Table) -> int:
-        if ctx.excel_cells and table.shape is None:
+        if ctx.excel_cells and (table.shape is None or table.shape_keeps_cells):
             return self.write_cells(conn, ctx, table)
         title = str(table.title)
         ws = self.sheet(title, table)

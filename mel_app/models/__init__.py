@@ -23,6 +23,7 @@ from mel_app.models.base import (
     ScorerGroup,
     Status,
     SubmissionKind,
+    TagScheme,
     Visibility,
     utcnow,
 )
@@ -37,7 +38,7 @@ from mel_app.models.evaluation import (
     Score,
     Scorecard,
 )
-from mel_app.models.framework import FrameworkImport, Indicator, Result
+from mel_app.models.framework import FrameworkImport, Indicator, Result, ResultTag
 from mel_app.models.notification import (
     DeliveryMode,
     Notification,
@@ -52,6 +53,7 @@ from mel_app.models.project import (
     Project,
     ProjectCountry,
     ProjectSector,
+    ProjectTag,
     ReportingPeriod,
 )
 from mel_app.models.submission import (
@@ -114,11 +116,13 @@ __all__ = [
     "Project",
     "ProjectCountry",
     "ProjectSector",
+    "ProjectTag",
     "Recommendation",
     "RecoveryCode",
     "ReportingPeriod",
     "ResponseKind",
     "Result",
+    "ResultTag",
     "ResultType",
     "Role",
     "Scale",
@@ -128,6 +132,7 @@ __all__ = [
     "ScorecardStatus",
     "ScorerGroup",
     "Status",
+    "TagScheme",
     "Submission",
     "SubmissionKind",
     "SubmissionVersion",

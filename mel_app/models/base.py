@@ -115,6 +115,10 @@ Phase = enum.StrEnum("Phase", ["design", "implementation", "closed"])
 
 ResultType = enum.StrEnum("ResultType", ["impact", "outcome", "output"])
 
+# The ILO's own ways of reading its portfolio, tagged on projects and results: Decent Work Country
+# Programme outcomes (e.g. KEN 101), Programme and Budget outcomes (1-8) and SDG targets (e.g. 8.8).
+TagScheme = enum.StrEnum("TagScheme", ["dwcp", "pb", "sdg"])
+
 Measure = enum.StrEnum("Measure", ["number", "percentage", "yes_no", "qualitative"])
 
 # How an indicator's figure for a period is consolidated from the organisations' approved

@@ -19,6 +19,7 @@ from mel_app.models.base import (
     Base,
     Measure,
     ResultType,
+    TagScheme,
     TimestampMixin,
     Versioned,
     str_enum,
@@ -65,6 +66,24 @@ class Result(Versioned, TimestampMixin, Base):
     indicators: Mapped[list[Indicator]] = relationship(
         back_populates="result", order_by="Indicator.position", foreign_keys="Indicator.result_id"
     )
+    tags: Mapped[list[ResultTag]] = relationship(
+        back_populates="result", cascade="all, delete-orphan", order_by="(ResultTag.scheme, ResultTag.code)"
+    )
+
+
+class ResultTag(Base):
+    """One of the ILO's own terms a result serves (see ProjectTag): unique per result, scheme and code."""
+
+    __tablename__ = "result_tag"
+    __audited__ = True
+    __audit_project__ = "result.project_id"
+    __table_args__ = (sa.Index("ix_result_tag_scheme_code", "scheme", "code"),)
+
+    result_id: Mapped[int] = mapped_column(sa.ForeignKey("result.id"), primary_key=True)
+    scheme: Mapped[TagScheme] = mapped_column(str_enum(TagScheme, 4), primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+
+    result: Mapped[Result] = relationship(back_populates="tags")
 
 
 class Indicator(Versioned, TimestampMixin, Base):

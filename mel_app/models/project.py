@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mel_app.models.base import Base, FundingModality, Phase, Role, TimestampMixin, Versioned, str_enum
+from mel_app.models.base import (
+    Base,
+    FundingModality,
+    Phase,
+    Role,
+    TagScheme,
+    TimestampMixin,
+    Versioned,
+    str_enum,
+)
 
 if TYPE_CHECKING:
     from mel_app.models.framework import Result
@@ -73,6 +82,11 @@ class Project(Versioned, TimestampMixin, Base):
     sectors: Mapped[list[ProjectSector]] = relationship(
         back_populates="project", cascade="all, delete-orphan", order_by="ProjectSector.code"
     )
+    tags: Mapped[list[ProjectTag]] = relationship(
+        back_populates="project",
+        cascade="all, delete-orphan",
+        order_by="(ProjectTag.scheme, ProjectTag.code)",
+    )
 
     def __repr__(self) -> str:
         return f"<Project {self.id} {self.reference}>"
@@ -113,6 +127,24 @@ class ProjectSector(Base):
     percentage: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2))
 
     project: Mapped[Project] = relationship(back_populates="sectors")
+
+
+class ProjectTag(Base):
+    """One of the ILO's own terms the project serves: a DWCP outcome, a P&B outcome or an SDG target.
+
+    One row per (project, scheme, code), the codes checked against mel_app/projects/ilo_terms.py;
+    indexed by (scheme, code) so that the portfolio rolls up by tag in one query.
+    """
+
+    __tablename__ = "project_tag"
+    __audited__ = True
+    __table_args__ = (sa.Index("ix_project_tag_scheme_code", "scheme", "code"),)
+
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("project.id"), primary_key=True)
+    scheme: Mapped[TagScheme] = mapped_column(str_enum(TagScheme, 4), primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+
+    project: Mapped[Project] = relationship(back_populates="tags")
 
 
 class Membership(TimestampMixin, Base):

@@ -27,7 +27,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import TextInput
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from mel_app.enum_labels import LABELS
 from mel_app.exports.iati_codes import CURRENCIES, ORGANISATION_TYPES, SECTORS
@@ -36,6 +36,7 @@ from mel_app.kit.web import choices
 from mel_app.locking import VersionField
 from mel_app.models import Aggregation, FundingModality, Measure, Phase, ResultType
 from mel_app.projects import framework as fw
+from mel_app.projects import ilo_terms
 from mel_app.projects.countries import country_choices, country_name
 from mel_app.projects.periods import LABEL_MAX, Frequency
 from mel_app.projects.services import (
@@ -137,7 +138,57 @@ def reminder_days(form: Any, field: Any) -> None:
         raise ValidationError(_l("Give whole numbers of days from 1 to 365, separated by commas, e.g. 14,3."))
 
 
-class ProjectForm(FlaskForm):
+class CheckboxesField(SelectMultipleField):
+    """Several choices as checkboxes in a fieldset: no JavaScript, and usable on a phone."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form: Any) -> None:
+        known = {str(c[0]) for c in self.iter_choices()}
+        unknown = [value for value in self.data or [] if value not in known]
+        if unknown:
+            raise ValidationError(_l("Choose from the list."))
+
+
+class TagsMixin:
+    """The ILO's terms a project or a result serves: DWCP outcomes typed, P&B outcomes and SDG
+    targets ticked. What was typed stays as typed when the form comes back with an error."""
+
+    dwcp = StringField(
+        _l("Decent Work Country Programme outcomes"),
+        validators=[Optional(), Length(max=400)],
+        render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"},
+    )
+    pb_outcomes = CheckboxesField(_l("ILO Programme and Budget outcomes"), validators=[Optional()])
+    sdg_targets = CheckboxesField(_l("SDG targets"), validators=[Optional()])
+
+    def fill_tag_choices(self) -> None:
+        self.pb_outcomes.choices = ilo_terms.pb_choices()  # type: ignore[attr-defined]
+        self.sdg_targets.choices = ilo_terms.sdg_choices()  # type: ignore[attr-defined]
+
+    def fill_tags(self, rows: Any) -> None:
+        """Show stored tags (GET of an edit page)."""
+        tags = ilo_terms.Tags.of(rows)
+        self.dwcp.data = ", ".join(tags.dwcp)  # type: ignore[attr-defined]
+        self.pb_outcomes.data = tags.pb  # type: ignore[attr-defined]
+        self.sdg_targets.data = tags.sdg  # type: ignore[attr-defined]
+
+    def validate_dwcp(self, field: Any) -> None:
+        try:
+            ilo_terms.dwcp_codes(field.data)
+        except ilo_terms.TagError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def tags_data(self) -> ilo_terms.Tags:
+        return ilo_terms.Tags(
+            dwcp=ilo_terms.dwcp_codes(self.dwcp.data),  # type: ignore[attr-defined]
+            pb=list(self.pb_outcomes.data or []),  # type: ignore[attr-defined]
+            sdg=list(self.sdg_targets.data or []),  # type: ignore[attr-defined]
+        )
+
+
+class ProjectForm(TagsMixin, FlaskForm):
     reference = StringField(
         _l("ILO reference"),
         validators=[DataRequired(), Length(max=32)],
@@ -183,6 +234,7 @@ class ProjectForm(FlaskForm):
         self.phase.choices = choices((p.value, PHASE_LABELS[p]) for p in (phases or list(Phase)))
         self.donor_iati_type.choices = choices([("", _l("(not known)"))] + list(ORGANISATION_TYPES.items()))
         self.budget_currency.choices = currency_choices()
+        self.fill_tag_choices()
 
     def fill_shares(self, sectors: dict[str, Decimal], countries: dict[str, Decimal | None]) -> None:
         """Show a project's stored shares (GET of the edit page, after `process(obj=project)`)."""
@@ -297,7 +349,7 @@ class CodeMixin:
             raise ValidationError(message)
 
 
-class ResultForm(ReasonMixin, CodeMixin, FlaskForm):
+class ResultForm(ReasonMixin, CodeMixin, TagsMixin, FlaskForm):
     type = SelectField(
         _l("Level"),
         choices=choices((t.value, RESULT_TYPE_LABELS[t]) for t in ResultType),
@@ -311,6 +363,10 @@ class ResultForm(ReasonMixin, CodeMixin, FlaskForm):
     parent_id = SelectField(_l("Under"), coerce=optional_int, validators=[Optional()])
     version = VersionField(required=False)
     submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args: Any, **kw: Any):
+        super().__init__(*args, **kw)
+        self.fill_tag_choices()
 
 
 class IndicatorForm(ReasonMixin, CodeMixin, FlaskForm):

@@ -32,10 +32,12 @@ from mel_app.models import (
     Partner,
     Project,
     Result,
+    ResultTag,
     ResultType,
     utcnow,
 )
 from mel_app.numbers import format_number, parse_number
+from mel_app.projects import ilo_terms
 from mel_app.uniqueness import retry_on_duplicate
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -173,6 +175,8 @@ class ResultData:
     title: str
     description: str = ""
     parent_id: int | None = None
+    # The ILO's terms the result serves; None leaves them as they are.
+    tags: ilo_terms.Tags | None = None
 
 
 @dataclass
@@ -248,6 +252,8 @@ def indicator_data_errors(data: IndicatorData) -> dict[str, str]:
 
 def result_data_errors(data: ResultData, parent: Result | None) -> dict[str, str]:
     errors = _code_and_title_errors(data.code, data.title, _("Give the result a title."))
+    if data.tags is not None and (message := ilo_terms.tags_error(data.tags)):
+        errors["tags"] = message
     if message := parent_error(data.type, parent.type if parent else None):
         errors["parent_id"] = message
     return errors
@@ -367,6 +373,8 @@ def add_result(project: Project, data: ResultData, *, actor: Any, reason: str | 
         parent=parent,
         position=_next_position(Result, project_id=project.id, parent_id=parent.id if parent else None),
     )
+    if data.tags is not None:
+        ilo_terms.apply_tags(result, data.tags, ResultTag)
     db.session.add(result)
     audit.record(db.session, "result.create", actor=actor, target=result, reason=reason)
     db.session.flush()
@@ -400,6 +408,8 @@ def update_result(result: Result, data: ResultData, *, actor: Any, reason: str |
     result.title = data.title.strip()
     result.description = data.description.strip()
     result.parent = parent
+    if data.tags is not None:
+        ilo_terms.apply_tags(result, data.tags, ResultTag)
     audit.record(db.session, "result.update", actor=actor, target=result, reason=reason)
     db.session.flush()
 

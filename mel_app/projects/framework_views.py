@@ -101,6 +101,7 @@ def _result_data(form: ResultForm) -> fw.ResultData:
         title=form.title.data,
         description=form.description.data or "",
         parent_id=form.parent_id.data,
+        tags=form.tags_data(),
     )
 
 
@@ -137,6 +138,7 @@ def edit_result(project_id: int, result_id: int):
     if request.method == "GET":
         form.type.data = result.type.value
         form.parent_id.data = result.parent_id
+        form.fill_tags(result.tags)
         form.version.set(result.version)
         return _result_form_page(project, form, result)
     if not form.validate_on_submit():

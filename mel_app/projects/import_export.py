@@ -16,6 +16,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ import xlsxwriter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from openpyxl.utils import get_column_letter
+from sqlalchemy.orm import selectinload
 
 from mel_app import archives, audit
 from mel_app.extensions import db
@@ -43,11 +45,14 @@ from mel_app.models import (
     Partner,
     Project,
     Result,
+    ResultTag,
     ResultType,
+    TagScheme,
     utcnow,
 )
 from mel_app.numbers import format_number
 from mel_app.projects import framework as fw
+from mel_app.projects import ilo_terms
 
 MAX_ROWS = 2000
 MAX_BYTES = 2 * 1024 * 1024
@@ -104,6 +109,7 @@ class Column:
     required: Any  # a lazy string: when the column must be filled
     doc: Any  # a lazy string: what goes in it
     indicator_only: bool = False
+    result_only: bool = False
 
 
 def _indicator_column(key: str, doc: Any) -> Column:
@@ -132,6 +138,30 @@ COLUMNS: tuple[Column, ...] = (
     ),
     Column("title", _l("every row"), _l("At most 500 characters.")),
     Column("description", _l("no"), _l("Free text.")),
+    Column(
+        "dwcp_outcomes",
+        _l("no"),
+        _l(
+            "Results only. The Decent Work Country Programme outcomes it serves, e.g. KEN 101: the "
+            "country's three letters (ISO 3166 alpha-3), a space, three digits; several separated by commas."
+        ),
+        result_only=True,
+    ),
+    Column(
+        "pb_outcomes",
+        _l("no"),
+        _l("Results only. The ILO Programme and Budget outcomes it serves, 1 to 8, separated by commas."),
+        result_only=True,
+    ),
+    Column(
+        "sdg_targets",
+        _l("no"),
+        _l(
+            "Results only. The SDG targets it serves, separated by commas: 1.3, 4.4, 5.1, 5.4, 5.5, 8.3, "
+            "8.5, 8.6, 8.7, 8.8, 8.b, 10.4, 10.7 or 16.10."
+        ),
+        result_only=True,
+    ),
     Column("measure", _l("indicators"), _l("number, percentage, yes/no or qualitative."), True),
     _indicator_column("unit", _l("What is counted, e.g. people, members, %. At most 60 characters.")),
     _indicator_column(
@@ -170,6 +200,8 @@ COLUMNS: tuple[Column, ...] = (
     ),
 )
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
+# The columns of a result's ILO tags, by scheme.
+TAG_COLUMNS = {TagScheme.dwcp: "dwcp_outcomes", TagScheme.pb: "pb_outcomes", TagScheme.sdg: "sdg_targets"}
 REQUIRED_HEADERS = ("level", "code", "title")
 HEADER_ALIASES = {
     "parent_code": "parent",
@@ -379,6 +411,7 @@ class PlannedResult:
     description: str
     parent_code: str
     changes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    tags: ilo_terms.Tags = field(default_factory=ilo_terms.Tags)
 
 
 @dataclass
@@ -408,7 +441,8 @@ class ImportPlan:
     def fingerprint(self) -> str:
         """A hash of what the plan would do, to tell whether a confirmation still means the same."""
         payload = [
-            ("r", r.action, r.type.value, r.code, r.title, r.description, r.parent_code) for r in self.results
+            ("r", r.action, r.type.value, r.code, r.title, r.description, r.parent_code, r.tags.pairs())
+            for r in self.results
         ] + [
             ("i", i.action, i.result_code, json.dumps(i.data.__dict__, default=str, sort_keys=True))
             for i in self.indicators
@@ -427,7 +461,11 @@ class FrameworkState:
 
     @classmethod
     def load(cls, project: Project) -> FrameworkState:
-        results = list(db.session.scalars(sa.select(Result).where(Result.project_id == project.id)))
+        results = list(
+            db.session.scalars(
+                sa.select(Result).where(Result.project_id == project.id).options(selectinload(Result.tags))
+            )
+        )
         by_id = {r.id: r for r in results}
         indicators = list(db.session.scalars(sa.select(Indicator).where(Indicator.project_id == project.id)))
         organisations: dict[str, Organisation] = {}
@@ -545,9 +583,34 @@ class _Planner:
                 )
             self.seen_results.setdefault(key, number)
         description, parent = self.text(cells, "description"), self.text(cells, "parent")
-        self.plan.results.append(PlannedResult(number, "create", rtype, code, title, description, parent))
+        item = PlannedResult(number, "create", rtype, code, title, description, parent)
+        item.tags = self.read_tags(number, cells)
+        self.plan.results.append(item)
+
+    def read_tags(self, number: int, cells: Any) -> ilo_terms.Tags:
+        """The result's ILO tags; a code refused is reported on its column."""
+        tags = ilo_terms.Tags()
+        try:
+            tags.dwcp = ilo_terms.dwcp_codes(self.text(cells, TAG_COLUMNS[TagScheme.dwcp]))
+        except ilo_terms.TagError as exc:
+            self.err(number, TAG_COLUMNS[TagScheme.dwcp], str(exc))
+        for scheme in (TagScheme.pb, TagScheme.sdg):
+            codes = [c for c in re.split(r"[\s,;]+", self.text(cells, TAG_COLUMNS[scheme])) if c]
+            message = ilo_terms.tags_error(ilo_terms.Tags(**{scheme.value: codes}))
+            if message:
+                self.err(number, TAG_COLUMNS[scheme], message)
+            else:
+                setattr(tags, scheme.value, codes)
+        return tags.sorted()
 
     def read_indicator(self, number: int, cells: Any, code: str, title: str) -> None:
+        for column in COLUMNS:
+            if column.result_only and self.text(cells, column.key):
+                self.err(
+                    number,
+                    column.key,
+                    _("This column is for result rows: leave it empty on an indicator row."),
+                )
         data = fw.IndicatorData(
             code=code, title=title, description=self.text(cells, "description"), measure=Measure.number
         )
@@ -643,6 +706,10 @@ class _Planner:
                 item.parent_code = existing.parent.code if existing.parent else ""
             if "description" not in self.table.columns:
                 item.description = existing.description
+            stored = ilo_terms.Tags.of(existing.tags)
+            for scheme, key in TAG_COLUMNS.items():
+                if key not in self.table.columns:
+                    setattr(item.tags, scheme.value, getattr(stored, scheme.value))
         if not self.check_result_parent(item, file_types) or existing is None:
             return
         if existing.is_archived:
@@ -665,8 +732,18 @@ class _Planner:
             return
         current_parent = existing.parent.code if existing.parent else ""
         item.changes = _diff(
-            {"title": existing.title, "description": existing.description, "parent": current_parent},
-            {"title": item.title, "description": item.description, "parent": item.parent_code},
+            {
+                "title": existing.title,
+                "description": existing.description,
+                "parent": current_parent,
+                **_tag_cells(ilo_terms.Tags.of(existing.tags)),
+            },
+            {
+                "title": item.title,
+                "description": item.description,
+                "parent": item.parent_code,
+                **_tag_cells(item.tags),
+            },
             casefold=("parent",),
         )
         item.action = "update" if item.changes else "unchanged"
@@ -756,6 +833,11 @@ class _Planner:
         item.action = "update" if item.changes else "unchanged"
 
 
+def _tag_cells(tags: ilo_terms.Tags) -> dict[str, str]:
+    """A result's tags as the spreadsheet writes them: codes separated by commas, by column."""
+    return {key: ", ".join(getattr(tags, scheme.value)) for scheme, key in TAG_COLUMNS.items()}
+
+
 def _organisation_label(state: FrameworkState, organisation_id: int | None) -> str:
     for org in state.organisations.values():
         if org.id == organisation_id:
@@ -839,6 +921,7 @@ def _import_results(
                 parent_key = parent.id
             result.position = next_position.get(parent_key, 0)
             next_position[parent_key] = result.position + 1
+            ilo_terms.apply_tags(result, item.tags, ResultTag)
             db.session.add(result)
             audit.record(db.session, "result.import", actor=actor, target=result, reason=reason)
             results[item.code.casefold()] = result
@@ -846,6 +929,7 @@ def _import_results(
         elif item.action == "update":
             result = results[item.code.casefold()]
             result.title, result.description, result.parent = item.title, item.description, parent
+            ilo_terms.apply_tags(result, item.tags, ResultTag)
             audit.record(db.session, "result.import", actor=actor, target=result, reason=reason)
             updated += 1
     return created, updated
@@ -938,6 +1022,7 @@ def _result_row(result: Result) -> dict[str, Any]:
         "parent": result.parent.code if result.parent else "",
         "title": result.title,
         "description": result.description,
+        **_tag_cells(ilo_terms.Tags.of(result.tags)),
     }
 
 
@@ -991,6 +1076,8 @@ EXAMPLE_ROWS: tuple[dict[str, Any], ...] = (
         "code": "1",
         "parent": "0",
         "title": "Workers' organisations are stronger and more representative",
+        "pb_outcomes": "1",
+        "sdg_targets": "8.8",
     },
     {
         "level": "indicator",
@@ -1098,7 +1185,7 @@ def _write_framework_sheet(
     widths = {"title": 50, "description": 30, "means_of_verification": 30, "level": 12, "measure": 13}
     for index, key in enumerate(COLUMN_KEYS):
         sheet.write_string(0, index, key, bold)
-        fmt = text_format if key in ("code", "parent") else None
+        fmt = text_format if key in ("code", "parent", *TAG_COLUMNS.values()) else None
         sheet.set_column(index, index, widths.get(key, 16), fmt)
     sheet.freeze_panes(1, 0)
     count = 0

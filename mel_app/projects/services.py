@@ -40,6 +40,7 @@ from mel_app.models import (
     Project,
     ProjectCountry,
     ProjectSector,
+    ProjectTag,
     ReportingPeriod,
     Result,
     Role,
@@ -49,6 +50,7 @@ from mel_app.models import (
 )
 from mel_app.models.project import is_valid_reference
 from mel_app.projects import grid as grid_mod
+from mel_app.projects import ilo_terms
 from mel_app.projects.countries import COUNTRY_CODES
 from mel_app.uniqueness import retry_on_duplicate
 
@@ -83,6 +85,8 @@ class ProjectData:
     donor_iati_type: str | None = None
     # Days before a report's due date its reporters are reminded ("14,3"); None: the default.
     report_reminder_days: str | None = None
+    # The ILO's terms it serves (DWCP and P&B outcomes, SDG targets); None leaves them as they are.
+    tags: ilo_terms.Tags | None = None
 
 
 def normalise_reference(reference: str) -> str:
@@ -180,6 +184,8 @@ def _check(data: ProjectData, *, project: Project | None) -> None:
             raise ProjectError(message)
     if data.donor_iati_type is not None and data.donor_iati_type not in ORGANISATION_TYPES:
         raise ProjectError(_("Choose an organisation type from the list."))
+    if data.tags is not None and (message := ilo_terms.tags_error(data.tags)):
+        raise ProjectError(message)
 
 
 def _apply(project: Project, data: ProjectData) -> None:
@@ -209,6 +215,8 @@ def _apply(project: Project, data: ProjectData) -> None:
         if country.percentage != new:
             country.percentage = new
     _apply_sectors(project, data.sectors)
+    if data.tags is not None:
+        ilo_terms.apply_tags(project, data.tags, ProjectTag)
 
 
 def _apply_sectors(project: Project, sectors: dict[str, int]) -> None:
@@ -449,8 +457,8 @@ def build_tree(
 def load_framework(
     project: Project, *, include_archived: bool = False
 ) -> tuple[list[Result], list[Indicator]]:
-    """Every result and indicator of the project in two queries."""
-    results_q = sa.select(Result).where(Result.project_id == project.id)
+    """Every result (with its ILO tags) and indicator of the project in three queries."""
+    results_q = sa.select(Result).where(Result.project_id == project.id).options(selectinload(Result.tags))
     indicators_q = (
         sa.select(Indicator)
         .where(Indicator.project_id == project.id)
@@ -466,7 +474,7 @@ def load_framework(
 
 
 def framework_tree(project: Project, *, include_archived: bool = False) -> list[ResultNode]:
-    """The framework without progress figures (editor, export), in two queries."""
+    """The framework without progress figures (editor, export), in three queries."""
     results, indicators = load_framework(project, include_archived=include_archived)
     by_result: dict[int, list[IndicatorRow]] = defaultdict(list)
     for indicator in indicators:

@@ -123,6 +123,7 @@ def _project_data(form: ProjectForm) -> services.ProjectData:
         donor_iati_ref=form.donor_iati_ref.data or None,
         donor_iati_type=form.donor_iati_type.data or None,
         report_reminder_days=form.report_reminder_days.data or None,
+        tags=form.tags_data(),
     )
 
 
@@ -165,6 +166,7 @@ def edit(project_id: int):
             {s.code: s.percentage for s in project.sectors},
             {c.country: c.percentage for c in project.countries},
         )
+        form.fill_tags(project.tags)
         form.version.set(project.version)
         return render_template("projects/form.html", form=form, project=project)
     if not form.validate_on_submit():

@@ -130,6 +130,8 @@ NOT_USER_TEXT = {
     ("project", "donor_iati_type"): "an IATI OrganisationType code chosen from a list",
     ("project", "budget_currency"): "an ISO 4217 code chosen from a list",
     ("project_sector", "code"): "an OECD DAC purpose code chosen from a list",
+    ("project_tag", "code"): "a DWCP code of a checked shape, or a P&B or SDG code chosen from a list",
+    ("result_tag", "code"): "a DWCP code of a checked shape, or a P&B or SDG code chosen from a list",
     ("user", "email"): "checked as an address (email-validator) before it is stored",
     ("user", "password_hash"): "secret, never shown",
     ("user", "preferred_language"): "chosen from a list",
