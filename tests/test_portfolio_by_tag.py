@@ -441,3 +441,23 @@ def test_a_fixed_number_of_queries(make, client, login, queries, world):
     _add_projects(make, world, 8, 0)  # ten
     large = count()
     assert small == large, f"{small} queries with 2 projects, {large} with 10"
+
+
+def test_another_source_joins_as_a_column(monkeypatch, client, login, world):
+    from mel_app.projects import rollup
+
+    def stories(scheme, project_ids):
+        return {"1": 4, rollup.TOTAL: 5} if scheme is TagScheme.pb else {}
+
+    monkeypatch.setattr(rollup, "COLUMNS", [rollup.Column("stories", "Change stories", stories)])
+    login("spec@example.org")
+    page = client.get(URL).get_data(as_text=True)
+    tree = lxml_html.fromstring(page)
+    assert "Change stories" in [th.text_content() for th in tree.xpath("//thead//th")]
+    cells = {
+        tr.get("data-code"): tr.xpath("./td")[-1].text_content() for tr in tree.xpath("//tr[@data-code]")
+    }
+    assert cells == {"1": "4", "6": "", "": "5"}
+    lines = list(csv.reader(io.StringIO(client.get(URL + ".csv").get_data(as_text=True).lstrip("\ufeff"))))
+    assert lines[0][-1] == "Change stories"
+    assert [line[-1] for line in lines[1:]] == ["4", "", "5"]
