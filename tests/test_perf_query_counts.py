@@ -57,6 +57,8 @@ PAGES = [
     ("projects.index", "reporter", no_args),
     ("projects.index", "admin", no_args),
     ("projects.portfolio", "specialist", no_args),
+    ("projects.portfolio_by_tag", "specialist", no_args),
+    ("projects.portfolio_by_tag", "admin", lambda s: {"scheme": "sdg"}),
     ("projects.detail", "specialist", lambda s: {"project_id": s.project_id}),
     ("members.index", "specialist", lambda s: {"project_id": s.project_id}),
     ("submissions.review_queue", "specialist", no_args),

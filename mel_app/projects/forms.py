@@ -513,3 +513,15 @@ class ProjectFilterForm(FlaskForm):
     phase = SelectField(_l("Phase"), validators=[Optional()])
     constituency = SelectField(_l("Constituency of a partner"), validators=[Optional()])
     submit = SubmitField(_l("Filter"))
+
+
+class RollupFilterForm(FlaskForm):
+    """The portfolio by ILO tag: the scheme, a country and a constituency (a GET form, no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    scheme = SelectField(_l("Read by"), validators=[Optional()])
+    country = SelectField(_l("Country"), validators=[Optional()])
+    constituency = SelectField(_l("Constituency of a partner"), validators=[Optional()])
+    submit = SubmitField(_l("Show"))

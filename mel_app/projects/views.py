@@ -11,15 +11,17 @@ from flask_login import current_user
 
 from mel_app import locking
 from mel_app.kit.web import (
+    CSV,
     ConfirmForm,
     choices,
     confirmed_child,
+    download,
     get_or_404,
     paginate,
     project_or_404,
     saving,
 )
-from mel_app.models import Organisation, Partner, Phase, Project
+from mel_app.models import Organisation, Partner, Phase, Project, TagScheme
 from mel_app.permissions import (
     can_create_project,
     can_edit_project,
@@ -28,11 +30,17 @@ from mel_app.permissions import (
     require,
     visible_project_ids,
 )
-from mel_app.projects import charts, services
+from mel_app.projects import charts, rollup, services
 from mel_app.projects import framework as fw
 from mel_app.projects.blueprint import bp
 from mel_app.projects.countries import COUNTRY_CODES, country_choices
-from mel_app.projects.forms import PHASE_LABELS, PartnerForm, ProjectFilterForm, ProjectForm
+from mel_app.projects.forms import (
+    PHASE_LABELS,
+    PartnerForm,
+    ProjectFilterForm,
+    ProjectForm,
+    RollupFilterForm,
+)
 from mel_app.projects.labels import cell_labels, figure_basis, group_labels, no_share_labels
 
 # --- list and portfolio ------------------------------------------------------------------------
@@ -74,6 +82,50 @@ def portfolio():
         display_value=fw.display_value,
         no_share_labels=no_share_labels(),
     )
+
+
+def _rollup_filters() -> tuple[RollupFilterForm, rollup.Filters]:
+    form = RollupFilterForm(request.args)
+    form.scheme.choices = choices([(s.value, rollup.SCHEME_HEADINGS[s]) for s in TagScheme])
+    form.country.choices = choices([("", _("Any country")), *country_choices()])
+    form.constituency.choices = choices(
+        [("", _("Any constituency"))] + [(g.value, label) for g, label in group_labels().items()]
+    )
+    scheme = form.scheme.data if form.scheme.data in TagScheme.__members__ else TagScheme.pb.value
+    form.scheme.data = scheme
+    filters = rollup.Filters(
+        scheme=TagScheme(scheme),
+        country=form.country.data if form.country.data in COUNTRY_CODES else "",
+        constituency=form.constituency.data or "",
+    )
+    return form, filters
+
+
+@bp.get("/portfolio/by-tag")
+def portfolio_by_tag():
+    require(can_view_portfolio(current_user), visible=True)
+    form, filters = _rollup_filters()
+    found = rollup.rollup(portfolio_project_ids(current_user), filters)
+    args = {k: v for k, v in request.args.items() if k in ("scheme", "country", "constituency") and v}
+    return render_template(
+        "projects/portfolio_by_tag.html",
+        form=form,
+        rollup=found,
+        chart=rollup.projects_chart(found),
+        heading=rollup.SCHEME_HEADINGS[filters.scheme],
+        args=args,
+        today=services.reporting_day(),
+        display_value=fw.display_value,
+    )
+
+
+@bp.get("/portfolio/by-tag.csv")
+def portfolio_by_tag_csv():
+    require(can_view_portfolio(current_user), visible=True)
+    _form, filters = _rollup_filters()
+    found = rollup.rollup(portfolio_project_ids(current_user), filters)
+    filename = f"portfolio-{filters.scheme.value}-{services.reporting_day().isoformat()}.csv"
+    return download(rollup.to_csv(found), filename, CSV)
 
 
 # --- project page ------------------------------------------------------------------------------

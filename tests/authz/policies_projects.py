@@ -34,6 +34,13 @@ POLICIES = {
     "projects.portfolio": Route(
         get=signed_in(403, specialist=200, specialist_other_project=200, evaluator=200, admin=200)
     ),
+    # The portfolio by ILO tag and its CSV file: the same people, over the projects of their portfolio.
+    "projects.portfolio_by_tag": Route(
+        get=signed_in(403, specialist=200, specialist_other_project=200, evaluator=200, admin=200)
+    ),
+    "projects.portfolio_by_tag_csv": Route(
+        get=signed_in(403, specialist=200, specialist_other_project=200, evaluator=200, admin=200)
+    ),
     "projects.detail": Route(get=project(**READERS)),
     "projects.new": Route(
         get=signed_in(403, specialist=200, specialist_other_project=200, admin=200),

@@ -219,6 +219,7 @@ EXPECTED_PAGES = {
     "/evaluations/N/scorecard",
     "/downloads",
     "/portfolio",
+    "/portfolio/by-tag",
     "/projects/N/partners",
     "/projects/N/evaluations",
     "/projects/N/edit",

@@ -26,7 +26,14 @@ EXPECTED_POLICY = {
 }
 HTTPS = "https://localhost"
 # Files with users' content: sent as sandboxed attachments (mel_app.security.untrusted_download).
-DOWNLOADS = frozenset({"submissions.attachment", "projects.export_framework", "projects.framework_template"})
+DOWNLOADS = frozenset(
+    {
+        "submissions.attachment",
+        "projects.export_framework",
+        "projects.framework_template",
+        "projects.portfolio_by_tag_csv",
+    }
+)
 
 
 def directives(policy: str) -> dict[str, str]:

@@ -51,11 +51,13 @@ from mel_app.models import (
     Recommendation,
     ReportingPeriod,
     Result,
+    ResultTag,
     Scale,
     ScalePoint,
     Score,
     Submission,
     SubmissionVersion,
+    TagScheme,
     User,
     utcnow,
 )
@@ -296,11 +298,21 @@ def poison(app, world, payloads: list[str], combined: str, *, skip=frozenset()) 
         session.remove()
 
 
+def tag_every_result(app):
+    """Every result serves P&B outcome 1, so that the portfolio by ILO outcome shows the indicators'
+    units and the projects' results."""
+    with app.app_context():
+        for result_id in db.session.scalars(sa.select(Result.id)):
+            db.session.add(ResultTag(result_id=result_id, scheme=TagScheme.pb, code="1"))
+        db.session.commit()
+
+
 @pytest.fixture(scope="module")
 def attacked(database):
     with app_of_its_own(database) as app:
         world = build_world(app, Factory(app))
         poison(app, world, SHORT, COMBINED)
+        tag_every_result(app)
         yield app, world, sign_in(app, world, user_agent=COMBINED)
 
 
@@ -368,6 +380,7 @@ def test_no_page_runs_or_injects_what_users_wrote(attacked):
         "admin.users",
         "admin.organisations",
         "projects.framework",
+        "projects.portfolio_by_tag",
     ],
 )
 def test_the_payloads_are_shown_as_typed_on_the_main_pages(attacked, endpoint):
@@ -580,6 +593,7 @@ def formulas(database):
     with app_of_its_own(database) as app:
         world = build_world(app, Factory(app))
         poison(app, world, FORMULAS[::-1] + ["=1+1"], FORMULAS[0], skip=NOT_FORMULA_TEXT)
+        tag_every_result(app)
         yield app, world, sign_in(app, world, user_agent=FORMULAS[0])
 
 
@@ -630,6 +644,7 @@ def _downloads(app, world):
         for what in ("summary", "scores"):
             yield "specialist", "POST", results, {"what": what}
         yield "admin", "POST", url_for("audit.download"), {}
+        yield "specialist", "GET", url_for("projects.portfolio_by_tag_csv"), {}
 
 
 def test_formula_triggers_reach_every_spreadsheet_download_as_text(formulas):
