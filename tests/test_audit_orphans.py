@@ -144,6 +144,26 @@ def test_a_row_removed_from_its_collection_leaves_a_delete_event(app, world, nam
         assert audit.chain.verify(db.session.connection()).ok
 
 
+def test_a_row_changed_then_removed_in_one_save_is_recorded_deleted_with_its_stored_values(app, world):
+    with app.app_context():
+        project = db.session.get(Project, world["project"])
+        project.countries = [
+            ProjectCountry(country="GH"),
+            ProjectCountry(country="KE", percentage=Decimal("70")),
+        ]
+        db.session.commit()
+    with app.app_context():
+        project = db.session.get(Project, world["project"])
+        kenya = project.countries[1]
+        kenya.percentage = Decimal("50")
+        project.countries = [project.countries[0]]
+        db.session.commit()
+    with app.app_context():
+        trail = events("project_country", f"{world['project']}:KE")
+        assert [e.action for e in trail] == ["project_country.create", "project_country.delete"]
+        assert Decimal(trail[1].before["percentage"]) == 70 and trail[1].project_id == world["project"]
+
+
 def test_a_row_replaced_by_a_new_one_with_the_same_key_is_deleted_then_created(app, world):
     """The ORM turns the pair into one UPDATE of the row; the trail says what the service did, in
     an order that replays to the row in the database."""

@@ -470,9 +470,11 @@ def _persistent_to_deleted(session: Session, obj: Any) -> None:
 
     SQLAlchemy decides which rows are orphans during the flush, after `before_flush` (and some
     only while it runs its dependency rules), so `session.deleted` never holds them; its
-    documentation names this event as the one way to be told of every row a flush deleted. It
-    comes at the end of the flush, after `after_flush`: the deletions are queued with the flush's
-    other changes in `after_flush_postexec`."""
+    documentation names this public event as the one way to be told of every row a flush deleted,
+    whatever the cause, where repeating its orphan rules here would lean on private methods
+    (`Mapper._is_orphan`) and miss the rows found by the dependency rules. It comes at the end of
+    the flush, after `after_flush`: the deletions are queued with the flush's other changes in
+    `after_flush_postexec`, the rows as they were having been taken by `before_flush`."""
     if _is_audited(obj):
         _state(session).gone.append(obj)
 
@@ -493,7 +495,7 @@ def _after_flush_postexec(session: Session, flush_context: Any) -> None:
         found.append(("delete", obj, entity_type(obj), entity_id(obj), project_id, before, None))
     pending.before.clear()
     pending.expressions.clear()
-    pending.flushed = []
+    pending.flushed.clear()
     pending.gone.clear()
     if found:
         _capture(pending, current_actor(session), found)
