@@ -1,6 +1,7 @@
 """Replaying the trail reproduces the database: a property-based test over random work sequences.
 
-Hypothesis runs random sequences of what services do — create and edit projects, manage members,
+Hypothesis runs random sequences of what services do — create and edit projects (their countries,
+sectors and tags too, rows left out deleted as orphans of their collection), manage members,
 start, edit, submit, return, approve, reopen and withdraw reports, score evaluations — through
 the ORM unit of work and through the workflow's conditional UPDATEs, with rollbacks, failed
 savepoints and edits of expired rows in between. After each sequence, every audited row's
@@ -50,8 +51,11 @@ from mel_app.models import (
     Phase,
     Project,
     ProjectCountry,
+    ProjectSector,
+    ProjectTag,
     ReportingPeriod,
     Result,
+    ResultTag,
     ResultType,
     Role,
     Score,
@@ -62,6 +66,7 @@ from mel_app.models import (
     Submission,
     SubmissionKind,
     SubmissionVersion,
+    TagScheme,
     User,
     utcnow,
 )
@@ -107,6 +112,32 @@ def edit_project(project: Project, *, title: str, phase: Phase, actor: User) -> 
     project.title = title or project.title
     project.phase = phase
     audit.record(db.session, "project.edit", target=project, actor=actor, reason="kept up to date")
+
+
+def reshape_project(
+    project: Project, *, countries: list[str], sectors: list[str], tags: list[str], fresh: bool, actor: User
+) -> None:
+    """The project form's way with the lists of a project (and its first result's tags): rows left
+    out are orphans of their collection, which the flush deletes. `fresh` builds every row anew,
+    so a row kept is deleted and added again with the same key in one flush."""
+
+    def rows(collection: list[Any], key: str, wanted: list[str], build: Any) -> list[Any]:
+        have = {} if fresh else {getattr(row, key): row for row in collection}
+        return [have.get(value) or build(value) for value in wanted]
+
+    project.countries = rows(project.countries, "country", countries, lambda c: ProjectCountry(country=c))
+    share = Decimal(100) / len(sectors) if sectors else Decimal(0)
+    project.sectors = rows(
+        project.sectors,
+        "code",
+        sectors,
+        lambda c: ProjectSector(code=c, percentage=share.quantize(Decimal("0.01"))),
+    )
+    project.tags = rows(project.tags, "code", tags, lambda c: ProjectTag(scheme=TagScheme.sdg, code=c))
+    if project.results:
+        result = project.results[0]
+        result.tags = rows(result.tags, "code", tags, lambda c: ResultTag(scheme=TagScheme.sdg, code=c))
+    audit.record(db.session, "project.edit", target=project, actor=actor)
 
 
 def add_member(project: Project, user: User, role: Role, *, actor: User) -> Membership | None:
@@ -433,6 +464,26 @@ class Work(RuleBasedStateMachine):
             edit_project(project, title=title, phase=phase, actor=actor)
 
         self._run(act)
+
+    @precondition(lambda self: self.projects)
+    @rule(
+        p=st.integers(0, 99),
+        countries=st.lists(st.sampled_from(["GH", "KE", "ZM"]), unique=True),
+        sectors=st.lists(st.sampled_from(["15170", "16020", "16070"]), unique=True),
+        tags=st.lists(st.sampled_from(["5.5", "8.7", "8.8"]), unique=True),
+        fresh=st.booleans(),
+    )
+    def reshape(self, p, countries, sectors, tags, fresh):
+        self._run(
+            lambda actor: reshape_project(
+                db.session.get(Project, self._pick(self.projects, p)),
+                countries=countries,
+                sectors=sectors,
+                tags=tags,
+                fresh=fresh,
+                actor=actor,
+            )
+        )
 
     @precondition(lambda self: self.projects)
     @rule(p=st.integers(0, 99), u=st.integers(0, 2), role=st.sampled_from(Role))

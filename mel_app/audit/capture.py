@@ -7,7 +7,10 @@ marked `__audited__` into audit events, and services only add the action's name 
 - the unit of work (objects added, changed, deleted, then flushed): `before_flush` remembers the
   row as it was (reading it from the database when the session does not hold the old values,
   e.g. after a commit expired them), `after_flush` compares it with the row as written, so
-  values set by the database or by `onupdate` (`updated_at`) are in the trail too;
+  values set by the database or by `onupdate` (`updated_at`) are in the trail too; a deletion is
+  recorded whatever made it: `session.delete()`, a cascade, or a row taken out of its parent's
+  `delete-orphan` collection (a project's countries, sectors and tags, a result's tags), which
+  the flush itself decides to delete;
 - ORM-enabled UPDATE and DELETE statements run through the session, such as the workflow's
   conditional `UPDATE ... WHERE id = :id AND status = :expected AND version = :v`: the rows
   they touch are read before (locked, on PostgreSQL) and after the statement.
@@ -95,6 +98,10 @@ class _Pending:
     # attributes given SQL expressions, whose values can only be read back from the database.
     before: dict[InstanceState[Any], tuple[dict[str, Any], int | None]] = field(default_factory=dict)
     expressions: dict[InstanceState[Any], set[str]] = field(default_factory=dict)
+    # What the flush in progress created and changed (found by after_flush), and the objects it
+    # deleted (told by persistent_to_deleted, which comes later): queued together at its end.
+    flushed: list[Found] = field(default_factory=list)
+    gone: list[Any] = field(default_factory=list)
     savepoints: dict[SessionTransaction, tuple[int, int]] = field(default_factory=dict)
     # Set once the commit has written the pending events: a later flush writes at once.
     committing: bool = False
@@ -318,10 +325,15 @@ def _new_event(actor: Actor, **fields: Any) -> dict[str, Any]:
     }
 
 
+_KIND_ORDER = {"delete": 0, "create": 1, "update": 2}
+
+
 def _capture(pending: _Pending, actor: Actor, found: list[Found]) -> None:
     """Queue captured changes: (kind, object or None, entity type, entity id, project, before, after)."""
     # A stable order inside one flush keeps replays deterministic.
-    found.sort(key=lambda f: (f[2], f[3] or "", f[0]))
+    # A row deleted and inserted again with the same key in one flush (the ORM writes one UPDATE)
+    # is recorded deleted first, so that a replay ends with the row in the database.
+    found.sort(key=lambda f: (f[2], f[3] or "", _KIND_ORDER[f[0]]))
     for kind, target, type_name, id_value, project_id, before, after in found:
         pending.events.append(
             _Captured(
@@ -341,10 +353,60 @@ def _capture(pending: _Pending, actor: Actor, found: list[Found]) -> None:
         )
 
 
+@cache
+def _orphan_classes() -> tuple[type[Base], ...]:
+    """Audited models held in a `delete-orphan` collection: the flush deletes a row of theirs that
+    has left its parent, without it ever being in `session.deleted`."""
+    classes = {
+        mapper.class_
+        for parent in Base.registry.mappers
+        for relationship in parent.relationships
+        if relationship.cascade.delete_orphan
+        for mapper in relationship.mapper.self_and_descendants
+        if mapper.class_.__audited__
+    }
+    return tuple(sorted(classes, key=lambda cls: cls.__name__))
+
+
+@cache
+def _orphan_collections(cls: type[Base]) -> tuple[str, ...]:
+    """A model's delete-orphan relationships whose rows are audited."""
+    audited = _orphan_classes()
+    mapper: Mapper[Base] = inspect(cls)
+    return tuple(
+        relationship.key
+        for relationship in mapper.relationships
+        if relationship.cascade.delete_orphan and issubclass(relationship.mapper.class_, audited)
+    )
+
+
+def _orphan_candidates(session: Session) -> list[Base]:
+    """Rows this flush may delete as orphans: changed rows of the models above (leaving a parent
+    changes the row's own link to it), and the rows taken out of a changed parent's collection
+    (for a relationship without a link back)."""
+    classes = _orphan_classes()
+    if not classes:
+        return []
+    dirty = session.dirty
+    found: list[Base] = [obj for obj in dirty if isinstance(obj, classes)]
+    for parent in dirty:
+        if not isinstance(parent, Base):
+            continue
+        keys = _orphan_collections(type(parent))
+        if keys:
+            attrs = inspect(parent).attrs
+            found.extend(
+                child for key in keys for child in attrs[key].history.deleted if isinstance(child, classes)
+            )
+    return found
+
+
 def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
     pending = _state(session)
     pending.before.clear()
     pending.expressions.clear()
+    pending.flushed.clear()
+    pending.gone.clear()
     deleted = session.deleted
     for obj in [*session.dirty, *deleted]:
         if not _is_audited(obj):
@@ -359,6 +421,17 @@ def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
             _row_before_flush(session, obj),
             project_id_of(obj) if is_deleted else None,
         )
+    # A row that leaves its parent's delete-orphan collection is deleted by the flush itself, which
+    # decides only then which rows are orphans. Take the row as it is now, and its project while
+    # its link can still be followed, for each row that may turn out to be one; the deletions
+    # themselves are known at the end of the flush (_persistent_to_deleted).
+    for obj in _orphan_candidates(session):
+        state = inspect(obj)
+        if state.key is None or obj in deleted:
+            continue
+        taken = pending.before.get(state)
+        row = taken[0] if taken is not None else _row_before_flush(session, obj)
+        pending.before[state] = (row, project_id_of(obj))
     for obj in [*session.new, *session.dirty]:
         if _is_audited(obj):
             state = inspect(obj)
@@ -368,8 +441,9 @@ def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
 
 
 def _after_flush(session: Session, flush_context: Any) -> None:
+    """The rows this flush created and changed, as written; queued by _after_flush_postexec."""
     pending = _state(session)
-    found: list[Found] = []
+    found = pending.flushed
     for obj in session.new:
         if not _is_audited(obj):
             continue
@@ -389,9 +463,29 @@ def _after_flush(session: Session, flush_context: Any) -> None:
             before, after = _diff(type(obj), taken[0], row)
         if before or after:
             found.append(("update", obj, entity_type(obj), entity_id(obj), project_id_of(obj), before, after))
-    for obj in session.deleted:
-        if not _is_audited(obj):
-            continue
+
+
+def _persistent_to_deleted(session: Session, obj: Any) -> None:
+    """An object whose row the flush deleted: by `session.delete()`, by a cascade, or as an orphan.
+
+    SQLAlchemy decides which rows are orphans during the flush, after `before_flush` (and some
+    only while it runs its dependency rules), so `session.deleted` never holds them; its
+    documentation names this public event as the one way to be told of every row a flush deleted,
+    whatever the cause, where repeating its orphan rules here would lean on private methods
+    (`Mapper._is_orphan`) and miss the rows found by the dependency rules. It comes at the end of
+    the flush, after `after_flush`: the deletions are queued with the flush's other changes in
+    `after_flush_postexec`, the rows as they were having been taken by `before_flush`."""
+    if _is_audited(obj):
+        _state(session).gone.append(obj)
+
+
+def _after_flush_postexec(session: Session, flush_context: Any) -> None:
+    pending = _state(session)
+    gone = {inspect(obj) for obj in pending.gone}
+    # An orphan whose values also changed is recorded deleted with its old values, as a row
+    # changed and then deleted by name is: no update of a row that is gone.
+    found = [f for f in pending.flushed if f[1] is None or inspect(f[1]) not in gone]
+    for obj in pending.gone:
         taken = pending.before.get(inspect(obj))
         if taken is None:
             before, project_id = snapshot(obj), project_id_of(obj)
@@ -401,6 +495,8 @@ def _after_flush(session: Session, flush_context: Any) -> None:
         found.append(("delete", obj, entity_type(obj), entity_id(obj), project_id, before, None))
     pending.before.clear()
     pending.expressions.clear()
+    pending.flushed.clear()
+    pending.gone.clear()
     if found:
         _capture(pending, current_actor(session), found)
         if pending.committing:
@@ -612,6 +708,8 @@ def install(session_class: type[Session] | Any = Session) -> None:
         return
     event.listen(session_class, "before_flush", _before_flush)
     event.listen(session_class, "after_flush", _after_flush)
+    event.listen(session_class, "persistent_to_deleted", _persistent_to_deleted)
+    event.listen(session_class, "after_flush_postexec", _after_flush_postexec)
     event.listen(session_class, "do_orm_execute", _do_orm_execute)
     event.listen(session_class, "before_commit", _before_commit)
     event.listen(session_class, "after_transaction_create", _after_transaction_create)

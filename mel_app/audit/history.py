@@ -59,10 +59,13 @@ from mel_app.numbers import format_number
 PROJECT_PARTS = (
     "project",
     "project_country",
+    "project_sector",
+    "project_tag",
     "membership",
     "partner",
     "reporting_period",
     "result",
+    "result_tag",
     "indicator",
 )
 

@@ -19,8 +19,6 @@ from typing import Any
 from babel.core import get_global
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import inspect
-from sqlalchemy.orm import object_session
 
 from mel_app.models import TagScheme
 from mel_app.projects.countries import COUNTRY_CODES
@@ -220,10 +218,6 @@ def apply_tags(owner: Any, tags: Tags, row: Any) -> bool:
     have = {(TagScheme(t.scheme), t.code): t for t in owner.tags}
     if set(have) == set(wanted):
         return False
-    for pair, gone in have.items():
-        session = object_session(gone)
-        if pair not in wanted and session is not None and inspect(gone).persistent:
-            # Deleted by name, not only left as an orphan: the audit trail sees a deletion then.
-            session.delete(gone)
+    # A row left out is deleted as an orphan of the collection, and recorded deleted in the trail.
     owner.tags = [have.get(pair) or row(scheme=pair[0], code=pair[1]) for pair in wanted]
     return True
