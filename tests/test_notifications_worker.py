@@ -88,9 +88,11 @@ def _assert_each_exactly_once_in_the_mailbox(app, sink, keys, *, crashes: int) -
     assert set(counts) == expected, "every delivery carried the Message-ID of an outbox message"
     # Each message is marked sent in its own transaction right after the server's 250: a crash
     # can repeat only the message in flight, and its repeat is the same message (same
-    # Message-ID), which the mailbox keeps once.
-    repeated = [mid for mid, n in counts.items() if n > 1]
-    assert len(repeated) <= crashes and max(counts.values()) <= 2, repeated
+    # Message-ID), which the mailbox keeps once. The same message may be in flight at two crashes
+    # (taken up again after the first, killed again before it is marked): at most one repeat per
+    # crash in all.
+    repeats = {mid: n - 1 for mid, n in counts.items() if n > 1}
+    assert sum(repeats.values()) <= crashes, repeats
     for mid, kept in sink.mailbox.items():
         assert kept["Message-ID"] == mid
 
