@@ -140,19 +140,18 @@ def test_the_services_refuse_codes_off_the_lists_and_store_them_normalised(app, 
 
 
 def test_the_database_keeps_a_tag_once_per_owner(app, world):
+    twice = [
+        lambda: ProjectTag(project_id=world["project"], scheme=TagScheme.pb, code="1"),
+        lambda: ResultTag(result_id=world["outcome"], scheme=TagScheme.sdg, code="8.8"),
+    ]
     with app.app_context():
-        db.session.add(ProjectTag(project_id=world["project"], scheme=TagScheme.pb, code="1"))
-        db.session.commit()
-        db.session.add(ProjectTag(project_id=world["project"], scheme=TagScheme.pb, code="1"))
-        with pytest.raises(IntegrityError):
+        for tag in twice:
+            db.session.add(tag())
             db.session.commit()
-        db.session.rollback()
-        db.session.add(ResultTag(result_id=world["outcome"], scheme=TagScheme.sdg, code="8.8"))
-        db.session.commit()
-        db.session.add(ResultTag(result_id=world["outcome"], scheme=TagScheme.sdg, code="8.8"))
-        with pytest.raises(IntegrityError):
-            db.session.commit()
-        db.session.rollback()
+            db.session.add(tag())
+            with pytest.raises(IntegrityError):
+                db.session.commit()
+            db.session.rollback()
 
 
 # --- the project form and page ----------------------------------------------------------------

@@ -44,11 +44,7 @@ from mel_app.kit.cells import csv_safe
 from mel_app.models import (
     Indicator,
     Measure,
-    Organisation,
-    OrgGroup,
-    Partner,
     Project,
-    ProjectCountry,
     ProjectTag,
     ReportingPeriod,
     Result,
@@ -57,8 +53,7 @@ from mel_app.models import (
 )
 from mel_app.numbers import format_number
 from mel_app.projects import ilo_terms
-from mel_app.projects.countries import COUNTRY_CODES
-from mel_app.projects.services import indicator_progress
+from mel_app.projects.services import indicator_progress, where_country_and_constituency
 
 TOTAL = ""  # the code of the total row
 
@@ -170,21 +165,7 @@ class Rollup:
 def project_ids(visible: sa.Select[tuple[int]], filters: Filters) -> sa.Select[tuple[int]]:
     """The projects of the roll-up: those the user may see, of the country and constituency."""
     query = sa.select(Project.id).where(Project.id.in_(visible))
-    if filters.country in COUNTRY_CODES:
-        query = query.where(
-            Project.id.in_(
-                sa.select(ProjectCountry.project_id).where(ProjectCountry.country == filters.country)
-            )
-        )
-    if filters.constituency in OrgGroup.__members__:
-        query = query.where(
-            Project.id.in_(
-                sa.select(Partner.project_id)
-                .join(Organisation, Organisation.id == Partner.organisation_id)
-                .where(Organisation.group == OrgGroup(filters.constituency))
-            )
-        )
-    return query
+    return where_country_and_constituency(query, filters.country, filters.constituency)
 
 
 def _order(scheme: TagScheme, codes: Iterable[str]) -> list[str]:

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -55,6 +55,9 @@ from mel_app.projects.countries import COUNTRY_CODES
 from mel_app.uniqueness import retry_on_duplicate
 
 PHASE_ORDER = (Phase.design, Phase.implementation, Phase.closed)
+
+# Any SELECT of projects, narrowed by the filters shared by the project list and the roll-up.
+SelectT = TypeVar("SelectT", bound=sa.Select[Any])
 
 
 class ProjectError(DomainError):
@@ -360,20 +363,24 @@ def project_list_query(visible_ids: sa.Select, filters: ListFilters) -> sa.Selec
                 sa.func.lower(Project.summary).like(like, escape="\\"),
             )
         )
-    if filters.country in COUNTRY_CODES:
-        query = query.where(
-            Project.id.in_(
-                sa.select(ProjectCountry.project_id).where(ProjectCountry.country == filters.country)
-            )
-        )
     if filters.phase in Phase.__members__:
         query = query.where(Project.phase == Phase(filters.phase))
-    if filters.constituency in OrgGroup.__members__:
+    return where_country_and_constituency(query, filters.country, filters.constituency)
+
+
+def where_country_and_constituency(query: SelectT, country: str, constituency: str) -> SelectT:
+    """`query` (of projects) narrowed to a country and to projects with a partner of a
+    constituency; a value that is not a known country or constituency narrows nothing."""
+    if country in COUNTRY_CODES:
+        query = query.where(
+            Project.id.in_(sa.select(ProjectCountry.project_id).where(ProjectCountry.country == country))
+        )
+    if constituency in OrgGroup.__members__:
         query = query.where(
             Project.id.in_(
                 sa.select(Partner.project_id)
                 .join(Organisation, Organisation.id == Partner.organisation_id)
-                .where(Organisation.group == OrgGroup(filters.constituency))
+                .where(Organisation.group == OrgGroup(constituency))
             )
         )
     return query
