@@ -26,6 +26,7 @@ KNOWN_DOWNLOADS = frozenset(
         "exports.download",
         "audit.download",
         "evaluations.download_results",
+        "projects.portfolio_by_tag_csv",
     }
 )
 

@@ -206,6 +206,7 @@ ACTION_LABELS = {
     "evidence.infected": _l("Infected file refused"),
     "export.download": _l("Data downloaded"),
     "outbox.resend": _l("Outgoing e-mail queued again"),
+    "portfolio.download": _l("Portfolio figures downloaded"),
     "user.create_admin": _l("Administrator account created"),
     "user.login": _l("Signed in"),
     "user.login_failed": _l("Sign-in refused"),

@@ -9,7 +9,8 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from mel_app import locking
+from mel_app import audit, locking
+from mel_app.extensions import db
 from mel_app.kit.web import (
     CSV,
     ConfirmForm,
@@ -125,7 +126,21 @@ def portfolio_by_tag_csv():
     _form, filters = _rollup_filters()
     found = rollup.rollup(portfolio_project_ids(current_user), filters)
     filename = f"portfolio-{filters.scheme.value}-{services.reporting_day().isoformat()}.csv"
-    return download(rollup.to_csv(found), filename, CSV)
+    data = rollup.to_csv(found)
+    # Recorded like every other download of project data: who took which figures, read how.
+    with saving():
+        audit.record(
+            db.session,
+            "portfolio.download",
+            actor=current_user,
+            after={
+                "format": "csv",
+                "scheme": filters.scheme.value,
+                "country": filters.country,
+                "constituency": filters.constituency,
+            },
+        )
+    return download(data, filename, CSV)
 
 
 # --- project page ------------------------------------------------------------------------------
