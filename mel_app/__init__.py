@@ -196,6 +196,7 @@ def _register_blueprints(app: Flask) -> None:
     from mel_app.notifications.views import bp as notifications_bp
     from mel_app.printing.views import bp as printing_bp
     from mel_app.projects import framework_views as _framework_views  # noqa: F401 - project pages
+    from mel_app.projects import outcome_views as _outcome_views  # noqa: F401 - project pages
     from mel_app.projects import period_views as _period_views  # noqa: F401 - project pages
     from mel_app.projects import spreadsheet_views as _spreadsheet_views  # noqa: F401 - project pages
     from mel_app.projects import views as _project_views  # noqa: F401 - project pages

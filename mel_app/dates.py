@@ -182,6 +182,13 @@ def format_date(value: date | datetime | None, style: str = "medium") -> str:
     return _format_day(value, style, _locale())
 
 
+def format_month(value: date | None) -> str:
+    """A month of a year in the user's language: 'March 2026', 'mars 2026'."""
+    if value is None:
+        return ""
+    return babel_format_date(value, "LLLL y", locale=_locale())
+
+
 def _format_day(value: date, style: str, locale: Locale) -> str:
     return babel_format_date(value, _date_pattern(locale, style), locale=locale)
 

@@ -57,6 +57,7 @@ from mel_app.models import (
     TagScheme,
     User,
 )
+from mel_app.projects import outcomes
 from mel_app.public import services as publishing
 from mel_app.submissions import services as submissions
 from mel_app.submissions.services import ItemInput, ValueInput
@@ -149,6 +150,7 @@ def load_demo(today: date | None = None) -> bool:
     db.session.flush()
     _reports(world, today)
     _evaluations(world, criteria_set, scale, today)
+    _outcomes(world, today)
     # RAF/23/05/FIN (approved reports, a closed evaluation with management responses) has a
     # public dashboard and is the activity of the public IATI file.
     _step(publishing.publish_project, world.projects["fin"], actor=world.users["specialist"])
@@ -825,6 +827,50 @@ RECOMMENDATIONS = [
         365,
     ),
 ]
+
+
+def _outcomes(world: _World, today: date) -> None:
+    """The specialist's outcome statements on RAF/22/11/NOR: one matching a result of its
+    framework, one the project did not plan, one for the worse."""
+    project, orgs = world.projects["nor"], world.orgs
+    result = next(r for r in project.results if r.code == "1")
+    month = today.replace(day=1)
+    statements = [
+        outcomes.OutcomeSpec(
+            social_actor="The national textile workers' union of Kenya (fictional)",
+            change="Its executive board reserved a third of its seats for women and elected four women.",
+            changed_on=month - timedelta(days=200),
+            place="Nairobi, Kenya",
+            significance="Women workers now take part in the union's decisions on bargaining priorities.",
+            contribution="The project's leadership training and mentoring for women union members.",
+            result_id=result.id,
+            organisation_ids=[orgs["union_ke"].id],
+        ),
+        outcomes.OutcomeSpec(
+            social_actor="The Ministry of Labour and Social Protection, Kenya (fictional)",
+            change="It invited the unions and employers to draft the regulations on harassment together.",
+            changed_on=month - timedelta(days=90),
+            month_only=True,
+            place="Kenya",
+            significance="A first tripartite drafting of labour regulations in the sector.",
+            contribution="The project's joint workshops on the Violence and Harassment Convention (C190).",
+            unexpected=True,
+            organisation_ids=[orgs["union_ke"].id, orgs["employers_ke"].id, orgs["gov_ke"].id],
+        ),
+        outcomes.OutcomeSpec(
+            social_actor="Two garment factories in Accra (fictional)",
+            change="They stopped giving union organisers access to their canteens.",
+            changed_on=month - timedelta(days=40),
+            place="Accra, Ghana",
+            significance="Organising campaigns lost their main place to meet workers.",
+            contribution="The campaigns' visibility may have alarmed the management.",
+            unexpected=True,
+            negative=True,
+            organisation_ids=[orgs["union_gh"].id],
+        ),
+    ]
+    for spec in statements:
+        _step(outcomes.record_outcome, project, spec, actor=world.users["specialist"])
 
 
 def _recommendations(world: _World, evaluation: Evaluation, today: date) -> None:

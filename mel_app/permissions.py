@@ -557,6 +557,18 @@ def can_publish_project(user: Viewer, project: Project) -> bool:
     return can_edit_project(user, project)
 
 
+def can_view_outcomes(user: Viewer, project: Project) -> bool:
+    """A project's outcome statements: whoever sees the project's own pages (its members, reporters
+    included, and administrators)."""
+    return can_view_project(user, project)
+
+
+def can_record_outcome(user: Viewer, project: Project) -> bool:
+    """Record or edit an outcome statement: the project's specialists, as for the rest of the
+    project's record (administrators read it)."""
+    return can_edit_project(user, project)
+
+
 def public_project_ids() -> sa.Select[tuple[int]]:
     """Projects anyone may read without signing in: those published by their specialists."""
     return sa.select(Project.id).where(Project.published_at.is_not(None))
@@ -588,6 +600,8 @@ TEMPLATE_PREDICATES.update(
         "publish_project": can_publish_project,
         "edit_framework": can_edit_framework,
         "manage_periods": can_manage_periods,
+        "view_outcomes": can_view_outcomes,
+        "record_outcome": can_record_outcome,
         "view_portfolio": can_view_portfolio,
         "view_all_report_statuses": can_view_all_report_statuses,
     }

@@ -10,6 +10,7 @@ removed it, its project, and a chain that verifies.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +23,10 @@ from mel_app.audit.chain import to_json_value
 from mel_app.extensions import db
 from mel_app.models import (
     Base,
+    Organisation,
+    OrgGroup,
+    OutcomeContributor,
+    OutcomeStatement,
     Project,
     ProjectCountry,
     ProjectSector,
@@ -63,7 +68,15 @@ CHILDREN: dict[str, Callable[[], list[Any]]] = {
         ResultTag(scheme=TagScheme.pb, code="3"),
         ResultTag(scheme=TagScheme.sdg, code="8.7"),
     ],
+    "OutcomeStatement.contributors": lambda: [
+        OutcomeContributor(organisation_id=_organisation(name)) for name in ("Union A", "Employers B")
+    ],
 }
+
+
+def _organisation(name: str) -> int:
+    return db.session.scalar(sa.select(Organisation.id).where(Organisation.name == name))
+
 
 HOW = ["remove", "new list", "unlink"]
 
@@ -78,10 +91,19 @@ def world(make):
     project = make.project("RAF/22/11/NOR", countries=())
     make.member(specialist, project, Role.specialist)
     result = make.result(project)
-    return {"specialist": specialist, "project": project, "result": result}
+    for name, group in (("Union A", OrgGroup.workers), ("Employers B", OrgGroup.employers)):
+        make.partner(project, make.organisation(name, group))
+    outcome = make._save(
+        OutcomeStatement(
+            project_id=project, social_actor="A ministry", change="Consults", changed_on=date(2026, 1, 1)
+        )
+    )
+    return {"specialist": specialist, "project": project, "result": result, "outcome": outcome}
 
 
 def _parent(name: str, world: dict) -> Any:
+    if name.startswith("OutcomeStatement."):
+        return db.session.get(OutcomeStatement, world["outcome"])
     if name.startswith("Result."):
         return db.session.get(Result, world["result"])
     return db.session.get(Project, world["project"])

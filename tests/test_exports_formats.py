@@ -42,6 +42,7 @@ SHEETS = {
     "scores": "Scores",
     "score_summary": "Score summary",
     "recommendations": "Recommendations",
+    "outcome_statements": "Outcome statements",
 }
 
 

@@ -67,6 +67,8 @@ PROJECT_PARTS = (
     "result",
     "result_tag",
     "indicator",
+    "outcome_statement",
+    "outcome_contributor",
 )
 
 # Rows that belong to another entity's history: (child entity type, column naming the parent).

@@ -33,6 +33,8 @@ from mel_app.models import (
     IndicatorValue,
     Measure,
     Organisation,
+    OutcomeContributor,
+    OutcomeStatement,
     Partner,
     Project,
     ProjectCountry,
@@ -1132,6 +1134,79 @@ def _recommendations_query(ctx: ExportContext) -> sa.Select:
     )
 
 
+# --- Outcome statements (outcome harvesting) ---------------------------------------------------
+
+OUTCOME_COLUMNS = (
+    _c("outcome_id", INT, _l("Identifier of the outcome statement.")),
+    PROJECT_REFERENCE,
+    _c("social_actor", T, _l("Who changed: the person, group or organisation.")),
+    _c("change", LT, _l("How they changed: behaviour, relationships, actions, policies or practice.")),
+    _c(
+        "changed_on",
+        DATE,
+        _l("When the change happened (the first of the month when only the month is known)."),
+    ),
+    _c("month_only", BOOL, _l("True when only the month and year of the change are known.")),
+    _c("place", T, _l("Where the change happened.")),
+    _c("significance", LT, _l("Why the change matters.")),
+    _c("contribution", LT, _l("How the project contributed to it.")),
+    _c("result_code", T, _l("Code of the result of the framework it matches (empty for a free outcome).")),
+    _c("unexpected", BOOL, _l("True when the project did not plan the change.")),
+    _c("negative", BOOL, _l("True when the change is for the worse.")),
+    _c("recorded_by", T, _l("Who recorded it.")),
+    _c("recorded_at", DT, _l("When it was recorded.")),
+    _c(
+        "contributing_organisations",
+        LT,
+        _l("Partner organisations that contributed, separated by semicolons."),
+    ),
+)
+
+
+def _outcomes_query(ctx: ExportContext) -> sa.Select:
+    # Shaped in Python: typed cells, spelled by the writers (as the projects' table).
+    t = ctx.text
+    return (
+        sa.select(
+            OutcomeStatement.id,
+            Project.reference,
+            t(OutcomeStatement.social_actor),
+            t(OutcomeStatement.change),
+            OutcomeStatement.changed_on,
+            OutcomeStatement.month_only,
+            t(OutcomeStatement.place),
+            t(OutcomeStatement.significance),
+            t(OutcomeStatement.contribution),
+            t(Result.code),
+            OutcomeStatement.unexpected,
+            OutcomeStatement.negative,
+            t(User.full_name),
+            _ts(OutcomeStatement.created_at),
+        )
+        .select_from(OutcomeStatement)
+        .join(Project, Project.id == OutcomeStatement.project_id)
+        .outerjoin(Result, Result.id == OutcomeStatement.result_id)
+        .outerjoin(User, User.id == OutcomeStatement.recorded_by_id)
+        .where(ctx.projects(OutcomeStatement.project_id))
+        .order_by(Project.reference, OutcomeStatement.changed_on.desc(), OutcomeStatement.id.desc())
+    )
+
+
+def _outcomes_shape(ctx: ExportContext, conn: Connection, stream: Iterator[Batch]) -> Iterator[Batch]:
+    # The contributing organisations: a few rows per statement, read before the stream.
+    names: dict[int, list[str]] = defaultdict(list)
+    for outcome_id, name in conn.execute(
+        sa.select(OutcomeContributor.outcome_id, Organisation.name)
+        .join(Organisation, Organisation.id == OutcomeContributor.organisation_id)
+        .join(OutcomeStatement, OutcomeStatement.id == OutcomeContributor.outcome_id)
+        .where(ctx.projects(OutcomeStatement.project_id))
+        .order_by(OutcomeContributor.outcome_id, Organisation.name)
+    ):
+        names[outcome_id].append(name)
+    for batch in stream:
+        yield [(*row, ctx.py_text("; ".join(names.get(row[0], ())))) for row in batch]
+
+
 TABLES: tuple[Table, ...] = (
     Table(
         "projects",
@@ -1212,6 +1287,16 @@ TABLES: tuple[Table, ...] = (
         _l("One row per recommendation, with the management response."),
         RECOMMENDATION_COLUMNS,
         _recommendations_query,
+    ),
+    Table(
+        "outcome_statements",
+        _l("Outcome statements"),
+        _l(
+            "One row per outcome statement: who changed, how, when and where, and the project's contribution."
+        ),
+        OUTCOME_COLUMNS,
+        _outcomes_query,
+        shape=_outcomes_shape,
     ),
 )
 

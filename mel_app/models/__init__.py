@@ -47,6 +47,7 @@ from mel_app.models.notification import (
     OutboxMessage,
     OutboxStatus,
 )
+from mel_app.models.outcome import OutcomeContributor, OutcomeStatement
 from mel_app.models.project import (
     Membership,
     Partner,
@@ -110,6 +111,8 @@ __all__ = [
     "Membership",
     "OneTimeToken",
     "OrgGroup",
+    "OutcomeContributor",
+    "OutcomeStatement",
     "Organisation",
     "Partner",
     "Phase",

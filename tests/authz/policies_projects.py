@@ -9,7 +9,14 @@ import hashlib
 from datetime import date
 
 from mel_app.extensions import db
-from mel_app.models import FrameworkImport, Organisation, OrgGroup, Partner, ReportingPeriod
+from mel_app.models import (
+    FrameworkImport,
+    Organisation,
+    OrgGroup,
+    OutcomeStatement,
+    Partner,
+    ReportingPeriod,
+)
 from mel_app.projects import import_export
 from tests.authz.policy import Route, project, signed_in
 
@@ -26,6 +33,10 @@ READERS = {
 def editors(status):
     """Only the project's specialists; other members (administrators too) 403, non-members 404."""
     return project(specialist=status)
+
+
+def _outcome(w):
+    return {"outcome_id": w.outcome}
 
 
 POLICIES = {
@@ -73,6 +84,11 @@ POLICIES = {
     "projects.generate_periods": Route(post=editors(422)),
     "projects.edit_period": Route(get=editors(200), post=editors(422)),
     "projects.delete_period": Route(post=editors(302), args=lambda w: {"period_id": w.spare_period}),
+    # Outcome statements: every member reads them (reporters too); specialists record and edit them.
+    "projects.outcomes_list": Route(get=project(**READERS)),
+    "projects.outcome": Route(get=project(**READERS), args=_outcome),
+    "projects.new_outcome": Route(get=editors(200), post=editors(422)),
+    "projects.edit_outcome": Route(get=editors(200), post=editors(422), args=_outcome),
 }
 
 
@@ -115,3 +131,14 @@ def extend_world(world, make):
     session.add(staged)
     session.flush()
     world.ids["framework_import"] = staged.id
+    # An outcome statement of the project.
+    statement = OutcomeStatement(
+        project_id=world.project,
+        social_actor="The Ministry of Labour",
+        change="Consults the unions before changing the labour code.",
+        changed_on=date(2026, 3, 1),
+        recorded_by_id=world.user_specialist,
+    )
+    session.add(statement)
+    session.flush()
+    world.ids["outcome"] = statement.id

@@ -47,6 +47,8 @@ from mel_app.models import (
     Notification,
     Organisation,
     OutboxMessage,
+    OutcomeContributor,
+    OutcomeStatement,
     Project,
     Recommendation,
     ReportingPeriod,
@@ -112,6 +114,7 @@ ATTACKED = {
     DesignInputItem: ["text", "response_reason"],
     IndicatorValue: ["text_value", "comment"],
     Recommendation: ["text", "addressed_to", "planned_action"],
+    OutcomeStatement: ["social_actor", "change", "place", "significance", "contribution"],
     Score: ["justification"],
     Submission: ["narrative"],  # JSON: every section's text
     SubmissionVersion: ["content"],  # JSON: the narrative, values and file names as submitted
@@ -275,6 +278,12 @@ def _add_missing_rows(world) -> None:
     recommendation.planned_action = "plan"
     recommendation.addressed_to = "ILO"
     recommendation.due_date = date(2027, 1, 1)
+    outcome = session.get(OutcomeStatement, world.outcome)
+    outcome.result_id = world.result
+    outcome.place = "p"
+    outcome.significance = "s"
+    outcome.contribution = "c"
+    session.add(OutcomeContributor(outcome_id=world.outcome, organisation_id=world.org))
 
 
 def poison(app, world, payloads: list[str], combined: str, *, skip=frozenset()) -> None:
