@@ -18,13 +18,12 @@ from mel_app import audit
 from mel_app.extensions import db
 from mel_app.kit.errors import DomainError
 from mel_app.models import (
-    Organisation,
     OutcomeContributor,
     OutcomeStatement,
-    Partner,
     Project,
     Result,
 )
+from mel_app.projects.framework import partner_organisations  # who may be named as contributors
 
 ACTOR_MAX = 300
 PLACE_MAX = 300
@@ -53,18 +52,6 @@ class OutcomeSpec:
 
 
 # --- reading ------------------------------------------------------------------------------------
-
-
-def partner_organisations(project: Project) -> list[Organisation]:
-    """The project's partner organisations, by name: those who may be named as contributors."""
-    return list(
-        db.session.scalars(
-            sa.select(Organisation)
-            .join(Partner, Partner.organisation_id == Organisation.id)
-            .where(Partner.project_id == project.id)
-            .order_by(Organisation.name)
-        )
-    )
 
 
 def project_results(project: Project) -> list[Result]:
