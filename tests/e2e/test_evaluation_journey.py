@@ -75,6 +75,7 @@ def check_the_workbook(path: str, codes) -> None:
         "Scores",
         "Score summary",
         "Recommendations",
+        "Outcome statements",
     ]
 
     def rows(name):
