@@ -20,15 +20,18 @@ from mel_app.models import (
     EvaluationKind,
     EvaluationStatus,
     FundingModality,
+    IloRegion,
     Measure,
     OrgGroup,
     Phase,
     ResponseKind,
     ResultType,
     Role,
+    RoundStatus,
     ScorecardStatus,
     ScorerGroup,
     Status,
+    StoryLevel,
     SubmissionKind,
     TagScheme,
     Visibility,
@@ -144,6 +147,22 @@ LABELS: dict[type[enum.Enum], dict[Any, Any]] = {
     Visibility: {
         Visibility.shared: _l("Shared with the organisation"),
         Visibility.internal: _l("ILO internal"),
+    },
+    StoryLevel: {
+        StoryLevel.project: _l("Project level"),
+        StoryLevel.regional: _l("Regional level"),
+        StoryLevel.actrav: _l("ACTRAV level"),
+    },
+    IloRegion: {
+        IloRegion.africa: _l("Africa"),
+        IloRegion.americas: _l("Americas"),
+        IloRegion.arab_states: _l("Arab States"),
+        IloRegion.asia_pacific: _l("Asia and the Pacific"),
+        IloRegion.europe_central_asia: _l("Europe and Central Asia"),
+    },
+    RoundStatus: {
+        RoundStatus.open: _l("Open"),
+        RoundStatus.closed: _l("Closed"),
     },
 }
 

@@ -34,6 +34,10 @@ from mel_app.models import (
     Result,
     ResultTag,
     Role,
+    RoundMember,
+    SelectionRound,
+    StoryDomain,
+    StoryLevel,
     TagScheme,
     User,
 )
@@ -71,7 +75,18 @@ CHILDREN: dict[str, Callable[[], list[Any]]] = {
     "OutcomeStatement.contributors": lambda: [
         OutcomeContributor(organisation_id=_organisation(name)) for name in ("Union A", "Employers B")
     ],
+    "SelectionRound.members": lambda: [
+        RoundMember(user_id=_user(email), constituency=group)
+        for email, group in (
+            ("union@example.org", OrgGroup.workers),
+            ("employer@example.org", OrgGroup.employers),
+        )
+    ],
 }
+
+
+def _user(email: str) -> int:
+    return db.session.scalar(sa.select(User.id).where(User.email == email))
 
 
 def _organisation(name: str) -> int:
@@ -98,12 +113,26 @@ def world(make):
             project_id=project, social_actor="A ministry", change="Consults", changed_on=date(2026, 1, 1)
         )
     )
-    return {"specialist": specialist, "project": project, "result": result, "outcome": outcome}
+    for email in ("union@example.org", "employer@example.org"):
+        make.user(email)
+    domain = make._save(StoryDomain(project_id=project, name="Organising"))
+    selection = make._save(
+        SelectionRound(level=StoryLevel.project, project_id=project, domain_id=domain, title="First round")
+    )
+    return {
+        "specialist": specialist,
+        "project": project,
+        "result": result,
+        "outcome": outcome,
+        "round": selection,
+    }
 
 
 def _parent(name: str, world: dict) -> Any:
     if name.startswith("OutcomeStatement."):
         return db.session.get(OutcomeStatement, world["outcome"])
+    if name.startswith("SelectionRound."):
+        return db.session.get(SelectionRound, world["round"])
     if name.startswith("Result."):
         return db.session.get(Result, world["result"])
     return db.session.get(Project, world["project"])

@@ -57,6 +57,19 @@ from mel_app.models.project import (
     ProjectTag,
     ReportingPeriod,
 )
+from mel_app.models.story import (
+    NEXT_LEVEL,
+    ChangeStory,
+    IloRegion,
+    RoundCandidate,
+    RoundMember,
+    RoundStatus,
+    SelectionRound,
+    StoryDomain,
+    StoryEvidence,
+    StoryLevel,
+    StoryProposal,
+)
 from mel_app.models.submission import (
     NARRATIVE_SECTIONS,
     Attachment,
@@ -143,4 +156,15 @@ __all__ = [
     "UserSession",
     "Visibility",
     "utcnow",
+    "NEXT_LEVEL",
+    "ChangeStory",
+    "IloRegion",
+    "RoundCandidate",
+    "RoundMember",
+    "RoundStatus",
+    "SelectionRound",
+    "StoryDomain",
+    "StoryEvidence",
+    "StoryLevel",
+    "StoryProposal",
 ]
