@@ -28,7 +28,6 @@ from mel_app.models import (
     Indicator,
     IndicatorValue,
     Measure,
-    Organisation,
     Partner,
     Project,
     Result,
@@ -285,17 +284,6 @@ def reason_for(project: Project, reason: str | None) -> str | None:
             _("The framework is approved: say why it changes. The reason is kept in the history.")
         )
     return reason or None
-
-
-def partner_organisations(project: Project) -> list[Organisation]:
-    return list(
-        db.session.scalars(
-            sa.select(Organisation)
-            .join(Partner, Partner.organisation_id == Organisation.id)
-            .where(Partner.project_id == project.id)
-            .order_by(Organisation.name)
-        )
-    )
 
 
 def _check_responsible(project: Project, organisation_id: int | None) -> None:

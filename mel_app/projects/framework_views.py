@@ -13,6 +13,7 @@ from mel_app import confirmation, locking
 from mel_app.integers import arg_int
 from mel_app.kit.web import ConfirmForm, choices, get_or_404, project_or_404, saving
 from mel_app.models import Indicator, Project, Result, ResultType
+from mel_app.partners import partner_organisations
 from mel_app.permissions import can_edit_framework
 from mel_app.projects import framework as fw
 from mel_app.projects import services
@@ -157,7 +158,7 @@ def _indicator_form(project: Project, formdata: bool, obj: Indicator | None = No
     form = IndicatorForm(obj=obj) if not formdata else IndicatorForm()
     form.needs_reason = project.framework_approved
     form.responsible_organisation_id.choices = choices(
-        [("", _("None in particular"))] + [(org.id, org.label) for org in fw.partner_organisations(project)]
+        [("", _("None in particular"))] + [(org.id, org.label) for org in partner_organisations(project.id)]
     )
     return form
 

@@ -9,6 +9,7 @@ from flask_login import current_user
 from mel_app import locking
 from mel_app.kit.web import get_or_404, project_or_404, saving
 from mel_app.models import OutcomeStatement, Project
+from mel_app.partners import partner_organisations
 from mel_app.permissions import can_record_outcome, can_view_outcomes
 from mel_app.projects import outcomes
 from mel_app.projects.blueprint import bp
@@ -32,7 +33,7 @@ def outcome(project_id: int, outcome_id: int):
 
 def _form(project: Project, obj: OutcomeStatement | None = None) -> OutcomeForm:
     form = OutcomeForm(obj=obj) if request.method == "GET" else OutcomeForm()
-    form.fill_choices(outcomes.partner_organisations(project), outcomes.project_results(project))
+    form.fill_choices(partner_organisations(project.id), outcomes.project_results(project))
     return form
 
 
