@@ -537,11 +537,10 @@ def _change_recommendation(
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_template(page, rec=rec, form=form), status
-    with saving(done, catch=(locking.EditConflict, EvaluationError)) as saved:
-        locking.claim(rec, form.version.data)
+    with saving(done, catch=EvaluationError, version=form.version) as saved:
+        saved.claim(rec)
         change()
     if isinstance(saved.error, locking.EditConflict):
-        form.version.set(rec.version)
         return render_template(page, rec=rec, form=form), 409
     if saved.failed:
         return render_template(page, rec=rec, form=form), refused_status

@@ -9,7 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from mel_app import confirmation, locking
+from mel_app import confirmation
 from mel_app.integers import arg_int
 from mel_app.kit.web import ConfirmForm, choices, get_or_404, project_or_404, saving
 from mel_app.models import Indicator, Project, Result, ResultType
@@ -144,11 +144,9 @@ def edit_result(project_id: int, result_id: int):
         return _result_form_page(project, form, result)
     if not form.validate_on_submit():
         return _result_form_page(project, form, result, 422)
-    with saving(_("Saved."), catch=(locking.EditConflict, fw.FrameworkError)) as saved:
-        locking.claim(result, form.version.data)
+    with saving(_("Saved."), catch=fw.FrameworkError, version=form.version) as saved:
+        saved.claim(result)
         fw.update_result(result, _result_data(form), actor=current_user, reason=form.reason.data)
-    if isinstance(saved.error, locking.EditConflict):
-        form.version.set(result.version)
     if saved.failed:
         return _result_form_page(project, form, result, 409)
     return redirect(url_for("projects.framework", project_id=project.id, _anchor=f"result-{result.id}"))
@@ -203,11 +201,9 @@ def edit_indicator(project_id: int, indicator_id: int):
         return _indicator_form_page(project, form, indicator.result, indicator)
     if not form.validate_on_submit():
         return _indicator_form_page(project, form, indicator.result, indicator, 422)
-    with saving(_("Saved."), catch=(locking.EditConflict, fw.FrameworkError)) as saved:
-        locking.claim(indicator, form.version.data)
+    with saving(_("Saved."), catch=fw.FrameworkError, version=form.version) as saved:
+        saved.claim(indicator)
         fw.update_indicator(indicator, form.to_data(), actor=current_user, reason=form.reason.data)
-    if isinstance(saved.error, locking.EditConflict):
-        form.version.set(indicator.version)
     if saved.failed:
         return _indicator_form_page(project, form, indicator.result, indicator, 409)
     return redirect(url_for("projects.framework", project_id=project.id, _anchor=f"indicator-{indicator.id}"))

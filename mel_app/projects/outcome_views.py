@@ -6,7 +6,6 @@ from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from mel_app import locking
 from mel_app.kit.web import get_or_404, project_or_404, saving
 from mel_app.models import OutcomeStatement, Project
 from mel_app.partners import partner_organisations
@@ -67,11 +66,9 @@ def edit_outcome(project_id: int, outcome_id: int):
         return _form_page(project, form, statement)
     if not form.validate_on_submit():
         return _form_page(project, form, statement, 422)
-    with saving(_("Outcome saved."), catch=(locking.EditConflict, outcomes.OutcomeError)) as saved:
-        locking.claim(statement, form.version.data)
+    with saving(_("Outcome saved."), catch=outcomes.OutcomeError, version=form.version) as saved:
+        saved.claim(statement)
         outcomes.update_outcome(statement, form.spec(), actor=current_user)
-    if isinstance(saved.error, locking.EditConflict):
-        form.version.set(statement.version)
     if saved.failed:
         return _form_page(project, form, statement, saved.status)
     return redirect(url_for("projects.outcome", project_id=project.id, outcome_id=statement.id))
