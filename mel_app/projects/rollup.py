@@ -61,7 +61,7 @@ from mel_app.models import (
 )
 from mel_app.numbers import format_number
 from mel_app.projects import ilo_terms
-from mel_app.projects.services import indicator_progress, where_country_and_constituency
+from mel_app.projects.services import latest_progress, where_country_and_constituency
 
 TOTAL = ""  # the code of the total row
 
@@ -221,7 +221,7 @@ def rollup(visible: sa.Select[tuple[int]], filters: Filters) -> Rollup:
                     sa.select(ReportingPeriod).where(ReportingPeriod.project_id.in_(with_indicators))
                 )
             )
-            found = indicator_progress(with_indicators, indicators, periods)
+            found = latest_progress(with_indicators, indicators, periods)
     by_result: dict[int, list[Indicator]] = defaultdict(list)
     for indicator in indicators:
         by_result[indicator.result_id].append(indicator)
