@@ -47,7 +47,12 @@ from mel_app.models.notification import (
     OutboxMessage,
     OutboxStatus,
 )
-from mel_app.models.outcome import OutcomeContributor, OutcomeStatement
+from mel_app.models.outcome import (
+    OutcomeContributor,
+    OutcomeStatement,
+    OutcomeSubstantiation,
+    SubstantiationVerdict,
+)
 from mel_app.models.project import (
     Membership,
     Partner,
@@ -113,6 +118,7 @@ __all__ = [
     "OrgGroup",
     "OutcomeContributor",
     "OutcomeStatement",
+    "OutcomeSubstantiation",
     "Organisation",
     "Partner",
     "Phase",
@@ -138,6 +144,7 @@ __all__ = [
     "TagScheme",
     "Submission",
     "SubmissionKind",
+    "SubstantiationVerdict",
     "SubmissionVersion",
     "User",
     "UserSession",
