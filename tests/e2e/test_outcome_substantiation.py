@@ -61,7 +61,8 @@ def test_a_statement_substantiated_from_the_emailed_link_on_a_phone(
     expect(page.locator("#substantiation").get_by_text("Waiting for an answer")).to_be_visible()
 
     (email,) = mail_server.wait_for(GRACE)
-    assert str(email["Subject"]).startswith("Êtes-vous d'accord avec cet effet constaté du projet RAF/22/11/NOR")
+    subject = "Êtes-vous d'accord avec cet effet constaté du projet RAF/22/11/NOR"
+    assert str(email["Subject"]).startswith(subject)
     assert "Bonjour Grace Wanjiru" in body(email)
     link = link_in(email)
 
