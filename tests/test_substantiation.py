@@ -348,3 +348,13 @@ def test_the_download_carries_the_answers_without_the_address(
     (row,) = read_csv_zip(data)["outcome_substantiations"]
     assert row["comment"] == '\'=HYPERLINK("http://x")'
     assert b"grace@example.org" not in data
+
+
+def test_when_the_mail_cannot_be_sent_the_specialist_is_told(app, post, world, specialist):
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=1, MAIL_USE_TLS=False)  # nothing listens there
+    resp = _ask(post, world, on=specialist)
+    assert resp.status_code == 302
+    page = specialist.get(resp.location).get_data(as_text=True)
+    assert "the e-mail to grace@example.org could not be sent" in page
+    (stored,) = _requests(app)
+    assert stored.answered_at is None and stored.withdrawn_at is None
