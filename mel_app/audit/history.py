@@ -69,6 +69,7 @@ PROJECT_PARTS = (
     "indicator",
     "outcome_statement",
     "outcome_contributor",
+    "outcome_substantiation",
 )
 
 # Rows that belong to another entity's history: (child entity type, column naming the parent).
