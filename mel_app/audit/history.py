@@ -69,6 +69,9 @@ PROJECT_PARTS = (
     "indicator",
     "outcome_statement",
     "outcome_contributor",
+    "story_domain",
+    "change_story",
+    "story_evidence",
 )
 
 # Rows that belong to another entity's history: (child entity type, column naming the parent).
