@@ -43,6 +43,7 @@ SHEETS = {
     "score_summary": "Score summary",
     "recommendations": "Recommendations",
     "outcome_statements": "Outcome statements",
+    "change_stories": "Change stories",
 }
 
 

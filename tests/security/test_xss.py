@@ -34,6 +34,7 @@ from mel_app.extensions import db
 from mel_app.models import (
     ApiToken,
     Attachment,
+    ChangeStory,
     Comment,
     CriteriaSet,
     Criterion,
@@ -57,6 +58,8 @@ from mel_app.models import (
     Scale,
     ScalePoint,
     Score,
+    StoryDomain,
+    StoryEvidence,
     Submission,
     SubmissionVersion,
     TagScheme,
@@ -115,6 +118,9 @@ ATTACKED = {
     IndicatorValue: ["text_value", "comment"],
     Recommendation: ["text", "addressed_to", "planned_action"],
     OutcomeStatement: ["social_actor", "change", "place", "significance", "contribution"],
+    StoryDomain: ["name"],
+    ChangeStory: ["title", "what_happened", "who_involved", "why_significant"],
+    StoryEvidence: ["filename"],
     Score: ["justification"],
     Submission: ["narrative"],  # JSON: every section's text
     SubmissionVersion: ["content"],  # JSON: the narrative, values and file names as submitted
@@ -156,6 +162,8 @@ NOT_USER_TEXT = {
     ("user_session", "remote_addr"): "the network address, set by the server",
     ("attachment", "media_type"): "set by the app from the file's content",
     ("attachment", "sha256"): "computed",
+    ("story_evidence", "media_type"): "set by the app from the file's content",
+    ("story_evidence", "sha256"): "computed",
     ("comment", "section"): "chosen from the report's section keys",
     ("score", "evidence"): "references chosen from a list, checked against the project's",
     ("project", "report_reminder_days"): "whole numbers separated by commas, checked by the form",
