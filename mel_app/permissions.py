@@ -988,6 +988,8 @@ def can_view_history(user: Viewer, obj: object) -> bool:
     if isinstance(obj, Score):
         # A score's history is part of its card's, and holds nothing but its contents.
         return can_view_scorecard_contents(user, obj.scorecard) and can_view_history(user, obj.scorecard)
+    if _unreadable_story(user, obj):
+        return False
     if is_admin(user):
         return True
     if isinstance(obj, User):
@@ -1009,12 +1011,19 @@ def can_view_internal_history(user: Viewer, project_id: int | None) -> bool:
     return is_admin(user) or (project_id is not None and has_role(user, project_id, Role.specialist))
 
 
+def _unreadable_story(user: Viewer, obj: object) -> bool:
+    """A story (or its evidence file) the user may not read: its history is as hidden as its page."""
+    if isinstance(obj, StoryEvidence):
+        obj = obj.story
+    return isinstance(obj, ChangeStory) and not can_read_story(user, obj)
+
+
 def may_know_of_history(user: Viewer, obj: object) -> bool:
     """Whether a refused history is answered 403 (the user knows the record) rather than 404.
 
     Members of the project other than reporters know its records exist; reporters only know
     their own organisation's, and nobody learns of another user's account."""
-    if not _authenticated(user) or obj is None or isinstance(obj, User):
+    if not _authenticated(user) or obj is None or isinstance(obj, User) or _unreadable_story(user, obj):
         return False
     project_id = project_id_of(obj) if getattr(type(obj), "__audited__", False) else None
     if project_id is None:

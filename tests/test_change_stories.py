@@ -610,5 +610,8 @@ def test_the_history_tab_shows_a_story_told_and_changed(app, client, login, post
     login("admin@example.org")
     history = client.get(f"/history/project/{w['project']}").get_data(as_text=True)
     assert "A union branch for domestic workers" in history and "Private story" not in history
+    # Nor the story's own History page: as hidden as the story.
+    assert client.get(f"/history/change_story/{private}").status_code == 404
+    assert client.get(f"/history/change_story/{story_id}").status_code == 200
     with app.app_context():
         assert db.session.get(ChangeStory, private).title == "Private story"

@@ -230,7 +230,6 @@ EXPECTED_PAGES = {
     "/projects/N/stories/N",
     "/projects/N/stories/new",
     "/projects/N/domains",
-    "/projects/N/domains/N/edit",
     "/admin/users/N",
     "/admin/criteria-sets",
     "/account/two-factor",
