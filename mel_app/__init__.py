@@ -199,6 +199,7 @@ def _register_blueprints(app: Flask) -> None:
     from mel_app.projects import outcome_views as _outcome_views  # noqa: F401 - project pages
     from mel_app.projects import period_views as _period_views  # noqa: F401 - project pages
     from mel_app.projects import spreadsheet_views as _spreadsheet_views  # noqa: F401 - project pages
+    from mel_app.projects import story_views as _story_views  # noqa: F401 - project pages
     from mel_app.projects import views as _project_views  # noqa: F401 - project pages
     from mel_app.projects.blueprint import bp as projects_bp
     from mel_app.public.views import bp as public_bp

@@ -58,7 +58,7 @@ from mel_app.models import (
     TagScheme,
     User,
 )
-from mel_app.projects import outcomes, substantiation
+from mel_app.projects import outcomes, stories, substantiation
 from mel_app.public import services as publishing
 from mel_app.submissions import services as submissions
 from mel_app.submissions.services import ItemInput, ValueInput
@@ -152,6 +152,7 @@ def load_demo(today: date | None = None) -> bool:
     _reports(world, today)
     _evaluations(world, criteria_set, scale, today)
     _outcomes(world, today)
+    _stories(world, today)
     # RAF/23/05/FIN (approved reports, a closed evaluation with management responses) has a
     # public dashboard and is the activity of the public IATI file.
     _step(publishing.publish_project, world.projects["fin"], actor=world.users["specialist"])
@@ -909,6 +910,90 @@ def _substantiations(recorded: list[Any], specialist: User) -> None:
         )
         if verdict is not None:
             _step(substantiation.answer, token, verdict, comment)
+
+
+# The domains of change of RAF/22/11/NOR, and its stories of change (title, domain, storyteller,
+# what happened, who was involved, why it matters, names people, share consent). The titles are
+# looked up by the demo's selection round.
+STORY_DOMAINS = ("Organising", "Collective bargaining", "Gender equality", "Social dialogue")
+STORIES = [
+    (
+        "Domestic workers in Mombasa formed their first union branch",
+        "Organising",
+        "union",
+        "Domestic workers in Nyali and Bamburi met every Sunday for six months with the union's "
+        "organisers. In March, forty-two of them elected a branch committee and registered as "
+        "members. It is the first branch of domestic workers on the coast.",
+        "Domestic workers of Nyali and Bamburi, the union's women organisers, a local church that "
+        "lent its hall.",
+        "Domestic workers work alone, behind closed doors. Now they have a committee that speaks "
+        "for them, and employers know that a worker who is dismissed without notice has somewhere "
+        "to turn.",
+        False,
+        True,
+    ),
+    (
+        "Platform riders in Nairobi joined the transport workers' union",
+        "Organising",
+        "specialist",
+        "Motorcycle delivery riders working through two apps had no union. After the project's "
+        "workshops on organising in the platform economy, the transport workers' union opened its "
+        "membership to them, and more than three hundred riders joined within two months.",
+        "Delivery riders of two platforms, the transport workers' union, the project's trainers.",
+        "It shows that workers whom the law calls self-employed can organise in an existing union, "
+        "and it gives the riders a voice in the talks on the new rules for platform work.",
+        False,
+        True,
+    ),
+    (
+        "Night-shift workers won their grievance at the flower farm",
+        "Organising",
+        "union",
+        "Twelve women on the night shift at a flower farm near Naivasha were paid no night "
+        "allowance. With the shop steward Mary Achieng, they filed a grievance under the new "
+        "procedure, and the farm paid the allowance with six months of arrears.",
+        "The twelve night-shift workers, the shop steward Mary Achieng, the farm's human resources manager.",
+        "The workers saw that the grievance procedure works. Others on the farm asked to join the "
+        "union the following week.",
+        True,
+        False,
+    ),
+    (
+        "A joint safety committee at the tea estates",
+        "Social dialogue",
+        "employer",
+        "Management and the union at three tea estates in Kericho set up a joint occupational "
+        "safety and health committee. It meets every month, inspects the factories and the "
+        "fields, and has already replaced the worn-out protective equipment of the pluckers.",
+        "The estates' managers, the union's shop stewards, the county labour officer.",
+        "For employers, safety had been a matter for management alone. Deciding it together has "
+        "reduced accidents and built the trust needed for the next wage negotiations.",
+        False,
+        True,
+    ),
+]
+
+
+def _stories(world: _World, today: date) -> None:
+    """The domains of change of RAF/22/11/NOR and stories told in its first reporting period."""
+    project, users = world.projects["nor"], world.users
+    domains = {
+        name: _step(stories.add_domain, project, name, actor=users["specialist"]) for name in STORY_DOMAINS
+    }
+    period = world.periods["nor"][0]
+    for title, domain, teller, what, who, why, names_people, share in STORIES:
+        spec = stories.StorySpec(
+            title=title,
+            what_happened=what,
+            who_involved=who,
+            why_significant=why,
+            domain_id=domains[domain].id,
+            period_id=period.id,
+            names_people=names_people,
+            people_consent=names_people,
+            share_consent=share,
+        )
+        _step(stories.tell_story, project, spec, actor=users[teller])
 
 
 def _recommendations(world: _World, evaluation: Evaluation, today: date) -> None:

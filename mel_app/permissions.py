@@ -19,6 +19,7 @@ from mel_app.extensions import db
 from mel_app.models import (
     Attachment,
     AuditEvent,
+    ChangeStory,
     Evaluation,
     EvaluationStatus,
     Membership,
@@ -26,10 +27,13 @@ from mel_app.models import (
     Project,
     Recommendation,
     Role,
+    RoundCandidate,
+    RoundMember,
     Score,
     Scorecard,
     ScorecardStatus,
     Status,
+    StoryEvidence,
     Submission,
     SubmissionKind,
     User,
@@ -320,7 +324,8 @@ def visible_audit_event_filter(user: Viewer) -> sa.ColumnElement[bool]:
         .where(Score.id == score_id, visible_scorecard_filter(user))
         .exists()
     )
-    return sa.or_(AuditEvent.entity_type.is_(None), AuditEvent.entity_type != "score", readable)
+    scores = sa.or_(AuditEvent.entity_type.is_(None), AuditEvent.entity_type != "score", readable)
+    return sa.and_(scores, story_audit_filter(user))
 
 
 def can_view_scorecard(user: Viewer, scorecard: Scorecard) -> bool:
@@ -574,6 +579,143 @@ def public_project_ids() -> sa.Select[tuple[int]]:
     return sa.select(Project.id).where(Project.published_at.is_not(None))
 
 
+# --- change stories (Most Significant Change) ---
+# Who reads a story: one rule, `can_read_story`, and its SQL twin `readable_story_filter`, used by
+# the Stories tab, the story page and its evidence file, the public page, the downloads and the
+# trail. A storyteller's words go outside the project only with their consent (`share_consent`):
+# - members of the project (any role) read all its stories;
+# - anyone else who may see the project (administrators) reads only the consented ones;
+# - a member of a selection round that reads the story reads it when it is consented (or when
+#   they are members of the project);
+# - the public (and everyone) reads a consented story of a published project.
+# The command line's reader of exports is no member: consented stories only.
+
+
+def can_view_stories(user: Viewer, project: Project) -> bool:
+    """A project's Stories tab (it lists only the stories the user may read)."""
+    return can_view_project(user, project)
+
+
+STORYTELLER_ROLES = (Role.reporter, Role.specialist, Role.evaluator)
+
+
+def can_tell_story(user: Viewer, project: Project) -> bool:
+    """Tell a story of change: the project's reporters, specialists and evaluators (not observers)."""
+    return has_role(user, project, *STORYTELLER_ROLES)
+
+
+def can_manage_story_domains(user: Viewer, project: Project) -> bool:
+    """A project's domains of change: its specialists."""
+    return can_edit_project(user, project)
+
+
+def _round_reader_story_ids(user: User) -> sa.Select[tuple[int]]:
+    """Stories read in a selection round the user is a member of."""
+    return (
+        sa.select(RoundCandidate.story_id)
+        .join(RoundMember, RoundMember.round_id == RoundCandidate.round_id)
+        .where(RoundMember.user_id == user.id)
+    )
+
+
+def can_read_story(user: Viewer, story: ChangeStory) -> bool:
+    """Whether the user may read the story (its page, its evidence file, its row in a download)."""
+    if user is SYSTEM_READER:
+        return bool(story.share_consent)
+    if is_member(user, story.project_id):
+        return True
+    if not story.share_consent:
+        return False
+    if is_admin(user):
+        return True
+    published = db.session.scalar(
+        sa.select(sa.exists(public_project_ids().where(Project.id == story.project_id)))
+    )
+    if published:
+        return True
+    if not _authenticated(user):
+        return False
+    return bool(
+        db.session.scalar(
+            sa.select(sa.exists(_round_reader_story_ids(user).where(RoundCandidate.story_id == story.id)))
+        )
+    )
+
+
+def readable_story_filter(user: Viewer, story: Any = ChangeStory) -> sa.ColumnElement[bool]:
+    """A WHERE clause on `ChangeStory` keeping the stories the user may read (the SQL twin of
+    `can_read_story`), for lists, the public page and the downloads."""
+    consented: sa.ColumnElement[bool] = story.share_consent.is_(True)
+    if user is SYSTEM_READER:
+        return consented
+    clauses: list[sa.ColumnElement[bool]] = [sa.and_(consented, story.project_id.in_(public_project_ids()))]
+    if _authenticated(user):
+        clauses.append(
+            story.project_id.in_(sa.select(Membership.project_id).where(Membership.user_id == user.id))
+        )
+        if is_admin(user):
+            clauses.append(consented)
+        else:
+            clauses.append(sa.and_(consented, story.id.in_(_round_reader_story_ids(user))))
+    return sa.or_(*clauses)
+
+
+def may_edit_story(user: Viewer, story: ChangeStory) -> bool:
+    """Who may change a story: its storyteller, while they may still tell stories in the project."""
+    return (
+        _authenticated(user) and story.told_by_id == user.id and can_tell_story(user, story.project_id)  # type: ignore[arg-type]
+    )
+
+
+def story_read_in_a_round(story: ChangeStory) -> bool:
+    """Whether a selection round reads the story (it can then no longer be changed)."""
+    cache: dict[int, bool] = g.setdefault("_story_in_round_cache", {})
+    if story.id not in cache:
+        cache[story.id] = bool(
+            db.session.scalar(sa.select(sa.exists().where(RoundCandidate.story_id == story.id)))
+        )
+    return cache[story.id]
+
+
+def can_edit_story(user: Viewer, story: ChangeStory) -> bool:
+    """Change a story (a button): its storyteller, until a selection round reads it."""
+    return may_edit_story(user, story) and not story_read_in_a_round(story)
+
+
+def can_download_story_evidence(user: Viewer, evidence: StoryEvidence) -> bool:
+    """A story's evidence file: whoever reads the story (never the public: its page has no file)."""
+    return _authenticated(user) and can_read_story(user, evidence.story)
+
+
+def story_audit_filter(user: Viewer) -> sa.ColumnElement[bool]:
+    """A WHERE clause on `AuditEvent` leaving out the events of stories (and their evidence files)
+    the user may not read: an administrator who is not a member of the project reads its History
+    tab and the trail, but not the stories told without consent."""
+    if not _authenticated(user):
+        return sa.false()
+    members_of = sa.select(Membership.project_id).where(Membership.user_id == user.id)
+    story_id = sa.case((AuditEvent.entity_type == "change_story", sa.cast(AuditEvent.entity_id, sa.Integer)))
+    evidence_id = sa.case(
+        (AuditEvent.entity_type == "story_evidence", sa.cast(AuditEvent.entity_id, sa.Integer))
+    )
+    readable_story = (
+        sa.select(ChangeStory.id).where(ChangeStory.id == story_id, readable_story_filter(user)).exists()
+    )
+    readable_evidence = (
+        sa.select(StoryEvidence.id)
+        .join(ChangeStory, ChangeStory.id == StoryEvidence.story_id)
+        .where(StoryEvidence.id == evidence_id, readable_story_filter(user))
+        .exists()
+    )
+    return sa.or_(
+        AuditEvent.entity_type.is_(None),
+        AuditEvent.entity_type.not_in(("change_story", "story_evidence")),
+        AuditEvent.project_id.in_(members_of),
+        readable_story,
+        readable_evidence,
+    )
+
+
 def can_view_portfolio(user: Viewer, _obj: object = None) -> bool:
     return is_admin(user) or _has_any_role(user, Role.specialist, Role.evaluator)
 
@@ -602,6 +744,11 @@ TEMPLATE_PREDICATES.update(
         "manage_periods": can_manage_periods,
         "view_outcomes": can_view_outcomes,
         "record_outcome": can_record_outcome,
+        "view_stories": can_view_stories,
+        "tell_story": can_tell_story,
+        "manage_story_domains": can_manage_story_domains,
+        "read_story": can_read_story,
+        "edit_story": can_edit_story,
         "view_portfolio": can_view_portfolio,
         "view_all_report_statuses": can_view_all_report_statuses,
     }
@@ -841,6 +988,8 @@ def can_view_history(user: Viewer, obj: object) -> bool:
     if isinstance(obj, Score):
         # A score's history is part of its card's, and holds nothing but its contents.
         return can_view_scorecard_contents(user, obj.scorecard) and can_view_history(user, obj.scorecard)
+    if _unreadable_story(user, obj):
+        return False
     if is_admin(user):
         return True
     if isinstance(obj, User):
@@ -862,12 +1011,19 @@ def can_view_internal_history(user: Viewer, project_id: int | None) -> bool:
     return is_admin(user) or (project_id is not None and has_role(user, project_id, Role.specialist))
 
 
+def _unreadable_story(user: Viewer, obj: object) -> bool:
+    """A story (or its evidence file) the user may not read: its history is as hidden as its page."""
+    if isinstance(obj, StoryEvidence):
+        obj = obj.story
+    return isinstance(obj, ChangeStory) and not can_read_story(user, obj)
+
+
 def may_know_of_history(user: Viewer, obj: object) -> bool:
     """Whether a refused history is answered 403 (the user knows the record) rather than 404.
 
     Members of the project other than reporters know its records exist; reporters only know
     their own organisation's, and nobody learns of another user's account."""
-    if not _authenticated(user) or obj is None or isinstance(obj, User):
+    if not _authenticated(user) or obj is None or isinstance(obj, User) or _unreadable_story(user, obj):
         return False
     project_id = project_id_of(obj) if getattr(type(obj), "__audited__", False) else None
     if project_id is None:

@@ -27,6 +27,7 @@ KNOWN_DOWNLOADS = frozenset(
         "audit.download",
         "evaluations.download_results",
         "projects.portfolio_by_tag_csv",
+        "projects.story_evidence",
     }
 )
 

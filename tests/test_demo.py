@@ -142,3 +142,57 @@ def test_the_demo_has_a_public_dashboard_and_iati_file(app, demo, client):
             assert user.email not in html and user.full_name not in html
     feed = client.get("/public/iati/activities.xml")
     assert feed.status_code == 200 and b"RAF/23/05/FIN" in feed.get_data()
+
+
+def test_the_demo_tells_stories_of_change_on_raf_22_11_nor(app, demo, client, login):
+    from mel_app.models import ChangeStory, StoryDomain
+
+    with app.app_context():
+        project = db.session.scalar(sa.select(Project).where(Project.reference == "RAF/22/11/NOR"))
+        domains = db.session.scalars(
+            sa.select(StoryDomain.name)
+            .where(StoryDomain.project_id == project.id)
+            .order_by(StoryDomain.position)
+        ).all()
+        assert domains == ["Organising", "Collective bargaining", "Gender equality", "Social dialogue"]
+        first_period = min(project.periods, key=lambda p: p.start_date).id
+        told = {
+            s.title: (s.domain.name, s.told_by.email, s.share_consent, s.names_people, s.period_id)
+            for s in db.session.scalars(sa.select(ChangeStory).where(ChangeStory.project_id == project.id))
+        }
+    period_id = first_period
+    assert told == {
+        "Domestic workers in Mombasa formed their first union branch": (
+            "Organising",
+            "union@example.org",
+            True,
+            False,
+            period_id,
+        ),
+        "Platform riders in Nairobi joined the transport workers' union": (
+            "Organising",
+            "specialist@example.org",
+            True,
+            False,
+            period_id,
+        ),
+        "Night-shift workers won their grievance at the flower farm": (
+            "Organising",
+            "union@example.org",
+            False,
+            True,
+            period_id,
+        ),
+        "A joint safety committee at the tea estates": (
+            "Social dialogue",
+            "employer@example.org",
+            True,
+            False,
+            period_id,
+        ),
+    }
+    # The administrator, no member of the project, reads the consented stories only.
+    login("admin@example.org", DEMO_PASSWORD)
+    page = client.get(f"/projects/{_project_id(app, 'RAF/22/11/NOR')}/stories").get_data(as_text=True)
+    assert "A joint safety committee at the tea estates" in page
+    assert "Night-shift workers" not in page

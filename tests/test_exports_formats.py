@@ -44,6 +44,7 @@ SHEETS = {
     "recommendations": "Recommendations",
     "outcome_statements": "Outcome statements",
     "outcome_substantiations": "Outcome substantiations",
+    "change_stories": "Change stories",
 }
 
 

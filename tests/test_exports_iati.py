@@ -80,6 +80,10 @@ def test_the_demo_iati_file_is_publishable(app, client, login, runner):
     root = _iati(client, all_statuses="y")
     _assert_publishable(root)
     assert len(root.findall("iati-activity")) == 4
+    # Change stories stay out of the IATI file, consented or not.
+    text = etree.tostring(root, encoding="unicode")
+    for words in ("Mombasa", "Platform riders", "flower farm", "safety committee", "Most Significant"):
+        assert words not in text
 
     nor = _activity(root, "RAF/22/11/NOR")
     assert nor.findtext("iati-identifier") == "XM-DAC-41302-RAF-22-11-NOR"

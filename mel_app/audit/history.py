@@ -70,6 +70,9 @@ PROJECT_PARTS = (
     "outcome_statement",
     "outcome_contributor",
     "outcome_substantiation",
+    "story_domain",
+    "change_story",
+    "story_evidence",
 )
 
 # Rows that belong to another entity's history: (child entity type, column naming the parent).

@@ -107,6 +107,9 @@ class ExportContext:
     text_cells: bool = False
     excel_cells: bool = False
     is_system: bool = False
+    # The change stories the reader may read (`permissions.readable_story_filter`): members of a
+    # project read all its stories, everyone else only those told with consent to share them.
+    stories: Any = None
 
     @classmethod
     def build(
@@ -139,6 +142,7 @@ class ExportContext:
             text_cells=text_cells,
             excel_cells=excel_cells,
             is_system=user is permissions.SYSTEM_READER,
+            stories=permissions.readable_story_filter(user),
         )
 
     def may_name_scorers(self, conn: Any) -> bool:
@@ -200,6 +204,19 @@ class ExportContext:
                 project_id.in_(
                     sa.select(ProjectCountry.project_id).where(ProjectCountry.country.in_(scope.countries))
                 )
+            )
+        return sa.and_(*clauses)
+
+    def readable_stories(self, story: Any) -> sa.ColumnElement[bool]:
+        """Change stories in scope that the reader may read (consented ones only, by default)."""
+        readable = self.stories if self.stories is not None else story.share_consent.is_(True)
+        clauses = [self.projects(story.project_id), readable]
+        if self.scope.constituencies:
+            groups = [g for g in self.scope.constituencies if g in OrgGroup.__members__]
+            clauses.append(
+                story.organisation_id.in_(sa.select(Organisation.id).where(Organisation.group.in_(groups)))
+                if groups
+                else sa.false()
             )
         return sa.and_(*clauses)
 

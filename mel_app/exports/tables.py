@@ -26,6 +26,7 @@ from mel_app.evaluations import stats
 from mel_app.exports.scope import ExportContext
 from mel_app.models import (
     NARRATIVE_SECTIONS,
+    ChangeStory,
     Criterion,
     DesignInputItem,
     Evaluation,
@@ -48,6 +49,7 @@ from mel_app.models import (
     Score,
     Scorecard,
     ScorerGroup,
+    StoryDomain,
     Submission,
     SubmissionKind,
     User,
@@ -1242,6 +1244,66 @@ def _substantiations_query(ctx: ExportContext) -> sa.Select:
     )
 
 
+# --- Change stories (Most Significant Change) -------------------------------------------------------
+# Never the storyteller's name or e-mail; rows as `permissions.readable_story_filter` lets the reader
+# read them (non-members of a project: only the stories told with consent to share them).
+
+STORY_COLUMNS = (
+    _c("story_id", INT, _l("Identifier of the story.")),
+    PROJECT_REFERENCE,
+    _c("domain", T, _l("Domain of change of the story.")),
+    _c("period", T, _l("Label of the reporting period in which the change happened (empty if none).")),
+    _c("title", T, _l("Title of the story.")),
+    _c("what_happened", LT, _l("What happened, in the storyteller's words.")),
+    _c("who_involved", LT, _l("Who was involved.")),
+    _c("why_significant", LT, _l("Why the change matters to the storyteller.")),
+    _c(
+        "storyteller_constituency",
+        T,
+        _l(
+            "Constituency of the storyteller's organisation in the project: "
+            "workers, employers... (empty if none)."
+        ),
+    ),
+    _c(
+        "chosen_at",
+        T,
+        _l("Highest level of selection that chose it: project, regional or actrav (empty if none)."),
+    ),
+    _c(
+        "share_consent", BOOL, _l("True when the storyteller agreed that it may be read outside the project.")
+    ),
+    _c("created", DT, _l("When the story was told.")),
+)
+
+
+def _stories_query(ctx: ExportContext) -> sa.Select:
+    t = ctx.text
+    return (
+        sa.select(
+            ChangeStory.id,
+            Project.reference,
+            t(StoryDomain.name),
+            t(ReportingPeriod.label),
+            t(ChangeStory.title),
+            t(ChangeStory.what_happened),
+            t(ChangeStory.who_involved),
+            t(ChangeStory.why_significant),
+            _e(Organisation.group),
+            _e(ChangeStory.chosen_at),
+            ctx.flag(ChangeStory.share_consent),
+            ctx.when(ChangeStory.created_at),
+        )
+        .select_from(ChangeStory)
+        .join(Project, Project.id == ChangeStory.project_id)
+        .join(StoryDomain, StoryDomain.id == ChangeStory.domain_id)
+        .outerjoin(ReportingPeriod, ReportingPeriod.id == ChangeStory.period_id)
+        .outerjoin(Organisation, Organisation.id == ChangeStory.organisation_id)
+        .where(ctx.readable_stories(ChangeStory), ctx.periods(ReportingPeriod))
+        .order_by(Project.reference, ChangeStory.created_at.desc(), ChangeStory.id.desc())
+    )
+
+
 TABLES: tuple[Table, ...] = (
     Table(
         "projects",
@@ -1342,6 +1404,16 @@ TABLES: tuple[Table, ...] = (
         ),
         SUBSTANTIATION_COLUMNS,
         _substantiations_query,
+    ),
+    Table(
+        "change_stories",
+        _l("Change stories"),
+        _l(
+            "One row per story of change (Most Significant Change) the reader may read; "
+            "never the storyteller's name."
+        ),
+        STORY_COLUMNS,
+        _stories_query,
     ),
 )
 

@@ -41,6 +41,7 @@ from mel_app.models import Project, ScorerGroup, utcnow
 from mel_app.permissions import can_publish_project
 from mel_app.projects import charts, substantiation
 from mel_app.projects import framework as fw
+from mel_app.projects import stories as change_stories
 from mel_app.projects.substantiation_forms import SubstantiationAnswerForm
 from mel_app.public import services
 
@@ -85,6 +86,7 @@ def project(project_id: int):
         project=found,
         page=services.project_page(found, today=today),
         evaluations=services.closed_evaluations(found),
+        stories=change_stories.public_stories(found),
         chart=charts.progress_chart,
         no_share_labels=_no_share_labels(),
         figure_basis=_figure_basis,

@@ -197,7 +197,9 @@ def test_post_without_csrf_token_is_refused(app, make, rules):
 
 
 # A download by GET writes its event to the trail (who read which file) and nothing else.
-GET_DOWNLOAD_EVENTS = frozenset({"attachment.download", "framework.download", "portfolio.download"})
+GET_DOWNLOAD_EVENTS = frozenset(
+    {"attachment.download", "framework.download", "portfolio.download", "story_evidence.download"}
+)
 
 
 def test_no_get_route_changes_a_row(app, make, rules):

@@ -77,6 +77,7 @@ def check_the_workbook(path: str, codes) -> None:
         "Recommendations",
         "Outcome statements",
         "Outcome substantiations",
+        "Change stories",
     ]
 
     def rows(name):

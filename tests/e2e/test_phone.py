@@ -29,7 +29,7 @@ PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>
 # A long file name: its fingerprint and name end up in the report's History and the audit trail.
 EVIDENCE = "membership-register-of-the-kisumu-and-mombasa-branches-2026-final-signed.pdf"
 # Links a page crawl must not follow: files, and the same list again and again.
-NOT_PAGES = re.compile(r"/attachments/|/download$|/export/|\.(csv|xlsx|json|xml|pdf)$")
+NOT_PAGES = re.compile(r"/attachments/|/evidence$|/download$|/export/|\.(csv|xlsx|json|xml|pdf)$")
 
 
 @pytest.fixture
@@ -267,6 +267,10 @@ EXPECTED_PAGES = {
     "/projects/N/outcomes",
     "/projects/N/outcomes/N",
     "/projects/N/outcomes/new",
+    "/projects/N/stories",
+    "/projects/N/stories/N",
+    "/projects/N/stories/new",
+    "/projects/N/domains",
     "/admin/users/N",
     "/admin/criteria-sets",
     "/account/two-factor",

@@ -32,6 +32,7 @@ DOWNLOADS = frozenset(
         "projects.export_framework",
         "projects.framework_template",
         "projects.portfolio_by_tag_csv",
+        "projects.story_evidence",
     }
 )
 

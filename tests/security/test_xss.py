@@ -34,6 +34,7 @@ from mel_app.extensions import db
 from mel_app.models import (
     ApiToken,
     Attachment,
+    ChangeStory,
     Comment,
     CriteriaSet,
     Criterion,
@@ -58,6 +59,8 @@ from mel_app.models import (
     Scale,
     ScalePoint,
     Score,
+    StoryDomain,
+    StoryEvidence,
     Submission,
     SubmissionVersion,
     TagScheme,
@@ -119,6 +122,9 @@ ATTACKED = {
     # Typed by a specialist (name, address, message) and by the person asked (comment); shown on
     # the statement's page and on the page the e-mailed link opens.
     OutcomeSubstantiation: ["name", "email", "message", "comment"],
+    StoryDomain: ["name"],
+    ChangeStory: ["title", "what_happened", "who_involved", "why_significant"],
+    StoryEvidence: ["filename"],
     Score: ["justification"],
     Submission: ["narrative"],  # JSON: every section's text
     SubmissionVersion: ["content"],  # JSON: the narrative, values and file names as submitted
@@ -160,6 +166,8 @@ NOT_USER_TEXT = {
     ("user_session", "remote_addr"): "the network address, set by the server",
     ("attachment", "media_type"): "set by the app from the file's content",
     ("attachment", "sha256"): "computed",
+    ("story_evidence", "media_type"): "set by the app from the file's content",
+    ("story_evidence", "sha256"): "computed",
     ("comment", "section"): "chosen from the report's section keys",
     ("score", "evidence"): "references chosen from a list, checked against the project's",
     ("project", "report_reminder_days"): "whole numbers separated by commas, checked by the form",
@@ -543,8 +551,10 @@ def html_string_problems(source: str, where: str) -> list[str]:
             problems.append(f"{where}:{node.lineno}: a lazy string formatted with a value: use _() instead")
         elif name in markup and not all(isinstance(a, ast.Constant) for a in node.args):
             problems.append(f"{where}:{node.lineno}: Markup() of something other than a literal")
-        elif isinstance(func, ast.Attribute) and func.attr == "format" and (
-            isinstance(func.value, ast.Call) and getattr(func.value.func, "id", "") in markup
+        elif (
+            isinstance(func, ast.Attribute)
+            and func.attr == "format"
+            and (isinstance(func.value, ast.Call) and getattr(func.value.func, "id", "") in markup)
         ):
             problems.append(f"{where}:{node.lineno}: Markup(...).format(...)")
     return problems
