@@ -69,6 +69,10 @@ PROJECT_PARTS = (
     "indicator",
     "outcome_statement",
     "outcome_contributor",
+    "selection_round",
+    "round_member",
+    "round_candidate",
+    "story_proposal",
 )
 
 # Rows that belong to another entity's history: (child entity type, column naming the parent).
