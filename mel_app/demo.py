@@ -27,12 +27,14 @@ from mel_app.models import (
     DEFAULT_AGGREGATION,
     ActionStatus,
     Aggregation,
+    ChangeStory,
     CriteriaSet,
     DesignItemKind,
     Disposition,
     Evaluation,
     EvaluationKind,
     FundingModality,
+    IloRegion,
     Indicator,
     Measure,
     Membership,
@@ -52,12 +54,15 @@ from mel_app.models import (
     Role,
     Scale,
     Status,
+    StoryDomain,
+    StoryLevel,
     Submission,
     SubmissionKind,
     TagScheme,
     User,
 )
 from mel_app.projects import outcomes
+from mel_app.projects import rounds as selection_rounds
 from mel_app.public import services as publishing
 from mel_app.submissions import services as submissions
 from mel_app.submissions.services import ItemInput, ValueInput
@@ -151,6 +156,7 @@ def load_demo(today: date | None = None) -> bool:
     _reports(world, today)
     _evaluations(world, criteria_set, scale, today)
     _outcomes(world, today)
+    _rounds(world, today)
     # RAF/23/05/FIN (approved reports, a closed evaluation with management responses) has a
     # public dashboard and is the activity of the public IATI file.
     _step(publishing.publish_project, world.projects["fin"], actor=world.users["specialist"])
@@ -892,3 +898,143 @@ def _recommendations(world: _World, evaluation: Evaluation, today: date) -> None
             due_date=today + timedelta(days=days),
             action_status=status,
         )
+
+
+# The stories of change the selection rounds read: (title, storyteller, share consent, names people).
+ROUND_STORIES = [
+    (
+        "Domestic workers in Mombasa formed their first union branch",
+        "union",
+        True,
+        False,
+        "Forty domestic workers met every Sunday for three months at the union's office in Mombasa "
+        "and elected the first committee of a domestic workers' branch.",
+        "Domestic workers, the union's organisers, the women's committee.",
+        "Domestic workers had never had a union branch in the county: they now negotiate together.",
+    ),
+    (
+        "Platform riders in Nairobi joined the transport workers' union",
+        "specialist",
+        True,
+        False,
+        "After a strike over fees, two hundred delivery riders working through apps joined the "
+        "transport workers' union in Nairobi.",
+        "Delivery riders, the transport workers' union.",
+        "The first platform workers organised in the country: a model for the rest of the region.",
+    ),
+    (
+        "Night-shift workers won their grievance at the flower farm",
+        "union",
+        False,
+        True,
+        "Women on the night shift at a flower farm in Naivasha won transport home after a grievance "
+        "the shop steward took to the management.",
+        "Three shop stewards, named with their consent, and the farm's management.",
+        "The grievance procedure of the collective agreement worked for the first time.",
+    ),
+]
+
+
+def _round_stories(world: _World) -> dict[str, ChangeStory]:
+    """The stories of RAF/22/11/NOR the demo's rounds read, found by title (the stories' own step
+    tells them); told here only when absent."""
+    project = world.projects["nor"]
+    domain = db.session.scalar(
+        sa.select(StoryDomain).where(StoryDomain.project_id == project.id, StoryDomain.name == "Organising")
+    )
+    if domain is None:
+        domain = StoryDomain(project_id=project.id, name="Organising")
+        db.session.add(domain)
+        db.session.flush()
+    period = world.periods["nor"][0]
+    found = {}
+    for title, teller, shared, names, happened, involved, why in ROUND_STORIES:
+        story = db.session.scalar(
+            sa.select(ChangeStory).where(ChangeStory.project_id == project.id, ChangeStory.title == title)
+        )
+        if story is None:
+            user = world.users[teller]
+            story = ChangeStory(
+                project_id=project.id,
+                domain_id=domain.id,
+                period_id=period.id,
+                title=title,
+                what_happened=happened,
+                who_involved=involved,
+                why_significant=why,
+                told_by_id=user.id,
+                organisation_id=world.orgs["union_ke"].id if teller == "union" else None,
+                names_people=names,
+                people_consent=names,
+                share_consent=shared,
+            )
+            db.session.add(story)
+            db.session.flush()
+        found[title] = story
+    return found
+
+
+def _rounds(world: _World, today: date) -> None:
+    """A closed project-level round on RAF/22/11/NOR that chose the Mombasa story, and the open
+    regional round for Africa that reads it."""
+    stories = _round_stories(world)
+    mombasa, riders = (stories[t] for t, *_rest in ROUND_STORIES[:2])
+    project, u = world.projects["nor"], world.users
+    specialist = u["specialist"]
+    period = world.periods["nor"][0]
+    domain_id = mombasa.domain_id
+    # The project has a government member: the government takes part too.
+    members = [u["union"], u["employer"], specialist, u["government"]]
+    selection_round = _step(
+        selection_rounds.open_project_round,
+        project,
+        selection_rounds.RoundSpec(
+            title="Organising — first half-year",
+            domain_id=domain_id,
+            period_id=period.id,
+            member_ids=[m.id for m in members],
+        ),
+        actor=specialist,
+    )
+    for member, story, reason in [
+        (
+            u["union"],
+            mombasa,
+            "Domestic workers are the hardest to organise: they work alone, in private homes.",
+        ),
+        (
+            u["employer"],
+            riders,
+            "Platform work is growing fastest; organising it shows the way for the whole sector.",
+        ),
+        (
+            specialist,
+            mombasa,
+            "A first branch of domestic workers changes who the union speaks for, and can be repeated.",
+        ),
+    ]:
+        _step(selection_rounds.propose, selection_round, story.id, reason, actor=member)
+    _step(
+        selection_rounds.close,
+        selection_round,
+        selection_rounds.Choice(
+            story_id=mombasa.id,
+            reason="The change reaches women workers no union reached before, and other branches can "
+            "follow the same steps.",
+            discussion="The members read the three stories aloud. The employers' representative argued "
+            "for the riders' story; the others for the Mombasa branch, as domestic workers have no "
+            "other voice. The riders' story is kept for the next round on new forms of work.",
+        ),
+        selection_round.version,
+        actor=specialist,
+    )
+    _step(
+        selection_rounds.open_higher_round,
+        StoryLevel.regional,
+        selection_rounds.RoundSpec(
+            title="Africa — stories of organising",
+            region=IloRegion.africa,
+            member_ids=[u[k].id for k in ("union.ghana", "employer", "specialist", "admin")],
+        ),
+        actor=u["admin"],
+    )
