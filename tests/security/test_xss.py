@@ -34,6 +34,7 @@ from mel_app.extensions import db
 from mel_app.models import (
     ApiToken,
     Attachment,
+    ChangeStory,
     Comment,
     CriteriaSet,
     Criterion,
@@ -57,6 +58,10 @@ from mel_app.models import (
     Scale,
     ScalePoint,
     Score,
+    SelectionRound,
+    StoryDomain,
+    StoryEvidence,
+    StoryProposal,
     Submission,
     SubmissionVersion,
     TagScheme,
@@ -116,6 +121,11 @@ ATTACKED = {
     Recommendation: ["text", "addressed_to", "planned_action"],
     OutcomeStatement: ["social_actor", "change", "place", "significance", "contribution"],
     Score: ["justification"],
+    StoryDomain: ["name"],
+    ChangeStory: ["title", "what_happened", "who_involved", "why_significant"],
+    StoryEvidence: ["filename"],
+    SelectionRound: ["title", "discussion", "choice_reason"],
+    StoryProposal: ["reason"],
     Submission: ["narrative"],  # JSON: every section's text
     SubmissionVersion: ["content"],  # JSON: the narrative, values and file names as submitted
     # Built by the app from the texts above (titles, comments), shown on the notifications and
@@ -156,6 +166,8 @@ NOT_USER_TEXT = {
     ("user_session", "remote_addr"): "the network address, set by the server",
     ("attachment", "media_type"): "set by the app from the file's content",
     ("attachment", "sha256"): "computed",
+    ("story_evidence", "media_type"): "set by the app from the file's content",
+    ("story_evidence", "sha256"): "computed",
     ("comment", "section"): "chosen from the report's section keys",
     ("score", "evidence"): "references chosen from a list, checked against the project's",
     ("project", "report_reminder_days"): "whole numbers separated by commas, checked by the form",
@@ -284,6 +296,15 @@ def _add_missing_rows(world) -> None:
     outcome.significance = "s"
     outcome.contribution = "c"
     session.add(OutcomeContributor(outcome_id=world.outcome, organisation_id=world.org))
+    # A proposal in the project's selection round (tests/authz/policies_rounds.py opens it).
+    session.add(
+        StoryProposal(
+            round_id=world.selection_round,
+            user_id=world.user_reporter_same_org,
+            story_id=world.story,
+            reason="r",
+        )
+    )
 
 
 def poison(app, world, payloads: list[str], combined: str, *, skip=frozenset()) -> None:
@@ -302,7 +323,7 @@ def poison(app, world, payloads: list[str], combined: str, *, skip=frozenset()) 
                     if isinstance(column.type, sa.JSON):
                         setattr(row, name, _json_text(getattr(row, name) or {}, combined))
                     else:
-                        setattr(row, name, _value(column, row.id, payloads, combined))
+                        setattr(row, name, _value(column, getattr(row, "id", 0), payloads, combined))
         session.commit()
         session.remove()
 
@@ -390,6 +411,7 @@ def test_no_page_runs_or_injects_what_users_wrote(attacked):
         "admin.organisations",
         "projects.framework",
         "projects.portfolio_by_tag",
+        "projects.selection_round",
     ],
 )
 def test_the_payloads_are_shown_as_typed_on_the_main_pages(attacked, endpoint):
