@@ -49,7 +49,7 @@ class ProjectRoundForm(_MembersMixin, FlaskForm):
     submit = SubmitField(_l("Open the round"))
 
     def fill_choices(self, domains: Any, periods: Any, invitees: list[rounds.Invitee]) -> None:
-        self.domain_id.choices = choices(((d.id, d.name) for d in domains), blank="")
+        self.domain_id.choices = choices(((d.id, d.name) for d in domains), blank=str(_l("Choose a domain")))
         self.period_id.choices = choices(((p.id, p.label) for p in periods), blank=str(_l("Every period")))
         self.fill_members(invitees)
 
@@ -74,7 +74,7 @@ class HigherRoundForm(_MembersMixin, FlaskForm):
 
     def fill_choices(self, invitees: list[rounds.Invitee]) -> None:
         self.level.choices = choices((lv.value, label(lv)) for lv in (StoryLevel.regional, StoryLevel.actrav))
-        self.region.choices = choices(((r.value, label(r)) for r in IloRegion), blank="")
+        self.region.choices = choices(((r.value, label(r)) for r in IloRegion), blank=str(_l("No region")))
         self.fill_members(invitees)
 
     def chosen_level(self) -> StoryLevel | None:
