@@ -509,3 +509,34 @@ def test_the_projects_history_shows_its_rounds(app, client, login, post, w):
     assert "Selection round closed with its choice" in history
     assert "The first branch of domestic workers." in history
     assert re.search(r"Organising — first half-year", history)
+
+
+def test_the_people_invited_are_told_in_their_language_with_a_link_to_the_round(app, client, login, post, w):
+    from mel_app.models import Notification
+
+    with app.app_context():
+        db.session.get(User, w.worker).preferred_language = "fr"
+        db.session.commit()
+    round_id = _open(client, login, post, w)
+    assert post(f"/rounds/{round_id}/members", {"members": [str(w.reporter2)]}).status_code == 302
+
+    def told():
+        with app.app_context():
+            return {
+                n.recipient_id: (n.title, n.link)
+                for n in db.session.scalars(
+                    sa.select(Notification).where(Notification.kind == "round_invited")
+                )
+            }
+
+    notes = told()
+    # The specialist invited themself: nobody is told of their own action.
+    assert set(notes) == {w.worker, w.employer, w.reporter2}
+    assert notes[w.employer] == (
+        "You are invited to choose the most significant change: “Organising — first half-year”",
+        f"/rounds/{round_id}",
+    )
+    assert notes[w.worker][0].startswith("Vous êtes invité à choisir le changement le plus significatif")
+    employer = app.test_client()
+    login("employer@example.org", on=employer)
+    assert "Organising — first half-year" in employer.get("/notifications").get_data(as_text=True)

@@ -53,6 +53,7 @@ from mel_app.models import (
     User,
     utcnow,
 )
+from mel_app.notifications import events as notification_events
 from mel_app.projects.regions import countries_of
 
 TITLE_MAX = 200
@@ -266,6 +267,7 @@ def _open(
     )
     audit.record(db.session, "round.open", actor=actor, target=selection_round)
     db.session.flush()
+    notification_events.round_invited(selection_round, [m.user.id for m in members], actor=actor)
     return selection_round
 
 
@@ -377,6 +379,7 @@ def invite(selection_round: SelectionRound, member_ids: list[int], *, actor: Any
     for member in added:
         audit.record(db.session, "round.invite", actor=actor, target=member)
     db.session.flush()
+    notification_events.round_invited(selection_round, [m.user_id for m in added], actor=actor)
     return added
 
 
