@@ -459,6 +459,8 @@ class StoryRead:
     readable: bool
     # The storyteller's name: only for members of the story's project.
     teller_named: bool
+    # The project's reference: for those who may know the project; others read its countries.
+    project_known: bool
     constituency: OrgGroup | None
 
 
@@ -490,7 +492,7 @@ def load_round(round_id: int) -> SelectionRound | None:
                 selectinload(ChangeStory.period),
                 selectinload(ChangeStory.organisation),
                 selectinload(ChangeStory.told_by).selectinload(User.organisation),
-                selectinload(ChangeStory.project),
+                selectinload(ChangeStory.project).selectinload(Project.countries),
             ),
             selectinload(SelectionRound.proposals),
         )
@@ -507,6 +509,7 @@ def round_page(selection_round: SelectionRound, viewer: Any) -> RoundPage:
                 story=story,
                 readable=_can_read_story(viewer, story, selection_round),
                 teller_named=permissions.is_member(viewer, story.project_id),
+                project_known=permissions.can_view_project(viewer, story.project_id),
                 constituency=organisation.group if organisation else None,
             )
         )
