@@ -124,6 +124,8 @@ class Config:
     # Emailed one-time links.
     INVITATION_LIFETIME = timedelta(hours=_int("INVITATION_HOURS", 72))
     PASSWORD_RESET_LIFETIME = timedelta(minutes=_int("PASSWORD_RESET_MINUTES", 60))
+    # The link that asks someone without an account to substantiate an outcome statement.
+    SUBSTANTIATION_LIFETIME = timedelta(days=_int("SUBSTANTIATION_DAYS", 30))
     # Links in emails are built on this address (e.g. https://mel.example.org), never on the
     # Host header of the request that asked for them. Empty: the request's own address, for
     # development and tests only; production refuses to start without an https address here.

@@ -58,10 +58,11 @@ from mel_app.models import (
     StoryLevel,
     Submission,
     SubmissionKind,
+    SubstantiationVerdict,
     TagScheme,
     User,
 )
-from mel_app.projects import outcomes
+from mel_app.projects import outcomes, substantiation
 from mel_app.projects import rounds as selection_rounds
 from mel_app.public import services as publishing
 from mel_app.submissions import services as submissions
@@ -875,8 +876,45 @@ def _outcomes(world: _World, today: date) -> None:
             organisation_ids=[orgs["union_gh"].id],
         ),
     ]
-    for spec in statements:
-        _step(outcomes.record_outcome, project, spec, actor=world.users["specialist"])
+    specialist = world.users["specialist"]
+    recorded = [_step(outcomes.record_outcome, project, spec, actor=specialist) for spec in statements]
+    _substantiations(recorded, specialist)
+
+
+# Who is asked to substantiate each statement, and their answer (None: not answered yet).
+SUBSTANTIATIONS = [
+    (
+        "Grace Wanjiru (fictional), labour researcher, University of Nairobi",
+        "grace.wanjiru@example.org",
+        "en",
+        SubstantiationVerdict.fully,
+        "I attended the union's congress: the four women were elected and now sit on the board.",
+    ),
+    (
+        "Jean-Baptiste Otieno (fictional), labour inspector",
+        "jb.otieno@example.org",
+        "fr",
+        SubstantiationVerdict.partly,
+        "The ministry invited both sides, but the employers' association joined only for the last draft.",
+    ),
+    ("Kofi Boateng (fictional), journalist, Accra", "kofi.boateng@example.org", "en", None, ""),
+]
+
+
+def _substantiations(recorded: list[Any], specialist: User) -> None:
+    """One statement substantiated fully, one partly, one request still waiting for its answer."""
+    for statement, (name, email, language, verdict, comment) in zip(recorded, SUBSTANTIATIONS, strict=True):
+        _asked, token = _step(
+            substantiation.request_substantiation,
+            statement,
+            name=name,
+            email=email,
+            language=language,
+            message="You followed this change closely: do you agree with how we describe it?",
+            actor=specialist,
+        )
+        if verdict is not None:
+            _step(substantiation.answer, token, verdict, comment)
 
 
 def _recommendations(world: _World, evaluation: Evaluation, today: date) -> None:

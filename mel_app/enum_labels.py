@@ -33,6 +33,7 @@ from mel_app.models import (
     Status,
     StoryLevel,
     SubmissionKind,
+    SubstantiationVerdict,
     TagScheme,
     Visibility,
 )
@@ -114,6 +115,11 @@ LABELS: dict[type[enum.Enum], dict[Any, Any]] = {
         ResponseKind.accepted: _l("Accepted"),
         ResponseKind.partially_accepted: _l("Partially accepted"),
         ResponseKind.rejected: _l("Rejected"),
+    },
+    SubstantiationVerdict: {
+        SubstantiationVerdict.fully: _l("Agrees fully"),
+        SubstantiationVerdict.partly: _l("Agrees partly"),
+        SubstantiationVerdict.not_at_all: _l("Does not agree"),
     },
     TagScheme: {
         TagScheme.dwcp: _l("Decent Work Country Programme outcome"),

@@ -20,6 +20,7 @@ same number, and never as a string that would be refused as ambiguous.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -40,6 +41,34 @@ READING_PATTERN = "#,##0.####"  # grouped thousands, at most four decimals (the 
 STORABLE_LIMIT = Decimal("1e14")
 STORABLE_PLACES = Decimal("0.0001")
 PLAIN_PATTERN = "0.####"  # no grouping: for files a spreadsheet reads back
+
+
+_QUANTUM = Decimal("0.0001")  # READING_PATTERN's four decimals
+
+
+@functools.cache
+def _marks(tag: str) -> tuple[str, str]:
+    """The group and decimal symbols of a language, looked up once."""
+    loc = Locale.parse(tag)
+    return get_group_symbol(loc), get_decimal_symbol(loc)
+
+
+def reading(value: Decimal, locale: Locale | str | None = None) -> str:
+    """`format_decimal(value, READING_PATTERN)`: the same text, without the work Babel repeats on
+    every call (parsing the pattern, looking the symbols up). A project page shows a thousand
+    numbers; this was half of its time. A test compares both on many numbers in every language."""
+    group, decimal = _marks(str(_locale(locale)))
+    rounded = abs(value).normalize().quantize(_QUANTUM)
+    whole, _mark, fraction = f"{rounded:f}".partition(".")
+    head, groups = whole, []
+    while len(head) > 3:
+        groups.append(head[-3:])
+        head = head[:-3]
+    text = group.join([head, *reversed(groups)])
+    fraction = fraction.rstrip("0")
+    if fraction:
+        text += decimal + fraction
+    return "-" + text if value.is_signed() else text
 
 
 class NumberError(DomainError, ValueError):

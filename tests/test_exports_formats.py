@@ -43,6 +43,7 @@ SHEETS = {
     "score_summary": "Score summary",
     "recommendations": "Recommendations",
     "outcome_statements": "Outcome statements",
+    "outcome_substantiations": "Outcome substantiations",
 }
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from lxml import etree
 
 from mel_app.extensions import db
@@ -261,3 +262,37 @@ def test_every_surface_shows_the_same_figure_and_progress(app, client, login, da
             found[label] = None if total.get("value") is None else _q(D(total.get("value")))
         # A period without a figure is left out of the file: IATI refuses an actual with no value (8.10.1).
         assert found == {p: _q(a) for p, (a, _s) in periods.items() if a is not None}, code
+
+
+def test_the_latest_figure_read_alone_is_the_latest_of_all_the_figures(app, make, data):
+    """Pages that show only the latest figure read only its period's values: the figure and the
+    progress are those of the whole computation, whatever the rule (the responsible organisation
+    silent in the last period included), for qualitative and listed indicators too."""
+    from mel_app.models import Indicator, ReportingPeriod
+    from mel_app.projects.services import indicator_progress, latest_progress
+
+    project, indicators = data
+    with app.app_context():
+        result_id = db.session.get(Indicator, indicators["1.a"]).result_id
+    # A qualitative indicator with answers: no figure either way.
+    make.indicator(result_id, "1.q", title="What changed", measure=Measure.qualitative, position=99)
+    with app.app_context():
+        loaded = list(db.session.scalars(sa.select(Indicator).where(Indicator.project_id == project)))
+        periods = list(
+            db.session.scalars(sa.select(ReportingPeriod).where(ReportingPeriod.project_id == project))
+        )
+        every = indicator_progress([project], loaded, periods)
+        latest = latest_progress([project], loaded, periods)
+        assert set(latest) == set(every) == {i.id for i in loaded}
+        for indicator in loaded:
+            whole, alone = every[indicator.id], latest[indicator.id]
+            shown = lambda p: (  # noqa: E731 - what the pages read of a progress
+                p.latest and (p.latest.period.id, p.latest.value, p.latest.women, p.latest.men),
+                p.share,
+                p.no_share,
+                p.achieved,
+            )
+            assert shown(alone) == shown(whole), indicator.code
+        # The responsible organisation's value of H1 stays the latest: H2 has only others' values.
+        assert latest[indicators["1.b"]].latest.period.label == H1
+        assert latest[indicators["1.a"]].latest.period.label == H2

@@ -26,6 +26,7 @@ from mel_app.models import (
     Indicator,
     Organisation,
     OrgGroup,
+    OutcomeStatement,
     Project,
     Recommendation,
     ReportingPeriod,
@@ -74,7 +75,13 @@ def _project_world(make):
     outcome = make.result(project, "1", title="Stronger unions")
     indicator = make.indicator(outcome, "1.a", title="Members", baseline_value=10, target_value=20)
     period = make.period(project, "2025 H1", date(2025, 1, 1), date(2025, 6, 30), date(2025, 7, 31))
+    statement = make._save(
+        OutcomeStatement(
+            project_id=project, social_actor="The ministry", change="Consults", changed_on=date(2025, 3, 1)
+        )
+    )
     return dict(
+        statement=statement,
         project=project,
         outcome=outcome,
         indicator=indicator,
@@ -148,6 +155,10 @@ def _edit(app, world, kind: str) -> Edit:
         data = {"start_date": "2025-01-01", "end_date": "2025-06-30", "due_date": "2025-07-31"}
         url = f"/projects/{p}/periods/{world['period']}/edit"
         return _text_edit(app, url, ReportingPeriod, world["period"], "label", data)
+    if kind == "outcome":
+        data = {"change": "It consults the unions.", "when": "2025-03-01", "result_id": ""}
+        url = f"/projects/{p}/outcomes/{world['statement']}/edit"
+        return _text_edit(app, url, OutcomeStatement, world["statement"], "social_actor", data)
     if kind == "organisation":
         org = world["orgs"][1]
         data = {
@@ -222,7 +233,7 @@ def _evaluation_edit(app, make, kind: str) -> Edit:
 
 
 EVALUATION_KINDS = ["criteria_set", "scale", "recommendation", "response"]
-KINDS = ["project", "result", "indicator", "period", "organisation", "user", *EVALUATION_KINDS]
+KINDS = ["project", "result", "indicator", "period", "outcome", "organisation", "user", *EVALUATION_KINDS]
 
 
 def _make_edit(app, make, kind: str) -> Edit:

@@ -378,3 +378,25 @@ def test_a_framework_exported_as_csv_imports_back_unchanged_in_every_language(
     assert resp.status_code == 302, resp.get_data(as_text=True)
     page = client.get(resp.location).get_data(as_text=True)
     assert re.search(r"0 \w+, 0 \w+, 2 \w+", page), "0 new, 0 changed, 2 unchanged"
+
+
+def test_numbers_for_reading_are_written_as_babel_writes_them_in_every_language():
+    """`reading` replaces Babel's formatting on the pages (for speed): the same text, for whole
+    numbers, decimals rounded to four places (half to even, as Babel), negatives and zero."""
+    import random
+
+    from babel.numbers import format_decimal
+
+    from mel_app.numbers import READING_PATTERN, reading
+
+    rng = random.Random(7)
+    values = [Decimal(v) for v in ("0", "-0", "1", "-1", "999", "1000", "-1000", "12345.5", "0.00005")]
+    values += [Decimal(v) for v in ("0.00015", "0.00025", "1234567.8901", "99999999999999.9999", "1E+3")]
+    for _ in range(3000):
+        digits = rng.randint(0, 14)
+        places = rng.randint(0, 6)
+        number = Decimal(rng.randint(0, 10**digits)).scaleb(-places)
+        values.append(-number if rng.random() < 0.3 else number)
+    for lang in ("en", "fr", "es", "pt"):
+        for value in values:
+            assert reading(value, lang) == format_decimal(value, READING_PATTERN, locale=lang), (lang, value)

@@ -19,16 +19,20 @@ from mel_app import figures
 from mel_app.extensions import db
 from mel_app.models import (
     Aggregation,
+    ChangeStory,
     Indicator,
     IndicatorValue,
     Measure,
     OrgGroup,
+    OutcomeStatement,
     ProjectTag,
     ReportingPeriod,
     Result,
     ResultTag,
     Role,
     Status,
+    StoryDomain,
+    StoryLevel,
     Submission,
     SubmissionKind,
     TagScheme,
@@ -441,6 +445,123 @@ def test_a_fixed_number_of_queries(make, client, login, queries, world):
     _add_projects(make, world, 8, 0)  # ten
     large = count()
     assert small == large, f"{small} queries with 2 projects, {large} with 10"
+
+
+# --- harvested outcomes and chosen change stories ----------------------------------------------------
+
+
+def _result_id(app, project_id: int, code: str) -> int:
+    with app.app_context():
+        return db.session.scalar(
+            sa.select(Result.id).where(Result.project_id == project_id, Result.code == code)
+        )
+
+
+def _outcome(make, project_id: int, result_id: int | None = None) -> int:
+    return make._save(
+        OutcomeStatement(
+            project_id=project_id,
+            social_actor="A ministry",
+            change="Consults the unions",
+            changed_on=date(2025, 3, 1),
+            result_id=result_id,
+        )
+    )
+
+
+def _story(make, project_id: int, chosen_at: StoryLevel | None) -> int:
+    with make.app.app_context():
+        domain = db.session.scalar(sa.select(StoryDomain.id).where(StoryDomain.project_id == project_id))
+    if domain is None:
+        domain = make._save(StoryDomain(project_id=project_id, name="Organising"))
+    return make._save(
+        ChangeStory(
+            project_id=project_id,
+            domain_id=domain,
+            title="A story",
+            what_happened="It happened",
+            why_significant="It matters",
+            chosen_at=chosen_at,
+        )
+    )
+
+
+def _expected_counts(app, project_ids: set[int], scheme: TagScheme) -> dict[str, dict[str, int]]:
+    """The outcome and story columns recomputed statement by statement, story by story."""
+    with app.app_context():
+        own: dict[int, set[str]] = defaultdict(set)
+        for code, project_id in db.session.execute(
+            sa.select(ProjectTag.code, ProjectTag.project_id).where(ProjectTag.scheme == scheme)
+        ):
+            own[project_id].add(code)
+        of_result: dict[int, set[str]] = defaultdict(set)
+        of_project = {p: set(codes) for p, codes in own.items()}
+        for code, result_id, project_id in db.session.execute(
+            sa.select(ResultTag.code, Result.id, Result.project_id)
+            .join(Result, Result.id == ResultTag.result_id)
+            .where(ResultTag.scheme == scheme, ~Result.is_archived)
+        ):
+            of_result[result_id].add(code)
+            of_project.setdefault(project_id, set()).add(code)
+        counts: dict[str, dict[str, set[int]]] = defaultdict(lambda: {"outcomes": set(), "stories": set()})
+        for statement in db.session.scalars(sa.select(OutcomeStatement)):
+            if statement.project_id not in project_ids:
+                continue
+            if statement.result_id is None:
+                codes = of_project.get(statement.project_id, set())
+            else:
+                codes = of_result[statement.result_id] | own[statement.project_id]
+            for code in codes:
+                counts[code]["outcomes"].add(statement.id)
+                counts["total"]["outcomes"].add(statement.id)
+        for story in db.session.scalars(sa.select(ChangeStory).where(ChangeStory.chosen_at.is_not(None))):
+            if story.project_id not in project_ids:
+                continue
+            for code in of_project.get(story.project_id, set()):
+                counts[code]["stories"].add(story.id)
+                counts["total"]["stories"].add(story.id)
+        return {code: {k: len(v) for k, v in c.items()} for code, c in counts.items()}
+
+
+def _column_cells(page: str) -> dict[str, dict[str, int]]:
+    tree = lxml_html.fromstring(page)
+    out = {}
+    for tr in tree.xpath("//tr[@data-code]"):
+        outcomes, stories = (td.text_content().strip() for td in tr.xpath("./td")[-2:])
+        out[tr.get("data-code") or "total"] = {"outcomes": int(outcomes or 0), "stories": int(stories or 0)}
+    return out
+
+
+def test_outcomes_and_chosen_stories_are_counted_under_the_codes_of_their_project(
+    app, make, client, login, world
+):
+    kenya, ghana, fiji = (world.projects[n] for n in ("kenya", "ghana", "fiji"))
+    # Ghana gets a result tagged P&B 3 only: a statement linked to it counts under 3 alone.
+    ghana_three = make.result(ghana, "3", title="Another outcome")
+    _tag(make, ResultTag, result_id=ghana_three, scheme=TagScheme.pb, code="3")
+    _outcome(make, kenya, _result_id(app, kenya, "1"))  # its result's P&B 1
+    _outcome(make, kenya, _result_id(app, kenya, "2"))  # an untagged result: the project's own P&B 1
+    _outcome(make, kenya)  # linked to none: every code of Kenya
+    _outcome(make, ghana)  # every code of Ghana: 1, 6 and 3
+    _outcome(make, ghana, ghana_three)  # 3 only
+    _outcome(make, fiji)  # Fiji's own 6
+    _outcome(make, world.projects["theirs"])  # another specialist's project: never counted
+    _story(make, kenya, StoryLevel.project)
+    _story(make, kenya, None)  # not chosen: never counted
+    _story(make, ghana, StoryLevel.regional)
+    _story(make, world.projects["theirs"], StoryLevel.actrav)
+    login("spec@example.org")
+    page = client.get(URL + "?scheme=pb").get_data(as_text=True)
+    shown = _column_cells(page)
+    assert shown == _expected_counts(app, _visible(world, "kenya", "ghana", "fiji"), TagScheme.pb)
+    # The same counts written out, so that a rule changed in both places still fails here.
+    assert shown["1"] == {"outcomes": 4, "stories": 2}
+    assert shown["3"] == {"outcomes": 2, "stories": 1}
+    assert shown["6"] == {"outcomes": 2, "stories": 1}
+    assert shown["total"] == {"outcomes": 6, "stories": 2}, "each statement and story counts once"
+    lines = list(csv.reader(io.StringIO(client.get(URL + ".csv").get_data(as_text=True).lstrip("\ufeff"))))
+    assert lines[0][-2:] == ["Outcome statements", "Change stories chosen"]
+    assert [line[-2:] for line in lines[1:]] == [["4", "2"], ["2", "1"], ["2", "1"], ["6", "2"]]
 
 
 def test_another_source_joins_as_a_column(monkeypatch, client, login, world):

@@ -69,3 +69,36 @@ def test_every_message_is_translated_with_its_placeholders(source_messages, lang
             lost.append(m.id)
     assert not wrong, f"{lang} translations with placeholders the English does not have: {wrong[:5]}"
     assert not lost, f"{lang} translations that leave out a placeholder of the English: {lost[:5]}"
+
+
+def _definitions(path: Path) -> list[tuple[str, str]]:
+    """Every (context, message) the catalogue defines, in order, as written (one per `msgid`)."""
+    found, context, message, part = [], "", "", None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("msgctxt "):
+            context, part = line[8:], "context"
+        elif line.startswith("msgid "):
+            message, part = line[6:], "message"
+        elif line.startswith('"') and part == "message":
+            message += line
+        elif line.startswith('"') and part == "context":
+            context += line
+        elif line.startswith("msgstr") or line.startswith("msgid_plural"):
+            if part == "message" and message != '""':
+                found.append((context, message.replace('""', "")))
+            context, part = "", None
+    return found
+
+
+@pytest.mark.parametrize("lang", ["fr", "es", "pt"])
+def test_every_message_is_defined_once(lang):
+    """gettext's msgfmt refuses a catalogue defining a message twice; Babel silently keeps one of
+    the translations, so which one readers see depends on the tool that compiled it."""
+    definitions = _definitions(ROOT / "mel_app" / "translations" / lang / "LC_MESSAGES" / "messages.po")
+    seen, twice = set(), []
+    for key in definitions:
+        if key in seen:
+            twice.append(key[1])
+        seen.add(key)
+    assert len(definitions) > 1000
+    assert not twice, f"{len(twice)} message(s) defined twice in {lang}, e.g. {twice[:3]}"

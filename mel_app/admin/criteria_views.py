@@ -123,9 +123,9 @@ def _edit_criteria_set(criteria_set: CriteriaSet | None):
         return _render_set(criteria_set, form, in_use, 409)
     if not form.validate_on_submit():
         return _render_set(criteria_set, form, in_use, 422)
-    with saving(_("Criteria set saved."), catch=(locking.EditConflict, EvaluationError)) as outcome:
+    with saving(_("Criteria set saved."), catch=EvaluationError, version=form.version) as outcome:
         if criteria_set is not None:
-            locking.claim(criteria_set, form.version.data)
+            outcome.claim(criteria_set)
         saved = services.save_criteria_set(
             criteria_set,
             actor=current_user,
@@ -134,7 +134,6 @@ def _edit_criteria_set(criteria_set: CriteriaSet | None):
             criteria=_criteria_input(form),
         )
     if isinstance(outcome.error, locking.EditConflict):
-        form.version.set(criteria_set.version)
         return _render_set(criteria_set, form, in_use, 409)
     if outcome.failed:
         return _render_set(criteria_set, form, in_use, 409 if isinstance(outcome.error, InUseError) else 422)
@@ -222,14 +221,13 @@ def _edit_scale(scale: Scale | None):
         return _render_scale(scale, form, in_use, 409)
     if not form.validate_on_submit():
         return _render_scale(scale, form, in_use, 422)
-    with saving(_("Scale saved."), catch=(locking.EditConflict, EvaluationError)) as outcome:
+    with saving(_("Scale saved."), catch=EvaluationError, version=form.version) as outcome:
         if scale is not None:
-            locking.claim(scale, form.version.data)
+            outcome.claim(scale)
         saved = services.save_scale(
             scale, actor=current_user, name=form.name.data, points=_points_input(form)
         )
     if isinstance(outcome.error, locking.EditConflict):
-        form.version.set(scale.version)
         return _render_scale(scale, form, in_use, 409)
     if outcome.failed:
         return _render_scale(scale, form, in_use, 409 if isinstance(outcome.error, InUseError) else 422)

@@ -73,6 +73,7 @@ PROJECT_PARTS = (
     "round_member",
     "round_candidate",
     "story_proposal",
+    "outcome_substantiation",
 )
 
 # Rows that belong to another entity's history: (child entity type, column naming the parent).

@@ -33,6 +33,7 @@ ENTITY_LABELS = {
     "organisation": _l("Organisation"),
     "outcome_contributor": _l("Organisation that contributed to an outcome"),
     "outcome_statement": _l("Outcome statement"),
+    "outcome_substantiation": _l("Substantiation of an outcome"),
     "partner": _l("Partner organisation"),
     "project": _l("Project"),
     "project_country": _l("Project country"),
@@ -192,6 +193,14 @@ FIELD_LABELS = {
     "negative": _l("Negative"),
     "recorded_by_id": _l("Recorded by"),
     "outcome_id": _l("Outcome statement"),
+    "language": _l("Language"),
+    "message": _l("Message"),
+    "requested_by_id": _l("Asked by"),
+    "requested_at": _l("Asked on"),
+    "expires_at": _l("Link expires"),
+    "answered_at": _l("Answered on"),
+    "verdict": _l("Agreement"),
+    "withdrawn_at": _l("Withdrawn on"),
 }
 FIELD_LABELS_BY_ENTITY = {
     ("selection_round", "level"): _l("Level"),
@@ -319,6 +328,11 @@ ACTION_LABELS = {
     "outcome_statement.update": _l("Outcome changed"),
     "outcome_contributor.create": _l("Contributing organisation added to an outcome"),
     "outcome_contributor.delete": _l("Contributing organisation removed from an outcome"),
+    "outcome_substantiation.request": _l("Substantiation requested"),
+    "outcome_substantiation.answer": _l("Substantiation answered"),
+    "outcome_substantiation.withdraw": _l("Substantiation request withdrawn"),
+    "outcome_substantiation.create": _l("Substantiation requested"),
+    "outcome_substantiation.update": _l("Substantiation request changed"),
     "partner.delete": _l("Partner organisation removed"),
     "result.create": _l("Result added"),
     "result.update": _l("Result changed"),
@@ -396,6 +410,8 @@ SYSTEM_REASONS = {
     "wrong second-factor code": _l("wrong code from the authenticator app"),
     "with a recovery code": _l("with a recovery code"),
     "invitation accepted": _l("invitation accepted"),
+    "a new request was sent to the same address": _l("a new request was sent to the same address"),
+    "answered through the e-mailed link": _l("answered by the substantiator through the e-mailed link"),
 }
 
 

@@ -53,6 +53,7 @@ from mel_app.models import (
     utcnow,
 )
 from mel_app.notifications import events as notification_events
+from mel_app.partners import partner_organisations
 from mel_app.uniqueness import retry_on_duplicate
 
 MIN_POINTS, MAX_POINTS = 4, 10
@@ -803,18 +804,6 @@ def summary_source_rows(evaluation: Evaluation) -> list[tuple[Any, ...]]:
 
 
 # --- recommendations and management response ------------------------------------------------------
-
-
-def partner_organisations(project_id: int) -> list[Organisation]:
-    """The organisations a recommendation of the project may be addressed to: its partners."""
-    return list(
-        db.session.scalars(
-            sa.select(Organisation)
-            .join(Partner, Partner.organisation_id == Organisation.id)
-            .where(Partner.project_id == project_id)
-            .order_by(Organisation.name)
-        )
-    )
 
 
 def _addressee(evaluation: Evaluation, organisation_id: int | None) -> Organisation | None:

@@ -39,6 +39,7 @@ from mel_app.models import (
     Scorecard,
     ScorerGroup,
 )
+from mel_app.partners import partner_organisations
 from mel_app.permissions import (
     can_add_recommendation,
     can_close_evaluation,
@@ -182,7 +183,7 @@ def _render_detail(evaluation: Evaluation, status: int = 200, **forms: Any):
         recommendations=recommendations,
         invite_form=invite_form,
         recommendation_form=forms.get("recommendation_form")
-        or RecommendationForm(formdata=None, partners=services.partner_organisations(evaluation.project_id)),
+        or RecommendationForm(formdata=None, partners=partner_organisations(evaluation.project_id)),
     ), status
 
 
@@ -466,7 +467,7 @@ def download_results(evaluation_id: int):
 def add_recommendation(evaluation_id: int):
     evaluation = _evaluation_or_404(evaluation_id)
     require(can_add_recommendation(current_user, evaluation), visible=True)
-    form = RecommendationForm(partners=services.partner_organisations(evaluation.project_id))
+    form = RecommendationForm(partners=partner_organisations(evaluation.project_id))
     if not form.validate_on_submit():
         return _render_detail(evaluation, 422, recommendation_form=form)
     with saving(_("Recommendation recorded."), catch=EvaluationError) as saved:
@@ -488,7 +489,7 @@ def _recommendation_or_404(rec_id: int) -> Recommendation:
 def edit_recommendation(rec_id: int):
     rec = _recommendation_or_404(rec_id)
     require(can_edit_recommendation(current_user, rec), visible=True)
-    form = RecommendationForm(obj=rec, partners=services.partner_organisations(rec.evaluation.project_id))
+    form = RecommendationForm(obj=rec, partners=partner_organisations(rec.evaluation.project_id))
     if request.method == "GET":
         form.version.set(rec.version)
 
@@ -536,11 +537,10 @@ def _change_recommendation(
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_template(page, rec=rec, form=form), status
-    with saving(done, catch=(locking.EditConflict, EvaluationError)) as saved:
-        locking.claim(rec, form.version.data)
+    with saving(done, catch=EvaluationError, version=form.version) as saved:
+        saved.claim(rec)
         change()
     if isinstance(saved.error, locking.EditConflict):
-        form.version.set(rec.version)
         return render_template(page, rec=rec, form=form), 409
     if saved.failed:
         return render_template(page, rec=rec, form=form), refused_status

@@ -35,6 +35,7 @@ from mel_app.models import (
     Organisation,
     OutcomeContributor,
     OutcomeStatement,
+    OutcomeSubstantiation,
     Partner,
     Project,
     ProjectCountry,
@@ -1207,6 +1208,40 @@ def _outcomes_shape(ctx: ExportContext, conn: Connection, stream: Iterator[Batch
         yield [(*row, ctx.py_text("; ".join(names.get(row[0], ())))) for row in batch]
 
 
+# --- Substantiation of outcome statements ------------------------------------------------------
+# Who was asked and what they answered; never their e-mail address nor anything of the link.
+
+SUBSTANTIATION_COLUMNS = (
+    _c("outcome_id", INT, _l("Identifier of the outcome statement (as in outcome_statements).")),
+    PROJECT_REFERENCE,
+    _c("name", T, _l("Name of the person asked whether they agree with the statement.")),
+    _c("requested_at", DT, _l("When they were asked.")),
+    _c("answered_at", DT, _l("When they answered (empty while no answer came).")),
+    _c("verdict", T, _l("Their answer: fully, partly or not (they do not agree); empty without an answer.")),
+    _c("comment", LT, _l("Their comment.")),
+)
+
+
+def _substantiations_query(ctx: ExportContext) -> sa.Select:
+    t = ctx.text
+    return (
+        sa.select(
+            OutcomeSubstantiation.outcome_id,
+            Project.reference,
+            t(OutcomeSubstantiation.name),
+            _ts(OutcomeSubstantiation.requested_at),
+            _ts(OutcomeSubstantiation.answered_at),
+            _e(OutcomeSubstantiation.verdict),
+            t(OutcomeSubstantiation.comment),
+        )
+        .select_from(OutcomeSubstantiation)
+        .join(OutcomeStatement, OutcomeStatement.id == OutcomeSubstantiation.outcome_id)
+        .join(Project, Project.id == OutcomeStatement.project_id)
+        .where(ctx.projects(OutcomeStatement.project_id))
+        .order_by(Project.reference, OutcomeSubstantiation.outcome_id, OutcomeSubstantiation.id)
+    )
+
+
 TABLES: tuple[Table, ...] = (
     Table(
         "projects",
@@ -1297,6 +1332,16 @@ TABLES: tuple[Table, ...] = (
         OUTCOME_COLUMNS,
         _outcomes_query,
         shape=_outcomes_shape,
+    ),
+    Table(
+        "outcome_substantiations",
+        _l("Outcome substantiations"),
+        _l(
+            "One row per request to substantiate an outcome statement: who was asked, when, and "
+            "whether they agree (without their e-mail address)."
+        ),
+        SUBSTANTIATION_COLUMNS,
+        _substantiations_query,
     ),
 )
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import selectinload
 from wtforms import SubmitField
 from wtforms.fields.choices import SelectChoice
 
+from mel_app import locking
 from mel_app.extensions import db
 from mel_app.integers import arg_int
 from mel_app.kit.errors import DomainError
@@ -130,8 +131,11 @@ class Saving:
         field: Any,
         quiet: bool,
         keep: bool,
+        version: Any = None,
     ) -> None:
         self.success = success
+        self.version = version
+        self._claimed: Any = None
         self.catch = catch
         self.integrity = integrity
         self.field = field
@@ -157,6 +161,16 @@ class Saving:
     def __enter__(self) -> Saving:
         return self
 
+    def claim(self, record: Any) -> None:
+        """Claim `record` at the version the form was loaded with (`mel_app.locking.claim`): of two
+        saves of the same version one goes on, the other raises `EditConflict`. The block catches
+        it and puts the stored version in the form's field, so that the page shows the user's input
+        with what changed meanwhile, and a second save, once they have read it, goes through."""
+        if self.version is None:
+            raise TypeError("saving(..., version=form.version) is needed to claim a record")
+        self._claimed = record
+        locking.claim(record, self.version.data)
+
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> bool:
@@ -181,6 +195,8 @@ class Saving:
     def _handles(self, exc: BaseException) -> bool:
         if isinstance(exc, self.catch):
             return True
+        if self.version is not None and isinstance(exc, locking.EditConflict):
+            return True
         return self.integrity is not None and isinstance(exc, sa.exc.IntegrityError)
 
     def _refused(self, exc: BaseException) -> None:
@@ -189,6 +205,8 @@ class Saving:
         else:
             db.session.rollback()
         self.error = exc
+        if isinstance(exc, locking.EditConflict) and self._claimed is not None:
+            self.version.set(self._claimed.version)  # read again after the rollback: the stored one
         if self.integrity is not None and isinstance(exc, sa.exc.IntegrityError):
             self.message = str(self.integrity)
         else:
@@ -207,6 +225,7 @@ def saving(
     field: Any = None,
     quiet: bool = False,
     keep: bool = False,
+    version: Any = None,
 ) -> Saving:
     """Commit what the block did, or roll it back when a service refused it.
 
@@ -219,8 +238,11 @@ def saving(
 
     `keep`: a refusal still commits what the service recorded before refusing (the audit record
     of a failed sign-in, a failure count), instead of rolling back.
+
+    `version`: the edit form's `VersionField`; `saved.claim(record)` in the block takes the edit
+    lock, and a conflict is refused like the errors of `catch` (status 409, the version reset).
     """
-    return Saving(success, catch, integrity, field, quiet, keep)
+    return Saving(success, catch, integrity, field, quiet, keep, version)
 
 
 # --- forms -------------------------------------------------------------------------------------

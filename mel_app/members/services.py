@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -14,7 +13,7 @@ from mel_app.auth.services import find_user_by_email, invite, normalise_email
 from mel_app.extensions import db
 from mel_app.kit.errors import DomainError
 from mel_app.members.constituency import reporter_problem
-from mel_app.models import Membership, Organisation, Partner, Project, Role, User
+from mel_app.models import Membership, Organisation, Project, Role, User
 from mel_app.uniqueness import retry_on_duplicate
 
 
@@ -97,19 +96,6 @@ def remove_member(membership: Membership, *, actor: User) -> None:
     audit.record(db.session, "membership.remove", actor=actor, target=membership)
     db.session.delete(membership)
     db.session.flush()
-
-
-def partner_organisations(project: Project) -> list[sa.Row[Any]]:
-    """The project's partner organisations (id, name, acronym) by name: those whose reporters
-    the project may have."""
-    return list(
-        db.session.execute(
-            sa.select(Organisation.id, Organisation.name, Organisation.acronym)
-            .join(Partner, Partner.organisation_id == Organisation.id)
-            .where(Partner.project_id == project.id)
-            .order_by(sa.func.lower(Organisation.name))
-        )
-    )
 
 
 def members_query(project: Project) -> sa.Select[tuple[Membership]]:

@@ -18,10 +18,10 @@ from mel_app.members.services import (
     MembershipError,
     add_member,
     members_query,
-    partner_organisations,
     remove_member,
 )
 from mel_app.models import Membership, Project, Role
+from mel_app.partners import partner_organisations
 from mel_app.permissions import can_manage_members, is_admin
 
 bp = Blueprint("members", __name__, url_prefix="/projects/<int:project_id>/members")
@@ -39,7 +39,7 @@ def _organisation_choices(project: Project) -> list[SelectChoice]:
 
     Only the partners, not every organisation: a portfolio has thousands, which would make this
     page weigh hundreds of kilobytes on a phone, for choices that are nearly always wrong."""
-    partners = partner_organisations(project)
+    partners = partner_organisations(project.id)
     return [SelectChoice("", _("(not a reporter)"))] + [
         SelectChoice(str(row.id), f"{row.name} ({row.acronym})" if row.acronym else row.name)
         for row in partners

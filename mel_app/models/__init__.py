@@ -47,7 +47,12 @@ from mel_app.models.notification import (
     OutboxMessage,
     OutboxStatus,
 )
-from mel_app.models.outcome import OutcomeContributor, OutcomeStatement
+from mel_app.models.outcome import (
+    OutcomeContributor,
+    OutcomeStatement,
+    OutcomeSubstantiation,
+    SubstantiationVerdict,
+)
 from mel_app.models.project import (
     Membership,
     Partner,
@@ -126,6 +131,7 @@ __all__ = [
     "OrgGroup",
     "OutcomeContributor",
     "OutcomeStatement",
+    "OutcomeSubstantiation",
     "Organisation",
     "Partner",
     "Phase",
@@ -151,6 +157,7 @@ __all__ = [
     "TagScheme",
     "Submission",
     "SubmissionKind",
+    "SubstantiationVerdict",
     "SubmissionVersion",
     "User",
     "UserSession",

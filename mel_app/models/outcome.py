@@ -8,13 +8,14 @@ of the project's framework or stand on its own; unexpected and negative outcomes
 
 from __future__ import annotations
 
-from datetime import date
+import enum
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mel_app.models.base import Base, TimestampMixin, Versioned
+from mel_app.models.base import Base, TimestampMixin, Versioned, str_enum, utcnow
 
 if TYPE_CHECKING:
     from mel_app.models.framework import Result
@@ -56,6 +57,9 @@ class OutcomeStatement(Versioned, TimestampMixin, Base):
     contributors: Mapped[list[OutcomeContributor]] = relationship(
         back_populates="outcome", cascade="all, delete-orphan", order_by="OutcomeContributor.organisation_id"
     )
+    substantiations: Mapped[list[OutcomeSubstantiation]] = relationship(
+        back_populates="outcome", order_by="OutcomeSubstantiation.id"
+    )
 
 
 class OutcomeContributor(Base):
@@ -72,3 +76,45 @@ class OutcomeContributor(Base):
 
     outcome: Mapped[OutcomeStatement] = relationship(back_populates="contributors")
     organisation: Mapped[Organisation] = relationship()
+
+
+class SubstantiationVerdict(enum.StrEnum):
+    """Whether the person asked agrees with the outcome statement."""
+
+    fully = "fully"
+    partly = "partly"
+    not_at_all = "not"
+
+
+class OutcomeSubstantiation(Base):
+    """Substantiation: a knowledgeable, independent person without an account is asked by e-mail
+    whether they agree with an outcome statement, and answers through a single-use link.
+
+    The link's token is kept only as its SHA-256 (`token_hash`, never in the audit trail). A
+    request is waiting until it is answered (`answered_at`), withdrawn (`withdrawn_at`) or past
+    `expires_at`; a new request to the same address for the same statement withdraws the earlier one.
+    """
+
+    __tablename__ = "outcome_substantiation"
+    __audited__ = True
+    __audit_project__ = "outcome.project_id"
+    __audit_exclude__ = frozenset({"token_hash"})
+    __table_args__ = (sa.Index("ix_outcome_substantiation_outcome_email", "outcome_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outcome_id: Mapped[int] = mapped_column(sa.ForeignKey("outcome_statement.id"))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    email: Mapped[str] = mapped_column(sa.String(254))
+    language: Mapped[str] = mapped_column(sa.String(5))
+    message: Mapped[str] = mapped_column(sa.Text, default="")
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+    verdict: Mapped[SubstantiationVerdict | None] = mapped_column(str_enum(SubstantiationVerdict, 10))
+    comment: Mapped[str] = mapped_column(sa.Text, default="")
+    withdrawn_at: Mapped[datetime | None]
+
+    outcome: Mapped[OutcomeStatement] = relationship(back_populates="substantiations")
+    requested_by: Mapped[User | None] = relationship()

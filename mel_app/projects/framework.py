@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from mel_app import audit
@@ -28,7 +27,6 @@ from mel_app.models import (
     Indicator,
     IndicatorValue,
     Measure,
-    Organisation,
     Partner,
     Project,
     Result,
@@ -36,7 +34,7 @@ from mel_app.models import (
     ResultType,
     utcnow,
 )
-from mel_app.numbers import format_number, parse_number
+from mel_app.numbers import format_number, parse_number, reading
 from mel_app.projects import ilo_terms
 from mel_app.uniqueness import retry_on_duplicate
 
@@ -151,7 +149,7 @@ def display_value(value: Decimal | None, measure: Measure | None = None) -> str:
         return ""
     if measure is Measure.yes_no:
         return _("yes") if value == 1 else _("no")
-    text = format_decimal(value, format="#,##0.####")
+    text = reading(value)
     return text + "%" if measure is Measure.percentage else text
 
 
@@ -285,17 +283,6 @@ def reason_for(project: Project, reason: str | None) -> str | None:
             _("The framework is approved: say why it changes. The reason is kept in the history.")
         )
     return reason or None
-
-
-def partner_organisations(project: Project) -> list[Organisation]:
-    return list(
-        db.session.scalars(
-            sa.select(Organisation)
-            .join(Partner, Partner.organisation_id == Organisation.id)
-            .where(Partner.project_id == project.id)
-            .order_by(Organisation.name)
-        )
-    )
 
 
 def _check_responsible(project: Project, organisation_id: int | None) -> None:

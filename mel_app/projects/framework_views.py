@@ -9,10 +9,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from mel_app import confirmation, locking
+from mel_app import confirmation
 from mel_app.integers import arg_int
 from mel_app.kit.web import ConfirmForm, choices, get_or_404, project_or_404, saving
 from mel_app.models import Indicator, Project, Result, ResultType
+from mel_app.partners import partner_organisations
 from mel_app.permissions import can_edit_framework
 from mel_app.projects import framework as fw
 from mel_app.projects import services
@@ -143,11 +144,9 @@ def edit_result(project_id: int, result_id: int):
         return _result_form_page(project, form, result)
     if not form.validate_on_submit():
         return _result_form_page(project, form, result, 422)
-    with saving(_("Saved."), catch=(locking.EditConflict, fw.FrameworkError)) as saved:
-        locking.claim(result, form.version.data)
+    with saving(_("Saved."), catch=fw.FrameworkError, version=form.version) as saved:
+        saved.claim(result)
         fw.update_result(result, _result_data(form), actor=current_user, reason=form.reason.data)
-    if isinstance(saved.error, locking.EditConflict):
-        form.version.set(result.version)
     if saved.failed:
         return _result_form_page(project, form, result, 409)
     return redirect(url_for("projects.framework", project_id=project.id, _anchor=f"result-{result.id}"))
@@ -157,7 +156,7 @@ def _indicator_form(project: Project, formdata: bool, obj: Indicator | None = No
     form = IndicatorForm(obj=obj) if not formdata else IndicatorForm()
     form.needs_reason = project.framework_approved
     form.responsible_organisation_id.choices = choices(
-        [("", _("None in particular"))] + [(org.id, org.label) for org in fw.partner_organisations(project)]
+        [("", _("None in particular"))] + [(org.id, org.label) for org in partner_organisations(project.id)]
     )
     return form
 
@@ -202,11 +201,9 @@ def edit_indicator(project_id: int, indicator_id: int):
         return _indicator_form_page(project, form, indicator.result, indicator)
     if not form.validate_on_submit():
         return _indicator_form_page(project, form, indicator.result, indicator, 422)
-    with saving(_("Saved."), catch=(locking.EditConflict, fw.FrameworkError)) as saved:
-        locking.claim(indicator, form.version.data)
+    with saving(_("Saved."), catch=fw.FrameworkError, version=form.version) as saved:
+        saved.claim(indicator)
         fw.update_indicator(indicator, form.to_data(), actor=current_user, reason=form.reason.data)
-    if isinstance(saved.error, locking.EditConflict):
-        form.version.set(indicator.version)
     if saved.failed:
         return _indicator_form_page(project, form, indicator.result, indicator, 409)
     return redirect(url_for("projects.framework", project_id=project.id, _anchor=f"indicator-{indicator.id}"))

@@ -23,7 +23,7 @@ from mel_app.models import (
     Project,
     Result,
 )
-from mel_app.projects.framework import partner_organisations  # who may be named as contributors
+from mel_app.partners import partner_organisations  # who may be named as contributors
 
 ACTOR_MAX = 300
 PLACE_MAX = 300
@@ -88,7 +88,7 @@ def _checked(project: Project, spec: OutcomeSpec) -> OutcomeSpec:
         raise OutcomeError(_("Say who changed."))
     if not spec.change.strip():
         raise OutcomeError(_("Say what changed."))
-    partners = {o.id for o in partner_organisations(project)}
+    partners = {o.id for o in partner_organisations(project.id)}
     if any(org_id not in partners for org_id in spec.organisation_ids):
         raise OutcomeError(_("Only the project's partner organisations can be named as contributors."))
     if spec.result_id is not None:

@@ -6,7 +6,6 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from mel_app import locking
 from mel_app.kit.web import ConfirmForm, confirmed_child, get_or_404, project_or_404, saving
 from mel_app.models import Project, ReportingPeriod
 from mel_app.permissions import can_manage_periods
@@ -112,13 +111,12 @@ def edit_period(project_id: int, period_id: int):
         return page(422)
     with saving(
         _("Period saved."),
-        catch=(locking.EditConflict, periods_mod.PeriodError),
+        catch=periods_mod.PeriodError,
         integrity=_("This clashes with another period."),
+        version=form.version,
     ) as saved:
-        locking.claim(period, form.version.data)
+        saved.claim(period)
         periods_mod.update_period(period, _spec(form), actor=current_user)
-    if isinstance(saved.error, locking.EditConflict):
-        form.version.set(period.version)
     if saved.failed:
         return page(409)
     return redirect(url_for("projects.periods", project_id=project.id))

@@ -16,9 +16,15 @@ target out of how many have a figure. Qualitative indicators have no figure.
 
 The total row counts every project, result and indicator once, even when it carries several codes.
 
-Other sources (harvested outcomes, selected change stories...) join as extra columns: a `Column`
-in `COLUMNS` computes one value per code, and one for the total, from the same projects, in a
-fixed number of queries of its own; the page and the CSV file show every column of `COLUMNS`.
+Other sources join as extra columns: a `Column` in `COLUMNS` computes one value per code, and one
+for the total, from the same projects, in a fixed number of queries of its own; the page and the
+CSV file show every column of `COLUMNS`. Two are defined here:
+
+* harvested outcomes: an outcome statement linked to a result counts under that result's codes and
+  its project's own tags; one linked to no result, under every code its project counts under;
+* chosen change stories: a story chosen by a selection round, at any level, counts under every code
+  its project counts under (a story is linked to no result). Only the number is given: the stories themselves
+  are read on their project's pages, by those the consent of each allows.
 
 The whole roll-up runs a fixed number of queries whatever the number of projects and codes.
 """
@@ -42,8 +48,10 @@ from mel_app import figures
 from mel_app.extensions import db
 from mel_app.kit.cells import csv_safe
 from mel_app.models import (
+    ChangeStory,
     Indicator,
     Measure,
+    OutcomeStatement,
     Project,
     ProjectTag,
     ReportingPeriod,
@@ -53,7 +61,7 @@ from mel_app.models import (
 )
 from mel_app.numbers import format_number
 from mel_app.projects import ilo_terms
-from mel_app.projects.services import indicator_progress, where_country_and_constituency
+from mel_app.projects.services import latest_progress, where_country_and_constituency
 
 TOTAL = ""  # the code of the total row
 
@@ -213,7 +221,7 @@ def rollup(visible: sa.Select[tuple[int]], filters: Filters) -> Rollup:
                     sa.select(ReportingPeriod).where(ReportingPeriod.project_id.in_(with_indicators))
                 )
             )
-            found = indicator_progress(with_indicators, indicators, periods)
+            found = latest_progress(with_indicators, indicators, periods)
     by_result: dict[int, list[Indicator]] = defaultdict(list)
     for indicator in indicators:
         by_result[indicator.result_id].append(indicator)
@@ -242,6 +250,69 @@ def rollup(visible: sa.Select[tuple[int]], filters: Filters) -> Rollup:
         for r in [*ordered, total]:
             r.extra[column.key] = values.get(r.code)
     return Rollup(scheme=scheme, rows=ordered, total=total, columns=list(COLUMNS))
+
+
+def _counts(pairs: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """Distinct ids per code, and over all codes for the total row."""
+    by_code: dict[str, set[int]] = defaultdict(set)
+    for code, item in pairs:
+        by_code[code].add(item)
+        by_code[TOTAL].add(item)
+    return {code: len(items) for code, items in by_code.items()}
+
+
+def _project_codes(scheme: TagScheme, ids: sa.Select[tuple[int]]) -> sa.Subquery:
+    """(code, project_id): every code a project counts under, by its own tags and its results'."""
+    return sa.union(
+        sa.select(ProjectTag.code, ProjectTag.project_id).where(
+            ProjectTag.scheme == scheme, ProjectTag.project_id.in_(ids)
+        ),
+        sa.select(ResultTag.code, Result.project_id)
+        .join(Result, Result.id == ResultTag.result_id)
+        .where(ResultTag.scheme == scheme, Result.project_id.in_(ids), ~Result.is_archived),
+    ).subquery()
+
+
+def outcome_counts(scheme: TagScheme, ids: sa.Select[tuple[int]]) -> dict[str, int]:
+    """Outcome statements under each code (one query): a statement linked to a result counts under
+    that result's codes and its project's own; one linked to none, under every code of its project."""
+    whole_project = (
+        sa.select(ProjectTag.code, OutcomeStatement.id)
+        .join(OutcomeStatement, OutcomeStatement.project_id == ProjectTag.project_id)
+        .where(ProjectTag.scheme == scheme, ProjectTag.project_id.in_(ids))
+    )
+    by_result = (
+        sa.select(ResultTag.code, OutcomeStatement.id)
+        .join(Result, Result.id == ResultTag.result_id)
+        .join(OutcomeStatement, OutcomeStatement.result_id == Result.id)
+        .where(ResultTag.scheme == scheme, Result.project_id.in_(ids), ~Result.is_archived)
+    )
+    codes = _project_codes(scheme, ids)
+    unlinked = (
+        sa.select(codes.c.code, OutcomeStatement.id)
+        .join(OutcomeStatement, OutcomeStatement.project_id == codes.c.project_id)
+        .where(OutcomeStatement.result_id.is_(None))
+    )
+    return _counts(db.session.execute(sa.union(whole_project, by_result, unlinked)).tuples())
+
+
+def chosen_story_counts(scheme: TagScheme, ids: sa.Select[tuple[int]]) -> dict[str, int]:
+    """Change stories chosen by a selection round, under every code of their project (one query)."""
+    codes = _project_codes(scheme, ids)
+    rows = db.session.execute(
+        sa.select(codes.c.code, ChangeStory.id)
+        .join(ChangeStory, ChangeStory.project_id == codes.c.project_id)
+        .where(ChangeStory.chosen_at.is_not(None))
+    ).tuples()
+    return _counts(rows)
+
+
+COLUMNS.extend(
+    [
+        Column("outcomes", _l("Outcome statements"), outcome_counts),
+        Column("chosen_stories", _l("Change stories chosen"), chosen_story_counts),
+    ]
+)
 
 
 SCHEME_HEADINGS = {

@@ -28,10 +28,12 @@ from mel_app.exports.iati_codes import (
 from mel_app.extensions import db
 from mel_app.kit.errors import DomainError
 from mel_app.models import (
+    Aggregation,
     Evaluation,
     FundingModality,
     Indicator,
     IndicatorValue,
+    Measure,
     Membership,
     Organisation,
     OrgGroup,
@@ -489,12 +491,9 @@ def framework_tree(project: Project, *, include_archived: bool = False) -> list[
     return build_tree(results, by_result)
 
 
-def indicator_progress(
-    project_ids: list[int], indicators: list[Indicator], periods: list[ReportingPeriod]
-) -> dict[int, figures.Progress]:
-    """Each indicator's figures and progress from the approved reports, by `mel_app.figures`:
-    one query for the values, whatever the number of projects and indicators."""
-    approved = db.session.execute(
+def _approved_values() -> sa.Select[Any]:
+    """The approved progress-report values, with their period, organisation and its name."""
+    return (
         sa.select(
             IndicatorValue.indicator_id,
             IndicatorValue.value,
@@ -507,15 +506,18 @@ def indicator_progress(
         .join(Submission, Submission.id == IndicatorValue.submission_id)
         .join(Organisation, Organisation.id == Submission.organisation_id)
         .where(
-            Submission.project_id.in_(project_ids),
             Submission.kind == SubmissionKind.progress_report,
             Submission.status == Status.approved,
             IndicatorValue.not_reported.is_(False),
         )
-        .order_by(Organisation.name, Submission.organisation_id)
-    ).all()
+    )
+
+
+def _progress_of(
+    rows: Any, indicators: list[Indicator], periods: list[ReportingPeriod]
+) -> dict[int, figures.Progress]:
     reported: dict[int, list[figures.Report]] = defaultdict(list)
-    for indicator_id, value, women, men, period_id, organisation_id, name in approved:
+    for indicator_id, value, women, men, period_id, organisation_id, name in rows:
         reported[indicator_id].append(figures.Report(period_id, organisation_id, value, women, men, name))
     by_project: dict[int, list[figures.Period]] = defaultdict(list)
     for p in periods:
@@ -526,6 +528,80 @@ def indicator_progress(
         )
         for indicator in indicators
     }
+
+
+def indicator_progress(
+    project_ids: list[int], indicators: list[Indicator], periods: list[ReportingPeriod]
+) -> dict[int, figures.Progress]:
+    """Each indicator's figures and progress from the approved reports, by `mel_app.figures`:
+    one query for the values, whatever the number of projects and indicators."""
+    approved = db.session.execute(
+        _approved_values()
+        .where(Submission.project_id.in_(project_ids))
+        .order_by(Organisation.name, Submission.organisation_id)
+    ).all()
+    return _progress_of(approved, indicators, periods)
+
+
+def latest_progress(
+    project_ids: list[int], indicators: list[Indicator], periods: list[ReportingPeriod]
+) -> dict[int, figures.Progress]:
+    """Each indicator's latest figure and progress, as `indicator_progress` gives them, reading
+    only the values of the period that figure comes from (one query): pages that show the latest
+    figure of many indicators (the portfolio, its roll-up) need not read every period's values.
+
+    The period is the latest (in `mel_app.figures`' order of periods) whose values give a figure by
+    the indicator's rule: one value at least, the responsible organisation's for the "responsible"
+    rule; none for qualitative indicators or listed answers, which have no figure. The `figures`
+    of each progress hold that period's figure alone.
+    """
+    # Values that give a figure by their indicator's rule.
+    counting = (
+        sa.select(
+            IndicatorValue.indicator_id.label("indicator_id"),
+            Submission.period_id.label("period_id"),
+            sa.func.row_number()
+            .over(
+                partition_by=IndicatorValue.indicator_id,
+                order_by=(
+                    ReportingPeriod.start_date.desc(),
+                    ReportingPeriod.end_date.desc(),
+                    ReportingPeriod.id.desc(),
+                ),
+            )
+            .label("rank"),
+        )
+        .join(Submission, Submission.id == IndicatorValue.submission_id)
+        .join(ReportingPeriod, ReportingPeriod.id == Submission.period_id)
+        .join(Indicator, Indicator.id == IndicatorValue.indicator_id)
+        .where(
+            Submission.project_id.in_(project_ids),
+            Submission.kind == SubmissionKind.progress_report,
+            Submission.status == Status.approved,
+            IndicatorValue.not_reported.is_(False),
+            IndicatorValue.value.is_not(None),
+            Indicator.measure != Measure.qualitative,
+            Indicator.aggregation != Aggregation.listed,
+            sa.or_(
+                Indicator.aggregation != Aggregation.responsible,
+                Submission.organisation_id == Indicator.responsible_organisation_id,
+            ),
+        )
+        .subquery()
+    )
+    latest = sa.select(counting.c.indicator_id, counting.c.period_id).where(counting.c.rank == 1).subquery()
+    rows = db.session.execute(
+        _approved_values()
+        .join(
+            latest,
+            sa.and_(
+                latest.c.indicator_id == IndicatorValue.indicator_id,
+                latest.c.period_id == Submission.period_id,
+            ),
+        )
+        .order_by(Organisation.name, Submission.organisation_id)
+    ).all()
+    return _progress_of(rows, indicators, periods)
 
 
 def reporting_day() -> date:
@@ -796,7 +872,7 @@ def _indicators_with_progress(ids: list[int]) -> dict[int, list[tuple[Indicator,
         )
     )
     periods = list(db.session.scalars(sa.select(ReportingPeriod).where(ReportingPeriod.project_id.in_(ids))))
-    found = indicator_progress(ids, indicators, periods)
+    found = latest_progress(ids, indicators, periods)
     by_project: dict[int, list[tuple[Indicator, figures.Progress]]] = defaultdict(list)
     for indicator in indicators:
         by_project[indicator.project_id].append((indicator, found[indicator.id]))

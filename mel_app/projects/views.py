@@ -9,7 +9,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from mel_app import audit, locking
+from mel_app import audit
 from mel_app.extensions import db
 from mel_app.kit.web import (
     CSV,
@@ -238,11 +238,9 @@ def edit(project_id: int):
         return render_template("projects/form.html", form=form, project=project)
     if not form.validate_on_submit():
         return render_template("projects/form.html", form=form, project=project), 422
-    with saving(_("Project saved."), catch=(locking.EditConflict, services.ProjectError)) as saved:
-        locking.claim(project, form.version.data)
+    with saving(_("Project saved."), catch=services.ProjectError, version=form.version) as saved:
+        saved.claim(project)
         services.update_project(project, _project_data(form), actor=current_user)
-    if isinstance(saved.error, locking.EditConflict):
-        form.version.set(project.version)
     if saved.failed:
         return render_template("projects/form.html", form=form, project=project), 409
     return redirect(url_for("projects.detail", project_id=project.id))

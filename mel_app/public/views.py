@@ -26,6 +26,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -38,8 +39,9 @@ from mel_app.extensions import db
 from mel_app.kit.web import project_or_404, saving
 from mel_app.models import Project, ScorerGroup, utcnow
 from mel_app.permissions import can_publish_project
-from mel_app.projects import charts
+from mel_app.projects import charts, substantiation
 from mel_app.projects import framework as fw
+from mel_app.projects.substantiation_forms import SubstantiationAnswerForm
 from mel_app.public import services
 
 bp = Blueprint("public", __name__)
@@ -126,6 +128,86 @@ def iati():
         generated_at=utcnow(),
     )
     return Response(stream_with_context(stream), mimetype=MEDIA_TYPES[Format.iati])
+
+
+# --- substantiation of an outcome statement (no sign-in: the e-mailed link) -------------------
+
+
+def _same_origin_referrer(response: Response) -> Response:
+    """The token is in the address: as on the password-reset page (mel_app/auth/views.py), the
+    Referer goes to this app only, which the form's POST needs over HTTPS (docs/SECURITY.md)."""
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def _chosen_language() -> str | None:
+    lang = request.args.get("lang")
+    return lang if lang in current_app.config["LANGUAGES"] else None
+
+
+def _link_problem(problem: substantiation.LinkProblem, status: int) -> Response:
+    messages = {
+        substantiation.LinkProblem.unknown: _(
+            "This link is not valid. Check that you copied the whole address from the e-mail."
+        ),
+        substantiation.LinkProblem.used: _(
+            "This link has already been used: your answer was recorded. Each link works only once."
+        ),
+        substantiation.LinkProblem.expired: _("This link has expired."),
+        substantiation.LinkProblem.withdrawn: _("This link has been withdrawn by the person who sent it."),
+    }
+    page = render_template("public/substantiation_problem.html", message=messages[problem], public_page=True)
+    return _same_origin_referrer(current_app.make_response((page, status)))
+
+
+@bp.route("/substantiate/<token>", methods=["GET", "POST"])
+@public
+def substantiate(token: str):
+    """The page an e-mailed link opens: the outcome statement, and the question whether the
+    person agrees with it. Answering ends the link."""
+    try:
+        asked = substantiation.open_link(token)
+    except substantiation.LinkError as exc:
+        return _link_problem(exc.problem, exc.http_status)
+    chosen = _chosen_language()
+    language = chosen or asked.language
+    with force_locale(language):
+        form = SubstantiationAnswerForm()
+        status = 200
+        if form.validate_on_submit():
+            verdict = form.chosen()
+            assert verdict is not None  # validated
+            with saving(
+                catch=(substantiation.SubstantiationError, substantiation.LinkError), quiet=True
+            ) as saved:
+                substantiation.answer(
+                    token, verdict, form.comment.data or "", remote_addr=request.remote_addr
+                )
+            if isinstance(saved.error, substantiation.LinkError):
+                return _link_problem(saved.error.problem, saved.error.http_status)
+            if not saved.failed:
+                return redirect(url_for("public.substantiated", lang=language))
+            form.comment.errors = [*form.comment.errors, saved.message]
+            status = saved.status
+        elif form.is_submitted():
+            status = 422
+        page = render_template(
+            "public/substantiate.html",
+            form=form,
+            asked=asked,
+            outcome=asked.outcome,
+            project=asked.outcome.project,
+            action=url_for("public.substantiate", token=token, lang=chosen),
+            public_page=True,
+        )
+    return _same_origin_referrer(current_app.make_response((page, status)))
+
+
+@bp.get("/substantiated")
+@public
+def substantiated():
+    """After the answer: thanks, and nothing of the statement."""
+    return render_template("public/substantiated.html", public_page=True)
 
 
 # --- publishing (signed in: the project's specialists) ---------------------------------------

@@ -1,7 +1,7 @@
 """the notification of an invitation to a selection round
 
 Revision ID: e41c7b9d0a23
-Revises: ba7743774270
+Revises: 4e7a2c9d1b83
 Create Date: 2026-12-07 21:30:00
 
 A person invited to a selection round of change stories is told (`round_invited`, a new kind of
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e41c7b9d0a23'
-down_revision = 'ba7743774270'
+down_revision = '4e7a2c9d1b83'
 branch_labels = None
 depends_on = None
 

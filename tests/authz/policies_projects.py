@@ -6,7 +6,7 @@ specialists of at least one project.
 """
 
 import hashlib
-from datetime import date
+from datetime import date, timedelta
 
 from mel_app.extensions import db
 from mel_app.models import (
@@ -14,8 +14,10 @@ from mel_app.models import (
     Organisation,
     OrgGroup,
     OutcomeStatement,
+    OutcomeSubstantiation,
     Partner,
     ReportingPeriod,
+    utcnow,
 )
 from mel_app.projects import import_export
 from tests.authz.policy import Route, project, signed_in
@@ -89,7 +91,19 @@ POLICIES = {
     "projects.outcome": Route(get=project(**READERS), args=_outcome),
     "projects.new_outcome": Route(get=editors(200), post=editors(422)),
     "projects.edit_outcome": Route(get=editors(200), post=editors(422), args=_outcome),
+    # Substantiation: the specialists ask (an empty form: 422) and withdraw a waiting request
+    # (withdrawing it again is refused with a message on the statement's page).
+    "projects.request_substantiation": Route(post=editors(422), args=_outcome),
+    "projects.withdraw_substantiation": Route(
+        post=editors(302), args=lambda w: {"outcome_id": w.outcome, "request_id": w.substantiation}
+    ),
 }
+
+
+def substantiation_token(w) -> str:
+    """The link of the world's waiting substantiation request (tests/authz/policies_public.py);
+    each world has its own, in the database the worlds share."""
+    return f"matrix-substantiation-link-{w.project}"
 
 
 def extend_world(world, make):
@@ -142,3 +156,22 @@ def extend_world(world, make):
     session.add(statement)
     session.flush()
     world.ids["outcome"] = statement.id
+    # Two waiting substantiation requests: one to withdraw, one whose link is opened.
+    links = (
+        ("substantiation", f"matrix-withdrawn-link-{world.project}"),
+        ("substantiation_link", substantiation_token(world)),
+    )
+    for key, token in links:
+        asked = OutcomeSubstantiation(
+            outcome_id=statement.id,
+            name="Grace Wanjiru",
+            email="grace@example.org",
+            language="en",
+            token_hash=hashlib.sha256(token.encode()).hexdigest(),
+            requested_by_id=world.user_specialist,
+            expires_at=utcnow() + timedelta(days=30),
+            comment="",
+        )
+        session.add(asked)
+        session.flush()
+        world.ids[key] = asked.id

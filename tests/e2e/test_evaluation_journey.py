@@ -76,6 +76,7 @@ def check_the_workbook(path: str, codes) -> None:
         "Score summary",
         "Recommendations",
         "Outcome statements",
+        "Outcome substantiations",
     ]
 
     def rows(name):

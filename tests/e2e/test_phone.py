@@ -169,6 +169,47 @@ def test_a_union_rep_fills_and_submits_a_report_on_a_phone(app, demo, live_serve
     assert_no_sideways_scroll(admin)
 
 
+def _substantiation_link(app, lang: str) -> str:
+    """A new request, in `lang`, to substantiate the demo's first outcome statement: its link."""
+    from mel_app.models import OutcomeStatement
+    from mel_app.projects import substantiation
+
+    with app.app_context():
+        statement = db.session.scalar(sa.select(OutcomeStatement).order_by(OutcomeStatement.id))
+        specialist = db.session.scalar(sa.select(User).where(User.email == "specialist@example.org"))
+        _request, token = substantiation.request_substantiation(
+            statement,
+            name="Amina Odhiambo",
+            email=f"amina.{lang}@example.org",
+            language=lang,
+            actor=specialist,
+        )
+        db.session.commit()
+    return f"/substantiate/{token}"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_someone_without_an_account_substantiates_an_outcome_on_a_phone(
+    app, demo, live_server, new_context, lang
+):
+    """The page an e-mailed link opens (no account), in the language the specialist chose: the
+    statement, the answer with its error, and the thanks, none wider than the screen."""
+    page = new_context(**PHONE).new_page()
+    page.goto(live_server + _substantiation_link(app, lang))
+    expect(page.locator("html")).to_have_attribute("lang", lang)
+    assert_no_sideways_scroll(page)
+    page.locator("input[name=verdict][value=partly]").check()
+    page.locator("main [type=submit]").click()
+    expect(page.locator("#comment-error")).to_be_visible()
+    assert_no_sideways_scroll(page)
+    run_axe(page)
+    page.locator("textarea[name=comment]").fill("Only in the capital, not in the counties.")
+    page.locator("main [type=submit]").click()
+    expect(page.locator("main form")).to_have_count(0)
+    expect(page.locator("html")).to_have_attribute("lang", lang)
+    assert_no_sideways_scroll(page)
+
+
 def _page_key(url: str) -> str:
     """One page of each kind: numbers stand for any record."""
     parts = urlsplit(url)

@@ -50,6 +50,7 @@ from mel_app.models import (
     OutboxMessage,
     OutcomeContributor,
     OutcomeStatement,
+    OutcomeSubstantiation,
     Project,
     Recommendation,
     ReportingPeriod,
@@ -120,6 +121,9 @@ ATTACKED = {
     IndicatorValue: ["text_value", "comment"],
     Recommendation: ["text", "addressed_to", "planned_action"],
     OutcomeStatement: ["social_actor", "change", "place", "significance", "contribution"],
+    # Typed by a specialist (name, address, message) and by the person asked (comment); shown on
+    # the statement's page and on the page the e-mailed link opens.
+    OutcomeSubstantiation: ["name", "email", "message", "comment"],
     Score: ["justification"],
     StoryDomain: ["name"],
     ChangeStory: ["title", "what_happened", "who_involved", "why_significant"],
@@ -185,6 +189,8 @@ NOT_USER_TEXT = {
     ("api_token", "scopes"): "chosen from a list (read, report, review)",
     ("api_token", "token_hash"): "secret, never shown",
     ("api_token", "hint"): "the first characters of a secret the app generated",
+    ("outcome_substantiation", "language"): "chosen from a list, checked by the service",
+    ("outcome_substantiation", "token_hash"): "secret, never shown",
 }
 
 
