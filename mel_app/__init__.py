@@ -198,6 +198,7 @@ def _register_blueprints(app: Flask) -> None:
     from mel_app.projects import framework_views as _framework_views  # noqa: F401 - project pages
     from mel_app.projects import outcome_views as _outcome_views  # noqa: F401 - project pages
     from mel_app.projects import period_views as _period_views  # noqa: F401 - project pages
+    from mel_app.projects import round_views as _round_views  # noqa: F401 - project and admin pages
     from mel_app.projects import spreadsheet_views as _spreadsheet_views  # noqa: F401 - project pages
     from mel_app.projects import story_views as _story_views  # noqa: F401 - project pages
     from mel_app.projects import views as _project_views  # noqa: F401 - project pages

@@ -27,12 +27,14 @@ from mel_app.models import (
     DEFAULT_AGGREGATION,
     ActionStatus,
     Aggregation,
+    ChangeStory,
     CriteriaSet,
     DesignItemKind,
     Disposition,
     Evaluation,
     EvaluationKind,
     FundingModality,
+    IloRegion,
     Indicator,
     Measure,
     Membership,
@@ -52,6 +54,7 @@ from mel_app.models import (
     Role,
     Scale,
     Status,
+    StoryLevel,
     Submission,
     SubmissionKind,
     SubstantiationVerdict,
@@ -59,6 +62,7 @@ from mel_app.models import (
     User,
 )
 from mel_app.projects import outcomes, stories, substantiation
+from mel_app.projects import rounds as selection_rounds
 from mel_app.public import services as publishing
 from mel_app.submissions import services as submissions
 from mel_app.submissions.services import ItemInput, ValueInput
@@ -153,6 +157,7 @@ def load_demo(today: date | None = None) -> bool:
     _evaluations(world, criteria_set, scale, today)
     _outcomes(world, today)
     _stories(world, today)
+    _rounds(world, today)
     # RAF/23/05/FIN (approved reports, a closed evaluation with management responses) has a
     # public dashboard and is the activity of the public IATI file.
     _step(publishing.publish_project, world.projects["fin"], actor=world.users["specialist"])
@@ -1015,3 +1020,86 @@ def _recommendations(world: _World, evaluation: Evaluation, today: date) -> None
             due_date=today + timedelta(days=days),
             action_status=status,
         )
+
+
+# The stories of change the demo's selection rounds read (told by `_stories`).
+MOMBASA = "Domestic workers in Mombasa formed their first union branch"
+RIDERS = "Platform riders in Nairobi joined the transport workers' union"
+
+
+def _round_stories(world: _World) -> tuple[ChangeStory, ChangeStory]:
+    project = world.projects["nor"]
+    found = {
+        story.title: story
+        for story in db.session.scalars(
+            sa.select(ChangeStory).where(
+                ChangeStory.project_id == project.id, ChangeStory.title.in_([MOMBASA, RIDERS])
+            )
+        )
+    }
+    return found[MOMBASA], found[RIDERS]
+
+
+def _rounds(world: _World, today: date) -> None:
+    """A closed project-level round on RAF/22/11/NOR that chose the Mombasa story, and the open
+    regional round for Africa that reads it."""
+    mombasa, riders = _round_stories(world)
+    project, u = world.projects["nor"], world.users
+    specialist = u["specialist"]
+    period = world.periods["nor"][0]
+    domain_id = mombasa.domain_id
+    # The project has a government member: the government takes part too.
+    members = [u["union"], u["employer"], specialist, u["government"]]
+    selection_round = _step(
+        selection_rounds.open_project_round,
+        project,
+        selection_rounds.RoundSpec(
+            title="Organising — first half-year",
+            domain_id=domain_id,
+            period_id=period.id,
+            member_ids=[m.id for m in members],
+        ),
+        actor=specialist,
+    )
+    for member, story, reason in [
+        (
+            u["union"],
+            mombasa,
+            "Domestic workers are the hardest to organise: they work alone, in private homes.",
+        ),
+        (
+            u["employer"],
+            riders,
+            "Platform work is growing fastest; organising it shows the way for the whole sector.",
+        ),
+        (
+            specialist,
+            mombasa,
+            "A first branch of domestic workers changes who the union speaks for, and can be repeated.",
+        ),
+    ]:
+        _step(selection_rounds.propose, selection_round, story.id, reason, actor=member)
+    _step(
+        selection_rounds.close,
+        selection_round,
+        selection_rounds.Choice(
+            story_id=mombasa.id,
+            reason="The change reaches women workers no union reached before, and other branches can "
+            "follow the same steps.",
+            discussion="The members read the three stories aloud. The employers' representative argued "
+            "for the riders' story; the others for the Mombasa branch, as domestic workers have no "
+            "other voice. The riders' story is kept for the next round on new forms of work.",
+        ),
+        selection_round.version,
+        actor=specialist,
+    )
+    _step(
+        selection_rounds.open_higher_round,
+        StoryLevel.regional,
+        selection_rounds.RoundSpec(
+            title="Africa — stories of organising",
+            region=IloRegion.africa,
+            member_ids=[u[k].id for k in ("union.ghana", "employer", "specialist", "admin")],
+        ),
+        actor=u["admin"],
+    )

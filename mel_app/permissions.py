@@ -29,11 +29,14 @@ from mel_app.models import (
     Role,
     RoundCandidate,
     RoundMember,
+    RoundStatus,
     Score,
     Scorecard,
     ScorecardStatus,
+    SelectionRound,
     Status,
     StoryEvidence,
+    StoryLevel,
     Submission,
     SubmissionKind,
     User,
@@ -642,6 +645,14 @@ def can_read_story(user: Viewer, story: ChangeStory) -> bool:
     )
 
 
+def can_read_story_in_round(user: Viewer, story: ChangeStory, selection_round: SelectionRound) -> bool:
+    """`can_read_story` for a story the round reads, without a query per story on the round's page:
+    the round's members read it when it is consented; anyone else as `can_read_story` says."""
+    if story.share_consent and is_round_member(user, selection_round):
+        return True
+    return can_read_story(user, story)
+
+
 def readable_story_filter(user: Viewer, story: Any = ChangeStory) -> sa.ColumnElement[bool]:
     """A WHERE clause on `ChangeStory` keeping the stories the user may read (the SQL twin of
     `can_read_story`), for lists, the public page and the downloads."""
@@ -1149,3 +1160,117 @@ def can_export_unapproved(user: Viewer, obj: object = None) -> bool:
 
 
 TEMPLATE_PREDICATES.update({"export": can_export, "export_unapproved": can_export_unapproved})
+
+
+# --- selection rounds of change stories (Most Significant Change) ---
+# A project's specialists open and close its project-level rounds; administrators the regional
+# and ACTRAV rounds. A round is seen by its members, whoever opened it, the project's specialists
+# (a project round) and administrators; anyone else gets 404. Only a member proposes.
+
+
+def can_open_round(
+    user: Viewer, project: Project | None, level: StoryLevel | str = StoryLevel.project
+) -> bool:
+    if StoryLevel(level) is StoryLevel.project:
+        return project is not None and _authenticated(user) and has_role(user, project, Role.specialist)
+    return is_admin(user)
+
+
+def can_open_project_round(user: Viewer, project: Project | None) -> bool:
+    return can_open_round(user, project, StoryLevel.project)
+
+
+def can_open_higher_round(user: Viewer, _obj: object = None) -> bool:
+    """Regional and ACTRAV rounds: administrators."""
+    return can_open_round(user, None, StoryLevel.regional)
+
+
+def is_round_member(user: Viewer, selection_round: SelectionRound) -> bool:
+    """Invited to the round (memoised for the request: the round page asks it several times)."""
+    if not _authenticated(user):
+        return False
+    cache: dict[tuple[int, int], bool] = g.setdefault("_round_member_cache", {})
+    key = (user.id, selection_round.id)
+    if key not in cache:
+        cache[key] = bool(
+            db.session.scalar(
+                sa.select(
+                    sa.exists().where(
+                        RoundMember.round_id == selection_round.id, RoundMember.user_id == user.id
+                    )
+                )
+            )
+        )
+    return cache[key]
+
+
+def may_manage_round(user: Viewer, selection_round: SelectionRound) -> bool:
+    """Close the round, invite or remove members: the project's specialists for a project round,
+    administrators for the rounds above."""
+    if selection_round.level is StoryLevel.project:
+        return (
+            selection_round.project_id is not None
+            and _authenticated(user)
+            and has_role(user, selection_round.project_id, Role.specialist)
+        )
+    return is_admin(user)
+
+
+def can_view_round(user: Viewer, selection_round: SelectionRound) -> bool:
+    if not _authenticated(user):
+        return False
+    if selection_round.project_id is not None and not can_view_project(user, selection_round.project_id):
+        return False  # someone who left the project no longer reads its rounds
+    return (
+        is_admin(user)
+        or selection_round.opened_by_id == user.id
+        or may_manage_round(user, selection_round)
+        or is_round_member(user, selection_round)
+    )
+
+
+def visible_round_filter(user: Viewer) -> sa.ColumnElement[bool]:
+    """A WHERE clause on `SelectionRound` keeping the rounds the user may see (the SQL twin of
+    `can_view_round`), for lists built in SQL."""
+    if is_admin(user):
+        return sa.true()
+    if not _authenticated(user):
+        return sa.false()
+    return sa.and_(
+        sa.or_(SelectionRound.project_id.is_(None), SelectionRound.project_id.in_(visible_project_ids(user))),
+        sa.or_(
+            SelectionRound.id.in_(sa.select(RoundMember.round_id).where(RoundMember.user_id == user.id)),
+            SelectionRound.opened_by_id == user.id,
+            sa.and_(
+                SelectionRound.level == StoryLevel.project,
+                SelectionRound.project_id.in_(_specialist_project_ids(user)),
+            ),
+        ),
+    )
+
+
+def can_propose(user: Viewer, selection_round: SelectionRound) -> bool:
+    """Propose the most significant story, or change one's proposal: a member, while it is open."""
+    return selection_round.status is RoundStatus.open and is_round_member(user, selection_round)
+
+
+def can_close_round(user: Viewer, selection_round: SelectionRound) -> bool:
+    return selection_round.status is RoundStatus.open and may_manage_round(user, selection_round)
+
+
+def can_view_rounds(user: Viewer, _obj: object = None) -> bool:
+    """The "Selection rounds" page: every signed-in user (it lists the rounds they may see)."""
+    return _authenticated(user)
+
+
+TEMPLATE_PREDICATES.update(
+    {
+        "open_round": can_open_project_round,
+        "open_higher_round": can_open_higher_round,
+        "view_round": can_view_round,
+        "propose": can_propose,
+        "close_round": can_close_round,
+        "manage_round": may_manage_round,
+        "view_rounds": can_view_rounds,
+    }
+)

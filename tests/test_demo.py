@@ -196,3 +196,26 @@ def test_the_demo_tells_stories_of_change_on_raf_22_11_nor(app, demo, client, lo
     page = client.get(f"/projects/{_project_id(app, 'RAF/22/11/NOR')}/stories").get_data(as_text=True)
     assert "A joint safety committee at the tea estates" in page
     assert "Night-shift workers" not in page
+
+def test_the_demo_has_a_closed_project_round_and_an_open_regional_round(app, demo, client, login):
+    from mel_app.models import ChangeStory, RoundStatus, SelectionRound, StoryLevel
+
+    mombasa = "Domestic workers in Mombasa formed their first union branch"
+    with app.app_context():
+        rounds = {r.title: r for r in db.session.scalars(sa.select(SelectionRound))}
+        project_round = rounds["Organising — first half-year"]
+        assert project_round.status is RoundStatus.closed and project_round.chosen_story.title == mombasa
+        proposed = sorted(p.story.title for p in project_round.proposals)
+        assert proposed.count(mombasa) == 2 and len(proposed) == 3
+        regional = next(r for r in rounds.values() if r.level is StoryLevel.regional)
+        assert regional.status is RoundStatus.open
+        assert [c.story.title for c in regional.candidates] == [mombasa]
+        flowers = db.session.scalar(
+            sa.select(ChangeStory).where(ChangeStory.title.like("Night-shift workers%"))
+        )
+        assert flowers.share_consent is False and flowers.names_people and flowers.people_consent
+        project_round_id, regional_id = project_round.id, regional.id
+    login("union.ghana@example.org", DEMO_PASSWORD)
+    page = client.get(f"/rounds/{regional_id}").get_data(as_text=True)
+    assert "forty-two of them elected a branch committee" in page and "Your proposal" in page
+    assert client.get(f"/rounds/{project_round_id}").status_code == 404  # not in the project's round

@@ -25,6 +25,7 @@ NotificationKind = enum.StrEnum(
         "evaluation_closed",
         "recommendation_added",
         "recommendation_addressed",
+        "round_invited",
         "response_due",
         "report_due",
         "scorecard_due",

@@ -463,3 +463,43 @@ def recommendation_addressed(rec: Recommendation, *, actor: User | None) -> None
         ),
         build=build,
     )
+
+
+# --- selection rounds of change stories -----------------------------------------------------------
+
+
+def round_invited(selection_round: Any, user_ids: Iterable[int], *, actor: User | None) -> list[User]:
+    """People invited to a selection round (when it opens, or later): each is asked to read the
+    stories and propose the most significant, with a link to the round."""
+    ids = list(user_ids)
+    if not ids:
+        return []
+    recipients = db.session.scalars(sa.select(User).where(User.id.in_(ids)).order_by(User.id))
+
+    def build(user: User) -> Content:
+        return Content(
+            subject=_(
+                "You are invited to choose the most significant change: “%(title)s”",
+                title=selection_round.title,
+            ),
+            paragraphs=[
+                _(
+                    "%(who)s invites you to the selection round “%(title)s”: read the stories of change, "
+                    "propose the most significant and say why.",
+                    who=getattr(actor, "display_name", ""),
+                    title=selection_round.title,
+                )
+            ],
+            link_path=path_for("projects.selection_round", round_id=selection_round.id),
+            action=_("Read the stories"),
+        )
+
+    return notify(
+        NotificationKind.round_invited,
+        event_key=f"round:{selection_round.id}:invite",
+        recipients=recipients,
+        actor=actor,
+        subject=("selection_round", selection_round.id),
+        may_see=lambda u: permissions.can_view_round(u, selection_round),
+        build=build,
+    )

@@ -27,6 +27,7 @@ KIND_LABELS = {
     NotificationKind.evaluation_closed: _l("An evaluation I took part in is closed"),
     NotificationKind.recommendation_added: _l("A recommendation needs a management response"),
     NotificationKind.recommendation_addressed: _l("A recommendation is addressed to my organisation"),
+    NotificationKind.round_invited: _l("I am invited to choose the most significant change"),
     NotificationKind.response_due: _l("Reminders: a planned action is due or overdue"),
     NotificationKind.report_due: _l("Reminders: a report is due or overdue"),
     NotificationKind.scorecard_due: _l("Reminders: my scorecard's deadline is near"),

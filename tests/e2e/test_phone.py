@@ -271,6 +271,13 @@ EXPECTED_PAGES = {
     "/projects/N/stories/N",
     "/projects/N/stories/new",
     "/projects/N/domains",
+
+    "/projects/N/rounds",
+    "/projects/N/rounds/new",
+    "/rounds",
+    "/rounds/N",
+    "/rounds/N/members",
+    "/admin/rounds/new",
     "/admin/users/N",
     "/admin/criteria-sets",
     "/account/two-factor",

@@ -59,8 +59,10 @@ from mel_app.models import (
     Scale,
     ScalePoint,
     Score,
+    SelectionRound,
     StoryDomain,
     StoryEvidence,
+    StoryProposal,
     Submission,
     SubmissionVersion,
     TagScheme,
@@ -126,6 +128,8 @@ ATTACKED = {
     ChangeStory: ["title", "what_happened", "who_involved", "why_significant"],
     StoryEvidence: ["filename"],
     Score: ["justification"],
+    SelectionRound: ["title", "discussion", "choice_reason"],
+    StoryProposal: ["reason"],
     Submission: ["narrative"],  # JSON: every section's text
     SubmissionVersion: ["content"],  # JSON: the narrative, values and file names as submitted
     # Built by the app from the texts above (titles, comments), shown on the notifications and
@@ -298,6 +302,15 @@ def _add_missing_rows(world) -> None:
     outcome.significance = "s"
     outcome.contribution = "c"
     session.add(OutcomeContributor(outcome_id=world.outcome, organisation_id=world.org))
+    # A proposal in the project's selection round (tests/authz/policies_rounds.py opens it).
+    session.add(
+        StoryProposal(
+            round_id=world.selection_round,
+            user_id=world.user_reporter_same_org,
+            story_id=world.round_story,
+            reason="r",
+        )
+    )
 
 
 def poison(app, world, payloads: list[str], combined: str, *, skip=frozenset()) -> None:
@@ -316,7 +329,7 @@ def poison(app, world, payloads: list[str], combined: str, *, skip=frozenset()) 
                     if isinstance(column.type, sa.JSON):
                         setattr(row, name, _json_text(getattr(row, name) or {}, combined))
                     else:
-                        setattr(row, name, _value(column, row.id, payloads, combined))
+                        setattr(row, name, _value(column, getattr(row, "id", 0), payloads, combined))
         session.commit()
         session.remove()
 
@@ -404,6 +417,7 @@ def test_no_page_runs_or_injects_what_users_wrote(attacked):
         "admin.organisations",
         "projects.framework",
         "projects.portfolio_by_tag",
+        "projects.selection_round",
     ],
 )
 def test_the_payloads_are_shown_as_typed_on_the_main_pages(attacked, endpoint):
