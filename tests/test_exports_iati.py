@@ -7,6 +7,7 @@ import copy
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from lxml import etree
 
 from mel_app.exports.iati_codes import (
@@ -376,3 +377,53 @@ def test_the_checker_catches_a_broken_file(rule, mutate):
     root = copy.deepcopy(root)
     rules = {p.rule for p in schema_problems(root) + codelist_problems(root) + rule_problems(root)}
     assert rule in rules, rules
+
+
+def test_outcomes_stories_and_rounds_leave_the_iati_file_as_it_is(app, client, login, runner):
+    """The participatory records (outcome statements and their substantiation, change stories, their
+    domains, evidence and selection rounds) never reach the IATI file: on the demo, which has all of
+    them, the file is the same once they are all gone."""
+    from mel_app.models import (
+        ChangeStory,
+        OutcomeContributor,
+        OutcomeStatement,
+        OutcomeSubstantiation,
+        RoundCandidate,
+        RoundMember,
+        SelectionRound,
+        StoryDomain,
+        StoryEvidence,
+        StoryProposal,
+    )
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    models = (
+        StoryProposal,
+        RoundCandidate,
+        RoundMember,
+        SelectionRound,
+        StoryEvidence,
+        ChangeStory,
+        StoryDomain,
+        OutcomeSubstantiation,
+        OutcomeContributor,
+        OutcomeStatement,
+    )
+    with app.app_context():
+        counts = {m.__tablename__: db.session.query(m).count() for m in models}
+    assert all(counts[t] for t in ("outcome_statement", "outcome_substantiation", "change_story")), counts
+    assert all(counts[t] for t in ("selection_round", "story_proposal", "round_candidate")), counts
+    login("admin@example.org", "demo-password-2026")
+
+    def iati() -> bytes:
+        root = _iati(client, all_statuses="y")
+        root.attrib.pop("generated-datetime", None)
+        # Without the provenance comment (when, by whom, the head of the audit trail).
+        return etree.tostring(root, method="c14n", with_comments=False)
+
+    before = iati()
+    with app.app_context():
+        for model in models:
+            db.session.execute(sa.delete(model))
+        db.session.commit()
+    assert iati() == before
