@@ -41,7 +41,7 @@ from mel_app.permissions import (
     reporter_organisation_id,
 )
 from mel_app.submissions import services
-from mel_app.submissions.files import EvidenceLimits, check_evidence
+from mel_app.submissions.files import EvidenceLimits, check_evidence, record_infected_uploads
 from mel_app.workflow import WorkflowError, check_editable
 
 Errors = dict[str, list[str]]
@@ -363,7 +363,7 @@ def attach(files: dict[str, Any], submission_id: int):
     )
     if found.infected:
         with saving():  # the refusal itself is kept in the audit trail, as on the page
-            services.record_infected_uploads(sub, actor=api_user(), refused=found.infected)
+            record_infected_uploads(sub, actor=api_user(), refused=found.infected)
     if found.refusals:
         return problem(
             413 if found.too_large else 422,

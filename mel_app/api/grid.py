@@ -11,6 +11,7 @@ from mel_app.api.reads import _project
 from mel_app.api.views import READ, api_user, bp, scope
 from mel_app.projects import grid as grid_mod
 from mel_app.projects import services as projects
+from mel_app.projects.periods import project_periods
 
 
 def _cell(period: grid_mod.GridPeriod, cell: grid_mod.Cell, openable: set[int]) -> dict[str, Any]:
@@ -38,7 +39,7 @@ def status_grid(project_id: int):
     grid = projects.build_status_grid(
         project,
         projects.project_partners(project),
-        projects.project_periods(project),
+        project_periods(project),
         today=today,
         reporter_organisation_ids=rows_of,
     )

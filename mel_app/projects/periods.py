@@ -112,11 +112,13 @@ def spec_errors(project: Project, spec: PeriodSpec, existing: list[ReportingPeri
 
 
 def project_periods(project: Project) -> list[ReportingPeriod]:
+    """The project's reporting periods, oldest first: the columns of its status grid, the choices
+    of every form that names a period (stories, selection rounds), the checks of a new period."""
     return list(
         db.session.scalars(
             sa.select(ReportingPeriod)
             .where(ReportingPeriod.project_id == project.id)
-            .order_by(ReportingPeriod.start_date)
+            .order_by(ReportingPeriod.start_date, ReportingPeriod.id)
         )
     )
 

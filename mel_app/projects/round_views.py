@@ -26,6 +26,7 @@ from mel_app.permissions import (
 )
 from mel_app.projects import rounds
 from mel_app.projects.blueprint import bp
+from mel_app.projects.periods import project_periods
 from mel_app.projects.round_forms import (
     CloseForm,
     HigherRoundForm,
@@ -33,6 +34,7 @@ from mel_app.projects.round_forms import (
     ProjectRoundForm,
     ProposalForm,
 )
+from mel_app.projects.stories import project_domains
 
 
 def _round_or_404(round_id: int, need: Any = None) -> SelectionRound:
@@ -71,9 +73,7 @@ def rounds_index():
 def new_round(project_id: int):
     project = project_or_404(project_id, need=can_open_project_round)
     form = ProjectRoundForm()
-    form.fill_choices(
-        rounds.project_domains(project), rounds.project_periods(project), rounds.project_invitees(project)
-    )
+    form.fill_choices(project_domains(project), project_periods(project), rounds.project_invitees(project))
 
     def page(status: int = 200):
         return render_template("projects/round_form.html", project=project, form=form), status

@@ -207,29 +207,6 @@ def candidates_query(
     return query.where(ChangeStory.chosen_at == StoryLevel.regional)
 
 
-def project_domains(project: Project) -> list[StoryDomain]:
-    return list(
-        db.session.scalars(
-            sa.select(StoryDomain)
-            .where(StoryDomain.project_id == project.id)
-            .order_by(StoryDomain.position, StoryDomain.name)
-        )
-    )
-
-
-def project_periods(project: Project) -> list[ReportingPeriod]:
-    return list(
-        db.session.scalars(
-            sa.select(ReportingPeriod)
-            .where(ReportingPeriod.project_id == project.id)
-            .order_by(ReportingPeriod.start_date)
-        )
-    )
-
-
-# --- opening ------------------------------------------------------------------------------------
-
-
 def _open(
     level: StoryLevel,
     spec: RoundSpec,

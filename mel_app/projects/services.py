@@ -54,6 +54,7 @@ from mel_app.models.project import is_valid_reference
 from mel_app.projects import grid as grid_mod
 from mel_app.projects import ilo_terms
 from mel_app.projects.countries import COUNTRY_CODES
+from mel_app.projects.periods import project_periods
 from mel_app.uniqueness import retry_on_duplicate
 
 PHASE_ORDER = (Phase.design, Phase.implementation, Phase.closed)
@@ -607,17 +608,6 @@ def latest_progress(
 def reporting_day() -> date:
     """The day reports are judged due or overdue on, for every reader alike: UTC's."""
     return datetime.now(UTC).date()
-
-
-def project_periods(project: Project) -> list[ReportingPeriod]:
-    """The project's reporting periods, oldest first (the columns of its status grid)."""
-    return list(
-        db.session.scalars(
-            sa.select(ReportingPeriod)
-            .where(ReportingPeriod.project_id == project.id)
-            .order_by(ReportingPeriod.start_date, ReportingPeriod.id)
-        )
-    )
 
 
 def build_status_grid(

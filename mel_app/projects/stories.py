@@ -179,16 +179,6 @@ def remove_domain(domain: StoryDomain, *, actor: Any) -> None:
 # --- reading stories ------------------------------------------------------------------------------
 
 
-def project_periods(project: Project) -> list[ReportingPeriod]:
-    return list(
-        db.session.scalars(
-            sa.select(ReportingPeriod)
-            .where(ReportingPeriod.project_id == project.id)
-            .order_by(ReportingPeriod.start_date, ReportingPeriod.id)
-        )
-    )
-
-
 def stories_select(
     project: Project, reader: Any, *, domain_id: int | None = None, period_id: int | None = None
 ) -> sa.Select[tuple[ChangeStory]]:
@@ -243,19 +233,6 @@ def public_stories(project: Project) -> list[ChangeStory]:
             .order_by(ChangeStory.created_at.desc(), ChangeStory.id.desc())
         )
     )
-
-
-def record_infected_uploads(project: Project, *, actor: Any, refused: Iterable[Any]) -> None:
-    """Record in the audit trail each file the virus scanner refused (nothing else changes)."""
-    for item in refused:
-        audit.record(
-            db.session,
-            "evidence.infected",
-            actor=actor,
-            target=project,
-            reason=item.signature,
-            after={"filename": item.filename, "sha256": item.sha256, "signature": item.signature},
-        )
 
 
 def record_evidence_download(evidence: StoryEvidence, *, actor: Any) -> None:

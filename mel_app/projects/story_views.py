@@ -29,7 +29,9 @@ from mel_app.permissions import (
 )
 from mel_app.projects import stories
 from mel_app.projects.blueprint import bp
+from mel_app.projects.periods import project_periods
 from mel_app.projects.story_forms import DomainForm, NewDomainForm, StoryFilterForm, StoryForm
+from mel_app.submissions.files import record_infected_uploads
 
 # --- the Stories tab and one story ----------------------------------------------------------------
 
@@ -37,7 +39,7 @@ from mel_app.projects.story_forms import DomainForm, NewDomainForm, StoryFilterF
 @bp.get("/projects/<int:project_id>/stories")
 def stories_list(project_id: int):
     project = project_or_404(project_id, need=can_view_stories)
-    domains, periods = stories.project_domains(project), stories.project_periods(project)
+    domains, periods = stories.project_domains(project), project_periods(project)
     form = StoryFilterForm(formdata=request.args)
     form.fill_choices(domains, periods)
     domain_id = form.chosen("domain", {d.id for d in domains})
@@ -94,7 +96,7 @@ def story_evidence(project_id: int, story_id: int):
 
 def _form(project: Project, obj: ChangeStory | None = None) -> StoryForm:
     form = StoryForm(obj=obj) if request.method == "GET" else StoryForm()
-    form.fill_choices(stories.project_domains(project), stories.project_periods(project))
+    form.fill_choices(stories.project_domains(project), project_periods(project))
     return form
 
 
@@ -112,7 +114,7 @@ def _refused_upload(project: Project, form: StoryForm, item: ChangeStory | None)
     """The page for a form that failed validation; files the virus scanner refused are recorded."""
     if form.infected:
         with saving():
-            stories.record_infected_uploads(project, actor=current_user, refused=form.infected)
+            record_infected_uploads(project, actor=current_user, refused=form.infected)
     return _form_page(project, form, item, 413 if form.upload_too_large else 422)
 
 

@@ -31,7 +31,8 @@ import filetype
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, JpegImagePlugin
 
-from mel_app import archives
+from mel_app import archives, audit
+from mel_app.extensions import db
 from mel_app.kit.cells import decode_csv_text
 from mel_app.kit.errors import DomainError
 from mel_app.submissions import scanning
@@ -508,3 +509,17 @@ def read_upload(
     """
     name, data = receive(stream, filename, max_bytes=max_bytes)
     return check_upload(name, data, max_pixels=max_pixels, scanner=scanner)
+
+
+def record_infected_uploads(target: Any, *, actor: Any, refused: Sequence[FileInfected]) -> None:
+    """Record in the audit trail each file the virus scanner refused (nothing else changes): on
+    the report or the project the file was sent for."""
+    for item in refused:
+        audit.record(
+            db.session,
+            "evidence.infected",
+            actor=actor,
+            target=target,
+            reason=item.signature,
+            after={"filename": item.filename, "sha256": item.sha256, "signature": item.signature},
+        )

@@ -48,7 +48,7 @@ from mel_app.notifications import events as notification_events
 from mel_app.numbers import format_number
 from mel_app.permissions import roles_anywhere
 from mel_app.submissions import labels
-from mel_app.submissions.files import FileInfected, Upload
+from mel_app.submissions.files import Upload
 from mel_app.submissions.snapshot import build_snapshot
 
 # Sections a progress report must fill before it can be submitted.
@@ -384,19 +384,6 @@ def start_submission(
 
 # ---------------------------------------------------------------------------------------------
 # Saving (the organisation, while it holds the pen)
-
-
-def record_infected_uploads(sub: Submission, *, actor: User, refused: Sequence[FileInfected]) -> None:
-    """Record in the audit trail each file the virus scanner refused (nothing else changes)."""
-    for item in refused:
-        audit.record(
-            db.session,
-            "evidence.infected",
-            actor=actor,
-            target=sub,
-            reason=item.signature,
-            after={"filename": item.filename, "sha256": item.sha256, "signature": item.signature},
-        )
 
 
 def _add_uploads(sub: Submission, uploads: list[Upload], actor: User) -> list[Attachment]:

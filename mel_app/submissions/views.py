@@ -68,7 +68,7 @@ from mel_app.submissions.diff import (
     narrative_keys,
     ordered_values,
 )
-from mel_app.submissions.files import ALLOWED_EXTENSIONS
+from mel_app.submissions.files import ALLOWED_EXTENSIONS, record_infected_uploads
 from mel_app.submissions.forms import (
     ApproveForm,
     ConfirmSubmitForm,
@@ -520,7 +520,7 @@ def _save_posted(sub_id: int, sub: Submission, form):
     if not form.validate_on_submit():
         if form.infected:
             with saving():
-                services.record_infected_uploads(sub, actor=current_user, refused=form.infected)
+                record_infected_uploads(sub, actor=current_user, refused=form.infected)
         if form.upload_too_large:
             return _render_detail(sub, forms={"edit": form}, status=413)
         return _render_detail(sub, forms={"edit": form}, status=422)
