@@ -147,20 +147,29 @@ def invitees_for(selection_round: SelectionRound) -> list[Invitee]:
 
 
 def required_constituencies(invitees: list[Invitee], project: Project | None) -> list[OrgGroup]:
+    return _required(project is not None and any(i.constituency == OrgGroup.government for i in invitees))
+
+
+def _required(with_government: bool) -> list[OrgGroup]:
+    """Workers, employers and the ILO; the government too where it takes part."""
     needed = list(REQUIRED)
-    if project is not None and any(i.constituency == OrgGroup.government for i in invitees):
+    if with_government:
         needed.insert(2, OrgGroup.government)
     return needed
 
 
+def _missing(present: set[OrgGroup], needed: list[OrgGroup]) -> str:
+    """The constituencies of `needed` not in `present`, named for a message ("" when none)."""
+    return ", ".join(str(label(group)) for group in needed if group not in present)
+
+
 def _check_representation(members: list[Invitee], needed: list[OrgGroup]) -> None:
-    present = {m.constituency for m in members}
-    missing = [str(label(group)) for group in needed if group not in present]
+    missing = _missing({m.constituency for m in members}, needed)
     if missing:
         raise RoundError(
             _(
                 "Every constituency takes part in choosing: invite someone for %(missing)s.",
-                missing=", ".join(missing),
+                missing=missing,
             )
         )
 
@@ -367,17 +376,13 @@ def remove_member(selection_round: SelectionRound, user_id: int, *, actor: Any) 
         raise RoundError(_("This person is not a member of the round."))
     if any(p.user_id == user_id for p in selection_round.proposals):
         raise RoundClosed(_("This member has proposed a story already: they stay in the round."))
-    remaining = [m for m in selection_round.members if m.user_id != user_id]
-    needed = list(REQUIRED)
-    if any(m.constituency == OrgGroup.government for m in selection_round.members):
-        needed.insert(2, OrgGroup.government)
-    present = {m.constituency for m in remaining}
-    missing = [str(label(group)) for group in needed if group not in present]
+    needed = _required(any(m.constituency == OrgGroup.government for m in selection_round.members))
+    missing = _missing({m.constituency for m in selection_round.members if m.user_id != user_id}, needed)
     if missing:
         raise RoundClosed(
             _(
                 "Invite someone else for %(missing)s first: every constituency takes part in choosing.",
-                missing=", ".join(missing),
+                missing=missing,
             )
         )
     audit.record(db.session, "round.remove_member", actor=actor, target=member)
