@@ -8,7 +8,10 @@ bench/pages.py with that person's access token instead, made by bench/plan.py), 
 bench/pages.py up, then measures the CPU time of the process (time.process_time) over
 `--requests` requests of each page and prints milliseconds per request. No server, no network:
 the figure is the app's own cost (Flask, SQLAlchemy, Jinja, the database driver; SQLite's work
-too, as it runs in the process; PostgreSQL's work is not counted).
+too, as it runs in the process; PostgreSQL's work is not counted). The wall time per request is
+printed beside it: on PostgreSQL, the difference is mostly the database's time.
+`--path ROLE:PATH` (repeatable) measures a URL that is not a line of bench/pages.py, e.g.
+`--path admin:/portfolio/by-tag` (the roll-up of every project's latest figures).
 
     .venv/bin/python bench/profile_pages.py                      # scale 0.2 on SQLite, every page
     .venv/bin/python bench/profile_pages.py --pages home --profile home.prof
@@ -95,6 +98,9 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=0, help="print the N costliest functions (cumulative)")
     parser.add_argument("--gzip", action="store_true", help="send Accept-Encoding: gzip")
     parser.add_argument("--save-html", help="write each page's last answer into this folder (to compare)")
+    parser.add_argument(
+        "--path", action="append", default=[], help="ROLE:PATH, a URL outside bench/pages.py (repeatable)"
+    )
     args = parser.parse_args()
 
     tmp = None
@@ -118,8 +124,12 @@ def main() -> None:
     gzip = {"Accept-Encoding": "gzip"} if args.gzip else {}
     skip = [s for s in args.skip.split(",") if s]
     profiler = cProfile.Profile() if args.profile or args.top else None
-    print(f"{'page (signed in as)':<45} {'status':>6} {'KB':>6} {'CPU ms/req':>10}")
-    for page in plan["pages"]:
+    extra = [
+        {"name": f"{path}: {role}", "role": role, "urls": [path], "api": False}
+        for role, path in (item.split(":", 1) for item in args.path)
+    ]
+    print(f"{'page (signed in as)':<45} {'status':>6} {'KB':>6} {'CPU ms/req':>10} {'wall ms/req':>11}")
+    for page in plan["pages"] + extra:
         if args.pages not in page["name"] or any(s in page["name"] for s in skip):
             continue
         client, url_, headers = clients[page["role"]], page["urls"][0], gzip
@@ -130,10 +140,11 @@ def main() -> None:
             answer = client.get(url_, headers=headers)
         if profiler:
             profiler.enable()
-        started = time.process_time()
+        started, wall = time.process_time(), time.perf_counter()
         for _ in range(args.requests):
             answer = client.get(url_, headers=headers)
         spent = (time.process_time() - started) / args.requests * 1000
+        waited = (time.perf_counter() - wall) / args.requests * 1000
         if profiler:
             profiler.disable()
         size = len(answer.get_data()) / 1024
@@ -141,7 +152,10 @@ def main() -> None:
             folder = Path(args.save_html)
             folder.mkdir(parents=True, exist_ok=True)
             (folder / f"{re.sub(r'[^a-z0-9]+', '-', page['name'])}.html").write_bytes(answer.get_data())
-        print(f"{page['name']:<45} {answer.status_code:>6} {size:>6.1f} {spent:>10.1f}", flush=True)
+        print(
+            f"{page['name']:<45} {answer.status_code:>6} {size:>6.1f} {spent:>10.1f} {waited:>11.1f}",
+            flush=True,
+        )
     if profiler and args.profile:
         profiler.dump_stats(args.profile)
     if profiler and args.top:
