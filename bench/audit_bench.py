@@ -24,7 +24,7 @@ Printed for each number of writers: commits and events a second, the lock wait (
 the time held (median), the commit's whole time as the writer sees it (p95), and the lock's busy
 share: the sum of the times it was held over the elapsed time. A busy share near 100% means the
 lock is the ceiling; well below, something else is (here, usually the 2 cores running the
-writers). `--synchronous-commit off` sets it for the writers' sessions, to show how much of the
+writers). `--synchronous-commit off` sets it for the writers' connections, to show how much of the
 time held is the disk's flush. The database is dropped at the end unless `--keep`. Only the
 PostgreSQL server of `--pg-url` is contacted.
 """
