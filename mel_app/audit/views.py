@@ -90,7 +90,7 @@ def for_entity(
 
 # A record's history tab, a page of a project's first visit: fifty entries of a project's
 # framework (ten changes each) weighed 65 KB of HTML, over the 60 KB budget of a first visit.
-RECORD_PAGE_SIZE = 25
+RECORD_PAGE_SIZE = 20
 
 
 @bp.get("/history/<entity_type>/<entity_id>")
