@@ -170,12 +170,16 @@ def test_every_surface_shows_the_same_figure_and_progress(app, client, login, da
     project, indicators = data
     login("spec@example.org")
 
-    # The project page: every period's figure and share, the latest progress.
+    # The project page: the latest progress, and each indicator's page (linked from it): every
+    # period's figure and share.
     page = client.get(f"/projects/{project}").get_data(as_text=True)
     for code, periods in EXPECTED.items():
         row = page.split(f'id="indicator-{indicators[code]}"')[1].split("</tr>")[0]
+        indicator_url = f"/projects/{project}/indicators/{indicators[code]}"
+        assert f'href="{indicator_url}"' in row, code
+        indicator_page = client.get(indicator_url).get_data(as_text=True)
         for period, (actual, share) in periods.items():
-            item = row.split(f'data-period="{period}"')[1].split("</ul></li>")[0]
+            item = indicator_page.split(f'data-period="{period}"')[1].split("</tr>")[0]
             shown = re.search(r'<strong class="figure">([^<]*)</strong>', item).group(1)
             assert (None if shown == "—" else _number(shown)) == actual, (code, period, shown)
             got_share = re.search(r'<span class="period-share">(-?\d+)%</span>', item)
@@ -190,8 +194,13 @@ def test_every_surface_shows_the_same_figure_and_progress(app, client, login, da
         want = percent(latest[2]) if latest and latest[2] is not None else None
         assert (got and int(got.group(1))) == want, code
     assert "sum of 2 organisations&#39; reports" in page or "sum of 2 organisations' reports" in page
-    # The values behind a figure are listed under it, so anyone can redo it.
-    members = page.split(f'id="indicator-{indicators["1.a"]}"')[1].split(f'data-period="{H2}"')[0]
+    # The values behind a figure are listed next to it on the indicator's page, so anyone can redo it.
+    members = (
+        client.get(f"/projects/{project}/indicators/{indicators['1.a']}")
+        .get_data(as_text=True)
+        .split(f'data-period="{H1}"')[1]
+        .split("</tr>")[0]
+    )
     assert "<li>Kenya Union: 150</li>" in members and "<li>Kenya Employers: 50</li>" in members
 
     # The charts' data: the periods with a figure, and the latest figure and progress in words.

@@ -82,3 +82,153 @@ def test_the_home_page_weighs_less_than_60_kb(app, runner, client, login, role):
     login(email, LOAD_PASSWORD)
     total, sizes = first_load_weight(client, "/")
     assert total < PAGE_BUDGET, sizes
+
+
+# A ten-year project as long as the load generator makes them (bench/loadgen/portfolio.py): twenty
+# half-year periods, thirteen partners reporting every indicator in every period, an impact, three
+# outcomes and six outputs with eighteen indicators; long names, as real ones are.
+LONG_PERIODS, LONG_PARTNERS = 20, 13
+
+
+@pytest.fixture
+def long_project(app, make):
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    from mel_app import audit
+    from mel_app.models import (
+        Indicator,
+        IndicatorValue,
+        Measure,
+        OrgGroup,
+        ReportingPeriod,
+        Result,
+        ResultType,
+        Status,
+        Submission,
+        SubmissionKind,
+    )
+
+    orgs = [
+        make.organisation(f"National Confederation of Hotel and Catering Workers No {i}", OrgGroup.workers)
+        for i in range(LONG_PARTNERS)
+    ]
+    project = make.project(
+        title="Decent work for domestic and hotel workers in East Africa",
+        start_date=date(2017, 1, 1),
+        end_date=date(2026, 12, 31),
+    )
+    specialist = make.user("long-spec@example.org")
+    reporter = make.user("long-rep@example.org", organisation_id=orgs[0])
+    make.member(specialist, project, Role.specialist)
+    make.member(reporter, project, Role.reporter, organisation_id=orgs[0])
+    for org in orgs:
+        make.partner(project, org)
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    with app.app_context():
+        audit.set_actor(db.session(), audit.SYSTEM_ACTOR)
+        periods = [
+            ReportingPeriod(
+                project_id=project,
+                label=f"{2017 + n // 2} H{n % 2 + 1}",
+                start_date=date(2017 + n // 2, 1 + 6 * (n % 2), 1),
+                end_date=date(2017 + n // 2, 6 + 6 * (n % 2), 30),
+                due_date=date(2017 + n // 2 + n % 2, 7 if n % 2 == 0 else 1, 31),
+            )
+            for n in range(LONG_PERIODS)
+        ]
+        impact = Result(
+            project_id=project, code="0", type=ResultType.impact, title="Workers enjoy their rights"
+        )
+        db.session.add_all([*periods, impact])
+        db.session.flush()
+        indicators = []
+        for o in range(1, 4):
+            outcome = Result(
+                project_id=project,
+                code=str(o),
+                type=ResultType.outcome,
+                title="Workers' organisations use the ILO supervisory system",
+                parent_id=impact.id,
+                position=o * 3,
+            )
+            db.session.add(outcome)
+            db.session.flush()
+            parents = [outcome]
+            for k in range(1, 3):
+                output = Result(
+                    project_id=project,
+                    code=f"{o}.{k}",
+                    type=ResultType.output,
+                    title="Model clauses are drafted with the social partners",
+                    parent_id=outcome.id,
+                    position=o * 3 + k,
+                )
+                db.session.add(output)
+                parents.append(output)
+            db.session.flush()
+            for result in parents:
+                for letter in "ab":
+                    indicators.append(
+                        Indicator(
+                            result_id=result.id,
+                            project_id=project,
+                            code=f"{result.code}.{letter}",
+                            title="Observations sent to the ILO supervisory bodies",
+                            measure=Measure.number,
+                            unit="observations",
+                            baseline_value=Decimal(160),
+                            target_value=Decimal(9700),
+                        )
+                    )
+        db.session.add_all(indicators)
+        submissions = [
+            Submission(
+                project_id=project,
+                organisation_id=org,
+                author_id=reporter,
+                period_id=period.id,
+                kind=SubmissionKind.progress_report,
+                status=Status.approved,
+                narrative={},
+                submitted_at=when,
+                approved_at=when,
+                approved_by_id=specialist,
+            )
+            for period in periods
+            for org in orgs
+        ]
+        db.session.add_all(submissions)
+        db.session.flush()
+        db.session.add_all(
+            IndicatorValue(submission_id=s.id, indicator_id=i.id, value=Decimal(100 + n % 900))
+            for n, (s, i) in enumerate((s, i) for s in submissions for i in indicators)
+        )
+        db.session.commit()
+        return project, indicators[0].id
+
+
+@pytest.mark.parametrize("role", ["specialist", "reporter"])
+def test_every_tab_of_a_ten_year_project_weighs_less_than_60_kb(client, login, long_project, role):
+    project, indicator = long_project
+    login("long-spec@example.org" if role == "specialist" else "long-rep@example.org")
+    tabs = [
+        f"/projects/{project}",
+        f"/projects/{project}/indicators/{indicator}",
+        f"/projects/{project}/reporting-status",
+        f"/projects/{project}/reporting-status?page=2",
+        f"/projects/{project}/outcomes",
+        f"/projects/{project}/stories",
+        f"/projects/{project}/rounds",
+    ]
+    if role == "specialist":
+        tabs += [
+            f"/projects/{project}/framework",
+            f"/projects/{project}/periods",
+            f"/projects/{project}/partners",
+            f"/projects/{project}/edit",
+            f"/history/project/{project}",
+        ]
+    for path in tabs:
+        total, sizes = first_load_weight(client, path)
+        assert total < PAGE_BUDGET, (path, sizes)

@@ -315,8 +315,12 @@ def test_project_page_shows_progress_of_approved_values_only_and_the_status_grid
     _report(make, world, world.orgs["union"], current, Status.submitted, [(members, 199)])
     login("spec@example.org")
     page = client.get(f"/projects/{world.project}").get_data(as_text=True)
-    assert "Women members" in page and "<svg" in page
+    assert "Women members" in page
     assert "50%" in page, "(150 - 100) / (200 - 100)"
+    # The chart is on the indicator's page, linked from its row.
+    indicator_url = f"/projects/{world.project}/indicators/{members}"
+    assert f'href="{indicator_url}"' in page
+    assert "<svg" in client.get(indicator_url).get_data(as_text=True)
     # As a figure, nowhere: the bare digits could be part of a token or an address on the page.
     assert ">199<" not in page and "199%" not in page, "a submitted (not approved) value never counts"
     # The grid: the union approved the past period and submitted the current one; the employers
@@ -330,6 +334,31 @@ def test_project_page_shows_progress_of_approved_values_only_and_the_status_grid
     assert f"/submissions/{approved}" not in page or "submissions.detail" in str(
         client.application.view_functions
     )
+
+
+def test_a_long_project_page_shows_the_latest_periods_and_links_to_every_one(make, client, login, world):
+    from mel_app.projects.services import GRID_PAGE_PERIODS, RECENT_GRID_PERIODS
+
+    count = GRID_PAGE_PERIODS + 2
+    labels = [f"{2010 + n // 2} H{n % 2 + 1}" for n in range(count)]
+    for n, label in enumerate(labels):
+        start = date(2010 + n // 2, 1 + 6 * (n % 2), 1)
+        make.period(world.project, label, start, start + timedelta(days=180), start + timedelta(days=210))
+    login("spec@example.org")
+    page = client.get(f"/projects/{world.project}").get_data(as_text=True)
+    grid = page.split('class="status-grid"')[1].split("</table>")[0]
+    assert all(label in grid for label in labels[-RECENT_GRID_PERIODS:])
+    assert labels[-RECENT_GRID_PERIODS - 1] not in grid
+    earlier = count - RECENT_GRID_PERIODS
+    assert f"{earlier} earlier periods are not" in page
+    assert f"{2 * earlier} reports of those are overdue" in page, "two reporting partners, none reported"
+    assert f'href="/projects/{world.project}/reporting-status"' in page
+    # Every period, on pages of GRID_PAGE_PERIODS, the latest first.
+    first = client.get(f"/projects/{world.project}/reporting-status").get_data(as_text=True)
+    second = client.get(f"/projects/{world.project}/reporting-status?page=2").get_data(as_text=True)
+    assert all(label in first for label in labels[-GRID_PAGE_PERIODS:]) and labels[1] not in first
+    assert labels[0] in second and labels[1] in second and 'rel="prev"' in second
+    assert 'rel="next"' in first and "Page 1 of 2." in first
 
 
 def test_a_reporter_sees_only_their_organisations_row(make, client, login, world):

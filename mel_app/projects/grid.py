@@ -81,6 +81,12 @@ class StatusGrid:
     def count(self, status: CellStatus) -> int:
         return sum(1 for row in self.rows for cell in row.cells if cell.status is status)
 
+    def window(self, start: int, stop: int) -> StatusGrid:
+        """The columns of periods[start:stop] (a page shows a few periods of a long project)."""
+        return StatusGrid(
+            self.periods[start:stop], tuple(GridRow(r.organisation, r.cells[start:stop]) for r in self.rows)
+        )
+
 
 def cell_status(submission_status: Status | None, due_date: date, today: date) -> CellStatus:
     """The state shown for one organisation and one period."""

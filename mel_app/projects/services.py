@@ -419,6 +419,14 @@ class ResultNode:
     depth: int = 0
 
 
+# A ten-year project has twenty periods: its page shows each indicator's latest figures and the
+# latest periods of the status grid, and links to the rest (the indicator's page, the full grid),
+# so that its first visit stays under 60 KB however long the project runs.
+RECENT_FIGURES = 2
+RECENT_GRID_PERIODS = 4
+GRID_PAGE_PERIODS = 12
+
+
 @dataclass
 class ProjectPage:
     project: Project
@@ -428,6 +436,9 @@ class ProjectPage:
     grid: grid_mod.StatusGrid
     evaluations: list[Evaluation]
     grid_is_partial: bool
+    # The grid's columns left out (older periods), and how many of their cells are overdue.
+    grid_earlier_periods: int = 0
+    grid_earlier_overdue: int = 0
 
     def walk(self) -> list[ResultNode]:
         return walk(self.tree)
@@ -536,11 +547,10 @@ def indicator_progress(
 ) -> dict[int, figures.Progress]:
     """Each indicator's figures and progress from the approved reports, by `mel_app.figures`:
     one query for the values, whatever the number of projects and indicators."""
-    approved = db.session.execute(
-        _approved_values()
-        .where(Submission.project_id.in_(project_ids))
-        .order_by(Organisation.name, Submission.organisation_id)
-    ).all()
+    query = _approved_values().where(Submission.project_id.in_(project_ids))
+    if len(indicators) == 1:  # one indicator's page: its values only
+        query = query.where(IndicatorValue.indicator_id == indicators[0].id)
+    approved = db.session.execute(query.order_by(Organisation.name, Submission.organisation_id)).all()
     return _progress_of(approved, indicators, periods)
 
 
@@ -662,6 +672,7 @@ def load_project_page(
     status_grid = build_status_grid(
         project, partners, periods, today=today, reporter_organisation_ids=reporter_organisation_ids
     )
+    earlier = max(0, len(periods) - RECENT_GRID_PERIODS)
     evaluations = list(
         db.session.scalars(
             sa.select(Evaluation)
@@ -674,9 +685,64 @@ def load_project_page(
         partners=partners,
         periods=periods,
         tree=build_tree(results, by_result),
-        grid=status_grid,
+        grid=status_grid.window(earlier, len(periods)),
         evaluations=evaluations,
         grid_is_partial=reporter_organisation_ids is not None,
+        grid_earlier_periods=earlier,
+        grid_earlier_overdue=status_grid.window(0, earlier).overdue_count,
+    )
+
+
+@dataclass
+class IndicatorPage:
+    indicator: Indicator
+    progress: figures.Progress
+
+
+def load_indicator_page(project: Project, indicator_id: int) -> IndicatorPage | None:
+    """One indicator of the project with every period's figure and the approved value of each
+    organisation behind it (the project page shows the latest figures only); None when the
+    project has no such indicator."""
+    indicator = db.session.scalar(
+        sa.select(Indicator)
+        .where(Indicator.id == indicator_id, Indicator.project_id == project.id)
+        .options(selectinload(Indicator.result), selectinload(Indicator.responsible_organisation))
+    )
+    if indicator is None:
+        return None
+    found = indicator_progress([project.id], [indicator], project_periods(project))
+    return IndicatorPage(indicator, found[indicator.id])
+
+
+@dataclass
+class GridPage:
+    grid: grid_mod.StatusGrid
+    page: int
+    pages: int
+    is_partial: bool
+
+
+def load_status_grid_page(
+    project: Project, *, today: date, reporter_organisation_ids: set[int] | None, page: int
+) -> GridPage:
+    """The status grid, GRID_PAGE_PERIODS periods a page, page 1 the latest (a page beyond the
+    last shows the last)."""
+    periods = project_periods(project)
+    full = build_status_grid(
+        project,
+        project_partners(project),
+        periods,
+        today=today,
+        reporter_organisation_ids=reporter_organisation_ids,
+    )
+    pages = max(1, -(-len(periods) // GRID_PAGE_PERIODS))
+    page = min(max(page, 1), pages)
+    stop = len(periods) - (page - 1) * GRID_PAGE_PERIODS
+    return GridPage(
+        full.window(max(0, stop - GRID_PAGE_PERIODS), stop),
+        page,
+        pages,
+        reporter_organisation_ids is not None,
     )
 
 

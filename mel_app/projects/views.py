@@ -5,12 +5,13 @@ spreadsheet_views.py and period_views.py, on the same blueprint (blueprint.py)."
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from mel_app import audit
 from mel_app.extensions import db
+from mel_app.integers import arg_int
 from mel_app.kit.web import (
     CSV,
     ConfirmForm,
@@ -165,6 +166,42 @@ def detail(project_id: int):
         no_share_labels=no_share_labels(),
         display_value=fw.display_value,
         figure_basis=figure_basis,
+        recent_figures=services.RECENT_FIGURES,
+        openable_submission_ids=services.openable_submission_ids(current_user, project),
+    )
+
+
+@bp.get("/projects/<int:project_id>/indicators/<int:indicator_id>")
+def indicator(project_id: int, indicator_id: int):
+    project = project_or_404(project_id)
+    page = services.load_indicator_page(project, indicator_id)
+    if page is None:
+        abort(404)
+    return render_template(
+        "projects/indicator.html",
+        project=project,
+        page=page,
+        chart=charts.progress_chart,
+        no_share_labels=no_share_labels(),
+        display_value=fw.display_value,
+        figure_basis=figure_basis,
+    )
+
+
+@bp.get("/projects/<int:project_id>/reporting-status")
+def reporting_status(project_id: int):
+    project = project_or_404(project_id)
+    page = services.load_status_grid_page(
+        project,
+        today=services.reporting_day(),
+        reporter_organisation_ids=services.status_grid_organisations(current_user, project),
+        page=arg_int("page") or 1,
+    )
+    return render_template(
+        "projects/reporting_status.html",
+        project=project,
+        page=page,
+        cell_labels=cell_labels(),
         openable_submission_ids=services.openable_submission_ids(current_user, project),
     )
 

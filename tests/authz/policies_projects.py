@@ -55,6 +55,9 @@ POLICIES = {
         get=signed_in(403, specialist=200, specialist_other_project=200, evaluator=200, admin=200)
     ),
     "projects.detail": Route(get=project(**READERS)),
+    # What the project page folds away: an indicator's every period, the full status grid.
+    "projects.indicator": Route(get=project(**READERS), args=lambda w: {"indicator_id": w.indicator}),
+    "projects.reporting_status": Route(get=project(**READERS)),
     "projects.new": Route(
         get=signed_in(403, specialist=200, specialist_other_project=200, admin=200),
         post=signed_in(403, specialist=422, specialist_other_project=422, admin=422),
