@@ -21,6 +21,8 @@ from bench.loadgen import LOAD_PASSWORD
 from mel_app.extensions import db
 from mel_app.models import (
     Evaluation,
+    Indicator,
+    IndicatorValue,
     Membership,
     Partner,
     Project,
@@ -40,6 +42,7 @@ class Seen:
     project_id: int
     evaluation_id: int
     submission_id: int
+    indicator_id: int
     projects: int
     submissions: int
 
@@ -60,6 +63,12 @@ PAGES = [
     ("projects.portfolio_by_tag", "specialist", no_args),
     ("projects.portfolio_by_tag", "admin", lambda s: {"scheme": "sdg"}),
     ("projects.detail", "specialist", lambda s: {"project_id": s.project_id}),
+    ("projects.reporting_status", "specialist", lambda s: {"project_id": s.project_id}),
+    (
+        "projects.indicator",
+        "specialist",
+        lambda s: {"project_id": s.project_id, "indicator_id": s.indicator_id},
+    ),
     ("members.index", "specialist", lambda s: {"project_id": s.project_id}),
     ("submissions.review_queue", "specialist", no_args),
     ("evaluations.consolidated", "evaluator", lambda s: {"evaluation_id": s.evaluation_id}),
@@ -118,10 +127,20 @@ def _seen(user_id: int, role: str, *, largest: bool) -> Seen:
         .order_by(pick(Submission.id))
         .limit(1)
     )
+    # The indicator with the fewest or the most values reported, for its own page.
+    indicator_id = db.session.scalar(
+        sa.select(Indicator.id)
+        .outerjoin(IndicatorValue, IndicatorValue.indicator_id == Indicator.id)
+        .where(Indicator.project_id == project_id)
+        .group_by(Indicator.id)
+        .order_by(pick(sa.func.count(IndicatorValue.id)), Indicator.id)
+        .limit(1)
+    )
     return Seen(
         project_id=project_id,
         evaluation_id=evaluation_id,
         submission_id=submission_id,
+        indicator_id=indicator_id,
         projects=db.session.scalar(sa.select(sa.func.count()).select_from(projects.subquery())),
         submissions=db.session.scalar(
             sa.select(sa.func.count(Submission.id)).where(Submission.project_id.in_(projects))
