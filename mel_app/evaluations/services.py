@@ -37,6 +37,7 @@ from mel_app.models import (
     Partner,
     Project,
     Recommendation,
+    ReportingPeriod,
     ResponseKind,
     Result,
     Role,
@@ -500,16 +501,22 @@ class EvidenceChoice:
 
 
 def evidence_choices(project_id: int) -> list[EvidenceChoice]:
-    """Indicators and approved reports of the project, which a score may point at as evidence."""
+    """Indicators and approved reports of the project, which a score may point at as evidence.
+
+    Plain rows, not ORM objects: a long project has hundreds of approved reports, and only their
+    labels are needed."""
     indicators = db.session.execute(
         sa.select(Indicator.id, Indicator.code, Indicator.title)
         .join(Result, Indicator.result_id == Result.id)
         .where(Indicator.project_id == project_id, Indicator.is_archived.is_(False))
         .order_by(Result.position, Result.code, Indicator.position, Indicator.code)
     ).all()
-    reports = db.session.scalars(
-        sa.select(Submission)
-        .options(joinedload(Submission.organisation), joinedload(Submission.period))
+    reports = db.session.execute(
+        sa.select(
+            Submission.id, Submission.kind, Organisation.acronym, Organisation.name, ReportingPeriod.label
+        )
+        .join(Organisation, Organisation.id == Submission.organisation_id)
+        .outerjoin(ReportingPeriod, ReportingPeriod.id == Submission.period_id)
         .where(Submission.project_id == project_id, Submission.status == Status.approved)
         .order_by(Submission.approved_at.desc(), Submission.id.desc())
     ).all()
@@ -517,13 +524,13 @@ def evidence_choices(project_id: int) -> list[EvidenceChoice]:
         EvidenceChoice(f"indicator:{i.id}", _("Indicator %(code)s: %(title)s", code=i.code, title=i.title))
         for i in indicators
     ]
-    for sub in reports:
-        org = sub.organisation.acronym or sub.organisation.name
-        if sub.kind is SubmissionKind.progress_report and sub.period is not None:
-            label = _("Approved report %(period)s, %(org)s", period=sub.period.label, org=org)
+    for sub_id, kind, acronym, name, period_label in reports:
+        org = acronym or name
+        if kind is SubmissionKind.progress_report and period_label is not None:
+            label = _("Approved report %(period)s, %(org)s", period=period_label, org=org)
         else:
             label = _("Approved design input, %(org)s", org=org)
-        choices.append(EvidenceChoice(f"submission:{sub.id}", label))
+        choices.append(EvidenceChoice(f"submission:{sub_id}", label))
     return choices
 
 

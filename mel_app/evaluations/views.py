@@ -292,8 +292,16 @@ def _missing_answers(form: Any, criteria: list[Any], answers: dict[int, Answer])
     return missing
 
 
-def _render_scorecard(evaluation: Evaluation, card: Scorecard, form: Any, status: int = 200):
-    evidence_labels = {c.key: c.label for c in services.evidence_choices(evaluation.project_id)}
+def _render_scorecard(
+    evaluation: Evaluation,
+    card: Scorecard,
+    form: Any,
+    status: int = 200,
+    evidence: list[services.EvidenceChoice] | None = None,
+):
+    if evidence is None:
+        evidence = services.evidence_choices(evaluation.project_id)
+    evidence_labels = {c.key: c.label for c in evidence}
     return render_template(
         "evaluations/scorecard.html",
         evaluation=evaluation,
@@ -324,7 +332,7 @@ def scorecard(evaluation_id: int):
             data[f"justification_{score.criterion_id}"] = score.justification
             data[f"evidence_{score.criterion_id}"] = [services.evidence_key(r) for r in score.evidence or []]
         form = scorecard_form(criteria, evaluation.scale.points, evidence, formdata=None, data=data)
-        return _render_scorecard(evaluation, card, form)
+        return _render_scorecard(evaluation, card, form, evidence=evidence)
 
     form = scorecard_form(criteria, evaluation.scale.points, evidence)
     require(may_score(current_user, card), visible=True)
@@ -332,9 +340,9 @@ def scorecard(evaluation_id: int):
         services.check_scorecard_state(card, submit=bool(form.submit_card.data))
     except EvaluationError as exc:
         flash(str(exc), "error")
-        return _render_scorecard(evaluation, card, form, 409)
+        return _render_scorecard(evaluation, card, form, 409, evidence)
     if not form.validate_on_submit():
-        return _render_scorecard(evaluation, card, form, 422)
+        return _render_scorecard(evaluation, card, form, 422, evidence)
     submit = bool(form.submit_card.data)
     answers = _answers(form, criteria)
     if submit and _missing_answers(form, criteria, answers):
@@ -342,7 +350,7 @@ def scorecard(evaluation_id: int):
             _("Give every criterion a point or “cannot assess”, and a justification, before submitting."),
             "error",
         )
-        return _render_scorecard(evaluation, card, form, 422)
+        return _render_scorecard(evaluation, card, form, 422, evidence)
     with saving(catch=EvaluationError) as saved:
         services.save_scorecard(
             card, actor=current_user, expected_version=form.version.data, answers=answers, submit=submit
@@ -353,7 +361,7 @@ def scorecard(evaluation_id: int):
         if isinstance(saved.error, ConflictError):
             # Keep the user's answers; the next save is made against what is stored now.
             form.version.set(card.version)
-        return _render_scorecard(evaluation, card, form, 409)
+        return _render_scorecard(evaluation, card, form, 409, evidence)
     if submit:
         flash(_("Your scorecard is submitted. Thank you."), "success")
         return redirect(url_for("evaluations.detail", evaluation_id=evaluation.id))
