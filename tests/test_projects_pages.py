@@ -192,6 +192,33 @@ def test_only_the_projects_specialists_edit_it(client, login, world, who, status
     assert client.get(f"/projects/{world.project}/partners").status_code == status
 
 
+def test_the_partner_list_offers_the_projects_countries_and_any_country_on_request(
+    app, make, client, login, post, world
+):
+    """A portfolio holds thousands of organisations: the page lists those of the project's own
+    countries, the ILO's and international ones, and another country's when asked."""
+    make.organisation("Fiji Union", OrgGroup.workers, country="FJ")
+    fiji = make.organisation("Fiji Employers", OrgGroup.employers, country="FJ")
+    make.organisation("Global Federation", OrgGroup.workers, country=None)
+    login("spec@example.org")
+    page = client.get(f"/projects/{world.project}/partners").get_data(as_text=True)
+    assert "Global Federation" in page
+    assert "Fiji Union" not in page and "Fiji Employers" not in page
+    listed = client.get(f"/projects/{world.project}/partners?country=fj").get_data(as_text=True)
+    assert "Fiji Union" in listed and "Fiji Employers" in listed and "Global Federation" not in listed
+    # A choice from another country's list is taken; a partner already is refused with the list kept.
+    assert (
+        post(f"/projects/{world.project}/partners?country=FJ", {"organisation_id": fiji}).status_code == 302
+    )
+    again = post(f"/projects/{world.project}/partners?country=FJ", {"organisation_id": fiji})
+    assert again.status_code == 422
+    assert "Fiji Union" in again.get_data(as_text=True)
+    # Nothing chosen: the page's list comes back with the error.
+    empty = post(f"/projects/{world.project}/partners", {"organisation_id": ""})
+    assert empty.status_code == 422
+    assert "Global Federation" in empty.get_data(as_text=True)
+
+
 def test_partners_are_added_and_removed_unless_they_reported(app, make, client, login, post, world):
     newcomer = make.organisation("Ghana Union", OrgGroup.workers, country="GH")
     login("spec@example.org")

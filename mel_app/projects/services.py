@@ -8,6 +8,7 @@ size of the project (every collection is fetched in one statement and grouped in
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -266,14 +267,31 @@ def update_project(project: Project, data: ProjectData, *, actor: Any) -> None:
 # --- partners ----------------------------------------------------------------------------------
 
 
-def organisations_not_partners(project: Project) -> list[Organisation]:
-    """The organisations that could still become the project's partners, by name."""
+def organisations_not_partners(
+    project: Project, *, country: str | None = None, ids: Collection[int] | None = None
+) -> list[Organisation]:
+    """The organisations that could still become the project's partners, by name.
+
+    Those of `country` when one is given; otherwise those of the project's own countries, the
+    ILO's and those of no country (international ones). A portfolio holds thousands of
+    organisations: listing them all made the page weigh hundreds of kilobytes on a phone, for
+    choices that are nearly always wrong. `ids`: only these (to check a choice made on the page).
+    """
     taken = sa.select(Partner.organisation_id).where(Partner.project_id == project.id)
-    return list(
-        db.session.scalars(
-            sa.select(Organisation).where(Organisation.id.not_in(taken)).order_by(Organisation.name)
+    query = sa.select(Organisation).where(Organisation.id.not_in(taken)).order_by(Organisation.name)
+    if ids is not None:
+        query = query.where(Organisation.id.in_(ids))
+    elif country:
+        query = query.where(Organisation.country == country)
+    else:
+        query = query.where(
+            sa.or_(
+                Organisation.country.in_(project.country_codes),
+                Organisation.country.is_(None),
+                Organisation.group == OrgGroup.ilo,
+            )
         )
-    )
+    return list(db.session.scalars(query))
 
 
 def project_partners(project: Project) -> list[Partner]:

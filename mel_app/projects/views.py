@@ -289,21 +289,48 @@ def edit(project_id: int):
 def _partners_page(project: Project, form: PartnerForm, status: int = 200):
     partners = services.project_partners(project)
     return render_template(
-        "projects/partners.html", project=project, partners=partners, form=form, remove_form=ConfirmForm()
+        "projects/partners.html",
+        project=project,
+        partners=partners,
+        form=form,
+        remove_form=ConfirmForm(),
+        countries=choices(
+            [("", _("The project's countries, the ILO and international organisations")), *country_choices()]
+        ),
+        country=_listed_country(),
     ), status
+
+
+def _listed_country() -> str | None:
+    """The country whose organisations the page lists instead of the project's own (?country=)."""
+    code = (request.args.get("country") or "").strip().upper()
+    return code if code in COUNTRY_CODES else None
 
 
 def _partner_form(project: Project) -> PartnerForm:
     form = PartnerForm()
+    if request.method == "POST":
+        # The choice may come from any country's list: only that organisation is checked.
+        chosen = form.organisation_id.data
+        _list_in(
+            form, services.organisations_not_partners(project, ids=[chosen] if chosen is not None else [])
+        )
+    else:
+        _list_shown(form, project)
+    return form
+
+
+def _list_shown(form: PartnerForm, project: Project) -> None:
+    """The page's list: the organisations of the country asked for, or of the project's own."""
+    _list_in(form, services.organisations_not_partners(project, country=_listed_country()))
+
+
+def _list_in(form: PartnerForm, organisations: list[Organisation]) -> None:
     labels = group_labels()
     form.organisation_id.choices = choices(
         [("", _("Choose an organisation"))]
-        + [
-            (org.id, f"{org.label} — {labels[org.group]}")
-            for org in services.organisations_not_partners(project)
-        ]
+        + [(org.id, f"{org.label} — {labels[org.group]}") for org in organisations]
     )
-    return form
 
 
 @bp.route("/projects/<int:project_id>/partners", methods=["GET", "POST"])
@@ -313,6 +340,8 @@ def partners(project_id: int):
     if request.method == "GET":
         return _partners_page(project, form)
     if not form.validate_on_submit() or form.organisation_id.data is None:
+        # The list shown again is the page's, with the user's choice and the error kept.
+        _list_shown(form, project)
         return _partners_page(project, form, 422)
     organisation = get_or_404(Organisation, form.organisation_id.data)
     with saving(
@@ -322,7 +351,8 @@ def partners(project_id: int):
     ) as saved:
         services.add_partner(project, organisation, actor=current_user)
     if saved.failed:
-        return _partners_page(project, _partner_form(project), 409)
+        _list_shown(form, project)
+        return _partners_page(project, form, 409)
     return redirect(url_for("projects.partners", project_id=project.id))
 
 
@@ -334,5 +364,7 @@ def remove_partner(project_id: int, partner_id: int):
     ) as saved:
         services.remove_partner(partner, actor=current_user)
     if saved.failed:
-        return _partners_page(project, _partner_form(project), 409)
+        form = PartnerForm(formdata=None)
+        _list_shown(form, project)
+        return _partners_page(project, form, 409)
     return redirect(url_for("projects.partners", project_id=project.id))
