@@ -83,6 +83,14 @@ def sign_in(app, email: str):
     return client
 
 
+def report_profile(profiler: cProfile.Profile | None, path: str | None, top: int | None) -> None:
+    """Write the profile to `path` and print its `top` functions by cumulative time, as asked."""
+    if profiler and path:
+        profiler.dump_stats(path)
+    if profiler and top:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(top)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="an already loaded database (default: a new SQLite one)")
@@ -156,10 +164,7 @@ def main() -> None:
             f"{page['name']:<45} {answer.status_code:>6} {size:>6.1f} {spent:>10.1f} {waited:>11.1f}",
             flush=True,
         )
-    if profiler and args.profile:
-        profiler.dump_stats(args.profile)
-    if profiler and args.top:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
+    report_profile(profiler, args.profile, args.top)
     revoke_bench_tokens(app, list(plan["tokens"]))
     if tmp:
         tmp.cleanup()

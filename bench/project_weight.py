@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import pstats
 import re
 import sys
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.profile_pages import make_app, sign_in  # noqa: E402
+from bench.profile_pages import make_app, report_profile, sign_in  # noqa: E402
 
 ASSET_RE = re.compile(r'<(?:link[^>]+rel="stylesheet"[^>]+href|script[^>]+src|img[^>]+src)="([^"]+)"')
 TABS = {
@@ -122,10 +121,7 @@ def main() -> None:
                 f"{assets / 1024:>9.1f} {(size + assets) / 1024:>8.1f} {spent:>7.1f}",
                 flush=True,
             )
-    if profiler and args.profile:
-        profiler.dump_stats(args.profile)
-    if profiler and args.top:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
+    report_profile(profiler, args.profile, args.top)
 
 
 if __name__ == "__main__":
