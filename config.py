@@ -156,6 +156,9 @@ class Config:
     ARGON2_PARALLELISM = _int("ARGON2_PARALLELISM", 4)
 
     PAGE_SIZE = 25
+    # Beyond this many organisations, the administrators' organisation selects list one country's
+    # at a time (a select of thousands of options weighs hundreds of kilobytes).
+    ORGANISATION_LIST_LIMIT = _int("ORGANISATION_LIST_LIMIT", 200)
 
     # Notifications and reminders (DESIGN.md §9): the queue the background worker runs on:
     # "sqlite" (one machine, the demo: a file in the instance folder), "redis" (production, any

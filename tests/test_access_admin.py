@@ -268,3 +268,53 @@ def test_the_demo_administrator_manages_the_demo_accounts(app, runner, client, l
     assert "Grace Wanjiru" in page and "Carlos Mendoza" in page
     page = client.get("/admin/organisations?q=F-COTU").get_data(as_text=True)
     assert "Fictional African Regional Trade Union Federation" in page
+
+
+def test_in_a_long_portfolio_the_organisation_selects_list_one_country_at_a_time(
+    app, client, make, login, post
+):
+    """Beyond ORGANISATION_LIST_LIMIT organisations, a select lists one country's (by default the
+    current choice's) and the current choice; "List them" lists another's with the input kept."""
+    app.config["ORGANISATION_LIST_LIMIT"] = 3
+    kenyan = make.organisation("Kenya Union", country="KE")
+    make.organisation("Kenya Employers", country="KE")
+    make.organisation("Fiji Union", country="FJ")
+    fijian = make.organisation("Fiji Employers", country="FJ")
+    make.user("admin@example.org", is_admin=True)
+    rep = make.user("rep@example.org", organisation_id=kenyan)
+    login("admin@example.org")
+
+    page = client.get(f"/admin/users/{rep}").get_data(as_text=True)
+    assert "Kenya Employers" in page and "Fiji Union" not in page
+    assert "There are 4 organisations" in page
+    invite = client.get("/admin/users/invite").get_data(as_text=True)
+    assert "Kenya Union" not in invite and "Fiji Union" not in invite
+
+    typed = {"email": "new@example.org", "full_name": "New Person", "preferred_language": "en"}
+    listed = post("/admin/users/invite", {**typed, "list_country": "FJ", "list_organisations": "List them"})
+    assert listed.status_code == 200
+    body = listed.get_data(as_text=True)
+    assert "Fiji Union" in body and "Kenya Union" not in body and 'value="New Person"' in body
+    with app.app_context():
+        assert db.session.scalar(sa.select(User.id).where(User.email == "new@example.org")) is None
+
+    # A choice from another country's list is saved.
+    page = client.get(f"/admin/users/{rep}").get_data(as_text=True)
+    resp = post(
+        f"/admin/users/{rep}", {"organisation_id": str(fijian), "version": _form_value(page, "version")}
+    )
+    assert resp.status_code == 302
+    with app.app_context():
+        assert db.session.get(User, rep).organisation_id == fijian
+
+    # The parent organisation of an organisation: the same, its input kept.
+    parent = post(
+        "/admin/organisations/new",
+        {"name": "Fiji Centre", "group": "workers", "list_country": "FJ", "list_organisations": "List them"},
+    ).get_data(as_text=True)
+    assert "Fiji Union" in parent and "Kenya Union" not in parent and 'value="Fiji Centre"' in parent
+
+    # While there are at most as many as the limit, every organisation is listed, without a filter.
+    app.config["ORGANISATION_LIST_LIMIT"] = 200
+    page = client.get("/admin/users/invite").get_data(as_text=True)
+    assert "Kenya Union" in page and "Fiji Union" in page and "List the organisations of" not in page

@@ -39,7 +39,17 @@ class UserSearchForm(FlaskForm):
     submit = SubmitField(_l("Search"))
 
 
-class InviteUserForm(FlaskForm):
+class OrganisationListMixin:
+    """In a portfolio of more organisations than a select should carry: the country whose
+    organisations the select lists, and a button that lists them, the rest of the input kept."""
+
+    list_country = SelectField(
+        _l("List the organisations of"), validators=[Optional()], validate_choice=False
+    )
+    list_organisations = SubmitField(_l("List them"))
+
+
+class InviteUserForm(OrganisationListMixin, FlaskForm):
     email = EmailField(
         _l("Email"),
         validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
@@ -56,7 +66,7 @@ class InviteUserForm(FlaskForm):
     submit = SubmitField(_l("Send the invitation"))
 
 
-class EditUserForm(FlaskForm):
+class EditUserForm(OrganisationListMixin, FlaskForm):
     organisation_id = SelectField(_l("Organisation"), coerce=_int_or_none, validators=[Optional()])
     is_admin = BooleanField(
         _l("Administrator (manages accounts and organisations, reads the whole audit trail)")
@@ -89,7 +99,7 @@ class OrganisationSearchForm(FlaskForm):
     submit = SubmitField(_l("Search"))
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(OrganisationListMixin, FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     acronym = StringField(_l("Acronym"), validators=[Optional(), Length(max=40)])
     group = SelectField(_l("Constituency"), validators=[DataRequired()])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -211,15 +212,37 @@ def _name_or_acronym(text: str) -> sa.ColumnElement[bool]:
     )
 
 
-def organisation_choices() -> list[sa.Row[Any]]:
-    """Every organisation (id, name, acronym) by name, for a select."""
-    return list(
-        db.session.execute(
-            sa.select(Organisation.id, Organisation.name, Organisation.acronym).order_by(
-                sa.func.lower(Organisation.name)
-            )
-        )
+@dataclass(frozen=True)
+class OrganisationList:
+    """The organisations a select offers: all of them, or, in a long portfolio, one country's."""
+
+    rows: list[sa.Row[Any]]
+    total: int
+    narrowed: bool
+    country: str | None
+
+
+def organisation_choices(
+    *, limit: int, country: str | None = None, keep: int | None = None
+) -> OrganisationList:
+    """Organisations (id, name, acronym) by name, for a select.
+
+    Every one while there are at most `limit`; beyond, those of `country` (by default the country
+    of `keep`) and `keep` itself, the current or submitted choice: thousands of options would make
+    the page weigh hundreds of kilobytes."""
+    total = db.session.scalar(sa.select(sa.func.count(Organisation.id))) or 0
+    query = sa.select(Organisation.id, Organisation.name, Organisation.acronym).order_by(
+        sa.func.lower(Organisation.name)
     )
+    if total <= limit:
+        return OrganisationList(list(db.session.execute(query)), total, False, country)
+    if country is None and keep is not None:
+        country = db.session.scalar(sa.select(Organisation.country).where(Organisation.id == keep))
+    shown = [Organisation.id == keep] if keep is not None else []
+    if country is not None:
+        shown.append(Organisation.country == country)
+    rows = list(db.session.execute(query.where(sa.or_(*shown)))) if shown else []
+    return OrganisationList(rows, total, True, country)
 
 
 def search_organisations(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -35,16 +37,27 @@ from mel_app.permissions import (
     require,
     two_factor_required,
 )
+from mel_app.projects.countries import COUNTRY_CODES
 
 
-def _organisation_choices(*, blank: str, exclude: set[int] | None = None) -> list[SelectChoice]:
-    rows = services.organisation_choices()
+def _list_organisations(form: Any, field: Any, *, exclude: set[int] | None = None) -> None:
+    """Fill `field` with the organisations to choose from: in a long portfolio, those of the
+    country chosen in the form (by default the current choice's) and the current choice."""
+    asked = (form.list_country.data or "").strip().upper()
+    listing = services.organisation_choices(
+        limit=current_app.config["ORGANISATION_LIST_LIMIT"],
+        country=asked if asked in COUNTRY_CODES else None,
+        keep=field.data,
+    )
     exclude = exclude or set()
-    return [SelectChoice("", blank)] + [
+    field.choices = [SelectChoice("", _("(none)"))] + [
         SelectChoice(str(row.id), f"{row.name} ({row.acronym})" if row.acronym else row.name)
-        for row in rows
+        for row in listing.rows
         if row.id not in exclude
     ]
+    form.list_country.choices = [SelectChoice("", _("Choose a country")), *country_choices()]
+    form.list_country.data = listing.country or ""
+    form.organisation_list = listing
 
 
 def _language_choices() -> list[SelectChoice]:
@@ -92,10 +105,12 @@ def users():
 def invite_user():
     require(can_administer_users(current_user), visible=True)
     form = InviteUserForm()
-    form.organisation_id.choices = _organisation_choices(blank=_("(none)"))
+    _list_organisations(form, form.organisation_id)
     form.preferred_language.choices = _language_choices()
     if request.method == "GET":
         form.preferred_language.data = current_app.config["BABEL_DEFAULT_LOCALE"]
+    if form.list_organisations.data:  # another country's organisations, the input kept
+        return render_template("admin/invite_user.html", form=form)
     if form.validate_on_submit():
         with saving(catch=AdminError, quiet=True) as saved:
             user, token = services.create_invited_user(
@@ -125,7 +140,7 @@ def _user_page(
     if form is None:
         form = EditUserForm(formdata=None, obj=user)
         form.version.set(user.version)
-    form.organisation_id.choices = _organisation_choices(blank=_("(none)"))
+    _list_organisations(form, form.organisation_id)
     return render_template(
         "admin/user.html",
         user=user,
@@ -149,7 +164,9 @@ def user(user_id: int):
     if request.method == "GET":
         return _user_page(account)
     form = EditUserForm()
-    form.organisation_id.choices = _organisation_choices(blank=_("(none)"))
+    _list_organisations(form, form.organisation_id)
+    if form.list_organisations.data:  # another country's organisations, the input kept
+        return _user_page(account, form=form)
     if not form.validate_on_submit():
         return _user_page(account, form=form, status=400)
     with saving(catch=(AdminError, locking.EditConflict), quiet=True) as saved:
@@ -296,7 +313,7 @@ def _organisation_form(form: OrganisationForm, org: Organisation | None) -> Orga
     form.group.choices = _group_choices()
     form.country.choices = [SelectChoice("", _("(none)")), *country_choices()]
     exclude = {org.id, *services.descendant_ids(org.id)} if org is not None else set()
-    form.parent_id.choices = _organisation_choices(blank=_("(none)"), exclude=exclude)
+    _list_organisations(form, form.parent_id, exclude=exclude)
     return form
 
 
@@ -310,6 +327,8 @@ def _save_organisation(org: Organisation | None):
             form.version.set(org.version)
         else:
             form.group.data = OrgGroup.workers.value
+    elif form.list_organisations.data:  # another country's organisations, the input kept
+        return render_template("admin/organisation_form.html", form=form, org=org)
     elif form.validate_on_submit():
         fields = {
             "name": form.name.data,
