@@ -72,8 +72,8 @@ PAGES = [
     ("members.index", "specialist", lambda s: {"project_id": s.project_id}),
     ("submissions.review_queue", "specialist", no_args),
     ("evaluations.consolidated", "evaluator", lambda s: {"evaluation_id": s.evaluation_id}),
-    # The trail looks up the names of the records its page of events refers to, one statement per
-    # kind of record; filtered to reports, both pages refer to the same kinds.
+    # The trail reads the current rows of the records its page of changes names, one statement
+    # per kind of record; filtered to reports, both pages refer to the same kinds.
     ("audit.trail", "admin", lambda s: {"entity_type": "submission"}),
     ("audit.trail", "specialist", no_args),
     (

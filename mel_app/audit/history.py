@@ -2,8 +2,8 @@
 
 Queries are built here and filtered in SQL; who may read what is decided in
 `mel_app.permissions`. `present()` turns events into entries in words a user understands:
-labelled fields, enumeration values and linked records by name (one query per kind of record,
-whatever the number of events).
+labelled fields, enumeration values and linked records by name (two queries, whatever the
+number of events and the kinds of record they name).
 """
 
 from __future__ import annotations
@@ -403,39 +403,51 @@ class Entry:
     changes: list[Change] = field(default_factory=list)
 
 
-# How a linked record is named: a query per kind of record, for all the ids of a page at once.
-def _names_query(table: str, ids: set[int]) -> Iterable[tuple[int, str]]:
+# How a linked record is named: its kind's columns, two at most (the second may be NULL).
+_NAME_COLUMNS: dict[str, tuple[Attribute[int], Attribute[str], Attribute[Any] | None]] = {
+    "user": (User.id, User.full_name, User.email),
+    "organisation": (Organisation.id, Organisation.name, Organisation.acronym),
+    "project": (Project.id, Project.reference, None),
+    "reporting_period": (ReportingPeriod.id, ReportingPeriod.label, None),
+    "criteria_set": (CriteriaSet.id, CriteriaSet.name, None),
+    "scale": (Scale.id, Scale.name, None),
+    "evaluation": (Evaluation.id, Evaluation.title, None),
+    "criterion": (Criterion.id, Criterion.name, None),
+    "result": (Result.id, Result.code, Result.title),
+    "indicator": (Indicator.id, Indicator.code, Indicator.title),
+}
+
+
+def _name_of(table: str, first: str | None, second: str | None) -> str:
     if table == "user":
-        rows = db.session.execute(sa.select(User.id, User.full_name, User.email).where(User.id.in_(ids)))
-        return ((r.id, r.full_name or r.email) for r in rows)
+        return first or second or ""
     if table == "organisation":
-        rows = db.session.execute(
-            sa.select(Organisation.id, Organisation.name, Organisation.acronym).where(
-                Organisation.id.in_(ids)
-            )
+        return f"{first} ({second})" if second else first or ""
+    if table in ("result", "indicator"):
+        return _("%(code)s “%(title)s”", code=first, title=second)
+    return first or ""
+
+
+def _names_query(refs: dict[str, set[int]]) -> Iterable[tuple[str, int, str]]:
+    """The names of the records of every kind in `refs`, in one statement whatever the number of
+    kinds (a page of the trail refers to many: one statement each made it the page's main cost)."""
+    parts = []
+    for table, ids in refs.items():
+        if not ids or table not in _NAME_COLUMNS:
+            continue
+        id_column, first, second = _NAME_COLUMNS[table]
+        parts.append(
+            sa.select(
+                sa.literal(table, sa.String).label("kind"),
+                id_column.label("id"),
+                sa.cast(first, sa.String).label("first"),
+                sa.cast(second if second is not None else sa.null(), sa.String).label("second"),
+            ).where(id_column.in_(ids))
         )
-        return ((r.id, f"{r.name} ({r.acronym})" if r.acronym else r.name) for r in rows)
-    simple: dict[str, tuple[Attribute[int], Attribute[str]]] = {
-        "project": (Project.id, Project.reference),
-        "reporting_period": (ReportingPeriod.id, ReportingPeriod.label),
-        "criteria_set": (CriteriaSet.id, CriteriaSet.name),
-        "scale": (Scale.id, Scale.name),
-        "evaluation": (Evaluation.id, Evaluation.title),
-        "criterion": (Criterion.id, Criterion.name),
-    }
-    if table in simple:
-        id_column, column = simple[table]
-        return db.session.execute(sa.select(id_column, column).where(id_column.in_(ids))).tuples()
-    coded: dict[str, tuple[Attribute[int], Attribute[str], Attribute[str]]]
-    coded = {
-        "result": (Result.id, Result.code, Result.title),
-        "indicator": (Indicator.id, Indicator.code, Indicator.title),
-    }
-    if table in coded:
-        id_column, code, title = coded[table]
-        rows = db.session.execute(sa.select(id_column, code, title).where(id_column.in_(ids)))
-        return ((r.id, _("%(code)s “%(title)s”", code=r.code, title=r.title)) for r in rows)
-    return ()
+    if not parts:
+        return ()
+    statement = parts[0] if len(parts) == 1 else sa.union_all(*parts)
+    return ((r.kind, r.id, _name_of(r.kind, r.first, r.second)) for r in db.session.execute(statement))
 
 
 NAMED_TABLES = frozenset(
@@ -500,10 +512,8 @@ def live_rows(events: list[AuditEvent]) -> dict[tuple[str, str], dict[str, Any]]
 
 def resolve_names(refs: dict[str, set[int]]) -> dict[tuple[str, int], str]:
     names = naming.submission_names(refs.get("submission", ()))
-    for table, ids in refs.items():
-        if ids and table != "submission":
-            for key, name in _names_query(table, ids):
-                names[(table, key)] = name
+    for table, key, name in _names_query(refs):
+        names[(table, key)] = name
     return names
 
 
@@ -635,10 +645,8 @@ def entity_title(
     return f"{label} #{entity_id}" if entity_id else label
 
 
-def record_title(entity_type: str, entity_id: str, obj: Any) -> str | None:
-    """The title of a record's History page, named as its entries name it (None: no better name)."""
-    if obj is None:
-        return None
+def _record_columns(entity_type: str, entity_id: str, obj: Any) -> tuple[dict[str, Any], dict[str, set[int]]]:
+    """A live record's audited columns, and the linked records its name needs."""
     info = column_info()
     data = {
         attr.key: getattr(obj, attr.key)
@@ -652,8 +660,7 @@ def record_title(entity_type: str, entity_id: str, obj: Any) -> str | None:
         column = info[(entity_type, key)]
         if column.refers_to in NAMED_TABLES and isinstance(value, int):
             refs[column.refers_to].add(value)
-    names = resolve_names(refs)
-    return naming.record_name(entity_type, entity_id, data, names)
+    return data, refs
 
 
 def _record_data(event: AuditEvent, live: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any]:
@@ -664,7 +671,33 @@ def _record_data(event: AuditEvent, live: dict[tuple[str, str], dict[str, Any]])
 def present(events: list[AuditEvent], *, show_addresses: bool = False) -> list[Entry]:
     """Entries for a page of events, with a bounded number of queries whatever their number."""
     live = live_rows(events)
-    names = resolve_names(_collect_refs(events, live))
+    return _entries(events, live, resolve_names(_collect_refs(events, live)), show_addresses)
+
+
+def present_with_title(
+    events: list[AuditEvent], entity_type: str, entity_id: str, obj: Any, *, show_addresses: bool = False
+) -> tuple[list[Entry], str | None]:
+    """`present`, and the title of the record's History page named as its entries name it (None
+    for a deleted record, or no better name): its linked records are named by the same lookups as
+    the entries' (mostly the same records), not by lookups of their own."""
+    live = live_rows(events)
+    refs = _collect_refs(events, live)
+    data: dict[str, Any] = {}
+    if obj is not None:
+        data, own = _record_columns(entity_type, entity_id, obj)
+        for table, ids in own.items():
+            refs[table] |= ids
+    names = resolve_names(refs)
+    title = naming.record_name(entity_type, entity_id, data, names) if obj is not None else None
+    return _entries(events, live, names, show_addresses), title
+
+
+def _entries(
+    events: list[AuditEvent],
+    live: dict[tuple[str, str], dict[str, Any]],
+    names: dict[tuple[str, int], str],
+    show_addresses: bool,
+) -> list[Entry]:
     return [
         Entry(
             id=event.id,

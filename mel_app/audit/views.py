@@ -75,6 +75,14 @@ def for_entity(
 ) -> tuple[history.Page, list[history.Entry]]:
     """A page of a record's history, ready for the `history_list` macro; the caller has checked
     `can_view_history(viewer, obj)`. Other pages may embed it, e.g. the latest few changes."""
+    page, entries, _title = _titled_history(obj, viewer, before=before, after=after, size=size)
+    return page, entries
+
+
+def _titled_history(
+    obj: Any, viewer: Any, *, before: int | None = None, after: int | None = None, size: int = 50
+) -> tuple[history.Page, list[history.Entry], str | None]:
+    """`for_entity`, and the title of the record's History page (`history.present_with_title`)."""
     entity_type, entity_id = obj.__tablename__, entity_id_of(obj)
     if entity_id is None:
         raise ValueError("a record that was never written has no history")
@@ -85,7 +93,10 @@ def for_entity(
         visible_audit_event_filter(viewer),
     )
     page = history.keyset_page(condition, before=before, after=after, size=size)
-    return page, history.present(page.events, show_addresses=can_see_remote_addresses(viewer))
+    entries, title = history.present_with_title(
+        page.events, entity_type, entity_id, obj, show_addresses=can_see_remote_addresses(viewer)
+    )
+    return page, entries, title
 
 
 # A record's history tab, a page of a project's first visit: fifty entries of a project's
@@ -104,7 +115,9 @@ def entity_history(entity_type: str, entity_id: str) -> str:
     before, after = _int_arg("before"), _int_arg("after")
     if obj is not None:
         require(can_view_history(current_user, obj), visible=may_know_of_history(current_user, obj))
-        page, entries = for_entity(obj, current_user, before=before, after=after, size=RECORD_PAGE_SIZE)
+        page, entries, named = _titled_history(
+            obj, current_user, before=before, after=after, size=RECORD_PAGE_SIZE
+        )
     else:
         # A deleted record: its history stays readable to those who may read its project's trail.
         project_id = history.project_of_deleted(entity_type, entity_id)
@@ -120,11 +133,12 @@ def entity_history(entity_type: str, entity_id: str) -> str:
         entries = history.present(page.events, show_addresses=can_see_remote_addresses(current_user))
         if not entries and before is None and after is None:
             abort(404)
+        named = None
     return render_template(
         "audit/history.html",
         entity_type=entity_type,
         entity_id=entity_id,
-        title=_record_title(entity_type, entity_id, obj, entries),
+        title=_record_title(entity_type, entity_id, obj, entries, named),
         entity_page=_entity_page(entity_type, entity_id) if obj is not None else None,
         exists=obj is not None,
         page=page,
@@ -132,8 +146,9 @@ def entity_history(entity_type: str, entity_id: str) -> str:
     )
 
 
-def _record_title(entity_type: str, entity_id: str, obj: Any, entries: list[history.Entry]) -> str:
-    named = history.record_title(entity_type, entity_id, obj)
+def _record_title(
+    entity_type: str, entity_id: str, obj: Any, entries: list[history.Entry], named: str | None
+) -> str:
     if named:
         return named
     if obj is None:

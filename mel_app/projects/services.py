@@ -584,41 +584,50 @@ def latest_progress(
     rule; none for qualitative indicators or listed answers, which have no figure. The `figures`
     of each progress hold that period's figure alone.
     """
-    # Values that give a figure by their indicator's rule.
-    counting = (
-        sa.select(
-            IndicatorValue.indicator_id.label("indicator_id"),
-            Submission.period_id.label("period_id"),
-            sa.func.row_number()
-            .over(
-                partition_by=IndicatorValue.indicator_id,
-                order_by=(
-                    ReportingPeriod.start_date.desc(),
-                    ReportingPeriod.end_date.desc(),
-                    ReportingPeriod.id.desc(),
-                ),
-            )
-            .label("rank"),
-        )
-        .join(Submission, Submission.id == IndicatorValue.submission_id)
-        .join(ReportingPeriod, ReportingPeriod.id == Submission.period_id)
-        .join(Indicator, Indicator.id == IndicatorValue.indicator_id)
+    # Each indicator's latest period with a value that gives a figure, found by walking the
+    # periods of its project from the latest and stopping at the first that has one (a few index
+    # probes per indicator), where ranking every value of the projects read and sorted them all.
+    gives_figure = (
+        sa.select(sa.literal(1))
+        .select_from(Submission)
+        .join(IndicatorValue, IndicatorValue.submission_id == Submission.id)
         .where(
-            Submission.project_id.in_(project_ids),
+            Submission.period_id == ReportingPeriod.id,
+            IndicatorValue.indicator_id == Indicator.id,
             Submission.kind == SubmissionKind.progress_report,
             Submission.status == Status.approved,
             IndicatorValue.not_reported.is_(False),
             IndicatorValue.value.is_not(None),
-            Indicator.measure != Measure.qualitative,
-            Indicator.aggregation != Aggregation.listed,
             sa.or_(
                 Indicator.aggregation != Aggregation.responsible,
                 Submission.organisation_id == Indicator.responsible_organisation_id,
             ),
         )
-        .subquery()
+        .correlate(ReportingPeriod, Indicator)
     )
-    latest = sa.select(counting.c.indicator_id, counting.c.period_id).where(counting.c.rank == 1).subquery()
+    latest_period = (
+        sa.select(ReportingPeriod.id)
+        .where(ReportingPeriod.project_id == Indicator.project_id, gives_figure.exists())
+        .order_by(
+            ReportingPeriod.start_date.desc(), ReportingPeriod.end_date.desc(), ReportingPeriod.id.desc()
+        )
+        .limit(1)
+        .correlate(Indicator)
+        .scalar_subquery()
+    )
+    # Materialised (PostgreSQL, SQLite 3.35+): inlined, SQLite runs the search once per value
+    # read and PostgreSQL, unable to tell how few rows it gives, joins the organisations row by
+    # row for the final order.
+    latest = (
+        sa.select(Indicator.id.label("indicator_id"), latest_period.label("period_id"))
+        .where(
+            Indicator.project_id.in_(project_ids),
+            Indicator.measure != Measure.qualitative,
+            Indicator.aggregation != Aggregation.listed,
+        )
+        .cte("latest")
+        .prefix_with("MATERIALIZED")
+    )
     rows = db.session.execute(
         _approved_values()
         .join(
