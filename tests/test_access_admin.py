@@ -298,6 +298,10 @@ def test_in_a_long_portfolio_the_organisation_selects_list_one_country_at_a_time
     with app.app_context():
         assert db.session.scalar(sa.select(User.id).where(User.email == "new@example.org")) is None
 
+    # A made-up number is refused like any choice not offered, not sent to the database.
+    page = client.get(f"/admin/users/{rep}").get_data(as_text=True)
+    made_up = {"organisation_id": "9" * 30, "version": _form_value(page, "version")}
+    assert post(f"/admin/users/{rep}", made_up).status_code == 400
     # A choice from another country's list is saved.
     page = client.get(f"/admin/users/{rep}").get_data(as_text=True)
     resp = post(

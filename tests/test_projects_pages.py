@@ -213,6 +213,8 @@ def test_the_partner_list_offers_the_projects_countries_and_any_country_on_reque
     again = post(f"/projects/{world.project}/partners?country=FJ", {"organisation_id": fiji})
     assert again.status_code == 422
     assert "Fiji Union" in again.get_data(as_text=True)
+    # A made-up number is refused like any choice not offered, not sent to the database.
+    assert post(f"/projects/{world.project}/partners", {"organisation_id": "9" * 30}).status_code == 422
     # Nothing chosen: the page's list comes back with the error.
     empty = post(f"/projects/{world.project}/partners", {"organisation_id": ""})
     assert empty.status_code == 422

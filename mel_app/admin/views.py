@@ -26,6 +26,7 @@ from mel_app.admin.forms import (
 from mel_app.admin.services import AdminError, is_pending
 from mel_app.auth import emails, two_factor
 from mel_app.auth.sessions import active_sessions
+from mel_app.integers import to_int
 from mel_app.kit.web import ConfirmForm, choices, get_or_404, paginate, saving
 from mel_app.members import role_label
 from mel_app.models import Organisation, OrgGroup, User
@@ -47,7 +48,7 @@ def _list_organisations(form: Any, field: Any, *, exclude: set[int] | None = Non
     listing = services.organisation_choices(
         limit=current_app.config["ORGANISATION_LIST_LIMIT"],
         country=asked if asked in COUNTRY_CODES else None,
-        keep=field.data,
+        keep=to_int(field.data),  # bounded: a made-up number reaches no query
     )
     exclude = exclude or set()
     field.choices = [SelectChoice("", _("(none)"))] + [

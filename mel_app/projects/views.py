@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from mel_app import audit
 from mel_app.extensions import db
-from mel_app.integers import arg_int
+from mel_app.integers import arg_int, to_int
 from mel_app.kit.web import (
     CSV,
     ConfirmForm,
@@ -311,7 +311,7 @@ def _partner_form(project: Project) -> PartnerForm:
     form = PartnerForm()
     if request.method == "POST":
         # The choice may come from any country's list: only that organisation is checked.
-        chosen = form.organisation_id.data
+        chosen = to_int(form.organisation_id.data)  # bounded: a made-up number reaches no query
         _list_in(
             form, services.organisations_not_partners(project, ids=[chosen] if chosen is not None else [])
         )
