@@ -86,10 +86,16 @@ def test_report_reminders_before_on_and_after_the_due_date_until_it_is_submitted
 def test_a_scorecard_not_submitted_three_days_before_the_deadline(app, demo):
     with app.app_context():
         deadline = w.evaluation("Mid-term evaluation 2026").deadline
-    received = _run(app, demo, deadline - timedelta(days=3))
+    # Only the scorecard's reminders: the demo's dates move with today's, so on some days the
+    # specialist's weekly summary of the review queue goes out on the same run.
+    received = {
+        to: subjects
+        for to, messages in _run(app, demo, deadline - timedelta(days=3)).items()
+        if (subjects := [m["Subject"] for m in messages if not m["Subject"].startswith("This week:")])
+    }
     # Of its four scorers only the employer has not submitted; nobody else is reminded.
     assert set(received) == {EMPLOYER}, sorted(received)
-    assert "Mid-term evaluation 2026" in received[EMPLOYER][0]["Subject"]
+    assert "Mid-term evaluation 2026" in received[EMPLOYER][0]
     assert _run(app, demo, deadline - timedelta(days=3)) == {}
 
 
