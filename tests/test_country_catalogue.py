@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from mel_app.extensions import db
 from mel_app.models import Organisation, Project
-from mel_app.projects.countries import COUNTRY_CODES, country_name
+from mel_app.projects.countries import COUNTRY_CODES, country_code, country_name
 from tests.iati_rules import codelist
 
 
@@ -39,6 +39,21 @@ def test_every_country_offered_can_be_published_in_the_iati_file():
     assert not COUNTRY_CODES - codelist("Country"), "every code is on IATI's Country codelist"
     assert {"KE", "CI", "SS", "XK"} <= COUNTRY_CODES, "Kosovo is on IATI's list as XK"
     assert not {"EU", "UN", "ZZ", "XA", "AN"} & COUNTRY_CODES, "regions, test codes, withdrawn codes"
+
+
+def test_a_country_named_in_a_query_string_is_read_through_the_catalogue(app, client, make, login):
+    assert [country_code(text) for text in ("KE", " ke ", "xk")] == ["KE", "KE", "XK"]
+    assert {country_code(text) for text in ("EU", "", None, "KEN", "K\x00")} == {None}
+    # The projects list, filtered by a country typed by hand in the address, in any case.
+    make.user("admin@example.org", is_admin=True)
+    make.project(reference="RAF/24/01/KEN", countries=["KE"])
+    make.project(reference="RAF/24/02/GHA", countries=["GH"])
+    login("admin@example.org")
+    for asked in ("KE", "ke"):
+        page = client.get(f"/projects?country={asked}").get_data(as_text=True)
+        assert "RAF/24/01/KEN" in page and "RAF/24/02/GHA" not in page, asked
+    page = client.get("/projects?country=EU").get_data(as_text=True)
+    assert "RAF/24/01/KEN" in page and "RAF/24/02/GHA" in page, "no known country: no filter"
 
 
 def test_an_organisation_and_a_project_accept_exactly_the_same_countries(app, client, make, login, post):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitField
@@ -8,6 +10,9 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 from mel_app.exports.iati_codes import ORGANISATION_TYPES
 from mel_app.locking import VersionField
+
+if TYPE_CHECKING:
+    from mel_app.admin.services import OrganisationList
 
 
 def _int_or_none(value):
@@ -47,6 +52,9 @@ class OrganisationListMixin:
         _l("List the organisations of"), validators=[Optional()], validate_choice=False
     )
     list_organisations = SubmitField(_l("List them"))
+    # What the organisation select holds (set by the view that fills it): the template says
+    # from it whether the list is one country's, and out of how many organisations.
+    organisation_list: OrganisationList | None = None
 
 
 class InviteUserForm(OrganisationListMixin, FlaskForm):

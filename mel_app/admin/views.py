@@ -38,16 +38,15 @@ from mel_app.permissions import (
     require,
     two_factor_required,
 )
-from mel_app.projects.countries import COUNTRY_CODES
+from mel_app.projects.countries import country_code
 
 
 def _list_organisations(form: Any, field: Any, *, exclude: set[int] | None = None) -> None:
     """Fill `field` with the organisations to choose from: in a long portfolio, those of the
     country chosen in the form (by default the current choice's) and the current choice."""
-    asked = (form.list_country.data or "").strip().upper()
     listing = services.organisation_choices(
         limit=current_app.config["ORGANISATION_LIST_LIMIT"],
-        country=asked if asked in COUNTRY_CODES else None,
+        country=country_code(form.list_country.data),
         keep=to_int(field.data),  # bounded: a made-up number reaches no query
     )
     exclude = exclude or set()
@@ -141,7 +140,8 @@ def _user_page(
     if form is None:
         form = EditUserForm(formdata=None, obj=user)
         form.version.set(user.version)
-    _list_organisations(form, form.organisation_id)
+    if form.organisation_list is None:  # a POST's form was filled before it was validated
+        _list_organisations(form, form.organisation_id)
     return render_template(
         "admin/user.html",
         user=user,

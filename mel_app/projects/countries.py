@@ -31,6 +31,13 @@ def is_country_code(code: str | None) -> bool:
     return (code or "") in COUNTRY_CODES
 
 
+def country_code(text: str | None) -> str | None:
+    """The catalogue's code for a country a query string or a filter names (in any case, spaces
+    around), or None when it names none: input reaches no query unchecked."""
+    code = (text or "").strip().upper()
+    return code if code in COUNTRY_CODES else None
+
+
 def _locale(locale: Locale | None) -> Locale:
     if locale is not None:
         return locale

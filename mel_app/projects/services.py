@@ -564,10 +564,11 @@ def indicator_progress(
     project_ids: list[int], indicators: list[Indicator], periods: list[ReportingPeriod]
 ) -> dict[int, figures.Progress]:
     """Each indicator's figures and progress from the approved reports, by `mel_app.figures`:
-    one query for the values, whatever the number of projects and indicators."""
-    query = _approved_values().where(Submission.project_id.in_(project_ids))
-    if len(indicators) == 1:  # one indicator's page: its values only
-        query = query.where(IndicatorValue.indicator_id == indicators[0].id)
+    one query for the values of these indicators only, whatever their number and the projects'."""
+    query = _approved_values().where(
+        Submission.project_id.in_(project_ids),
+        IndicatorValue.indicator_id.in_([indicator.id for indicator in indicators]),
+    )
     approved = db.session.execute(query.order_by(Organisation.name, Submission.organisation_id)).all()
     return _progress_of(approved, indicators, periods)
 

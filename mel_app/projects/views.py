@@ -35,7 +35,7 @@ from mel_app.permissions import (
 from mel_app.projects import charts, rollup, services
 from mel_app.projects import framework as fw
 from mel_app.projects.blueprint import bp
-from mel_app.projects.countries import COUNTRY_CODES, country_choices
+from mel_app.projects.countries import country_choices, country_code
 from mel_app.projects.forms import (
     PHASE_LABELS,
     PartnerForm,
@@ -58,7 +58,7 @@ def index():
     )
     filters = services.ListFilters(
         q=(form.q.data or "")[:200],
-        country=form.country.data if form.country.data in COUNTRY_CODES else "",
+        country=country_code(form.country.data) or "",
         phase=form.phase.data or "",
         constituency=form.constituency.data or "",
     )
@@ -97,7 +97,7 @@ def _rollup_filters() -> tuple[RollupFilterForm, rollup.Filters]:
     form.scheme.data = scheme
     filters = rollup.Filters(
         scheme=TagScheme(scheme),
-        country=form.country.data if form.country.data in COUNTRY_CODES else "",
+        country=country_code(form.country.data) or "",
         constituency=form.constituency.data or "",
     )
     return form, filters
@@ -303,8 +303,7 @@ def _partners_page(project: Project, form: PartnerForm, status: int = 200):
 
 def _listed_country() -> str | None:
     """The country whose organisations the page lists instead of the project's own (?country=)."""
-    code = (request.args.get("country") or "").strip().upper()
-    return code if code in COUNTRY_CODES else None
+    return country_code(request.args.get("country"))
 
 
 def _partner_form(project: Project) -> PartnerForm:
