@@ -74,18 +74,22 @@ PYTEST = $(PY) -m pytest $(if $(findstring no:xdist,$(PYTEST_ARGS)),,$(XDIST))
 # compiles the whole app and rewrites every test module again, which costs more than a test file.
 PYTEST_ENV = PYTHONDONTWRITEBYTECODE=
 
+# The PostgreSQL pass: every test whose outcome the database can change. The browser journeys and
+# the tests marked same_on_every_database (the HTML, headers, words and CSRF sweeps) ran on SQLite.
+PG_TESTS = not e2e and not same_on_every_database
+
 ## make test: the whole suite on SQLite (with the browser journeys), then on PostgreSQL
 test: install chromium validators
 	@echo "=== mel_app test suite on SQLite (unit, integration and browser tests) ==="
 	$(PYTEST_ENV) TEST_DATABASE_URL=sqlite $(PYTEST) $(PYTEST_ARGS) || $(E2E_EVIDENCE)
 	@echo "=== mel_app test suite on PostgreSQL ($(PG_URL)) ==="
-	$(PYTEST_ENV) TEST_DATABASE_URL=$(PG_URL) $(PYTEST) -m "not e2e" $(PYTEST_ARGS)
+	$(PYTEST_ENV) TEST_DATABASE_URL=$(PG_URL) $(PYTEST) -m "$(PG_TESTS)" $(PYTEST_ARGS)
 
 test-sqlite: install chromium validators
 	$(PYTEST_ENV) TEST_DATABASE_URL=sqlite $(PYTEST) $(PYTEST_ARGS) || $(E2E_EVIDENCE)
 
 test-postgres: install
-	$(PYTEST_ENV) TEST_DATABASE_URL=$(PG_URL) $(PYTEST) -m "not e2e" $(PYTEST_ARGS)
+	$(PYTEST_ENV) TEST_DATABASE_URL=$(PG_URL) $(PYTEST) -m "$(PG_TESTS)" $(PYTEST_ARGS)
 
 ## make validate: the browser tests alone, with the validators: vnu on every page they open, and
 ## vnu and pa11y on every page of every demo account (tests/e2e/test_validators.py)

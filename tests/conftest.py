@@ -29,6 +29,7 @@ from config import TestingConfig
 from mel_app import create_app
 from mel_app.auth import throttle
 from mel_app.extensions import db
+from tests import snapshots
 from tests.factories import Factory
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -305,6 +306,26 @@ def csrf_token(client) -> str:
         raw = sess.setdefault("csrf_token", uuid.uuid4().hex)
     secret = client.application.config["SECRET_KEY"]
     return URLSafeTimedSerializer(secret, salt="wtf-csrf-token").dumps(raw)
+
+
+@pytest.fixture(scope="session")
+def _demo_rows() -> dict[str, snapshots.Snapshot]:
+    """The demo's rows, once this worker has loaded the demo."""
+    return {}
+
+
+@pytest.fixture
+def demo(app, runner, _demo_rows):
+    """The demo's data, as `flask seed-demo` loads it: loaded by the command for this worker's
+    first test that asks for it, a copy of its rows for the next ones (tests/snapshots.py)."""
+    with app.app_context():
+        engine = db.engine
+    if "demo" in _demo_rows:
+        snapshots.restore(engine, _demo_rows["demo"])
+        return
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    _demo_rows["demo"] = snapshots.take(engine)
 
 
 @pytest.fixture

@@ -259,10 +259,9 @@ def test_organisation_list_has_a_constant_number_of_queries(app, client, make, l
     assert count() == few
 
 
-def test_the_demo_administrator_manages_the_demo_accounts(app, runner, client, login):
+def test_the_demo_administrator_manages_the_demo_accounts(app, demo, client, login):
     from mel_app.demo import DEMO_PASSWORD
 
-    assert runner.invoke(args=["seed-demo"]).exit_code == 0
     login("admin@example.org", DEMO_PASSWORD)
     page = client.get("/admin/users?q=example.org").get_data(as_text=True)
     assert "Grace Wanjiru" in page and "Carlos Mendoza" in page

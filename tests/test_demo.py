@@ -10,13 +10,6 @@ from mel_app.extensions import db
 from mel_app.models import AuditEvent, Evaluation, Project, Scorecard, Status, Submission, User
 
 
-@pytest.fixture
-def demo(app, runner):
-    result = runner.invoke(args=["seed-demo"])
-    assert result.exit_code == 0, result.output
-    return result
-
-
 def _counts():
     return {
         m.__name__: db.session.scalar(sa.select(sa.func.count()).select_from(m))

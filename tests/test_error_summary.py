@@ -17,6 +17,9 @@ from tests.submissions_world import (
     state,
 )
 
+# How a form shows its errors: the same whichever database held the rows.
+pytestmark = pytest.mark.same_on_every_database
+
 
 @pytest.fixture
 def world(make):

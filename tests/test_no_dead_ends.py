@@ -85,12 +85,6 @@ def _crawl(client) -> tuple[list[tuple[str, int, str]], int]:
     return dead, opened
 
 
-@pytest.fixture
-def demo(app, runner):
-    result = runner.invoke(args=["seed-demo"])
-    assert result.exit_code == 0, result.output
-
-
 @pytest.mark.parametrize("email", [account[0] for account in DEMO_ACCOUNTS])
 def test_no_link_shown_to_a_demo_user_is_a_dead_end(app, demo, client, login, email):
     login(email, DEMO_PASSWORD)

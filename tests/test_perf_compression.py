@@ -5,8 +5,13 @@ from __future__ import annotations
 import gzip
 import re
 
+import pytest
+
 from config import TestingConfig
 from mel_app import create_app
+
+# Compression is applied to the response, whichever database made it.
+pytestmark = pytest.mark.same_on_every_database
 
 TOKEN = re.compile(rb'name="csrf_token"[^>]*value="[^"]*"')
 

@@ -13,6 +13,9 @@ from mel_app.extensions import db
 from mel_app.models import Membership, Role, User
 from tests.test_perf_loadgen import seed_load
 
+# The weight of a page is its HTML and static files, the same whichever database held the rows.
+pytestmark = pytest.mark.same_on_every_database
+
 PAGE_BUDGET = 60 * 1024  # bytes of HTML + CSS + JS on a first visit, uncompressed
 ASSET_RE = re.compile(r'<(?:link[^>]+rel="stylesheet"[^>]+href|script[^>]+src|img[^>]+src)="([^"]+)"')
 

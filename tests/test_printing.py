@@ -24,6 +24,10 @@ from tests import evaluation_world
 from tests.submissions_world import NARRATIVE, PEOPLE, add_submission, build_world, post, signed_in
 from tests.test_evaluations_results import fixed_scorecards
 
+# The printed layout and who may print; the figures printed are those of the pages, checked on both
+# databases elsewhere.
+pytestmark = pytest.mark.same_on_every_database
+
 CONTROLS = re.compile(r"<(nav|form|button|input|select|textarea)\b", re.I)
 SHARED = "Please add the Kisumu committee."
 INTERNAL = "Between us: the union is under pressure from the ministry."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import pytest
 from flask import render_template_string
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
@@ -13,6 +14,9 @@ from mel_app.extensions import db
 from mel_app.models import User
 from tests.smtp_server import body, mail_server_fixture  # noqa: F401 - the mail_server fixture
 from tests.test_projects_rules import progress
+
+# Words and their language: the same whichever database held the rows.
+pytestmark = pytest.mark.same_on_every_database
 
 
 def test_an_invitation_to_a_french_user_is_written_in_french(app, client, make, login, post, mail_server):

@@ -21,12 +21,6 @@ WHAT = "After three evening meetings, the vendors of the Kibuye market elected f
 WHY = "Women vendors now take their complaints about market fees to the county with the union."
 
 
-@pytest.fixture
-def demo(app, runner):
-    result = runner.invoke(args=["seed-demo"])
-    assert result.exit_code == 0, result.output
-
-
 def _photo() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (64, 48), (200, 120, 40)).save(out, format="JPEG")

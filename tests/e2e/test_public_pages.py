@@ -20,12 +20,6 @@ TITLES = {
 }
 
 
-@pytest.fixture
-def demo(app, runner):
-    result = runner.invoke(args=["seed-demo"])
-    assert result.exit_code == 0, result.output
-
-
 def _public_ids(app) -> tuple[int, int]:
     with app.app_context():
         project_id = db.session.scalar(sa.select(Project.id).where(Project.published_at.is_not(None)))

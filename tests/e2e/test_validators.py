@@ -68,12 +68,6 @@ def _one_per_kind(paths: list[str]) -> list[str]:
     return list(kinds.values())
 
 
-@pytest.fixture
-def demo(app, runner):
-    result = runner.invoke(args=["seed-demo"])
-    assert result.exit_code == 0, result.output
-
-
 def test_every_page_of_every_demo_account_passes_vnu_and_pa11y(app, demo, live_server, login, capsys):
     require_tools()
     started = time.monotonic()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
@@ -24,6 +25,9 @@ from tests.factories import PASSWORD
 from tests.security.conftest import KINDS, get_routes, route_url, rules_by_endpoint, sign_in
 from tests.security.test_fuzz import _ancestors, _form_pages, form_fields, post_endpoints, users_of
 from tests.smtp_server import mail_server_fixture  # noqa: F401 - the mail_server fixture
+
+# A request refused by the CSRF check never reaches a query: no database can change that.
+pytestmark = pytest.mark.same_on_every_database
 
 HTTPS = "https://localhost"
 # A browser on one of our pages: its own origin, and (as when a policy or a privacy setting

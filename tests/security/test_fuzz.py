@@ -40,7 +40,7 @@ from mel_app import create_app
 from mel_app.extensions import db
 from mel_app.models import Membership, Partner, Scorecard, Submission, User
 from tests.authz.world import build_world
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, is_postgres
 from tests.security.conftest import (
     KINDS,
     POLICIES,
@@ -357,6 +357,15 @@ def test_fuzzed_form_never_errs_and_never_changes_what_it_may_not(app, make, for
         fields["email"] = ["nobody@example.org"]
     extras = extra_fields(world)
     problems: list[str] = []
+    # The protected columns as they stand: read after each post, which is the next one's "before"
+    # (nothing else writes to them between two posts of this test).
+    state = [protected_state(app)]
+
+    def changes_by(label: str) -> None:
+        before, state[0] = state[0], protected_state(app)
+        problems.extend(
+            f"{endpoint} as {label}: {change}" for change in forbidden_changes(endpoint, before, state[0])
+        )
 
     @settings(
         max_examples=6,
@@ -368,7 +377,6 @@ def test_fuzzed_form_never_errs_and_never_changes_what_it_may_not(app, make, for
     @given(data=attack(fields, extras), who=st.sampled_from(users))
     def fuzz(data, who):
         client = _fresh_client(app, world, who) if endpoint in SIGNS_OUT else clients[who]
-        before = protected_state(app)
         body = [(name, value) for name, values in data.items() for value in values]
         body.append(("csrf_token", csrf_token(client)))
         with client.post(url, data=MultiDict(body)) as resp:
@@ -378,8 +386,7 @@ def test_fuzzed_form_never_errs_and_never_changes_what_it_may_not(app, make, for
         if status >= 500:
             problems.append(f"{endpoint} as {who}: {status} for fields {sorted(data)} ({digest})")
         assert b"Traceback" not in page
-        for change in forbidden_changes(endpoint, before, protected_state(app)):
-            problems.append(f"{endpoint} as {who} with {sorted(data)}: {change}")
+        changes_by(f"{who} with {sorted(data)}")
 
     fuzz()
     # Plus, for every user: the legitimate form with every extra field at once, and every field
@@ -396,27 +403,25 @@ def test_fuzzed_form_never_errs_and_never_changes_what_it_may_not(app, make, for
     for who in users:
         for label, variant in variants.items():
             client = _fresh_client(app, world, who) if endpoint in SIGNS_OUT else clients[who]
-            before = protected_state(app)
             body = [(n, v) for n, values in variant.items() for v in values]
             body.append(("csrf_token", csrf_token(client)))
             with client.post(url, data=MultiDict(body)) as resp:
                 if resp.status_code >= 500:
                     problems.append(f"{endpoint} as {who}: {resp.status_code} for the form with {label}")
-            for change in forbidden_changes(endpoint, before, protected_state(app)):
-                problems.append(f"{endpoint} as {who} with {label}: {change}")
+            changes_by(f"{who} with {label}")
     # Bodies no page of the app sends: JSON of every type (with the token in the header, as a
-    # script would send it, and without) and broken or unexpected multipart.
-    for who in users:
+    # script would send it, and without) and broken or unexpected multipart. JSON is refused before
+    # anything reads it, multipart when the form is filled (mel_app/security.py): no database can
+    # change what happens, so they are sent on SQLite only, the other pass of `make test`.
+    for who in users if not is_postgres() else []:
         client = _fresh_client(app, world, who) if endpoint in SIGNS_OUT else clients[who]
         for label, kwargs in odd_bodies(fields, csrf_token(client)):
-            before = protected_state(app)
             with client.post(url, **kwargs) as resp:
                 if resp.status_code >= 500:
                     problems.append(f"{endpoint} as {who}: {resp.status_code} for {label}")
                 if label.startswith("JSON") and resp.status_code < 400:
                     problems.append(f"{endpoint} as {who}: {resp.status_code} for {label}, not refused")
-            for change in forbidden_changes(endpoint, before, protected_state(app)):
-                problems.append(f"{endpoint} as {who} with {label}: {change}")
+            changes_by(f"{who} with {label}")
     assert not problems, "\n".join(problems[:20])
 
 

@@ -74,6 +74,10 @@ from tests.conftest import app_of_its_own, csrf_token
 from tests.factories import Factory
 from tests.security.conftest import KINDS, get_routes, route_url, sign_in
 
+# Escaping happens in the templates and the writers, after the database has given the text back as
+# it was stored.
+pytestmark = pytest.mark.same_on_every_database
+
 SCRIPT = "<script>alert(1)</script>"
 ATTRIBUTE = '"onmouseover=alert(1) x="'
 TEMPLATE = "{{7*7}}"
