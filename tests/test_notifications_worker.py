@@ -281,8 +281,9 @@ def test_a_commit_nudges_the_worker_which_delivers_at_once(app, tmp_path, kind):
             NOTIFY_QUEUE=kind, NOTIFY_QUEUE_NAME=queue_name, NOTIFY_SQLITE_PATH=env["NOTIFY_SQLITE_PATH"]
         )
         # The periodic drain runs at each minute's turn; the nudge must deliver before the next
-        # one, so the message is queued early enough in a minute to leave a clear margin.
-        if 60 - datetime.now().second < 20:
+        # one, so the message is queued early enough in a minute to leave a clear margin (a nudged
+        # delivery takes a second or two: a worker idle for a few seconds polls its queue that often).
+        if 60 - datetime.now().second < 8:
             time.sleep(61 - datetime.now().second)
         before_next_drain = 59 - datetime.now().second
         keys = queue_messages(app, 1)  # commits: the session nudges the queue
