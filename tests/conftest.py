@@ -308,24 +308,16 @@ def csrf_token(client) -> str:
     return URLSafeTimedSerializer(secret, salt="wtf-csrf-token").dumps(raw)
 
 
-@pytest.fixture(scope="session")
-def _demo_rows() -> dict[str, snapshots.Snapshot]:
-    """The demo's rows, once this worker has loaded the demo."""
-    return {}
-
-
 @pytest.fixture
-def demo(app, runner, _demo_rows):
+def demo(app, runner):
     """The demo's data, as `flask seed-demo` loads it: loaded by the command for this worker's
     first test that asks for it, a copy of its rows for the next ones (tests/snapshots.py)."""
-    with app.app_context():
-        engine = db.engine
-    if "demo" in _demo_rows:
-        snapshots.restore(engine, _demo_rows["demo"])
-        return
-    result = runner.invoke(args=["seed-demo"])
-    assert result.exit_code == 0, result.output
-    _demo_rows["demo"] = snapshots.take(engine)
+
+    def load() -> None:
+        result = runner.invoke(args=["seed-demo"])
+        assert result.exit_code == 0, result.output
+
+    snapshots.built_once(app, "demo", load)
 
 
 @pytest.fixture

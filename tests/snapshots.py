@@ -1,20 +1,25 @@
 """Every row of a test's database, kept and put back into another test's empty database.
 
 Loading the demo costs a second and a half of commands (every report through the workflow, the
-audit chain hashed event by event); dozens of tests start from it. A worker loads it once, through
-the real command, keeps the rows, and gives every later test the same rows in its own empty
-database: a few hundredths of a second. The rows are copied exactly — identifiers, hashes of the
-audit chain, evidence files — so a test cannot tell a copy from a loaded demo.
+audit chain hashed event by event); the authorization matrix's world a few tenths of a second on
+PostgreSQL; dozens and hundreds of tests start from them. A worker builds each once, the real way,
+keeps the rows, and gives every later test the same rows in its own empty database: a few
+hundredths of a second. The rows are copied exactly — identifiers, hashes of the audit chain,
+evidence files — so a test cannot tell a copy from a world it built.
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
 from mel_app.extensions import db
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -60,3 +65,32 @@ def restore(engine: sa.Engine, snapshot: Snapshot) -> None:
                         sa.text("SELECT setval(pg_get_serial_sequence(:table, 'id'), :last)"),
                         {"table": f'"{table.name}"', "last": max(row["id"] for row in rows)},
                     )
+
+
+# What this worker built: key -> (the rows, what the builder returned).
+_built: dict[str, tuple[Snapshot, Any]] = {}
+
+
+def is_empty(engine: sa.Engine) -> bool:
+    counts = [sa.select(sa.func.count()).select_from(table).scalar_subquery() for table in _tables()]
+    with engine.connect() as conn:
+        return not any(conn.execute(sa.select(*counts)).one())
+
+
+def built_once(app, key: str, build: Callable[[], T]) -> T:
+    """What `build()` returns, and its rows in the app's database.
+
+    In an empty database, the first time, `build()` runs and its rows are kept; the next times
+    the rows are put back and a copy of the first result returned. In a database that holds
+    something already (a second world beside the first), `build()` runs every time."""
+    with app.app_context():
+        engine = db.engine
+    if not is_empty(engine):
+        return build()
+    if key in _built:
+        rows, result = _built[key]
+        restore(engine, rows)
+        return copy.deepcopy(result)
+    result = build()
+    _built[key] = (take(engine), copy.deepcopy(result))
+    return result

@@ -43,6 +43,7 @@ from mel_app.models import (
     User,
     utcnow,
 )
+from tests import snapshots
 from tests.authz.policy import KINDS, world_extensions
 from tests.factories import PASSWORD
 
@@ -94,10 +95,15 @@ _worlds = itertools.count(1)
 
 
 def build_world(app, make) -> World:
-    """Build one world in one transaction (unique names, so several can share a database).
+    """One world in one transaction (unique names, so several can share a database); in an empty
+    database, a copy of the rows of the first one this worker built (tests/snapshots.py).
 
     Holds ids, not ORM objects (see STYLE.md). `make` is handed to the policies' `extend_world`.
     """
+    return snapshots.built_once(app, "authorization world", lambda: _build_world(app, make))
+
+
+def _build_world(app, make) -> World:
     n = next(_worlds)
     w = World()
     ids = w.ids
