@@ -23,6 +23,7 @@ from mel_app.models import (
     ScorerGroup,
     utcnow,
 )
+from tests import snapshots
 
 
 @dataclass
@@ -38,7 +39,12 @@ class World:
 
 def build_world(app, make) -> World:
     """Users: specialist, evaluator, union1, union2, employer, government, ilo_officer (observer
-    from the ILO), observer (donor), outsider, admin."""
+    from the ILO), observer (donor), outsider, admin. In an empty database, a copy of the rows of
+    the first one this worker built (tests/snapshots.py)."""
+    return snapshots.built_once(app, f"evaluation world of {date.today()}", lambda: _build_world(app, make))
+
+
+def _build_world(app, make) -> World:
     orgs = {
         "union": make.organisation("Fictional Union Centre", group=OrgGroup.workers),
         "employers": make.organisation("Fictional Employers Federation", group=OrgGroup.employers),

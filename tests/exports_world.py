@@ -44,6 +44,7 @@ from mel_app.models import (
     Submission,
     SubmissionKind,
 )
+from tests import snapshots
 from tests.conftest import csrf_token
 
 NON_ASCII_ORG = "Fédération des Travailleurs de Côte d'Ivoire — Ünion «Solidarité»"
@@ -62,6 +63,12 @@ class World:
 
 
 def build_world(make) -> World:
+    """In an empty database, a copy of the rows of the first one this worker built
+    (tests/snapshots.py)."""
+    return snapshots.built_once(make.app, f"exports world of {date.today()}", lambda: _build_world(make))
+
+
+def _build_world(make) -> World:
     w = World()
     ids = w.ids
     ids["org_ci"] = make.organisation(NON_ASCII_ORG, OrgGroup.workers, country="CI")

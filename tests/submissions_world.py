@@ -33,6 +33,7 @@ from mel_app.models import (
     User,
     utcnow,
 )
+from tests import snapshots
 from tests.conftest import csrf_token
 from tests.factories import PASSWORD
 
@@ -85,9 +86,14 @@ class World:
 
 
 def build_world(make, *, today: date | None = None) -> World:
-    """Everything in one transaction (the factories commit per object, which is slow here)."""
-    app = make.app
+    """Everything in one transaction (the factories commit per object, which is slow here); in an
+    empty database, a copy of the rows of the first one this worker built (tests/snapshots.py)."""
     today = today or date.today()
+    return snapshots.built_once(make.app, f"submissions world of {today}", lambda: _build_world(make, today))
+
+
+def _build_world(make, today: date) -> World:
+    app = make.app
     start = today.replace(day=1) - timedelta(days=60)
     with app.app_context():
         audit.set_actor(db.session(), audit.SYSTEM_ACTOR)
