@@ -514,9 +514,23 @@ QUERY_NAMES = (
 )
 
 
+# Values only the app reads (a long text, a path, numbers Python cannot read as whole numbers)
+# are tried in the SQLite pass only; those a database reads in its own way (a NUL byte, a negative
+# offset, whole numbers beyond 32 and 64 bits) in both.
+APP_ONLY = pytest.mark.same_on_every_database
+
+
 @pytest.mark.parametrize(
     "value",
-    ["a\x00b", LONGEST_QUERY_VALUE, "-1", "1e309", "../../etc/passwd", "²", *OUT_OF_RANGE_INTEGERS.values()],
+    [
+        "a\x00b",
+        pytest.param(LONGEST_QUERY_VALUE, id="longest", marks=APP_ONLY),
+        "-1",
+        pytest.param("1e309", marks=APP_ONLY),
+        pytest.param("../../etc/passwd", marks=APP_ONLY),
+        pytest.param("²", marks=APP_ONLY),
+        *OUT_OF_RANGE_INTEGERS.values(),
+    ],
 )
 def test_query_parameters_never_err(app, make, value):
     """The GET pages' filters and every form field a page may read from the query string, given
