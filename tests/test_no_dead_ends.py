@@ -7,81 +7,26 @@ use should not be shown to them.
 
 from __future__ import annotations
 
-import re
-from html.parser import HTMLParser
-from urllib.parse import urldefrag, urlsplit
-
 import pytest
 import sqlalchemy as sa
 
 from mel_app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from mel_app.extensions import db
 from mel_app.models import EvaluationStatus, Project, ScorerGroup
+from tests.crawl import walk
 from tests.evaluation_world import add_evaluation, add_scorecard, build_world
 
-# Each path pattern (numbers replaced by N) is followed at most this often, and a crawl visits at
-# most MAX_PAGES pages, so that one role's walk stays well under a minute.
-PER_PATTERN = 3
-MAX_PAGES = 250
 DEAD = {403, 404, 500}
-
-
-class _Links(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.hrefs: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            href = dict(attrs).get("href")
-            if href:
-                self.hrefs.append(href)
-
-
-def _same_site(href: str) -> str | None:
-    href = urldefrag(href)[0]
-    parts = urlsplit(href)
-    if parts.scheme not in ("", "http", "https") or not parts.path:
-        return None
-    if parts.netloc not in ("", "localhost"):
-        return None
-    if not parts.path.startswith("/"):
-        return None
-    return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-def _pattern(url: str) -> str:
-    return re.sub(r"\d+", "N", urlsplit(url).path)
 
 
 def _crawl(client) -> tuple[list[tuple[str, int, str]], int]:
     """Every dead link met (url, status, page it was found on), and how many pages were opened."""
-    seen: set[str] = {"/"}
-    per_pattern: dict[str, int] = {}
-    queue: list[tuple[str, str]] = [("/", "(start)")]
     dead: list[tuple[str, int, str]] = []
     opened = 0
-    while queue and opened < MAX_PAGES:
-        url, found_on = queue.pop(0)
-        resp = client.get(url)
+    for url, response, found_on in walk(client):
         opened += 1
-        if resp.status_code in DEAD:
-            dead.append((url, resp.status_code, found_on))
-            continue
-        if resp.status_code != 200 or resp.mimetype != "text/html":
-            continue
-        parser = _Links()
-        parser.feed(resp.get_data(as_text=True))
-        for href in parser.hrefs:
-            target = _same_site(href)
-            if target is None or target in seen:
-                continue
-            seen.add(target)
-            pattern = _pattern(target)
-            if per_pattern.get(pattern, 0) >= PER_PATTERN:
-                continue
-            per_pattern[pattern] = per_pattern.get(pattern, 0) + 1
-            queue.append((target, url))
+        if response.status_code in DEAD:
+            dead.append((url, response.status_code, found_on))
     return dead, opened
 
 

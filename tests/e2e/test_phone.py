@@ -20,8 +20,8 @@ from mel_app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from mel_app.extensions import db
 from mel_app.models import NARRATIVE_SECTIONS, Evaluation, Project, Status, Submission, SubmissionKind, User
 from tests.conftest import csrf_token
+from tests.crawl import walk
 from tests.e2e.conftest import HORIZONTAL_OVERFLOW, SCREENS, TOUCH_TARGET_PX, run_axe
-from tests.test_no_dead_ends import _Links, _same_site
 
 LANGUAGES = ["en", "fr", "es", "pt"]
 PHONE = SCREENS["phone"].context_args
@@ -229,24 +229,14 @@ def pages_reached(app, email: str, *, limit: int = 80) -> dict[str, str]:
         "/login", data={"email": email, "password": DEMO_PASSWORD, "csrf_token": csrf_token(client)}
     )
     assert response.status_code == 302, f"{email} could not sign in"
-    queue, found = ["/"], {}
-    while queue and len(found) < limit:
-        path = queue.pop(0)
-        key = _page_key(path)
-        if key in found:
-            continue
-        with client.get(path) as response:
-            if response.status_code != 200 or response.mimetype != "text/html":
-                continue
-            links = _Links()
-            links.feed(response.get_data(as_text=True))
-        found[key] = path
-        for href in links.hrefs:
-            target = _same_site(href)
-            if target and not NOT_PAGES.search(target) and _page_key(target) not in found:
-                queue.append(target)
-    _REACHED[email] = found
-    return found
+    _REACHED[email] = {
+        _page_key(url): url
+        for url, response, _found_on in walk(
+            client, key=_page_key, per_key=1, limit=limit, skip=NOT_PAGES.search
+        )
+        if response.status_code == 200 and response.mimetype == "text/html"
+    }
+    return _REACHED[email]
 
 
 def assert_fits(page: Page, url: str) -> None:
@@ -291,7 +281,6 @@ EXPECTED_PAGES = {
     "/projects/N/stories/N",
     "/projects/N/stories/new",
     "/projects/N/domains",
-
     "/projects/N/rounds",
     "/projects/N/rounds/new",
     "/rounds",

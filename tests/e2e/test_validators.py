@@ -18,52 +18,28 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections import deque
 
 import pytest
 
 from mel_app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from tests.crawl import pattern, walk
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.test_no_dead_ends import _Links, _pattern, _same_site
 from tests.validation import Document, Pa11yGroup, failure, pa11y, report, require_tools, vnu
 
-# Each path pattern is followed at most this often per account (pa11y opens the first only), and
-# an account's walk stops after MAX_PAGES pages.
-PER_PATTERN = 3
-MAX_PAGES = 250
 VISITOR = "visitor (not signed in)"
 
 
 def _walk(client, start: str) -> list[tuple[str, str]]:
     """(path, HTML) of every HTML page reached from `start` by following same-site links."""
-    seen = {start}
-    per_pattern = {_pattern(start): 1}
-    queue = deque([start])
-    pages = []
-    while queue and len(pages) < MAX_PAGES:
-        url = queue.popleft()
-        response = client.get(url)
-        if response.status_code != 200 or response.mimetype != "text/html":
-            continue
-        html = response.get_data(as_text=True)
-        pages.append((url, html))
-        links = _Links()
-        links.feed(html)
-        for href in links.hrefs:
-            target = _same_site(href)
-            if target is None or target in seen:
-                continue
-            seen.add(target)
-            pattern = _pattern(target)
-            if per_pattern.get(pattern, 0) >= PER_PATTERN:
-                continue
-            per_pattern[pattern] = per_pattern.get(pattern, 0) + 1
-            queue.append(target)
-    return pages
+    return [
+        (url, response.get_data(as_text=True))
+        for url, response, _found_on in walk(client, start)
+        if response.status_code == 200 and response.mimetype == "text/html"
+    ]
 
 
 def _kind(path: str) -> str:
-    return _pattern(path) + ("?" if "?" in path else "")
+    return pattern(path) + ("?" if "?" in path else "")
 
 
 def _one_per_kind(pages: list[tuple[str, str]], shapes: set[str]) -> list[str]:
